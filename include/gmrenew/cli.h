@@ -1,0 +1,163 @@
+/*
+ * cli.h - the command-line layer: the subcommand table, options declared as
+ * data, shared setup (configuration, module, token, session), prompts and
+ * output. Only this layer prints and picks exit codes.
+ *
+ * Adding a subcommand:
+ *   1. write src/cli/cmd_NAME.c with `int cmd_NAME(gm_cli *cli, int argc,
+ *      char **argv)` returning a gm_exit code; declare its options as a
+ *      gm_option table and parse them with gm_cli_parse();
+ *   2. declare cmd_NAME below and add a row to the table in main.c with the
+ *      setup flags it needs and one line of summary;
+ *   3. document it in docs/cli.md (tests/integration/test_cli_help.sh checks
+ *      that the documented options and --help agree).
+ */
+#ifndef GMRENEW_CLI_H
+#define GMRENEW_CLI_H
+
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "gmrenew/common.h"
+#include "gmrenew/crypto.h"
+#include "gmrenew/policy.h"
+#include "gmrenew/token.h"
+
+typedef enum gm_opt_type {
+	GM_OPT_BOOL,		/* int *: set to 1 */
+	GM_OPT_COUNT,		/* int *: incremented */
+	GM_OPT_STRING,		/* const char **: the argument */
+	GM_OPT_INT,		/* long *: a whole number */
+} gm_opt_type;
+
+typedef struct gm_option {
+	const char *name;	/* long name without "--"; NULL ends a table */
+	int short_name;		/* 0 for none */
+	gm_opt_type type;
+	void *value;
+	const char *arg_name;	/* for STRING and INT: "FILE", "N", ... */
+	const char *help;
+} gm_option;
+
+/* Setup a command asks for (main.c does it before calling the command). */
+enum {
+	GM_CMD_CONFIG = 1 << 0,	/* read the configuration file */
+	GM_CMD_MODULE = 1 << 1,	/* load the PKCS#11 module */
+	GM_CMD_TOKEN = 1 << 2,	/* select exactly one token, open a session */
+	GM_CMD_RW = 1 << 3,	/* ... a read-write one */
+};
+
+struct gm_cli;
+
+typedef struct gm_command {
+	const char *name;
+	int (*run)(struct gm_cli *cli, int argc, char **argv);
+	unsigned flags;
+	const char *synopsis;	/* after "gmrenew NAME " */
+	const char *summary;	/* one line for gmrenew --help */
+} gm_command;
+
+typedef struct gm_cli {
+	/* global options */
+	const char *module_opt;
+	const char *token_opt;
+	const char *config_opt;
+	int json;
+	int verbose;
+	/* shared setup */
+	const gm_command *command;
+	gm_config cfg;
+	gm_profile profile;
+	gm_module *module;
+	gm_token_info token;
+	gm_session *session;
+	time_t now;		/* the time decisions are made at */
+} gm_cli;
+
+/* Global options, accepted before or after the subcommand. */
+extern const gm_option gm_global_options[];
+
+/*
+ * Parses argv (argv[0] is the command name) with the command's options and
+ * the global ones; positional arguments are moved to argv[*first_pos ..
+ * argc-1]. "--help" prints the command's usage and returns 1 (caller exits
+ * 0). Errors print a usage message and return -1 (exit 2).
+ */
+int gm_cli_parse(gm_cli *cli, const gm_option *opts, int argc, char **argv,
+		 int *first_pos);
+void gm_cli_usage(FILE *f, const gm_command *cmd, const gm_option *opts);
+/* One line per option: "  -v, --verbose   help". */
+void gm_cli_print_options(FILE *f, const gm_option *table);
+
+/* Shared setup by flags; fills cli. */
+int gm_cli_setup(gm_cli *cli, unsigned flags, gm_error *err);
+void gm_cli_teardown(gm_cli *cli);
+
+/* Reports an error (text on stderr, or JSON on stdout with --json) and
+ * returns its exit code. */
+int gm_cli_report_error(gm_cli *cli, const gm_error *err);
+/* Prints a JSON document on stdout and frees it. */
+void gm_cli_print_json(cJSON *doc);
+/* "gmrenew: warning: ..." on stderr. */
+void gm_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "gmrenew: ..." on stderr, a note for the user (not with --json). */
+void gm_cli_note(gm_cli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Width of UTF-8 text on a terminal (CJK characters take two columns). */
+size_t gm_display_width(const char *s);
+/* Prints s padded (or cut with "…") to exactly width columns. */
+void gm_print_cell(FILE *f, const char *s, size_t width);
+
+/* Reads the user PIN: --pin-fd, --pin-file, $GMRENEW_PIN, or the terminal
+ * without echo. Caller frees with gm_free_secret(). */
+typedef struct gm_pin_source {
+	const char *file;	/* --pin-file */
+	long fd;		/* --pin-fd, -1 for none */
+} gm_pin_source;
+int gm_prompt_pin(const gm_pin_source *src, const char *prompt, char **pin,
+		  gm_error *err);
+/* Whether the PIN comes from a script (not the terminal). */
+int gm_pin_source_scripted(const gm_pin_source *src);
+/* A yes/no question on the terminal; 0 without a terminal. */
+int gm_prompt_yes(const char *question);
+/* A line from the terminal (for choosing); NULL without a terminal. */
+char *gm_prompt_line(const char *question);
+int gm_have_terminal(void);
+
+/* ---- Certificates on the token, as list-certs shows them ---- */
+
+typedef struct gm_cert_view {
+	size_t index;			/* from 1, in the token's order */
+	const gm_token_cert *obj;	/* borrowed from the list */
+	int parsed;			/* facts are valid */
+	gm_cert_facts facts;
+	gm_verdict verdict;
+	int has_private_key;		/* key pair for it on the token: 1/0 */
+	char problem[GM_ERR_MSG_MAX];	/* why it could not be read */
+} gm_cert_view;
+
+typedef struct gm_cert_list {
+	gm_token_cert *objs;
+	gm_cert_view *views;
+	size_t n;
+} gm_cert_list;
+
+/* The configuration's [policy] as a gm_policy. */
+void gm_cli_policy(const gm_cli *cli, gm_policy *out);
+/* Reads every certificate of the open session and classifies it at
+ * cli->now. A certificate that cannot be parsed is kept with its problem. */
+int gm_cert_list_load(gm_cli *cli, gm_cert_list *out, gm_error *err);
+void gm_cert_list_release(gm_cert_list *list);
+/* The table (80 columns), token line first. */
+void gm_cert_list_print(const gm_cli *cli, const gm_cert_list *list, FILE *f);
+cJSON *gm_cert_view_json(const gm_cert_view *v);
+cJSON *gm_token_json(const gm_token_info *t);
+/* "2023-11-22 16:08:20 UTC" style, local time zone. */
+void gm_format_time(time_t t, char *buf, size_t n);
+
+/* Subcommands. */
+int cmd_list_certs(gm_cli *cli, int argc, char **argv);
+
+#endif

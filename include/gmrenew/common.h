@@ -1,0 +1,145 @@
+/*
+ * common.h - what every layer of gmrenew shares: the error value that carries
+ * what failed, why and what to do; the exit codes it maps to; the debug log;
+ * wiping secrets; the configuration file.
+ *
+ * Lower layers never print to stdout and never exit. A function that can fail
+ * returns 0 on success or -1 after filling the caller's gm_error; only the CLI
+ * layer turns an error into a message and an exit code.
+ */
+#ifndef GMRENEW_COMMON_H
+#define GMRENEW_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Exit codes of every subcommand (docs/exit-codes.md). */
+typedef enum gm_exit {
+	GM_EXIT_OK = 0,
+	GM_EXIT_FAILED = 1,
+	GM_EXIT_USAGE = 2,	/* usage or configuration error */
+	GM_EXIT_NOT_DUE = 3,	/* nothing to do */
+	GM_EXIT_OFFLINE = 4,	/* offline renewal required */
+	GM_EXIT_ENV = 5,	/* driver, no token, several tokens */
+	GM_EXIT_PIN = 6,	/* wrong, locked, refused at the final try */
+	GM_EXIT_SERVICE = 7,	/* service unavailable, try later */
+	GM_EXIT_VERIFY = 8,	/* verification failed */
+} gm_exit;
+
+#define GM_ERR_MSG_MAX 512
+#define GM_ERR_FIX_MAX 512
+
+typedef struct gm_error {
+	gm_exit code;		/* the exit code this error maps to */
+	long detail;		/* layer-specific: CK_RV, HTTP status, ... */
+	char reason[40];	/* machine-readable: "CKR_PIN_INCORRECT",
+				 * "subject_mismatch", ...; may be empty */
+	char msg[GM_ERR_MSG_MAX];	/* what failed and why */
+	char fix[GM_ERR_FIX_MAX];	/* what the user can do; may be empty */
+} gm_error;
+
+/*
+ * gm_fail(err, code, fix, fmt, ...): fills err (when not NULL) with a
+ * message made from fmt, the exit code and the fix (may be NULL), and returns
+ * -1, so that "return gm_fail(...)" ends a failing function. Messages are
+ * lower-case, without a final full stop, and quote the thing in question:
+ *   gm_fail(err, GM_EXIT_ENV, "pass --module PATH",
+ *           "cannot load PKCS#11 module '%s': %s", path, dlerror());
+ */
+int gm_fail(gm_error *err, gm_exit code, const char *fix, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int gm_failv(gm_error *err, gm_exit code, const char *fix, const char *fmt,
+	     va_list ap) __attribute__((format(printf, 4, 0)));
+/* Puts "context: " before the message already in err; returns -1. */
+int gm_error_prefix(gm_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Sets the machine-readable reason of an error already set; returns -1. */
+int gm_error_set_reason(gm_error *err, const char *reason);
+/* Replaces the fix of an error already set; returns -1. */
+int gm_error_set_fix(gm_error *err, const char *fix);
+void gm_error_clear(gm_error *err);
+
+/* Debug log on stderr, shown from verbosity 1 (-v) or 2 (-vv). */
+extern int gm_verbosity;
+void gm_log(int level, const char *func, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define gm_debug(...) gm_log(1, __func__, __VA_ARGS__)
+#define gm_trace(...) gm_log(2, __func__, __VA_ARGS__)
+
+/* Wiping secrets: the compiler may not drop these. NULL-safe. */
+void gm_wipe(void *p, size_t n);
+void gm_freezero(void *p, size_t n);
+/* strlen, then wipe and free a NUL-terminated secret. */
+void gm_free_secret(char *s);
+
+/* Allocation that aborts on out-of-memory (the only sane reaction in a CLI). */
+void *gm_xmalloc(size_t n);
+void *gm_xcalloc(size_t n, size_t size);
+void *gm_xrealloc(void *p, size_t n);
+char *gm_xstrdup(const char *s);
+char *gm_xmemdup(const void *p, size_t n);
+char *gm_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Lower-case hex of n bytes; caller frees. */
+char *gm_hex(const unsigned char *p, size_t n);
+/* Parses hex (upper or lower case, optional ':' separators) into a new buffer;
+ * returns -1 on bad input. Caller frees *out. */
+int gm_unhex(const char *hex, unsigned char **out, size_t *out_len);
+
+/* Reads a whole file (at most max bytes); caller frees *out. */
+int gm_read_file(const char *path, size_t max, unsigned char **out,
+		 size_t *out_len, gm_error *err);
+
+/* Time: RFC 3339 UTC ("2026-11-24T06:31:00Z") into buf (at least 21 bytes). */
+void gm_time_rfc3339(time_t t, char *buf, size_t n);
+
+/*
+ * The configuration file (INI, docs/configuration.md). Values not given keep
+ * their defaults. Profile overrides are kept as raw key/value pairs for the
+ * token layer to apply ([profile.NAME] sections).
+ */
+typedef struct gm_config_kv {
+	char *section;
+	char *key;
+	char *value;
+} gm_config_kv;
+
+typedef struct gm_config {
+	char *path;		/* file read, or NULL */
+	/* [token] */
+	char *module;		/* PKCS#11 module path */
+	char *profile;		/* vendor profile name, NULL = by module */
+	char *token_uri;	/* RFC 7512 URI selecting the token */
+	/* [service] */
+	char *service_url;
+	char *ca_bundle;	/* trust anchors for the service's TLS */
+	char *chain_bundle;	/* trust anchors for issued certificates */
+	long connect_timeout_ms;
+	long total_timeout_ms;
+	/* [policy] */
+	int renew_before_days;	/* online window opens: 90 */
+	int renew_after_days;	/* online window closes after expiry: 90 */
+	int extension_days;	/* expected validity extension: 1826 */
+	int extension_tolerance_days;	/* either way: 31 */
+	int clock_skew_seconds;	/* allowed notBefore in the future: 300 */
+	/* [renewal] */
+	char *state_dir;	/* journals and locks; NULL = XDG default */
+	/* every [profile.*] key, in file order */
+	gm_config_kv *profile_kv;
+	size_t n_profile_kv;
+} gm_config;
+
+void gm_config_init(gm_config *cfg);	/* defaults */
+/* Reads path into cfg; a missing file is an error only when required. */
+int gm_config_load(gm_config *cfg, const char *path, int required,
+		   gm_error *err);
+/* Parses INI text (for tests and fuzzing). */
+int gm_config_load_string(gm_config *cfg, const char *text, gm_error *err);
+void gm_config_release(gm_config *cfg);
+/* The default path: $GMRENEW_CONFIG, else $XDG_CONFIG_HOME/gmrenew/config.ini,
+ * else ~/.config/gmrenew/config.ini. Caller frees. */
+char *gm_config_default_path(void);
+
+#endif

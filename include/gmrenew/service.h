@@ -1,0 +1,117 @@
+/*
+ * service.h - the client of the CA's renewal service (docs/protocol.md):
+ * HTTPS with libcurl, TLS always verified against the configured CA bundle,
+ * one connection reused through a renewal, bounded responses, retries only
+ * where the protocol makes them safe, proof of possession signed through a
+ * callback (the token).
+ *
+ * Calls crypto/ and common/ only. Never prints. Failures: GM_EXIT_SERVICE
+ * when trying later may help (network, TLS handshake, 5xx, busy), else the
+ * code that fits the protocol error (not_due -> GM_EXIT_NOT_DUE,
+ * offline_only -> GM_EXIT_OFFLINE, subject_mismatch -> GM_EXIT_VERIFY, ...);
+ * err->reason holds the protocol's error code ("subject_mismatch"), and the
+ * message carries the service's Chinese and English text.
+ */
+#ifndef GMRENEW_SERVICE_H
+#define GMRENEW_SERVICE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "gmrenew/common.h"
+#include "gmrenew/crypto.h"
+
+typedef struct gm_service gm_service;
+
+typedef struct gm_service_options {
+	const char *url;		/* https://host:port (no /v1) */
+	const char *ca_bundle;		/* PEM trust anchors for TLS */
+	long connect_timeout_ms;
+	long total_timeout_ms;		/* per request */
+	int max_retries;		/* for retryable failures; 3 */
+	long max_retry_wait_ms;		/* cap on Retry-After and backoff */
+} gm_service_options;
+
+void gm_service_options_defaults(gm_service_options *o);
+/* Checks the options (https only, readable bundle); no network yet. */
+int gm_service_open(const gm_service_options *o, gm_service **out,
+		    gm_error *err);
+void gm_service_close(gm_service *s);	/* NULL-safe */
+
+/* What the last exchange told: the server's Date header (0 if none) and
+ * how long the last request took. */
+time_t gm_service_server_date(const gm_service *s);
+long gm_service_last_ms(const gm_service *s);
+/* Requests sent and new connections opened so far (for tests and -v). */
+void gm_service_counters(const gm_service *s, long *requests,
+			 long *connections);
+/* The libcurl version line, for --version and check-env reports. */
+const char *gm_service_curl_version(void);
+
+/* The CA's record of one certificate (POST /v1/lookup). */
+typedef struct gm_ca_record {
+	int found;
+	char *status;			/* valid, expired, revoked, unknown */
+	char *gateway, *organization, *system;	/* NULL when unknown */
+	char *subject;
+	char *sha256;
+	int online;			/* renewal.online */
+	char *reason;			/* renewal.reason or NULL */
+	char *superseded_by;
+	time_t window_start, window_end;	/* 0 when null */
+	char *open_code;		/* open_order.update_code or NULL */
+	char *open_state;
+} gm_ca_record;
+
+int gm_service_lookup(gm_service *s, const unsigned char *const *certs,
+		      const size_t *cert_lens, size_t n, gm_ca_record **out,
+		      gm_error *err);
+void gm_ca_records_free(gm_ca_record *r, size_t n);
+
+/* The order object of docs/protocol.md section 3.7. */
+typedef struct gm_order {
+	char code[24];			/* canonical XXXX-XXXX-XXXX-XXXX */
+	char state[16];			/* started, csr_received, issued, ... */
+	char next_step[12];		/* csr, confirm, none */
+	char old_sha256[65];
+	char *subject;
+	unsigned char *subject_der;	/* csr_requirements.subject_der */
+	size_t subject_der_len;
+	char key_type[16];		/* "sm2", "ec-p256" */
+	int rekey_allowed;
+	unsigned char *cert;		/* NULL until issued */
+	size_t cert_len;
+	char cert_sha256[65];
+	unsigned char **chain;		/* issuing CA first, root last */
+	size_t *chain_lens;
+	size_t n_chain;
+	time_t expires_at;
+} gm_order;
+
+void gm_order_release(gm_order *o);
+
+/* The key that proves possession, and how it signs (through the token). */
+typedef struct gm_pop_key {
+	gm_sig_scheme scheme;
+	EVP_PKEY *pub;
+	gm_sign_fn sign;
+	void *sign_ctx;
+} gm_pop_key;
+
+/* Normalises a user-typed update code; -1 (GM_EXIT_USAGE) when malformed. */
+int gm_update_code_normalize(const char *in, char out[24], gm_error *err);
+
+int gm_service_start(gm_service *s, const unsigned char *cert, size_t cert_len,
+		     const gm_pop_key *old_key, gm_order *out, gm_error *err);
+int gm_service_submit_csr(gm_service *s, const char *code,
+			  const unsigned char *csr, size_t csr_len,
+			  const gm_pop_key *key, gm_order *out, gm_error *err);
+int gm_service_status(gm_service *s, const char *code, gm_order *out,
+		      gm_error *err);
+int gm_service_confirm(gm_service *s, const char *code,
+		       const char *cert_sha256, const gm_pop_key *key,
+		       gm_order *out, gm_error *err);
+int gm_service_cancel(gm_service *s, const char *code, const gm_pop_key *key,
+		      gm_order *out, gm_error *err);
+
+#endif

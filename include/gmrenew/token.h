@@ -1,0 +1,236 @@
+/*
+ * token.h - the token layer: a PKCS#11 module, its tokens, sessions, PIN
+ * login, the certificate and key objects, key generation and signing,
+ * vendor profiles as data, and USB presence (libusb).
+ *
+ * Calls crypto/ and common/ only. Never prints; every failure is a gm_error
+ * naming the PKCS#11 operation, what the CKR_* code means, and what to do.
+ */
+#ifndef GMRENEW_TOKEN_H
+#define GMRENEW_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <p11-kit/pkcs11.h>
+
+#include "gmrenew/common.h"
+#include "gmrenew/crypto.h"
+
+/* ---- Vendor profiles (docs/token-profiles.md) ---- */
+
+#define GM_PROFILE_MAX_LIBS 8
+
+typedef struct gm_profile {
+	char name[32];			/* "epass3000gm", "pkcs11-ec" */
+	CK_KEY_TYPE key_type;		/* CKK_SM2 0x80000200 / CKK_EC */
+	CK_MECHANISM_TYPE keygen_mechanism;	/* 0x80000201 / CKM_EC_KEY_PAIR_GEN */
+	CK_MECHANISM_TYPE sign_mechanism;	/* 0x80000202 / CKM_ECDSA */
+	gm_sig_scheme scheme;		/* how the host prepares the digest */
+	size_t sign_input_max;		/* 32: the token signs a digest */
+	unsigned char ec_params[16];	/* DER curve OID for key generation */
+	size_t ec_params_len;
+	uint16_t usb_vendor;		/* 0x096E */
+	uint16_t usb_product;		/* 0x0309; 0 = none */
+	char libraries[GM_PROFILE_MAX_LIBS][256];	/* names or paths to try */
+	size_t n_libraries;
+	unsigned pin_max_tries;		/* 6 for FEITIAN; 0 = unknown */
+} gm_profile;
+
+/* A built-in profile by name, with the config's [profile.NAME] keys applied;
+ * a [profile.NAME] with "base = ..." defines a new one. */
+int gm_profile_get(const char *name, const gm_config *cfg, gm_profile *out,
+		   gm_error *err);
+/* The names of the built-in profiles, NULL-terminated. */
+const char *const *gm_profile_builtin_names(void);
+
+/* ---- Modules ---- */
+
+typedef struct gm_module gm_module;
+
+typedef struct gm_module_info {
+	char manufacturer[33];
+	char description[33];
+	unsigned cryptoki_major, cryptoki_minor;
+	unsigned library_major, library_minor;
+} gm_module_info;
+
+/*
+ * Which module to load: the command line's path, else the config file's,
+ * else $GMRENEW_PKCS11_MODULE, else the first library of the profile's
+ * list found in the usual places. Caller frees the result.
+ */
+char *gm_module_locate(const char *cli_path, const gm_config *cfg,
+		       const gm_profile *profile, gm_error *err);
+/* dlopen, check C_GetFunctionList, C_Initialize(CKF_OS_LOCKING_OK). */
+int gm_module_open(const char *path, gm_module **out, gm_error *err);
+/* C_Finalize and dlclose; NULL-safe. */
+void gm_module_close(gm_module *m);
+const char *gm_module_path(const gm_module *m);
+CK_FUNCTION_LIST *gm_module_functions(gm_module *m);
+int gm_module_get_info(gm_module *m, gm_module_info *out, gm_error *err);
+
+/* ---- Tokens ---- */
+
+typedef struct gm_token_info {
+	CK_SLOT_ID slot;
+	char label[33];			/* blank padding removed */
+	char serial[17];		/* the "Ekey number" */
+	char manufacturer[33];
+	char model[17];
+	CK_FLAGS flags;			/* CK_TOKEN_INFO.flags */
+	char *uri;			/* RFC 7512, made by p11-kit; owned */
+} gm_token_info;
+
+/* Every slot with a token present; caller frees with gm_token_infos_free. */
+int gm_module_tokens(gm_module *m, gm_token_info **out, size_t *n,
+		     gm_error *err);
+void gm_token_infos_free(gm_token_info *infos, size_t n);
+void gm_token_info_release(gm_token_info *info);
+
+/*
+ * Exactly one token: the one matching uri (RFC 7512, parsed by p11-kit),
+ * or the only one present. None, several, or a bad URI: GM_EXIT_ENV (bad URI:
+ * GM_EXIT_USAGE), saying which tokens are there. Caller releases out.
+ */
+int gm_token_select(gm_module *m, const char *uri, gm_token_info *out,
+		    gm_error *err);
+
+/* The profile that fits the token when none was named: a token that offers
+ * the profile's key generation mechanism, else "pkcs11-ec". */
+int gm_profile_detect(gm_module *m, CK_SLOT_ID slot, const gm_config *cfg,
+		      gm_profile *out, gm_error *err);
+
+/* ---- Sessions and PIN ---- */
+
+typedef struct gm_session gm_session;
+
+int gm_session_open(gm_module *m, CK_SLOT_ID slot, int read_write,
+		    gm_session **out, gm_error *err);
+/* Logs out when logged in, closes; NULL-safe. */
+void gm_session_close(gm_session *s);
+
+typedef struct gm_pin_state {
+	int count_low;		/* CKF_USER_PIN_COUNT_LOW */
+	int final_try;		/* CKF_USER_PIN_FINAL_TRY */
+	int locked;		/* CKF_USER_PIN_LOCKED */
+	int pin_pad;		/* CKF_PROTECTED_AUTHENTICATION_PATH */
+	unsigned long min_len, max_len;
+} gm_pin_state;
+
+/* Reads the token's PIN flags afresh (C_GetTokenInfo). */
+int gm_session_pin_state(gm_session *s, gm_pin_state *out, gm_error *err);
+/*
+ * C_Login(CKU_USER). The caller wipes the PIN. Failures are GM_EXIT_PIN
+ * (incorrect, locked, length) with the token's retry state in the message,
+ * or GM_EXIT_ENV when the token went away.
+ */
+int gm_session_login(gm_session *s, const char *pin, size_t pin_len,
+		     gm_error *err);
+int gm_session_logged_in(const gm_session *s);
+/* How many wrong PINs lock the token (the profile's pin_max_tries), so that
+ * a failed login can say how many tries are left; 0 = unknown (default). */
+void gm_session_set_pin_tries(gm_session *s, unsigned tries);
+
+/* ---- Objects ---- */
+
+typedef struct gm_token_cert {
+	CK_OBJECT_HANDLE handle;
+	unsigned char *id;		/* CKA_ID; owned */
+	size_t id_len;
+	char *label;			/* CKA_LABEL; owned, may be "" */
+	unsigned char *der;		/* CKA_VALUE; owned, NULL if unreadable */
+	size_t der_len;
+	CK_OBJECT_HANDLE pubkey;	/* same CKA_ID; CK_INVALID_HANDLE if none */
+	CK_OBJECT_HANDLE privkey;	/* same CKA_ID; visible after login only */
+} gm_token_cert;
+
+/* Every X.509 certificate object, in the token's order, paired with its
+ * keys by CKA_ID. Caller frees with gm_token_certs_free. */
+int gm_token_certs(gm_session *s, gm_token_cert **out, size_t *n,
+		   gm_error *err);
+void gm_token_certs_free(gm_token_cert *certs, size_t n);
+
+typedef struct gm_token_key {
+	CK_OBJECT_HANDLE pub;		/* CK_INVALID_HANDLE if none */
+	CK_OBJECT_HANDLE priv;		/* CK_INVALID_HANDLE if none/not visible */
+	unsigned char *id;		/* owned */
+	size_t id_len;
+	char *label;			/* owned */
+	EVP_PKEY *pubkey;		/* owned; NULL if unreadable */
+} gm_token_key;
+
+/* Every key pair (public and private objects joined by CKA_ID). */
+int gm_token_keys(gm_session *s, gm_token_key **out, size_t *n, gm_error *err);
+void gm_token_keys_free(gm_token_key *keys, size_t n);
+void gm_token_key_release(gm_token_key *key);
+
+/* The public key of a public or private key object (CKA_EC_PARAMS and
+ * CKA_EC_POINT). Caller frees with EVP_PKEY_free. */
+int gm_token_object_pubkey(gm_session *s, CK_OBJECT_HANDLE obj,
+			   EVP_PKEY **out, gm_error *err);
+
+/* A new key pair on the token (needs login), token objects with CKA_ID id
+ * and CKA_LABEL label; out receives handles, id, label and the public key. */
+int gm_token_generate_keypair(gm_session *s, const gm_profile *p,
+			      const unsigned char *id, size_t id_len,
+			      const char *label, gm_token_key *out,
+			      gm_error *err);
+
+/* Signs a 32-byte digest with priv using the profile's mechanism; the raw
+ * r||s answer becomes DER. Caller frees *sig with OPENSSL_free(). */
+int gm_token_sign_digest(gm_session *s, const gm_profile *p,
+			 CK_OBJECT_HANDLE priv,
+			 const unsigned char digest[GM_DIGEST_LEN],
+			 unsigned char **sig, size_t *sig_len, gm_error *err);
+
+/* gm_sign_fn adaptor: pass a gm_token_signer as the callback's context. */
+typedef struct gm_token_signer {
+	gm_session *session;
+	const gm_profile *profile;
+	CK_OBJECT_HANDLE priv;
+} gm_token_signer;
+int gm_token_sign_cb(void *signer, const unsigned char digest[GM_DIGEST_LEN],
+		     unsigned char **sig, size_t *sig_len, gm_error *err);
+
+/* A certificate object (CKA_SUBJECT, CKA_ISSUER, CKA_SERIAL_NUMBER taken
+ * from der). */
+int gm_token_create_cert(gm_session *s, const unsigned char *id, size_t id_len,
+			 const char *label, const unsigned char *der,
+			 size_t der_len, CK_OBJECT_HANDLE *out, gm_error *err);
+/* CKA_VALUE of an object, read back; caller frees *der. */
+int gm_token_read_value(gm_session *s, CK_OBJECT_HANDLE obj,
+			unsigned char **der, size_t *der_len, gm_error *err);
+int gm_token_destroy(gm_session *s, CK_OBJECT_HANDLE obj, gm_error *err);
+int gm_token_set_label(gm_session *s, CK_OBJECT_HANDLE obj, const char *label,
+		       gm_error *err);
+int gm_token_set_id(gm_session *s, CK_OBJECT_HANDLE obj,
+		    const unsigned char *id, size_t id_len, gm_error *err);
+
+/* ---- PKCS#11 return codes ---- */
+
+const char *gm_ckr_name(CK_RV rv);	/* "CKR_PIN_INCORRECT", "0x..." */
+const char *gm_ckr_meaning(CK_RV rv);	/* a sentence */
+const char *gm_ckr_fix(CK_RV rv);	/* what to do, or "" */
+/* Fills err: "<operation> failed: <meaning> (<name>)", the fix, and the
+ * exit code that fits rv; err->detail = rv. Returns -1. */
+int gm_ckr_fail(gm_error *err, CK_RV rv, const char *operation);
+
+/* ---- USB presence ---- */
+
+typedef struct gm_usb_device {
+	uint8_t bus;
+	uint8_t address;
+	uint16_t vendor;
+	uint16_t product;
+	int can_open;			/* 1 when this user may open it */
+	char node[64];			/* /dev/bus/usb/BBB/DDD */
+	char problem[128];		/* why it cannot be opened */
+} gm_usb_device;
+
+/* Devices matching vendor:product on the USB bus. No USB bus at all is not
+ * an error (n = 0). Caller frees *out. */
+int gm_usb_scan(uint16_t vendor, uint16_t product, gm_usb_device **out,
+		size_t *n, gm_error *err);
+
+#endif

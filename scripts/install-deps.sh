@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages gmrenew needs, when missing.
+#   scripts/install-deps.sh build   - to build gmrenew and run the demo
+#   scripts/install-deps.sh test    - also everything the test suite uses
+set -euo pipefail
+
+build_pkgs=(gcc make cmake pkg-config openssl ca-certificates libssl-dev
+  libcurl4-openssl-dev libcjson-dev libusb-1.0-0-dev libp11-kit-dev
+  libinih-dev python3)
+test_pkgs=(libcmocka-dev softhsm2 opensc gnutls-bin umockdev libumockdev-dev
+  python3-pytest python3-cryptography util-linux procps tmux)
+
+want=("${build_pkgs[@]}")
+if [ "${1:-build}" = test ]; then
+  want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "gmrenew: these Debian packages are missing: ${missing[*]}" >&2
+  echo "gmrenew: run this script as root, or install them with apt-get" >&2
+  exit 2
+fi
+echo "gmrenew: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

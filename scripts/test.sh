@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds gmrenew with AddressSanitizer and UndefinedBehaviorSanitizer and runs
+# every test (unit, soft token, SoftHSM2, reference service, integration).
+# Usage: scripts/test.sh [ctest arguments...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh test
+build=${GMRENEW_TEST_BUILD_DIR:-build-test}
+cmake -S . -B "$build" -DGMRENEW_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build "$build" -j"$(nproc)"
+cd "$build"
+ctest --output-on-failure -j2 --timeout 900 "$@"

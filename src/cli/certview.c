@@ -1,0 +1,267 @@
+/*
+ * certview.c - the certificates on the token as the CA's renewal page shows
+ * them (index, subject, gateway number, organisation, validity, system,
+ * status) plus days left and the renewal decision: as a table that fits 80
+ * columns, and as JSON (docs/cli.md describes both).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gmrenew/cli.h"
+
+void gm_cli_policy(const gm_cli *cli, gm_policy *out)
+{
+	out->renew_before_days = cli->cfg.renew_before_days;
+	out->renew_after_days = cli->cfg.renew_after_days;
+	out->extension_days = cli->cfg.extension_days;
+	out->extension_tolerance_days = cli->cfg.extension_tolerance_days;
+	out->clock_skew_seconds = cli->cfg.clock_skew_seconds;
+}
+
+void gm_format_time(time_t t, char *buf, size_t n)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, n, "%Y-%m-%d %H:%M:%S %Z", &tm);
+}
+
+/* Whether the token holds the key pair of the certificate: a key object
+ * with the same CKA_ID whose public key is the certificate's (no PIN). */
+static int has_key(gm_cli *cli, const gm_cert_view *v)
+{
+	CK_OBJECT_HANDLE h = v->obj->privkey != CK_INVALID_HANDLE ?
+			     v->obj->privkey : v->obj->pubkey;
+	EVP_PKEY *pub = NULL;
+	gm_error err;
+	int same;
+
+	if (h == CK_INVALID_HANDLE)
+		return 0;
+	if (gm_token_object_pubkey(cli->session, h, &pub, &err)) {
+		gm_debug("key object of certificate %zu: %s", v->index, err.msg);
+		return 0;
+	}
+	same = gm_pubkey_equal(pub, v->facts.pubkey) == 1;
+	EVP_PKEY_free(pub);
+	return same;
+}
+
+static void load_view(gm_cli *cli, const gm_policy *pol, gm_cert_view *v)
+{
+	gm_error err;
+
+	if (!v->obj->der) {
+		snprintf(v->problem, sizeof(v->problem),
+			 "the certificate object's value cannot be read");
+		return;
+	}
+	if (gm_cert_facts_parse(v->obj->der, v->obj->der_len, &v->facts, &err)) {
+		snprintf(v->problem, sizeof(v->problem), "%s", err.msg);
+		return;
+	}
+	v->parsed = 1;
+	gm_policy_classify(pol, v->facts.not_before, v->facts.not_after,
+			   cli->now, &v->verdict);
+	v->has_private_key = has_key(cli, v);
+}
+
+int gm_cert_list_load(gm_cli *cli, gm_cert_list *out, gm_error *err)
+{
+	gm_policy pol;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (gm_token_certs(cli->session, &out->objs, &out->n, err))
+		return -1;
+	gm_cli_policy(cli, &pol);
+	out->views = gm_xcalloc(out->n, sizeof(*out->views));
+	for (i = 0; i < out->n; i++) {
+		out->views[i].index = i + 1;
+		out->views[i].obj = &out->objs[i];
+		load_view(cli, &pol, &out->views[i]);
+	}
+	return 0;
+}
+
+void gm_cert_list_release(gm_cert_list *list)
+{
+	size_t i;
+
+	if (!list)
+		return;
+	for (i = 0; i < list->n && list->views; i++)
+		if (list->views[i].parsed)
+			gm_cert_facts_release(&list->views[i].facts);
+	free(list->views);
+	gm_token_certs_free(list->objs, list->n);
+	memset(list, 0, sizeof(*list));
+}
+
+static const char *status_label(gm_cert_status s)
+{
+	static const char *const names[] = { "not yet valid", "valid",
+					     "expiring", "expired" };
+
+	return names[s];
+}
+
+static const char *renewal_label(gm_renewal_kind r)
+{
+	static const char *const names[] = { "not due", "online",
+					     "offline only" };
+
+	return names[r];
+}
+
+/* Column widths; their sum with separators is 79. */
+enum { W_IDX = 2, W_GW = 8, W_ORG = 16, W_SYS = 6, W_TO = 10, W_DAYS = 5,
+       W_STATUS = 13, W_RENEW = 12 };
+
+static void print_header(FILE *f)
+{
+	fprintf(f, "%*s ", W_IDX, "#");
+	gm_print_cell(f, "Gateway", W_GW);
+	fputc(' ', f);
+	gm_print_cell(f, "Organisation", W_ORG);
+	fputc(' ', f);
+	gm_print_cell(f, "System", W_SYS);
+	fputc(' ', f);
+	gm_print_cell(f, "Valid to", W_TO);
+	fprintf(f, " %*s ", W_DAYS, "Days");
+	gm_print_cell(f, "Status", W_STATUS);
+	fputc(' ', f);
+	fputs("Renewal\n", f);
+}
+
+static void print_row(FILE *f, const gm_cert_view *v)
+{
+	char to[16], from[40], until[40];
+	struct tm tm;
+
+	localtime_r(&v->facts.not_after, &tm);
+	strftime(to, sizeof(to), "%Y-%m-%d", &tm);
+	fprintf(f, "%*zu ", W_IDX, v->index);
+	gm_print_cell(f, v->facts.gateway ? v->facts.gateway : "-", W_GW);
+	fputc(' ', f);
+	gm_print_cell(f, v->facts.organization ? v->facts.organization : "-",
+		      W_ORG);
+	fputc(' ', f);
+	gm_print_cell(f, v->facts.system ? v->facts.system : "-", W_SYS);
+	fputc(' ', f);
+	gm_print_cell(f, to, W_TO);
+	fprintf(f, " %*ld ", W_DAYS, v->verdict.days_left);
+	gm_print_cell(f, status_label(v->verdict.status), W_STATUS);
+	fprintf(f, " %s\n", renewal_label(v->verdict.renewal));
+	gm_format_time(v->facts.not_before, from, sizeof(from));
+	gm_format_time(v->facts.not_after, until, sizeof(until));
+	fprintf(f, "%*s %s\n%*s valid %s to %s; %s; key %s\n", W_IDX, "",
+		v->facts.subject, W_IDX, "", from, until,
+		v->facts.key_algorithm,
+		v->has_private_key ? "on the token" : "NOT on the token");
+}
+
+static void print_problem(FILE *f, const gm_cert_view *v)
+{
+	char *id = gm_hex(v->obj->id, v->obj->id_len);
+
+	fprintf(f, "%*zu unreadable certificate object (label '%s', id %s): %s\n",
+		W_IDX, v->index, v->obj->label ? v->obj->label : "",
+		id[0] ? id : "none", v->problem);
+	free(id);
+}
+
+void gm_cert_list_print(const gm_cli *cli, const gm_cert_list *list, FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Token '%s', serial %s (%s %s)\n", cli->token.label,
+		cli->token.serial, cli->token.manufacturer, cli->token.model);
+	if (!list->n) {
+		fprintf(f, "No certificates on this token.\n");
+		return;
+	}
+	fputc('\n', f);
+	print_header(f);
+	for (i = 0; i < list->n; i++) {
+		if (list->views[i].parsed)
+			print_row(f, &list->views[i]);
+		else
+			print_problem(f, &list->views[i]);
+	}
+}
+
+static void add_str(cJSON *o, const char *key, const char *value)
+{
+	if (value)
+		cJSON_AddStringToObject(o, key, value);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static void add_time(cJSON *o, const char *key, time_t t)
+{
+	char buf[32];
+
+	gm_time_rfc3339(t, buf, sizeof(buf));
+	cJSON_AddStringToObject(o, key, buf);
+}
+
+cJSON *gm_token_json(const gm_token_info *t)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	add_str(o, "serial", t->serial);
+	add_str(o, "label", t->label);
+	add_str(o, "manufacturer", t->manufacturer);
+	add_str(o, "model", t->model);
+	add_str(o, "uri", t->uri);
+	return o;
+}
+
+static void add_facts(cJSON *o, const gm_cert_view *v)
+{
+	const gm_cert_facts *f = &v->facts;
+
+	add_str(o, "subject", f->subject);
+	add_str(o, "issuer", f->issuer);
+	add_str(o, "serial", f->serial_hex);
+	add_str(o, "sha256", f->sha256_hex);
+	add_str(o, "gateway", f->gateway);
+	add_str(o, "organization", f->organization);
+	add_str(o, "system", f->system);
+	add_time(o, "not_before", f->not_before);
+	add_time(o, "not_after", f->not_after);
+	cJSON_AddNumberToObject(o, "days_left", (double)v->verdict.days_left);
+	add_str(o, "status", gm_status_name(v->verdict.status));
+	add_str(o, "renewal", gm_renewal_name(v->verdict.renewal));
+	add_str(o, "key_algorithm", f->key_algorithm);
+	cJSON_AddBoolToObject(o, "has_private_key", v->has_private_key);
+}
+
+static const char *const fact_keys[] = {
+	"subject", "issuer", "serial", "sha256", "gateway", "organization",
+	"system", "not_before", "not_after", "days_left", "status", "renewal",
+	"key_algorithm", "has_private_key", NULL,
+};
+
+cJSON *gm_cert_view_json(const gm_cert_view *v)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *id = v->obj->id_len ? gm_hex(v->obj->id, v->obj->id_len) : NULL;
+	size_t i;
+
+	cJSON_AddNumberToObject(o, "index", (double)v->index);
+	if (v->parsed) {
+		add_facts(o, v);
+	} else {
+		for (i = 0; fact_keys[i]; i++)
+			cJSON_AddNullToObject(o, fact_keys[i]);
+	}
+	add_str(o, "id", id);
+	add_str(o, "label", v->obj->label && v->obj->label[0] ? v->obj->label :
+		NULL);
+	add_str(o, "error", v->parsed ? NULL : v->problem);
+	free(id);
+	return o;
+}

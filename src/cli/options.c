@@ -1,0 +1,201 @@
+/*
+ * options.c - options declared as data (gm_option tables), parsed with
+ * getopt_long, and the usage text made from the same tables.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gmrenew/cli.h"
+
+const gm_option gm_global_options[] = {
+	{ "module", 0, GM_OPT_STRING, NULL, "PATH",
+	  "PKCS#11 module (the token driver) to load" },
+	{ "token", 0, GM_OPT_STRING, NULL, "URI",
+	  "select the token by RFC 7512 URI, e.g. 'pkcs11:serial=...'" },
+	{ "config", 0, GM_OPT_STRING, NULL, "FILE",
+	  "configuration file (default: ~/.config/gmrenew/config.ini)" },
+	{ "json", 0, GM_OPT_BOOL, NULL, NULL,
+	  "print one JSON document on stdout" },
+	{ "verbose", 'v', GM_OPT_COUNT, NULL, NULL,
+	  "say more on stderr; twice for PKCS#11 and HTTP traces" },
+	{ NULL, 0, 0, NULL, NULL, NULL },
+};
+
+/* The global table's value pointers live in the gm_cli; bind them. */
+static void *global_value(gm_cli *cli, size_t i)
+{
+	void *v[] = { &cli->module_opt, &cli->token_opt, &cli->config_opt,
+		      &cli->json, &cli->verbose };
+
+	return i < sizeof(v) / sizeof(v[0]) ? v[i] : NULL;
+}
+
+static size_t table_len(const gm_option *t)
+{
+	size_t n = 0;
+
+	while (t && t[n].name)
+		n++;
+	return n;
+}
+
+struct parse_table {
+	gm_option *opts;	/* command's then global, values bound */
+	struct option *longopts;
+	char shortopts[64];
+	size_t n;
+};
+
+static void build_table(gm_cli *cli, const gm_option *cmd,
+			struct parse_table *t)
+{
+	size_t nc = table_len(cmd), ng = table_len(gm_global_options), i, s = 0;
+
+	t->n = nc + ng;
+	t->opts = gm_xcalloc(t->n + 1, sizeof(*t->opts));
+	t->longopts = gm_xcalloc(t->n + 2, sizeof(*t->longopts));
+	for (i = 0; i < nc; i++)
+		t->opts[i] = cmd[i];
+	for (i = 0; i < ng; i++) {
+		t->opts[nc + i] = gm_global_options[i];
+		t->opts[nc + i].value = global_value(cli, i);
+	}
+	t->shortopts[s++] = ':';
+	for (i = 0; i < t->n; i++) {
+		int has_arg = t->opts[i].type == GM_OPT_STRING ||
+			      t->opts[i].type == GM_OPT_INT;
+
+		t->longopts[i] = (struct option){ t->opts[i].name,
+			has_arg ? required_argument : no_argument, NULL,
+			256 + (int)i };
+		if (t->opts[i].short_name && s + 3 < sizeof(t->shortopts)) {
+			t->shortopts[s++] = (char)t->opts[i].short_name;
+			if (has_arg)
+				t->shortopts[s++] = ':';
+		}
+	}
+	t->longopts[t->n] = (struct option){ "help", no_argument, NULL, 'h' };
+	t->shortopts[s++] = 'h';
+	t->shortopts[s] = '\0';
+}
+
+static int find_short(const struct parse_table *t, int c)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->opts[i].short_name == c)
+			return (int)i;
+	return -1;
+}
+
+static int store(const gm_option *o, const char *arg, const char *cmd)
+{
+	char *end;
+	long v;
+
+	switch (o->type) {
+	case GM_OPT_BOOL:
+		*(int *)o->value = 1;
+		return 0;
+	case GM_OPT_COUNT:
+		(*(int *)o->value)++;
+		return 0;
+	case GM_OPT_STRING:
+		*(const char **)o->value = arg;
+		return 0;
+	case GM_OPT_INT:
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || end == arg || *end) {
+			fprintf(stderr, "gmrenew %s: option '--%s' takes a whole "
+				"number, not '%s'\n", cmd, o->name, arg);
+			return -1;
+		}
+		*(long *)o->value = v;
+		return 0;
+	}
+	return -1;
+}
+
+static void free_table(struct parse_table *t)
+{
+	free(t->opts);
+	free(t->longopts);
+}
+
+static int bad_usage(gm_cli *cli, const char *fmt, const char *what)
+{
+	fprintf(stderr, "gmrenew %s: ", cli->command->name);
+	fprintf(stderr, fmt, what);
+	fprintf(stderr, "\nTry 'gmrenew %s --help'.\n", cli->command->name);
+	return -1;
+}
+
+int gm_cli_parse(gm_cli *cli, const gm_option *opts, int argc, char **argv,
+		 int *first_pos)
+{
+	struct parse_table t;
+	char optname[3] = "-?";
+	int c, idx, ret = 0;
+
+	build_table(cli, opts, &t);
+	optind = 0;		/* GNU: full reinitialisation */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, t.shortopts, t.longopts, NULL)) != -1) {
+		if (c == 'h') {
+			gm_cli_usage(stdout, cli->command, opts);
+			ret = 1;
+			break;
+		}
+		if (c == '?' || c == ':') {
+			optname[1] = (char)optopt;
+			ret = bad_usage(cli, c == '?' ? "unknown option '%s'" :
+					"option '%s' needs a value",
+					optopt ? optname : argv[optind - 1]);
+			break;
+		}
+		idx = c >= 256 ? c - 256 : find_short(&t, c);
+		if (idx < 0 || store(&t.opts[idx], optarg, cli->command->name)) {
+			ret = -1;
+			break;
+		}
+	}
+	*first_pos = optind;
+	free_table(&t);
+	return ret;
+}
+
+void gm_cli_print_options(FILE *f, const gm_option *t)
+{
+	size_t i;
+
+	for (i = 0; t && t[i].name; i++) {
+		char left[64], flag[8] = "    ";
+
+		if (t[i].short_name)
+			snprintf(flag, sizeof(flag), "-%c, ", t[i].short_name);
+		snprintf(left, sizeof(left), "%s--%s%s%s", flag, t[i].name,
+			 t[i].arg_name ? " " : "",
+			 t[i].arg_name ? t[i].arg_name : "");
+		fprintf(f, "  %-26s %s\n", left, t[i].help);
+	}
+}
+
+void gm_cli_usage(FILE *f, const gm_command *cmd, const gm_option *opts)
+{
+	fprintf(f, "usage: gmrenew %s %s\n\n%s\n", cmd->name, cmd->synopsis,
+		cmd->summary);
+	if (table_len(opts)) {
+		fprintf(f, "\nOptions:\n");
+		gm_cli_print_options(f, opts);
+	}
+	fprintf(f, "\nGlobal options:\n");
+	gm_cli_print_options(f, gm_global_options);
+	fprintf(f, "  %-26s %s\n", "-h, --help", "show this help and exit");
+	fprintf(f, "\nExit codes: docs/exit-codes.md (0 ok, 1 failed, 2 usage, "
+		"3 not due, 4 offline,\n5 environment, 6 PIN, 7 service, "
+		"8 verification).\n");
+}

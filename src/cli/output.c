@@ -1,0 +1,155 @@
+/*
+ * output.c - what the user sees: errors with their fix, notes and warnings on
+ * stderr, JSON documents on stdout, and table cells measured by display
+ * width so that Chinese text lines up.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gmrenew/cli.h"
+
+int gm_cli_report_error(gm_cli *cli, const gm_error *err)
+{
+	int code = err->code ? (int)err->code : GM_EXIT_FAILED;
+
+	if (cli && cli->json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON *e = cJSON_AddObjectToObject(doc, "error");
+
+		cJSON_AddNumberToObject(e, "exit_code", code);
+		cJSON_AddStringToObject(e, "message", err->msg);
+		if (err->fix[0])
+			cJSON_AddStringToObject(e, "fix", err->fix);
+		else
+			cJSON_AddNullToObject(e, "fix");
+		cJSON_AddBoolToObject(doc, "ok", 0);
+		gm_cli_print_json(doc);
+	}
+	fprintf(stderr, "gmrenew: error: %s\n", err->msg);
+	if (err->fix[0])
+		fprintf(stderr, "gmrenew: what to do: %s\n", err->fix);
+	return code;
+}
+
+void gm_cli_print_json(cJSON *doc)
+{
+	char *text = cJSON_Print(doc);
+
+	if (text) {
+		fputs(text, stdout);
+		fputc('\n', stdout);
+	}
+	cJSON_free(text);
+	cJSON_Delete(doc);
+}
+
+void gm_cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("gmrenew: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void gm_cli_note(gm_cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)cli;
+	fputs("gmrenew: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Decodes one UTF-8 sequence; returns its length (1 for a bad byte). */
+static size_t utf8_next(const unsigned char *s, unsigned long *cp)
+{
+	size_t len, i;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xe0) == 0xc0)
+		len = 2, *cp = s[0] & 0x1f;
+	else if ((s[0] & 0xf0) == 0xe0)
+		len = 3, *cp = s[0] & 0x0f;
+	else if ((s[0] & 0xf8) == 0xf0)
+		len = 4, *cp = s[0] & 0x07;
+	else
+		return *cp = 0xfffd, 1;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return *cp = 0xfffd, 1;
+		*cp = (*cp << 6) | (s[i] & 0x3f);
+	}
+	return len;
+}
+
+/* East Asian wide and fullwidth ranges (Unicode UAX #11, the common part). */
+static int wide(unsigned long c)
+{
+	static const unsigned long r[][2] = {
+		{ 0x1100, 0x115f }, { 0x2e80, 0x303e }, { 0x3041, 0x33ff },
+		{ 0x3400, 0x4dbf }, { 0x4e00, 0x9fff }, { 0xa000, 0xa4cf },
+		{ 0xac00, 0xd7a3 }, { 0xf900, 0xfaff }, { 0xfe30, 0xfe4f },
+		{ 0xff00, 0xff60 }, { 0xffe0, 0xffe6 }, { 0x20000, 0x3fffd },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		if (c >= r[i][0] && c <= r[i][1])
+			return 1;
+	return 0;
+}
+
+static size_t char_width(unsigned long c)
+{
+	if (c < 0x20 || (c >= 0x7f && c < 0xa0) || (c >= 0x300 && c < 0x370))
+		return 0;
+	return wide(c) ? 2 : 1;
+}
+
+size_t gm_display_width(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t w = 0;
+	unsigned long cp;
+
+	while (p && *p) {
+		p += utf8_next(p, &cp);
+		w += char_width(cp);
+	}
+	return w;
+}
+
+void gm_print_cell(FILE *f, const char *s, size_t width)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t used = 0, total = gm_display_width((const char *)p);
+	unsigned long cp;
+
+	while (*p) {
+		size_t len = utf8_next(p, &cp), cw = char_width(cp);
+
+		if (total > width && used + cw + 1 > width) {
+			fputs("\u2026", f);	/* one column */
+			used++;
+			break;
+		}
+		if (used + cw > width)
+			break;
+		fwrite(p, 1, len, f);
+		used += cw;
+		p += len;
+	}
+	for (; used < width; used++)
+		fputc(' ', f);
+}

@@ -1,0 +1,83 @@
+/*
+ * setup.c - the shared setup a subcommand asks for with its flags: the
+ * configuration file, the PKCS#11 module, exactly one token and a session.
+ * Command-line options win over the configuration file.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gmrenew/cli.h"
+
+static int load_config(gm_cli *cli, gm_error *err)
+{
+	char *path;
+	int r;
+
+	if (cli->config_opt)
+		return gm_config_load(&cli->cfg, cli->config_opt, 1, err);
+	path = gm_config_default_path();
+	r = gm_config_load(&cli->cfg, path, getenv("GMRENEW_CONFIG") != NULL,
+			   err);
+	free(path);
+	return r;
+}
+
+static int open_module(gm_cli *cli, gm_error *err)
+{
+	gm_profile hint;
+	char *path;
+	int r;
+
+	/* The profile named in the configuration (or FEITIAN's) tells which
+	 * library names to look for when no path is given. */
+	if (gm_profile_get(cli->cfg.profile ? cli->cfg.profile : "epass3000gm",
+			   &cli->cfg, &hint, err))
+		return -1;
+	path = gm_module_locate(cli->module_opt, &cli->cfg, &hint, err);
+	if (!path)
+		return -1;
+	gm_debug("loading PKCS#11 module '%s'", path);
+	r = gm_module_open(path, &cli->module, err);
+	free(path);
+	return r;
+}
+
+static int open_token(gm_cli *cli, unsigned flags, gm_error *err)
+{
+	const char *uri = cli->token_opt ? cli->token_opt : cli->cfg.token_uri;
+
+	if (gm_token_select(cli->module, uri, &cli->token, err))
+		return -1;
+	if (gm_profile_detect(cli->module, cli->token.slot, &cli->cfg,
+			      &cli->profile, err))
+		return -1;
+	gm_debug("token '%s' serial '%s', profile '%s'", cli->token.label,
+		 cli->token.serial, cli->profile.name);
+	return gm_session_open(cli->module, cli->token.slot,
+			       (flags & GM_CMD_RW) != 0, &cli->session, err);
+}
+
+int gm_cli_setup(gm_cli *cli, unsigned flags, gm_error *err)
+{
+	gm_verbosity = cli->verbose;
+	if (flags & (GM_CMD_CONFIG | GM_CMD_MODULE | GM_CMD_TOKEN))
+		if (load_config(cli, err))
+			return -1;
+	if (flags & (GM_CMD_MODULE | GM_CMD_TOKEN))
+		if (open_module(cli, err))
+			return -1;
+	if (flags & GM_CMD_TOKEN)
+		if (open_token(cli, flags, err))
+			return -1;
+	return 0;
+}
+
+void gm_cli_teardown(gm_cli *cli)
+{
+	gm_session_close(cli->session);
+	cli->session = NULL;
+	gm_token_info_release(&cli->token);
+	gm_module_close(cli->module);
+	cli->module = NULL;
+	gm_config_release(&cli->cfg);
+}

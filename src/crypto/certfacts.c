@@ -1,0 +1,357 @@
+/*
+ * certfacts.c - what the CA's renewal page shows about a certificate, read
+ * from X.509, and loading certificates from files.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "crypto_internal.h"
+#include "gmrenew/common.h"
+#include "gmrenew/crypto.h"
+
+/* Certificate files larger than this are not certificates we expect. */
+#define CERT_FILE_MAX (8 * 1024 * 1024)
+
+char *gm_crypto_name_line(const X509_NAME *name)
+{
+	/* RFC 2253/4514 escaping and order (most specific first), UTF-8 kept. */
+	const unsigned long flags = XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB;
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data = NULL, *line = NULL;
+	long len;
+
+	if (!bio)
+		return NULL;
+	if (X509_NAME_print_ex(bio, name, 0, flags) >= 0) {
+		len = BIO_get_mem_data(bio, &data);
+		if (len >= 0)
+			line = gm_xmemdup(data ? data : "", (size_t)len);
+	}
+	BIO_free(bio);
+	return line;
+}
+
+/*
+ * The values of attribute nid in RFC 4514 order (most specific first, the
+ * reverse of the DER order), as UTF-8. first/last may be NULL. Returns the
+ * number of values, or -1 when a value cannot be converted or holds a NUL.
+ */
+static int name_values(const X509_NAME *name, int nid, char **first,
+		       char **last)
+{
+	int i, n = 0;
+
+	if (first)
+		*first = NULL;
+	if (last)
+		*last = NULL;
+	for (i = X509_NAME_entry_count(name) - 1; i >= 0; i--) {
+		const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
+		unsigned char *utf8 = NULL;
+		int len;
+
+		if (OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)) != nid)
+			continue;
+		len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
+		if (len < 0 || memchr(utf8, 0, (size_t)len)) {
+			OPENSSL_free(utf8);
+			return -1;
+		}
+		if (n == 0 && first)
+			*first = gm_xmemdup(utf8, (size_t)len);
+		if (last) {
+			free(*last);
+			*last = gm_xmemdup(utf8, (size_t)len);
+		}
+		OPENSSL_free(utf8);
+		n++;
+	}
+	return n;
+}
+
+static char *serial_hex(const ASN1_INTEGER *serial)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(serial, NULL);
+	char *hex = NULL, *s, *out;
+
+	if (!bn)
+		return NULL;
+	hex = BN_bn2hex(bn);	/* "0", "-1A", "0102..." */
+	BN_free(bn);
+	if (!hex)
+		return NULL;
+	for (s = hex; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+	out = gm_xstrdup(hex);
+	OPENSSL_free(hex);
+	return out;
+}
+
+static int asn1_time_to_time_t(const ASN1_TIME *t, time_t *out)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!t || !ASN1_TIME_to_tm(t, &tm))
+		return -1;
+	*out = timegm(&tm);
+	return 0;
+}
+
+static void key_algorithm(EVP_PKEY *pk, char *out, size_t n)
+{
+	int nid;
+
+	if (gm_crypto_is_sm2_key(pk)) {
+		snprintf(out, n, "SM2");
+	} else if (EVP_PKEY_is_a(pk, "EC")) {
+		nid = gm_crypto_curve_nid(pk);
+		if (nid == NID_X9_62_prime256v1)
+			snprintf(out, n, "EC-P256");
+		else if (nid == NID_secp384r1)
+			snprintf(out, n, "EC-P384");
+		else if (nid == NID_secp521r1)
+			snprintf(out, n, "EC-P521");
+		else
+			snprintf(out, n, "EC-%s", nid == NID_undef ? "explicit" :
+				 OBJ_nid2sn(nid));
+	} else if (EVP_PKEY_is_a(pk, "RSA") || EVP_PKEY_is_a(pk, "RSA-PSS")) {
+		snprintf(out, n, "%s-%d", EVP_PKEY_is_a(pk, "RSA") ? "RSA" :
+			 "RSA-PSS", EVP_PKEY_get_bits(pk));
+	} else {
+		snprintf(out, n, "%s", EVP_PKEY_get0_type_name(pk) ?
+			 EVP_PKEY_get0_type_name(pk) : "unknown");
+	}
+}
+
+void gm_cert_facts_release(gm_cert_facts *f)
+{
+	if (!f)
+		return;
+	X509_free(f->x509);
+	free(f->subject);
+	free(f->issuer);
+	free(f->subject_der);
+	free(f->serial_hex);
+	free(f->gateway);
+	free(f->organization);
+	free(f->system);
+	EVP_PKEY_free(f->pubkey);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Fills the name-derived facts: gateway from the CN, OUs. */
+static int name_facts(gm_cert_facts *f, const X509_NAME *subj, gm_error *err)
+{
+	char *cn = NULL, *at;
+	int n_ou;
+
+	if (name_values(subj, NID_commonName, &cn, NULL) < 0)
+		return gm_fail(err, GM_EXIT_FAILED, NULL,
+			       "the certificate's common name is not valid text");
+	if (cn && (at = strchr(cn, '@')) != NULL) {
+		*at = '\0';
+		f->gateway = cn;
+	} else {
+		free(cn);
+	}
+	n_ou = name_values(subj, NID_organizationalUnitName, &f->organization,
+			   &f->system);
+	if (n_ou < 0)
+		return gm_fail(err, GM_EXIT_FAILED, NULL,
+			       "an organisational unit of the certificate is "
+			       "not valid text");
+	if (n_ou < 2) {
+		free(f->system);
+		f->system = NULL;
+	}
+	return 0;
+}
+
+int gm_cert_facts_parse(const unsigned char *der, size_t der_len,
+			gm_cert_facts *out, gm_error *err)
+{
+	char ossl[256];
+	const unsigned char *p = der;
+	const X509_NAME *subj;
+	unsigned char md[32];
+	unsigned char *sd = NULL;
+	unsigned int md_len = 0;
+	char *hex;
+	int sd_len;
+
+	memset(out, 0, sizeof(*out));
+	if (!der || der_len == 0 || der_len > CERT_FILE_MAX)
+		return gm_fail(err, GM_EXIT_FAILED, NULL,
+			       "no certificate data (%zu bytes)", der_len);
+	out->x509 = d2i_X509(NULL, &p, (long)der_len);
+	if (!out->x509) {
+		gm_fail(err, GM_EXIT_FAILED, NULL,
+			"the certificate (%zu bytes) is not valid DER X.509: %s",
+			der_len, gm_openssl_error(ossl, sizeof(ossl)));
+		goto fail;
+	}
+	if (p != der + der_len) {
+		gm_fail(err, GM_EXIT_FAILED, NULL,
+			"%zu bytes of junk after the certificate",
+			(size_t)(der + der_len - p));
+		goto fail;
+	}
+
+	subj = X509_get_subject_name(out->x509);
+	out->subject = gm_crypto_name_line(subj);
+	out->issuer = gm_crypto_name_line(X509_get_issuer_name(out->x509));
+	sd_len = i2d_X509_NAME(subj, &sd);
+	out->serial_hex = serial_hex(X509_get0_serialNumber(out->x509));
+	if (!out->subject || !out->issuer || sd_len <= 0 || !out->serial_hex) {
+		gm_fail(err, GM_EXIT_FAILED, NULL,
+			"cannot read the certificate's names or serial: %s",
+			gm_openssl_error(ossl, sizeof(ossl)));
+		goto fail;
+	}
+	out->subject_der = (unsigned char *)gm_xmemdup(sd, (size_t)sd_len);
+	out->subject_der_len = (size_t)sd_len;
+
+	if (!EVP_Digest(der, der_len, md, &md_len, EVP_sha256(), NULL)) {
+		gm_fail(err, GM_EXIT_FAILED, NULL, "cannot compute SHA-256: %s",
+			gm_openssl_error(ossl, sizeof(ossl)));
+		goto fail;
+	}
+	hex = gm_hex(md, sizeof(md));
+	snprintf(out->sha256_hex, sizeof(out->sha256_hex), "%s", hex);
+	free(hex);
+
+	if (name_facts(out, subj, err) < 0)
+		goto fail;
+
+	if (asn1_time_to_time_t(X509_get0_notBefore(out->x509),
+				&out->not_before) < 0 ||
+	    asn1_time_to_time_t(X509_get0_notAfter(out->x509),
+				&out->not_after) < 0) {
+		ERR_clear_error();
+		gm_fail(err, GM_EXIT_FAILED, NULL,
+			"the certificate's validity dates are not valid times");
+		goto fail;
+	}
+
+	out->pubkey = X509_get_pubkey(out->x509);
+	if (!out->pubkey) {
+		gm_fail(err, GM_EXIT_FAILED, NULL,
+			"cannot read the certificate's public key: %s",
+			gm_openssl_error(ossl, sizeof(ossl)));
+		goto fail;
+	}
+	key_algorithm(out->pubkey, out->key_algorithm,
+		      sizeof(out->key_algorithm));
+	if (gm_pubkey_sha256(out->pubkey, out->spki_sha256, err) < 0)
+		goto fail;
+	OPENSSL_free(sd);
+	return 0;
+fail:
+	OPENSSL_free(sd);
+	gm_cert_facts_release(out);
+	return -1;
+}
+
+static int load_pem(const unsigned char *data, size_t len, const char *path,
+		    STACK_OF(X509) *certs, gm_error *err)
+{
+	char ossl[256];
+	BIO *bio = BIO_new_mem_buf(data, (int)len);
+	X509 *x;
+	unsigned long e;
+
+	if (!bio)
+		return gm_fail(err, GM_EXIT_FAILED, NULL, "out of memory in OpenSSL");
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (!sk_X509_push(certs, x)) {
+			X509_free(x);
+			BIO_free(bio);
+			return gm_fail(err, GM_EXIT_FAILED, NULL,
+				       "out of memory in OpenSSL");
+		}
+	}
+	BIO_free(bio);
+	/* The loop ends with "no start line" at the end of the data. */
+	e = ERR_peek_last_error();
+	if (ERR_GET_LIB(e) == ERR_LIB_PEM &&
+	    ERR_GET_REASON(e) == PEM_R_NO_START_LINE && sk_X509_num(certs) > 0) {
+		ERR_clear_error();
+		return 0;
+	}
+	return gm_fail(err, GM_EXIT_FAILED, "check the file holds PEM certificates",
+		       "cannot read certificate %d of '%s': %s",
+		       sk_X509_num(certs) + 1, path,
+		       gm_openssl_error(ossl, sizeof(ossl)));
+}
+
+/* Whether the data holds a PEM boundary (memmem is not standard C). */
+static int has_pem(const unsigned char *data, size_t len)
+{
+	static const char tag[] = "-----BEGIN";
+	size_t i, k = sizeof(tag) - 1;
+
+	for (i = 0; i + k <= len; i++)
+		if (data[i] == '-' && memcmp(data + i, tag, k) == 0)
+			return 1;
+	return 0;
+}
+
+int gm_certs_load_file(const char *path, STACK_OF(X509) **out, gm_error *err)
+{
+	char ossl[256];
+	unsigned char *data = NULL;
+	size_t len = 0;
+	STACK_OF(X509) *certs = NULL;
+	const unsigned char *p;
+	X509 *x;
+	int ret = -1;
+
+	*out = NULL;
+	if (gm_read_file(path, CERT_FILE_MAX, &data, &len, err) < 0)
+		return -1;
+	certs = sk_X509_new_null();
+	if (!certs) {
+		gm_fail(err, GM_EXIT_FAILED, NULL, "out of memory in OpenSSL");
+		goto out;
+	}
+	if (has_pem(data, len)) {
+		if (load_pem(data, len, path, certs, err) < 0)
+			goto out;
+	} else {
+		p = data;
+		x = len ? d2i_X509(NULL, &p, (long)len) : NULL;
+		if (!x || p != data + len) {
+			X509_free(x);
+			gm_fail(err, GM_EXIT_FAILED,
+				"give a PEM bundle or one DER certificate",
+				"'%s' is neither PEM nor one DER certificate%s%s",
+				path, x ? "" : ": ",
+				x ? "" : gm_openssl_error(ossl, sizeof(ossl)));
+			goto out;
+		}
+		if (!sk_X509_push(certs, x)) {
+			X509_free(x);
+			gm_fail(err, GM_EXIT_FAILED, NULL, "out of memory in OpenSSL");
+			goto out;
+		}
+	}
+	*out = certs;	/* caller frees with sk_X509_pop_free(.., X509_free) */
+	certs = NULL;
+	ret = 0;
+out:
+	sk_X509_pop_free(certs, X509_free);
+	free(data);
+	return ret;
+}

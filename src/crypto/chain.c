@@ -1,0 +1,179 @@
+/*
+ * chain.c - certificate chain verification with the SM2 default ID on
+ * every link.
+ *
+ * OpenSSL 3.0 verifies an SM2 signature on a certificate with the
+ * distinguishing ID stored in that certificate (X509_set0_distinguishing_id)
+ * and uses an empty ID when none is stored; `openssl verify -vfyopt distid:`
+ * stores it on the leaf only, so links above depth 0 fail. Here every
+ * certificate signed with SM3withSM2 -- the leaf, the untrusted
+ * intermediates and every certificate of the trust store -- gets the default
+ * ID before verification. The caller's certificates are copied first, so
+ * they are left as they were.
+ */
+#include <stdlib.h>
+
+#include <openssl/asn1.h>
+#include <openssl/err.h>
+#include <openssl/obj_mac.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include "crypto_internal.h"
+#include "gmrenew/common.h"
+#include "gmrenew/crypto.h"
+
+/* Gives x the SM2 default ID when its signature is SM3withSM2. */
+static int set_default_id(X509 *x)
+{
+	ASN1_OCTET_STRING *id;
+
+	if (X509_get_signature_nid(x) != NID_SM2_with_SM3)
+		return 0;
+	id = ASN1_OCTET_STRING_new();
+	if (!id || !ASN1_OCTET_STRING_set(id,
+					  (const unsigned char *)GM_SM2_DEFAULT_ID,
+					  (int)sizeof(GM_SM2_DEFAULT_ID) - 1)) {
+		ASN1_OCTET_STRING_free(id);
+		return -1;
+	}
+	X509_set0_distinguishing_id(x, id);	/* x owns id */
+	return 0;
+}
+
+/* The default ID on every certificate of the store; the anchor count. */
+static int store_set_ids(X509_STORE *store)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+	int i, n = 0;
+
+	for (i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+
+		if (!x)
+			continue;	/* a CRL */
+		if (set_default_id(x) < 0)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+/* A copy of x carrying the default ID when it needs one. */
+static X509 *dup_with_id(X509 *x)
+{
+	X509 *copy = X509_dup(x);
+
+	if (copy && set_default_id(copy) < 0) {
+		X509_free(copy);
+		copy = NULL;
+	}
+	return copy;
+}
+
+static const char *fix_for(int code)
+{
+	switch (code) {
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+		return "check that the trust bundle holds the CA's root (and "
+		       "that the service sent the intermediate certificates)";
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return "check the system clock; the certificate is outside its "
+		       "validity period";
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+		return "the certificate was not signed by the certificate above "
+		       "it; do not install it";
+	}
+	return NULL;
+}
+
+static int verify_failed(X509_STORE_CTX *ctx, gm_error *err)
+{
+	int code = X509_STORE_CTX_get_error(ctx);
+	int depth = X509_STORE_CTX_get_error_depth(ctx);
+	X509 *cur = X509_STORE_CTX_get_current_cert(ctx);
+	char *who = cur ? gm_crypto_name_line(X509_get_subject_name(cur)) : NULL;
+	int ret;
+
+	ERR_clear_error();
+	ret = gm_fail(err, GM_EXIT_VERIFY, fix_for(code),
+		      "certificate chain does not verify at depth %d ('%s'): %s",
+		      depth, who ? who : "unknown",
+		      X509_verify_cert_error_string(code));
+	if (err)
+		err->detail = code;
+	free(who);
+	return ret;
+}
+
+int gm_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, const char *ca_file,
+		    time_t at, gm_error *err)
+{
+	char ossl[256];
+	X509_STORE *store = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	STACK_OF(X509) *chain = NULL;
+	X509 *subject = NULL;
+	int i, r, ret = -1;
+
+	if (!leaf || !ca_file)
+		return gm_fail(err, GM_EXIT_VERIFY, NULL,
+			       "no certificate or trust bundle to verify with");
+	store = X509_STORE_new();
+	if (!store || !X509_STORE_load_file(store, ca_file)) {
+		gm_fail(err, GM_EXIT_USAGE,
+			"set chain_bundle in [service] to a PEM file of the "
+			"CA's root certificates",
+			"cannot read trust anchors from '%s': %s", ca_file,
+			gm_openssl_error(ossl, sizeof(ossl)));
+		goto out;
+	}
+	r = store_set_ids(store);
+	if (r <= 0) {
+		gm_fail(err, r < 0 ? GM_EXIT_FAILED : GM_EXIT_USAGE, NULL,
+			"no trust anchors in '%s'", ca_file);
+		goto out;
+	}
+	subject = dup_with_id(leaf);
+	chain = sk_X509_new_null();
+	if (!subject || !chain)
+		goto oom;
+	for (i = 0; untrusted && i < sk_X509_num(untrusted); i++) {
+		X509 *x = dup_with_id(sk_X509_value(untrusted, i));
+
+		if (!x || !sk_X509_push(chain, x)) {
+			X509_free(x);
+			goto oom;
+		}
+	}
+	ctx = X509_STORE_CTX_new();
+	if (!ctx || !X509_STORE_CTX_init(ctx, store, subject, chain))
+		goto oom;
+	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), at);
+
+	r = X509_verify_cert(ctx);
+	if (r == 1)
+		ret = 0;
+	else if (r == 0 || X509_STORE_CTX_get_error(ctx) != X509_V_OK)
+		verify_failed(ctx, err);
+	else
+		gm_fail(err, GM_EXIT_VERIFY, NULL,
+			"cannot verify the certificate chain: %s",
+			gm_openssl_error(ossl, sizeof(ossl)));
+	goto out;
+oom:
+	gm_fail(err, GM_EXIT_FAILED, NULL,
+		"cannot set up chain verification: %s",
+		gm_openssl_error(ossl, sizeof(ossl)));
+out:
+	X509_STORE_CTX_free(ctx);
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(subject);
+	X509_STORE_free(store);
+	return ret;
+}

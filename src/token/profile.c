@@ -1,0 +1,445 @@
+/*
+ * profile.c - vendor profiles as data: the key type, mechanisms, curve, USB
+ * identity and driver file names of a kind of token. The built-in values
+ * can be changed, and new profiles defined, in the configuration file's
+ * [profile.NAME] sections (docs/token-profiles.md).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "token_internal.h"
+
+#define EPASS_CKK_SM2		0x80000200UL
+#define EPASS_CKM_SM2_KEYGEN	0x80000201UL
+#define EPASS_CKM_SM2_SIGN	0x80000202UL
+
+/* DER OBJECT IDENTIFIERs of the two curves. */
+static const unsigned char oid_sm2p256v1[] = {
+	0x06, 0x08, 0x2A, 0x81, 0x1C, 0xCF, 0x55, 0x01, 0x82, 0x2D
+};
+static const unsigned char oid_prime256v1[] = {
+	0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07
+};
+
+struct builtin_profile {
+	const char *name;
+	CK_KEY_TYPE key_type;
+	CK_MECHANISM_TYPE keygen;
+	CK_MECHANISM_TYPE sign;
+	gm_sig_scheme scheme;
+	const unsigned char *ec_params;
+	size_t ec_params_len;
+	uint16_t usb_vendor, usb_product;
+	unsigned pin_max_tries;
+	const char *libraries[GM_PROFILE_MAX_LIBS];
+};
+
+/* The driver's file names and places are best guesses: FEITIAN ships no
+ * fixed install path (docs/token-profiles.md). */
+static const struct builtin_profile builtins[] = {
+	{
+		.name = "epass3000gm",
+		.key_type = EPASS_CKK_SM2,
+		.keygen = EPASS_CKM_SM2_KEYGEN,
+		.sign = EPASS_CKM_SM2_SIGN,
+		.scheme = GM_SIG_SM2_SM3,
+		.ec_params = oid_sm2p256v1,
+		.ec_params_len = sizeof(oid_sm2p256v1),
+		.usb_vendor = 0x096E,
+		.usb_product = 0x0309,
+		.pin_max_tries = 6,
+		.libraries = {
+			"libes_3000gm.so",
+			"libes_3000gm.so.1.0.0",
+			"/opt/ePass3000GM/lib/libes_3000gm.so",
+			"/opt/FEITIAN/ePass3000GM/lib/libes_3000gm.so",
+			"/opt/ftsafe/lib/libes_3000gm.so",
+		},
+	},
+	{
+		.name = "pkcs11-ec",
+		.key_type = CKK_EC,
+		.keygen = CKM_EC_KEY_PAIR_GEN,
+		.sign = CKM_ECDSA,
+		.scheme = GM_SIG_ECDSA_SHA256,
+		.ec_params = oid_prime256v1,
+		.ec_params_len = sizeof(oid_prime256v1),
+	},
+};
+
+#define N_BUILTINS (sizeof(builtins) / sizeof(builtins[0]))
+
+static const char *const builtin_names[] = { "epass3000gm", "pkcs11-ec", NULL };
+
+const char *const *gm_profile_builtin_names(void)
+{
+	return builtin_names;
+}
+
+static void profile_from_builtin(const struct builtin_profile *b,
+				 gm_profile *p)
+{
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", b->name);
+	p->key_type = b->key_type;
+	p->keygen_mechanism = b->keygen;
+	p->sign_mechanism = b->sign;
+	p->scheme = b->scheme;
+	p->sign_input_max = GM_DIGEST_LEN;
+	memcpy(p->ec_params, b->ec_params, b->ec_params_len);
+	p->ec_params_len = b->ec_params_len;
+	p->usb_vendor = b->usb_vendor;
+	p->usb_product = b->usb_product;
+	p->pin_max_tries = b->pin_max_tries;
+	for (i = 0; i < GM_PROFILE_MAX_LIBS && b->libraries[i]; i++)
+		snprintf(p->libraries[i], sizeof(p->libraries[i]), "%s",
+			 b->libraries[i]);
+	p->n_libraries = i;
+}
+
+static const struct builtin_profile *builtin_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_BUILTINS; i++)
+		if (!strcmp(builtins[i].name, name))
+			return &builtins[i];
+	return NULL;
+}
+
+static int bad_value(gm_error *err, const char *section, const char *key,
+		     const char *value, const char *expected)
+{
+	return gm_fail(err, GM_EXIT_USAGE,
+		       "correct the value; docs/token-profiles.md lists the keys",
+		       "configuration section '[profile.%s]', key '%s': "
+		       "'%s' is not %s", section, key, value, expected);
+}
+
+/* 0x.. hex or decimal, at most max. */
+static int parse_number(const char *value, unsigned long long max,
+			unsigned long long *out)
+{
+	const char *s = value;
+	char *end;
+	int base = 10;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!isxdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, base);
+	while (isspace((unsigned char)*end))
+		end++;
+	if (errno || *end || *out > max)
+		return -1;
+	return 0;
+}
+
+/* A DER OBJECT IDENTIFIER that fits in the profile. */
+static int parse_ec_params(const char *value, gm_profile *p)
+{
+	unsigned char *der = NULL;
+	size_t len = 0;
+
+	if (!strcasecmp(value, "sm2") || !strcasecmp(value, "sm2p256v1")) {
+		memcpy(p->ec_params, oid_sm2p256v1, sizeof(oid_sm2p256v1));
+		p->ec_params_len = sizeof(oid_sm2p256v1);
+		return 0;
+	}
+	if (!strcasecmp(value, "p256") || !strcasecmp(value, "p-256") ||
+	    !strcasecmp(value, "prime256v1") ||
+	    !strcasecmp(value, "secp256r1")) {
+		memcpy(p->ec_params, oid_prime256v1, sizeof(oid_prime256v1));
+		p->ec_params_len = sizeof(oid_prime256v1);
+		return 0;
+	}
+	if (gm_unhex(value, &der, &len) < 0)
+		return -1;
+	if (len < 3 || len > sizeof(p->ec_params) || der[0] != 0x06 ||
+	    der[1] != len - 2) {
+		free(der);
+		return -1;
+	}
+	memcpy(p->ec_params, der, len);
+	p->ec_params_len = len;
+	free(der);
+	return 0;
+}
+
+static int parse_libraries(const char *value, gm_profile *p)
+{
+	char *copy = gm_xstrdup(value), *save = NULL, *tok;
+	size_t n = 0;
+	int ret = -1;
+
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+
+		while (isspace((unsigned char)*tok))
+			tok++;
+		end = tok + strlen(tok);
+		while (end > tok && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (!*tok)
+			continue;
+		if (n == GM_PROFILE_MAX_LIBS || strlen(tok) >= sizeof(p->libraries[0]))
+			goto out;
+		snprintf(p->libraries[n++], sizeof(p->libraries[0]), "%s", tok);
+	}
+	for (size_t i = n; i < GM_PROFILE_MAX_LIBS; i++)
+		p->libraries[i][0] = '\0';
+	p->n_libraries = n;
+	ret = 0;
+out:
+	free(copy);
+	return ret;
+}
+
+int gm_profile_apply_kv(gm_profile *p, const char *section, const char *key,
+			const char *value, gm_error *err)
+{
+	unsigned long long v;
+
+	if (!strcmp(key, "base"))
+		return 0;	/* used when the profile is made */
+	if (!strcmp(key, "key_type") || !strcmp(key, "keygen_mechanism") ||
+	    !strcmp(key, "sign_mechanism")) {
+		if (parse_number(value, 0xFFFFFFFFULL, &v) < 0)
+			return bad_value(err, section, key, value,
+					 "a number (0x.. hex or decimal)");
+		if (!strcmp(key, "key_type"))
+			p->key_type = (CK_KEY_TYPE)v;
+		else if (!strcmp(key, "keygen_mechanism"))
+			p->keygen_mechanism = (CK_MECHANISM_TYPE)v;
+		else
+			p->sign_mechanism = (CK_MECHANISM_TYPE)v;
+		return 0;
+	}
+	if (!strcmp(key, "sign_input_max")) {
+		if (parse_number(value, 4096, &v) < 0 || v < 1)
+			return bad_value(err, section, key, value,
+					 "a number from 1 to 4096");
+		p->sign_input_max = (size_t)v;
+		return 0;
+	}
+	if (!strcmp(key, "pin_max_tries")) {
+		if (parse_number(value, 255, &v) < 0)
+			return bad_value(err, section, key, value,
+					 "a number from 0 (unknown) to 255");
+		p->pin_max_tries = (unsigned)v;
+		return 0;
+	}
+	if (!strcmp(key, "usb_vendor") || !strcmp(key, "usb_product")) {
+		if (parse_number(value, 0xFFFF, &v) < 0)
+			return bad_value(err, section, key, value,
+					 "a USB id from 0 to 0xffff");
+		if (!strcmp(key, "usb_vendor"))
+			p->usb_vendor = (uint16_t)v;
+		else
+			p->usb_product = (uint16_t)v;
+		return 0;
+	}
+	if (!strcmp(key, "scheme")) {
+		if (!strcmp(value, "sm2-sm3"))
+			p->scheme = GM_SIG_SM2_SM3;
+		else if (!strcmp(value, "ecdsa-sha256"))
+			p->scheme = GM_SIG_ECDSA_SHA256;
+		else
+			return bad_value(err, section, key, value,
+					 "'sm2-sm3' or 'ecdsa-sha256'");
+		return 0;
+	}
+	if (!strcmp(key, "ec_params")) {
+		if (parse_ec_params(value, p) < 0)
+			return bad_value(err, section, key, value,
+					 "'sm2', 'p256' or the hex of a DER "
+					 "OBJECT IDENTIFIER of at most 16 bytes");
+		return 0;
+	}
+	if (!strcmp(key, "libraries")) {
+		if (parse_libraries(value, p) < 0)
+			return bad_value(err, section, key, value,
+					 "a comma-separated list of at most 8 "
+					 "library names or paths");
+		return 0;
+	}
+	return gm_fail(err, GM_EXIT_USAGE,
+		       "use key_type, keygen_mechanism, sign_mechanism, scheme, "
+		       "sign_input_max, pin_max_tries, ec_params, usb_vendor, usb_product, "
+		       "libraries or base",
+		       "configuration section '[profile.%s]': unknown key '%s'",
+		       section, key);
+}
+
+static const char *config_base(const gm_config *cfg, const char *name)
+{
+	const char *base = NULL;
+	size_t i;
+
+	for (i = 0; cfg && i < cfg->n_profile_kv; i++)
+		if (!strcmp(cfg->profile_kv[i].section, name) &&
+		    !strcmp(cfg->profile_kv[i].key, "base"))
+			base = cfg->profile_kv[i].value;
+	return base;
+}
+
+static int config_defines(const gm_config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; cfg && i < cfg->n_profile_kv; i++)
+		if (!strcmp(cfg->profile_kv[i].section, name))
+			return 1;
+	return 0;
+}
+
+static int profile_make(const char *name, const gm_config *cfg, int depth,
+			gm_profile *out, gm_error *err)
+{
+	const struct builtin_profile *b = builtin_find(name);
+	const char *base;
+	size_t i;
+
+	if (strlen(name) >= sizeof(out->name))
+		return gm_fail(err, GM_EXIT_USAGE, NULL,
+			       "token profile name '%s' is too long", name);
+	base = b ? NULL : config_base(cfg, name);
+	if (b) {
+		profile_from_builtin(b, out);
+	} else if (base) {
+		if (depth > 8 || !strcmp(base, name))
+			return gm_fail(err, GM_EXIT_USAGE,
+				       "make the 'base' keys form no loop",
+				       "configuration section '[profile.%s]', "
+				       "key 'base': '%s' leads to a loop",
+				       name, base);
+		if (profile_make(base, cfg, depth + 1, out, err) < 0)
+			return -1;
+		snprintf(out->name, sizeof(out->name), "%s", name);
+	} else if (config_defines(cfg, name)) {
+		return gm_fail(err, GM_EXIT_USAGE,
+			       "add 'base = epass3000gm' or 'base = pkcs11-ec'",
+			       "configuration section '[profile.%s]' defines a "
+			       "new profile but has no 'base' key", name);
+	} else {
+		return gm_fail(err, GM_EXIT_USAGE,
+			       "use 'epass3000gm' or 'pkcs11-ec', or define "
+			       "[profile.NAME] with 'base = ...' in the "
+			       "configuration file",
+			       "unknown token profile '%s'", name);
+	}
+	for (i = 0; cfg && i < cfg->n_profile_kv; i++) {
+		const gm_config_kv *kv = &cfg->profile_kv[i];
+
+		if (strcmp(kv->section, name))
+			continue;
+		if (gm_profile_apply_kv(out, kv->section, kv->key, kv->value,
+					err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int gm_profile_get(const char *name, const gm_config *cfg, gm_profile *out,
+		   gm_error *err)
+{
+	if (!name)
+		name = cfg && cfg->profile ? cfg->profile : "epass3000gm";
+	return profile_make(name, cfg, 0, out, err);
+}
+
+static int offers(const CK_MECHANISM_TYPE *list, CK_ULONG n,
+		  CK_MECHANISM_TYPE mech)
+{
+	CK_ULONG i;
+
+	for (i = 0; i < n; i++)
+		if (list[i] == mech)
+			return 1;
+	return 0;
+}
+
+/* The mechanisms a slot offers; caller frees *out. */
+static int mechanism_list(gm_module *m, CK_SLOT_ID slot,
+			  CK_MECHANISM_TYPE **out, CK_ULONG *n, gm_error *err)
+{
+	CK_MECHANISM_TYPE *list = NULL;
+	CK_ULONG count = 0;
+	CK_RV rv;
+	int tries;
+
+	for (tries = 0; tries < 4; tries++) {
+		rv = m->f->C_GetMechanismList(slot, NULL, &count);
+		gm_p11_log("C_GetMechanismList(count)", rv);
+		if (rv != CKR_OK)
+			return gm_ckr_fail(err, rv, "listing the token's mechanisms");
+		free(list);
+		list = gm_xcalloc(count ? count : 1, sizeof(*list));
+		rv = m->f->C_GetMechanismList(slot, list, &count);
+		gm_p11_log("C_GetMechanismList", rv);
+		if (rv != CKR_BUFFER_TOO_SMALL)
+			break;
+	}
+	if (rv != CKR_OK) {
+		free(list);
+		return gm_ckr_fail(err, rv, "listing the token's mechanisms");
+	}
+	*out = list;
+	*n = count;
+	return 0;
+}
+
+int gm_profile_detect(gm_module *m, CK_SLOT_ID slot, const gm_config *cfg,
+		      gm_profile *out, gm_error *err)
+{
+	CK_MECHANISM_TYPE *list = NULL;
+	CK_ULONG n = 0;
+	gm_profile p;
+	size_t i;
+	int ret = -1;
+
+	if (cfg && cfg->profile)
+		return gm_profile_get(cfg->profile, cfg, out, err);
+	if (mechanism_list(m, slot, &list, &n, err) < 0)
+		return -1;
+	/* Profiles the configuration defines come first, then the vendor
+	 * profiles; plain EC is the fallback. */
+	for (i = 0; cfg && i < cfg->n_profile_kv; i++) {
+		const char *name = cfg->profile_kv[i].section;
+
+		if (builtin_find(name) || (i > 0 && !strcmp(name,
+				cfg->profile_kv[i - 1].section)))
+			continue;
+		if (gm_profile_get(name, cfg, &p, err) < 0)
+			goto out;
+		if (p.keygen_mechanism != CKM_EC_KEY_PAIR_GEN &&
+		    offers(list, n, p.keygen_mechanism))
+			goto found;
+	}
+	if (gm_profile_get("epass3000gm", cfg, &p, err) < 0)
+		goto out;
+	if (offers(list, n, p.keygen_mechanism))
+		goto found;
+	if (gm_profile_get("pkcs11-ec", cfg, &p, err) < 0)
+		goto out;
+found:
+	gm_debug("token in slot %lu: profile '%s'", (unsigned long)slot, p.name);
+	*out = p;
+	ret = 0;
+out:
+	free(list);
+	return ret;
+}

@@ -1,0 +1,258 @@
+/*
+ * tokens.c - the tokens a module sees, their RFC 7512 URIs (made and matched
+ * by p11-kit), and choosing exactly one of them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <p11-kit/uri.h>
+
+#include "token_internal.h"
+
+#define FIX_ONE_TOKEN \
+	"remove all but one, or pick one with --token 'pkcs11:serial=...'"
+
+CK_RV gm_p11_token_info(gm_module *m, CK_SLOT_ID slot, CK_TOKEN_INFO *ti)
+{
+	CK_RV rv = m->f->C_GetTokenInfo(slot, ti);
+
+	gm_debug("C_GetTokenInfo(slot %lu): %s", (unsigned long)slot,
+		 gm_ckr_name(rv));
+	return rv;
+}
+
+/* The slots with a token: C_GetSlotList twice, again if a token arrived in
+ * between. Caller frees *out. */
+static int slot_list(gm_module *m, CK_SLOT_ID **out, CK_ULONG *n,
+		     gm_error *err)
+{
+	CK_SLOT_ID *slots = NULL;
+	CK_ULONG count = 0;
+	CK_RV rv = CKR_OK;
+	int tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		rv = m->f->C_GetSlotList(CK_TRUE, NULL, &count);
+		gm_p11_log("C_GetSlotList(count)", rv);
+		if (rv != CKR_OK)
+			break;
+		free(slots);
+		slots = gm_xcalloc(count ? count : 1, sizeof(*slots));
+		if (count == 0)
+			break;
+		rv = m->f->C_GetSlotList(CK_TRUE, slots, &count);
+		gm_p11_log("C_GetSlotList", rv);
+		if (rv != CKR_BUFFER_TOO_SMALL)
+			break;
+	}
+	if (rv != CKR_OK) {
+		free(slots);
+		return gm_ckr_fail(err, rv, "listing the token slots");
+	}
+	*out = slots;
+	*n = count;
+	return 0;
+}
+
+/* The token's URI (token attributes only); caller frees. */
+static char *token_uri(CK_TOKEN_INFO *ti)
+{
+	P11KitUri *uri = p11_kit_uri_new();
+	char *text = NULL;
+	char *ret;
+
+	memcpy(p11_kit_uri_get_token_info(uri), ti, sizeof(*ti));
+	if (p11_kit_uri_format(uri, P11_KIT_URI_FOR_TOKEN, &text) !=
+	    P11_KIT_URI_OK)
+		text = NULL;
+	p11_kit_uri_free(uri);
+	ret = gm_xstrdup(text ? text : "pkcs11:");
+	free(text);
+	return ret;
+}
+
+static void fill_info(gm_token_info *info, CK_SLOT_ID slot,
+		      CK_TOKEN_INFO *ti)
+{
+	memset(info, 0, sizeof(*info));
+	info->slot = slot;
+	gm_p11_trim(info->label, ti->label, sizeof(ti->label));
+	gm_p11_trim(info->serial, ti->serialNumber, sizeof(ti->serialNumber));
+	gm_p11_trim(info->manufacturer, ti->manufacturerID,
+		    sizeof(ti->manufacturerID));
+	gm_p11_trim(info->model, ti->model, sizeof(ti->model));
+	info->flags = ti->flags;
+	info->uri = token_uri(ti);
+}
+
+/* Every token present, with its raw CK_TOKEN_INFO (for URI matching) when
+ * raw is not NULL. */
+static int list_tokens(gm_module *m, gm_token_info **out, CK_TOKEN_INFO **raw,
+		       size_t *n, gm_error *err)
+{
+	CK_SLOT_ID *slots = NULL;
+	CK_ULONG count = 0, i;
+	gm_token_info *infos;
+	CK_TOKEN_INFO *tis;
+	size_t got = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (slot_list(m, &slots, &count, err) < 0)
+		return -1;
+	infos = gm_xcalloc(count ? count : 1, sizeof(*infos));
+	tis = gm_xcalloc(count ? count : 1, sizeof(*tis));
+	for (i = 0; i < count; i++) {
+		CK_RV rv = gm_p11_token_info(m, slots[i], &tis[got]);
+
+		if (rv != CKR_OK) {
+			/* gone since the slot list, or broken: not fatal */
+			gm_debug("slot %lu skipped: %s", (unsigned long)slots[i],
+				 gm_ckr_meaning(rv));
+			continue;
+		}
+		fill_info(&infos[got], slots[i], &tis[got]);
+		got++;
+	}
+	free(slots);
+	*out = infos;
+	*n = got;
+	if (raw)
+		*raw = tis;
+	else
+		free(tis);
+	return 0;
+}
+
+int gm_module_tokens(gm_module *m, gm_token_info **out, size_t *n,
+		     gm_error *err)
+{
+	return list_tokens(m, out, NULL, n, err);
+}
+
+void gm_token_info_release(gm_token_info *info)
+{
+	if (!info)
+		return;
+	free(info->uri);
+	memset(info, 0, sizeof(*info));
+}
+
+void gm_token_infos_free(gm_token_info *infos, size_t n)
+{
+	size_t i;
+
+	if (!infos)
+		return;
+	for (i = 0; i < n; i++)
+		gm_token_info_release(&infos[i]);
+	free(infos);
+}
+
+/* "A, B and C" of the serials (or labels) of the tokens picked. */
+static void describe(char *buf, size_t size, const gm_token_info *infos,
+		     const int *picked, size_t n)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		const char *sep = used ? ", " : "";
+
+		if (!picked[i])
+			continue;
+		if (infos[i].serial[0])
+			snprintf(buf + used, size - used, "%s%s", sep,
+				 infos[i].serial);
+		else
+			snprintf(buf + used, size - used, "%slabel '%s'", sep,
+				 infos[i].label);
+		used = strlen(buf);
+	}
+}
+
+static int parse_uri(const char *text, P11KitUri **out, gm_error *err)
+{
+	P11KitUri *uri = p11_kit_uri_new();
+	int r = p11_kit_uri_parse(text, P11_KIT_URI_FOR_TOKEN, uri);
+
+	if (r != P11_KIT_URI_OK) {
+		p11_kit_uri_free(uri);
+		return gm_fail(err, GM_EXIT_USAGE,
+			       "write it like 'pkcs11:serial=2A0F96E8B1C40012' "
+			       "(gmrenew tokens lists the URIs)",
+			       "bad token URI '%s': %s", text,
+			       p11_kit_uri_message(r));
+	}
+	*out = uri;
+	return 0;
+}
+
+int gm_token_select(gm_module *m, const char *uri, gm_token_info *out,
+		    gm_error *err)
+{
+	gm_token_info *infos = NULL;
+	CK_TOKEN_INFO *raw = NULL;
+	P11KitUri *puri = NULL;
+	size_t n = 0, i, hits = 0, hit = 0;
+	int *picked = NULL;
+	char list[GM_ERR_MSG_MAX / 2];
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (uri && !*uri)
+		uri = NULL;
+	if (uri && parse_uri(uri, &puri, err) < 0)
+		return -1;
+	if (list_tokens(m, &infos, &raw, &n, err) < 0)
+		goto out;
+	if (n == 0) {
+		gm_fail(err, GM_EXIT_ENV, "insert the Ekey",
+			"no token is inserted");
+		goto out;
+	}
+	picked = gm_xcalloc(n, sizeof(*picked));
+	for (i = 0; i < n; i++) {
+		picked[i] = !puri || p11_kit_uri_match_token_info(puri, &raw[i]);
+		if (picked[i]) {
+			hits++;
+			hit = i;
+		}
+	}
+	if (hits == 1) {
+		*out = infos[hit];	/* the caller owns out->uri now */
+		infos[hit].uri = NULL;
+		gm_debug("selected the token in slot %lu (serial '%s')",
+			 (unsigned long)out->slot, out->serial);
+		ret = 0;
+		goto out;
+	}
+	if (hits == 0) {
+		for (i = 0; i < n; i++)
+			picked[i] = 1;
+		describe(list, sizeof(list), infos, picked, n);
+		gm_fail(err, GM_EXIT_ENV,
+			"check the URI; 'gmrenew tokens' lists the inserted ones",
+			"no inserted token matches '%s' (inserted: %s)", uri,
+			list);
+		goto out;
+	}
+	describe(list, sizeof(list), infos, picked, n);
+	if (puri)
+		gm_fail(err, GM_EXIT_ENV,
+			"pick one with --token 'pkcs11:serial=...'",
+			"%zu inserted tokens match '%s' (serials %s): the CA's "
+			"rule is one Ekey at a time", hits, uri, list);
+	else
+		gm_fail(err, GM_EXIT_ENV, FIX_ONE_TOKEN,
+			"%zu tokens are inserted (serials %s): the CA's rule is "
+			"one Ekey at a time", hits, list);
+out:
+	free(picked);
+	free(raw);
+	gm_token_infos_free(infos, n);
+	if (puri)
+		p11_kit_uri_free(puri);
+	return ret;
+}
