@@ -120,6 +120,15 @@ int gm_prompt_pin(const gm_pin_source *src, const char *prompt, char **pin,
 		  gm_error *err);
 /* Whether the PIN comes from a script (not the terminal). */
 int gm_pin_source_scripted(const gm_pin_source *src);
+/* Logging in: the token's PIN flags are read first (locked stops, the final
+ * try needs --allow-final-try or a "yes" at the terminal, low warns); a PIN
+ * that failed is never sent again; at a terminal another may be typed. */
+typedef struct gm_login_options {
+	gm_pin_source pin;
+	int allow_final_try;
+} gm_login_options;
+int gm_cli_login(gm_cli *cli, const gm_login_options *o, gm_error *err);
+
 /* A yes/no question on the terminal; 0 without a terminal. */
 int gm_prompt_yes(const char *question);
 /* A line from the terminal (for choosing); NULL without a terminal. */
@@ -157,7 +166,31 @@ cJSON *gm_token_json(const gm_token_info *t);
 /* "2023-11-22 16:08:20 UTC" style, local time zone. */
 void gm_format_time(time_t t, char *buf, size_t n);
 
+/* ---- What renew and renew-with-code share (renew_common.c) ---- */
+
+#include "gmrenew/renewal.h"
+
+typedef struct gm_renew_session {
+	gm_cli *cli;
+	gm_policy policy;
+	char *state_dir;
+	gm_service *service;
+	gm_renewal_ctx ctx;
+	gm_renewal_result result;
+	char code[24];		/* known once the service gave it */
+} gm_renew_session;
+
+int gm_renew_session_open(gm_cli *cli, gm_renew_session *rs, gm_error *err);
+void gm_renew_session_close(gm_renew_session *rs);
+cJSON *gm_renew_result_json(gm_renew_session *rs, int ok);
+int gm_renew_report_failure(gm_renew_session *rs, gm_error *err);
+void gm_renew_print_change(FILE *f, const gm_cert_facts *old,
+			   const gm_cert_facts *fresh);
+
 /* Subcommands. */
 int cmd_list_certs(gm_cli *cli, int argc, char **argv);
+int cmd_renew(gm_cli *cli, int argc, char **argv);
+int cmd_verify(gm_cli *cli, int argc, char **argv);
+int cmd_renew_with_code(gm_cli *cli, int argc, char **argv);
 
 #endif

@@ -21,6 +21,13 @@ static const gm_command commands[] = {
 	{ "list-certs", cmd_list_certs, GM_CMD_TOKEN, "[options]",
 	  "List the certificates on the token, with their validity and "
 	  "whether they can be renewed." },
+	{ "verify", cmd_verify, GM_CMD_CONFIG, "[options]",
+	  "Verify the token's certificates: chain, validity, key, renewal." },
+	{ "renew", cmd_renew, GM_CMD_TOKEN | GM_CMD_RW, "[options]",
+	  "Renew a certificate on the token with the CA's renewal service." },
+	{ "renew-with-code", cmd_renew_with_code, GM_CMD_TOKEN | GM_CMD_RW,
+	  "[options] CODE",
+	  "Finish an interrupted renewal with its update code (更新码)." },
 	{ NULL, NULL, 0, NULL, NULL },
 };
 

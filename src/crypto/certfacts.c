@@ -66,7 +66,7 @@ static int name_values(const X509_NAME *name, int nid, char **first,
 		len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
 		if (len < 0 || memchr(utf8, 0, (size_t)len)) {
 			OPENSSL_free(utf8);
-			return -1;
+			goto bad;
 		}
 		if (n == 0 && first)
 			*first = gm_xmemdup(utf8, (size_t)len);
@@ -78,6 +78,17 @@ static int name_values(const X509_NAME *name, int nid, char **first,
 		n++;
 	}
 	return n;
+bad:
+	ERR_clear_error();
+	if (first) {
+		free(*first);
+		*first = NULL;
+	}
+	if (last) {
+		free(*last);
+		*last = NULL;
+	}
+	return -1;
 }
 
 static char *serial_hex(const ASN1_INTEGER *serial)

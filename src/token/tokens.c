@@ -195,7 +195,7 @@ int gm_token_select(gm_module *m, const char *uri, gm_token_info *out,
 	gm_token_info *infos = NULL;
 	CK_TOKEN_INFO *raw = NULL;
 	P11KitUri *puri = NULL;
-	size_t n = 0, i, hits = 0, hit = 0;
+	size_t n = 0, i, hits = 0, hit = 0, uninitialised = 0;
 	int *picked = NULL;
 	char list[GM_ERR_MSG_MAX / 2];
 	int ret = -1;
@@ -214,11 +214,24 @@ int gm_token_select(gm_module *m, const char *uri, gm_token_info *out,
 	}
 	picked = gm_xcalloc(n, sizeof(*picked));
 	for (i = 0; i < n; i++) {
+		/* A token never initialised (SoftHSM's spare slot, a blank
+		 * key) holds no certificate: it does not count. */
+		if (!(infos[i].flags & CKF_TOKEN_INITIALIZED)) {
+			gm_debug("slot %lu: token not initialised, ignored",
+				 (unsigned long)infos[i].slot);
+			uninitialised++;
+			continue;
+		}
 		picked[i] = !puri || p11_kit_uri_match_token_info(puri, &raw[i]);
 		if (picked[i]) {
 			hits++;
 			hit = i;
 		}
+	}
+	if (uninitialised == n) {
+		gm_fail(err, GM_EXIT_ENV, "have the Ekey initialised by the CA",
+			"the inserted token is not initialised");
+		goto out;
 	}
 	if (hits == 1) {
 		*out = infos[hit];	/* the caller owns out->uri now */
@@ -230,7 +243,7 @@ int gm_token_select(gm_module *m, const char *uri, gm_token_info *out,
 	}
 	if (hits == 0) {
 		for (i = 0; i < n; i++)
-			picked[i] = 1;
+			picked[i] = !!(infos[i].flags & CKF_TOKEN_INITIALIZED);
 		describe(list, sizeof(list), infos, picked, n);
 		gm_fail(err, GM_EXIT_ENV,
 			"check the URI; 'gmrenew tokens' lists the inserted ones",

@@ -193,10 +193,12 @@ class Service:
 
     def start(self):
         """Start `serve` and wait for its listening line."""
-        self.proc = subprocess.Popen([PYTHON, REFSERVICE, "serve", "--dir", self.dir, "--port", "0"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.stderr_path = os.path.join(self.dir, "serve-%d.stderr" % id(self))
+        with open(self.stderr_path, "w", encoding="utf-8") as err:
+            self.proc = subprocess.Popen([PYTHON, REFSERVICE, "serve", "--dir", self.dir, "--port", "0"],
+                                         stdout=subprocess.PIPE, stderr=err, text=True)
         line = self.proc.stdout.readline()
-        assert line.startswith("listening on https://127.0.0.1:"), line + self.proc.stderr.read()
+        assert line.startswith("listening on https://127.0.0.1:"), line + self.stderr()
         self.port = int(line.rsplit(":", 1)[1])
 
     def stop(self):
@@ -207,6 +209,11 @@ class Service:
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
+
+    def stderr(self):
+        """What the service wrote on stderr so far."""
+        with open(self.stderr_path, encoding="utf-8") as handle:
+            return handle.read()
 
     def client(self):
         """A new client connection."""

@@ -24,6 +24,8 @@ struct gmsoft_session {
 	CK_OBJECT_HANDLE *found; /* owned */
 	size_t nfound, pos;
 	int signing, verifying;
+	unsigned char sign_buf[GMSOFT_SM2_DIGEST_MAX]; /* C_SignUpdate input */
+	size_t sign_len;
 	CK_OBJECT_HANDLE sign_key, verify_key;
 };
 
@@ -121,6 +123,10 @@ CK_RV gmsoft_op_sign_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech,
 			  CK_OBJECT_HANDLE key);
 CK_RV gmsoft_op_sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len,
 		     CK_BYTE_PTR sig, CK_ULONG_PTR siglen);
+CK_RV gmsoft_op_sign_update(CK_SESSION_HANDLE h, CK_BYTE_PTR part,
+			    CK_ULONG len);
+CK_RV gmsoft_op_sign_final(CK_SESSION_HANDLE h, CK_BYTE_PTR sig,
+			   CK_ULONG_PTR siglen);
 CK_RV gmsoft_op_verify_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech,
 			    CK_OBJECT_HANDLE key);
 CK_RV gmsoft_op_verify(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len,

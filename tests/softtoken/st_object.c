@@ -41,6 +41,9 @@ static CK_RV private_flags(struct gmsoft_object *o, int local)
 	CK_RV rv = gmsoft_attr_set_bool(o, CKA_SIGN, 1);
 
 	rv = rv ? rv : gmsoft_attr_set_bool(o, CKA_DECRYPT, 0);
+	rv = rv ? rv : gmsoft_attr_set_bool(o, CKA_UNWRAP, 0);
+	rv = rv ? rv : gmsoft_attr_set_bool(o, CKA_SIGN_RECOVER, 0);
+	rv = rv ? rv : gmsoft_attr_set_bool(o, CKA_ALWAYS_AUTHENTICATE, 0);
 	rv = rv ? rv : gmsoft_attr_set_bool(o, CKA_SENSITIVE, 1);
 	rv = rv ? rv : gmsoft_attr_set_bool(o, CKA_EXTRACTABLE, 0);
 	rv = rv ? rv : gmsoft_attr_set_bool(o, CKA_ALWAYS_SENSITIVE, local);
@@ -61,6 +64,8 @@ CK_RV gmsoft_keypair_build(const char *pem, int local,
 	rv = rv ? rv : key_common(pub, CKO_PUBLIC_KEY, point, local);
 	rv = rv ? rv : gmsoft_attr_set_bool(pub, CKA_VERIFY, 1);
 	rv = rv ? rv : gmsoft_attr_set_bool(pub, CKA_ENCRYPT, 0);
+	rv = rv ? rv : gmsoft_attr_set_bool(pub, CKA_WRAP, 0);
+	rv = rv ? rv : gmsoft_attr_set_bool(pub, CKA_VERIFY_RECOVER, 0);
 	rv = rv ? rv : key_common(priv, CKO_PRIVATE_KEY, point, local);
 	rv = rv ? rv : private_flags(priv, local);
 	if (rv == CKR_OK) {

@@ -275,34 +275,6 @@ CK_RV gmsoft_op_get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO_PTR info)
 	return CKR_OK;
 }
 
-static CK_FLAGS pin_flags(int tries, CK_FLAGS low, CK_FLAGS final,
-			  CK_FLAGS locked)
-{
-	CK_FLAGS f = 0;
-
-	if (tries < GMSOFT_PIN_TRIES)
-		f |= low;
-	if (tries == 1)
-		f |= final;
-	if (tries <= 0)
-		f |= locked;
-	return f;
-}
-
-static CK_FLAGS token_flags(const struct gmsoft_token *t)
-{
-	CK_FLAGS f = CKF_RNG | CKF_LOGIN_REQUIRED | CKF_TOKEN_INITIALIZED;
-
-	if (t->pin_hash[0])
-		f |= CKF_USER_PIN_INITIALIZED;
-	f |= pin_flags(t->tries, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY,
-		       CKF_USER_PIN_LOCKED);
-	if (t->so_pin_hash[0])
-		f |= pin_flags(t->so_tries, CKF_SO_PIN_COUNT_LOW,
-			       CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_LOCKED);
-	return f;
-}
-
 CK_RV gmsoft_op_get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info)
 {
 	struct gmsoft_token t;
@@ -319,7 +291,7 @@ CK_RV gmsoft_op_get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info)
 		   t.manufacturer);
 	gmsoft_pad(info->model, sizeof(info->model), t.model);
 	gmsoft_pad(info->serialNumber, sizeof(info->serialNumber), t.serial);
-	info->flags = token_flags(&t);
+	info->flags = gmsoft_token_flags(&t);
 	info->ulMaxSessionCount = GMSOFT_MAX_SESSIONS;
 	info->ulSessionCount = session_count(slot, 0);
 	info->ulMaxRwSessionCount = GMSOFT_MAX_SESSIONS;

@@ -380,6 +380,34 @@ void gmsoft_new_salt(char salt[33])
 	gmsoft_hex_encode(raw, sizeof(raw), salt);
 }
 
+static CK_FLAGS pin_flags(int tries, CK_FLAGS low, CK_FLAGS final,
+			  CK_FLAGS locked)
+{
+	CK_FLAGS f = 0;
+
+	if (tries < GMSOFT_PIN_TRIES)
+		f |= low;
+	if (tries == 1)
+		f |= final;
+	if (tries <= 0)
+		f |= locked;
+	return f;
+}
+
+CK_FLAGS gmsoft_token_flags(const struct gmsoft_token *t)
+{
+	CK_FLAGS f = CKF_RNG | CKF_LOGIN_REQUIRED | CKF_TOKEN_INITIALIZED;
+
+	if (t->pin_hash[0])
+		f |= CKF_USER_PIN_INITIALIZED;
+	f |= pin_flags(t->tries, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY,
+		       CKF_USER_PIN_LOCKED);
+	if (t->so_pin_hash[0])
+		f |= pin_flags(t->so_tries, CKF_SO_PIN_COUNT_LOW,
+			       CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_LOCKED);
+	return f;
+}
+
 /* ---- attributes ----------------------------------------------------- */
 
 struct gmsoft_attr *gmsoft_attr_find(const struct gmsoft_object *obj,

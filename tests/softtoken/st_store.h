@@ -62,6 +62,9 @@ CK_RV gmsoft_token_load(const char *dir, CK_SLOT_ID slot,
 			struct gmsoft_token *t);
 CK_RV gmsoft_token_save(const char *dir, const struct gmsoft_token *t);
 
+/* CK_TOKEN_INFO flags of t, PIN state flags included. */
+CK_FLAGS gmsoft_token_flags(const struct gmsoft_token *t);
+
 /* PIN handling; the PIN is kept as SHA-256(salt || pin) only. */
 void gmsoft_pin_hash(const char *salt, const unsigned char *pin, size_t len,
 		     char out[GMSOFT_HASH_HEX]);

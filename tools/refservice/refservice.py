@@ -31,6 +31,7 @@ import service  # noqa: E402
 from service import ApiError  # noqa: E402
 
 MAX_REQUEST_BODY = 65536
+DRAIN_LIMIT = 1024 * 1024
 IDLE_TIMEOUT = 60
 ROOT_NAME = "CN=SSCC Test Root CA,O=SSCCCA,C=CN"
 ISSUING_NAME = "CN=SSCC Test Issuing CA,O=SSCCCA,C=CN"
@@ -77,6 +78,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """Date header value, shifted by the skew fault."""
         return email.utils.formatdate(time.time() + self.skew, usegmt=True)
 
+    def send_error(self, code, message=None, explain=None):
+        """Protocol-level failures found by http.server (bad request line,
+        header too large, ...): answer in the protocol's JSON error form."""
+        self.close_connection = True
+        self.request_version = "HTTP/1.1"  # always send a status line and headers
+        err = ApiError("bad_request", message, status=code)
+        obj = err.body()
+        obj["next_challenge"] = self.server.service.next_challenge()
+        try:
+            self.send_json(code, obj, {}, [])
+        except OSError:
+            pass
+        self.server.log_request_line(getattr(self, "conn_id", 0), getattr(self, "command", None) or "-",
+                                     getattr(self, "path", None) or "-", code, 0)
+
     def do_GET(self):
         """GET requests."""
         self.dispatch("GET")
@@ -89,7 +105,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """Other methods: 405."""
         self.dispatch("PUT")
 
-    do_DELETE = do_PATCH = do_HEAD = do_PUT
+    do_DELETE = do_PATCH = do_PUT
 
     # -- request flow
 
@@ -155,6 +171,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if length is None or not length.isdigit():
             raise ApiError("bad_request", "Content-Length required", status=411)
         if int(length) > MAX_REQUEST_BODY:
+            if int(length) <= DRAIN_LIMIT:
+                self.rfile.read(int(length))  # let the client finish sending, then answer
+            self.close_connection = True
             raise ApiError("bad_request", "request body larger than %d bytes" % MAX_REQUEST_BODY, status=413)
         return self.rfile.read(int(length))
 

@@ -1,0 +1,138 @@
+/*
+ * renewal.h - the renewal of one certificate as steps, each recorded in a
+ * journal before the next begins, so that any interruption (an error, a
+ * killed process, a pulled key, a dead network) can be finished later with
+ * the update code alone. The invariant at every instant: the token holds a
+ * usable certificate with its private key (the old pair until the new pair
+ * is installed and read back, the new pair after).
+ *
+ * Also the certificate checks shared by `verify` and `renew`. Calls policy,
+ * token, service, crypto and common. Never prints: it reports progress
+ * through hooks.
+ */
+#ifndef GMRENEW_RENEWAL_H
+#define GMRENEW_RENEWAL_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "gmrenew/common.h"
+#include "gmrenew/crypto.h"
+#include "gmrenew/policy.h"
+#include "gmrenew/service.h"
+#include "gmrenew/token.h"
+
+/* ---- Certificate checks (verify, and every certificate renew installs) */
+
+enum { GM_CHECK_PASS, GM_CHECK_FAIL, GM_CHECK_SKIP };
+
+typedef struct gm_check {
+	const char *id;		/* "chain", "validity", "key", "renewal" */
+	int status;		/* GM_CHECK_* */
+	char detail[GM_ERR_MSG_MAX];
+} gm_check;
+
+#define GM_VERIFY_MAX_CHECKS 6
+
+typedef struct gm_verify_report {
+	gm_check checks[GM_VERIFY_MAX_CHECKS];
+	size_t n;
+	int ok;			/* no check failed */
+} gm_verify_report;
+
+typedef struct gm_verify_input {
+	const gm_cert_facts *cert;
+	STACK_OF(X509) *untrusted;	/* intermediates; may be NULL */
+	const char *ca_bundle;		/* trust anchors; NULL: chain skipped */
+	time_t now;
+	const gm_policy *policy;
+	gm_session *session;		/* look for the key; NULL: skipped */
+	EVP_PKEY *expected_key;		/* must equal; NULL: not checked */
+	const gm_cert_facts *previous;	/* post-renewal check; may be NULL */
+} gm_verify_input;
+
+/* Runs every check (none stops the others) into out; returns 0 when all
+ * passed, else -1 with err naming the first failed check (GM_EXIT_VERIFY). */
+int gm_verify_certificate(const gm_verify_input *in, gm_verify_report *out,
+			  gm_error *err);
+
+/* ---- State: where journals and locks live ---- */
+
+/* $XDG_STATE_HOME/gmrenew, else ~/.local/state/gmrenew. Caller frees. */
+char *gm_state_dir_default(void);
+
+typedef struct gm_token_lock gm_token_lock;
+/* An exclusive lock per token serial, so that two gmrenew processes never
+ * renew the same token at once (GM_EXIT_FAILED naming the holder's pid). */
+int gm_token_lock_acquire(const char *state_dir, const char *serial,
+			  gm_token_lock **out, gm_error *err);
+void gm_token_lock_release(gm_token_lock *lock);	/* NULL-safe */
+
+/* The certificate a renewal replaced, when this machine's journal knows the
+ * renewal that installed the certificate with fingerprint sha256. Caller
+ * frees *der. -1 when there is none. */
+int gm_journal_find_previous(const char *state_dir, const char *sha256,
+			     unsigned char **der, size_t *der_len);
+
+/* ---- The renewal ---- */
+
+/* Steps, in order; the journal records the last one completed. */
+typedef enum gm_step {
+	GM_STEP_NONE = 0,
+	GM_STEP_STARTED,	/* the service gave the update code */
+	GM_STEP_KEY_GENERATED,	/* the pending key pair is on the token */
+	GM_STEP_ISSUED,		/* CSR accepted; certificate received */
+	GM_STEP_VERIFIED,	/* the new certificate passed every check */
+	GM_STEP_INSTALLED,	/* on the token next to its key, read back */
+	GM_STEP_CONFIRMED,	/* the service knows it is installed */
+	GM_STEP_RETIRED,	/* the old pair removed (or kept); labels final */
+	GM_STEP_COUNT
+} gm_step;
+
+const char *gm_step_name(gm_step s);	/* "started", ... */
+
+typedef struct gm_renewal_hooks {
+	void *ctx;
+	/* a step begins: number (from 1), total, what it does */
+	void (*progress)(void *ctx, int number, int total, const char *what);
+	/* the update code, as soon as the service gives it */
+	void (*update_code)(void *ctx, const char *code, const char *journal);
+} gm_renewal_hooks;
+
+typedef struct gm_renewal_ctx {
+	gm_session *session;		/* logged in */
+	const gm_profile *profile;
+	const gm_token_info *token;
+	gm_service *service;
+	const gm_policy *policy;
+	const char *chain_bundle;	/* trust anchors of issued certificates */
+	const char *state_dir;
+	int keep_old;			/* keep the old pair (relabelled) */
+	int dry_run;			/* change neither token nor service */
+	time_t now;
+	gm_renewal_hooks hooks;
+} gm_renewal_ctx;
+
+typedef struct gm_renewal_result {
+	char code[24];
+	char state[16];			/* the order's state at the end */
+	int nothing_to_do;		/* already complete: nothing changed */
+	unsigned char *new_der;		/* the installed certificate */
+	size_t new_der_len;
+	char journal[512];		/* path of the journal */
+	gm_verify_report report;	/* checks of the new certificate */
+} gm_renewal_result;
+
+void gm_renewal_result_release(gm_renewal_result *r);
+
+/* Label of the pending key pair and certificate of an order. */
+void gm_pending_label(const char *code, char *buf, size_t n);
+
+/* Renews `old` (a certificate object on the token with its key). */
+int gm_renew(gm_renewal_ctx *ctx, const gm_token_cert *old,
+	     gm_renewal_result *out, gm_error *err);
+/* Finishes the renewal of an update code from whatever point it reached. */
+int gm_renew_with_code(gm_renewal_ctx *ctx, const char *code,
+		       gm_renewal_result *out, gm_error *err);
+
+#endif

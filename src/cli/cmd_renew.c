@@ -1,0 +1,302 @@
+/*
+ * cmd_renew.c - `gmrenew renew`: the main job. Picks the certificate (the
+ * only one due, or --cert), applies the CA's windows, logs in with the PIN,
+ * and runs the renewal (src/renewal/), showing the update code before the
+ * token changes and the certificate before and after.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gmrenew/cli.h"
+
+typedef struct renew_opts {
+	const char *cert;
+	int yes, dry_run, force, keep_old;
+	gm_login_options login;
+} renew_opts;
+
+static int matches(const gm_cert_view *v, const char *sel)
+{
+	char *end;
+	unsigned long idx = strtoul(sel, &end, 10);
+	size_t len = strlen(sel);
+
+	if (*sel && !*end && len < 4)
+		return idx == v->index;
+	if (!v->parsed)
+		return 0;
+	if (len >= 8 && !strncasecmp(v->facts.sha256_hex, sel, len) && len <= 64)
+		return 1;
+	return !strcasecmp(v->facts.serial_hex, sel);
+}
+
+static int select_by_option(const gm_cert_list *l, const char *sel,
+			    const gm_cert_view **out, gm_error *err)
+{
+	size_t i, hits = 0;
+
+	for (i = 0; i < l->n; i++)
+		if (matches(&l->views[i], sel)) {
+			*out = &l->views[i];
+			hits++;
+		}
+	if (hits == 1)
+		return 0;
+	return gm_fail(err, GM_EXIT_USAGE,
+		       "run 'gmrenew list-certs' and give an index, a serial "
+		       "or a SHA-256 fingerprint (at least 8 hex digits)",
+		       hits ? "--cert '%s' matches %zu certificates" :
+		       "--cert '%s' matches no certificate on the token%.0zu",
+		       sel, hits);
+}
+
+static int none_due(const gm_cert_list *l, int force, gm_error *err)
+{
+	size_t i, offline = 0, parsed = 0;
+
+	for (i = 0; i < l->n; i++) {
+		parsed += l->views[i].parsed;
+		offline += l->views[i].parsed &&
+			   l->views[i].verdict.renewal == GM_RENEWAL_OFFLINE_ONLY;
+	}
+	if (!parsed)
+		return gm_fail(err, GM_EXIT_FAILED, "check that this is the right "
+			       "Ekey", "the token holds no readable certificate");
+	if (offline)
+		return gm_fail(err, GM_EXIT_OFFLINE,
+			       "offline renewal: mail the Ekey together with the "
+			       "filled-in certificate business form (证书业务信息表) "
+			       "to the CA, as its renewal guide says",
+			       "the certificate expired more than 90 days ago; "
+			       "online renewal is no longer possible");
+	return gm_fail(err, GM_EXIT_NOT_DUE,
+		       force ? "choose one with --cert" :
+		       "nothing to do; online renewal opens 90 days before "
+		       "expiry (--force renews anyway)",
+		       "no certificate on the token is due for renewal");
+}
+
+static int ask_choice(const gm_cli *cli, const gm_cert_list *l,
+		      const gm_cert_view **out, gm_error *err)
+{
+	char *answer;
+	size_t i;
+
+	gm_cert_list_print(cli, l, stderr);
+	answer = gm_prompt_line("Several certificates can be renewed. "
+				"Which one (#)? ");
+	if (answer) {
+		for (i = 0; i < l->n; i++)
+			if (l->views[i].parsed && matches(&l->views[i], answer))
+				*out = &l->views[i];
+		free(answer);
+		if (*out)
+			return 0;
+	}
+	return gm_fail(err, GM_EXIT_USAGE, "answer with a number from the "
+		       "list, or use --cert", "no certificate chosen");
+}
+
+static int several(const gm_cert_list *l, gm_error *err)
+{
+	char list[GM_ERR_MSG_MAX] = "";
+	size_t i, o = 0;
+
+	for (i = 0; i < l->n && o < sizeof(list) - 1; i++)
+		if (l->views[i].parsed &&
+		    l->views[i].verdict.renewal == GM_RENEWAL_ONLINE)
+			o += (size_t)snprintf(list + o, sizeof(list) - o,
+					      "%s#%zu %s", o ? "; " : "",
+					      l->views[i].index,
+					      l->views[i].facts.subject);
+	return gm_fail(err, GM_EXIT_USAGE,
+		       "pick one with --cert INDEX|SHA256|SERIAL",
+		       "several certificates can be renewed: %s", list);
+}
+
+static int choose(const gm_cli *cli, const renew_opts *o,
+		  const gm_cert_list *l, const gm_cert_view **out,
+		  gm_error *err)
+{
+	size_t i, n = 0;
+
+	*out = NULL;
+	if (o->cert)
+		return select_by_option(l, o->cert, out, err);
+	for (i = 0; i < l->n; i++)
+		if (l->views[i].parsed &&
+		    l->views[i].verdict.renewal == GM_RENEWAL_ONLINE) {
+			*out = &l->views[i];
+			n++;
+		}
+	if (n == 1)
+		return 0;
+	*out = NULL;
+	if (n == 0) {
+		if (o->force && l->n == 1 && l->views[0].parsed &&
+		    l->views[0].verdict.renewal == GM_RENEWAL_NOT_DUE) {
+			*out = &l->views[0];
+			return 0;
+		}
+		return none_due(l, o->force, err);
+	}
+	if (gm_have_terminal() && !cli->json)
+		return ask_choice(cli, l, out, err);
+	return several(l, err);
+}
+
+/* The CA's windows, applied to the chosen certificate. */
+static int apply_policy(const renew_opts *o, const gm_cert_view *v,
+			gm_error *err)
+{
+	if (!v->parsed)
+		return gm_fail(err, GM_EXIT_FAILED, NULL,
+			       "certificate #%zu cannot be read: %s", v->index,
+			       v->problem);
+	if (v->verdict.renewal == GM_RENEWAL_OFFLINE_ONLY) {
+		gm_error tmp;
+		const gm_cert_list one = { NULL, (gm_cert_view *)v, 1 };
+
+		none_due(&one, 0, &tmp);
+		return gm_fail(err, GM_EXIT_OFFLINE, tmp.fix,
+			       "'%s' expired %ld days ago; online renewal ends 90 "
+			       "days after expiry", v->facts.subject,
+			       -v->verdict.days_left);
+	}
+	if (v->verdict.renewal == GM_RENEWAL_NOT_DUE && !o->force)
+		return gm_fail(err, GM_EXIT_NOT_DUE,
+			       "nothing to do now; use --force only if the CA "
+			       "asked you to renew early",
+			       "'%s' is valid for %ld more days; online renewal "
+			       "opens 90 days before expiry", v->facts.subject,
+			       v->verdict.days_left);
+	if (!v->has_private_key)
+		return gm_fail(err, GM_EXIT_FAILED, "contact the CA",
+			       "the token holds no key pair for '%s'",
+			       v->facts.subject);
+	return 0;
+}
+
+static int confirm_start(const gm_cli *cli, const renew_opts *o,
+			 const gm_cert_view *v, gm_error *err)
+{
+	char q[GM_ERR_MSG_MAX + 64];
+
+	if (o->yes || o->dry_run || cli->json || !gm_have_terminal())
+		return 0;
+	snprintf(q, sizeof(q), "Renew '%s' (valid to %ld days from now)? [y/N] ",
+		 v->facts.subject, v->verdict.days_left);
+	if (gm_prompt_yes(q))
+		return 0;
+	return gm_fail(err, GM_EXIT_FAILED, NULL, "renewal not confirmed");
+}
+
+static int print_result(gm_renew_session *rs, const gm_cert_view *old,
+			const renew_opts *o)
+{
+	gm_cert_facts fresh;
+	cJSON *doc;
+
+	if (o->dry_run) {
+		if (rs->cli->json) {
+			doc = gm_renew_result_json(rs, 1);
+			cJSON_AddBoolToObject(doc, "dry_run", 1);
+			cJSON_AddItemToObject(doc, "old", gm_cert_view_json(old));
+			gm_cli_print_json(doc);
+		} else {
+			printf("Dry run: '%s' can be renewed now; the PIN, the key "
+			       "and the CA's records were checked. Nothing was "
+			       "changed.\n", old->facts.subject);
+		}
+		return GM_EXIT_OK;
+	}
+	if (gm_cert_facts_parse(rs->result.new_der, rs->result.new_der_len,
+				&fresh, NULL))
+		return GM_EXIT_FAILED;
+	if (rs->cli->json) {
+		doc = gm_renew_result_json(rs, 1);
+		cJSON_AddItemToObject(doc, "old", gm_cert_view_json(old));
+		cJSON_AddStringToObject(doc, "new_sha256", fresh.sha256_hex);
+		cJSON_AddNumberToObject(doc, "days_added",
+					(double)((fresh.not_after -
+						  old->facts.not_after) / 86400));
+		gm_cli_print_json(doc);
+	} else {
+		printf("Renewed. Update code %s.\n", rs->code);
+		gm_renew_print_change(stdout, &old->facts, &fresh);
+	}
+	gm_cert_facts_release(&fresh);
+	return GM_EXIT_OK;
+}
+
+static int parse(gm_cli *cli, renew_opts *o, int argc, char **argv)
+{
+	const gm_option opts[] = {
+		{ "cert", 'c', GM_OPT_STRING, &o->cert, "SEL",
+		  "certificate to renew: index, serial or SHA-256" },
+		{ "yes", 'y', GM_OPT_BOOL, &o->yes, NULL,
+		  "do not ask for confirmation" },
+		{ "dry-run", 'n', GM_OPT_BOOL, &o->dry_run, NULL,
+		  "check everything, change nothing on the token or the service" },
+		{ "force", 0, GM_OPT_BOOL, &o->force, NULL,
+		  "renew although the certificate is not yet due" },
+		{ "pin-file", 0, GM_OPT_STRING, &o->login.pin.file, "FILE",
+		  "read the PIN from the first line of FILE" },
+		{ "pin-fd", 0, GM_OPT_INT, &o->login.pin.fd, "N",
+		  "read the PIN from file descriptor N" },
+		{ "allow-final-try", 0, GM_OPT_BOOL, &o->login.allow_final_try,
+		  NULL, "use the PIN even when one try is left before locking" },
+		{ "keep-old", 0, GM_OPT_BOOL, &o->keep_old, NULL,
+		  "keep the old certificate and key (relabelled)" },
+		{ NULL, 0, 0, NULL, NULL, NULL },
+	};
+	int pos, r;
+
+	memset(o, 0, sizeof(*o));
+	o->login.pin.fd = -1;
+	r = gm_cli_parse(cli, opts, argc, argv, &pos);
+	if (r)
+		return r;
+	if (pos < argc) {
+		fprintf(stderr, "gmrenew renew: unexpected argument '%s'\n",
+			argv[pos]);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_renew(gm_cli *cli, int argc, char **argv)
+{
+	const gm_cert_view *chosen;
+	gm_renew_session rs;
+	gm_cert_list list;
+	renew_opts o;
+	gm_error err;
+	int r;
+
+	r = parse(cli, &o, argc, argv);
+	if (r)
+		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
+	memset(&rs, 0, sizeof(rs));
+	memset(&list, 0, sizeof(list));
+	if (gm_cli_setup(cli, cli->command->flags, &err) ||
+	    gm_cert_list_load(cli, &list, &err) ||
+	    choose(cli, &o, &list, &chosen, &err) ||
+	    apply_policy(&o, chosen, &err) || confirm_start(cli, &o, chosen, &err) ||
+	    gm_renew_session_open(cli, &rs, &err) ||
+	    gm_cli_login(cli, &o.login, &err)) {
+		r = gm_cli_report_error(cli, &err);
+		goto out;
+	}
+	rs.ctx.keep_old = o.keep_old;
+	rs.ctx.dry_run = o.dry_run;
+	if (gm_renew(&rs.ctx, chosen->obj, &rs.result, &err))
+		r = gm_renew_report_failure(&rs, &err);
+	else
+		r = print_result(&rs, chosen, &o);
+out:
+	gm_renew_session_close(&rs);
+	gm_cert_list_release(&list);
+	return r;
+}

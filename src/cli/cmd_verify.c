@@ -1,0 +1,274 @@
+/*
+ * cmd_verify.c - `gmrenew verify`: checks the certificates on the token (or
+ * one given as a file): the chain up to the configured trust anchors with
+ * SM2 verified on every link, validity now, the key pair on the token (by
+ * public key, no PIN), and the post-renewal rules against the previous
+ * certificate (--previous, or the journal of the renewal that installed it).
+ * Exit 8 when a check fails.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gmrenew/cli.h"
+#include "gmrenew/renewal.h"
+
+typedef struct verify_opts {
+	const char *cert;
+	const char *previous;
+	const char *ca_bundle;
+} verify_opts;
+
+typedef struct verify_run {
+	gm_cli *cli;
+	const verify_opts *o;
+	const char *ca;
+	gm_policy policy;
+	char *state_dir;
+	cJSON *items;		/* JSON results */
+	int ok;
+	char token_problem[GM_ERR_MSG_MAX];
+} verify_run;
+
+static const char *const status_names[] = { "pass", "fail", "skip" };
+
+static void print_report(const gm_cert_facts *f, size_t index,
+			 const gm_verify_report *r)
+{
+	size_t i;
+
+	if (index)
+		printf("#%zu %s\n", index, f->subject);
+	else
+		printf("%s\n", f->subject);
+	printf("   SHA-256 %s\n", f->sha256_hex);
+	for (i = 0; i < r->n; i++)
+		printf("   %-4s %-9s %s\n", status_names[r->checks[i].status],
+		       r->checks[i].id, r->checks[i].detail);
+}
+
+static cJSON *report_json(const gm_cert_facts *f, size_t index,
+			  const gm_verify_report *r)
+{
+	cJSON *o = cJSON_CreateObject(), *arr;
+	size_t i;
+
+	if (index)
+		cJSON_AddNumberToObject(o, "index", (double)index);
+	else
+		cJSON_AddNullToObject(o, "index");
+	cJSON_AddStringToObject(o, "subject", f->subject);
+	cJSON_AddStringToObject(o, "sha256", f->sha256_hex);
+	cJSON_AddBoolToObject(o, "ok", r->ok);
+	arr = cJSON_AddArrayToObject(o, "checks");
+	for (i = 0; i < r->n; i++) {
+		cJSON *c = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(c, "id", r->checks[i].id);
+		cJSON_AddStringToObject(c, "status",
+					status_names[r->checks[i].status]);
+		cJSON_AddStringToObject(c, "detail", r->checks[i].detail);
+		cJSON_AddItemToArray(arr, c);
+	}
+	return o;
+}
+
+/* The previous certificate: --previous, or the journal's copy. */
+static int load_previous(verify_run *v, const gm_cert_facts *f,
+			 gm_cert_facts *out, gm_error *err)
+{
+	STACK_OF(X509) *sk = NULL;
+	unsigned char *der = NULL, *p;
+	size_t len = 0;
+	int r;
+
+	if (v->o->previous) {
+		if (gm_certs_load_file(v->o->previous, &sk, err))
+			return -1;
+		len = (size_t)i2d_X509(sk_X509_value(sk, 0), NULL);
+		der = gm_xmalloc(len);
+		p = der;
+		i2d_X509(sk_X509_value(sk, 0), &p);
+		sk_X509_pop_free(sk, X509_free);
+	} else if (gm_journal_find_previous(v->state_dir, f->sha256_hex, &der,
+					    &len)) {
+		return 1;	/* none: the check is not run */
+	}
+	r = gm_cert_facts_parse(der, len, out, err);
+	free(der);
+	return r;
+}
+
+static int verify_one(verify_run *v, const gm_cert_facts *f, size_t index,
+		      STACK_OF(X509) *untrusted, gm_error *err)
+{
+	gm_cert_facts prev;
+	gm_verify_report rep;
+	gm_verify_input in = {
+		.cert = f, .untrusted = untrusted, .ca_bundle = v->ca,
+		.now = v->cli->now, .policy = &v->policy,
+		.session = v->cli->session,
+	};
+	int hp = load_previous(v, f, &prev, err);
+
+	if (hp < 0)
+		return -1;
+	in.previous = hp == 0 ? &prev : NULL;
+	if (gm_verify_certificate(&in, &rep, err))
+		v->ok = 0;
+	if (!v->cli->session && v->token_problem[0])
+		snprintf(rep.checks[2].detail, sizeof(rep.checks[2].detail),
+			 "no token to look at: %s", v->token_problem);
+	if (v->cli->json)
+		cJSON_AddItemToArray(v->items, report_json(f, index, &rep));
+	else
+		print_report(f, index, &rep);
+	if (hp == 0)
+		gm_cert_facts_release(&prev);
+	return 0;
+}
+
+static int der_of(X509 *x, unsigned char **der, size_t *len)
+{
+	int n = i2d_X509(x, NULL);
+	unsigned char *p;
+
+	if (n <= 0)
+		return -1;
+	*der = gm_xmalloc((size_t)n);
+	p = *der;
+	i2d_X509(x, &p);
+	*len = (size_t)n;
+	return 0;
+}
+
+static int verify_file(verify_run *v, gm_error *err)
+{
+	STACK_OF(X509) *sk = NULL, *rest;
+	unsigned char *der;
+	size_t len;
+	gm_cert_facts f;
+	gm_error terr;
+	int r;
+
+	if (gm_certs_load_file(v->o->cert, &sk, err))
+		return -1;
+	/* the token, when there is one, for the key check */
+	if (gm_cli_setup(v->cli, GM_CMD_TOKEN, &terr))
+		snprintf(v->token_problem, sizeof(v->token_problem), "%s",
+			 terr.msg);
+	if (der_of(sk_X509_value(sk, 0), &der, &len) ||
+	    gm_cert_facts_parse(der, len, &f, err)) {
+		sk_X509_pop_free(sk, X509_free);
+		return -1;
+	}
+	free(der);
+	rest = sk_X509_dup(sk);
+	(void)sk_X509_shift(rest);
+	r = verify_one(v, &f, 0, rest, err);
+	sk_X509_free(rest);
+	sk_X509_pop_free(sk, X509_free);
+	gm_cert_facts_release(&f);
+	return r;
+}
+
+/* The token's other certificates may be intermediates. */
+static STACK_OF(X509) *others(const gm_cert_list *l, size_t skip)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (i != skip && l->views[i].parsed)
+			sk_X509_push(sk, l->views[i].facts.x509);
+	return sk;
+}
+
+static int verify_token(verify_run *v, gm_error *err)
+{
+	gm_cert_list l;
+	size_t i;
+	int r = 0;
+
+	if (gm_cli_setup(v->cli, GM_CMD_TOKEN, err) ||
+	    gm_cert_list_load(v->cli, &l, err))
+		return -1;
+	if (!l.n) {
+		gm_cert_list_release(&l);
+		return gm_fail(err, GM_EXIT_VERIFY, "check that this is the "
+			       "right Ekey", "the token holds no certificate");
+	}
+	for (i = 0; i < l.n && !r; i++) {
+		STACK_OF(X509) *sk;
+
+		if (!l.views[i].parsed) {
+			v->ok = 0;
+			gm_cli_warn("certificate #%zu cannot be read: %s",
+				    l.views[i].index, l.views[i].problem);
+			continue;
+		}
+		sk = others(&l, i);
+		r = verify_one(v, &l.views[i].facts, l.views[i].index, sk, err);
+		sk_X509_free(sk);
+	}
+	gm_cert_list_release(&l);
+	return r;
+}
+
+int cmd_verify(gm_cli *cli, int argc, char **argv)
+{
+	verify_opts o = { 0 };
+	const gm_option opts[] = {
+		{ "cert", 0, GM_OPT_STRING, &o.cert, "FILE",
+		  "verify this certificate (PEM or DER; more PEM certificates "
+		  "after it are intermediates) instead of the token's" },
+		{ "previous", 0, GM_OPT_STRING, &o.previous, "FILE",
+		  "the certificate it renewed: run the post-renewal check" },
+		{ "ca-bundle", 0, GM_OPT_STRING, &o.ca_bundle, "FILE",
+		  "trust anchors (default: [service] chain_bundle)" },
+		{ NULL, 0, 0, NULL, NULL, NULL },
+	};
+	verify_run v = { .cli = cli, .o = &o, .ok = 1 };
+	gm_error err;
+	int pos, r;
+
+	r = gm_cli_parse(cli, opts, argc, argv, &pos);
+	if (r)
+		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
+	if (pos < argc) {
+		fprintf(stderr, "gmrenew verify: unexpected argument '%s'\n",
+			argv[pos]);
+		return GM_EXIT_USAGE;
+	}
+	if (gm_cli_setup(cli, GM_CMD_CONFIG, &err))
+		return gm_cli_report_error(cli, &err);
+	v.ca = o.ca_bundle ? o.ca_bundle : cli->cfg.chain_bundle;
+	if (!v.ca) {
+		gm_fail(&err, GM_EXIT_USAGE, "set [service] chain_bundle in the "
+			"configuration, or pass --ca-bundle FILE",
+			"no trust anchors to verify certificates against");
+		return gm_cli_report_error(cli, &err);
+	}
+	gm_cli_policy(cli, &v.policy);
+	v.state_dir = cli->cfg.state_dir ? gm_xstrdup(cli->cfg.state_dir) :
+		gm_state_dir_default();
+	v.items = cJSON_CreateArray();
+	r = o.cert ? verify_file(&v, &err) : verify_token(&v, &err);
+	if (r) {
+		cJSON_Delete(v.items);
+		free(v.state_dir);
+		return gm_cli_report_error(cli, &err);
+	}
+	if (cli->json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		cJSON_AddBoolToObject(doc, "ok", v.ok);
+		cJSON_AddItemToObject(doc, "certificates", v.items);
+		gm_cli_print_json(doc);
+	} else {
+		cJSON_Delete(v.items);
+		printf("%s\n", v.ok ? "All checks passed." :
+		       "Verification FAILED (see the checks marked 'fail').");
+	}
+	free(v.state_dir);
+	return v.ok ? GM_EXIT_OK : GM_EXIT_VERIFY;
+}

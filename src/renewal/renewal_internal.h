@@ -1,0 +1,33 @@
+/* renewal_internal.h - shared between the files of src/renewal/. */
+#ifndef GMRENEW_RENEWAL_INTERNAL_H
+#define GMRENEW_RENEWAL_INTERNAL_H
+
+#include <cjson/cJSON.h>
+
+#include "gmrenew/renewal.h"
+
+/*
+ * The journal of one renewal: <state_dir>/journal/<CODE>.json, mode 0600,
+ * rewritten atomically after every completed step. Never holds the PIN or
+ * anything secret: the update code, the token's serial, fingerprints,
+ * object ids and labels, and the steps with their times.
+ */
+typedef struct gm_journal {
+	char path[512];
+	cJSON *doc;
+} gm_journal;
+
+/* Opens the journal of code, creating it (and the directories) if new. */
+int gm_journal_open(const char *state_dir, const char *code,
+		    gm_journal *out, gm_error *err);
+/* Reads an existing journal; -1 without error text when there is none. */
+int gm_journal_load(const char *state_dir, const char *code, gm_journal *out);
+void gm_journal_close(gm_journal *j);
+/* Records a string fact ("old_sha256", ...). */
+void gm_journal_set(gm_journal *j, const char *key, const char *value);
+const char *gm_journal_get(const gm_journal *j, const char *key);
+/* Records that a step was completed and writes the file. */
+int gm_journal_step(gm_journal *j, gm_step step, gm_error *err);
+int gm_journal_write(gm_journal *j, gm_error *err);
+
+#endif

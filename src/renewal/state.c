@@ -1,0 +1,326 @@
+/*
+ * state.c - where gmrenew keeps state between runs: the XDG state directory,
+ * one journal per renewal, and one lock per token.
+ */
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "renewal_internal.h"
+
+char *gm_state_dir_default(void)
+{
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+
+	if (xdg && *xdg == '/')
+		return gm_xasprintf("%s/gmrenew", xdg);
+	return gm_xasprintf("%s/.local/state/gmrenew",
+			    home && *home ? home : ".");
+}
+
+/* mkdir -p with mode 0700 for the directories gmrenew creates. */
+static int make_dirs(const char *path, gm_error *err)
+{
+	char *p = gm_xstrdup(path), *s;
+	int r = 0;
+
+	for (s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, 0700) && errno != EEXIST) {
+				r = gm_fail(err, GM_EXIT_FAILED,
+					    "check the permissions, or set "
+					    "[renewal] state_dir",
+					    "cannot create directory '%s': %s", p,
+					    strerror(errno));
+				break;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	return r;
+}
+
+struct gm_token_lock {
+	int fd;
+	char *path;
+};
+
+/* Serials are printable, but keep the file name safe whatever they hold. */
+static void safe_name(const char *in, char *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; in[i] && i + 1 < n; i++)
+		out[i] = (in[i] >= '0' && in[i] <= '9') ||
+			 (in[i] >= 'A' && in[i] <= 'Z') ||
+			 (in[i] >= 'a' && in[i] <= 'z') || in[i] == '-' ?
+			 in[i] : '_';
+	out[i] = '\0';
+}
+
+static void lock_holder(int fd, char *buf, size_t n)
+{
+	ssize_t r = pread(fd, buf, n - 1, 0);
+
+	buf[r > 0 ? r : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+int gm_token_lock_acquire(const char *state_dir, const char *serial,
+			  gm_token_lock **out, gm_error *err)
+{
+	char name[64], *dir = gm_xasprintf("%s/locks", state_dir), pid[32];
+	gm_token_lock *lock;
+	int fd;
+
+	if (make_dirs(dir, err)) {
+		free(dir);
+		return -1;
+	}
+	safe_name(serial[0] ? serial : "no-serial", name, sizeof(name));
+	lock = gm_xcalloc(1, sizeof(*lock));
+	lock->path = gm_xasprintf("%s/%s.lock", dir, name);
+	free(dir);
+	fd = open(lock->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		gm_fail(err, GM_EXIT_FAILED, NULL, "cannot open lock file '%s': %s",
+			lock->path, strerror(errno));
+		goto fail;
+	}
+	lock->fd = fd;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		lock_holder(fd, pid, sizeof(pid));
+		gm_fail(err, GM_EXIT_FAILED,
+			"wait for the other gmrenew to finish; one renewal per "
+			"Ekey at a time",
+			"another gmrenew process (pid %s) is working on the token "
+			"with serial '%s'", pid[0] ? pid : "unknown", serial);
+		close(fd);
+		goto fail;
+	}
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, pid, strlen(pid), 0) < 0)
+		gm_debug("cannot record the pid in '%s'", lock->path);
+	*out = lock;
+	return 0;
+fail:
+	free(lock->path);
+	free(lock);
+	return -1;
+}
+
+void gm_token_lock_release(gm_token_lock *lock)
+{
+	if (!lock)
+		return;
+	if (ftruncate(lock->fd, 0))
+		gm_debug("cannot clear '%s'", lock->path);
+	close(lock->fd);	/* drops the flock */
+	free(lock->path);
+	free(lock);
+}
+
+static const char *const step_names[GM_STEP_COUNT] = {
+	"none", "started", "key_generated", "issued", "verified",
+	"installed", "confirmed", "retired",
+};
+
+const char *gm_step_name(gm_step s)
+{
+	return s < GM_STEP_COUNT ? step_names[s] : "unknown";
+}
+
+static void journal_path(const char *state_dir, const char *code, char *buf,
+			 size_t n)
+{
+	char name[32];
+
+	safe_name(code, name, sizeof(name));
+	snprintf(buf, n, "%s/journal/%s.json", state_dir, name);
+}
+
+int gm_journal_load(const char *state_dir, const char *code, gm_journal *out)
+{
+	unsigned char *text;
+	size_t len;
+	gm_error err;
+
+	memset(out, 0, sizeof(*out));
+	journal_path(state_dir, code, out->path, sizeof(out->path));
+	if (gm_read_file(out->path, 1 << 20, &text, &len, &err))
+		return -1;
+	out->doc = cJSON_ParseWithLength((const char *)text, len);
+	free(text);
+	if (!cJSON_IsObject(out->doc)) {
+		gm_debug("journal '%s' is damaged; starting a new one", out->path);
+		cJSON_Delete(out->doc);
+		out->doc = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int gm_journal_open(const char *state_dir, const char *code, gm_journal *out,
+		    gm_error *err)
+{
+	char *dir;
+	int r;
+
+	if (gm_journal_load(state_dir, code, out) == 0)
+		return 0;
+	dir = gm_xasprintf("%s/journal", state_dir);
+	r = make_dirs(dir, err);
+	free(dir);
+	if (r)
+		return -1;
+	out->doc = cJSON_CreateObject();
+	cJSON_AddNumberToObject(out->doc, "version", 1);
+	cJSON_AddStringToObject(out->doc, "update_code", code);
+	cJSON_AddArrayToObject(out->doc, "steps");
+	return gm_journal_write(out, err);
+}
+
+void gm_journal_close(gm_journal *j)
+{
+	if (!j)
+		return;
+	cJSON_Delete(j->doc);
+	j->doc = NULL;
+}
+
+void gm_journal_set(gm_journal *j, const char *key, const char *value)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(j->doc, key);
+	if (value)
+		cJSON_AddStringToObject(j->doc, key, value);
+}
+
+const char *gm_journal_get(const gm_journal *j, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j->doc, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes the journal to a temporary file, syncs it and renames it over the
+ * old one, so that a crash leaves either the old or the new journal. */
+int gm_journal_write(gm_journal *j, gm_error *err)
+{
+	char tmp[600], *text = cJSON_Print(j->doc);
+	int fd, r = -1;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", j->path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		gm_fail(err, GM_EXIT_FAILED, "check the state directory",
+			"cannot write journal '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (write_all(fd, text, strlen(text)) || write_all(fd, "\n", 1) ||
+	    fsync(fd)) {
+		gm_fail(err, GM_EXIT_FAILED, "check the free disk space",
+			"cannot write journal '%s': %s", tmp, strerror(errno));
+		close(fd);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, j->path)) {
+		gm_fail(err, GM_EXIT_FAILED, NULL, "cannot rename '%s': %s", tmp,
+			strerror(errno));
+		goto out;
+	}
+	r = 0;
+out:
+	cJSON_free(text);
+	return r;
+}
+
+int gm_journal_step(gm_journal *j, gm_step step, gm_error *err)
+{
+	cJSON *steps = cJSON_GetObjectItemCaseSensitive(j->doc, "steps");
+	cJSON *entry = cJSON_CreateObject();
+	char at[32];
+
+	gm_time_rfc3339(time(NULL), at, sizeof(at));
+	cJSON_AddStringToObject(entry, "step", gm_step_name(step));
+	cJSON_AddStringToObject(entry, "at", at);
+	if (!cJSON_IsArray(steps))
+		steps = cJSON_AddArrayToObject(j->doc, "steps");
+	cJSON_AddItemToArray(steps, entry);
+	gm_journal_set(j, "last_step", gm_step_name(step));
+	return gm_journal_write(j, err);
+}
+
+static int previous_from(const char *path, const char *sha256,
+			 unsigned char **der, size_t *der_len)
+{
+	unsigned char *text;
+	size_t len;
+	cJSON *doc;
+	const cJSON *fresh, *old;
+	int r = -1;
+
+	if (gm_read_file(path, 1 << 20, &text, &len, NULL))
+		return -1;
+	doc = cJSON_ParseWithLength((const char *)text, len);
+	free(text);
+	fresh = cJSON_GetObjectItemCaseSensitive(doc, "new_sha256");
+	old = cJSON_GetObjectItemCaseSensitive(doc, "old_certificate");
+	if (cJSON_IsString(fresh) && cJSON_IsString(old) &&
+	    !strcmp(fresh->valuestring, sha256))
+		r = gm_unhex(old->valuestring, der, der_len);
+	cJSON_Delete(doc);
+	return r;
+}
+
+int gm_journal_find_previous(const char *state_dir, const char *sha256,
+			     unsigned char **der, size_t *der_len)
+{
+	char *dir = gm_xasprintf("%s/journal", state_dir);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int r = -1;
+
+	while (d && r && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		char *path;
+
+		if (n < 6 || strcmp(e->d_name + n - 5, ".json"))
+			continue;
+		path = gm_xasprintf("%s/%s", dir, e->d_name);
+		r = previous_from(path, sha256, der, der_len);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+	return r;
+}

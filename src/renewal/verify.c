@@ -1,0 +1,157 @@
+/*
+ * verify.c - the checks a certificate must pass, shared by `gmrenew verify`
+ * and by every certificate `renew` is about to install: the chain up to the
+ * configured trust anchors (SM2 with the default ID on every link), validity
+ * now, the key pair on the token, the expected key, and the post-renewal
+ * rules against the previous certificate. Every check runs; none stops the
+ * others.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "renewal_internal.h"
+
+static gm_check *add(gm_verify_report *r, const char *id, int status,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static gm_check *add(gm_verify_report *r, const char *id, int status,
+		     const char *fmt, ...)
+{
+	gm_check *c = &r->checks[r->n++];
+	va_list ap;
+
+	c->id = id;
+	c->status = status;
+	va_start(ap, fmt);
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	va_end(ap);
+	if (status == GM_CHECK_FAIL)
+		r->ok = 0;
+	return c;
+}
+
+static void check_chain(const gm_verify_input *in, gm_verify_report *r)
+{
+	gm_error err;
+
+	if (!in->ca_bundle) {
+		add(r, "chain", GM_CHECK_SKIP, "no CA bundle is configured "
+		    "([service] chain_bundle)");
+		return;
+	}
+	if (gm_chain_verify(in->cert->x509, in->untrusted, in->ca_bundle,
+			    in->now, &err))
+		add(r, "chain", GM_CHECK_FAIL, "%s", err.msg);
+	else
+		add(r, "chain", GM_CHECK_PASS, "issued by '%s', trusted by '%s'",
+		    in->cert->issuer, in->ca_bundle);
+}
+
+static void check_validity(const gm_verify_input *in, gm_verify_report *r)
+{
+	char nb[32], na[32];
+
+	gm_time_rfc3339(in->cert->not_before, nb, sizeof(nb));
+	gm_time_rfc3339(in->cert->not_after, na, sizeof(na));
+	if (in->now < in->cert->not_before)
+		add(r, "validity", GM_CHECK_FAIL, "not valid before %s", nb);
+	else if (in->now > in->cert->not_after)
+		add(r, "validity", GM_CHECK_FAIL, "expired on %s", na);
+	else
+		add(r, "validity", GM_CHECK_PASS, "valid from %s to %s", nb, na);
+}
+
+/* A key object on the token with the certificate's public key. */
+static void check_key_on_token(const gm_verify_input *in,
+			       gm_verify_report *r)
+{
+	gm_token_key *keys = NULL;
+	size_t n = 0, i;
+	gm_error err;
+	int found = 0, priv = 0;
+
+	if (!in->session) {
+		add(r, "key", GM_CHECK_SKIP, "no token to look at");
+		return;
+	}
+	if (gm_token_keys(in->session, &keys, &n, &err)) {
+		add(r, "key", GM_CHECK_FAIL, "cannot read the token's keys: %s",
+		    err.msg);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (keys[i].pubkey &&
+		    gm_pubkey_equal(keys[i].pubkey, in->cert->pubkey) == 1) {
+			found = 1;
+			priv |= keys[i].priv != CK_INVALID_HANDLE;
+		}
+	}
+	gm_token_keys_free(keys, n);
+	if (!found)
+		add(r, "key", GM_CHECK_FAIL, "the token holds no key pair for "
+		    "this certificate's public key");
+	else
+		add(r, "key", GM_CHECK_PASS, "the token holds the key pair%s",
+		    priv || gm_session_logged_in(in->session) ? "" :
+		    " (public key object found; private key objects are "
+		    "visible only after login)");
+}
+
+static void check_expected_key(const gm_verify_input *in, gm_verify_report *r)
+{
+	if (!in->expected_key)
+		return;
+	if (gm_pubkey_equal(in->expected_key, in->cert->pubkey) == 1)
+		add(r, "new_key", GM_CHECK_PASS, "the certificate is for the new "
+		    "key generated on the token");
+	else
+		add(r, "new_key", GM_CHECK_FAIL, "the certificate is for another "
+		    "public key than the new key generated on the token");
+}
+
+static void check_renewal(const gm_verify_input *in, gm_verify_report *r)
+{
+	gm_policy_cert old, fresh;
+	char why[GM_ERR_MSG_MAX];
+
+	if (!in->previous)
+		return;
+	old = (gm_policy_cert){ in->previous->subject,
+				in->previous->spki_sha256,
+				in->previous->not_before,
+				in->previous->not_after };
+	fresh = (gm_policy_cert){ in->cert->subject, in->cert->spki_sha256,
+				  in->cert->not_before, in->cert->not_after };
+	if (gm_policy_check_renewal(in->policy, &old, &fresh, in->now, why,
+				    sizeof(why)))
+		add(r, "renewal", GM_CHECK_FAIL, "%s", why);
+	else
+		add(r, "renewal", GM_CHECK_PASS, "same subject, new key, valid "
+		    "%ld days longer than the previous certificate",
+		    (long)((in->cert->not_after - in->previous->not_after) /
+			   86400));
+}
+
+int gm_verify_certificate(const gm_verify_input *in, gm_verify_report *out,
+			  gm_error *err)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->ok = 1;
+	check_chain(in, out);
+	check_validity(in, out);
+	check_key_on_token(in, out);
+	check_expected_key(in, out);
+	check_renewal(in, out);
+	if (out->ok)
+		return 0;
+	for (i = 0; out->checks[i].status != GM_CHECK_FAIL; i++)
+		;
+	return gm_fail(err, GM_EXIT_VERIFY,
+		       "do not use this certificate; report it to the CA",
+		       "verification of '%s' failed: %s check: %s",
+		       in->cert->subject, out->checks[i].id,
+		       out->checks[i].detail);
+}

@@ -1,0 +1,42 @@
+/* st_admin.h - provisioning of soft ePass3000GM tokens, outside PKCS#11.
+ * Used by gmsofttoken-tool and by the tests. Each function takes the
+ * exclusive lock of the state directory itself. */
+#ifndef GMSOFT_ADMIN_H
+#define GMSOFT_ADMIN_H
+
+#include "st_store.h"
+
+struct gmsoft_bytes {
+	const unsigned char *data;
+	size_t len;
+};
+
+/* Create or reset the token of t->slot (label, serial, manufacturer,
+ * model taken from t). pin / so_pin may be NULL: no such PIN. */
+CK_RV gmsoft_admin_init(const char *dir, const struct gmsoft_token *t,
+			const char *pin, const char *so_pin);
+/* Make the slot empty: no token, its objects gone. */
+CK_RV gmsoft_admin_empty(const char *dir, CK_SLOT_ID slot);
+/* Pull the token out (0) or put it back (1), persistently. */
+CK_RV gmsoft_admin_presence(const char *dir, CK_SLOT_ID slot, int present);
+CK_RV gmsoft_admin_set_tries(const char *dir, CK_SLOT_ID slot, int tries);
+/* Store a key pair for an SM2 private key PEM; handles[0] public key,
+ * handles[1] private key. */
+CK_RV gmsoft_admin_import_key(const char *dir, CK_SLOT_ID slot,
+			      struct gmsoft_bytes id, const char *label,
+			      const char *pem, CK_OBJECT_HANDLE handles[2]);
+/* Generate a key pair on the token; *pub_pem (caller frees) receives the
+ * public key. */
+CK_RV gmsoft_admin_gen_key(const char *dir, CK_SLOT_ID slot,
+			   struct gmsoft_bytes id, const char *label,
+			   char **pub_pem, CK_OBJECT_HANDLE handles[2]);
+/* Store value as a certificate object, whether or not it parses. */
+CK_RV gmsoft_admin_import_cert(const char *dir, CK_SLOT_ID slot,
+			       struct gmsoft_bytes id, const char *label,
+			       struct gmsoft_bytes value, CK_OBJECT_HANDLE *handle);
+/* Sign a digest with the private key whose CKA_ID is id. */
+CK_RV gmsoft_admin_sign(const char *dir, CK_SLOT_ID slot,
+			struct gmsoft_bytes id, struct gmsoft_bytes digest,
+			unsigned char sig[GMSOFT_SM2_SIG_LEN]);
+
+#endif
