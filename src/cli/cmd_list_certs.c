@@ -1,11 +1,95 @@
 /*
  * cmd_list_certs.c - `gmrenew list-certs`: the certificates on the token
- * with their validity and renewal window. Exit 0 when the list was read,
- * whatever state the certificates are in.
+ * with their validity and renewal window; with --online, merged with the
+ * CA's records (gateway, organisation, system, status, whether online
+ * renewal is allowed). Exit 0 when the list was read, whatever state the
+ * certificates are in.
  */
-#include "gmrenew/cli.h"
+#include <stdlib.h>
+#include <string.h>
 
-static int print_json(gm_cli *cli, const gm_cert_list *list)
+#include "gmrenew/cli.h"
+#include "gmrenew/service.h"
+
+typedef struct online {
+	gm_ca_record *rec;	/* one per certificate view, or NULL */
+	size_t n;
+} online;
+
+static int fetch_records(gm_cli *cli, const gm_cert_list *list, online *on,
+			 gm_error *err)
+{
+	const unsigned char **ders = gm_xcalloc(list->n, sizeof(*ders));
+	size_t *lens = gm_xcalloc(list->n, sizeof(*lens)), i, n = 0;
+	gm_service_options o;
+	gm_service *svc = NULL;
+	int r = -1;
+
+	for (i = 0; i < list->n; i++)
+		if (list->views[i].parsed) {
+			ders[n] = list->views[i].obj->der;
+			lens[n++] = list->views[i].obj->der_len;
+		}
+	gm_service_options_defaults(&o);
+	o.url = cli->cfg.service_url;
+	o.ca_bundle = cli->cfg.ca_bundle;
+	o.connect_timeout_ms = cli->cfg.connect_timeout_ms;
+	o.total_timeout_ms = cli->cfg.total_timeout_ms;
+	if (!o.url || !o.ca_bundle) {
+		gm_fail(err, GM_EXIT_USAGE, "set [service] url and ca_bundle in "
+			"the configuration file", "--online needs the renewal "
+			"service's URL and CA bundle");
+		goto out;
+	}
+	if (n == 0 || gm_service_open(&o, &svc, err) == 0) {
+		r = n ? gm_service_lookup(svc, ders, lens, n, &on->rec, err) : 0;
+		on->n = r == 0 ? n : 0;
+	}
+out:
+	gm_service_close(svc);
+	free(ders);
+	free(lens);
+	return r;
+}
+
+/* The record of view i (records come only for parsed certificates). */
+static const gm_ca_record *record_of(const gm_cert_list *l, const online *on,
+				     size_t i)
+{
+	size_t k, j = 0;
+
+	if (!on || !on->rec || !l->views[i].parsed)
+		return NULL;
+	for (k = 0; k < i; k++)
+		j += l->views[k].parsed;
+	return j < on->n ? &on->rec[j] : NULL;
+}
+
+static void add_opt_str(cJSON *o, const char *k, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+static cJSON *record_json(const gm_ca_record *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(o, "found", r->found);
+	add_opt_str(o, "status", r->status);
+	add_opt_str(o, "gateway", r->gateway);
+	add_opt_str(o, "organization", r->organization);
+	add_opt_str(o, "system", r->system);
+	cJSON_AddBoolToObject(o, "online_renewal", r->online);
+	add_opt_str(o, "reason", r->reason);
+	add_opt_str(o, "open_update_code", r->open_code);
+	return o;
+}
+
+static int print_json(gm_cli *cli, const gm_cert_list *list,
+		      const online *on)
 {
 	cJSON *doc = cJSON_CreateObject();
 	cJSON *arr;
@@ -13,17 +97,55 @@ static int print_json(gm_cli *cli, const gm_cert_list *list)
 
 	cJSON_AddItemToObject(doc, "token", gm_token_json(&cli->token));
 	arr = cJSON_AddArrayToObject(doc, "certificates");
-	for (i = 0; i < list->n; i++)
-		cJSON_AddItemToArray(arr, gm_cert_view_json(&list->views[i]));
+	for (i = 0; i < list->n; i++) {
+		cJSON *c = gm_cert_view_json(&list->views[i]);
+		const gm_ca_record *r = record_of(list, on, i);
+
+		if (on)
+			cJSON_AddItemToObject(c, "ca", r ? record_json(r) :
+					      cJSON_CreateNull());
+		cJSON_AddItemToArray(arr, c);
+	}
 	gm_cli_print_json(doc);
 	return GM_EXIT_OK;
 }
 
+static void print_records(const gm_cert_list *list, const online *on)
+{
+	size_t i;
+
+	printf("\nThe CA's records:\n");
+	for (i = 0; i < list->n; i++) {
+		const gm_ca_record *r = record_of(list, on, i);
+
+		if (!r)
+			continue;
+		if (!r->found) {
+			printf("%2zu unknown to the CA\n", list->views[i].index);
+			continue;
+		}
+		printf("%2zu %s / %s / %s, %s; online renewal %s%s%s%s%s\n",
+		       list->views[i].index, r->gateway ? r->gateway : "-",
+		       r->organization ? r->organization : "-",
+		       r->system ? r->system : "-", r->status ? r->status : "-",
+		       r->online ? "allowed" : "not allowed",
+		       r->reason ? " (" : "", r->reason ? r->reason : "",
+		       r->reason ? ")" : "",
+		       r->open_code ? "; open renewal, code " : "");
+		if (r->open_code)
+			printf("   %s\n", r->open_code);
+	}
+}
+
 int cmd_list_certs(gm_cli *cli, int argc, char **argv)
 {
+	int online_opt = 0;
 	const gm_option opts[] = {
+		{ "online", 0, GM_OPT_BOOL, &online_opt, NULL,
+		  "also show the CA's records (asks the renewal service)" },
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
+	online on = { NULL, 0 };
 	gm_cert_list list;
 	gm_error err;
 	int pos, r;
@@ -39,12 +161,19 @@ int cmd_list_certs(gm_cli *cli, int argc, char **argv)
 	if (gm_cli_setup(cli, cli->command->flags, &err) ||
 	    gm_cert_list_load(cli, &list, &err))
 		return gm_cli_report_error(cli, &err);
-	if (cli->json)
-		r = print_json(cli, &list);
-	else {
+	if (online_opt && fetch_records(cli, &list, &on, &err)) {
+		gm_cert_list_release(&list);
+		return gm_cli_report_error(cli, &err);
+	}
+	if (cli->json) {
+		r = print_json(cli, &list, online_opt ? &on : NULL);
+	} else {
 		gm_cert_list_print(cli, &list, stdout);
+		if (online_opt)
+			print_records(&list, &on);
 		r = GM_EXIT_OK;
 	}
+	gm_ca_records_free(on.rec, on.n);
 	gm_cert_list_release(&list);
 	return r;
 }

@@ -117,7 +117,7 @@ static int verify_one(verify_run *v, const gm_cert_facts *f, size_t index,
 		v->ok = 0;
 	if (!v->cli->session && v->token_problem[0])
 		snprintf(rep.checks[2].detail, sizeof(rep.checks[2].detail),
-			 "no token to look at: %s", v->token_problem);
+			 "no token to look at: %.480s", v->token_problem);
 	if (v->cli->json)
 		cJSON_AddItemToArray(v->items, report_json(f, index, &rep));
 	else

@@ -669,6 +669,7 @@ static int cert_fields(const unsigned char *der, size_t der_len,
 	int ok;
 
 	*subject = *issuer = *serial = NULL;
+	*subject_len = *issuer_len = *serial_len = 0;
 	if (!x || p != der + der_len) {
 		X509_free(x);
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
@@ -698,7 +699,7 @@ int gm_token_create_cert(gm_session *s, const unsigned char *id, size_t id_len,
 	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
 	CK_CERTIFICATE_TYPE type = CKC_X_509;
 	unsigned char *subject, *issuer, *serial;
-	int subject_len, issuer_len, serial_len;
+	int subject_len = 0, issuer_len = 0, serial_len = 0;
 	CK_RV rv;
 
 	*out = CK_INVALID_HANDLE;

@@ -95,6 +95,16 @@ GMSOFT_TRACE=$WORK/trace.txt drv certs
 gav=$(grep -c " C_GetAttributeValue " "$WORK/trace.txt")
 echo "measured (soft token): C_GetAttributeValue calls listing 2 certificates and 1 key pair: $gav"
 [ "$gav" -eq $((2 * 2 + 2)) ] || fail "listing used $gav C_GetAttributeValue calls (want 6)"
+# a module refusing the grouped calls: the layer falls back to one
+# attribute at a time and still lists everything
+for rule in "C_GetAttributeValue:1:CKR_ATTRIBUTE_SENSITIVE" \
+	    "C_GetAttributeValue:2:CKR_ATTRIBUTE_TYPE_INVALID"; do
+	rm -f "$WORK/dump/"*
+	GMSOFT_FAIL=$rule drv certs "$WORK/dump"
+	expect_out "count=2"
+	expect_out "cert id=01 label=renewal 2026 len=$(stat -c %s "$WORK/ca.der") value=1 pub=1 priv=1"
+	cmp "$WORK/ca.der" "$WORK/dump/01.der" || fail "fallback read other bytes ($rule)"
+done
 # without login the private key is not visible: the certificate has no privkey
 GM_PIN= drv certs
 expect_out "cert id=01 label=renewal 2026 .* pub=1 priv=0"
@@ -118,6 +128,9 @@ GMSOFT_REMOVE_AT=$at "$DRIVER" --module "$M" sign 01 "$e" "$WORK/x.der" >"$OUT" 
 rc=$?; cat "$OUT"
 [ $rc -eq 5 ] || fail "removal while signing exited $rc, want 5"
 grep -q "re-insert the Ekey" "$OUT" || fail "removal message lacks the fix"
+GMSOFT_FAIL="C_Login:1:CKR_DEVICE_REMOVED" GM_PIN= drv_fails 5 \
+	"logging in to the token failed: the token was removed (CKR_DEVICE_REMOVED)" \
+	--module "$M" login $PIN
 GMSOFT_FAIL="C_Login:1:CKR_PIN_LOCKED" GM_PIN= drv_fails 6 "the Ekey's user PIN is locked" \
 	--module "$M" login $PIN
 expect_out "FIX: have it unlocked by the security officer (SO PIN) or the CA"
