@@ -277,9 +277,9 @@ int gm_profile_apply_kv(gm_profile *p, const char *section, const char *key,
 		return 0;
 	}
 	return gm_fail(err, GM_EXIT_USAGE,
-		       "use key_type, keygen_mechanism, sign_mechanism, scheme, "
-		       "sign_input_max, pin_max_tries, ec_params, usb_vendor, usb_product, "
-		       "libraries or base",
+		       "use key_type, keygen_mechanism, sign_mechanism, "
+		       "scheme, sign_input_max, pin_max_tries, ec_params, "
+		       "usb_vendor, usb_product, libraries or base",
 		       "configuration section '[profile.%s]': unknown key '%s'",
 		       section, key);
 }

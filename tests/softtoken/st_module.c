@@ -18,6 +18,7 @@ static pid_t owner_pid;
 static unsigned long call_index;
 static unsigned long fn_calls[FN_COUNT];
 static CK_RV config_rv;
+static int config_loaded; /* in this process */
 
 /* A forked child is a new process: it starts afresh, as after a reload. */
 static void process_check(void)
@@ -28,17 +29,23 @@ static void process_check(void)
 		gmsoft_state_reset();
 	owner_pid = getpid();
 	call_index = 0;
+	config_loaded = 0;
 	for (int i = 0; i < FN_COUNT; i++)
 		fn_calls[i] = 0;
 }
 
+/* The switches are read by each C_Initialize that initialises, and by
+ * the first call of a process, so that calls made before C_Initialize
+ * are traced too. */
 static void load_config(enum gmsoft_fn fn)
 {
+	int init = fn == FN_C_Initialize && !gmsoft_g.initialized;
+
 	config_rv = CKR_OK;
-	if (fn == FN_C_Initialize && !gmsoft_g.initialized) {
-		config_rv = gmsoft_faults_load(&gmsoft_g.faults);
-		gmsoft_g.removed = 0;
-	}
+	if (!init && config_loaded)
+		return;
+	config_rv = gmsoft_faults_load(&gmsoft_g.faults);
+	config_loaded = 1;
 }
 
 /* Returns 1 when the call must not do its work; *rv is then its result. */

@@ -1,1 +1,853 @@
-int main(void){return 0;}
+/* test_softtoken.c - behaviour of the soft ePass3000GM module, loaded with
+ * dlopen() as gmrenew loads a vendor library. Tests that change the
+ * process (fault switches, SIGKILL) run in a forked child, which reports
+ * through its exit status. */
+#include <dlfcn.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/x509.h>
+
+#include "st_admin.h"
+#include "st_crypto.h"
+
+#define PIN "12345678"
+#define SO_PIN "87654321"
+
+static char state_dir[] = "/tmp/gmsoft-test.XXXXXX";
+static void *module;
+static CK_FUNCTION_LIST_PTR p11;
+
+/* ---- fixture -------------------------------------------------------- */
+
+static void provision(void)
+{
+	struct gmsoft_token t;
+
+	gmsoft_token_defaults(&t, 0);
+	strcpy(t.label, "Ekey A");
+	strcpy(t.serial, "3000GM0001");
+	assert_int_equal(gmsoft_admin_init(state_dir, &t, PIN, SO_PIN), CKR_OK);
+	gmsoft_token_defaults(&t, 1);
+	strcpy(t.label, "Ekey B");
+	strcpy(t.serial, "3000GM0002");
+	assert_int_equal(gmsoft_admin_init(state_dir, &t, PIN, NULL), CKR_OK);
+	assert_int_equal(gmsoft_admin_empty(state_dir, 2), CKR_OK);
+}
+
+static int group_setup(void **state)
+{
+	CK_RV (*get)(CK_FUNCTION_LIST_PTR_PTR);
+
+	(void)state;
+	if (!mkdtemp(state_dir))
+		return -1;
+	setenv("GMSOFT_DIR", state_dir, 1);
+	module = dlopen(GMSOFT_MODULE_PATH, RTLD_NOW | RTLD_LOCAL);
+	if (!module)
+		return -1;
+	*(void **)&get = dlsym(module, "C_GetFunctionList");
+	return (get && get(&p11) == CKR_OK) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state_dir);
+	if (system(cmd) != 0)
+		return -1;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	provision();
+	return p11->C_Initialize(NULL) == CKR_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return p11->C_Finalize(NULL) == CKR_OK ? 0 : -1;
+}
+
+static CK_SESSION_HANDLE open_rw(CK_SLOT_ID slot)
+{
+	CK_SESSION_HANDLE h = 0;
+
+	assert_int_equal(p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+					    NULL, NULL, &h), CKR_OK);
+	return h;
+}
+
+static CK_RV login(CK_SESSION_HANDLE h, const char *pin)
+{
+	return p11->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
+}
+
+static CK_FLAGS token_flags(CK_SLOT_ID slot)
+{
+	CK_TOKEN_INFO ti;
+
+	assert_int_equal(p11->C_GetTokenInfo(slot, &ti), CKR_OK);
+	return ti.flags;
+}
+
+static CK_ULONG find(CK_SESSION_HANDLE h, CK_ATTRIBUTE *t, CK_ULONG n,
+		     CK_OBJECT_HANDLE *out, CK_ULONG max)
+{
+	CK_ULONG count = 0;
+
+	assert_int_equal(p11->C_FindObjectsInit(h, t, n), CKR_OK);
+	assert_int_equal(p11->C_FindObjects(h, out, max, &count), CKR_OK);
+	assert_int_equal(p11->C_FindObjectsFinal(h), CKR_OK);
+	return count;
+}
+
+static CK_RV gen_pair(CK_SESSION_HANDLE h, const char *id, CK_OBJECT_HANDLE *pub,
+		      CK_OBJECT_HANDLE *priv)
+{
+	CK_MECHANISM mech = { GMSOFT_CKM_SM2_KEY_PAIR_GEN, NULL, 0 };
+	CK_BBOOL yes = CK_TRUE;
+	CK_ATTRIBUTE pt[] = {
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_ID, (void *)id, strlen(id) },
+		{ CKA_LABEL, "renewal key", 11 },
+	};
+	CK_ATTRIBUTE kt[] = {
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_ID, (void *)id, strlen(id) },
+		{ CKA_LABEL, "renewal key", 11 },
+	};
+
+	return p11->C_GenerateKeyPair(h, &mech, pt, 3, kt, 3, pub, priv);
+}
+
+/* ---- SM2 helpers: e = SM3(Z || M), checked by OpenSSL's own SM2 ----- */
+
+static const char sm2_curve_hex[] =
+	"FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC"
+	"28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93"
+	"32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7"
+	"BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0";
+
+static void sm3(const void *a, size_t alen, const void *b, size_t blen,
+		unsigned char out[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int n = 0;
+
+	assert_non_null(ctx);
+	assert_true(EVP_DigestInit_ex(ctx, EVP_sm3(), NULL));
+	assert_true(EVP_DigestUpdate(ctx, a, alen));
+	assert_true(EVP_DigestUpdate(ctx, b, blen));
+	assert_true(EVP_DigestFinal_ex(ctx, out, &n));
+	EVP_MD_CTX_free(ctx);
+}
+
+static void sm2_e(const unsigned char point[65], const char *msg,
+		  unsigned char e[32])
+{
+	unsigned char zin[2 + 16 + 128 + 64], *curve, z[32];
+	size_t len;
+
+	zin[0] = 0;
+	zin[1] = 128; /* ENTL: 16 bytes of ID in bits */
+	memcpy(zin + 2, "1234567812345678", 16);
+	assert_int_equal(gmsoft_hex_decode(sm2_curve_hex, &curve, &len), 0);
+	memcpy(zin + 18, curve, 128);
+	free(curve);
+	memcpy(zin + 146, point + 1, 64);
+	sm3(zin, sizeof(zin), "", 0, z);
+	sm3(z, 32, msg, strlen(msg), e);
+}
+
+static int openssl_verifies(const unsigned char point[65], const char *msg,
+			    const unsigned char sig[64])
+{
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params;
+	EVP_PKEY_CTX *kctx = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL);
+	EVP_PKEY *pkey = NULL;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	unsigned char *der = NULL;
+	size_t derlen = 0;
+	int ok;
+
+	OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "SM2", 0);
+	OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 65);
+	params = OSSL_PARAM_BLD_to_param(bld);
+	assert_true(EVP_PKEY_fromdata_init(kctx) > 0);
+	assert_true(EVP_PKEY_fromdata(kctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) > 0);
+	assert_int_equal(gmsoft_sig_to_der(sig, &der, &derlen), CKR_OK);
+	assert_true(EVP_DigestVerifyInit(md, &pctx, EVP_sm3(), NULL, pkey) > 0);
+	/* OpenSSL 3 has no default SM2 ID: give the standard one. */
+	assert_true(EVP_PKEY_CTX_set1_id(pctx, "1234567812345678", 16) > 0);
+	ok = EVP_DigestVerify(md, der, derlen, (const unsigned char *)msg,
+			      strlen(msg)) == 1;
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pkey);
+	EVP_PKEY_CTX_free(kctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	return ok;
+}
+
+static void ec_point_of(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
+			unsigned char point[65])
+{
+	unsigned char der[67];
+	CK_ATTRIBUTE a = { CKA_EC_POINT, der, sizeof(der) };
+
+	assert_int_equal(p11->C_GetAttributeValue(h, obj, &a, 1), CKR_OK);
+	assert_int_equal(a.ulValueLen, 67);
+	assert_int_equal(der[0], 0x04);
+	assert_int_equal(der[1], 65);
+	memcpy(point, der + 2, 65);
+}
+
+/* ---- tests ---------------------------------------------------------- */
+
+static void test_library_and_slots(void **state)
+{
+	CK_INFO info;
+	CK_SLOT_ID slots[8];
+	CK_ULONG n = 0;
+	CK_SLOT_INFO si;
+	CK_TOKEN_INFO ti;
+
+	(void)state;
+	assert_int_equal(p11->C_GetInfo(&info), CKR_OK);
+	assert_memory_equal(info.manufacturerID, "gmrenew soft ePass3000GM", 24);
+	assert_int_equal(p11->C_GetSlotList(CK_FALSE, NULL, &n), CKR_OK);
+	assert_int_equal(n, 3);
+	n = 1;
+	assert_int_equal(p11->C_GetSlotList(CK_FALSE, slots, &n), CKR_BUFFER_TOO_SMALL);
+	assert_int_equal(n, 3);
+	n = 8;
+	assert_int_equal(p11->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(slots[0], 0);
+	assert_int_equal(slots[1], 1);
+	assert_int_equal(p11->C_GetSlotInfo(2, &si), CKR_OK);
+	assert_false(si.flags & CKF_TOKEN_PRESENT);
+	assert_int_equal(p11->C_GetTokenInfo(2, &ti), CKR_TOKEN_NOT_PRESENT);
+	assert_int_equal(p11->C_GetSlotInfo(7, &si), CKR_SLOT_ID_INVALID);
+	assert_int_equal(p11->C_GetTokenInfo(1, &ti), CKR_OK);
+	assert_memory_equal(ti.label, "Ekey B  ", 8);
+	assert_memory_equal(ti.manufacturerID, "FEITIAN Technologies ", 21);
+	assert_memory_equal(ti.model, "ePass3000GM ", 12);
+	assert_memory_equal(ti.serialNumber, "3000GM0002", 10);
+	assert_int_equal(ti.flags, CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED |
+				   CKF_TOKEN_INITIALIZED | CKF_RNG);
+}
+
+static void test_mechanisms(void **state)
+{
+	CK_MECHANISM_TYPE list[8];
+	CK_ULONG n = 8;
+	CK_MECHANISM_INFO mi;
+
+	(void)state;
+	assert_int_equal(p11->C_GetMechanismList(0, list, &n), CKR_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(list[0], 0x80000201);
+	assert_int_equal(list[1], 0x80000202);
+	assert_int_equal(list[2], 0x80000203);
+	assert_int_equal(p11->C_GetMechanismInfo(0, 0x80000202, &mi), CKR_OK);
+	assert_true(mi.flags & CKF_SIGN);
+	assert_int_equal(p11->C_GetMechanismInfo(0, CKM_ECDSA, &mi),
+			 CKR_MECHANISM_INVALID);
+}
+
+static void test_pin_counter(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw(0);
+	struct gmsoft_token t;
+
+	(void)state;
+	assert_int_equal(login(h, "123"), CKR_PIN_LEN_RANGE);
+	assert_int_equal(login(h, "12345678901234567"), CKR_PIN_LEN_RANGE);
+	assert_false(token_flags(0) & CKF_USER_PIN_COUNT_LOW);
+	assert_int_equal(login(h, "00000000"), CKR_PIN_INCORRECT);
+	assert_true(token_flags(0) & CKF_USER_PIN_COUNT_LOW);
+	assert_false(token_flags(0) & CKF_USER_PIN_FINAL_TRY);
+	assert_int_equal(login(h, PIN), CKR_OK);
+	assert_false(token_flags(0) & CKF_USER_PIN_COUNT_LOW);
+	assert_int_equal(p11->C_Logout(h), CKR_OK);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(login(h, "00000000"), CKR_PIN_INCORRECT);
+	assert_true(token_flags(0) & CKF_USER_PIN_FINAL_TRY);
+	assert_int_equal(gmsoft_token_load(state_dir, 0, &t), CKR_OK);
+	assert_int_equal(t.tries, 1); /* on disk: other processes see it */
+	assert_int_equal(login(h, "00000000"), CKR_PIN_INCORRECT);
+	assert_true(token_flags(0) & CKF_USER_PIN_LOCKED);
+	assert_int_equal(login(h, PIN), CKR_PIN_LOCKED);
+	/* The SO unlocks it with C_InitPIN. */
+	assert_int_equal(p11->C_Login(h, CKU_SO, (CK_UTF8CHAR_PTR)SO_PIN, 8), CKR_OK);
+	assert_int_equal(p11->C_InitPIN(h, (CK_UTF8CHAR_PTR)"4321abcd", 8), CKR_OK);
+	assert_int_equal(p11->C_Logout(h), CKR_OK);
+	assert_false(token_flags(0) & CKF_USER_PIN_LOCKED);
+	assert_int_equal(login(h, "4321abcd"), CKR_OK);
+	assert_int_equal(p11->C_SetPIN(h, (CK_UTF8CHAR_PTR)"4321abcd", 8,
+				       (CK_UTF8CHAR_PTR)PIN, 8), CKR_OK);
+	assert_int_equal(login(h, PIN), CKR_USER_ALREADY_LOGGED_IN);
+}
+
+static void test_keygen_sign_verify(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw(0);
+	CK_OBJECT_HANDLE pub, priv;
+	CK_MECHANISM sign = { GMSOFT_CKM_SM2_SIGN, NULL, 0 };
+	CK_MECHANISM verify = { GMSOFT_CKM_SM2_VERIFY, NULL, 0 };
+	unsigned char point[65], ppoint[65], e[33] = { 0 }, sig[64];
+	CK_ULONG siglen = 0;
+	const char *msg = "certificate request to renew";
+
+	(void)state;
+	assert_int_equal(gen_pair(h, "k1", &pub, &priv), CKR_USER_NOT_LOGGED_IN);
+	assert_int_equal(login(h, PIN), CKR_OK);
+	assert_int_equal(gen_pair(h, "k1", &pub, &priv), CKR_OK);
+	ec_point_of(h, pub, point);
+	ec_point_of(h, priv, ppoint);
+	assert_memory_equal(point, ppoint, 65);
+	sm2_e(point, msg, e);
+
+	assert_int_equal(p11->C_SignInit(h, &verify, priv), CKR_MECHANISM_INVALID);
+	assert_int_equal(p11->C_SignInit(h, &sign, pub), CKR_KEY_TYPE_INCONSISTENT);
+	assert_int_equal(p11->C_SignInit(h, &sign, priv), CKR_OK);
+	assert_int_equal(p11->C_SignInit(h, &sign, priv), CKR_OPERATION_ACTIVE);
+	assert_int_equal(p11->C_Sign(h, e, 32, NULL, &siglen), CKR_OK);
+	assert_int_equal(siglen, 64);
+	siglen = 10;
+	assert_int_equal(p11->C_Sign(h, e, 32, sig, &siglen), CKR_BUFFER_TOO_SMALL);
+	siglen = sizeof(sig);
+	assert_int_equal(p11->C_Sign(h, e, 32, sig, &siglen), CKR_OK);
+	assert_int_equal(siglen, 64);
+	assert_true(openssl_verifies(point, msg, sig));
+	assert_false(openssl_verifies(point, "another message", sig));
+	assert_int_equal(p11->C_Sign(h, e, 32, sig, &siglen),
+			 CKR_OPERATION_NOT_INITIALIZED);
+
+	assert_int_equal(p11->C_SignInit(h, &sign, priv), CKR_OK);
+	siglen = sizeof(sig);
+	assert_int_equal(p11->C_Sign(h, e, 33, sig, &siglen), CKR_DATA_LEN_RANGE);
+
+	assert_int_equal(p11->C_VerifyInit(h, &verify, pub), CKR_OK);
+	assert_int_equal(p11->C_Verify(h, e, 32, sig, 64), CKR_OK);
+	sig[10] ^= 1;
+	assert_int_equal(p11->C_VerifyInit(h, &verify, pub), CKR_OK);
+	assert_int_equal(p11->C_Verify(h, e, 32, sig, 64), CKR_SIGNATURE_INVALID);
+	assert_int_equal(p11->C_VerifyInit(h, &verify, pub), CKR_OK);
+	assert_int_equal(p11->C_Verify(h, e, 32, sig, 63), CKR_SIGNATURE_LEN_RANGE);
+}
+
+static void test_private_objects(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw(0), ro;
+	CK_OBJECT_HANDLE pub, priv, found[8];
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
+	CK_BBOOL b = CK_FALSE;
+	CK_KEY_TYPE kt = 0;
+	unsigned char params[16], value[64];
+	CK_ATTRIBUTE a[] = {
+		{ CKA_SENSITIVE, &b, sizeof(b) },
+		{ CKA_VALUE, value, sizeof(value) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_EC_PARAMS, params, sizeof(params) },
+	};
+
+	(void)state;
+	assert_int_equal(login(h, PIN), CKR_OK);
+	assert_int_equal(gen_pair(h, "k2", &pub, &priv), CKR_OK);
+	assert_int_equal(find(h, &t, 1, found, 8), 1);
+	assert_int_equal(found[0], priv);
+	assert_int_equal(p11->C_GetAttributeValue(h, priv, a, 4),
+			 CKR_ATTRIBUTE_SENSITIVE);
+	assert_true(b);
+	assert_int_equal(a[1].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	assert_int_equal(kt, GMSOFT_CKK_SM2);
+	assert_int_equal(a[3].ulValueLen, sizeof(gmsoft_sm2_oid_der));
+	assert_memory_equal(params, gmsoft_sm2_oid_der, sizeof(gmsoft_sm2_oid_der));
+	assert_int_equal(p11->C_Logout(h), CKR_OK);
+	assert_int_equal(find(h, &t, 1, found, 8), 0);
+	assert_int_equal(p11->C_GetAttributeValue(h, priv, a, 1),
+			 CKR_OBJECT_HANDLE_INVALID);
+	/* Login is per application: a second session shares it. */
+	assert_int_equal(p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &ro),
+			 CKR_OK);
+	assert_int_equal(login(ro, PIN), CKR_OK);
+	assert_int_equal(find(h, &t, 1, found, 8), 1);
+	assert_int_equal(p11->C_CloseSession(ro), CKR_OK);
+}
+
+static CK_RV create_cert(CK_SESSION_HANDLE h, const unsigned char *der, size_t len,
+			 CK_BBOOL token, CK_OBJECT_HANDLE *obj)
+{
+	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+	CK_CERTIFICATE_TYPE ct = CKC_X_509;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_CERTIFICATE_TYPE, &ct, sizeof(ct) },
+		{ CKA_TOKEN, &token, sizeof(token) },
+		{ CKA_ID, "k1", 2 },
+		{ CKA_LABEL, "renewed", 7 },
+		{ CKA_VALUE, (void *)der, len },
+	};
+
+	return p11->C_CreateObject(h, t, 6, obj);
+}
+
+/* A self-signed SM2 certificate, DER; caller frees. */
+static unsigned char *make_cert(size_t *len)
+{
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	X509 *x = X509_new();
+	unsigned char *der = NULL;
+	int n;
+
+	assert_non_null(key);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 4660);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const unsigned char *)"Ekey A", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, key);
+	assert_true(X509_sign(x, key, EVP_sm3()) > 0);
+	n = i2d_X509(x, &der);
+	assert_true(n > 0);
+	*len = (size_t)n;
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return der;
+}
+
+static void test_certificates(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw(0), ro;
+	CK_OBJECT_HANDLE cert, found[4];
+	size_t len;
+	unsigned char *der = make_cert(&len);
+	unsigned char buf[2048], serial[8];
+	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+	CK_ATTRIBUTE find_t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, "k1", 2 } };
+	CK_ATTRIBUTE a[] = {
+		{ CKA_VALUE, NULL, 0 }, { CKA_SERIAL_NUMBER, serial, sizeof(serial) },
+		{ CKA_MODULUS_BITS, buf, 8 },
+	};
+	CK_ATTRIBUTE label = { CKA_LABEL, "new label", 9 };
+	CK_ATTRIBUTE cls_a = { CKA_CLASS, &cls, sizeof(cls) };
+	CK_ATTRIBUTE small = { CKA_VALUE, buf, 4 };
+
+	(void)state;
+	assert_int_equal(create_cert(h, der, len, CK_TRUE, &cert), CKR_USER_NOT_LOGGED_IN);
+	assert_int_equal(p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &ro),
+			 CKR_OK);
+	assert_int_equal(login(h, PIN), CKR_OK);
+	assert_int_equal(create_cert(ro, der, len, CK_TRUE, &cert), CKR_SESSION_READ_ONLY);
+	assert_int_equal(create_cert(h, der, len, CK_TRUE, &cert), CKR_OK);
+	assert_int_equal(find(ro, find_t, 2, found, 4), 1);
+	assert_int_equal(found[0], cert);
+	/* Sizes first, unknown attributes reported, the rest still filled. */
+	assert_int_equal(p11->C_GetAttributeValue(h, cert, a, 3),
+			 CKR_ATTRIBUTE_TYPE_INVALID);
+	assert_int_equal(a[0].ulValueLen, len);
+	assert_int_equal(a[1].ulValueLen, 4); /* DER INTEGER 4660 = 02 02 12 34 */
+	assert_memory_equal(serial, "\x02\x02\x12\x34", 4);
+	assert_int_equal(a[2].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	assert_int_equal(p11->C_GetAttributeValue(h, cert, &small, 1),
+			 CKR_BUFFER_TOO_SMALL);
+	assert_int_equal(small.ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	a[0].pValue = buf;
+	a[0].ulValueLen = sizeof(buf);
+	assert_int_equal(p11->C_GetAttributeValue(h, cert, a, 1), CKR_OK);
+	assert_memory_equal(buf, der, len);
+	assert_int_equal(p11->C_SetAttributeValue(h, cert, &label, 1), CKR_OK);
+	assert_int_equal(p11->C_SetAttributeValue(h, cert, &cls_a, 1),
+			 CKR_ATTRIBUTE_READ_ONLY);
+	assert_int_equal(p11->C_DestroyObject(h, cert), CKR_OK);
+	assert_int_equal(find(h, find_t, 2, found, 4), 0);
+	/* Session objects go with their session. */
+	assert_int_equal(create_cert(ro, der, len, CK_FALSE, &cert), CKR_OK);
+	assert_int_equal(find(h, find_t, 2, found, 4), 1);
+	assert_int_equal(p11->C_CloseSession(ro), CKR_OK);
+	assert_int_equal(find(h, find_t, 2, found, 4), 0);
+	OPENSSL_free(der);
+}
+
+/* ---- forked children ----------------------------------------------- */
+
+#define CHILD_CHECK(cond) \
+	do { if (!(cond)) { fprintf(stderr, "child check failed line %d: %s\n", \
+				    __LINE__, #cond); _exit(1); } } while (0)
+
+/* Run fn in a child with the given environment (NAME=VALUE strings, NULL
+ * terminated); returns the raw wait status. The parent's module is
+ * finalized around the fork. */
+static int run_child(void (*fn)(void), const char *const *env)
+{
+	pid_t pid;
+	int status = 0;
+
+	assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (size_t i = 0; env && env[i]; i++)
+			putenv((char *)env[i]);
+		fn();
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(p11->C_Initialize(NULL), CKR_OK);
+	return status;
+}
+
+static void assert_exit_ok(int status)
+{
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void assert_killed(int status)
+{
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+}
+
+static void child_fail(void)
+{
+	CK_TOKEN_INFO ti;
+	CK_SESSION_HANDLE h;
+
+	CHILD_CHECK(p11->C_Initialize(NULL) == CKR_OK);
+	CHILD_CHECK(p11->C_GetTokenInfo(0, &ti) == CKR_OK);
+	CHILD_CHECK(p11->C_GetTokenInfo(0, &ti) == CKR_DEVICE_ERROR);
+	CHILD_CHECK(p11->C_GetTokenInfo(0, &ti) == CKR_OK);
+	CHILD_CHECK(p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &h) == CKR_OK);
+	CHILD_CHECK(login(h, PIN) == CKR_PIN_INCORRECT); /* forced, 0xa0 */
+	CHILD_CHECK(login(h, PIN) == CKR_OK);
+	CHILD_CHECK(p11->C_Finalize(NULL) == CKR_OK);
+}
+
+static void test_fault_fail(void **state)
+{
+	static const char *const env[] = {
+		"GMSOFT_FAIL=C_GetTokenInfo:2:CKR_DEVICE_ERROR,C_Login:1:0xa0", NULL
+	};
+	struct gmsoft_token t;
+
+	(void)state;
+	assert_exit_ok(run_child(child_fail, env));
+	/* A forced result does nothing: no try was counted. */
+	assert_int_equal(gmsoft_token_load(state_dir, 0, &t), CKR_OK);
+	assert_int_equal(t.tries, GMSOFT_PIN_TRIES);
+}
+
+static void child_bad_fail(void)
+{
+	CHILD_CHECK(p11->C_Initialize(NULL) == CKR_GENERAL_ERROR);
+}
+
+static void test_fault_fail_malformed(void **state)
+{
+	static const char *const env[] = { "GMSOFT_FAIL=C_Nothing:1:CKR_OK", NULL };
+
+	(void)state;
+	assert_exit_ok(run_child(child_bad_fail, env));
+}
+
+static void child_remove(void)
+{
+	CK_SESSION_HANDLE h;
+	CK_SLOT_ID slots[4];
+	CK_ULONG n = 4;
+	CK_TOKEN_INFO ti;
+	CK_SESSION_INFO si;
+
+	CHILD_CHECK(p11->C_Initialize(NULL) == CKR_OK);                    /* 1 */
+	CHILD_CHECK(p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &h)
+		    == CKR_OK);                                           /* 2 */
+	CHILD_CHECK(p11->C_GetSessionInfo(h, &si) == CKR_OK);              /* 3 */
+	CHILD_CHECK(p11->C_GetSessionInfo(h, &si) == CKR_DEVICE_REMOVED);  /* 4 */
+	CHILD_CHECK(p11->C_GetTokenInfo(0, &ti) == CKR_TOKEN_NOT_PRESENT);
+	CHILD_CHECK(p11->C_GetTokenInfo(1, &ti) == CKR_OK); /* REMOVE_SLOT=0 */
+	CHILD_CHECK(p11->C_GetSlotList(CK_TRUE, slots, &n) == CKR_OK);
+	CHILD_CHECK(n == 1 && slots[0] == 1);
+	CHILD_CHECK(p11->C_CloseSession(h) == CKR_OK);
+	CHILD_CHECK(p11->C_Finalize(NULL) == CKR_OK);
+	/* Still out after a re-initialisation in the same process. */
+	CHILD_CHECK(p11->C_Initialize(NULL) == CKR_OK);
+	CHILD_CHECK(p11->C_GetTokenInfo(0, &ti) == CKR_TOKEN_NOT_PRESENT);
+	CHILD_CHECK(p11->C_Finalize(NULL) == CKR_OK);
+}
+
+static void test_fault_remove(void **state)
+{
+	static const char *const env[] = { "GMSOFT_REMOVE_AT=4",
+					   "GMSOFT_REMOVE_SLOT=0", NULL };
+	CK_TOKEN_INFO ti;
+
+	(void)state;
+	assert_exit_ok(run_child(child_remove, env));
+	assert_int_equal(p11->C_GetTokenInfo(0, &ti), CKR_OK); /* re-inserted */
+}
+
+static void child_create_cert(void)
+{
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE obj;
+	size_t len;
+	unsigned char *der = make_cert(&len);
+
+	CHILD_CHECK(p11->C_Initialize(NULL) == CKR_OK);
+	CHILD_CHECK(p11->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+				       NULL, NULL, &h) == CKR_OK);
+	CHILD_CHECK(login(h, PIN) == CKR_OK);
+	CHILD_CHECK(create_cert(h, der, len, CK_TRUE, &obj) == CKR_OK);
+	CHILD_CHECK(p11->C_Finalize(NULL) == CKR_OK);
+}
+
+static size_t token_objects(void)
+{
+	struct gmsoft_object *objs;
+	size_t n;
+
+	assert_int_equal(gmsoft_objects_load(state_dir, 0, &objs, &n), CKR_OK);
+	gmsoft_objects_free(objs, n);
+	return n;
+}
+
+static void test_fault_kill(void **state)
+{
+	/* Calls: 1 C_Initialize, 2 C_OpenSession, 3 C_Login, 4 C_CreateObject */
+	static const char *const at[] = { "GMSOFT_KILL_AT=4", NULL };
+	static const char *const after[] = { "GMSOFT_KILL_AFTER=4", NULL };
+
+	(void)state;
+	assert_int_equal(token_objects(), 0);
+	assert_killed(run_child(child_create_cert, at));
+	assert_int_equal(token_objects(), 0);
+	assert_killed(run_child(child_create_cert, after));
+	assert_int_equal(token_objects(), 1);
+}
+
+static int has_temp_file(void)
+{
+	char path[256];
+	DIR *d;
+	struct dirent *e;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "%s/slot0/objects", state_dir);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		found |= strncmp(e->d_name, ".tmp.", 5) == 0;
+	closedir(d);
+	return found;
+}
+
+static void test_atomic_write(void **state)
+{
+	/* Write 1 reserves the handle in token.ini, write 2 is the object. */
+	static const char *const env[] = { "GMSOFT_KILL_IN_WRITE=2", NULL };
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE found[4];
+
+	(void)state;
+	assert_killed(run_child(child_create_cert, env));
+	assert_true(has_temp_file()); /* the half-written file is there... */
+	assert_int_equal(token_objects(), 0); /* ...and ignored */
+	h = open_rw(0);
+	assert_int_equal(login(h, PIN), CKR_OK);
+	assert_int_equal(find(h, NULL, 0, found, 4), 0);
+	assert_exit_ok(run_child(child_create_cert, NULL));
+	assert_int_equal(token_objects(), 1);
+}
+
+static void child_trace_run(void)
+{
+	CK_SLOT_ID slots[4];
+	CK_ULONG n = 4;
+	CK_TOKEN_INFO ti;
+
+	CHILD_CHECK(p11->C_GetSlotList(CK_TRUE, slots, &n) ==
+		    CKR_CRYPTOKI_NOT_INITIALIZED);
+	CHILD_CHECK(p11->C_Initialize(NULL) == CKR_OK);
+	CHILD_CHECK(p11->C_GetSlotList(CK_TRUE, slots, &n) == CKR_OK);
+	CHILD_CHECK(p11->C_GetTokenInfo(2, &ti) == CKR_TOKEN_NOT_PRESENT);
+	CHILD_CHECK(p11->C_Finalize(NULL) == CKR_OK);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 4096);
+
+	assert_non_null(f);
+	assert_non_null(buf);
+	assert_true(fread(buf, 1, 4095, f) > 0);
+	fclose(f);
+	return buf;
+}
+
+static void test_trace(void **state)
+{
+	char path1[300], path2[300], env1[320], env2[320];
+	const char *e1[] = { env1, NULL }, *e2[] = { env2, NULL };
+	char *t1, *t2;
+
+	(void)state;
+	snprintf(path1, sizeof(path1), "%s/trace1", state_dir);
+	snprintf(path2, sizeof(path2), "%s/trace2", state_dir);
+	snprintf(env1, sizeof(env1), "GMSOFT_TRACE=%s", path1);
+	snprintf(env2, sizeof(env2), "GMSOFT_TRACE=%s", path2);
+	assert_exit_ok(run_child(child_trace_run, e1));
+	assert_exit_ok(run_child(child_trace_run, e2));
+	t1 = slurp(path1);
+	t2 = slurp(path2);
+	assert_string_equal(t1, "1 C_GetSlotList CKR_CRYPTOKI_NOT_INITIALIZED\n"
+				"2 C_Initialize CKR_OK\n"
+				"3 C_GetSlotList CKR_OK\n"
+				"4 C_GetTokenInfo CKR_TOKEN_NOT_PRESENT\n"
+				"5 C_Finalize CKR_OK\n");
+	assert_string_equal(t1, t2);
+	free(t1);
+	free(t2);
+}
+
+static void child_latency(void)
+{
+	struct timespec a, b;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE pub, priv;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	CHILD_CHECK(p11->C_Initialize(NULL) == CKR_OK);
+	CHILD_CHECK(p11->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+				       NULL, NULL, &h) == CKR_OK);
+	CHILD_CHECK(login(h, PIN) == CKR_OK);
+	CHILD_CHECK(gen_pair(h, "lat", &pub, &priv) == CKR_OK);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	CHILD_CHECK(ms >= 4 * 20 + 200);
+	CHILD_CHECK(p11->C_Finalize(NULL) == CKR_OK);
+}
+
+static void test_latency(void **state)
+{
+	static const char *const env[] = { "GMSOFT_LATENCY=call:20,keygen:200,sign:5",
+					   NULL };
+
+	(void)state;
+	assert_exit_ok(run_child(child_latency, env));
+}
+
+static void child_no_dir(void)
+{
+	unsetenv("GMSOFT_DIR");
+	CHILD_CHECK(p11->C_Initialize(NULL) == CKR_GENERAL_ERROR);
+}
+
+static void test_no_state_dir(void **state)
+{
+	(void)state;
+	assert_exit_ok(run_child(child_no_dir, NULL));
+}
+
+static void test_removed_by_tool(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw(1);
+	CK_SESSION_INFO si;
+	CK_SLOT_ID slots[4];
+	CK_ULONG n = 4;
+
+	(void)state;
+	assert_int_equal(gmsoft_admin_presence(state_dir, 1, 0), CKR_OK);
+	assert_int_equal(p11->C_GetSessionInfo(h, &si), CKR_DEVICE_REMOVED);
+	assert_int_equal(p11->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(gmsoft_admin_presence(state_dir, 1, 1), CKR_OK);
+	n = 4;
+	assert_int_equal(p11->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(p11->C_CloseSession(h), CKR_OK);
+}
+
+static void test_imported_key_and_random(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw(1);
+	CK_OBJECT_HANDLE handles[2];
+	CK_MECHANISM sign = { GMSOFT_CKM_SM2_SIGN, NULL, 0 };
+	struct gmsoft_bytes id = { (const unsigned char *)"\x01", 1 };
+	unsigned char e[32] = { 1, 2, 3 }, sig[64], point[65], rnd[16] = { 0 };
+	unsigned char zero[16] = { 0 };
+	CK_ULONG siglen = sizeof(sig);
+	char *pem = NULL;
+
+	(void)state;
+	assert_int_equal(gmsoft_sm2_generate(&pem), CKR_OK);
+	assert_int_equal(gmsoft_admin_import_key(state_dir, 1, id, "imported", pem,
+						 handles), CKR_OK);
+	assert_int_equal(gmsoft_sm2_point(pem, point), CKR_OK);
+	assert_int_equal(login(h, PIN), CKR_OK);
+	assert_int_equal(p11->C_SignInit(h, &sign, handles[1]), CKR_OK);
+	assert_int_equal(p11->C_Sign(h, e, 32, sig, &siglen), CKR_OK);
+	assert_int_equal(gmsoft_sm2_verify(point, e, 32, sig), CKR_OK);
+	assert_int_equal(p11->C_GenerateRandom(h, rnd, sizeof(rnd)), CKR_OK);
+	assert_memory_not_equal(rnd, zero, sizeof(rnd));
+	free(pem);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_library_and_slots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mechanisms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_counter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keygen_sign_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_private_objects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_certificates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imported_key_and_random, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_removed_by_tool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_fail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_fail_malformed, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fault_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_kill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_latency, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_state_dir, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("softtoken", tests, group_setup,
+					   group_teardown);
+}
