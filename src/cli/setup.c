@@ -53,8 +53,11 @@ static int open_token(gm_cli *cli, unsigned flags, gm_error *err)
 		return -1;
 	gm_debug("token '%s' serial '%s', profile '%s'", cli->token.label,
 		 cli->token.serial, cli->profile.name);
-	return gm_session_open(cli->module, cli->token.slot,
-			       (flags & GM_CMD_RW) != 0, &cli->session, err);
+	if (gm_session_open(cli->module, cli->token.slot,
+			    (flags & GM_CMD_RW) != 0, &cli->session, err))
+		return -1;
+	gm_session_set_pin_tries(cli->session, cli->profile.pin_max_tries);
+	return 0;
 }
 
 int gm_cli_setup(gm_cli *cli, unsigned flags, gm_error *err)

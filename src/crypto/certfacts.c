@@ -205,7 +205,8 @@ int gm_cert_facts_parse(const unsigned char *der, size_t der_len,
 	memset(out, 0, sizeof(*out));
 	if (!der || der_len == 0 || der_len > CERT_FILE_MAX)
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
-			       "no certificate data (%zu bytes)", der_len);
+			       "certificate data of %zu bytes is empty or too "
+			       "large", der_len);
 	out->x509 = d2i_X509(NULL, &p, (long)der_len);
 	if (!out->x509) {
 		gm_fail(err, GM_EXIT_FAILED, NULL,

@@ -219,5 +219,5 @@ int gm_ckr_fail(gm_error *err, CK_RV rv, const char *operation)
 		operation, gm_ckr_meaning(rv), gm_ckr_name(rv));
 	if (err)
 		err->detail = (long)rv;
-	return -1;
+	return gm_error_set_reason(err, gm_ckr_name(rv));
 }

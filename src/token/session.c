@@ -137,7 +137,7 @@ static int pin_incorrect(gm_session *s, const gm_pin_state *before,
 out:
 	if (err)
 		err->detail = (long)CKR_PIN_INCORRECT;
-	return -1;
+	return gm_error_set_reason(err, "CKR_PIN_INCORRECT");
 }
 
 static int login_failed(gm_session *s, CK_RV rv, const gm_pin_state *before,
@@ -169,7 +169,7 @@ static int login_failed(gm_session *s, CK_RV rv, const gm_pin_state *before,
 	}
 	if (err)
 		err->detail = (long)rv;
-	return -1;
+	return gm_error_set_reason(err, gm_ckr_name(rv));
 }
 
 int gm_session_login(gm_session *s, const char *pin, size_t pin_len,
@@ -180,9 +180,11 @@ int gm_session_login(gm_session *s, const char *pin, size_t pin_len,
 
 	if (gm_session_pin_state(s, &before, err) < 0)
 		return -1;
-	if (before.locked)
-		return gm_fail(err, GM_EXIT_PIN, FIX_PIN_LOCKED,
-			       "the Ekey's user PIN is locked");
+	if (before.locked) {
+		gm_fail(err, GM_EXIT_PIN, FIX_PIN_LOCKED,
+			"the Ekey's user PIN is locked");
+		return gm_error_set_reason(err, "CKR_PIN_LOCKED");
+	}
 	/* With a PIN pad (CKF_PROTECTED_AUTHENTICATION_PATH) and no PIN, the
 	 * user types it on the device. */
 	if (!pin && !before.pin_pad)

@@ -630,6 +630,7 @@ static void child_create_cert(void)
 	CHILD_CHECK(login(h, PIN) == CKR_OK);
 	CHILD_CHECK(create_cert(h, der, len, CK_TRUE, &obj) == CKR_OK);
 	CHILD_CHECK(p11->C_Finalize(NULL) == CKR_OK);
+	OPENSSL_free(der);
 }
 
 static size_t token_objects(void)

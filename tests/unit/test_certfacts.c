@@ -377,6 +377,36 @@ static void facts_names(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* A NUL inside a name value is refused, after a good value of the same
+ * attribute was already read (found by the fuzz target: once leaked). */
+static void facts_nul_in_name(void **state)
+{
+	static const char *const rdn[] = { "CN=ok@1", NULL };
+	EVP_PKEY *key = keygen("SM2", NULL);
+	struct spec s = { rdn, key, NULL, key, 0, 0, 0, 0, "01", NULL };
+	X509 *x = make_cert(&s);
+	X509_NAME *n = X509_NAME_dup(X509_get_subject_name(x));
+	unsigned char *der;
+	size_t len;
+	gm_cert_facts f;
+	gm_error err;
+
+	(void)state;
+	/* a first CN (in DER order) holding "a\0b" */
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+			 (const unsigned char *)"a\0b", 3, 0, 0), 1);
+	assert_int_equal(X509_set_subject_name(x, n), 1);
+	sign_cert(x, key, NULL);
+	der = der_of(x, &len);
+	assert_int_equal(gm_cert_facts_parse(der, len, &f, &err), -1);
+	assert_non_null(strstr(err.msg, "common name"));
+	assert_null(f.subject);
+	OPENSSL_free(der);
+	X509_NAME_free(n);
+	X509_free(x);
+	EVP_PKEY_free(key);
+}
+
 static void facts_serials(void **state)
 {
 	static const char *const rdn[] = { "CN=s", NULL };
@@ -786,6 +816,7 @@ int main(void)
 		cmocka_unit_test(facts_sm2_sample),
 		cmocka_unit_test(facts_key_algorithms),
 		cmocka_unit_test(facts_names),
+		cmocka_unit_test(facts_nul_in_name),
 		cmocka_unit_test(facts_serials),
 		cmocka_unit_test(facts_generalized_time),
 		cmocka_unit_test(facts_corrupt),
