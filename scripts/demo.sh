@@ -54,6 +54,9 @@ GMSOFT_PIN=12345678 "$tool" gen-key --slot 0 --id 01 --label JSB0000 --out-pub "
   --days-left 30 --out "$work/cert.pem" >/dev/null
 "$tool" import-cert --slot 0 --id 01 --label JSB0000 --cert "$work/cert.pem" >/dev/null
 
+# The CA's bundle for issued certificates: its SM2 root and issuing CA.
+cat "$work/ca/chain-ca.pem" "$work/ca/issuing-ca.pem" >"$work/sm2-ca-bundle.pem"
+
 cat >"$work/config.ini" <<INI
 [token]
 module = $module
@@ -61,7 +64,7 @@ module = $module
 [service]
 url = https://127.0.0.1:$port
 ca_bundle = $work/ca/tls-ca.pem
-chain_bundle = $work/ca/chain-ca.pem
+chain_bundle = $work/sm2-ca-bundle.pem
 
 [renewal]
 state_dir = $work/state

@@ -67,6 +67,7 @@ typedef struct gm_cli {
 	int verbose;
 	/* shared setup */
 	const gm_command *command;
+	unsigned setup_done;	/* GM_CMD_* parts already set up */
 	gm_config cfg;
 	gm_profile profile;
 	gm_module *module;

@@ -60,16 +60,20 @@ static int open_token(gm_cli *cli, unsigned flags, gm_error *err)
 	return 0;
 }
 
+/* Each part is done once, however often a command asks. */
 int gm_cli_setup(gm_cli *cli, unsigned flags, gm_error *err)
 {
 	gm_verbosity = cli->verbose;
-	if (flags & (GM_CMD_CONFIG | GM_CMD_MODULE | GM_CMD_TOKEN))
+	if ((flags & (GM_CMD_CONFIG | GM_CMD_MODULE | GM_CMD_TOKEN)) &&
+	    !(cli->setup_done & GM_CMD_CONFIG)) {
 		if (load_config(cli, err))
 			return -1;
-	if (flags & (GM_CMD_MODULE | GM_CMD_TOKEN))
+		cli->setup_done |= GM_CMD_CONFIG;
+	}
+	if ((flags & (GM_CMD_MODULE | GM_CMD_TOKEN)) && !cli->module)
 		if (open_module(cli, err))
 			return -1;
-	if (flags & GM_CMD_TOKEN)
+	if ((flags & GM_CMD_TOKEN) && !cli->session)
 		if (open_token(cli, flags, err))
 			return -1;
 	return 0;

@@ -90,8 +90,9 @@ static CK_RV key_get(struct gmsoft_session *s, CK_OBJECT_HANDLE h,
 	return rv;
 }
 
+/* The checks every C_SignInit / C_VerifyInit makes; *s is the session. */
 static CK_RV op_start(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech,
-		      CK_MECHANISM_TYPE want, int active,
+		      CK_MECHANISM_TYPE want, int verify,
 		      struct gmsoft_session **s)
 {
 	CK_RV rv = gmsoft_session_get(h, s);
@@ -100,7 +101,7 @@ static CK_RV op_start(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech,
 		return rv;
 	if (!mech)
 		return CKR_ARGUMENTS_BAD;
-	if (active)
+	if (verify ? (*s)->verifying : (*s)->signing)
 		return CKR_OPERATION_ACTIVE;
 	if (mech->mechanism != want)
 		return CKR_MECHANISM_INVALID;
@@ -112,12 +113,8 @@ CK_RV gmsoft_op_sign_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech,
 {
 	struct gmsoft_session *s = NULL;
 	struct gmsoft_object obj;
-	struct gmsoft_session *cur;
-	CK_RV rv = gmsoft_session_get(h, &cur);
+	CK_RV rv = op_start(h, mech, GMSOFT_CKM_SM2_SIGN, 0, &s);
 
-	if (rv != CKR_OK)
-		return rv;
-	rv = op_start(h, mech, GMSOFT_CKM_SM2_SIGN, cur->signing, &s);
 	if (rv == CKR_OK)
 		rv = key_get(s, key, CKO_PRIVATE_KEY, CKA_SIGN, &obj);
 	if (rv != CKR_OK)
@@ -219,13 +216,10 @@ CK_RV gmsoft_op_sign_final(CK_SESSION_HANDLE h, CK_BYTE_PTR sig,
 CK_RV gmsoft_op_verify_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech,
 			    CK_OBJECT_HANDLE key)
 {
-	struct gmsoft_session *s = NULL, *cur;
+	struct gmsoft_session *s = NULL;
 	struct gmsoft_object obj;
-	CK_RV rv = gmsoft_session_get(h, &cur);
+	CK_RV rv = op_start(h, mech, GMSOFT_CKM_SM2_VERIFY, 1, &s);
 
-	if (rv != CKR_OK)
-		return rv;
-	rv = op_start(h, mech, GMSOFT_CKM_SM2_VERIFY, cur->verifying, &s);
 	if (rv == CKR_OK)
 		rv = key_get(s, key, CKO_PUBLIC_KEY, CKA_VERIFY, &obj);
 	if (rv != CKR_OK)

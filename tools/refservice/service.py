@@ -430,8 +430,10 @@ class RenewalService:
     def issue_for(self, row, old, spki):
         """Issue and register the renewed certificate for an order."""
         now = self.now()
+        # The validity moves on by 5 years from the old certificate's end
+        # ("有效期往后延长约5年"), so renewing early loses no time.
         data = pki.issue(self.issuing, old.subject_der, spki, now - datetime.timedelta(seconds=60),
-                         now + NEW_VALIDITY)
+                         old.not_after + NEW_VALIDITY)
         cert = pki.Cert(data)
         old_row = self.cert_row(old.sha256)
         register(self.db, cert, old_row["gateway"], old_row["organization"], old_row["system"])
