@@ -189,6 +189,7 @@ void gm_renew_print_change(FILE *f, const gm_cert_facts *old,
 			   const gm_cert_facts *fresh);
 
 /* Subcommands. */
+int cmd_check_env(gm_cli *cli, int argc, char **argv);
 int cmd_list_certs(gm_cli *cli, int argc, char **argv);
 int cmd_renew(gm_cli *cli, int argc, char **argv);
 int cmd_verify(gm_cli *cli, int argc, char **argv);

@@ -98,25 +98,30 @@ void gm_cert_list_release(gm_cert_list *list)
 	memset(list, 0, sizeof(*list));
 }
 
+/* Short words for the table (JSON has the full names). */
 static const char *status_label(gm_cert_status s)
 {
-	static const char *const names[] = { "not yet valid", "valid",
-					     "expiring", "expired" };
+	static const char *const names[] = { "not yet", "valid", "expiring",
+					     "expired" };
 
-	return names[s];
+	return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
 static const char *renewal_label(gm_renewal_kind r)
 {
-	static const char *const names[] = { "not due", "online",
-					     "offline only" };
+	static const char *const names[] = { "not due", "online", "offline" };
 
-	return names[r];
+	return (size_t)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }
 
-/* Column widths; their sum with separators is 79. */
-enum { W_IDX = 2, W_GW = 8, W_ORG = 16, W_SYS = 6, W_TO = 10, W_DAYS = 5,
-       W_STATUS = 13, W_RENEW = 12 };
+/*
+ * Column widths: the CA page's columns (index, gateway, organisation, valid
+ * from, valid to, system, status) plus days left and renewal. With the
+ * separators a row takes 79 columns; the subject follows on its own line
+ * (the only line that may be longer), then a line about the key.
+ */
+enum { W_IDX = 2, W_GW = 8, W_ORG = 14, W_SYS = 6, W_DATE = 10, W_DAYS = 6,
+       W_STATUS = 8, W_RENEW = 7, W_LINE = 79 };
 
 static void print_header(FILE *f)
 {
@@ -127,20 +132,81 @@ static void print_header(FILE *f)
 	fputc(' ', f);
 	gm_print_cell(f, "System", W_SYS);
 	fputc(' ', f);
-	gm_print_cell(f, "Valid to", W_TO);
+	gm_print_cell(f, "Valid from", W_DATE);
+	fputc(' ', f);
+	gm_print_cell(f, "Valid to", W_DATE);
 	fprintf(f, " %*s ", W_DAYS, "Days");
 	gm_print_cell(f, "Status", W_STATUS);
 	fputc(' ', f);
 	fputs("Renewal\n", f);
 }
 
-static void print_row(FILE *f, const gm_cert_view *v)
+static void local_date(time_t t, char *buf, size_t n)
 {
-	char to[16], from[40], until[40];
 	struct tm tm;
 
-	localtime_r(&v->facts.not_after, &tm);
-	strftime(to, sizeof(to), "%Y-%m-%d", &tm);
+	localtime_r(&t, &tm);
+	if (!strftime(buf, n, "%Y-%m-%d", &tm))
+		snprintf(buf, n, "?");
+}
+
+/* Text from the token, made safe to print: control characters become '?'. */
+static char *printable(const char *s)
+{
+	char *out = gm_xstrdup(s ? s : ""), *p;
+
+	for (p = out; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return out;
+}
+
+/* Prints text wrapped at spaces to W_LINE columns, each line indented. */
+static void print_wrapped(FILE *f, const char *text, size_t indent)
+{
+	char *copy = printable(text), *word, *save = NULL;
+	size_t used = 0;
+
+	for (word = strtok_r(copy, " ", &save); word;
+	     word = strtok_r(NULL, " ", &save)) {
+		size_t w = gm_display_width(word);
+
+		if (used && used + 1 + w > W_LINE) {
+			fputc('\n', f);
+			used = 0;
+		}
+		if (!used) {
+			fprintf(f, "%*s", (int)indent, "");
+			used = indent;
+		} else {
+			fputc(' ', f);
+			used++;
+		}
+		if (used + w > W_LINE) {	/* a word longer than a line */
+			gm_print_cell(f, word, W_LINE - used);
+			used = W_LINE;
+			continue;
+		}
+		fputs(word, f);
+		used += w;
+	}
+	if (used)
+		fputc('\n', f);
+	free(copy);
+}
+
+static void print_row(FILE *f, const gm_cert_view *v)
+{
+	char from[16], to[16], days[24], until[48];
+
+	local_date(v->facts.not_before, from, sizeof(from));
+	local_date(v->facts.not_after, to, sizeof(to));
+	if (v->verdict.days_left > 999999)	/* e.g. 9999-12-31 */
+		snprintf(days, sizeof(days), "never");
+	else if (v->verdict.days_left < -99999)
+		snprintf(days, sizeof(days), "-");
+	else
+		snprintf(days, sizeof(days), "%ld", v->verdict.days_left);
 	fprintf(f, "%*zu ", W_IDX, v->index);
 	gm_print_cell(f, v->facts.gateway ? v->facts.gateway : "-", W_GW);
 	fputc(' ', f);
@@ -149,14 +215,15 @@ static void print_row(FILE *f, const gm_cert_view *v)
 	fputc(' ', f);
 	gm_print_cell(f, v->facts.system ? v->facts.system : "-", W_SYS);
 	fputc(' ', f);
-	gm_print_cell(f, to, W_TO);
-	fprintf(f, " %*ld ", W_DAYS, v->verdict.days_left);
+	gm_print_cell(f, from, W_DATE);
+	fputc(' ', f);
+	gm_print_cell(f, to, W_DATE);
+	fprintf(f, " %*s ", W_DAYS, days);
 	gm_print_cell(f, status_label(v->verdict.status), W_STATUS);
 	fprintf(f, " %s\n", renewal_label(v->verdict.renewal));
-	gm_format_time(v->facts.not_before, from, sizeof(from));
+	fprintf(f, "%*s %s\n", W_IDX, "", v->facts.subject);
 	gm_format_time(v->facts.not_after, until, sizeof(until));
-	fprintf(f, "%*s %s\n%*s valid %s to %s; %s; key %s\n", W_IDX, "",
-		v->facts.subject, W_IDX, "", from, until,
+	fprintf(f, "%*s expires %s; %s key %s\n", W_IDX, "", until,
 		v->facts.key_algorithm,
 		v->has_private_key ? "on the token" : "NOT on the token");
 }
@@ -164,10 +231,14 @@ static void print_row(FILE *f, const gm_cert_view *v)
 static void print_problem(FILE *f, const gm_cert_view *v)
 {
 	char *id = gm_hex(v->obj->id, v->obj->id_len);
+	char *label = printable(v->obj->label);
+	char *text = gm_xasprintf("label '%s', id %s: %s", label,
+				  id[0] ? id : "none", v->problem);
 
-	fprintf(f, "%*zu unreadable certificate object (label '%s', id %s): %s\n",
-		W_IDX, v->index, v->obj->label ? v->obj->label : "",
-		id[0] ? id : "none", v->problem);
+	fprintf(f, "%*zu unreadable certificate object\n", W_IDX, v->index);
+	print_wrapped(f, text, W_IDX + 1);
+	free(text);
+	free(label);
 	free(id);
 }
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509v3.h>
+
 #include "gmrenew/cli.h"
 #include "gmrenew/renewal.h"
 
@@ -27,7 +29,21 @@ typedef struct verify_run {
 	cJSON *items;		/* JSON results */
 	int ok;
 	char token_problem[GM_ERR_MSG_MAX];
+	char failed[GM_ERR_MSG_MAX];	/* "#1 chain, #2 key", for the summary */
 } verify_run;
+
+/* Notes a failed check for the last line of the report. */
+static void note_failure(verify_run *v, size_t index, const char *check)
+{
+	size_t used = strlen(v->failed);
+	char where[32] = "";
+
+	if (index)
+		snprintf(where, sizeof(where), "#%zu ", index);
+	if (used < sizeof(v->failed) - 1)
+		snprintf(v->failed + used, sizeof(v->failed) - used, "%s%s%s",
+			 used ? ", " : "", where, check);
+}
 
 static const char *const status_names[] = { "pass", "fail", "skip" };
 
@@ -98,26 +114,46 @@ static int load_previous(verify_run *v, const gm_cert_facts *f,
 	return r;
 }
 
+/*
+ * intermediate: a CA certificate stored on the token next to the user's
+ * certificate, whose key pair is not expected there; its key check is
+ * skipped.
+ */
 static int verify_one(verify_run *v, const gm_cert_facts *f, size_t index,
-		      STACK_OF(X509) *untrusted, gm_error *err)
+		      STACK_OF(X509) *untrusted, int intermediate,
+		      gm_error *err)
 {
 	gm_cert_facts prev;
 	gm_verify_report rep;
 	gm_verify_input in = {
 		.cert = f, .untrusted = untrusted, .ca_bundle = v->ca,
 		.now = v->cli->now, .policy = &v->policy,
-		.session = v->cli->session,
+		.session = intermediate ? NULL : v->cli->session,
 	};
+	gm_error verr;
+	size_t i;
 	int hp = load_previous(v, f, &prev, err);
 
 	if (hp < 0)
 		return -1;
 	in.previous = hp == 0 ? &prev : NULL;
-	if (gm_verify_certificate(&in, &rep, err))
+	if (gm_verify_certificate(&in, &rep, &verr))
 		v->ok = 0;
-	if (!v->cli->session && v->token_problem[0])
-		snprintf(rep.checks[2].detail, sizeof(rep.checks[2].detail),
-			 "no token to look at: %.480s", v->token_problem);
+	for (i = 0; i < rep.n; i++) {
+		if (!strcmp(rep.checks[i].id, "key") && intermediate)
+			snprintf(rep.checks[i].detail,
+				 sizeof(rep.checks[i].detail), "a CA "
+				 "certificate (an intermediate): its key pair "
+				 "is not expected on the token");
+		else if (!strcmp(rep.checks[i].id, "key") &&
+			 !v->cli->session && v->token_problem[0])
+			snprintf(rep.checks[i].detail,
+				 sizeof(rep.checks[i].detail),
+				 "no token to look at: %.480s",
+				 v->token_problem);
+		if (rep.checks[i].status == GM_CHECK_FAIL)
+			note_failure(v, index, rep.checks[i].id);
+	}
 	if (v->cli->json)
 		cJSON_AddItemToArray(v->items, report_json(f, index, &rep));
 	else
@@ -164,11 +200,39 @@ static int verify_file(verify_run *v, gm_error *err)
 	free(der);
 	rest = sk_X509_dup(sk);
 	(void)sk_X509_shift(rest);
-	r = verify_one(v, &f, 0, rest, err);
+	r = verify_one(v, &f, 0, rest, 0, err);
 	sk_X509_free(rest);
 	sk_X509_pop_free(sk, X509_free);
 	gm_cert_facts_release(&f);
 	return r;
+}
+
+/* A certificate object that cannot be parsed: a failed "read" check. */
+static void report_unreadable(verify_run *v, const gm_cert_view *cv)
+{
+	char *id = gm_hex(cv->obj->id, cv->obj->id_len);
+
+	v->ok = 0;
+	note_failure(v, cv->index, "read");
+	if (v->cli->json) {
+		cJSON *o = cJSON_CreateObject(), *c;
+
+		cJSON_AddNumberToObject(o, "index", (double)cv->index);
+		cJSON_AddNullToObject(o, "subject");
+		cJSON_AddNullToObject(o, "sha256");
+		cJSON_AddBoolToObject(o, "ok", 0);
+		c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "id", "read");
+		cJSON_AddStringToObject(c, "status", "fail");
+		cJSON_AddStringToObject(c, "detail", cv->problem);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "checks"), c);
+		cJSON_AddItemToArray(v->items, o);
+	} else {
+		printf("#%zu unreadable certificate object (id %s)\n"
+		       "   %-4s %-9s %s\n", cv->index, id[0] ? id : "none",
+		       "fail", "read", cv->problem);
+	}
+	free(id);
 }
 
 /* The token's other certificates may be intermediates. */
@@ -201,13 +265,13 @@ static int verify_token(verify_run *v, gm_error *err)
 		STACK_OF(X509) *sk;
 
 		if (!l.views[i].parsed) {
-			v->ok = 0;
-			gm_cli_warn("certificate #%zu cannot be read: %s",
-				    l.views[i].index, l.views[i].problem);
+			report_unreadable(v, &l.views[i]);
 			continue;
 		}
 		sk = others(&l, i);
-		r = verify_one(v, &l.views[i].facts, l.views[i].index, sk, err);
+		r = verify_one(v, &l.views[i].facts, l.views[i].index, sk,
+			       !l.views[i].has_private_key &&
+			       X509_check_ca(l.views[i].facts.x509) != 0, err);
 		sk_X509_free(sk);
 	}
 	gm_cert_list_release(&l);
@@ -258,16 +322,33 @@ int cmd_verify(gm_cli *cli, int argc, char **argv)
 		free(v.state_dir);
 		return gm_cli_report_error(cli, &err);
 	}
+	if (!v.ok)
+		gm_fail(&err, GM_EXIT_VERIFY, "do not rely on the certificates "
+			"that failed; report it to the CA",
+			"verification failed: %s", v.failed);
 	if (cli->json) {
 		cJSON *doc = cJSON_CreateObject();
 
 		cJSON_AddBoolToObject(doc, "ok", v.ok);
 		cJSON_AddItemToObject(doc, "certificates", v.items);
+		if (!v.ok) {
+			cJSON *e = cJSON_AddObjectToObject(doc, "error");
+
+			cJSON_AddNumberToObject(e, "exit_code", GM_EXIT_VERIFY);
+			cJSON_AddStringToObject(e, "message", err.msg);
+			cJSON_AddStringToObject(e, "fix", err.fix);
+		}
 		gm_cli_print_json(doc);
 	} else {
 		cJSON_Delete(v.items);
-		printf("%s\n", v.ok ? "All checks passed." :
-		       "Verification FAILED (see the checks marked 'fail').");
+		if (v.ok)
+			printf("All checks passed.\n");
+		else
+			printf("Verification FAILED: %s.\n", v.failed);
+	}
+	if (!v.ok) {
+		fprintf(stderr, "gmrenew: error: %s\n", err.msg);
+		fprintf(stderr, "gmrenew: what to do: %s\n", err.fix);
 	}
 	free(v.state_dir);
 	return v.ok ? GM_EXIT_OK : GM_EXIT_VERIFY;

@@ -18,6 +18,9 @@
 #include "gmrenew/version.h"
 
 static const gm_command commands[] = {
+	{ "check-env", cmd_check_env, GM_CMD_CONFIG, "[--json] [--report FILE]",
+	  "Check that renewal can work here: configuration, driver, USB, "
+	  "one token, PIN, certificate, service, clock." },
 	{ "list-certs", cmd_list_certs, GM_CMD_TOKEN, "[options]",
 	  "List the certificates on the token, with their validity and "
 	  "whether they can be renewed." },

@@ -99,8 +99,10 @@ static int wide(unsigned long c)
 	static const unsigned long r[][2] = {
 		{ 0x1100, 0x115f }, { 0x2e80, 0x303e }, { 0x3041, 0x33ff },
 		{ 0x3400, 0x4dbf }, { 0x4e00, 0x9fff }, { 0xa000, 0xa4cf },
-		{ 0xac00, 0xd7a3 }, { 0xf900, 0xfaff }, { 0xfe30, 0xfe4f },
-		{ 0xff00, 0xff60 }, { 0xffe0, 0xffe6 }, { 0x20000, 0x3fffd },
+		{ 0xac00, 0xd7a3 }, { 0xf900, 0xfaff }, { 0xfe10, 0xfe19 },
+		{ 0xfe30, 0xfe6f }, { 0xff00, 0xff60 }, { 0xffe0, 0xffe6 },
+		{ 0x1f300, 0x1f64f }, { 0x1f900, 0x1f9ff },
+		{ 0x20000, 0x3fffd },
 	};
 	size_t i;
 
@@ -112,7 +114,8 @@ static int wide(unsigned long c)
 
 static size_t char_width(unsigned long c)
 {
-	if (c < 0x20 || (c >= 0x7f && c < 0xa0) || (c >= 0x300 && c < 0x370))
+	if (c < 0x20 || (c >= 0x7f && c < 0xa0) || (c >= 0x300 && c < 0x370) ||
+	    (c >= 0x200b && c <= 0x200f) || c == 0xfeff)
 		return 0;
 	return wide(c) ? 2 : 1;
 }
@@ -130,23 +133,45 @@ size_t gm_display_width(const char *s)
 	return w;
 }
 
+static int control(unsigned long c)
+{
+	return c < 0x20 || (c >= 0x7f && c < 0xa0);
+}
+
+/* In a cell a control character is shown as '?' (text from a certificate
+ * or a token must not move the cursor). */
+static size_t cell_char_width(unsigned long c)
+{
+	return control(c) ? 1 : char_width(c);
+}
+
 void gm_print_cell(FILE *f, const char *s, size_t width)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t used = 0, total = gm_display_width((const char *)p);
+	const unsigned char *q;
+	size_t used = 0, total = 0;
 	unsigned long cp;
 
+	for (q = p; *q;) {
+		q += utf8_next(q, &cp);
+		total += cell_char_width(cp);
+	}
 	while (*p) {
-		size_t len = utf8_next(p, &cp), cw = char_width(cp);
+		size_t len = utf8_next(p, &cp), cw = cell_char_width(cp);
 
 		if (total > width && used + cw + 1 > width) {
-			fputs("\u2026", f);	/* one column */
-			used++;
+			if (used < width) {
+				fputs("\u2026", f);	/* one column */
+				used++;
+			}
 			break;
 		}
 		if (used + cw > width)
 			break;
-		fwrite(p, 1, len, f);
+		if (control(cp))
+			fputc('?', f);
+		else
+			fwrite(p, 1, len, f);
 		used += cw;
 		p += len;
 	}

@@ -217,6 +217,16 @@ static enum verdict fail_transport(gm_service *s, const char *what,
 		gm_error_set_reason(err, "too_large");
 		return FAIL;
 	}
+	if (cc == CURLE_PEER_FAILED_VERIFICATION && strstr(why, "host name")) {
+		gm_fail(err, GM_EXIT_SERVICE,
+			"check [service] url: use the host name the service's "
+			"TLS certificate is issued for (verification cannot be "
+			"turned off)",
+			"%s: the TLS certificate of '%s' is not valid for that "
+			"host name: %s", what, s->base, why);
+		gm_error_set_reason(err, "tls_untrusted");
+		return FAIL;
+	}
 	if (cc == CURLE_PEER_FAILED_VERIFICATION) {
 		gm_fail(err, GM_EXIT_SERVICE,
 			"check [service] ca_bundle in the configuration: it "

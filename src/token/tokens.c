@@ -181,7 +181,8 @@ static int parse_uri(const char *text, P11KitUri **out, gm_error *err)
 		p11_kit_uri_free(uri);
 		return gm_fail(err, GM_EXIT_USAGE,
 			       "write it like 'pkcs11:serial=2A0F96E8B1C40012' "
-			       "(gmrenew tokens lists the URIs)",
+			       "(the serial is the Ekey number; 'gmrenew --json "
+			       "list-certs' prints the token's URI)",
 			       "bad token URI '%s': %s", text,
 			       p11_kit_uri_message(r));
 	}
@@ -246,7 +247,7 @@ int gm_token_select(gm_module *m, const char *uri, gm_token_info *out,
 			picked[i] = !!(infos[i].flags & CKF_TOKEN_INITIALIZED);
 		describe(list, sizeof(list), infos, picked, n);
 		gm_fail(err, GM_EXIT_ENV,
-			"check the URI; 'gmrenew tokens' lists the inserted ones",
+			"check the URI against the inserted tokens listed",
 			"no inserted token matches '%s' (inserted: %s)", uri,
 			list);
 		goto out;

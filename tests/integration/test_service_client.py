@@ -152,6 +152,7 @@ def drive(svc, *args, url=None, ca=None, retries=3, wait_ms=200, timeout_ms=1000
         out = json.loads(proc.stdout)
     except ValueError:
         raise AssertionError("driver output is not JSON: %r %r" % (proc.stdout, proc.stderr))
+    out["stderr"] = proc.stderr
     return proc.returncode, out
 
 
@@ -245,6 +246,18 @@ def test_steps_start_status_csr_confirm_cancel(svc):
     code2 = start(svc, cert2, key2)["update_code"]
     rc, out = drive(svc, "cancel", code2, key2)
     assert rc == 0 and out["order"]["state"] == "cancelled", out
+
+
+def test_trace_log_without_signatures(svc):
+    key, cert = svc.enroll()
+    svc.fault("start", "http_error", status=503, retry_after=0, count=1)
+    rc, out = drive(svc, "start", cert, key, verbose=True)
+    assert rc == 0, out
+    log = out["stderr"]
+    assert "GET /v1/challenge -> 200" in log and "POST /v1/renewals -> 503" in log
+    assert "POST /v1/renewals -> 201" in log and " ms" in log
+    assert "retry 1 of 3" in log
+    assert "Gmrenew-Signature" not in log and "MEUCI" not in log and "MEQCI" not in log
 
 
 # ---------------------------------------------------------------- protocol errors

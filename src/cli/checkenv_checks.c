@@ -1,0 +1,698 @@
+/*
+ * checkenv_checks.c - the checks of `gmrenew check-env`, the CA's four-item
+ * environment check made for a terminal: configuration, driver, USB device
+ * and permission, exactly one token, PIN not locked, a certificate the CA
+ * will renew, the service over verified TLS, and the clock. Every check
+ * runs (one that needs a failed one is skipped, saying which); nothing asks
+ * for a PIN and nothing changes the token or the service.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "checkenv_internal.h"
+
+#define DEFAULT_PROFILE "epass3000gm"
+#define CLOCK_LIMIT_S 300	/* the CA's service allows five minutes */
+#define UDEV_RULE "70-gmrenew-epass3000gm.rules"
+#define FIX_UDEV \
+	"install the udev rule that ships with gmrenew: sudo install -m 0644 " \
+	"packaging/udev/" UDEV_RULE " /etc/udev/rules.d/" UDEV_RULE \
+	", then run 'sudo udevadm control --reload && sudo udevadm " \
+	"trigger' and re-insert the Ekey"
+#define FIX_ONE_EKEY \
+	"remove all but one — the CA's rule: one Ekey at a time"
+#define FIX_INSERT "insert the Ekey"
+#define FIX_PIN_LOCKED \
+	"do not try more PINs: unlock the user PIN with the SO PIN " \
+	"(FEITIAN's token manager), or ask the CA to reset the Ekey"
+#define FIX_OFFLINE \
+	"offline renewal only: mail the Ekey and a filled-in " \
+	"证书业务信息表 (certificate business form) to the CA"
+
+static int usable(const ce_run *r, int id)
+{
+	return r->checks[id].status == CE_PASS ||
+	       r->checks[id].status == CE_WARN;
+}
+
+/* Records a problem: the worst one is the summary and the fix, the others
+ * become lines of the detail. */
+static void problem(ce_check *c, ce_status s, const char *fix,
+		    const char *msg)
+{
+	if (!c->summary || s > c->status) {
+		if (c->summary)
+			ce_detail(c, "%s", c->summary);
+		free(c->summary);
+		free(c->fix);
+		c->summary = gm_xstrdup(msg);
+		c->fix = fix && *fix ? gm_xstrdup(fix) : NULL;
+		c->status = s;
+		return;
+	}
+	ce_detail(c, "%s", msg);
+	if (fix && *fix && (!c->fix || !strstr(c->fix, fix))) {
+		char *both = c->fix ? gm_xasprintf("%s; %s", c->fix, fix) :
+			gm_xstrdup(fix);
+
+		free(c->fix);
+		c->fix = both;
+	}
+}
+
+static void problem_err(ce_check *c, ce_status s, const gm_error *err)
+{
+	problem(c, s, err->fix, err->msg);
+}
+
+/* ---- config ---------------------------------------------------------- */
+
+/* Reads the configuration file; *tried receives the default path that was
+ * looked for (caller frees). */
+static int load_config(ce_run *r, char **tried, gm_error *err)
+{
+	gm_cli *cli = r->cli;
+	int rc;
+
+	*tried = NULL;
+	if (cli->config_opt)
+		return gm_config_load(&cli->cfg, cli->config_opt, 1, err);
+	*tried = gm_config_default_path();
+	rc = gm_config_load(&cli->cfg, *tried, getenv("GMRENEW_CONFIG") != NULL,
+			    err);
+	return rc;
+}
+
+static void load_profile(ce_run *r, ce_check *c)
+{
+	const char *name = r->cli->cfg.profile ? r->cli->cfg.profile :
+		DEFAULT_PROFILE;
+	gm_config plain;
+	gm_error err;
+
+	if (gm_profile_get(name, &r->cli->cfg, &r->profile, &err) == 0)
+		return;
+	problem_err(c, CE_FAIL, &err);
+	gm_config_init(&plain);
+	(void)gm_profile_get(DEFAULT_PROFILE, &plain, &r->profile, NULL);
+	gm_config_release(&plain);
+}
+
+/* A bundle of PEM certificates: how many; the first one's DER kept as the
+ * probe when want_probe. */
+static int load_bundle(ce_run *r, const char *path, int want_probe,
+		       gm_error *err)
+{
+	STACK_OF(X509) *sk = NULL;
+	int n, len;
+
+	if (gm_certs_load_file(path, &sk, err) < 0)
+		return -1;
+	n = sk_X509_num(sk);
+	if (n > 0 && want_probe && !r->probe_der) {
+		unsigned char *p;
+
+		len = i2d_X509(sk_X509_value(sk, 0), NULL);
+		if (len > 0) {
+			r->probe_der = gm_xmalloc((size_t)len);
+			p = r->probe_der;
+			i2d_X509(sk_X509_value(sk, 0), &p);
+			r->probe_len = (size_t)len;
+		}
+	}
+	sk_X509_pop_free(sk, X509_free);
+	return n;
+}
+
+static void check_service_settings(ce_run *r, ce_check *c)
+{
+	const gm_config *cfg = &r->cli->cfg;
+	gm_service_options o;
+	gm_error err;
+	int n;
+
+	if (!cfg->service_url || !cfg->ca_bundle) {
+		const char *what = !cfg->service_url && !cfg->ca_bundle ?
+			"[service] url and ca_bundle are" : !cfg->service_url ?
+			"[service] url is" : "[service] ca_bundle is";
+		char *msg = r->config_file_read ?
+			gm_xasprintf("%s not set in '%s'", what, cfg->path) :
+			gm_xasprintf("no configuration file: %s not set", what);
+
+		problem(c, r->config_file_read ? CE_FAIL : CE_WARN,
+			"set [service] url (https://...) and ca_bundle (the "
+			"PEM file of the CA that issued the service's TLS "
+			"certificate) in the configuration file; see "
+			"docs/configuration.md", msg);
+		free(msg);
+		return;
+	}
+	n = load_bundle(r, cfg->ca_bundle, 1, &err);
+	if (n < 0) {
+		problem(c, CE_FAIL, "set [service] ca_bundle to a readable PEM "
+			"file of CA certificates", err.msg);
+		return;
+	}
+	ce_detail(c, "CA bundle '%s' (%d certificate%s)", cfg->ca_bundle, n,
+		  n == 1 ? "" : "s");
+	gm_service_options_defaults(&o);
+	o.url = cfg->service_url;
+	o.ca_bundle = cfg->ca_bundle;
+	o.connect_timeout_ms = cfg->connect_timeout_ms;
+	o.total_timeout_ms = cfg->total_timeout_ms;
+	o.max_retries = 0;	/* a diagnosis: say what the first try met */
+	if (gm_service_open(&o, &r->service, &err) < 0) {
+		problem_err(c, CE_FAIL, &err);
+		return;
+	}
+	r->have_service = 1;
+}
+
+static void check_config(ce_run *r)
+{
+	ce_check *c = &r->checks[CE_CONFIG];
+	const gm_config *cfg = &r->cli->cfg;
+	char *tried = NULL;
+	gm_error err;
+	int n;
+
+	if (load_config(r, &tried, &err) < 0)
+		problem_err(c, CE_FAIL, &err);
+	else
+		r->config_file_read = cfg->path != NULL;
+	if (!r->config_file_read && !c->summary)
+		ce_detail(c, "no configuration file at '%s': defaults are used",
+			  tried ? tried : "?");
+	load_profile(r, c);
+	check_service_settings(r, c);
+	if (cfg->chain_bundle) {
+		n = load_bundle(r, cfg->chain_bundle, 0, &err);
+		if (n < 0)
+			problem(c, CE_FAIL, "set [service] chain_bundle to a "
+				"PEM file of the CA's SM2 root certificate",
+				err.msg);
+		else
+			ce_detail(c, "chain bundle '%s' (%d certificate%s)",
+				  cfg->chain_bundle, n, n == 1 ? "" : "s");
+	}
+	ce_detail(c, "token profile '%s'", r->profile.name);
+	if (!c->summary)
+		ce_set(c, CE_PASS, NULL, "'%s' is valid; service %s",
+		       cfg->path ? cfg->path : "(defaults)", cfg->service_url);
+	free(tried);
+}
+
+/* ---- driver ---------------------------------------------------------- */
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+static void check_driver(ce_run *r)
+{
+	ce_check *c = &r->checks[CE_DRIVER];
+	gm_cli *cli = r->cli;
+	gm_error err;
+
+	r->module_path = gm_module_locate(cli->module_opt, &cli->cfg,
+					  &r->profile, &err);
+	if (!r->module_path) {
+		problem_err(c, CE_FAIL, &err);
+		return;
+	}
+	ce_detail(c, "module '%s'", r->module_path);
+	if (gm_module_open(r->module_path, &cli->module, &err) < 0) {
+		problem_err(c, CE_FAIL, &err);
+		return;
+	}
+	if (gm_module_get_info(cli->module, &r->info, &err) < 0) {
+		problem_err(c, CE_FAIL, &err);
+		return;
+	}
+	r->have_info = 1;
+	ce_detail(c, "PKCS#11 %u.%u, library version %u.%u",
+		  r->info.cryptoki_major, r->info.cryptoki_minor,
+		  r->info.library_major, r->info.library_minor);
+	/* "FEITIAN ... libes_3000gm.so 1.0", the maker said once */
+	ce_set(c, CE_PASS, NULL, "%s%s%s %s %u.%u",
+	       strstr(r->info.description, r->info.manufacturer) ? "" :
+	       r->info.manufacturer,
+	       strstr(r->info.description, r->info.manufacturer) ? "" : " ",
+	       r->info.description, base_name(r->module_path),
+	       r->info.library_major, r->info.library_minor);
+}
+
+/* ---- usb ------------------------------------------------------------- */
+
+static int have_usb_bus(void)
+{
+	struct stat st;
+
+	return stat("/dev/bus/usb", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void usb_found(ce_run *r, ce_check *c, const gm_usb_device *d,
+		      size_t n)
+{
+	size_t i, closed = 0;
+	int denied;
+
+	for (i = 0; i < n; i++) {
+		ce_detail(c, "%s %04x:%04x: %s", d[i].node, d[i].vendor,
+			  d[i].product, d[i].can_open ? "this user may open it" :
+			  d[i].problem);
+		closed += !d[i].can_open;
+	}
+	if (n >= 2) {
+		char *msg = gm_xasprintf("%zu Ekeys (%04x:%04x) are on the "
+					 "USB bus", n, r->profile.usb_vendor,
+					 r->profile.usb_product);
+
+		problem(c, CE_FAIL, FIX_ONE_EKEY, msg);
+		free(msg);
+		if (closed)
+			problem(c, CE_FAIL, FIX_UDEV, "this user may not open "
+				"some of them");
+		return;
+	}
+	if (d[0].can_open) {
+		ce_set(c, CE_PASS, NULL, "one Ekey at %s; this user may open it",
+		       d[0].node);
+		return;
+	}
+	denied = !strncmp(d[0].problem, "permission", 10);
+	ce_set(c, CE_FAIL, denied ? FIX_UDEV :
+	       "re-insert the Ekey; if that does not help, " FIX_UDEV,
+	       "the Ekey at %s cannot be opened by this user (uid %lu): %s",
+	       d[0].node, (unsigned long)getuid(),
+	       denied ? "permission denied" : d[0].problem);
+}
+
+static void check_usb(ce_run *r)
+{
+	ce_check *c = &r->checks[CE_USB];
+	unsigned vendor = r->profile.usb_vendor, product = r->profile.usb_product;
+	int token_seen = r->tokens_read && r->n_tokens > 0;
+	gm_usb_device *devs = NULL;
+	gm_error err;
+	size_t n = 0;
+
+	if (!vendor) {
+		ce_set(c, CE_SKIP, NULL, "skipped: token profile '%s' names no "
+		       "USB device", r->profile.name);
+		return;
+	}
+	if (gm_usb_scan((uint16_t)vendor, (uint16_t)product, &devs, &n,
+			&err) < 0) {
+		problem_err(c, CE_FAIL, &err);
+		return;
+	}
+	if (n > 0)
+		usb_found(r, c, devs, n);
+	else if (!have_usb_bus())
+		ce_set(c, CE_WARN, "attach the Ekey to a machine with a USB "
+		       "port (or pass the USB device through to this "
+		       "container or virtual machine)",
+		       "no USB bus on this machine (/dev/bus/usb is absent); "
+		       "a soft or network token may still work");
+	else if (token_seen)
+		ce_set(c, CE_WARN, "if the token should be an Ekey, insert it",
+		       "no %04x:%04x device on the USB bus, but the module "
+		       "sees a token (a soft or network token?)", vendor,
+		       product);
+	else
+		ce_set(c, CE_FAIL, FIX_INSERT, "no Ekey (%04x:%04x) is on the "
+		       "USB bus", vendor, product);
+	free(devs);
+}
+
+/* ---- single_token ---------------------------------------------------- */
+
+static void read_tokens(ce_run *r, gm_error *err)
+{
+	if (!usable(r, CE_DRIVER))
+		return;
+	if (gm_module_tokens(r->cli->module, &r->tokens, &r->n_tokens,
+			     err) == 0)
+		r->tokens_read = 1;
+}
+
+static void check_single_token(ce_run *r, const gm_error *tokens_err)
+{
+	ce_check *c = &r->checks[CE_SINGLE_TOKEN];
+	const gm_token_info *t = r->tokens;
+	gm_error err;
+	size_t i;
+
+	if (!usable(r, CE_DRIVER)) {
+		ce_skip(c, "driver", "no PKCS#11 module to ask");
+		return;
+	}
+	if (!r->tokens_read) {
+		problem_err(c, CE_FAIL, tokens_err);
+		return;
+	}
+	for (i = 0; i < r->n_tokens; i++)
+		ce_detail(c, "slot %lu: label '%s', serial %s (%s %s)",
+			  (unsigned long)t[i].slot, t[i].label, t[i].serial,
+			  t[i].manufacturer, t[i].model);
+	if (r->n_tokens == 0) {
+		ce_set(c, CE_FAIL, FIX_INSERT, "no token is present in the "
+		       "module's slots");
+		return;
+	}
+	if (r->n_tokens > 1) {
+		ce_set(c, CE_FAIL, FIX_ONE_EKEY, "%zu tokens are present",
+		       r->n_tokens);
+		return;
+	}
+	if (gm_session_open(r->cli->module, t[0].slot, 0, &r->cli->session,
+			    &err) < 0) {
+		problem_err(c, CE_FAIL, &err);
+		return;
+	}
+	ce_set(c, CE_PASS, NULL, "one token: label '%s', serial %s",
+	       t[0].label, t[0].serial);
+}
+
+/* ---- pin ------------------------------------------------------------- */
+
+static void check_pin(ce_run *r)
+{
+	ce_check *c = &r->checks[CE_PIN];
+	unsigned tries = r->profile.pin_max_tries;
+	gm_pin_state ps;
+	gm_error err;
+
+	if (!usable(r, CE_SINGLE_TOKEN)) {
+		ce_skip(c, "single_token", "no single token to look at");
+		return;
+	}
+	if (gm_session_pin_state(r->cli->session, &ps, &err) < 0) {
+		problem_err(c, CE_FAIL, &err);
+		return;
+	}
+	ce_detail(c, "read from the token's flags; no PIN was asked");
+	if (ps.pin_pad)
+		ce_detail(c, "the PIN is typed on the token's PIN pad");
+	if (ps.locked)
+		ce_set(c, CE_FAIL, FIX_PIN_LOCKED, "the user PIN is locked "
+		       "(too many wrong PINs)");
+	else if (ps.final_try)
+		ce_set(c, CE_WARN, "be sure of the PIN before renewing; ask "
+		       "the CA rather than guess", "one PIN try is left: the "
+		       "next wrong PIN locks the Ekey");
+	else if (ps.count_low)
+		ce_set(c, CE_WARN, "type the PIN carefully: wrong PINs in a "
+		       "row lock the Ekey", "a wrong PIN was entered since the "
+		       "last correct one: fewer tries are left");
+	else if (tries)
+		ce_set(c, CE_PASS, NULL, "not locked; %u wrong PINs in a row "
+		       "would lock it", tries);
+	else
+		ce_set(c, CE_PASS, NULL, "not locked");
+}
+
+/* ---- service ----------------------------------------------------------- */
+
+static int read_certs(ce_run *r, gm_error *err)
+{
+	if (!usable(r, CE_SINGLE_TOKEN))
+		return 0;
+	if (gm_cert_list_load(r->cli, &r->certs, err) < 0)
+		return -1;
+	r->certs_read = 1;
+	return 0;
+}
+
+static void check_service(ce_run *r)
+{
+	ce_check *c = &r->checks[CE_SERVICE];
+	const unsigned char **ders;
+	gm_ca_record *recs = NULL;
+	size_t *lens, i, n = 0;
+	gm_error err;
+
+	if (!r->have_service || !r->probe_der) {
+		ce_skip(c, "config", "no usable service URL and CA bundle");
+		return;
+	}
+	ders = gm_xcalloc(r->certs.n + 1, sizeof(*ders));
+	lens = gm_xcalloc(r->certs.n + 1, sizeof(*lens));
+	for (i = 0; r->certs_read && i < r->certs.n; i++)
+		if (r->certs.views[i].parsed) {
+			ders[n] = r->certs.views[i].obj->der;
+			lens[n++] = r->certs.views[i].obj->der_len;
+		}
+	if (n == 0 && r->probe_der) {
+		/* nothing from the token: ask about the CA bundle's own
+		 * certificate, which only shows that the service answers */
+		ders[0] = r->probe_der;
+		lens[0] = r->probe_len;
+	}
+	if (gm_service_lookup(r->service, ders, lens, n ? n : 1, &recs,
+			      &err) < 0) {
+		if (!strcmp(err.reason, "network") ||
+		    !strcmp(err.reason, "timeout"))
+			gm_error_set_fix(&err, "check [service] url and that "
+					 "this machine reaches it (network, "
+					 "proxy: https_proxy and no_proxy, "
+					 "firewall); if it does, the service "
+					 "is down: try again later");
+		problem_err(c, CE_FAIL, &err);
+		ce_detail(c, "%s (lookup, one try)", r->cli->cfg.service_url);
+	} else {
+		r->answered_at = time(NULL);
+		if (n) {
+			r->records = recs;
+			r->n_records = n;
+		} else {
+			gm_ca_records_free(recs, 1);
+		}
+		ce_set(c, CE_PASS, NULL, "%s answered over verified TLS in "
+		       "%ld ms", r->cli->cfg.service_url,
+		       gm_service_last_ms(r->service));
+		ce_detail(c, "looked up %zu certificate%s; TLS verified "
+			  "against '%s'", n ? n : 1, n > 1 ? "s" : "",
+			  r->cli->cfg.ca_bundle);
+	}
+	free(ders);
+	free(lens);
+}
+
+/* ---- matching_cert ----------------------------------------------------- */
+
+/* How good a certificate's standing is: online renewal is best. */
+enum standing { ST_ONLINE, ST_NOT_DUE, ST_REFUSED, ST_UNREADABLE };
+
+static const gm_ca_record *record_for(const ce_run *r, size_t view)
+{
+	size_t k, j = 0;
+
+	if (!r->certs.views[view].parsed)
+		return NULL;
+	for (k = 0; k < view; k++)
+		j += r->certs.views[k].parsed;
+	return j < r->n_records ? &r->records[j] : NULL;
+}
+
+static void day_text(time_t t, char *buf, size_t n)
+{
+	struct tm tm;
+
+	if (!t || !gmtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d", &tm))
+		snprintf(buf, n, "?");
+}
+
+/* What the CA says of a refused certificate, and what to do. */
+static const char *refusal(const char *reason, const char **fix)
+{
+	static const struct {
+		const char *reason, *text, *fix;
+	} known[] = {
+		{ "unknown", "unknown to the CA", "check that this is the right "
+		  "Ekey: the CA knows only the certificates it issued" },
+		{ "offline_only", "offline renewal only (expired more than 90 "
+		  "days ago)", FIX_OFFLINE },
+		{ "revoked", "revoked by the CA", "a revoked certificate cannot "
+		  "be renewed: apply to the CA for a new one" },
+		{ "superseded", "superseded (already renewed)", "check that this "
+		  "is the Ekey holding the new certificate ('gmrenew "
+		  "list-certs --online')" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(reason, known[i].reason)) {
+			*fix = known[i].fix;
+			return known[i].text;
+		}
+	*fix = "ask the CA why it refuses online renewal";
+	return "not renewable online";
+}
+
+/* What can be said of certificate i: its standing, a sentence (caller
+ * frees) and, when it cannot be renewed now, the fix. */
+static enum standing judge_cert(const ce_run *r, size_t i, char **what,
+				const char **fix)
+{
+	const gm_cert_view *v = &r->certs.views[i];
+	const gm_ca_record *rec = record_for(r, i);
+	const char *reason, *text;
+	char day[16];
+	int generic;
+
+	*fix = NULL;
+	if (!v->parsed) {
+		*what = gm_xasprintf("certificate #%zu cannot be read: %s",
+				     v->index, v->problem);
+		*fix = "check that this is the right Ekey";
+		return ST_UNREADABLE;
+	}
+	if (rec && rec->online) {
+		*what = gm_xasprintf("%s (serial %s), %ld days left: the CA "
+				     "renews it online now", v->facts.subject,
+				     v->facts.serial_hex, v->verdict.days_left);
+		return ST_ONLINE;
+	}
+	reason = rec && rec->found ? (rec->reason ? rec->reason : "") :
+		"unknown";
+	if (!strcmp(reason, "not_due")) {
+		day_text(rec->window_start, day, sizeof(day));
+		*what = gm_xasprintf("%s (serial %s) is not yet due: %ld days "
+				     "left; online renewal opens %s (in %ld "
+				     "days)", v->facts.subject,
+				     v->facts.serial_hex, v->verdict.days_left,
+				     day, rec->window_start ?
+				     (long)((rec->window_start - r->cli->now) /
+					    86400) : 0L);
+		*fix = "nothing to do yet: renew once the online window opens "
+		       "(90 days before expiry)";
+		return ST_NOT_DUE;
+	}
+	text = refusal(reason, fix);
+	generic = *reason && !strcmp(text, "not renewable online");
+	*what = gm_xasprintf("%s (serial %s), %ld days left: %s%s%s",
+			     v->facts.subject, v->facts.serial_hex,
+			     v->verdict.days_left, text, generic ? ": " : "",
+			     generic ? reason : "");
+	return ST_REFUSED;
+}
+
+static void note_open_order(ce_check *c, const ce_run *r, size_t i)
+{
+	const gm_ca_record *rec = record_for(r, i);
+
+	if (rec && rec->open_code)
+		ce_detail(c, "#%zu has an unfinished renewal (%s): finish it "
+			  "with 'gmrenew renew-with-code CODE' (the code: "
+			  "'gmrenew list-certs --online')",
+			  r->certs.views[i].index,
+			  rec->open_state ? rec->open_state : "open");
+}
+
+static void check_matching_cert(ce_run *r, const gm_error *certs_err)
+{
+	ce_check *c = &r->checks[CE_MATCHING_CERT];
+	enum standing best = ST_UNREADABLE;
+	char *best_what = NULL;
+	const char *best_fix = NULL;
+	size_t i;
+
+	if (!usable(r, CE_SINGLE_TOKEN)) {
+		ce_skip(c, "single_token", "no single token to look at");
+		return;
+	}
+	if (!r->certs_read) {
+		problem_err(c, CE_FAIL, certs_err);
+		return;
+	}
+	if (r->certs.n == 0) {
+		ce_set(c, CE_FAIL, "insert the Ekey that holds your "
+		       "certificate (one Ekey at a time)", "the token holds "
+		       "no certificate");
+		return;
+	}
+	if (!usable(r, CE_SERVICE)) {
+		ce_skip(c, "service", "the CA's records cannot be asked");
+		return;
+	}
+	for (i = 0; i < r->certs.n; i++) {
+		const char *fix;
+		char *what;
+		enum standing s = judge_cert(r, i, &what, &fix);
+
+		if (r->certs.n > 1)
+			ce_detail(c, "#%zu %s", r->certs.views[i].index, what);
+		note_open_order(c, r, i);
+		if (!best_what || s < best) {
+			free(best_what);
+			best_what = what;
+			best_fix = fix;
+			best = s;
+		} else {
+			free(what);
+		}
+	}
+	ce_set(c, best == ST_ONLINE ? CE_PASS : best == ST_NOT_DUE ? CE_WARN :
+	       CE_FAIL, best_fix, "%s", best_what);
+	free(best_what);
+}
+
+/* ---- clock ------------------------------------------------------------- */
+
+static void check_clock(ce_run *r)
+{
+	ce_check *c = &r->checks[CE_CLOCK];
+	time_t date;
+	long off;
+
+	if (!usable(r, CE_SERVICE)) {
+		ce_skip(c, "service", "no answer to take the time from");
+		return;
+	}
+	date = gm_service_server_date(r->service);
+	if (!date) {
+		ce_set(c, CE_WARN, "check the clock by hand (e.g. "
+		       "'timedatectl')", "the service's answer carried no "
+		       "Date header: the clock cannot be compared");
+		return;
+	}
+	off = (long)(r->answered_at - date);
+	ce_detail(c, "offset %+ld s (local minus the service's Date header); "
+		  "allowed: %d s either way", off, CLOCK_LIMIT_S);
+	if (labs(off) <= CLOCK_LIMIT_S)
+		ce_set(c, CE_PASS, NULL, "within 5 minutes of the service "
+		       "(offset %+ld s)", off);
+	else
+		ce_set(c, CE_FAIL, "set the clock right: turn on time "
+		       "synchronisation ('sudo timedatectl set-ntp true') or "
+		       "set the date", "the local clock is %ld s %s the "
+		       "service's (more than 5 minutes)", labs(off),
+		       off > 0 ? "ahead of" : "behind");
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+void ce_run_all(ce_run *r)
+{
+	gm_error tokens_err, certs_err;
+
+	gm_error_clear(&tokens_err);
+	gm_error_clear(&certs_err);
+	check_config(r);
+	check_driver(r);
+	read_tokens(r, &tokens_err);
+	check_usb(r);
+	check_single_token(r, &tokens_err);
+	check_pin(r);
+	(void)read_certs(r, &certs_err);
+	check_service(r);
+	check_matching_cert(r, &certs_err);
+	check_clock(r);
+}

@@ -1,0 +1,401 @@
+/*
+ * checkenv_output.c - the results of `gmrenew check-env` as data and as what
+ * people see: one line per check on an 80-column terminal (colour only on a
+ * terminal), the JSON document, and the report for a support ticket (the
+ * JSON plus the versions of everything involved; no PIN, nothing private
+ * beyond certificate subjects and serials), written with mode 0600.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "checkenv_internal.h"
+#include "gmrenew/version.h"
+
+#define WIDTH 80
+#define ID_WIDTH 13		/* "matching_cert" */
+#define SUMMARY_COL (7 + ID_WIDTH + 1)
+#define DETAIL_COL 7
+
+static const char *const check_ids[CE_N_CHECKS] = {
+	"config", "driver", "usb", "single_token", "pin", "matching_cert",
+	"service", "clock",
+};
+
+const char *ce_status_name(ce_status s)
+{
+	static const char *const names[] = { "pass", "warn", "fail", "skip" };
+
+	return names[s];
+}
+
+/* ---- the data ---------------------------------------------------------- */
+
+void ce_set(ce_check *c, ce_status s, const char *fix, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	text = gm_xmalloc((size_t)(n < 0 ? 0 : n) + 1);
+	va_start(ap, fmt);
+	vsnprintf(text, (size_t)(n < 0 ? 0 : n) + 1, fmt, ap);
+	va_end(ap);
+	free(c->summary);
+	free(c->fix);
+	c->summary = text;
+	c->fix = s != CE_PASS && fix && *fix ? gm_xstrdup(fix) : NULL;
+	c->status = s;
+}
+
+void ce_detail(ce_check *c, const char *fmt, ...)
+{
+	va_list ap;
+	size_t old = c->detail ? strlen(c->detail) : 0;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n <= 0)
+		return;
+	c->detail = gm_xrealloc(c->detail, old + (size_t)n + 2);
+	if (old)
+		c->detail[old++] = '\n';
+	va_start(ap, fmt);
+	vsnprintf(c->detail + old, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+}
+
+void ce_skip(ce_check *c, const char *because_id, const char *why)
+{
+	ce_set(c, CE_SKIP, NULL, "skipped (needs %s): %s", because_id, why);
+	/* fix is null only when passed: a skip points at the check to fix */
+	free(c->fix);
+	c->fix = gm_xasprintf("fix '%s' first", because_id);
+}
+
+void ce_run_init(ce_run *r, gm_cli *cli)
+{
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	r->cli = cli;
+	for (i = 0; i < CE_N_CHECKS; i++)
+		r->checks[i].id = check_ids[i];
+}
+
+void ce_run_release(ce_run *r)
+{
+	size_t i;
+
+	for (i = 0; i < CE_N_CHECKS; i++) {
+		free(r->checks[i].summary);
+		free(r->checks[i].detail);
+		free(r->checks[i].fix);
+	}
+	gm_ca_records_free(r->records, r->n_records);
+	gm_service_close(r->service);
+	if (r->certs_read)
+		gm_cert_list_release(&r->certs);
+	gm_token_infos_free(r->tokens, r->n_tokens);
+	free(r->module_path);
+	free(r->probe_der);
+	/* the session and the module are the cli's: gm_cli_teardown() */
+}
+
+int ce_ok(const ce_run *r)
+{
+	size_t i;
+
+	for (i = 0; i < CE_N_CHECKS; i++)
+		if (r->checks[i].status == CE_FAIL)
+			return 0;
+	return 1;
+}
+
+/* ---- JSON -------------------------------------------------------------- */
+
+static void add_str_or_null(cJSON *o, const char *k, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+cJSON *ce_json(const ce_run *r)
+{
+	cJSON *doc = cJSON_CreateObject(), *arr;
+	size_t i;
+
+	cJSON_AddBoolToObject(doc, "ok", ce_ok(r));
+	arr = cJSON_AddArrayToObject(doc, "checks");
+	for (i = 0; i < CE_N_CHECKS; i++) {
+		const ce_check *c = &r->checks[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "id", c->id);
+		cJSON_AddStringToObject(o, "status", ce_status_name(c->status));
+		add_str_or_null(o, "summary", c->summary ? c->summary : "");
+		add_str_or_null(o, "detail", c->detail);
+		add_str_or_null(o, "fix", c->status == CE_PASS ? NULL : c->fix);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return doc;
+}
+
+/* PRETTY_NAME of os-release, unquoted; caller frees; NULL if none. */
+static char *os_pretty_name(void)
+{
+	const char *files[] = { "/etc/os-release", "/usr/lib/os-release" };
+	char line[512];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		FILE *f = fopen(files[i], "r");
+		char *v = NULL;
+
+		if (!f)
+			continue;
+		while (!v && fgets(line, sizeof(line), f)) {
+			size_t n;
+
+			if (strncmp(line, "PRETTY_NAME=", 12))
+				continue;
+			v = line + 12;
+			v[strcspn(v, "\r\n")] = '\0';
+			n = strlen(v);
+			if (n >= 2 && (v[0] == '"' || v[0] == '\'') &&
+			    v[n - 1] == v[0]) {
+				v[n - 1] = '\0';
+				v++;
+			}
+		}
+		fclose(f);
+		if (v)
+			return gm_xstrdup(v);
+	}
+	return NULL;
+}
+
+static cJSON *module_json(const ce_run *r)
+{
+	cJSON *m;
+	char v[32];
+
+	if (!r->module_path)
+		return cJSON_CreateNull();
+	m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "path", r->module_path);
+	if (!r->have_info) {
+		cJSON_AddNullToObject(m, "manufacturer");
+		cJSON_AddNullToObject(m, "description");
+		cJSON_AddNullToObject(m, "cryptoki_version");
+		cJSON_AddNullToObject(m, "library_version");
+		return m;
+	}
+	cJSON_AddStringToObject(m, "manufacturer", r->info.manufacturer);
+	cJSON_AddStringToObject(m, "description", r->info.description);
+	snprintf(v, sizeof(v), "%u.%u", r->info.cryptoki_major,
+		 r->info.cryptoki_minor);
+	cJSON_AddStringToObject(m, "cryptoki_version", v);
+	snprintf(v, sizeof(v), "%u.%u", r->info.library_major,
+		 r->info.library_minor);
+	cJSON_AddStringToObject(m, "library_version", v);
+	return m;
+}
+
+static cJSON *os_json(void)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct utsname u;
+	char *pretty = os_pretty_name();
+
+	if (uname(&u) == 0) {
+		char *line = gm_xasprintf("%s %s %s %s", u.sysname, u.release,
+					  u.version, u.machine);
+
+		cJSON_AddStringToObject(o, "uname", line);
+		free(line);
+	} else {
+		cJSON_AddNullToObject(o, "uname");
+	}
+	add_str_or_null(o, "pretty_name", pretty);
+	free(pretty);
+	return o;
+}
+
+cJSON *ce_report_json(const ce_run *r)
+{
+	cJSON *doc = ce_json(r), *v;
+	char when[32];
+
+	gm_time_rfc3339(time(NULL), when, sizeof(when));
+	cJSON_AddStringToObject(doc, "generated_at", when);
+	v = cJSON_AddObjectToObject(doc, "versions");
+	cJSON_AddStringToObject(v, "gmrenew", GMRENEW_VERSION);
+	cJSON_AddStringToObject(v, "openssl", OpenSSL_version(OPENSSL_VERSION));
+	cJSON_AddStringToObject(v, "libcurl", gm_service_curl_version());
+	cJSON_AddItemToObject(v, "pkcs11_module", module_json(r));
+	cJSON_AddItemToObject(v, "os", os_json());
+	return doc;
+}
+
+int ce_write_private(const char *path, const char *text, gm_error *err)
+{
+	size_t len = strlen(text), done = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+		      O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return gm_fail(err, GM_EXIT_FAILED, "give --report a file in "
+			       "a folder you may write to", "cannot create "
+			       "the report '%s': %s", path, strerror(errno));
+	/* an existing file keeps its mode through O_TRUNC: narrow it */
+	if (fchmod(fd, 0600) < 0)
+		goto fail;
+	while (done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		done += (size_t)n;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	gm_fail(err, GM_EXIT_FAILED, NULL, "cannot write the report '%s': %s",
+		path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* ---- text -------------------------------------------------------------- */
+
+/* Prints a word too long for any line (a path) in pieces, from column
+ * *col; returns nothing, updates *col. */
+static void hard_break(FILE *f, const char *word, size_t *col, size_t indent)
+{
+	const unsigned char *p = (const unsigned char *)word;
+
+	while (*p) {
+		size_t len = 1, w;
+		char ch[5];
+
+		while (len < 4 && (p[len] & 0xc0) == 0x80)
+			len++;
+		memcpy(ch, p, len);
+		ch[len] = '\0';
+		w = gm_display_width(ch);
+		if (*col + w > WIDTH) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			*col = indent;
+		}
+		fputs(ch, f);
+		*col += w;
+		p += len;
+	}
+}
+
+/* Prints text from column col, wrapped at WIDTH by words, continuation
+ * lines (and lines after a '\n') indented to indent. */
+static void wrap(FILE *f, const char *text, size_t col, size_t indent)
+{
+	const char *p = text;
+	int first_word = 1;
+
+	while (*p) {
+		size_t n = strcspn(p, " \n"), w;
+		char *word;
+
+		if (n == 0) {
+			if (*p == '\n') {
+				fprintf(f, "\n%*s", (int)indent, "");
+				col = indent;
+				first_word = 1;
+			}
+			p++;
+			continue;
+		}
+		word = gm_xmemdup(p, n + 1);
+		word[n] = '\0';
+		w = gm_display_width(word);
+		if (!first_word && col + 1 + w > WIDTH) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = indent;
+		} else if (!first_word) {
+			fputc(' ', f);
+			col++;
+		}
+		if (col + w > WIDTH) {
+			hard_break(f, word, &col, indent);
+		} else {
+			fputs(word, f);
+			col += w;
+		}
+		first_word = 0;
+		free(word);
+		p += n;
+	}
+	fputc('\n', f);
+}
+
+static void print_tag(FILE *f, ce_status s, int colour)
+{
+	static const char *const tags[] = { "PASS", "WARN", "FAIL", "SKIP" };
+	static const char *const colours[] = { "32", "33", "1;31", "2" };
+
+	if (colour)
+		fprintf(f, "[\033[%sm%s\033[0m]", colours[s], tags[s]);
+	else
+		fprintf(f, "[%s]", tags[s]);
+}
+
+void ce_print(const ce_run *r, FILE *f, int colour)
+{
+	size_t i, failed = 0, warned = 0, skipped = 0;
+
+	for (i = 0; i < CE_N_CHECKS; i++) {
+		const ce_check *c = &r->checks[i];
+
+		print_tag(f, c->status, colour);
+		fprintf(f, " %-*s ", ID_WIDTH, c->id);
+		wrap(f, c->summary ? c->summary : "", SUMMARY_COL, SUMMARY_COL);
+		if (c->detail && c->status != CE_SKIP) {
+			fprintf(f, "%*s", DETAIL_COL, "");
+			wrap(f, c->detail, DETAIL_COL, DETAIL_COL);
+		}
+		if (c->fix && c->status != CE_PASS && c->status != CE_SKIP) {
+			fprintf(f, "%*sfix: ", DETAIL_COL, "");
+			wrap(f, c->fix, DETAIL_COL + 5, DETAIL_COL + 5);
+		}
+		failed += c->status == CE_FAIL;
+		warned += c->status == CE_WARN;
+		skipped += c->status == CE_SKIP;
+	}
+	if (!failed && !warned)
+		fprintf(f, "All checks passed.\n");
+	else if (!failed)
+		fprintf(f, "All checks passed, %zu with a warning.\n", warned);
+	else
+		fprintf(f, "%zu check%s failed%s: fix %s and run 'gmrenew "
+			"check-env' again.\n", failed, failed == 1 ? "" : "s",
+			skipped ? " (others skipped)" : "",
+			failed == 1 ? "it" : "them");
+}

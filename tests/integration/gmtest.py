@@ -1,0 +1,341 @@
+"""Shared fixtures for gmrenew's integration tests.
+
+Everything a test needs is made in a temporary directory: a soft
+ePass3000GM (tests/softtoken), a SoftHSM2 token, the reference renewal
+service (tools/refservice) over real TLS on 127.0.0.1, certificates made
+with the openssl command, and a configuration file for gmrenew. Paths come
+from ctest's environment (tests/CMakeLists.txt); a missing tool is a
+failure, never a skip.
+"""
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import time
+
+PIN = "Gmr3new-Pin"
+SO_PIN = "So-Pin-4321"
+SUBJECT = "CN=JSB0000@IST@30,OU=深证通CCNET证书测试,OU=CCNET,O=SSCCCA,C=CN"
+SERIAL = "2000000012345678"
+PY = "/usr/bin/python3"
+
+
+def need_env(name):
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError("%s is not set: run the tests through ctest" % name)
+    return value
+
+
+def need_tool(name):
+    path = shutil.which(name)
+    if not path:
+        raise RuntimeError("the test needs '%s', which is not installed "
+                           "(scripts/install-deps.sh test)" % name)
+    return path
+
+
+def run(args, check=True, **kw):
+    """Runs a command, capturing text output; raises with its output on
+    an unexpected exit."""
+    p = subprocess.run([str(a) for a in args], capture_output=True,
+                       text=True, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError("%s exited %d\nstdout:\n%s\nstderr:\n%s" % (
+            " ".join(str(a) for a in args), p.returncode, p.stdout, p.stderr))
+    return p
+
+
+def openssl(*args, **kw):
+    return run([need_tool("openssl")] + list(args), **kw)
+
+
+class SoftToken:
+    """The soft ePass3000GM: a state directory and its helper tool."""
+
+    def __init__(self, root):
+        self.dir = pathlib.Path(root) / "softtoken"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.module = need_env("GMSOFT_MODULE")
+        self.tool = need_env("GMSOFT_TOOL")
+
+    def env(self, **extra):
+        env = dict(os.environ, GMSOFT_DIR=str(self.dir), GMSOFT_PIN=PIN,
+                   GMSOFT_SO_PIN=SO_PIN)
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    def tool_run(self, *args, check=True):
+        return run([self.tool] + list(args), check=check, env=self.env())
+
+    def init(self, slot=0, label="JSB0000 Ekey", serial=SERIAL):
+        self.tool_run("init", "--slot", slot, "--label", label,
+                      "--serial", serial)
+
+    def gen_key(self, slot, key_id, label, pub_out):
+        self.tool_run("gen-key", "--slot", slot, "--id", key_id,
+                      "--label", label, "--out-pub", pub_out)
+
+    def import_key(self, slot, key_id, label, key_pem):
+        self.tool_run("import-key", "--slot", slot, "--id", key_id,
+                      "--label", label, "--key", key_pem)
+
+    def import_cert(self, slot, key_id, label, cert):
+        self.tool_run("import-cert", "--slot", slot, "--id", key_id,
+                      "--label", label, "--cert", cert)
+
+    def import_raw(self, slot, key_id, label, path):
+        self.tool_run("import-raw-cert", "--slot", slot, "--id", key_id,
+                      "--label", label, "--file", path)
+
+    def listing(self, slot=0):
+        return self.tool_run("list", "--slot", slot).stdout
+
+    def pin_status(self, slot=0):
+        return self.tool_run("pin-status", "--slot", slot).stdout
+
+
+class SoftHSM:
+    """A SoftHSM2 token in its own configuration."""
+
+    def __init__(self, root, label="hsm-token"):
+        self.module = need_env("SOFTHSM_MODULE")
+        self.dir = pathlib.Path(root) / "softhsm"
+        (self.dir / "tokens").mkdir(parents=True, exist_ok=True)
+        self.conf = self.dir / "softhsm2.conf"
+        self.conf.write_text("directories.tokendir = %s\nobjectstore.backend = file\n"
+                             "log.level = ERROR\n" % (self.dir / "tokens"))
+        run([need_tool("softhsm2-util"), "--init-token", "--free", "--label",
+             label, "--pin", PIN, "--so-pin", SO_PIN], env=self.env())
+
+    def env(self, **extra):
+        env = dict(os.environ, SOFTHSM2_CONF=str(self.conf))
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    def p11(self, *args, login=False, check=True):
+        cmd = [need_tool("pkcs11-tool"), "--module", self.module]
+        if login:
+            cmd += ["--login", "--pin", PIN]
+        return run(cmd + list(args), check=check, env=self.env())
+
+    def gen_p256(self, key_id, label):
+        self.p11("--keypairgen", "--key-type", "EC:prime256v1", "--id", key_id,
+                 "--label", label, login=True)
+
+    def pubkey_pem(self, key_id, out):
+        der = pathlib.Path(str(out) + ".der")
+        self.p11("--read-object", "--type", "pubkey", "--id", key_id,
+                 "--output-file", der)
+        openssl("pkey", "-pubin", "-inform", "DER", "-in", der, "-out", out)
+
+    def import_cert(self, key_id, label, cert_pem):
+        der = pathlib.Path(str(cert_pem) + ".der")
+        openssl("x509", "-in", cert_pem, "-outform", "DER", "-out", der)
+        self.p11("--write-object", der, "--type", "cert", "--id", key_id,
+                 "--label", label, login=True)
+
+    def import_key(self, key_id, label, key_pem):
+        der = pathlib.Path(str(key_pem) + ".p8.der")
+        openssl("pkcs8", "-topk8", "-nocrypt", "-in", key_pem, "-outform",
+                "DER", "-out", der)
+        self.p11("--write-object", der, "--type", "privkey", "--id", key_id,
+                 "--label", label, login=True)
+
+
+class Service:
+    """The reference renewal service, over real TLS on 127.0.0.1."""
+
+    def __init__(self, root):
+        self.script = need_env("REFSERVICE")
+        self.dir = pathlib.Path(root) / "ca"
+        self.proc = None
+        self.port = None
+        self.cli("init")
+        self.bundle = pathlib.Path(root) / "sm2-ca-bundle.pem"
+        self.bundle.write_text((self.dir / "chain-ca.pem").read_text() +
+                               (self.dir / "issuing-ca.pem").read_text())
+
+    def cli(self, *args, check=True):
+        return run([PY, self.script] + list(args[:1]) + ["--dir", self.dir] +
+                   list(args[1:]), check=check)
+
+    def start(self):
+        port_file = self.dir / "port"
+        if port_file.exists():
+            port_file.unlink()
+        self.proc = subprocess.Popen(
+            [PY, self.script, "serve", "--dir", str(self.dir), "--port",
+             str(self.port or 0)], stdout=subprocess.DEVNULL,
+            stderr=open(self.dir / "serve.err", "a"))
+        for _ in range(200):
+            if port_file.exists() and port_file.read_text().strip():
+                self.port = int(port_file.read_text())
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError("the reference service did not start: " +
+                                   (self.dir / "serve.err").read_text())
+            time.sleep(0.05)
+        raise RuntimeError("the reference service did not start in time")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    @property
+    def url(self):
+        return "https://127.0.0.1:%d" % self.port
+
+    def enroll(self, pub, out, days_left=30, subject=SUBJECT, gateway="JSB0000",
+               organization="深证通CCNET证书测试", system="CCNET"):
+        self.cli("enroll", "--pubkey", pub, "--subject", subject, "--gateway",
+                 gateway, "--organization", organization, "--system", system,
+                 "--days-left", days_left, "--out", out)
+        return out
+
+    def fault(self, kind, ftype, **kw):
+        args = ["fault", "--kind", kind, "--type", ftype]
+        for k, v in kw.items():
+            args += ["--" + k.replace("_", "-"), v]
+        self.cli(*args)
+
+    def faults_clear(self):
+        self.cli("faults", "clear")
+
+    def show(self):
+        return json.loads(self.cli("show").stdout)
+
+    def orders(self):
+        return self.show().get("orders", [])
+
+    def log_lines(self):
+        log = self.dir / "requests.log"
+        return log.read_text().splitlines() if log.exists() else []
+
+
+class World:
+    """A soft Ekey holding one SM2 certificate issued by the running
+    reference service, and a gmrenew configuration that points at both."""
+
+    def __init__(self, root, days_left=30, token=None, start=True):
+        self.root = pathlib.Path(root)
+        self.service = Service(root)
+        if start:
+            self.service.start()
+        self.token = token or SoftToken(root)
+        self.state = self.root / "state"
+        self.pin_file = self.root / "pin"
+        self.pin_file.write_text(PIN + "\n")
+        self.pin_file.chmod(0o600)
+        self.config = self.root / "config.ini"
+        self.module = self.token.module
+        self.write_config()
+        if days_left is not None:
+            self.token.init()
+            self.add_cert(days_left=days_left)
+
+    def write_config(self, **override):
+        values = {
+            "module": self.module,
+            "url": self.service.url if self.service.port else "https://127.0.0.1:9",
+            "ca_bundle": self.service.dir / "tls-ca.pem",
+            "chain_bundle": self.service.bundle,
+            "state_dir": self.state,
+        }
+        values.update(override)
+        self.config.write_text(
+            "[token]\nmodule = {module}\n\n[service]\nurl = {url}\n"
+            "ca_bundle = {ca_bundle}\nchain_bundle = {chain_bundle}\n"
+            "connect_timeout_ms = 3000\ntotal_timeout_ms = 8000\n\n"
+            "[renewal]\nstate_dir = {state_dir}\n".format(**values))
+
+    def add_cert(self, slot=0, key_id="01", label="JSB0000", days_left=30,
+                 subject=SUBJECT, gateway="JSB0000"):
+        pub = self.root / ("pub-%s-%s.pem" % (slot, key_id))
+        cert = self.root / ("cert-%s-%s.pem" % (slot, key_id))
+        self.token.gen_key(slot, key_id, label, pub)
+        self.service.enroll(pub, cert, days_left=days_left, subject=subject,
+                            gateway=gateway)
+        self.token.import_cert(slot, key_id, label, cert)
+        return cert
+
+    def env(self, **extra):
+        env = self.token.env(GMRENEW_CONFIG=self.config, **extra)
+        env.pop("GMRENEW_PIN", None)
+        return env
+
+    def gmrenew(self, *args, check=None, env=None, input=None, timeout=120):
+        """Runs gmrenew; check=N asserts the exit code N."""
+        p = subprocess.run([need_env("GMRENEW_BIN")] + [str(a) for a in args],
+                           capture_output=True, text=True, input=input,
+                           env=env or self.env(), timeout=timeout)
+        if check is not None and p.returncode != check:
+            raise AssertionError("gmrenew %s: exit %d, expected %d\nstdout:\n%s"
+                                 "\nstderr:\n%s" % (" ".join(map(str, args)),
+                                                    p.returncode, check,
+                                                    p.stdout, p.stderr))
+        return p
+
+    def json(self, *args, check=0, **kw):
+        p = self.gmrenew("--json", *args, check=check, **kw)
+        return json.loads(p.stdout)
+
+    def certs(self):
+        return self.json("list-certs")["certificates"]
+
+    def close(self):
+        self.service.stop()
+
+
+def make_sm2_key(path):
+    openssl("genpkey", "-algorithm", "SM2", "-out", path)
+    return path
+
+
+def pubkey_of(key, out):
+    openssl("pkey", "-in", key, "-pubout", "-out", out)
+    return out
+
+
+# ---- small helpers for the CLI tests (list-certs, verify, errors, help) ----
+
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer",
+                   "UndefinedBehaviorSanitizer", "runtime error:")
+
+
+def assert_no_sanitizer(p):
+    """A gmrenew run must not end with a sanitizer report (the test build
+    exits 99 for ASan/LSan, 98 for UBSan)."""
+    assert p.returncode not in (98, 99), \
+        "sanitizer exit %d\n%s" % (p.returncode, p.stderr)
+    for mark in SANITIZER_MARKS:
+        assert mark not in p.stderr, "sanitizer report:\n" + p.stderr
+    return p
+
+
+def gmrenew_run(*args, env, check=None, input=None, timeout=60):
+    """Runs the gmrenew binary with exactly env; check=N asserts exit N.
+    Always asserts that no sanitizer reported anything."""
+    p = subprocess.run([need_env("GMRENEW_BIN")] + [str(a) for a in args],
+                       capture_output=True, text=True, input=input, env=env,
+                       timeout=timeout)
+    assert_no_sanitizer(p)
+    if check is not None and p.returncode != check:
+        raise AssertionError("gmrenew %s: exit %d, expected %d\nstdout:\n%s"
+                             "\nstderr:\n%s" % (" ".join(map(str, args)),
+                                                p.returncode, check,
+                                                p.stdout, p.stderr))
+    return p
+
+
+def softhsm_import_pubkey(hsm, key_id, label, pub_pem):
+    """Writes a public key object (from a PEM public key) to a SoftHSM
+    token, next to a private key written with SoftHSM.import_key."""
+    der = pathlib.Path(str(pub_pem) + ".der")
+    openssl("pkey", "-pubin", "-in", pub_pem, "-outform", "DER", "-out", der)
+    hsm.p11("--write-object", der, "--type", "pubkey", "--id", key_id,
+            "--label", label, login=True)

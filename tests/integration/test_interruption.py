@@ -1,0 +1,282 @@
+"""The interruption matrix of a renewal.
+
+A full renewal is recorded first: every PKCS#11 call the soft ePass3000GM
+sees (GMSOFT_TRACE) and every HTTP request the reference service gets. Then,
+for every one of those points in turn, the renewal is interrupted there in
+each way:
+
+  PKCS#11 call N:  fail    the call returns CKR_DEVICE_ERROR (GMSOFT_FAIL)
+                   kill    the process is killed right after the call did
+                           its work (GMSOFT_KILL_AFTER)
+                   remove  the token is pulled from call N on
+                           (GMSOFT_REMOVE_AT; a new process sees it again)
+  HTTP request K:  fail    the service answers 500 to every try
+                   lost    the service does the work, the answer is lost
+                   kill    the process is killed while the request is in
+                           flight (the service finishes it)
+
+At that moment the token must hold a usable certificate with its private
+key (checked with pkcs11-tool and openssl, not with gmrenew's own code).
+Then `gmrenew renew-with-code CODE` (or `renew` again when no code was
+given yet) must end with exactly one new, verified certificate and its key
+on the token, and the order confirmed at the service. The points come from
+the recording, not from a list written by hand.
+"""
+import concurrent.futures
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import gmtest
+from gmtest import PIN, run, openssl, need_tool, need_env
+
+DIGEST = bytes(range(32))
+
+
+class Case:
+    """One soft Ekey with one certificate of the shared service, and its own
+    configuration and state directory."""
+
+    def __init__(self, root, service):
+        self.root = pathlib.Path(root)
+        self.root.mkdir(parents=True)
+        self.service = service
+        self.token = gmtest.SoftToken(self.root)
+        self.token.init()
+        pub, cert = self.root / "pub.pem", self.root / "cert.pem"
+        self.token.gen_key(0, "01", "JSB0000", pub)
+        service.enroll(pub, cert, days_left=30)
+        self.token.import_cert(0, "01", "JSB0000", cert)
+        self.old_sha = openssl("x509", "-in", cert, "-noout", "-fingerprint",
+                               "-sha256").stdout.split("=")[1].strip() \
+            .replace(":", "").lower()
+        self.pin_file = self.root / "pin"
+        self.pin_file.write_text(PIN + "\n")
+        self.config = self.root / "config.ini"
+        self.config.write_text(
+            "[token]\nmodule = %s\n\n[service]\nurl = %s\nca_bundle = %s\n"
+            "chain_bundle = %s\nconnect_timeout_ms = 3000\n"
+            "total_timeout_ms = 10000\n\n[renewal]\nstate_dir = %s\n" % (
+                self.token.module, service.url, service.dir / "tls-ca.pem",
+                service.bundle, self.root / "state"))
+
+    def env(self, **extra):
+        return self.token.env(GMRENEW_CONFIG=self.config, **extra)
+
+    def gmrenew(self, *args, env=None, wait=True):
+        cmd = [need_env("GMRENEW_BIN")] + [str(a) for a in args]
+        if not wait:
+            return subprocess.Popen(cmd, env=env or self.env(),
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        return subprocess.run(cmd, env=env or self.env(), capture_output=True,
+                              text=True, timeout=120)
+
+    def renew(self, **fault_env):
+        return self.gmrenew("renew", "--yes", "--pin-file", self.pin_file,
+                            env=self.env(**fault_env))
+
+    # -- what is on the token, seen through pkcs11-tool and openssl --
+
+    def p11(self, *args, login=False, check=True):
+        cmd = [need_tool("pkcs11-tool"), "--module", self.token.module]
+        if login:
+            cmd += ["--login", "--pin", PIN]
+        return run(cmd + list(args), check=check, env=self.env())
+
+    def objects(self):
+        """[(kind, id hex, label)] of every object, after login."""
+        out = self.p11("--list-objects", login=True).stdout
+        objs, kind = [], None
+        for line in out.splitlines():
+            m = re.match(r"(Certificate|Public Key|Private Key) Object", line)
+            if m:
+                kind = m.group(1)
+                objs.append([kind, None, None])
+            elif objs and line.strip().startswith("ID:"):
+                objs[-1][1] = line.split(":", 1)[1].strip()
+            elif objs and line.strip().startswith("label:"):
+                objs[-1][2] = line.split(":", 1)[1].strip()
+        return [tuple(o) for o in objs]
+
+    def usable(self, key_id):
+        """The certificate with this CKA_ID is valid now and its private key
+        signs: verified by openssl with the certificate's public key."""
+        d = self.root / ("check-" + key_id)
+        d.mkdir(exist_ok=True)
+        der, pem, pub = d / "c.der", d / "c.pem", d / "pub.pem"
+        e, raw, sig = d / "e.bin", d / "sig.raw", d / "sig.der"
+        self.p11("--read-object", "--type", "cert", "--id", key_id,
+                 "--output-file", der)
+        openssl("x509", "-inform", "DER", "-in", der, "-out", pem)
+        if openssl("x509", "-in", pem, "-noout", "-checkend", "0",
+                   check=False).returncode:
+            return False
+        openssl("x509", "-in", pem, "-noout", "-pubkey", "-out", pub)
+        e.write_bytes(DIGEST)
+        if self.p11("--sign", "-m", "0x80000202", "--id", key_id,
+                    "--input-file", e, "--output-file", raw, login=True,
+                    check=False).returncode:
+            return False
+        self.token.tool_run("sig-to-der", "--in", raw, "--out", sig)
+        return openssl("pkeyutl", "-verify", "-pubin", "-inkey", pub, "-in",
+                       e, "-sigfile", sig, check=False).returncode == 0
+
+    def usable_pairs(self):
+        ids = {i for k, i, _ in self.objects() if k == "Certificate"}
+        return [i for i in sorted(ids) if self.usable(i)]
+
+    def code(self, stderr):
+        """The update code: from gmrenew's output, else the journal, else
+        the service's open order for the old certificate."""
+        m = re.search(r"UPDATE CODE \(更新码\):\s+(\S+)", stderr or "")
+        if m:
+            return m.group(1)
+        journal = self.root / "state" / "journal"
+        if journal.exists():
+            for f in journal.glob("*.json"):
+                return f.stem
+        for o in self.service.orders():
+            if o["old_sha256"] == self.old_sha:
+                return o["update_code"]
+        return None
+
+
+def check_invariant(case, what):
+    pairs = case.usable_pairs()
+    assert pairs, "%s: no usable certificate with its key on the token: %s" % (
+        what, case.objects())
+
+
+def recover_and_check(case, first, what):
+    code = case.code(first.stderr)
+    if code:
+        p = case.gmrenew("renew-with-code", code, "--pin-file", case.pin_file)
+    else:
+        p = case.renew()
+        code = case.code(p.stderr)
+    assert p.returncode == 0, "%s: recovery exited %d\n%s\n%s" % (
+        what, p.returncode, p.stdout, p.stderr)
+    objs = case.objects()
+    certs = [o for o in objs if o[0] == "Certificate"]
+    privs = [o for o in objs if o[0] == "Private Key"]
+    pubs = [o for o in objs if o[0] == "Public Key"]
+    assert len(certs) == 1 and len(privs) == 1 and len(pubs) == 1, \
+        "%s: expected one certificate and one key pair, found %s" % (what, objs)
+    assert certs[0][1] == privs[0][1] and certs[0][2] == "JSB0000", \
+        "%s: %s" % (what, objs)
+    assert case.usable(certs[0][1]), "%s: the new pair is not usable" % what
+    v = case.gmrenew("--json", "verify")
+    assert v.returncode == 0, "%s: verify failed: %s%s" % (what, v.stdout,
+                                                           v.stderr)
+    (order,) = [o for o in case.service.orders() if o["update_code"] == code]
+    assert order["state"] == "confirmed", "%s: order %s" % (what, order)
+    assert order["old_sha256"] == case.old_sha
+
+
+def record(tmp_path, service):
+    case = Case(tmp_path / "record", service)
+    trace = case.root / "trace"
+    before = len(service.log_lines())
+    p = case.renew(GMSOFT_TRACE=trace)
+    assert p.returncode == 0, p.stderr
+    calls = [line.split()[:2] for line in trace.read_text().splitlines()]
+    requests = [line.split()[3] for line in service.log_lines()[before:]]
+    return [(int(i), f) for i, f in calls], requests
+
+
+def request_kind(path):
+    if path == "/v1/lookup":
+        return "lookup"
+    if path == "/v1/renewals":
+        return "start"
+    return path.rsplit("/", 1)[1]
+
+
+def p11_case(tmp_path, service, index, func, nth, mode):
+    what = "PKCS#11 call %d (%s) %s" % (index, func, mode)
+    case = Case(tmp_path / ("p11-%s-%d" % (mode, index)), service)
+    env = {"fail": {"GMSOFT_FAIL": "%s:%d:CKR_DEVICE_ERROR" % (func, nth)},
+           "kill": {"GMSOFT_KILL_AFTER": index},
+           "remove": {"GMSOFT_REMOVE_AT": index}}[mode]
+    first = case.renew(**env)
+    check_invariant(case, what)
+    recover_and_check(case, first, what)
+    return what
+
+
+def http_case(tmp_path, service, kind, mode):
+    what = "HTTP %s %s" % (kind, mode)
+    case = Case(tmp_path / ("http-%s-%s" % (mode, kind)), service)
+    if mode == "fail":
+        service.fault(kind, "http_error", status=500)
+    elif mode == "lost":
+        service.fault(kind, "drop", when="after")
+    else:
+        service.fault(kind, "delay", ms=4000)
+    try:
+        if mode == "kill":
+            proc = case.gmrenew("renew", "--yes", "--pin-file", case.pin_file,
+                                wait=False)
+            time.sleep(2.0)
+            proc.send_signal(signal.SIGKILL)
+            out, err = proc.communicate()
+            first = subprocess.CompletedProcess(proc.args, proc.returncode,
+                                                out, err)
+            time.sleep(2.5)     # the service finishes the request
+        else:
+            first = case.renew()
+            assert first.returncode == 7, "%s: exit %d, want 7\n%s" % (
+                what, first.returncode, first.stderr)
+    finally:
+        service.faults_clear()
+    check_invariant(case, what)
+    recover_and_check(case, first, what)
+    return what
+
+
+def test_interruption_matrix(tmp_path):
+    need_tool("pkcs11-tool")
+    service = gmtest.Service(tmp_path).start()
+    try:
+        calls, requests = record(tmp_path, service)
+        assert len(calls) > 20 and len(requests) == 4, (calls, requests)
+        seen, p11_points = {}, []
+        for index, func in calls:
+            seen[func] = seen.get(func, 0) + 1
+            p11_points.append((index, func, seen[func]))
+        covered = failed = 0
+        failures = []
+        # HTTP faults are service-wide: one case at a time
+        for kind in [request_kind(r) for r in requests]:
+            for mode in ("fail", "lost", "kill"):
+                covered += 1
+                try:
+                    http_case(tmp_path, service, kind, mode)
+                except AssertionError as e:
+                    failed += 1
+                    failures.append(str(e))
+        jobs = [(i, f, n, m) for i, f, n in p11_points
+                for m in ("fail", "kill", "remove")]
+        workers = int(os.environ.get("GMRENEW_MATRIX_JOBS", "3"))
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(p11_case, tmp_path, service, *j)
+                       for j in jobs]
+            for fut in futures:
+                covered += 1
+                try:
+                    fut.result()
+                except AssertionError as e:
+                    failed += 1
+                    failures.append(str(e))
+        print("\ninterruption matrix: %d PKCS#11 calls x 3 ways + %d HTTP "
+              "requests x 3 ways = %d points covered, %d recovered, %d failed"
+              % (len(calls), len(requests), covered, covered - failed, failed))
+        sys.stdout.flush()
+        assert not failures, "\n\n".join(failures[:10])
+    finally:
+        service.stop()
