@@ -9,4 +9,8 @@ build=${GMRENEW_TEST_BUILD_DIR:-build-test}
 cmake -S . -B "$build" -DGMRENEW_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build "$build" -j"$(nproc)"
 cd "$build"
-ctest --output-on-failure -j2 --timeout 900 "$@"
+rm -f interruption-matrix.txt
+status=0
+ctest --output-on-failure -j2 --timeout 900 "$@" || status=$?
+[ -f interruption-matrix.txt ] && cat interruption-matrix.txt
+exit $status

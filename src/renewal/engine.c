@@ -26,6 +26,23 @@ void gm_run_progress(gm_run *r, int number, const char *what)
 				       GM_PROGRESS_TOTAL, what);
 }
 
+gm_view *gm_run_view(gm_run *r, gm_error *err)
+{
+	if (!r->have_view) {
+		if (gm_view_load(r->ctx->session, &r->view, err))
+			return NULL;
+		r->have_view = 1;
+	}
+	return &r->view;
+}
+
+void gm_run_view_drop(gm_run *r)
+{
+	if (r->have_view)
+		gm_view_release(&r->view);
+	r->have_view = 0;
+}
+
 void gm_run_set_order(gm_run *r, gm_order *fresh)
 {
 	gm_order_release(&r->order);
@@ -105,6 +122,8 @@ static int generate_pending(gm_run *r, gm_token_key *out, gm_error *err)
 				      sizeof(id), r->pending, out, err))
 		return gm_error_prefix(err, "generating the new key pair");
 	r->changed = 1;
+	if (r->have_view)
+		gm_view_add_key(&r->view, out);
 	hex = gm_hex(id, sizeof(id));
 	gm_journal_set(&r->journal, "new_id", hex);
 	free(hex);
@@ -173,29 +192,22 @@ static int check_subject(gm_run *r, const gm_cert_facts *old, gm_error *err)
 /* started / csr_received: make sure a pending key exists and submit a CSR. */
 static int request_certificate(gm_run *r, gm_error *err)
 {
-	gm_view v;
+	gm_view *v = gm_run_view(r, err);
 	gm_token_key fresh;
-	int ok, p, c, ret = -1;
+	int ok, p, ret;
 
-	memset(&fresh, 0, sizeof(fresh));
-	if (gm_view_load(r->ctx->session, &v, err))
+	if (!v || old_key(r, v, &ok, err) ||
+	    check_subject(r, &v->facts[gm_view_find_cert(v, r->order.old_sha256)],
+			  err))
 		return -1;
-	if (old_key(r, &v, &ok, err))
-		goto out;
-	c = gm_view_find_cert(&v, r->order.old_sha256);
-	if (check_subject(r, &v.facts[c], err))
-		goto out;
-	p = find_pending(r, &v);
-	if (p < 0) {
-		if (generate_pending(r, &fresh, err))
-			goto out;
-		ret = submit_csr(r, &fresh, &v.keys[ok], err);
-	} else {
-		ret = submit_csr(r, &v.keys[p], &v.keys[ok], err);
-	}
-out:
+	p = find_pending(r, v);
+	if (p >= 0)
+		return submit_csr(r, &v->keys[p], &v->keys[ok], err);
+	memset(&fresh, 0, sizeof(fresh));
+	ret = generate_pending(r, &fresh, err);
+	if (!ret)	/* the view's key array may have moved: by index */
+		ret = submit_csr(r, &fresh, &v->keys[ok], err);
 	gm_token_key_release(&fresh);
-	gm_view_release(&v);
 	return ret;
 }
 
@@ -273,7 +285,7 @@ out:
 
 /* Creates the certificate object next to its key (unless it is already
  * there) and reads it back. */
-static int install(gm_run *r, const gm_view *v, const gm_token_key *key,
+static int install(gm_run *r, gm_view *v, const gm_token_key *key,
 		   gm_error *err)
 {
 	CK_OBJECT_HANDLE h;
@@ -292,6 +304,10 @@ static int install(gm_run *r, const gm_view *v, const gm_token_key *key,
 					 err))
 			return gm_error_prefix(err, "installing the certificate");
 		r->changed = 1;
+		if (gm_view_add_cert(v, h, key->id, key->id_len,
+				     key->label ? key->label : r->pending,
+				     r->order.cert, r->order.cert_len, err))
+			return -1;
 	}
 	if (gm_token_read_value(r->ctx->session, h, &back, &back_len, err))
 		return gm_error_prefix(err, "reading the certificate back");
@@ -352,7 +368,7 @@ static int rekey(gm_run *r, gm_view *v, gm_error *err)
 static int finish_issued(gm_run *r, gm_error *err)
 {
 	gm_cert_facts cert;
-	gm_view v;
+	gm_view *v;
 	int k, ret = -1;
 
 	if (!r->order.cert)
@@ -361,21 +377,20 @@ static int finish_issued(gm_run *r, gm_error *err)
 			       "sent no certificate", r->order.code);
 	if (gm_cert_facts_parse(r->order.cert, r->order.cert_len, &cert, err))
 		return gm_error_prefix(err, "the certificate from the service");
-	if (gm_view_load(r->ctx->session, &v, err))
-		goto out_cert;
-	k = gm_view_find_key(&v, cert.pubkey, 1);
+	v = gm_run_view(r, err);
+	if (!v)
+		goto out;
+	k = gm_view_find_key(v, cert.pubkey, 1);
 	if (k < 0) {
-		ret = rekey(r, &v, err);
+		ret = rekey(r, v, err);
 		goto out;
 	}
-	if (verify_new(r, &v, &cert, v.keys[k].pubkey, err) ||
-	    install(r, &v, &v.keys[k], err) ||
-	    confirm(r, &v.keys[k], err))
+	if (verify_new(r, v, &cert, v->keys[k].pubkey, err) ||
+	    install(r, v, &v->keys[k], err) ||
+	    confirm(r, &v->keys[k], err))
 		goto out;
 	ret = 0;
 out:
-	gm_view_release(&v);
-out_cert:
 	gm_cert_facts_release(&cert);
 	return ret;
 }
@@ -500,34 +515,32 @@ static int give_final_labels(gm_run *r, const gm_view *v, int c, int k,
 static int retire(gm_run *r, gm_error *err)
 {
 	char label[160];
-	gm_view v;
+	gm_view *v = gm_run_view(r, err);
 	int c, k, ret = -1;
 
-	if (gm_view_load(r->ctx->session, &v, err))
+	if (!v)
 		return -1;
-	c = gm_view_find_cert(&v, r->order.cert_sha256);
-	k = c >= 0 ? gm_view_find_key(&v, v.facts[c].pubkey, 1) : -1;
-	if (c < 0 || k < 0) {
-		ret = gm_fail(err, GM_EXIT_FAILED,
-			      "contact the CA with the update code",
-			      "renewal %s is confirmed but its certificate and "
-			      "key are not on this token", r->order.code);
-		goto out;
-	}
-	snprintf(label, sizeof(label), "%s", final_label(r, &v));
+	c = gm_view_find_cert(v, r->order.cert_sha256);
+	k = c >= 0 ? gm_view_find_key(v, v->facts[c].pubkey, 1) : -1;
+	if (c < 0 || k < 0)
+		return gm_fail(err, GM_EXIT_FAILED,
+			       "contact the CA with the update code",
+			       "renewal %s is confirmed but its certificate and "
+			       "key are not on this token", r->order.code);
+	snprintf(label, sizeof(label), "%s", final_label(r, v));
 	gm_run_progress(r, GM_PROGRESS_RETIRE, r->ctx->keep_old ?
 			"Keeping the old certificate and key (relabelled)" :
 			"Removing the old certificate and key");
-	if (retire_old(r, &v, err) ||
-	    remove_stale(r, &v, v.facts[c].pubkey, err) ||
-	    give_final_labels(r, &v, c, k, label, err))
+	if (retire_old(r, v, err) ||
+	    remove_stale(r, v, v->facts[c].pubkey, err) ||
+	    give_final_labels(r, v, c, k, label, err))
 		goto out;
-	r->out->new_der = (unsigned char *)gm_xmemdup(v.certs[c].der,
-						     v.certs[c].der_len);
-	r->out->new_der_len = v.certs[c].der_len;
+	r->out->new_der = (unsigned char *)gm_xmemdup(v->certs[c].der,
+						     v->certs[c].der_len);
+	r->out->new_der_len = v->certs[c].der_len;
 	ret = r->changed ? journal_step(r, GM_STEP_RETIRED, err) : 0;
 out:
-	gm_view_release(&v);
+	gm_run_view_drop(r);	/* objects were removed and relabelled */
 	return ret;
 }
 

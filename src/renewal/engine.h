@@ -23,7 +23,15 @@ typedef struct gm_run {
 	gm_journal journal;
 	char pending[64];	/* label of the pending objects */
 	int changed;		/* this run changed the token or the order */
+	gm_view view;		/* the token, read once per run and kept up
+				 * to date with what this run changes */
+	int have_view;
 } gm_run;
+
+/* The run's view of the token, read on first use. */
+gm_view *gm_run_view(gm_run *r, gm_error *err);
+/* Forget the view: the next use reads the token again. */
+void gm_run_view_drop(gm_run *r);
 
 void gm_run_progress(gm_run *r, int number, const char *what);
 /* Takes a new order answer (releases the previous one). */

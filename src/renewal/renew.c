@@ -39,6 +39,7 @@ static int begin(gm_renewal_ctx *ctx, gm_renewal_result *out, gm_run *r,
 
 static void end(gm_run *r, gm_token_lock *lock)
 {
+	gm_run_view_drop(r);
 	gm_journal_close(&r->journal);
 	gm_order_release(&r->order);
 	gm_token_lock_release(lock);
@@ -113,78 +114,60 @@ static int check_with_ca(gm_run *r, const gm_token_cert *old,
 	return ret;
 }
 
-static int dry_run(gm_run *r, const gm_token_cert *old,
-		   const gm_cert_facts *facts, gm_error *err)
+/* The private key of the certificate being renewed, on the token. */
+static const gm_token_key *old_pair(gm_run *r, const gm_cert_facts *facts,
+				    gm_error *err)
 {
-	gm_token_key *keys = NULL;
-	size_t n = 0, i;
+	gm_view *v = gm_run_view(r, err);
+	int k;
+
+	if (!v)
+		return NULL;
+	k = gm_view_find_key(v, facts->pubkey, 1);
+	if (k >= 0)
+		return &v->keys[k];
+	gm_fail(err, GM_EXIT_FAILED, "contact the CA",
+		"the token holds no private key for '%s'", facts->subject);
+	return NULL;
+}
+
+static int dry_run(gm_run *r, const gm_cert_facts *facts, gm_error *err)
+{
+	const gm_token_key *k = old_pair(r, facts, err);
 	unsigned char digest[GM_DIGEST_LEN] = { 0 }, *sig = NULL;
 	size_t sig_len = 0;
-	int ret = -1;
 
-	(void)old;
-	if (gm_token_keys(r->ctx->session, &keys, &n, err))
-		return -1;
-	for (i = 0; i < n; i++)
-		if (keys[i].pubkey && keys[i].priv != CK_INVALID_HANDLE &&
-		    gm_pubkey_equal(keys[i].pubkey, facts->pubkey) == 1)
-			break;
-	if (i == n) {
-		gm_fail(err, GM_EXIT_FAILED, "contact the CA",
-			"the token holds no private key for '%s'",
-			facts->subject);
-		goto out;
-	}
 	/* The old key must be able to prove possession. */
-	if (gm_token_sign_digest(r->ctx->session, r->ctx->profile,
-				 keys[i].priv, digest, &sig, &sig_len, err))
-		goto out;
-	snprintf(r->out->state, sizeof(r->out->state), "dry-run");
-	ret = 0;
-out:
+	if (!k || gm_token_sign_digest(r->ctx->session, r->ctx->profile, k->priv,
+				       digest, &sig, &sig_len, err))
+		return -1;
 	OPENSSL_free(sig);
-	gm_token_keys_free(keys, n);
-	return ret;
+	snprintf(r->out->state, sizeof(r->out->state), "dry-run");
+	return 0;
 }
 
 static int start_order(gm_run *r, const gm_token_cert *old,
 		       const gm_cert_facts *facts, gm_error *err)
 {
-	gm_token_key *keys = NULL;
+	const gm_token_key *k = old_pair(r, facts, err);
 	gm_token_signer signer;
 	gm_pop_key pop;
 	gm_order fresh;
-	size_t n = 0, i;
-	int ret = -1;
 
+	if (!k)
+		return -1;
 	gm_run_progress(r, GM_PROGRESS_START,
 			"Starting the renewal with the service");
-	if (gm_token_keys(r->ctx->session, &keys, &n, err))
-		return -1;
-	for (i = 0; i < n; i++)
-		if (keys[i].pubkey && keys[i].priv != CK_INVALID_HANDLE &&
-		    gm_pubkey_equal(keys[i].pubkey, facts->pubkey) == 1)
-			break;
-	if (i == n) {
-		gm_fail(err, GM_EXIT_FAILED, "contact the CA",
-			"the token holds no private key for '%s'",
-			facts->subject);
-		goto out;
-	}
-	signer = (gm_token_signer){ r->ctx->session, r->ctx->profile,
-				    keys[i].priv };
-	pop = (gm_pop_key){ r->ctx->profile->scheme, keys[i].pubkey,
+	signer = (gm_token_signer){ r->ctx->session, r->ctx->profile, k->priv };
+	pop = (gm_pop_key){ r->ctx->profile->scheme, k->pubkey,
 			    gm_token_sign_cb, &signer };
-	gm_sig_scheme_for_key(keys[i].pubkey, &pop.scheme, NULL);
+	gm_sig_scheme_for_key(k->pubkey, &pop.scheme, NULL);
 	memset(&fresh, 0, sizeof(fresh));
 	if (gm_service_start(r->ctx->service, old->der, old->der_len, &pop,
 			     &fresh, err))
-		goto out;
+		return -1;
 	gm_run_set_order(r, &fresh);
-	ret = 0;
-out:
-	gm_token_keys_free(keys, n);
-	return ret;
+	return 0;
 }
 
 static int record_start(gm_run *r, const gm_token_cert *old,
@@ -219,7 +202,7 @@ int gm_renew(gm_renewal_ctx *ctx, const gm_token_cert *old,
 	if (check_with_ca(&r, old, &facts, open_code, err))
 		goto out;
 	if (ctx->dry_run) {
-		ret = dry_run(&r, old, &facts, err);
+		ret = dry_run(&r, &facts, err);
 		goto out;
 	}
 	if (open_code[0]) {
@@ -259,23 +242,15 @@ static int open_journal_for(gm_run *r, gm_error *err)
 
 static void journal_old_from_token(gm_run *r, gm_error *err)
 {
-	gm_token_cert *certs = NULL;
-	size_t n = 0, i;
-	gm_cert_facts f;
+	gm_view *v;
+	int c;
 
-	if (gm_journal_get(&r->journal, "old_sha256") ||
-	    gm_token_certs(r->ctx->session, &certs, &n, err))
+	if (gm_journal_get(&r->journal, "old_sha256"))
 		return;
-	for (i = 0; i < n; i++) {
-		if (!certs[i].der || gm_cert_facts_parse(certs[i].der,
-							 certs[i].der_len, &f,
-							 NULL))
-			continue;
-		if (!strcmp(f.sha256_hex, r->order.old_sha256))
-			gm_run_journal_old(r, &certs[i], &f);
-		gm_cert_facts_release(&f);
-	}
-	gm_token_certs_free(certs, n);
+	v = gm_run_view(r, err);
+	c = v ? gm_view_find_cert(v, r->order.old_sha256) : -1;
+	if (c >= 0)
+		gm_run_journal_old(r, &v->certs[c], &v->facts[c]);
 }
 
 int gm_renew_with_code(gm_renewal_ctx *ctx, const char *code,

@@ -82,3 +82,40 @@ int gm_view_load(gm_session *s, gm_view *v, gm_error *err)
 	}
 	return 0;
 }
+
+void gm_view_add_key(gm_view *v, const gm_token_key *k)
+{
+	gm_token_key *c;
+
+	v->keys = gm_xrealloc(v->keys, (v->n_keys + 1) * sizeof(*v->keys));
+	c = &v->keys[v->n_keys++];
+	*c = *k;
+	c->id = (unsigned char *)gm_xmemdup(k->id, k->id_len);
+	c->label = gm_xstrdup(k->label);
+	if (c->pubkey)
+		EVP_PKEY_up_ref(c->pubkey);
+}
+
+int gm_view_add_cert(gm_view *v, CK_OBJECT_HANDLE h, const unsigned char *id,
+		     size_t id_len, const char *label, const unsigned char *der,
+		     size_t der_len, gm_error *err)
+{
+	size_t n = v->n_certs;
+	gm_token_cert *c;
+
+	v->certs = gm_xrealloc(v->certs, (n + 1) * sizeof(*v->certs));
+	v->facts = gm_xrealloc(v->facts, (n + 1) * sizeof(*v->facts));
+	v->parsed = gm_xrealloc(v->parsed, (n + 1) * sizeof(*v->parsed));
+	c = &v->certs[n];
+	memset(c, 0, sizeof(*c));
+	c->handle = h;
+	c->id = (unsigned char *)gm_xmemdup(id, id_len);
+	c->id_len = id_len;
+	c->label = gm_xstrdup(label);
+	c->der = (unsigned char *)gm_xmemdup(der, der_len);
+	c->der_len = der_len;
+	c->pubkey = c->privkey = CK_INVALID_HANDLE;
+	v->parsed[n] = gm_cert_facts_parse(der, der_len, &v->facts[n], err) == 0;
+	v->n_certs = n + 1;
+	return v->parsed[n] ? 0 : -1;
+}

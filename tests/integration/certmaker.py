@@ -218,11 +218,13 @@ class Maker:
         return issuer.db
 
     def issue(self, issuer, name, subject, kind="sm2", key=None, ca=False,
-              not_before=None, not_after=None, days=365, serial=None):
+              not_before=None, not_after=None, days=365, serial=None,
+              distid=SM2_ID):
         """Issues a certificate signed by issuer. Validity: not_before /
         not_after (datetimes), else now - 1 hour to now + days + 1 hour
         (so that days_left reads `days` for an hour). serial:
-        hex digits (default: 8 random bytes, first byte below 0x80)."""
+        hex digits (default: 8 random bytes, first byte below 0x80).
+        distid: the SM2 ID the issuer signs with (tests of a wrong ID)."""
         key = pathlib.Path(key) if key else self.key(name, kind)
         csr = self.dir / (name + ".csr")
         pem = self.dir / (name + ".pem")
@@ -242,7 +244,7 @@ class Maker:
                 "-preserveDN", "-utf8", "-notext",
                 "-extensions", "ext_ca" if ca else "ext_leaf", "-out", pem]
         if issuer.kind == "sm2":
-            args += ["-md", "sm3", "-sigopt", "distid:" + SM2_ID]
+            args += ["-md", "sm3", "-sigopt", "distid:" + distid]
         else:
             args += ["-md", "sha256"]
         if kind == "sm2":

@@ -241,6 +241,7 @@ def http_case(tmp_path, service, kind, mode):
 
 def test_interruption_matrix(tmp_path):
     need_tool("pkcs11-tool")
+    started = time.time()
     service = gmtest.Service(tmp_path).start()
     try:
         calls, requests = record(tmp_path, service)
@@ -273,10 +274,16 @@ def test_interruption_matrix(tmp_path):
                 except AssertionError as e:
                     failed += 1
                     failures.append(str(e))
-        print("\ninterruption matrix: %d PKCS#11 calls x 3 ways + %d HTTP "
-              "requests x 3 ways = %d points covered, %d recovered, %d failed"
-              % (len(calls), len(requests), covered, covered - failed, failed))
+        summary = ("interruption matrix: %d PKCS#11 calls x 3 ways + %d HTTP "
+                   "requests x 3 ways = %d points covered, %d recovered, "
+                   "%d failed, in %.0f s" % (
+                       len(calls), len(requests), covered, covered - failed,
+                       failed, time.time() - started))
+        print("\n" + summary)
         sys.stdout.flush()
+        # scripts/test.sh shows this line after ctest
+        out = pathlib.Path(os.environ.get("GMRENEW_BUILD_DIR", tmp_path))
+        (out / "interruption-matrix.txt").write_text(summary + "\n")
         assert not failures, "\n\n".join(failures[:10])
     finally:
         service.stop()

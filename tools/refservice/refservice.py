@@ -60,6 +60,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     """One HTTPS connection: HTTP/1.1, keep-alive, JSON responses."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in one write: a separate small write for the
+    # body would wait on the client's delayed ACK (about 40 ms a request).
+    wbufsize = 1 << 16
     timeout = IDLE_TIMEOUT
     server_version = "gmrenew-refservice/1"
     sys_version = ""
