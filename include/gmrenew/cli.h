@@ -9,7 +9,7 @@
  *      gm_option table and parse them with gm_cli_parse();
  *   2. declare cmd_NAME below and add a row to the table in main.c with the
  *      setup flags it needs and one line of summary;
- *   3. document it in docs/cli.md (tests/integration/test_cli_help.sh checks
+ *   3. document it in docs/cli.md (tests/integration/test_cli_help.py checks
  *      that the documented options and --help agree).
  */
 #ifndef GMRENEW_CLI_H

@@ -177,6 +177,11 @@ int gm_prompt_pin(const gm_pin_source *src, const char *prompt, char **pin,
 		return pin_from_file(src->file, pin, err);
 	if (env)
 		return pin_from_env(env, pin, err);
+	if (!gm_have_terminal())
+		return gm_fail(err, GM_EXIT_USAGE,
+			       "give the PIN with --pin-file FILE, --pin-fd N or "
+			       "the GMRENEW_PIN environment variable",
+			       "the PIN is needed and there is no terminal to ask");
 	return pin_from_tty(prompt, pin, err);
 }
 

@@ -381,8 +381,13 @@ static int finish_issued(gm_run *r, gm_error *err)
 	if (!v)
 		goto out;
 	k = gm_view_find_key(v, cert.pubkey, 1);
+	if (k < 0 && find_pending(r, v) < 0) {
+		ret = rekey(r, v, err);	/* the pending key is gone */
+		goto out;
+	}
 	if (k < 0) {
-		ret = rekey(r, v, err);
+		/* our pending key is there: the certificate is not for it */
+		verify_new(r, v, &cert, v->keys[find_pending(r, v)].pubkey, err);
 		goto out;
 	}
 	if (verify_new(r, v, &cert, v->keys[k].pubkey, err) ||

@@ -264,8 +264,9 @@ class World:
         return cert
 
     def env(self, **extra):
-        env = self.token.env(GMRENEW_CONFIG=self.config, **extra)
+        env = self.token.env(GMRENEW_CONFIG=self.config)
         env.pop("GMRENEW_PIN", None)
+        env.update({k: str(v) for k, v in extra.items()})
         return env
 
     def gmrenew(self, *args, check=None, env=None, input=None, timeout=120):
