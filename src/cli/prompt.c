@@ -113,7 +113,7 @@ static volatile sig_atomic_t tty_fd = -1;
 static void restore_tty_on_signal(int sig)
 {
 	if (tty_fd >= 0)
-		tcsetattr(tty_fd, TCSAFLUSH, &saved_tty);
+		tcsetattr(tty_fd, TCSANOW, &saved_tty);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -140,11 +140,13 @@ static int pin_from_tty(const char *prompt, char **pin, gm_error *err)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	tty_fd = fd;
+	/* Echo goes off before the prompt shows, so that nothing typed after
+	 * the prompt can be echoed or thrown away. */
+	tcsetattr(fd, TCSANOW, &noecho);
 	if (write(fd, prompt, strlen(prompt)) < 0)
 		gm_debug("cannot write the prompt");
-	tcsetattr(fd, TCSAFLUSH, &noecho);
 	r = read_secret_line(fd, pin);
-	tcsetattr(fd, TCSAFLUSH, &saved_tty);
+	tcsetattr(fd, TCSANOW, &saved_tty);
 	tty_fd = -1;
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);

@@ -63,7 +63,11 @@ def test_full_renewal_on_the_soft_ekey(world):
     # running renew-with-code on a finished renewal changes nothing
     p = world.gmrenew("renew-with-code", code, "--pin-file", world.pin_file, check=0)
     assert "already complete" in p.stdout
-    assert world.certs() == after
+    again = world.certs()
+    assert len(again) == 1
+    # days_left may tick over between the two listings
+    assert {k: (v, after[0][k]) for k, v in again[0].items()
+            if v != after[0][k] and k != "days_left"} == {}
 
 
 def test_json_result(world):

@@ -246,7 +246,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
         else:
             self.write_padding(body, oversized)
-        self.wfile.flush()
+        # No flush here: http.server flushes once the request is done, after
+        # requests.log has its line, so a client never sees an answer whose
+        # line is not yet in the log.
         return status
 
     def write_padding(self, body, size):
