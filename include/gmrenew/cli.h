@@ -88,6 +88,10 @@ extern const gm_option gm_global_options[];
 int gm_cli_parse(gm_cli *cli, const gm_option *opts, int argc, char **argv,
 		 int *first_pos);
 void gm_cli_usage(FILE *f, const gm_command *cmd, const gm_option *opts);
+/* gm_cli_parse for a command without positional arguments: 0 go on, 1
+ * --help was shown (exit 0), -1 usage error shown (exit 2). */
+int gm_cli_parse_noargs(gm_cli *cli, const gm_option *opts, int argc,
+			char **argv);
 /* One line per option: "  -v, --verbose   help". */
 void gm_cli_print_options(FILE *f, const gm_option *table);
 
@@ -98,6 +102,8 @@ void gm_cli_teardown(gm_cli *cli);
 /* Reports an error (text on stderr, or JSON on stdout with --json) and
  * returns its exit code. */
 int gm_cli_report_error(gm_cli *cli, const gm_error *err);
+/* Adds key: value, or key: null when value is NULL. */
+void gm_json_add_str(cJSON *o, const char *key, const char *value);
 /* Prints a JSON document on stdout and frees it. */
 void gm_cli_print_json(cJSON *doc);
 /* "gmrenew: warning: ..." on stderr. */
@@ -182,6 +188,10 @@ typedef struct gm_renew_session {
 } gm_renew_session;
 
 int gm_renew_session_open(gm_cli *cli, gm_renew_session *rs, gm_error *err);
+/* The renewal service client from the configuration ([service]). */
+int gm_cli_service_open(gm_cli *cli, gm_service **out, gm_error *err);
+/* The checks of a verification as a JSON array. */
+cJSON *gm_checks_json(const gm_verify_report *r);
 void gm_renew_session_close(gm_renew_session *rs);
 cJSON *gm_renew_result_json(gm_renew_session *rs, int ok);
 int gm_renew_report_failure(gm_renew_session *rs, gm_error *err);

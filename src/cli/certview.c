@@ -262,14 +262,6 @@ void gm_cert_list_print(const gm_cli *cli, const gm_cert_list *list, FILE *f)
 	}
 }
 
-static void add_str(cJSON *o, const char *key, const char *value)
-{
-	if (value)
-		cJSON_AddStringToObject(o, key, value);
-	else
-		cJSON_AddNullToObject(o, key);
-}
-
 static void add_time(cJSON *o, const char *key, time_t t)
 {
 	char buf[32];
@@ -282,11 +274,11 @@ cJSON *gm_token_json(const gm_token_info *t)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	add_str(o, "serial", t->serial);
-	add_str(o, "label", t->label);
-	add_str(o, "manufacturer", t->manufacturer);
-	add_str(o, "model", t->model);
-	add_str(o, "uri", t->uri);
+	gm_json_add_str(o, "serial", t->serial);
+	gm_json_add_str(o, "label", t->label);
+	gm_json_add_str(o, "manufacturer", t->manufacturer);
+	gm_json_add_str(o, "model", t->model);
+	gm_json_add_str(o, "uri", t->uri);
 	return o;
 }
 
@@ -294,19 +286,19 @@ static void add_facts(cJSON *o, const gm_cert_view *v)
 {
 	const gm_cert_facts *f = &v->facts;
 
-	add_str(o, "subject", f->subject);
-	add_str(o, "issuer", f->issuer);
-	add_str(o, "serial", f->serial_hex);
-	add_str(o, "sha256", f->sha256_hex);
-	add_str(o, "gateway", f->gateway);
-	add_str(o, "organization", f->organization);
-	add_str(o, "system", f->system);
+	gm_json_add_str(o, "subject", f->subject);
+	gm_json_add_str(o, "issuer", f->issuer);
+	gm_json_add_str(o, "serial", f->serial_hex);
+	gm_json_add_str(o, "sha256", f->sha256_hex);
+	gm_json_add_str(o, "gateway", f->gateway);
+	gm_json_add_str(o, "organization", f->organization);
+	gm_json_add_str(o, "system", f->system);
 	add_time(o, "not_before", f->not_before);
 	add_time(o, "not_after", f->not_after);
 	cJSON_AddNumberToObject(o, "days_left", (double)v->verdict.days_left);
-	add_str(o, "status", gm_status_name(v->verdict.status));
-	add_str(o, "renewal", gm_renewal_name(v->verdict.renewal));
-	add_str(o, "key_algorithm", f->key_algorithm);
+	gm_json_add_str(o, "status", gm_status_name(v->verdict.status));
+	gm_json_add_str(o, "renewal", gm_renewal_name(v->verdict.renewal));
+	gm_json_add_str(o, "key_algorithm", f->key_algorithm);
 	cJSON_AddBoolToObject(o, "has_private_key", v->has_private_key);
 }
 
@@ -329,10 +321,10 @@ cJSON *gm_cert_view_json(const gm_cert_view *v)
 		for (i = 0; fact_keys[i]; i++)
 			cJSON_AddNullToObject(o, fact_keys[i]);
 	}
-	add_str(o, "id", id);
-	add_str(o, "label", v->obj->label && v->obj->label[0] ? v->obj->label :
+	gm_json_add_str(o, "id", id);
+	gm_json_add_str(o, "label", v->obj->label && v->obj->label[0] ? v->obj->label :
 		NULL);
-	add_str(o, "error", v->parsed ? NULL : v->problem);
+	gm_json_add_str(o, "error", v->parsed ? NULL : v->problem);
 	free(id);
 	return o;
 }

@@ -125,14 +125,6 @@ int ce_ok(const ce_run *r)
 
 /* ---- JSON -------------------------------------------------------------- */
 
-static void add_str_or_null(cJSON *o, const char *k, const char *v)
-{
-	if (v)
-		cJSON_AddStringToObject(o, k, v);
-	else
-		cJSON_AddNullToObject(o, k);
-}
-
 cJSON *ce_json(const ce_run *r)
 {
 	cJSON *doc = cJSON_CreateObject(), *arr;
@@ -146,9 +138,9 @@ cJSON *ce_json(const ce_run *r)
 
 		cJSON_AddStringToObject(o, "id", c->id);
 		cJSON_AddStringToObject(o, "status", ce_status_name(c->status));
-		add_str_or_null(o, "summary", c->summary ? c->summary : "");
-		add_str_or_null(o, "detail", c->detail);
-		add_str_or_null(o, "fix", c->status == CE_PASS ? NULL : c->fix);
+		gm_json_add_str(o, "summary", c->summary ? c->summary : "");
+		gm_json_add_str(o, "detail", c->detail);
+		gm_json_add_str(o, "fix", c->status == CE_PASS ? NULL : c->fix);
 		cJSON_AddItemToArray(arr, o);
 	}
 	return doc;
@@ -230,7 +222,7 @@ static cJSON *os_json(void)
 	} else {
 		cJSON_AddNullToObject(o, "uname");
 	}
-	add_str_or_null(o, "pretty_name", pretty);
+	gm_json_add_str(o, "pretty_name", pretty);
 	free(pretty);
 	return o;
 }

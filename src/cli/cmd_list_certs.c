@@ -21,31 +21,18 @@ static int fetch_records(gm_cli *cli, const gm_cert_list *list, online *on,
 {
 	const unsigned char **ders = gm_xcalloc(list->n, sizeof(*ders));
 	size_t *lens = gm_xcalloc(list->n, sizeof(*lens)), i, n = 0;
-	gm_service_options o;
 	gm_service *svc = NULL;
-	int r = -1;
+	int r;
 
 	for (i = 0; i < list->n; i++)
 		if (list->views[i].parsed) {
 			ders[n] = list->views[i].obj->der;
 			lens[n++] = list->views[i].obj->der_len;
 		}
-	gm_service_options_defaults(&o);
-	o.url = cli->cfg.service_url;
-	o.ca_bundle = cli->cfg.ca_bundle;
-	o.connect_timeout_ms = cli->cfg.connect_timeout_ms;
-	o.total_timeout_ms = cli->cfg.total_timeout_ms;
-	if (!o.url || !o.ca_bundle) {
-		gm_fail(err, GM_EXIT_USAGE, "set [service] url and ca_bundle in "
-			"the configuration file", "--online needs the renewal "
-			"service's URL and CA bundle");
-		goto out;
-	}
-	if (n == 0 || gm_service_open(&o, &svc, err) == 0) {
-		r = n ? gm_service_lookup(svc, ders, lens, n, &on->rec, err) : 0;
-		on->n = r == 0 ? n : 0;
-	}
-out:
+	r = gm_cli_service_open(cli, &svc, err);
+	if (r == 0 && n)
+		r = gm_service_lookup(svc, ders, lens, n, &on->rec, err);
+	on->n = r == 0 ? n : 0;
 	gm_service_close(svc);
 	free(ders);
 	free(lens);
@@ -65,26 +52,18 @@ static const gm_ca_record *record_of(const gm_cert_list *l, const online *on,
 	return j < on->n ? &on->rec[j] : NULL;
 }
 
-static void add_opt_str(cJSON *o, const char *k, const char *v)
-{
-	if (v)
-		cJSON_AddStringToObject(o, k, v);
-	else
-		cJSON_AddNullToObject(o, k);
-}
-
 static cJSON *record_json(const gm_ca_record *r)
 {
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(o, "found", r->found);
-	add_opt_str(o, "status", r->status);
-	add_opt_str(o, "gateway", r->gateway);
-	add_opt_str(o, "organization", r->organization);
-	add_opt_str(o, "system", r->system);
+	gm_json_add_str(o, "status", r->status);
+	gm_json_add_str(o, "gateway", r->gateway);
+	gm_json_add_str(o, "organization", r->organization);
+	gm_json_add_str(o, "system", r->system);
 	cJSON_AddBoolToObject(o, "online_renewal", r->online);
-	add_opt_str(o, "reason", r->reason);
-	add_opt_str(o, "open_update_code", r->open_code);
+	gm_json_add_str(o, "reason", r->reason);
+	gm_json_add_str(o, "open_update_code", r->open_code);
 	return o;
 }
 
@@ -148,16 +127,11 @@ int cmd_list_certs(gm_cli *cli, int argc, char **argv)
 	online on = { NULL, 0 };
 	gm_cert_list list;
 	gm_error err;
-	int pos, r;
+	int r;
 
-	r = gm_cli_parse(cli, opts, argc, argv, &pos);
+	r = gm_cli_parse_noargs(cli, opts, argc, argv);
 	if (r)
 		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
-	if (pos < argc) {
-		fprintf(stderr, "gmrenew list-certs: unexpected argument '%s'\n",
-			argv[pos]);
-		return GM_EXIT_USAGE;
-	}
 	if (gm_cli_setup(cli, cli->command->flags, &err) ||
 	    gm_cert_list_load(cli, &list, &err))
 		return gm_cli_report_error(cli, &err);

@@ -65,8 +65,7 @@ static void print_report(const gm_cert_facts *f, size_t index,
 static cJSON *report_json(const gm_cert_facts *f, size_t index,
 			  const gm_verify_report *r)
 {
-	cJSON *o = cJSON_CreateObject(), *arr;
-	size_t i;
+	cJSON *o = cJSON_CreateObject();
 
 	if (index)
 		cJSON_AddNumberToObject(o, "index", (double)index);
@@ -75,16 +74,7 @@ static cJSON *report_json(const gm_cert_facts *f, size_t index,
 	cJSON_AddStringToObject(o, "subject", f->subject);
 	cJSON_AddStringToObject(o, "sha256", f->sha256_hex);
 	cJSON_AddBoolToObject(o, "ok", r->ok);
-	arr = cJSON_AddArrayToObject(o, "checks");
-	for (i = 0; i < r->n; i++) {
-		cJSON *c = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(c, "id", r->checks[i].id);
-		cJSON_AddStringToObject(c, "status",
-					status_names[r->checks[i].status]);
-		cJSON_AddStringToObject(c, "detail", r->checks[i].detail);
-		cJSON_AddItemToArray(arr, c);
-	}
+	cJSON_AddItemToObject(o, "checks", gm_checks_json(r));
 	return o;
 }
 
@@ -293,16 +283,11 @@ int cmd_verify(gm_cli *cli, int argc, char **argv)
 	};
 	verify_run v = { .cli = cli, .o = &o, .ok = 1 };
 	gm_error err;
-	int pos, r;
+	int r;
 
-	r = gm_cli_parse(cli, opts, argc, argv, &pos);
+	r = gm_cli_parse_noargs(cli, opts, argc, argv);
 	if (r)
 		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
-	if (pos < argc) {
-		fprintf(stderr, "gmrenew verify: unexpected argument '%s'\n",
-			argv[pos]);
-		return GM_EXIT_USAGE;
-	}
 	if (gm_cli_setup(cli, GM_CMD_CONFIG, &err))
 		return gm_cli_report_error(cli, &err);
 	v.ca = o.ca_bundle ? o.ca_bundle : cli->cfg.chain_bundle;

@@ -199,3 +199,13 @@ void gm_cli_usage(FILE *f, const gm_command *cmd, const gm_option *opts)
 		"3 not due, 4 offline,\n5 environment, 6 PIN, 7 service, "
 		"8 verification).\n");
 }
+
+int gm_cli_parse_noargs(gm_cli *cli, const gm_option *opts, int argc,
+			char **argv)
+{
+	int pos, r = gm_cli_parse(cli, opts, argc, argv, &pos);
+
+	if (r || pos >= argc)
+		return r;
+	return bad_usage(cli, "unexpected argument '%s'", argv[pos]);
+}

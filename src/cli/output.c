@@ -33,6 +33,14 @@ int gm_cli_report_error(gm_cli *cli, const gm_error *err)
 	return code;
 }
 
+void gm_json_add_str(cJSON *o, const char *key, const char *value)
+{
+	if (value)
+		cJSON_AddStringToObject(o, key, value);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
 void gm_cli_print_json(cJSON *doc)
 {
 	char *text = cJSON_Print(doc);

@@ -34,37 +34,36 @@ static void on_code(void *ctx, const char *code, const char *journal)
 		"  (journal: %s)\n\n", code, code, journal);
 }
 
-static int service_options(gm_cli *cli, gm_service_options *o, gm_error *err)
+int gm_cli_service_open(gm_cli *cli, gm_service **out, gm_error *err)
 {
-	gm_service_options_defaults(o);
-	o->url = cli->cfg.service_url;
-	o->ca_bundle = cli->cfg.ca_bundle;
-	o->connect_timeout_ms = cli->cfg.connect_timeout_ms;
-	o->total_timeout_ms = cli->cfg.total_timeout_ms;
-	if (!o->url)
+	gm_service_options o;
+
+	gm_service_options_defaults(&o);
+	o.url = cli->cfg.service_url;
+	o.ca_bundle = cli->cfg.ca_bundle;
+	o.connect_timeout_ms = cli->cfg.connect_timeout_ms;
+	o.total_timeout_ms = cli->cfg.total_timeout_ms;
+	if (!o.url)
 		return gm_fail(err, GM_EXIT_USAGE,
 			       "set [service] url in the configuration file "
 			       "(docs/configuration.md)",
 			       "the renewal service's URL is not configured");
-	if (!o->ca_bundle)
+	if (!o.ca_bundle)
 		return gm_fail(err, GM_EXIT_USAGE,
 			       "set [service] ca_bundle in the configuration file",
 			       "no CA bundle to verify the renewal service's TLS "
 			       "certificate");
-	return 0;
+	return gm_service_open(&o, out, err);
 }
 
 int gm_renew_session_open(gm_cli *cli, gm_renew_session *rs, gm_error *err)
 {
-	gm_service_options o;
-
 	memset(rs, 0, sizeof(*rs));
 	rs->cli = cli;
 	gm_cli_policy(cli, &rs->policy);
 	rs->state_dir = cli->cfg.state_dir ? gm_xstrdup(cli->cfg.state_dir) :
 		gm_state_dir_default();
-	if (service_options(cli, &o, err) ||
-	    gm_service_open(&o, &rs->service, err))
+	if (gm_cli_service_open(cli, &rs->service, err))
 		return -1;
 	rs->ctx = (gm_renewal_ctx){
 		.session = cli->session, .profile = &cli->profile,
@@ -86,7 +85,7 @@ void gm_renew_session_close(gm_renew_session *rs)
 	memset(rs, 0, sizeof(*rs));
 }
 
-static cJSON *checks_json(const gm_verify_report *r)
+cJSON *gm_checks_json(const gm_verify_report *r)
 {
 	static const char *const names[] = { "pass", "fail", "skip" };
 	cJSON *arr = cJSON_CreateArray();
@@ -117,7 +116,7 @@ cJSON *gm_renew_result_json(gm_renew_session *rs, int ok)
 				rs->result.state : "none");
 	cJSON_AddBoolToObject(doc, "nothing_to_do", rs->result.nothing_to_do);
 	cJSON_AddItemToObject(doc, "token", gm_token_json(&rs->cli->token));
-	cJSON_AddItemToObject(doc, "checks", checks_json(&rs->result.report));
+	cJSON_AddItemToObject(doc, "checks", gm_checks_json(&rs->result.report));
 	if (rs->result.journal[0])
 		cJSON_AddStringToObject(doc, "journal", rs->result.journal);
 	return doc;
