@@ -89,30 +89,42 @@ static int print_json(gm_cli *cli, const gm_cert_list *list,
 	return GM_EXIT_OK;
 }
 
+static void print_record(size_t index, const gm_ca_record *r)
+{
+	char renewal[64];
+
+	if (r->online)
+		snprintf(renewal, sizeof(renewal), "allowed");
+	else
+		snprintf(renewal, sizeof(renewal), "no (%s)",
+			 r->reason ? r->reason : "-");
+	printf("%2zu ", index);
+	gm_print_cell(stdout, r->gateway ? r->gateway : "-", 8);
+	fputc(' ', stdout);
+	gm_print_cell(stdout, r->organization ? r->organization : "-", 16);
+	fputc(' ', stdout);
+	gm_print_cell(stdout, r->system ? r->system : "-", 6);
+	fputc(' ', stdout);
+	gm_print_cell(stdout, r->found ? (r->status ? r->status : "-") :
+		      "unknown", 9);
+	printf(" %s\n", renewal);
+	if (r->open_code)
+		printf("   an unfinished renewal (%s) can be finished with "
+		       "'gmrenew renew-with-code CODE'\n", r->open_state ?
+		       r->open_state : "open");
+}
+
 static void print_records(const gm_cert_list *list, const online *on)
 {
 	size_t i;
 
-	printf("\nThe CA's records:\n");
+	printf("\nThe CA's records:\n %s\n",
+	       "# Gateway  Organisation     System CA status Online renewal");
 	for (i = 0; i < list->n; i++) {
 		const gm_ca_record *r = record_of(list, on, i);
 
-		if (!r)
-			continue;
-		if (!r->found) {
-			printf("%2zu unknown to the CA\n", list->views[i].index);
-			continue;
-		}
-		printf("%2zu %s / %s / %s, %s; online renewal %s%s%s%s%s\n",
-		       list->views[i].index, r->gateway ? r->gateway : "-",
-		       r->organization ? r->organization : "-",
-		       r->system ? r->system : "-", r->status ? r->status : "-",
-		       r->online ? "allowed" : "not allowed",
-		       r->reason ? " (" : "", r->reason ? r->reason : "",
-		       r->reason ? ")" : "",
-		       r->open_code ? "; open renewal, code " : "");
-		if (r->open_code)
-			printf("   %s\n", r->open_code);
+		if (r)
+			print_record(list->views[i].index, r);
 	}
 }
 
