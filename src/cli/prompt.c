@@ -170,7 +170,7 @@ int gm_prompt_pin(const gm_pin_source *src, const char *prompt, char **pin,
 
 	*pin = NULL;
 	if (src->fd >= 0) {
-		char what[32];
+		char what[48];
 
 		snprintf(what, sizeof(what), "file descriptor %ld", src->fd);
 		return pin_from_fd((int)src->fd, what, pin, err);

@@ -185,7 +185,7 @@ EVP_PKEY *gm_pubkey_from_ec_point(const unsigned char *params, size_t params_len
 	const unsigned char *pt = point;
 	size_t pt_len = point_len;
 	EVP_PKEY *pkey;
-	int nid;
+	int nid = NID_undef;
 
 	if (curve_from_params(params, params_len, &nid, err) < 0)
 		return NULL;

@@ -194,7 +194,7 @@ static int request_certificate(gm_run *r, gm_error *err)
 {
 	gm_view *v = gm_run_view(r, err);
 	gm_token_key fresh;
-	int ok, p, ret;
+	int ok = -1, p, ret;
 
 	if (!v || old_key(r, v, &ok, err) ||
 	    check_subject(r, &v->facts[gm_view_find_cert(v, r->order.old_sha256)],
@@ -346,7 +346,7 @@ static int confirm(gm_run *r, const gm_token_key *key, gm_error *err)
 static int rekey(gm_run *r, gm_view *v, gm_error *err)
 {
 	gm_token_key fresh;
-	int ok, ret;
+	int ok = -1, ret;
 
 	if (!r->order.rekey_allowed)
 		return gm_fail(err, GM_EXIT_FAILED,
