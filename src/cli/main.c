@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 
 #include "gmrenew/cli.h"
+#include "gmrenew/service.h"
 #include "gmrenew/version.h"
 
 static const gm_command commands[] = {
@@ -53,12 +53,13 @@ static void print_help(FILE *f)
 
 static void print_version(void)
 {
-	curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+	const char *curl = gm_service_curl_version();
 
+	if (!strncmp(curl, "libcurl/", 8))
+		curl += 8;
 	printf("gmrenew %s\n", GMRENEW_VERSION);
 	printf("crypto: %s\n", OpenSSL_version(OPENSSL_VERSION));
-	printf("libcurl: %s (%s)\n", curl->version,
-	       curl->ssl_version ? curl->ssl_version : "no TLS");
+	printf("libcurl: %s\n", curl);
 }
 
 /* Global options that take a value, to step over it when finding the
