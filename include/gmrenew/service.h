@@ -70,7 +70,7 @@ void gm_ca_records_free(gm_ca_record *r, size_t n);
 
 /* The order object of docs/protocol.md section 3.7. */
 typedef struct gm_order {
-	char code[24];			/* canonical XXXX-XXXX-XXXX-XXXX */
+	char code[24];			/* canonical, e.g. K7QF-3MZP-W9CD-HX2N */
 	char state[16];			/* started, csr_received, issued, ... */
 	char next_step[12];		/* csr, confirm, none */
 	char old_sha256[65];
