@@ -536,9 +536,11 @@ static int retire(gm_run *r, gm_error *err)
 	gm_run_progress(r, GM_PROGRESS_RETIRE, r->ctx->keep_old ?
 			"Keeping the old certificate and key (relabelled)" :
 			"Removing the old certificate and key");
-	if (retire_old(r, v, err) ||
-	    remove_stale(r, v, v->facts[c].pubkey, err) ||
-	    give_final_labels(r, v, c, k, label, err))
+	/* The new pair takes its final label while the old certificate still
+	 * shows it, so an interruption never loses the label. */
+	if (give_final_labels(r, v, c, k, label, err) ||
+	    retire_old(r, v, err) ||
+	    remove_stale(r, v, v->facts[c].pubkey, err))
 		goto out;
 	r->out->new_der = (unsigned char *)gm_xmemdup(v->certs[c].der,
 						     v->certs[c].der_len);
