@@ -16,6 +16,15 @@ typedef struct renew_opts {
 	gm_login_options login;
 } renew_opts;
 
+/* A certificate the user can renew now: readable, in the online window,
+ * with its key pair on the token (a CA certificate stored on the token is
+ * not one). */
+static int renewable(const gm_cert_view *v)
+{
+	return v->parsed && v->has_private_key &&
+	       v->verdict.renewal == GM_RENEWAL_ONLINE;
+}
+
 static int matches(const gm_cert_view *v, const char *sel)
 {
 	char *end;
@@ -104,8 +113,7 @@ static int several(const gm_cert_list *l, gm_error *err)
 	size_t i, o = 0;
 
 	for (i = 0; i < l->n && o < sizeof(list) - 1; i++)
-		if (l->views[i].parsed &&
-		    l->views[i].verdict.renewal == GM_RENEWAL_ONLINE)
+		if (renewable(&l->views[i]))
 			o += (size_t)snprintf(list + o, sizeof(list) - o,
 					      "%s#%zu %s", o ? "; " : "",
 					      l->views[i].index,
@@ -125,8 +133,7 @@ static int choose(const gm_cli *cli, const renew_opts *o,
 	if (o->cert)
 		return select_by_option(l, o->cert, out, err);
 	for (i = 0; i < l->n; i++)
-		if (l->views[i].parsed &&
-		    l->views[i].verdict.renewal == GM_RENEWAL_ONLINE) {
+		if (renewable(&l->views[i])) {
 			*out = &l->views[i];
 			n++;
 		}

@@ -409,3 +409,19 @@ def test_full_renewal_on_softhsm_p256(tmp_path):
         assert objs.count("Private Key Object") == 1, objs
     finally:
         w.close()
+
+
+def test_a_certificate_without_its_key_is_not_a_candidate(world, tmp_path):
+    # an expiring certificate whose key is elsewhere (say, a CA certificate
+    # kept on the token): only the one with its key can be renewed
+    key = gmtest.make_sm2_key(tmp_path / "elsewhere.key")
+    pub = gmtest.pubkey_of(key, tmp_path / "elsewhere.pub")
+    cert = world.service.enroll(pub, tmp_path / "elsewhere.pem", days_left=20,
+                                gateway="JSB0002",
+                                subject="CN=JSB0002@IST@30,OU=深证通CCNET证书测试,"
+                                        "OU=CCNET,O=SSCCCA,C=CN")
+    world.token.import_cert(0, "09", "elsewhere", cert)
+    world.gmrenew("renew", "--yes", "--pin-file", world.pin_file, check=0)
+    by_gw = {c["gateway"]: c for c in world.certs()}
+    assert by_gw["JSB0000"]["days_left"] > 1800
+    assert by_gw["JSB0002"]["days_left"] < 21
