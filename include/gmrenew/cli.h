@@ -65,6 +65,7 @@ typedef struct gm_cli {
 	const char *config_opt;
 	int json;
 	int verbose;
+	int help_roff;		/* --help prints a man page section (--man) */
 	/* shared setup */
 	const gm_command *command;
 	unsigned setup_done;	/* GM_CMD_* parts already set up */
@@ -92,6 +93,10 @@ void gm_cli_usage(FILE *f, const gm_command *cmd, const gm_option *opts);
  * --help was shown (exit 0), -1 usage error shown (exit 2). */
 int gm_cli_parse_noargs(gm_cli *cli, const gm_option *opts, int argc,
 			char **argv);
+/* The manual page (roff), made from the same tables as --help. */
+void gm_man_header(FILE *f, const gm_command *commands);
+void gm_man_command(FILE *f, const gm_command *cmd, const gm_option *opts);
+void gm_man_footer(FILE *f);
 /* One line per option: "  -v, --verbose   help". */
 void gm_cli_print_options(FILE *f, const gm_option *table);
 

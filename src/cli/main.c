@@ -62,6 +62,28 @@ static void print_version(void)
 	printf("libcurl: %s\n", curl);
 }
 
+/* The manual page: each command prints its own section from its option
+ * table, as for --help. */
+static int print_man(void)
+{
+	size_t i;
+
+	gm_man_header(stdout, commands);
+	for (i = 0; commands[i].name; i++) {
+		char *args[] = { (char *)commands[i].name, (char *)"--help", NULL };
+		gm_cli cli;
+
+		memset(&cli, 0, sizeof(cli));
+		gm_config_init(&cli.cfg);
+		cli.command = &commands[i];
+		cli.help_roff = 1;
+		commands[i].run(&cli, 2, args);
+		gm_cli_teardown(&cli);
+	}
+	gm_man_footer(stdout);
+	return GM_EXIT_OK;
+}
+
 /* Global options that take a value, to step over it when finding the
  * command word. */
 static int takes_value(const char *arg)
@@ -151,6 +173,8 @@ int main(int argc, char **argv)
 
 	ensure_std_fds();
 	signal(SIGPIPE, SIG_IGN);
+	if (argc == 2 && !strcmp(argv[1], "--man"))
+		return print_man();
 	at = find_command(argc, argv);
 	if (at < 0 || has_arg(argc, argv, at, "--help") ||
 	    has_arg(argc, argv, at, "-h")) {

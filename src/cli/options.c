@@ -146,7 +146,10 @@ int gm_cli_parse(gm_cli *cli, const gm_option *opts, int argc, char **argv,
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, t.shortopts, t.longopts, NULL)) != -1) {
 		if (c == 'h') {
-			gm_cli_usage(stdout, cli->command, opts);
+			if (cli->help_roff)
+				gm_man_command(stdout, cli->command, opts);
+			else
+				gm_cli_usage(stdout, cli->command, opts);
 			ret = 1;
 			break;
 		}

@@ -1,0 +1,45 @@
+"""The manual page (`gmrenew --man`, written to gmrenew.1 by the build) is
+made from the same option tables as --help: every command and option that
+--help shows is in it, and man renders it without warnings."""
+import os
+import re
+import subprocess
+
+from gmtest import need_env, need_tool, run
+
+
+def options_of(text):
+    return set(re.findall(r"--[a-z][a-z0-9-]*", text))
+
+
+def test_manpage_matches_help(tmp_path):
+    binary = need_env("GMRENEW_BIN")
+    page = run([binary, "--man"]).stdout
+    man_file = tmp_path / "gmrenew.1"
+    man_file.write_text(page)
+    rendered = run([need_tool("man"), "-l", "--warnings=all", "-P", "cat",
+                    man_file], env=dict(os.environ, MANWIDTH="80"))
+    assert rendered.stderr == "", rendered.stderr
+    text = rendered.stdout.replace("\u2010", "-")
+    listing = run([binary, "--help"]).stdout
+    listing = listing.split("Commands:", 1)[1].split("Global options:", 1)[0]
+    commands = re.findall(r"^  (\S+)\s", listing, re.M)
+    assert "renew" in commands and "check-env" in commands
+    for cmd in commands:
+        assert re.search(r"^   %s$" % re.escape(cmd), text, re.M), cmd
+        helped = options_of(run([binary, cmd, "--help"]).stdout)
+        section = re.split(r"^   %s$" % re.escape(cmd), text,
+                           flags=re.M)[1]
+        section = re.split(r"^   \S", section, flags=re.M)[0]
+        missing = helped - options_of(section) - options_of(
+            text.split("GLOBAL OPTIONS", 1)[1].split("COMMANDS", 1)[0])
+        assert not missing, (cmd, missing)
+    for code in range(9):
+        assert re.search(r"^       %d\s" % code, text, re.M), code
+
+
+def test_build_wrote_gmrenew_1():
+    built = os.path.join(need_env("GMRENEW_BUILD_DIR"), "gmrenew.1")
+    assert open(built).read() == subprocess.run(
+        [need_env("GMRENEW_BIN"), "--man"], capture_output=True,
+        text=True).stdout
