@@ -209,7 +209,28 @@ def p11_case(tmp_path, service, index, func, nth, mode):
     return what
 
 
-def http_case(tmp_path, service, kind, mode):
+def wait_for_log(service, count, timeout=20):
+    deadline = time.time() + timeout
+    while len(service.log_lines()) < count:
+        assert time.time() < deadline, "the service did not log request %d" % count
+        time.sleep(0.05)
+
+
+def kill_in_flight(case, service, position):
+    """Kills the renewal while its request number `position` (from 0) is
+    held by the service's delay fault, then lets the service finish it."""
+    before = len(service.log_lines())
+    proc = case.gmrenew("renew", "--yes", "--pin-file", case.pin_file,
+                        wait=False)
+    wait_for_log(service, before + position)
+    time.sleep(1.0)             # the request is now inside its 4 s delay
+    proc.send_signal(signal.SIGKILL)
+    out, err = proc.communicate()
+    wait_for_log(service, before + position + 1)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def http_case(tmp_path, service, kind, position, mode):
     what = "HTTP %s %s" % (kind, mode)
     case = Case(tmp_path / ("http-%s-%s" % (mode, kind)), service)
     if mode == "fail":
@@ -220,14 +241,7 @@ def http_case(tmp_path, service, kind, mode):
         service.fault(kind, "delay", ms=4000)
     try:
         if mode == "kill":
-            proc = case.gmrenew("renew", "--yes", "--pin-file", case.pin_file,
-                                wait=False)
-            time.sleep(2.0)
-            proc.send_signal(signal.SIGKILL)
-            out, err = proc.communicate()
-            first = subprocess.CompletedProcess(proc.args, proc.returncode,
-                                                out, err)
-            time.sleep(2.5)     # the service finishes the request
+            first = kill_in_flight(case, service, position)
         else:
             first = case.renew()
             assert first.returncode == 7, "%s: exit %d, want 7\n%s" % (
@@ -253,11 +267,11 @@ def test_interruption_matrix(tmp_path):
         covered = failed = 0
         failures = []
         # HTTP faults are service-wide: one case at a time
-        for kind in [request_kind(r) for r in requests]:
+        for position, kind in enumerate(request_kind(r) for r in requests):
             for mode in ("fail", "lost", "kill"):
                 covered += 1
                 try:
-                    http_case(tmp_path, service, kind, mode)
+                    http_case(tmp_path, service, kind, position, mode)
                 except AssertionError as e:
                     failed += 1
                     failures.append(str(e))
