@@ -33,7 +33,13 @@ def orders(world):
 def test_full_renewal_on_the_soft_ekey(world):
     before = world.certs()
     assert len(before) == 1 and before[0]["renewal"] == "online"
+    logged = len(world.service.log_lines())
     p = world.gmrenew("renew", "--yes", "--pin-file", world.pin_file, check=0)
+    # the whole renewal: four requests on one TLS connection
+    lines = world.service.log_lines()[logged:]
+    assert [l.split()[3].split("/")[-1] for l in lines] == [
+        "lookup", "renewals", "csr", "confirm"], lines
+    assert len({l.split()[1] for l in lines}) == 1, lines
     code = re.search(r"UPDATE CODE \(更新码\):\s+(\S+)", p.stderr).group(1)
     assert "[8/8]" in p.stderr
     after = world.certs()
