@@ -192,8 +192,12 @@ static int confirm_start(const gm_cli *cli, const renew_opts *o,
 
 	if (o->yes || o->dry_run || cli->json || !gm_have_terminal())
 		return 0;
-	snprintf(q, sizeof(q), "Renew '%s' (valid to %ld days from now)? [y/N] ",
-		 v->facts.subject, v->verdict.days_left);
+	if (v->verdict.days_left >= 0)
+		snprintf(q, sizeof(q), "Renew '%s' (expires in %ld days)? [y/N] ",
+			 v->facts.subject, v->verdict.days_left);
+	else
+		snprintf(q, sizeof(q), "Renew '%s' (expired %ld days ago)? [y/N] ",
+			 v->facts.subject, -v->verdict.days_left);
 	if (gm_prompt_yes(q))
 		return 0;
 	return gm_fail(err, GM_EXIT_FAILED, NULL, "renewal not confirmed");

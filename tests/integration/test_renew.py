@@ -431,3 +431,17 @@ def test_a_certificate_without_its_key_is_not_a_candidate(world, tmp_path):
     by_gw = {c["gateway"]: c for c in world.certs()}
     assert by_gw["JSB0000"]["days_left"] > 1800
     assert by_gw["JSB0002"]["days_left"] < 21
+
+
+def test_expired_within_90_days_renews_online(tmp_path):
+    w = gmtest.World(tmp_path, days_left=-30)
+    try:
+        (old,) = w.certs()
+        assert old["status"] == "expired" and old["renewal"] == "online"
+        w.gmrenew("renew", "--yes", "--pin-file", w.pin_file, check=0)
+        (new,) = w.certs()
+        assert new["status"] == "valid"
+        # five years on from the old end: 1826 - 30 days from now
+        assert new["days_left"] in (1795, 1796)
+    finally:
+        w.close()
