@@ -18,20 +18,40 @@ static void on_progress(void *ctx, int number, int total, const char *what)
 		fprintf(stderr, "[%d/%d] %s\n", number, total, what);
 }
 
+/* One line of the update code's box, padded by display width. */
+static void box_line(const char *text, size_t width)
+{
+	fputs("  | ", stderr);
+	gm_print_cell(stderr, text, width);
+	fputs(" |\n", stderr);
+}
+
 static void on_code(void *ctx, const char *code, const char *journal)
 {
 	gm_renew_session *rs = ctx;
+	char line[3][96];
+	size_t i, width = 0;
 
 	snprintf(rs->code, sizeof(rs->code), "%s", code);
 	if (rs->cli->json)
 		return;
-	fprintf(stderr,
-		"\n  +------------------------------------------------------+\n"
-		"  |  UPDATE CODE (更新码):  %-28s |\n"
-		"  |  Write it down. If the renewal stops part-way, finish |\n"
-		"  |  it with:  gmrenew renew-with-code %-18s |\n"
-		"  +------------------------------------------------------+\n"
-		"  (journal: %s)\n\n", code, code, journal);
+	snprintf(line[0], sizeof(line[0]), "UPDATE CODE (更新码):  %s", code);
+	snprintf(line[1], sizeof(line[1]), "Write it down. If the renewal stops "
+		 "part-way, finish it with:");
+	snprintf(line[2], sizeof(line[2]), "    gmrenew renew-with-code %s", code);
+	for (i = 0; i < 3; i++)
+		if (gm_display_width(line[i]) > width)
+			width = gm_display_width(line[i]);
+	fputs("\n  +", stderr);
+	for (i = 0; i < width + 2; i++)
+		fputc('-', stderr);
+	fputs("+\n", stderr);
+	for (i = 0; i < 3; i++)
+		box_line(line[i], width);
+	fputs("  +", stderr);
+	for (i = 0; i < width + 2; i++)
+		fputc('-', stderr);
+	fprintf(stderr, "+\n  (journal: %s)\n\n", journal);
 }
 
 int gm_cli_service_open(gm_cli *cli, gm_service **out, gm_error *err)
