@@ -47,6 +47,9 @@ typedef struct gm_verify_input {
 	time_t now;
 	const gm_policy *policy;
 	gm_session *session;		/* look for the key; NULL: skipped */
+	const gm_token_key *keys;	/* the token's keys, when already read
+					 * (then the token is not asked again) */
+	size_t n_keys;
 	EVP_PKEY *expected_key;		/* must equal; NULL: not checked */
 	const gm_cert_facts *previous;	/* post-renewal check; may be NULL */
 } gm_verify_input;

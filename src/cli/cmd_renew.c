@@ -60,6 +60,12 @@ static int select_by_option(const gm_cert_list *l, const char *sel,
 		       sel, hits);
 }
 
+/* What the CA's guide says to do past the online window. */
+static const char offline_fix[] =
+	"offline renewal: mail the Ekey together with the filled-in "
+	"certificate business form (证书业务信息表) to the CA, as its renewal "
+	"guide says";
+
 static int none_due(const gm_cert_list *l, int force, gm_error *err)
 {
 	size_t i, offline = 0, parsed = 0;
@@ -73,10 +79,7 @@ static int none_due(const gm_cert_list *l, int force, gm_error *err)
 		return gm_fail(err, GM_EXIT_FAILED, "check that this is the right "
 			       "Ekey", "the token holds no readable certificate");
 	if (offline)
-		return gm_fail(err, GM_EXIT_OFFLINE,
-			       "offline renewal: mail the Ekey together with the "
-			       "filled-in certificate business form (证书业务信息表) "
-			       "to the CA, as its renewal guide says",
+		return gm_fail(err, GM_EXIT_OFFLINE, offline_fix,
 			       "the certificate expired more than 90 days ago; "
 			       "online renewal is no longer possible");
 	return gm_fail(err, GM_EXIT_NOT_DUE,
@@ -161,16 +164,11 @@ static int apply_policy(const renew_opts *o, const gm_cert_view *v,
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
 			       "certificate #%zu cannot be read: %s", v->index,
 			       v->problem);
-	if (v->verdict.renewal == GM_RENEWAL_OFFLINE_ONLY) {
-		gm_error tmp;
-		const gm_cert_list one = { NULL, (gm_cert_view *)v, 1 };
-
-		none_due(&one, 0, &tmp);
-		return gm_fail(err, GM_EXIT_OFFLINE, tmp.fix,
+	if (v->verdict.renewal == GM_RENEWAL_OFFLINE_ONLY)
+		return gm_fail(err, GM_EXIT_OFFLINE, offline_fix,
 			       "'%s' expired %ld days ago; online renewal ends 90 "
 			       "days after expiry", v->facts.subject,
 			       -v->verdict.days_left);
-	}
 	if (v->verdict.renewal == GM_RENEWAL_NOT_DUE && !o->force)
 		return gm_fail(err, GM_EXIT_NOT_DUE,
 			       "nothing to do now; use --force only if the CA "

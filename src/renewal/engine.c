@@ -256,6 +256,7 @@ static int verify_new(gm_run *r, const gm_view *v, const gm_cert_facts *cert,
 		.cert = cert, .untrusted = chain,
 		.ca_bundle = r->ctx->chain_bundle, .now = r->ctx->now,
 		.policy = r->ctx->policy, .session = r->ctx->session,
+		.keys = v->keys, .n_keys = v->n_keys,
 		.expected_key = newkey, .previous = have_prev ? &prev : NULL,
 	};
 
@@ -381,13 +382,13 @@ static int finish_issued(gm_run *r, gm_error *err)
 	if (!v)
 		goto out;
 	k = gm_view_find_key(v, cert.pubkey, 1);
-	if (k < 0 && find_pending(r, v) < 0) {
-		ret = rekey(r, v, err);	/* the pending key is gone */
-		goto out;
-	}
 	if (k < 0) {
-		/* our pending key is there: the certificate is not for it */
-		verify_new(r, v, &cert, v->keys[find_pending(r, v)].pubkey, err);
+		int p = find_pending(r, v);
+
+		if (p < 0)	/* the pending key is gone */
+			ret = rekey(r, v, err);
+		else		/* it is there: the certificate is not for it */
+			verify_new(r, v, &cert, v->keys[p].pubkey, err);
 		goto out;
 	}
 	if (verify_new(r, v, &cert, v->keys[k].pubkey, err) ||

@@ -66,8 +66,9 @@ static void check_validity(const gm_verify_input *in, gm_verify_report *r)
 static void check_key_on_token(const gm_verify_input *in,
 			       gm_verify_report *r)
 {
-	gm_token_key *keys = NULL;
-	size_t n = 0, i;
+	gm_token_key *read = NULL;
+	const gm_token_key *keys = in->keys;
+	size_t n = in->n_keys, i;
 	gm_error err;
 	int found = 0, priv = 0;
 
@@ -75,10 +76,13 @@ static void check_key_on_token(const gm_verify_input *in,
 		add(r, "key", GM_CHECK_SKIP, "no token to look at");
 		return;
 	}
-	if (gm_token_keys(in->session, &keys, &n, &err)) {
-		add(r, "key", GM_CHECK_FAIL, "cannot read the token's keys: %s",
-		    err.msg);
-		return;
+	if (!keys) {
+		if (gm_token_keys(in->session, &read, &n, &err)) {
+			add(r, "key", GM_CHECK_FAIL, "cannot read the token's "
+			    "keys: %s", err.msg);
+			return;
+		}
+		keys = read;
 	}
 	for (i = 0; i < n; i++) {
 		if (keys[i].pubkey &&
@@ -87,7 +91,7 @@ static void check_key_on_token(const gm_verify_input *in,
 			priv |= keys[i].priv != CK_INVALID_HANDLE;
 		}
 	}
-	gm_token_keys_free(keys, n);
+	gm_token_keys_free(read, read ? n : 0);
 	if (!found)
 		add(r, "key", GM_CHECK_FAIL, "the token holds no key pair for "
 		    "this certificate's public key");
