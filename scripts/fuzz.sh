@@ -106,7 +106,7 @@ coverage() {
   local t list
   need_tools llvm-profdata-14 llvm-cov-14
   mkdir -p "$out/profiles"
-  build_flavour coverage
+  [ -n "${GMRENEW_FUZZ_NO_BUILD:-}" ] || build_flavour coverage
   list=("$@")
   [ ${#list[@]} -eq 0 ] && mapfile -t list < <(targets)
   for t in "${list[@]}"; do
@@ -117,9 +117,8 @@ coverage() {
       "$out/coverage/fuzz/$t" -runs=0 "${dirs[@]}" >"$out/$t.cov.log" 2>&1 ||
       { echo "coverage run of $t failed: $out/$t.cov.log" >&2; return 1; }
     llvm-profdata-14 merge -sparse "$out/profiles/$t".*.profraw -o "$out/profiles/$t.profdata"
-    llvm-cov-14 export -format=text -instr-profile="$out/profiles/$t.profdata" \
-      "$out/coverage/fuzz/$t" >"$out/profiles/$t.json"
-    /usr/bin/python3 tests/fuzz/coverage.py "$t" "$out/profiles/$t.json" tests/fuzz/parsers.txt
+    /usr/bin/python3 tests/fuzz/coverage.py "$t" "$out/coverage/fuzz/$t" \
+      "$out/profiles/$t.profdata" tests/fuzz/parsers.txt
   done
 }
 

@@ -86,6 +86,14 @@ def renewal(svc):
         {"sha256": hashlib.sha256(cert).hexdigest()},
         {"sha256": "00" * 32}]))
     answer("lookup-bad", c.lookup([]))
+    svc.faults({"faults": {"lookup": [{"type": "http_error", "status": 503,
+                                       "retry_after": 2, "count": 1}]}})
+    answer("lookup-503", c.lookup([{"certificate": conftest.b64(cert)}]))
+    svc.faults({})
+    put("service_response", "head-redirect.http",
+        "HTTP/1.1 302 Found\r\nLocation: http://evil.example/v1/lookup\r\n"
+        "Retry-After: Wed, 21 Oct 2026 07:28:00 GMT\r\nContent-Length: 999999999\r\n"
+        "Date: Tue, 01 Dec 2026 10:00:00 GMT\r\n\r\n")
     start = c.start(cert, key)
     answer("start", start)
     code = start.json["update_code"]
