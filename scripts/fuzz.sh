@@ -45,7 +45,7 @@ build_flavour() {
   [ "$flavour" = coverage ] && linkflags="-fprofile-instr-generate"
   cmake -S "$src" -B "$out/$flavour" -DCMAKE_C_COMPILER=clang \
     -DCMAKE_BUILD_TYPE=None -DCMAKE_C_FLAGS="$flags" \
-    -DCMAKE_EXE_LINKER_FLAGS="$linkflags" -DCMAKE_MODULE_LINKER_FLAGS="$linkflags" \
+    -DCMAKE_EXE_LINKER_FLAGS="$linkflags" -DCMAKE_MODULE_LINKER_FLAGS= \
     -DGMRENEW_TESTS=OFF -DGMRENEW_FUZZ=ON >"$out/$flavour.configure.log" 2>&1 ||
     { cat "$out/$flavour.configure.log" >&2; exit 1; }
   cmake --build "$out/$flavour" -j2 >"$out/$flavour.build.log" 2>&1 ||
