@@ -68,8 +68,12 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 smoke() {
-  local seconds=${1:-3} t status=0 scratch
-  need_tools
+  local seconds=${1:-3} t status=0 scratch p
+  # the test list of install-deps.sh has what this needs; missing is a failure
+  for p in clang libclang-rt-14-dev; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      { echo "fuzz.sh: package $p is missing (scripts/install-deps.sh test)" >&2; exit 2; }
+  done
   mkdir -p "$out"
   build_flavour asan
   mkdir -p "$out/findings"
