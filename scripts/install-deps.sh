@@ -2,21 +2,24 @@
 # Installs the Debian 12 packages gmrenew needs, when missing.
 #   scripts/install-deps.sh build   - to build gmrenew and run the demo
 #   scripts/install-deps.sh test    - also everything the test suite uses
-#   scripts/install-deps.sh fuzz    - also the fuzzing tools (scripts/fuzz.sh)
 set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config openssl ca-certificates libssl-dev
   libcurl4-openssl-dev libcjson-dev libusb-1.0-0-dev libp11-kit-dev
   libinih-dev python3)
 test_pkgs=(libcmocka-dev softhsm2 opensc gnutls-bin umockdev libumockdev-dev
-  python3-pytest python3-cryptography util-linux procps man-db groff-base
-  clang libclang-rt-14-dev)
-# clang with libFuzzer, llvm-profdata-14 and llvm-cov-14 for coverage
-fuzz_pkgs=(clang libclang-rt-14-dev llvm-14)
+  python3-pytest python3-cryptography util-linux procps man-db groff-base)
 
 want=("${build_pkgs[@]}")
+if [ "${1:-build}" = test ]; then
+  want+=("${test_pkgs[@]}")
+fi
+
+# "fuzz": clang with libFuzzer and llvm's coverage tools for scripts/fuzz.sh;
+# the test list has what its smoke test (ctest fuzz_smoke) needs
+fuzz_pkgs=(clang libclang-rt-14-dev llvm-14)
 case ${1:-build} in
-  test) want+=("${test_pkgs[@]}") ;;
+  test) want+=(clang libclang-rt-14-dev) ;;
   fuzz) want+=("${fuzz_pkgs[@]}") ;;
 esac
 
