@@ -134,13 +134,19 @@ def certificates(svc, m):
         put("certfacts", name.replace(".pem", ".der"), pem_to_der(pem))
     bundle = read(os.path.join(svc.dir, "issuing-ca.pem")) + read(os.path.join(svc.dir, "chain-ca.pem"))
     put("certfacts", "bundle.pem", "# the SM2 chain\n" + bundle)
+    others = {"rsa": ["-newkey", "rsa:2048"], "rsa-pss": ["-newkey", "rsa-pss", "-pkeyopt", "rsa_keygen_bits:2048"],
+              "p384": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
+              "p521": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521"],
+              "secp256k1": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp256k1"],
+              "ed25519": ["-newkey", "ed25519"]}
     with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "rsa.der")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                        "-keyout", os.devnull, "-subj", "/CN=rsa/O=SSCCCA/C=CN",
-                        "-days", "30", "-outform", "DER", "-out", out],
-                       check=True, capture_output=True)
-        put("certfacts", "rsa.der", read(out, "rb"))
+        for name, args in others.items():
+            out = os.path.join(tmp, name + ".der")
+            subprocess.run(["openssl", "req", "-x509"] + args + ["-nodes",
+                            "-keyout", os.devnull, "-subj", "/CN=%s/O=SSCCCA/C=CN" % name,
+                            "-days", "30", "-outform", "DER", "-out", out],
+                           check=True, capture_output=True)
+            put("certfacts", name + ".der", read(out, "rb"))
     for name in ("tls-ca.pem", "chain-ca.pem"):
         put("ca_bundle", name, read(os.path.join(svc.dir, name)))
     put("ca_bundle", "both.pem", "Subject: the TLS and SM2 roots\n" +
