@@ -28,14 +28,39 @@ static int partial_rv(CK_RV rv)
 	       rv == CKR_BUFFER_TOO_SMALL;
 }
 
+#define ATTRS_MAX 8		/* attributes asked for in one call */
+
+/*
+ * One C_GetAttributeValue. A module may not report a value longer than the
+ * buffer it was given (the callers put a NUL at that length): with CKR_OK
+ * that is a broken or malicious module and the call fails; with an
+ * attribute-level error the length is taken as "unavailable".
+ */
 static CK_RV get_attr(gm_session *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE *a,
 		      CK_ULONG n)
 {
-	CK_RV rv = s->m->f->C_GetAttributeValue(s->h, obj, a, n);
+	CK_ULONG cap[ATTRS_MAX], i;
+	CK_RV rv;
 
+	if (n > ATTRS_MAX)
+		return CKR_ARGUMENTS_BAD;
+	for (i = 0; i < n; i++)
+		cap[i] = a[i].ulValueLen;
+	rv = s->m->f->C_GetAttributeValue(s->h, obj, a, n);
 	gm_debug("C_GetAttributeValue(object %lu, %lu attributes%s): %s",
 		 (unsigned long)obj, (unsigned long)n,
 		 a[0].pValue ? "" : ", sizes", gm_ckr_name(rv));
+	for (i = 0; i < n; i++) {
+		if (!a[i].pValue || a[i].ulValueLen == CK_UNAVAILABLE_INFORMATION ||
+		    a[i].ulValueLen <= cap[i])
+			continue;
+		gm_debug("the module reported %lu bytes for attribute 0x%lx in "
+			 "a buffer of %lu", (unsigned long)a[i].ulValueLen,
+			 (unsigned long)a[i].type, (unsigned long)cap[i]);
+		if (rv == CKR_OK)
+			return CKR_GENERAL_ERROR;
+		a[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+	}
 	return rv;
 }
 

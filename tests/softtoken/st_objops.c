@@ -376,6 +376,9 @@ CK_RV gmsoft_op_get_attribute_value(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE handle
 	for (CK_ULONG i = 0; i < n; i++) {
 		CK_RV one = get_one(&obj, &tmpl[i]);
 
+		/* GMSOFT_LIE_LENGTH: a driver that reports more than it wrote */
+		if (one == CKR_OK && tmpl[i].pValue)
+			tmpl[i].ulValueLen += gmsoft_g.faults.lie_length;
 		if (rv == CKR_OK)
 			rv = one;
 	}
