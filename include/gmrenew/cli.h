@@ -130,6 +130,13 @@ typedef struct gm_pin_source {
 } gm_pin_source;
 int gm_prompt_pin(const gm_pin_source *src, const char *prompt, char **pin,
 		  gm_error *err);
+/* Takes GMRENEW_PIN out of the environment (wiping the environment's copy)
+ * and turns core dumps off when it was set; first thing in main. */
+void gm_pin_env_take(void);
+void gm_pin_env_release(void);	/* wipes it, if still held */
+/* No core dumps and no ptrace by the same user from now on: a PIN is or
+ * will be in memory. */
+void gm_secrets_protect(void);
 /* Whether the PIN comes from a script (not the terminal). */
 int gm_pin_source_scripted(const gm_pin_source *src);
 /* Logging in: the token's PIN flags are read first (locked stops, the final

@@ -71,7 +71,8 @@ void gm_log(int level, const char *func, const char *fmt, ...)
 /* Wiping secrets: the compiler may not drop these. NULL-safe. */
 void gm_wipe(void *p, size_t n);
 void gm_freezero(void *p, size_t n);
-/* strlen, then wipe and free a NUL-terminated secret. */
+/* Wipes the whole heap buffer of a secret (malloc_usable_size, not strlen)
+ * and frees it. */
 void gm_free_secret(char *s);
 
 /* Allocation that aborts on out-of-memory (the only sane reaction in a CLI). */

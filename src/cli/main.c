@@ -171,6 +171,8 @@ int main(int argc, char **argv)
 	const gm_command *cmd;
 	int at, code;
 
+	gm_pin_env_take();
+	atexit(gm_pin_env_release);
 	ensure_std_fds();
 	signal(SIGPIPE, SIG_IGN);
 	if (argc == 2 && !strcmp(argv[1], "--man"))

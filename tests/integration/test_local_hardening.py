@@ -80,3 +80,41 @@ def test_module_lying_about_lengths_is_refused(bench, lie):
 def test_module_lying_about_lengths_off_is_honest(bench):
     p = bench.run("list-certs", GMSOFT_LIE_LENGTH=0)
     assert "JSB0000" in p.stdout
+
+
+# ---- GMRENEW_PIN leaves the environment as gmrenew starts ---------------
+
+def wait_module_loaded(proc, module):
+    """Waits until the PKCS#11 module is mapped: main() has run by then."""
+    name = os.path.basename(module)
+    for _ in range(400):
+        try:
+            if name in pathlib.Path("/proc/%d/maps" % proc.pid).read_text():
+                return
+        except FileNotFoundError:
+            break
+        if proc.poll() is not None:
+            break
+        time.sleep(0.025)
+    raise AssertionError("gmrenew ended before its state could be read")
+
+
+@pytest.mark.parametrize("cmd", [["list-certs"], ["verify"]])
+def test_pin_taken_out_of_environment(bench, cmd):
+    secret = "Env-Pin-7777"
+    env = bench.env(GMRENEW_PIN=secret, GMSOFT_LATENCY="call:150")
+    proc = subprocess.Popen([gmtest.need_env("GMRENEW_BIN")] + cmd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_module_loaded(proc, bench.token.module)
+        environ = pathlib.Path("/proc/%d/environ" % proc.pid).read_bytes()
+        limits = pathlib.Path("/proc/%d/limits" % proc.pid).read_text()
+    finally:
+        out, err = proc.communicate(timeout=120)
+    assert secret.encode() not in environ
+    assert b"GMSOFT_DIR=" in environ        # the rest is still there
+    core = [l for l in limits.splitlines() if l.startswith("Max core")]
+    assert core and core[0].split()[4:6] == ["0", "0"], limits
+    assert proc.returncode == 0, err.decode()
+    assert b"Sanitizer" not in err
+
