@@ -100,6 +100,8 @@ typedef struct gm_renewal_hooks {
 	void (*progress)(void *ctx, int number, int total, const char *what);
 	/* the update code, as soon as the service gives it */
 	void (*update_code)(void *ctx, const char *code, const char *journal);
+	/* something the user should know (a damaged journal moved aside) */
+	void (*warn)(void *ctx, const char *what);
 } gm_renewal_hooks;
 
 typedef struct gm_renewal_ctx {

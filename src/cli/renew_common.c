@@ -18,6 +18,12 @@ static void on_progress(void *ctx, int number, int total, const char *what)
 		fprintf(stderr, "[%d/%d] %s\n", number, total, what);
 }
 
+static void on_warn(void *ctx, const char *what)
+{
+	(void)ctx;
+	gm_cli_warn("%s", what);
+}
+
 /* One line of the update code's box, padded by display width. */
 static void box_line(const char *text, size_t width)
 {
@@ -92,7 +98,7 @@ int gm_renew_session_open(gm_cli *cli, gm_renew_session *rs, gm_error *err)
 		.chain_bundle = cli->cfg.chain_bundle ? cli->cfg.chain_bundle :
 			cli->cfg.ca_bundle,
 		.state_dir = rs->state_dir, .now = cli->now,
-		.hooks = { rs, on_progress, on_code },
+		.hooks = { rs, on_progress, on_code, on_warn },
 	};
 	return 0;
 }

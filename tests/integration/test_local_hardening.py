@@ -118,3 +118,127 @@ def test_pin_taken_out_of_environment(bench, cmd):
     assert proc.returncode == 0, err.decode()
     assert b"Sanitizer" not in err
 
+
+
+# ---- planted files in the state directory -------------------------------
+
+@pytest.fixture
+def world(tmp_path):
+    w = gmtest.World(tmp_path)
+    yield w
+    w.close()
+
+
+def renew(world, check):
+    return gmtest.gmrenew_run("renew", "--yes", "--pin-file", world.pin_file,
+                              env=world.env(), check=check)
+
+
+def code_of(p):
+    import re
+    return re.search(r"UPDATE CODE \(更新码\):\s+(\S+)", p.stderr).group(1)
+
+
+def victim(world):
+    v = world.root / "victim.txt"
+    v.write_text("precious\n")
+    return v
+
+
+def assert_old_pair_kept(world):
+    (cert,) = world.certs()
+    assert cert["has_private_key"] is True and cert["days_left"] < 31
+
+
+def test_lock_symlink_is_not_followed(world):
+    v = victim(world)
+    (world.state / "locks").mkdir(parents=True)
+    (world.state / "locks" / (gmtest.SERIAL + ".lock")).symlink_to(v)
+    p = renew(world, check=2)
+    assert "symbolic link" in p.stderr
+    assert v.read_text() == "precious\n"
+    assert_old_pair_kept(world)
+
+
+def test_lock_hard_link_is_not_truncated(world):
+    v = victim(world)
+    (world.state / "locks").mkdir(parents=True)
+    os.link(v, world.state / "locks" / (gmtest.SERIAL + ".lock"))
+    p = renew(world, check=2)
+    assert "not a plain file" in p.stderr
+    assert v.read_text() == "precious\n"
+
+
+def test_journal_temp_symlink_is_not_followed(world):
+    world.service.fault("csr", "http_error", status=500)
+    code = code_of(renew(world, check=7))
+    world.service.faults_clear()
+    v = victim(world)
+    jdir = world.state / "journal"
+    # the names a fixed-name writer would use
+    (jdir / (code + ".json.tmp")).symlink_to(v)
+    gmtest.gmrenew_run("renew-with-code", code, "--pin-file", world.pin_file,
+                       env=world.env(), check=0)
+    assert v.read_text() == "precious\n"
+    doc = json.loads((jdir / (code + ".json")).read_text())
+    assert doc["last_step"] == "retired"
+    assert not (jdir / (code + ".json")).is_symlink()
+
+
+def test_no_temporary_files_left(world):
+    renew(world, check=0)
+    names = sorted(p.name for p in (world.state / "journal").iterdir())
+    assert len(names) == 1 and names[0].endswith(".json"), names
+
+
+@pytest.mark.parametrize("how", ["symlink", "world-writable", "group-writable",
+                                 "other-owner"])
+def test_unsafe_state_directory_is_refused(world, how):
+    real = world.root / "real-state"
+    real.mkdir(mode=0o700)
+    if how == "symlink":
+        world.state.symlink_to(real)
+    else:
+        world.state.mkdir(mode=0o700)
+        if how == "world-writable":
+            world.state.chmod(0o777)
+        elif how == "group-writable":
+            world.state.chmod(0o770)
+        else:
+            os.chown(world.state, 65534, 65534)
+    p = renew(world, check=2)
+    assert "state directory '%s'" % world.state in p.stderr, p.stderr
+    assert "what to do:" in p.stderr
+    assert not list(real.iterdir())
+    assert_old_pair_kept(world)
+
+
+def test_state_directory_created_private(world):
+    renew(world, check=0)
+    for d in (world.state, world.state / "journal", world.state / "locks"):
+        assert (d.stat().st_mode & 0o777) == 0o700, d
+
+
+# ---- a damaged journal --------------------------------------------------
+
+@pytest.mark.parametrize("damage", [b"", b"{\"version\": 1, \"steps\": [",
+                                    b"\x00\xff garbage", b"[1, 2]"])
+def test_damaged_journal_moved_aside_and_renewal_finishes(world, damage):
+    world.service.fault("confirm", "http_error", status=500)
+    code = code_of(renew(world, check=7))
+    world.service.faults_clear()
+    jdir = world.state / "journal"
+    (jdir / (code + ".json")).write_bytes(damage)
+    p = gmtest.gmrenew_run("renew-with-code", code, "--pin-file",
+                           world.pin_file, env=world.env(), check=0)
+    assert "warning: the journal of renewal %s was damaged" % code in p.stderr
+    aside = [x for x in jdir.iterdir()
+             if x.name.startswith(code + ".json.damaged-")]
+    assert len(aside) == 1 and aside[0].read_bytes() == damage
+    doc = json.loads((jdir / (code + ".json")).read_text())
+    assert doc["damaged_journal"] == str(aside[0])
+    (order,) = [o for o in world.service.orders() if o["update_code"] == code]
+    assert order["state"] == "confirmed"
+    (cert,) = world.certs()
+    assert cert["sha256"] == order["cert_sha256"]
+    assert cert["has_private_key"] is True
