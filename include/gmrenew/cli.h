@@ -15,6 +15,7 @@
 #ifndef GMRENEW_CLI_H
 #define GMRENEW_CLI_H
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #include <cjson/cJSON.h>
@@ -103,6 +104,27 @@ void gm_cli_print_options(FILE *f, const gm_option *table);
 /* Shared setup by flags; fills cli. */
 int gm_cli_setup(gm_cli *cli, unsigned flags, gm_error *err);
 void gm_cli_teardown(gm_cli *cli);
+
+/*
+ * Printing: the format is printed as it is, every %s argument made safe for a
+ * terminal (gm_sanitize). Code in src/cli prints only through these, the
+ * cell and the JSON functions (tests/integration/test_output_layer.sh checks).
+ */
+void gm_vfprintf(FILE *f, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+void gm_fprintf(FILE *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void gm_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void gm_fputs(const char *s, FILE *f);	/* s sanitised */
+/* A copy of s safe for a terminal: C0 and DEL as \xHH, C1, bidi controls
+ * and line/paragraph separators as \uXXXX, bytes that are not valid UTF-8
+ * (overlong forms and surrogates included) as \xHH. Caller frees. */
+char *gm_sanitize(const char *s);
+/* JSON text from cJSON with DEL, C1, bidi controls and separators escaped
+ * as \uXXXX and invalid UTF-8 replaced by \ufffd. Caller frees. */
+char *gm_json_text_safe(const char *text);
+/* Writes doc (then frees it) on f, escaped as above; one line or pretty. */
+void gm_cli_write_json(FILE *f, cJSON *doc, int one_line);
 
 /* Reports an error (text on stderr, or JSON on stdout with --json) and
  * returns its exit code. */

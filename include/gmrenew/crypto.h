@@ -127,6 +127,16 @@ int gm_certs_load_file(const char *path, STACK_OF(X509) **out, gm_error *err);
  */
 int gm_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, const char *ca_file,
 		    time_t at, gm_error *err);
+/* The same for many certificates: the trust anchors loaded, and the pool of
+ * intermediates copied with their ID, once (gm_chain_pool_add); each
+ * gm_chain_pool_verify then costs one verification. */
+typedef struct gm_chain_pool gm_chain_pool;
+int gm_chain_pool_new(const char *ca_file, gm_chain_pool **out,
+		      gm_error *err);
+int gm_chain_pool_add(gm_chain_pool *pool, X509 *untrusted);
+int gm_chain_pool_verify(gm_chain_pool *pool, X509 *leaf, time_t at,
+			 gm_error *err);
+void gm_chain_pool_free(gm_chain_pool *pool);	/* NULL-safe */
 
 /* Drains OpenSSL's error queue into a short text (for messages). */
 const char *gm_openssl_error(char *buf, size_t n);

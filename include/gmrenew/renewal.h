@@ -44,6 +44,8 @@ typedef struct gm_verify_input {
 	const gm_cert_facts *cert;
 	STACK_OF(X509) *untrusted;	/* intermediates; may be NULL */
 	const char *ca_bundle;		/* trust anchors; NULL: chain skipped */
+	gm_chain_pool *chain;		/* anchors and intermediates already
+					 * loaded (then untrusted is unused) */
 	time_t now;
 	const gm_policy *policy;
 	gm_session *session;		/* look for the key; NULL: skipped */

@@ -125,7 +125,7 @@ enum { W_IDX = 2, W_GW = 8, W_ORG = 14, W_SYS = 6, W_DATE = 10, W_DAYS = 6,
 
 static void print_header(FILE *f)
 {
-	fprintf(f, "%*s ", W_IDX, "#");
+	gm_fprintf(f, "%*s ", W_IDX, "#");
 	gm_print_cell(f, "Gateway", W_GW);
 	fputc(' ', f);
 	gm_print_cell(f, "Organisation", W_ORG);
@@ -135,7 +135,7 @@ static void print_header(FILE *f)
 	gm_print_cell(f, "Valid from", W_DATE);
 	fputc(' ', f);
 	gm_print_cell(f, "Valid to", W_DATE);
-	fprintf(f, " %*s ", W_DAYS, "Days");
+	gm_fprintf(f, " %*s ", W_DAYS, "Days");
 	gm_print_cell(f, "Status", W_STATUS);
 	fputc(' ', f);
 	fputs("Renewal\n", f);
@@ -176,7 +176,7 @@ static void print_wrapped(FILE *f, const char *text, size_t indent)
 			used = 0;
 		}
 		if (!used) {
-			fprintf(f, "%*s", (int)indent, "");
+			gm_fprintf(f, "%*s", (int)indent, "");
 			used = indent;
 		} else {
 			fputc(' ', f);
@@ -187,7 +187,7 @@ static void print_wrapped(FILE *f, const char *text, size_t indent)
 			used = W_LINE;
 			continue;
 		}
-		fputs(word, f);
+		gm_fputs(word, f);
 		used += w;
 	}
 	if (used)
@@ -207,7 +207,7 @@ static void print_row(FILE *f, const gm_cert_view *v)
 		snprintf(days, sizeof(days), "-");
 	else
 		snprintf(days, sizeof(days), "%ld", v->verdict.days_left);
-	fprintf(f, "%*zu ", W_IDX, v->index);
+	gm_fprintf(f, "%*zu ", W_IDX, v->index);
 	gm_print_cell(f, v->facts.gateway ? v->facts.gateway : "-", W_GW);
 	fputc(' ', f);
 	gm_print_cell(f, v->facts.organization ? v->facts.organization : "-",
@@ -218,12 +218,12 @@ static void print_row(FILE *f, const gm_cert_view *v)
 	gm_print_cell(f, from, W_DATE);
 	fputc(' ', f);
 	gm_print_cell(f, to, W_DATE);
-	fprintf(f, " %*s ", W_DAYS, days);
+	gm_fprintf(f, " %*s ", W_DAYS, days);
 	gm_print_cell(f, status_label(v->verdict.status), W_STATUS);
-	fprintf(f, " %s\n", renewal_label(v->verdict.renewal));
-	fprintf(f, "%*s %s\n", W_IDX, "", v->facts.subject);
+	gm_fprintf(f, " %s\n", renewal_label(v->verdict.renewal));
+	gm_fprintf(f, "%*s %s\n", W_IDX, "", v->facts.subject);
 	gm_format_time(v->facts.not_after, until, sizeof(until));
-	fprintf(f, "%*s expires %s; %s key %s\n", W_IDX, "", until,
+	gm_fprintf(f, "%*s expires %s; %s key %s\n", W_IDX, "", until,
 		v->facts.key_algorithm,
 		v->has_private_key ? "on the token" : "NOT on the token");
 }
@@ -235,7 +235,7 @@ static void print_problem(FILE *f, const gm_cert_view *v)
 	char *text = gm_xasprintf("label '%s', id %s: %s", label,
 				  id[0] ? id : "none", v->problem);
 
-	fprintf(f, "%*zu unreadable certificate object\n", W_IDX, v->index);
+	gm_fprintf(f, "%*zu unreadable certificate object\n", W_IDX, v->index);
 	print_wrapped(f, text, W_IDX + 1);
 	free(text);
 	free(label);
@@ -246,10 +246,10 @@ void gm_cert_list_print(const gm_cli *cli, const gm_cert_list *list, FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "Token '%s', serial %s (%s %s)\n", cli->token.label,
+	gm_fprintf(f, "Token '%s', serial %s (%s %s)\n", cli->token.label,
 		cli->token.serial, cli->token.manufacturer, cli->token.model);
 	if (!list->n) {
-		fprintf(f, "No certificates on this token.\n");
+		gm_fprintf(f, "No certificates on this token.\n");
 		return;
 	}
 	fputc('\n', f);

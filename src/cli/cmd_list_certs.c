@@ -98,7 +98,7 @@ static void print_record(size_t index, const gm_ca_record *r)
 	else
 		snprintf(renewal, sizeof(renewal), "no (%s)",
 			 r->reason ? r->reason : "-");
-	printf("%2zu ", index);
+	gm_printf("%2zu ", index);
 	gm_print_cell(stdout, r->gateway ? r->gateway : "-", 8);
 	fputc(' ', stdout);
 	gm_print_cell(stdout, r->organization ? r->organization : "-", 16);
@@ -107,9 +107,9 @@ static void print_record(size_t index, const gm_ca_record *r)
 	fputc(' ', stdout);
 	gm_print_cell(stdout, r->found ? (r->status ? r->status : "-") :
 		      "unknown", 9);
-	printf(" %s\n", renewal);
+	gm_printf(" %s\n", renewal);
 	if (r->open_code)
-		printf("   an unfinished renewal (%s) can be finished with "
+		gm_printf("   an unfinished renewal (%s) can be finished with "
 		       "'gmrenew renew-with-code CODE'\n", r->open_state ?
 		       r->open_state : "open");
 }
@@ -118,7 +118,7 @@ static void print_records(const gm_cert_list *list, const online *on)
 {
 	size_t i;
 
-	printf("\nThe CA's records:\n %s\n",
+	gm_printf("\nThe CA's records:\n %s\n",
 	       "# Gateway  Organisation     System CA status Online renewal");
 	for (i = 0; i < list->n; i++) {
 		const gm_ca_record *r = record_of(list, on, i);

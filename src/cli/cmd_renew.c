@@ -214,7 +214,7 @@ static int print_result(gm_renew_session *rs, const gm_cert_view *old,
 			cJSON_AddItemToObject(doc, "old", gm_cert_view_json(old));
 			gm_cli_print_json(doc);
 		} else {
-			printf("Dry run: '%s' can be renewed now; the PIN, the key "
+			gm_printf("Dry run: '%s' can be renewed now; the PIN, the key "
 			       "and the CA's records were checked. Nothing was "
 			       "changed.\n", old->facts.subject);
 		}
@@ -232,7 +232,7 @@ static int print_result(gm_renew_session *rs, const gm_cert_view *old,
 						  old->facts.not_after) / 86400));
 		gm_cli_print_json(doc);
 	} else {
-		printf("Renewed. Update code %s.\n", rs->code);
+		gm_printf("Renewed. Update code %s.\n", rs->code);
 		gm_renew_print_change(stdout, &old->facts, &fresh);
 	}
 	gm_cert_facts_release(&fresh);
@@ -268,7 +268,7 @@ static int parse(gm_cli *cli, renew_opts *o, int argc, char **argv)
 	if (r)
 		return r;
 	if (pos < argc) {
-		fprintf(stderr, "gmrenew renew: unexpected argument '%s'\n",
+		gm_fprintf(stderr, "gmrenew renew: unexpected argument '%s'\n",
 			argv[pos]);
 		return -1;
 	}

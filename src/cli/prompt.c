@@ -165,6 +165,7 @@ static int pin_from_tty(const char *prompt, char **pin, gm_error *err)
 	struct sigaction sa = { .sa_handler = restore_tty_on_signal }, old_int,
 			 old_term;
 	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC), r;
+	char *safe;
 
 	if (fd < 0 || tcgetattr(fd, &saved_tty)) {
 		if (fd >= 0)
@@ -184,8 +185,10 @@ static int pin_from_tty(const char *prompt, char **pin, gm_error *err)
 	/* Echo goes off before the prompt shows, so that nothing typed after
 	 * the prompt can be echoed or thrown away. */
 	tcsetattr(fd, TCSANOW, &noecho);
-	if (write(fd, prompt, strlen(prompt)) < 0)
+	safe = gm_sanitize(prompt);	/* it names the token's label */
+	if (write(fd, safe, strlen(safe)) < 0)
 		gm_debug("cannot write the prompt");
+	free(safe);
 	r = read_secret_line(fd, pin);
 	tcsetattr(fd, TCSANOW, &saved_tty);
 	tty_fd = -1;
@@ -237,7 +240,7 @@ char *gm_prompt_line(const char *question)
 	tty = fopen("/dev/tty", "r+");
 	if (!tty)
 		return NULL;
-	fputs(question, tty);
+	gm_fputs(question, tty);
 	fflush(tty);
 	if (!fgets(line, sizeof(line), tty)) {
 		fclose(tty);

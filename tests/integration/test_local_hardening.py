@@ -242,3 +242,135 @@ def test_damaged_journal_moved_aside_and_renewal_finishes(world, damage):
     (cert,) = world.certs()
     assert cert["sha256"] == order["cert_sha256"]
     assert cert["has_private_key"] is True
+
+
+# ---- terminal controls in token and certificate strings ----------------
+
+EVIL_TOKEN = b"Ek\x1b[2J\x07\x1b]52;c;SGk=\x07\xc2\x9b\xe2\x80\xae\xff"
+EVIL_LABEL = b"cert\x1b[31m\xc2\x9b" b"2J\xe2\x80\xae\xc0\x9b\x7f"
+RAW = [b"\x1b", b"\x07", b"\x7f", b"\xc2\x9b", b"\xe2\x80\xae", b"\xff",
+       b"\xc0\x9b"]
+
+
+def run_bytes(bench, args, **extra):
+    p = subprocess.run([gmtest.need_env("GMRENEW_BIN")] + args,
+                       capture_output=True, env=bench.env(**extra),
+                       timeout=120)
+    for mark in gmtest.SANITIZER_MARKS:
+        assert mark.encode() not in p.stderr, p.stderr.decode("utf-8", "replace")
+    return p
+
+
+def assert_no_raw(data):
+    for raw in RAW:
+        assert raw not in data, (raw, data)
+    data.decode("utf-8")        # and valid UTF-8
+
+
+@pytest.fixture
+def evil(tmp_path):
+    b = Bench(tmp_path)
+    subprocess.run([b.token.tool, "init", "--slot", "0", "--label",
+                    EVIL_TOKEN, "--serial", b"EVIL\x1b[2J01"],
+                   env=b.token.env(), check=True, capture_output=True)
+    root, _, leaf = b.m.chain("e", 2, SUBJECT, days=300)
+    b.token.import_key(0, "01", "key 01", leaf.key)
+    subprocess.run([b.token.tool, "import-cert", "--slot", "0", "--id", "01",
+                    "--label", EVIL_LABEL, "--cert", str(leaf.pem)],
+                   env=b.token.env(), check=True, capture_output=True)
+    b.configure(root)
+    with open(b.config, "a") as f:     # a service for renew to open
+        f.write("\n[service]\nurl = https://127.0.0.1:9\nca_bundle = %s\n"
+                % b.bundle_file)
+    return b
+
+
+def test_token_strings_sanitised_in_text(evil):
+    for args in (["list-certs"], ["verify"], ["check-env"]):
+        p = run_bytes(evil, args)
+        assert_no_raw(p.stdout)
+        assert_no_raw(p.stderr)
+    p = run_bytes(evil, ["list-certs"])
+    assert b"Ek\\x1b[2J\\x07\\x1b]52;c;SGk=\\x07" in p.stdout, p.stdout
+
+
+def test_token_strings_escaped_in_json(evil):
+    for args in (["--json", "list-certs"], ["--json", "verify"],
+                 ["--json", "check-env"]):
+        p = run_bytes(evil, args)
+        assert_no_raw(p.stdout)
+        assert_no_raw(p.stderr)
+        json.loads(p.stdout)
+    doc = json.loads(run_bytes(evil, ["--json", "list-certs"]).stdout)
+    label = doc["certificates"][0]["label"]
+    # the value survives, only escaped; bytes that are not UTF-8 become U+FFFD
+    assert label == "cert\x1b[31m\x9b2J\u202e\ufffd\ufffd\x7f"
+    assert doc["token"]["label"].startswith("Ek\x1b[2J\x07\x1b]52;")
+
+
+def test_pin_prompt_sanitised(evil):
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        env = evil.env()
+        os.execve(gmtest.need_env("GMRENEW_BIN"),
+                  [gmtest.need_env("GMRENEW_BIN"), "renew", "--yes",
+                   "--force"], env)
+    seen = b""
+    deadline = time.time() + 60
+    while b"PIN of Ekey" not in seen or not seen.rstrip().endswith(b":"):
+        if time.time() > deadline:
+            break
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    os.close(fd)
+    assert b"PIN of Ekey" in seen, seen
+    prompt = seen[seen.index(b"PIN of Ekey"):]
+    assert_no_raw(prompt)
+    assert b"\\x1b[2J" in prompt
+
+
+# ---- the private key, really seen ---------------------------------------
+
+def delete_private_key(bench):
+    gmtest.run([gmtest.need_tool("pkcs11-tool"), "--module", bench.token.module,
+                "--login", "--pin", gmtest.PIN, "--delete-object", "--type",
+                "privkey", "--id", "01"], env=bench.env())
+
+
+def key_check(doc):
+    (item,) = doc["certificates"]
+    (c,) = [c for c in item["checks"] if c["id"] == "key"]
+    return c
+
+
+def test_verify_with_pin_fails_without_private_key(bench):
+    delete_private_key(bench)
+    for pin in (["--pin-file", str(bench.pin_file)], []):
+        args = ["--json", "verify"] + pin
+        extra = {} if pin else {"GMRENEW_PIN": gmtest.PIN}
+        p = bench.run(*args, check=8, **extra)
+        c = key_check(json.loads(p.stdout))
+        assert c["status"] == "fail" and "no private key" in c["detail"]
+
+
+def test_verify_without_pin_is_incomplete_not_passed(bench):
+    delete_private_key(bench)
+    p = bench.run("--json", "verify", check=0)
+    c = key_check(json.loads(p.stdout))
+    assert c["status"] == "skip" and c["detail"].startswith("incomplete")
+    p = bench.run("verify", check=0)
+    assert "skip key" in p.stdout and "incomplete" in p.stdout
+
+
+def test_verify_with_pin_passes_with_private_key(bench):
+    p = bench.run("--json", "verify", "--pin-file", bench.pin_file, check=0)
+    c = key_check(json.loads(p.stdout))
+    assert c["status"] == "pass" and "private key" in c["detail"]
