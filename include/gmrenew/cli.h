@@ -178,13 +178,21 @@ int gm_have_terminal(void);
 
 /* ---- Certificates on the token, as list-certs shows them ---- */
 
+/* The certificate's private key as seen on the token: a private key object
+ * with its public key; none (while private objects are visible: logged in,
+ * or the token lists them without login); or unknown (only the public key
+ * object can be seen without the PIN). */
+enum { GM_KEY_MISSING = 0, GM_KEY_FOUND = 1, GM_KEY_UNKNOWN = 2 };
+
 typedef struct gm_cert_view {
 	size_t index;			/* from 1, in the token's order */
 	const gm_token_cert *obj;	/* borrowed from the list */
 	int parsed;			/* facts are valid */
 	gm_cert_facts facts;
 	gm_verdict verdict;
-	int has_private_key;		/* key pair for it on the token: 1/0 */
+	int key_state;			/* GM_KEY_*: what was seen */
+	int has_private_key;		/* key pair may be on the token: not
+					 * GM_KEY_MISSING */
 	char problem[GM_ERR_MSG_MAX];	/* why it could not be read */
 } gm_cert_view;
 

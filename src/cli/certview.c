@@ -26,12 +26,9 @@ void gm_format_time(time_t t, char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%d %H:%M:%S %Z", &tm);
 }
 
-/* Whether the token holds the key pair of the certificate: a key object
- * with the same CKA_ID whose public key is the certificate's (no PIN). */
-static int has_key(gm_cli *cli, const gm_cert_view *v)
+/* Whether key object h has the certificate's public key. */
+static int same_key(gm_cli *cli, const gm_cert_view *v, CK_OBJECT_HANDLE h)
 {
-	CK_OBJECT_HANDLE h = v->obj->privkey != CK_INVALID_HANDLE ?
-			     v->obj->privkey : v->obj->pubkey;
 	EVP_PKEY *pub = NULL;
 	gm_error err;
 	int same;
@@ -47,7 +44,19 @@ static int has_key(gm_cli *cli, const gm_cert_view *v)
 	return same;
 }
 
-static void load_view(gm_cli *cli, const gm_policy *pol, gm_cert_view *v)
+/* The private key with the same CKA_ID and the certificate's public key;
+ * a public key object alone proves nothing about the private key. */
+static int key_state(gm_cli *cli, const gm_cert_view *v, int privs_visible)
+{
+	if (same_key(cli, v, v->obj->privkey))
+		return GM_KEY_FOUND;
+	if (privs_visible || !same_key(cli, v, v->obj->pubkey))
+		return GM_KEY_MISSING;
+	return GM_KEY_UNKNOWN;
+}
+
+static void load_view(gm_cli *cli, const gm_policy *pol, gm_cert_view *v,
+		      int privs_visible)
 {
 	gm_error err;
 
@@ -63,23 +72,28 @@ static void load_view(gm_cli *cli, const gm_policy *pol, gm_cert_view *v)
 	v->parsed = 1;
 	gm_policy_classify(pol, v->facts.not_before, v->facts.not_after,
 			   cli->now, &v->verdict);
-	v->has_private_key = has_key(cli, v);
+	v->key_state = key_state(cli, v, privs_visible);
+	v->has_private_key = v->key_state != GM_KEY_MISSING;
 }
 
 int gm_cert_list_load(gm_cli *cli, gm_cert_list *out, gm_error *err)
 {
 	gm_policy pol;
 	size_t i;
+	int privs_visible;
 
 	memset(out, 0, sizeof(*out));
 	if (gm_token_certs(cli->session, &out->objs, &out->n, err))
 		return -1;
 	gm_cli_policy(cli, &pol);
+	privs_visible = gm_session_logged_in(cli->session);
+	for (i = 0; i < out->n; i++)
+		privs_visible |= out->objs[i].privkey != CK_INVALID_HANDLE;
 	out->views = gm_xcalloc(out->n, sizeof(*out->views));
 	for (i = 0; i < out->n; i++) {
 		out->views[i].index = i + 1;
 		out->views[i].obj = &out->objs[i];
-		load_view(cli, &pol, &out->views[i]);
+		load_view(cli, &pol, &out->views[i], privs_visible);
 	}
 	return 0;
 }
@@ -225,7 +239,9 @@ static void print_row(FILE *f, const gm_cert_view *v)
 	gm_format_time(v->facts.not_after, until, sizeof(until));
 	gm_fprintf(f, "%*s expires %s; %s key %s\n", W_IDX, "", until,
 		v->facts.key_algorithm,
-		v->has_private_key ? "on the token" : "NOT on the token");
+		v->key_state == GM_KEY_FOUND ? "on the token" :
+		v->key_state == GM_KEY_MISSING ? "NOT on the token" :
+		"not checked (the private key is seen only with the PIN)");
 }
 
 static void print_problem(FILE *f, const gm_cert_view *v)
@@ -299,7 +315,11 @@ static void add_facts(cJSON *o, const gm_cert_view *v)
 	gm_json_add_str(o, "status", gm_status_name(v->verdict.status));
 	gm_json_add_str(o, "renewal", gm_renewal_name(v->verdict.renewal));
 	gm_json_add_str(o, "key_algorithm", f->key_algorithm);
-	cJSON_AddBoolToObject(o, "has_private_key", v->has_private_key);
+	if (v->key_state == GM_KEY_UNKNOWN)
+		cJSON_AddNullToObject(o, "has_private_key");
+	else
+		cJSON_AddBoolToObject(o, "has_private_key",
+				      v->key_state == GM_KEY_FOUND);
 }
 
 static const char *const fact_keys[] = {

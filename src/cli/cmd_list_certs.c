@@ -131,9 +131,14 @@ static void print_records(const gm_cert_list *list, const online *on)
 int cmd_list_certs(gm_cli *cli, int argc, char **argv)
 {
 	int online_opt = 0;
+	gm_login_options login = { .pin = { NULL, -1 } };
 	const gm_option opts[] = {
 		{ "online", 0, GM_OPT_BOOL, &online_opt, NULL,
 		  "also show the CA's records (asks the renewal service)" },
+		{ "pin-file", 0, GM_OPT_STRING, &login.pin.file, "FILE",
+		  "log in with the PIN from FILE, to see the private keys" },
+		{ "pin-fd", 0, GM_OPT_INT, &login.pin.fd, "N",
+		  "log in with the PIN from file descriptor N" },
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
 	online on = { NULL, 0 };
@@ -145,6 +150,8 @@ int cmd_list_certs(gm_cli *cli, int argc, char **argv)
 	if (r)
 		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
 	if (gm_cli_setup(cli, cli->command->flags, &err) ||
+	    (gm_pin_source_scripted(&login.pin) &&
+	     gm_cli_login(cli, &login, &err)) ||
 	    gm_cert_list_load(cli, &list, &err))
 		return gm_cli_report_error(cli, &err);
 	if (online_opt && fetch_records(cli, &list, &on, &err)) {

@@ -286,7 +286,8 @@ class World:
         return json.loads(p.stdout)
 
     def certs(self):
-        return self.json("list-certs")["certificates"]
+        return self.json("list-certs", "--pin-file",
+                         self.pin_file)["certificates"]
 
     def close(self):
         self.service.stop()

@@ -118,9 +118,10 @@ def soft(tmp_path_factory):
     config = root / "config.ini"
     config.write_text("[token]\nmodule = %s\n\n[renewal]\nstate_dir = %s\n"
                       % (token.module, root / "state"))
-    env = token.env(GMRENEW_CONFIG=config, TZ="UTC")
-    for k in ("GMRENEW_PIN", "GMRENEW_PKCS11_MODULE"):
-        env.pop(k, None)
+    # with the PIN, so that private keys are seen (has_private_key true or
+    # false; test_local_hardening.py checks null without it)
+    env = token.env(GMRENEW_CONFIG=config, TZ="UTC", GMRENEW_PIN=gmtest.PIN)
+    env.pop("GMRENEW_PKCS11_MODULE", None)
     return {"token": token, "cases": cases, "env": env, "maker": m,
             "inter": inter, "root": root}
 
@@ -365,6 +366,7 @@ def test_softhsm(tmp_path):
     for k in ("GMRENEW_CONFIG", "GMRENEW_PIN", "GMRENEW_PKCS11_MODULE"):
         env.pop(k, None)
     env["GMRENEW_CONFIG"] = str(tmp_path / "none.ini")
+    env["GMRENEW_PIN"] = gmtest.PIN     # private keys seen after login
     (tmp_path / "none.ini").write_text("")
     p = gmtest.gmrenew_run("--module", hsm.module, "--json", "list-certs",
                            env=env, check=0)

@@ -101,8 +101,10 @@ def wait_module_loaded(proc, module):
 
 @pytest.mark.parametrize("cmd", [["list-certs"], ["verify"]])
 def test_pin_taken_out_of_environment(bench, cmd):
-    secret = "Env-Pin-7777"
+    secret = gmtest.PIN             # list-certs and verify log in with it
     env = bench.env(GMRENEW_PIN=secret, GMSOFT_LATENCY="call:150")
+    for k in ("GMSOFT_PIN", "GMSOFT_SO_PIN"):    # only gmrenew's copy
+        env.pop(k, None)
     proc = subprocess.Popen([gmtest.need_env("GMRENEW_BIN")] + cmd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -374,3 +376,19 @@ def test_verify_with_pin_passes_with_private_key(bench):
     p = bench.run("--json", "verify", "--pin-file", bench.pin_file, check=0)
     c = key_check(json.loads(p.stdout))
     assert c["status"] == "pass" and "private key" in c["detail"]
+
+
+def test_list_certs_private_key_found_missing_unknown(bench):
+    def state(*args, **extra):
+        p = bench.run("--json", "list-certs", *args, **extra)
+        return json.loads(p.stdout)["certificates"][0]["has_private_key"]
+
+    pin = ["--pin-file", str(bench.pin_file)]
+    assert state(*pin) is True
+    assert state(GMRENEW_PIN=gmtest.PIN) is True
+    assert state() is None              # private objects hidden, no PIN
+    assert "not checked" in bench.run("list-certs").stdout
+    delete_private_key(bench)
+    assert state(*pin) is False         # the public key alone is not enough
+    assert state() is None
+    assert "NOT on the token" in bench.run("list-certs", *pin).stdout
