@@ -392,3 +392,40 @@ def test_list_certs_private_key_found_missing_unknown(bench):
     assert state(*pin) is False         # the public key alone is not enough
     assert state() is None
     assert "NOT on the token" in bench.run("list-certs", *pin).stdout
+
+
+# ---- verify builds its stores once --------------------------------------
+
+def test_verify_loads_trust_anchors_once(bench):
+    """30 certificates: the CA bundle is read once, not once per
+    certificate (bench/verify.py times 200 and 1,000)."""
+    m = bench.m
+    root = m.root("many-root", "CN=Many Root CA,O=SSCCCA,C=CN")
+    csr = m.dir / "many.csr"
+    gmtest.openssl("req", "-new", "-key", bench.leaf.key, "-sm3", "-sigopt",
+                   "distid:1234567812345678", "-subj", "/CN=JSB0000@IST@30",
+                   "-out", csr)
+    for i in range(30):
+        pem = m.dir / ("many%d.pem" % i)
+        gmtest.openssl("x509", "-req", "-in", csr, "-CA", root.pem, "-CAkey",
+                       root.key, "-sm3", "-sigopt", "distid:1234567812345678",
+                       "-vfyopt", "distid:1234567812345678", "-days", "200",
+                       "-set_serial", str(i + 100), "-out", pem)
+        bench.token.import_cert(0, "01", "many %d" % i, pem)
+    bench.configure(root)
+    trace = bench.root / "strace.out"
+    p = subprocess.run([gmtest.need_tool("strace"), "-f", "-qq", "-e",
+                        "trace=open,openat", "-o", str(trace),
+                        gmtest.need_env("GMRENEW_BIN"), "--json", "verify",
+                        "--pin-file", str(bench.pin_file)],
+                       # LeakSanitizer cannot run under ptrace
+                       env=bench.env(ASAN_OPTIONS="detect_leaks=0:"
+                                     "abort_on_error=0:exitcode=99"),
+                       capture_output=True, text=True, timeout=300)
+    gmtest.assert_no_sanitizer(p)
+    doc = json.loads(p.stdout)
+    # the first certificate's root is not in this bundle; the 30 pass
+    assert sum(c["ok"] for c in doc["certificates"]) == 30, p.stdout
+    opens = [l for l in trace.read_text().splitlines()
+             if str(bench.bundle_file) in l]
+    assert len(opens) == 1, opens
