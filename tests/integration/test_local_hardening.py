@@ -416,8 +416,7 @@ def test_verify_loads_trust_anchors_once(bench):
     trace = bench.root / "strace.out"
     p = subprocess.run([gmtest.need_tool("strace"), "-f", "-qq", "-e",
                         "trace=open,openat", "-o", str(trace),
-                        gmtest.need_env("GMRENEW_BIN"), "--json", "verify",
-                        "--pin-file", str(bench.pin_file)],
+                        gmtest.need_env("GMRENEW_BIN"), "--json", "verify"],
                        # LeakSanitizer cannot run under ptrace
                        env=bench.env(ASAN_OPTIONS="detect_leaks=0:"
                                      "abort_on_error=0:exitcode=99"),
