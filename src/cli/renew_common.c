@@ -84,11 +84,19 @@ static int on_interrupted(void *ctx)
 	return stop_signal != 0;
 }
 
+/* At the PIN prompt Ctrl-C ends the process as usual: nothing on the
+ * token has changed yet. */
 static int on_login(void *ctx, gm_error *err)
 {
 	gm_renew_session *rs = ctx;
+	int r;
 
-	return rs->login ? gm_cli_login(rs->cli, rs->login, err) : 0;
+	if (!rs->login)
+		return 0;
+	gm_renew_signals(0);
+	r = gm_cli_login(rs->cli, rs->login, err);
+	gm_renew_signals(1);
+	return r;
 }
 
 static void on_code(void *ctx, const char *code, const char *journal)
@@ -220,19 +228,17 @@ cJSON *gm_renew_result_json(gm_renew_session *rs, int ok)
 	return doc;
 }
 
-/* The fix with the word CODE replaced by the update code once known. */
-static void print_fix(const char *fix, const char *code)
+/* The fix with the word CODE replaced by the update code once known.
+ * Caller frees. */
+static char *fix_with_code(const char *fix, const char *code)
 {
-	const char *p = code[0] ? strstr(fix, "renew-with-code CODE") : NULL;
+	static const char word[] = "renew-with-code CODE";
+	const char *p = code[0] ? strstr(fix, word) : NULL;
 
-	if (!fix[0])
-		return;
-	if (p)
-		fprintf(stderr, "gmrenew: what to do: %.*srenew-with-code %s%s\n",
-			(int)(p - fix), fix, code,
-			p + strlen("renew-with-code CODE"));
-	else
-		fprintf(stderr, "gmrenew: what to do: %s\n", fix);
+	if (!p)
+		return gm_xstrdup(fix);
+	return gm_xasprintf("%.*srenew-with-code %s%s", (int)(p - fix), fix,
+			    code, p + strlen(word));
 }
 
 /* What is true of the token now, and the one next step. */
@@ -257,6 +263,7 @@ int gm_renew_report_failure(gm_renew_session *rs, gm_error *err)
 {
 	gm_cli *cli = rs->cli;
 	int code = err->code ? (int)err->code : GM_EXIT_FAILED;
+	char *fix = fix_with_code(err->fix, rs->code);
 
 	if (cli->json) {
 		cJSON *doc = gm_renew_result_json(rs, 0);
@@ -264,7 +271,7 @@ int gm_renew_report_failure(gm_renew_session *rs, gm_error *err)
 
 		cJSON_AddNumberToObject(e, "exit_code", code);
 		cJSON_AddStringToObject(e, "message", err->msg);
-		cJSON_AddStringToObject(e, "fix", err->fix);
+		cJSON_AddStringToObject(e, "fix", fix);
 		if (err->reason[0])
 			cJSON_AddStringToObject(e, "reason", err->reason);
 		gm_cli_print_json(doc);
@@ -275,7 +282,9 @@ int gm_renew_report_failure(gm_renew_session *rs, gm_error *err)
 	else
 		fprintf(stderr, "gmrenew: %s: %s\n", code == GM_EXIT_NOT_DUE ?
 			"nothing to do" : "error", err->msg);
-	print_fix(err->fix, rs->code);
+	if (fix[0])
+		fprintf(stderr, "gmrenew: what to do: %s\n", fix);
+	free(fix);
 	print_next(rs, code);
 	return code;
 }

@@ -207,7 +207,7 @@ static int record_start(gm_run *r, const gm_token_cert *old,
  * service's fault, never a usage error. */
 static int service_fault(gm_error *err)
 {
-	if (err->code == GM_EXIT_USAGE || !strcmp(err->reason, "unknown_code"))
+	if (!strcmp(err->reason, "unknown_code"))
 		err->code = GM_EXIT_SERVICE;
 	return -1;
 }
@@ -254,18 +254,26 @@ static void close_journal_of(gm_run *r, const char *code, const char *why)
  * go on with it. 1 resumed (the result in *ret), 0 none to resume. */
 static int resume(gm_run *r, int *ret, gm_error *err)
 {
-	char code[24];
+	const gm_renewal_hooks *h = &r->ctx->hooks;
+	char code[24], path[512];
 	gm_order fresh;
+	gm_journal j;
 
 	if (gm_journal_find_unfinished(r->ctx->state_dir,
 				       r->ctx->token->serial, r->old_sha256,
 				       code))
 		return 0;
+	snprintf(path, sizeof(path), "%s", code);
+	if (!gm_journal_load(r->ctx->state_dir, code, &j)) {
+		snprintf(path, sizeof(path), "%s", j.path);
+		gm_journal_close(&j);
+	}
 	memset(&fresh, 0, sizeof(fresh));
 	if (gm_service_status(r->ctx->service, code, &fresh, err)) {
 		if (strcmp(err->reason, "unknown_code") &&
 		    strcmp(err->reason, "code_expired")) {
-			snprintf(r->out->code, sizeof(r->out->code), "%s", code);
+			if (h->resumed)	/* the code to finish with later */
+				h->resumed(h->ctx, code, path);
 			*ret = service_fault(err);
 			return 1;
 		}
@@ -277,17 +285,8 @@ static int resume(gm_run *r, int *ret, gm_error *err)
 		gm_order_release(&fresh);
 		return 0;
 	}
-	if (r->ctx->hooks.resumed) {
-		char path[512];
-		gm_journal j;
-
-		snprintf(path, sizeof(path), "%s", code);
-		if (!gm_journal_load(r->ctx->state_dir, code, &j)) {
-			snprintf(path, sizeof(path), "%s", j.path);
-			gm_journal_close(&j);
-		}
-		r->ctx->hooks.resumed(r->ctx->hooks.ctx, code, path);
-	}
+	if (h->resumed)
+		h->resumed(h->ctx, code, path);
 	*ret = gm_run_set_order(r, &fresh, err) || open_journal(r, err) ? -1 : 0;
 	if (!*ret) {
 		announce_code(r);

@@ -299,6 +299,11 @@ def test_interrupted_renewal_says_how_to_finish_and_resumes(world, sig):
     # list-certs --online names the code it knows
     online = world.gmrenew("list-certs", "--online", check=0).stdout
     assert "renew-with-code " + code in online and "CODE" not in online
+    # and so does check-env
+    env_check = world.gmrenew("check-env", env=world.env(GMRENEW_PIN=PIN))
+    gmtest.assert_no_sanitizer(env_check)
+    assert "renew-with-code " + code in env_check.stdout, env_check.stdout
+    assert "renew-with-code CODE" not in env_check.stdout
     # a plain renew finds the journal and goes on with it
     p = renew(world, check=0)
     assert "Resuming the interrupted renewal " + code in p.stderr
