@@ -26,6 +26,8 @@ typedef enum gm_exit {
 	GM_EXIT_PIN = 6,	/* wrong, locked, refused at the final try */
 	GM_EXIT_SERVICE = 7,	/* service unavailable, try later */
 	GM_EXIT_VERIFY = 8,	/* verification failed */
+	GM_EXIT_INTERRUPTED = 130,	/* SIGINT or SIGTERM: stopped at a
+					 * safe point, resumable */
 } gm_exit;
 
 #define GM_ERR_MSG_MAX 512

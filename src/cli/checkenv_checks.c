@@ -590,10 +590,10 @@ static void note_open_order(ce_check *c, const ce_run *r, size_t i)
 
 	if (rec && rec->open_code)
 		ce_detail(c, "#%zu has an unfinished renewal (%s): finish it "
-			  "with 'gmrenew renew-with-code CODE' (the code: "
-			  "'gmrenew list-certs --online')",
+			  "with 'gmrenew renew-with-code %s'",
 			  r->certs.views[i].index,
-			  rec->open_state ? rec->open_state : "open");
+			  rec->open_state ? rec->open_state : "open",
+			  rec->open_code);
 }
 
 static void check_matching_cert(ce_run *r, const gm_error *certs_err)

@@ -110,8 +110,8 @@ static void print_record(size_t index, const gm_ca_record *r)
 	gm_printf(" %s\n", renewal);
 	if (r->open_code)
 		gm_printf("   an unfinished renewal (%s) can be finished with "
-		       "'gmrenew renew-with-code CODE'\n", r->open_state ?
-		       r->open_state : "open");
+		       "'gmrenew renew-with-code %s'\n", r->open_state ?
+		       r->open_state : "open", r->open_code);
 }
 
 static void print_records(const gm_cert_list *list, const online *on)

@@ -211,7 +211,9 @@ int gm_cli_report_error(gm_cli *cli, const gm_error *err)
 		cJSON_AddBoolToObject(doc, "ok", 0);
 		gm_cli_print_json(doc);
 	}
-	gm_fprintf(stderr, "gmrenew: error: %s\n", err->msg);
+	/* not due is an answer, not a failure */
+	gm_fprintf(stderr, "gmrenew: %s: %s\n", code == GM_EXIT_NOT_DUE ?
+		"nothing to do" : "error", err->msg);
 	if (err->fix[0])
 		gm_fprintf(stderr, "gmrenew: what to do: %s\n", err->fix);
 	return code;

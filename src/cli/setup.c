@@ -18,6 +18,10 @@ static int load_config(gm_cli *cli, gm_error *err)
 	path = gm_config_default_path();
 	r = gm_config_load(&cli->cfg, path, getenv("GMRENEW_CONFIG") != NULL,
 			   err);
+	if (r && getenv("GMRENEW_CONFIG") && *getenv("GMRENEW_CONFIG"))
+		gm_error_set_fix(err, "the environment variable GMRENEW_CONFIG "
+				 "names this file: correct or unset "
+				 "GMRENEW_CONFIG, or pass --config FILE");
 	free(path);
 	return r;
 }
