@@ -217,6 +217,13 @@ static void order_bad(void **state)
 		{ "\"chain\":[\"AQID\",\"BAUG\"]", "\"chain\":[\"AQID\",5]",
 		  "'chain' item 1" },
 		{ "{\"update_code\"", "[{\"update_code\"", NULL },
+		/* one member twice, even with one value: refused */
+		{ "\"state\":\"issued\"",
+		  "\"state\":\"issued\",\"state\":\"issued\"",
+		  "two members of the same name" },
+		{ "\"key_type\":\"sm2\"",
+		  "\"key_type\":\"sm2\",\"x\":1,\"x\":2",
+		  "two members of the same name" },
 	};
 	gm_order o;
 	gm_error err;
