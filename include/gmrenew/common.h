@@ -121,6 +121,10 @@ typedef struct gm_config {
 	char *chain_bundle;	/* trust anchors for issued certificates */
 	long connect_timeout_ms;
 	long total_timeout_ms;
+	long max_retry_wait_ms;	/* cap on Retry-After and backoff */
+	int tls_min_version;	/* 12 or 13 */
+	char *tls12_ciphers;	/* NULL = the client's default policy */
+	char *tls13_ciphers;
 	/* [policy] */
 	int renew_before_days;	/* online window opens: 90 */
 	int renew_after_days;	/* online window closes after expiry: 90 */

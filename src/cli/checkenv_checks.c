@@ -158,10 +158,7 @@ static void check_service_settings(ce_run *r, ce_check *c)
 	ce_detail(c, "CA bundle '%s' (%d certificate%s)", cfg->ca_bundle, n,
 		  n == 1 ? "" : "s");
 	gm_service_options_defaults(&o);
-	o.url = cfg->service_url;
-	o.ca_bundle = cfg->ca_bundle;
-	o.connect_timeout_ms = cfg->connect_timeout_ms;
-	o.total_timeout_ms = cfg->total_timeout_ms;
+	gm_service_options_from_config(&o, cfg);
 	o.max_retries = 0;	/* a diagnosis: say what the first try met */
 	if (gm_service_open(&o, &r->service, &err) < 0) {
 		problem_err(c, CE_FAIL, &err);

@@ -23,6 +23,8 @@ void gm_config_init(gm_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->connect_timeout_ms = 10000;
 	cfg->total_timeout_ms = 60000;
+	cfg->max_retry_wait_ms = 30000;
+	cfg->tls_min_version = 12;
 	cfg->renew_before_days = 90;
 	cfg->renew_after_days = 90;
 	cfg->extension_days = 1826;
@@ -80,6 +82,18 @@ static int token_key(struct parse_ctx *ctx, const char *name, const char *value)
 	return 1;
 }
 
+static int tls_version(struct parse_ctx *ctx, gm_config *cfg,
+		       const char *value)
+{
+	if (!strcmp(value, "1.2") || !strcmp(value, "1.3")) {
+		cfg->tls_min_version = value[2] == '2' ? 12 : 13;
+		return 1;
+	}
+	snprintf(ctx->problem, sizeof(ctx->problem),
+		 "tls_min_version must be 1.2 or 1.3, not '%.40s'", value);
+	return 0;
+}
+
 static int service_key(struct parse_ctx *ctx, const char *name,
 		       const char *value)
 {
@@ -97,6 +111,15 @@ static int service_key(struct parse_ctx *ctx, const char *name,
 	else if (!strcmp(name, "total_timeout_ms"))
 		return set_long(ctx, &cfg->total_timeout_ms, name, value, 100,
 				3600000);
+	else if (!strcmp(name, "max_retry_wait_ms"))
+		return set_long(ctx, &cfg->max_retry_wait_ms, name, value, 0,
+				600000);
+	else if (!strcmp(name, "tls_min_version"))
+		return tls_version(ctx, cfg, value);
+	else if (!strcmp(name, "tls12_ciphers"))
+		set_str(&cfg->tls12_ciphers, value);
+	else if (!strcmp(name, "tls13_ciphers"))
+		set_str(&cfg->tls13_ciphers, value);
 	else
 		return -1;
 	return 1;
@@ -230,6 +253,8 @@ void gm_config_release(gm_config *cfg)
 	free(cfg->profile);
 	free(cfg->token_uri);
 	free(cfg->service_url);
+	free(cfg->tls12_ciphers);
+	free(cfg->tls13_ciphers);
 	free(cfg->ca_bundle);
 	free(cfg->chain_bundle);
 	free(cfg->state_dir);

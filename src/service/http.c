@@ -126,8 +126,8 @@ static long parse_retry_after(const char *v)
 
 	errno = 0;
 	n = strtol(v, &end, 10);
-	if (!errno && end != v && !*end && n >= 0)
-		return n > 86400 ? 86400 : n;
+	if (end != v && !*end && n >= 0)	/* ERANGE: more than a day too */
+		return errno || n > 86400 ? 86400 : n;
 	when = curl_getdate(v, NULL);	/* HTTP-date form */
 	if (when > 0) {
 		time_t now = time(NULL);
@@ -236,6 +236,15 @@ static enum verdict fail_transport(gm_service *s, const char *what,
 			"configured CA bundle '%s': %s", what, s->base,
 			s->ca_bundle, why);
 		gm_error_set_reason(err, "tls_untrusted");
+		return FAIL;
+	}
+	if (cc == CURLE_SSL_CIPHER) {
+		gm_fail(err, GM_EXIT_USAGE,
+			"check [service] tls12_ciphers and tls13_ciphers: "
+			"OpenSSL cipher names (docs/configuration.md)",
+			"%s: the configured TLS ciphers cannot be used: %s",
+			what, why);
+		gm_error_set_reason(err, "tls_policy");
 		return FAIL;
 	}
 	if (cc == CURLE_SSL_CACERT_BADFILE) {

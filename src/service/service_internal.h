@@ -47,6 +47,9 @@ struct gm_service {
 	long total_timeout_ms;
 	int max_retries;
 	long max_retry_wait_ms;
+	int tls_min_version;		/* 12 or 13 */
+	char *tls12_ciphers;		/* with ":!aNULL:!eNULL" appended */
+	char *tls13_ciphers;
 	char user_agent[64];
 	char errbuf[CURL_ERROR_SIZE];
 	/* the last next_challenge and when it arrived (monotonic seconds) */

@@ -18,6 +18,8 @@ import unicodedata
 
 import pytest
 
+import gmtest
+
 from checkenv_fixtures import (PIN, RefService, SoftToken, check_env,
                                closed_port, need_env, need_tool,
                                other_tls_ca, self_signed_sm2, umockdev,
@@ -81,12 +83,9 @@ def display_width(line):
 # ---- the whole command ------------------------------------------------------
 
 def test_help_shows_the_options():
-    p = subprocess.run([need_env("GMRENEW_BIN"), "check-env", "--help"],
-                       capture_output=True, text=True)
-    assert p.returncode == 0, p.stderr
+    p = gmtest.run([need_env("GMRENEW_BIN"), "check-env", "--help"])
     assert "--report FILE" in p.stdout and "--json" in p.stdout
-    top = subprocess.run([need_env("GMRENEW_BIN"), "--help"],
-                         capture_output=True, text=True)
+    top = gmtest.run([need_env("GMRENEW_BIN"), "--help"])
     commands = [l.split()[0] for l in top.stdout.split("Commands:")[1]
                 .split("Global options:")[0].splitlines() if l.strip()]
     assert commands[0] == "check-env", top.stdout
@@ -160,7 +159,10 @@ def test_colour_only_on_a_terminal(ready, token):
             break
         out += chunk
     os.close(master)
-    assert p.wait(timeout=30) == 0, p.stderr.read()
+    done = subprocess.CompletedProcess(p.args, p.wait(timeout=30), "",
+                                       p.stderr.read().decode("utf-8",
+                                                              "replace"))
+    gmtest.finish(done)
     assert b"\033[32mPASS\033[0m" in out, out
 
 
@@ -383,10 +385,8 @@ def test_superseded_certificate_fails(tmp_path, clean_service, token):
     pin_file = tmp_path / "pin.txt"
     pin_file.write_text(PIN + "\n")
     env = token.env()
-    p = subprocess.run([need_env("GMRENEW_BIN"), "--config", cfg, "renew",
-                        "--yes", "--pin-file", str(pin_file)], env=env,
-                       capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0, p.stdout + p.stderr
+    gmtest.run([need_env("GMRENEW_BIN"), "--config", cfg, "renew",
+                "--yes", "--pin-file", pin_file], env=env, timeout=60)
     # the Ekey as it was before the renewal: its certificate is superseded
     res = check_env(cfg, as_it_was)
     only_failed(res, "matching_cert")
