@@ -16,6 +16,14 @@ if [ "${1:-build}" = test ]; then
   want+=("${test_pkgs[@]}")
 fi
 
+# "fuzz": clang with libFuzzer and llvm's coverage tools for scripts/fuzz.sh;
+# the test list has what its smoke test (ctest fuzz_smoke) needs
+fuzz_pkgs=(clang libclang-rt-14-dev llvm-14)
+case ${1:-build} in
+  test) want+=(clang libclang-rt-14-dev) ;;
+  fuzz) want+=("${fuzz_pkgs[@]}") ;;
+esac
+
 missing=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

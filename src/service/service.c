@@ -76,6 +76,11 @@ static int check_url(const char *url, char **base, gm_error *err)
 			return gm_fail(err, GM_EXIT_USAGE, CONFIG_FIX_URL,
 				       "the service URL '%.200s' contains "
 				       "spaces or control characters", url);
+	/* libcurl reports an empty query or fragment ("?", "#") as none */
+	if (strpbrk(url, "?#"))
+		return gm_fail(err, GM_EXIT_USAGE, CONFIG_FIX_URL,
+			       "the service URL '%.200s' must not carry a "
+			       "query or a fragment", url);
 	if (strncasecmp(url, "https://", 8))
 		return gm_fail(err, GM_EXIT_USAGE, CONFIG_FIX_URL,
 			       "the service URL '%.200s' is not https://: "
