@@ -226,7 +226,7 @@ int gm_token_sign_cb(void *signer, const unsigned char digest[GM_DIGEST_LEN],
 
 /* A certificate object (CKA_SUBJECT, CKA_ISSUER, CKA_SERIAL_NUMBER taken
  * from der); with a profile that names containers it joins the container
- * of the key pair with the same CKA_ID. */
+ * of the key pair with the same CKA_ID (gm_container_name of id). */
 int gm_token_create_cert(gm_session *s, const unsigned char *id, size_t id_len,
 			 const char *label, const unsigned char *der,
 			 size_t der_len, CK_OBJECT_HANDLE *out, gm_error *err);

@@ -776,42 +776,15 @@ static int cert_fields(const unsigned char *der, size_t der_len,
 	return 0;
 }
 
-/* The container name of the private key with CKA_ID id, as the token
- * keeps it (NUL included), or NULL: the certificate goes where its key is.
- * Caller frees. */
-static unsigned char *key_container(gm_session *s, const unsigned char *id,
-				    size_t id_len, CK_ULONG *len)
-{
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_ATTRIBUTE tmpl[] = {
-		{ CKA_CLASS, &cls, sizeof(cls) },
-		{ CKA_ID, (void *)(uintptr_t)id, id_len },
-	};
-	CK_ATTRIBUTE a = { 0, NULL, 0 };
-	CK_OBJECT_HANDLE *h = NULL;
-	size_t nh = 0;
-	gm_error ignored;
-
-	*len = 0;
-	if (!s->profile || !s->profile->container_attr || id_len == 0 ||
-	    find_all(s, tmpl, 2, &h, &nh, "searching the key", &ignored) < 0)
-		return NULL;
-	a.type = s->profile->container_attr;
-	if (nh > 0 && fetch_one(s, h[0], &a) == CKR_OK && a.pValue)
-		*len = a.ulValueLen;
-	free(h);
-	return a.pValue;
-}
-
 int gm_token_create_cert(gm_session *s, const unsigned char *id, size_t id_len,
 			 const char *label, const unsigned char *der,
 			 size_t der_len, CK_OBJECT_HANDLE *out, gm_error *err)
 {
 	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
 	CK_CERTIFICATE_TYPE type = CKC_X_509;
-	unsigned char *subject, *issuer, *serial, *container;
+	unsigned char *subject, *issuer, *serial;
 	int subject_len = 0, issuer_len = 0, serial_len = 0;
-	CK_ULONG container_len = 0;
+	char container[40];
 	CK_RV rv;
 
 	*out = CK_INVALID_HANDLE;
@@ -835,13 +808,17 @@ int gm_token_create_cert(gm_session *s, const unsigned char *id, size_t id_len,
 		};
 		CK_ULONG n = sizeof(tmpl) / sizeof(tmpl[0]) - 1;
 
-		container = key_container(s, id, id_len, &container_len);
-		if (container)
+		/* The container of the key pair with this CKA_ID: its name
+		 * follows from the id (gm_container_name), no search needed. */
+		if (s->profile && s->profile->container_attr && id_len > 0) {
+			gm_container_name(id, id_len, container,
+					  sizeof(container));
 			tmpl[n++] = (CK_ATTRIBUTE){ s->profile->container_attr,
-						    container, container_len };
+						    container,
+						    strlen(container) + 1 };
+		}
 		rv = s->m->f->C_CreateObject(s->h, tmpl, n, out);
 		gm_p11_log("C_CreateObject", rv);
-		free(container);
 	}
 	OPENSSL_free(subject);
 	OPENSSL_free(issuer);

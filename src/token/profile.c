@@ -528,18 +528,24 @@ struct identity {
 	char token_model[17];
 };
 
-static int identity_read(gm_module *m, CK_SLOT_ID slot, struct identity *id,
-			 gm_error *err)
+static int module_identity(gm_module *m, struct identity *id, gm_error *err)
 {
 	gm_module_info mi;
-	CK_TOKEN_INFO ti;
-	CK_RV rv;
 
 	memset(id, 0, sizeof(*id));
 	if (gm_module_get_info(m, &mi, err) < 0)
 		return -1;
 	snprintf(id->module_manufacturer, sizeof(id->module_manufacturer), "%s",
 		 mi.manufacturer);
+	return 0;
+}
+
+static int token_identity(gm_module *m, CK_SLOT_ID slot, struct identity *id,
+			  gm_error *err)
+{
+	CK_TOKEN_INFO ti;
+	CK_RV rv;
+
 	rv = gm_p11_token_info(m, slot, &ti);
 	if (rv != CKR_OK)
 		return gm_ckr_fail(err, rv, "reading the token's information");
@@ -549,13 +555,17 @@ static int identity_read(gm_module *m, CK_SLOT_ID slot, struct identity *id,
 	return 0;
 }
 
-/* The module's manufacturer, or the token's model (and manufacturer,
- * when the profile names one), equal to the profile's. */
-static int identity_fits(const gm_profile *p, const struct identity *id)
+/* The module's manufacturer equal to the profile's. */
+static int module_fits(const gm_profile *p, const struct identity *id)
 {
-	if (p->module_manufacturer[0] &&
-	    !strcasecmp(p->module_manufacturer, id->module_manufacturer))
-		return 1;
+	return p->module_manufacturer[0] &&
+	       !strcasecmp(p->module_manufacturer, id->module_manufacturer);
+}
+
+/* The token's model (and manufacturer, when the profile names one) equal
+ * to the profile's. */
+static int token_fits(const gm_profile *p, const struct identity *id)
+{
 	return p->token_model[0] && !strcasecmp(p->token_model, id->token_model) &&
 	       (!p->token_manufacturer[0] ||
 		!strcasecmp(p->token_manufacturer, id->token_manufacturer));
@@ -610,10 +620,18 @@ static int choose(gm_module *m, CK_SLOT_ID slot, const gm_profile *c,
 	size_t i;
 
 	*found = -1;
-	if (identity_read(m, slot, &id, err) < 0)
+	if (module_identity(m, &id, err) < 0)
 		return -1;
 	for (i = 0; i < n && *found < 0; i++)
-		if (identity_fits(&c[i], &id))
+		if (module_fits(&c[i], &id))
+			*found = (int)i;
+	if (*found >= 0)
+		return 0;
+	/* the token's strings only when the module's did not decide */
+	if (token_identity(m, slot, &id, err) < 0)
+		return -1;
+	for (i = 0; i < n && *found < 0; i++)
+		if (token_fits(&c[i], &id))
 			*found = (int)i;
 	if (*found >= 0)
 		return 0;
