@@ -448,6 +448,10 @@ static int profile_make(const char *name, const gm_config *cfg, int depth,
 		if (profile_make(base, cfg, depth + 1, out, err) < 0)
 			return -1;
 		snprintf(out->name, sizeof(out->name), "%s", name);
+		/* the identity is the base product's, not the new one's */
+		out->module_manufacturer[0] = '\0';
+		out->token_manufacturer[0] = '\0';
+		out->token_model[0] = '\0';
 	} else if (config_defines(cfg, name)) {
 		return gm_fail(err, GM_EXIT_USAGE,
 			       "add 'base = epass3000gm' or 'base = pkcs11-ec'",

@@ -207,6 +207,10 @@ static void new_profile_with_base(void **state)
 	assert_int_equal(p.usb_vendor, 0x055C);
 	assert_int_equal(p.usb_product, 0xE618);
 	assert_int_equal(p.n_libraries, 1);
+	/* FEITIAN's formats come along, FEITIAN's identity does not */
+	assert_int_equal(p.public_key, GM_PUBKEY_MODULUS_XY);
+	assert_string_equal(p.module_manufacturer, "");
+	assert_string_equal(p.token_model, "");
 	assert_int_equal(gm_profile_get("mtoken2", &cfg, &p, &err), 0);
 	assert_string_equal(p.name, "mtoken2");
 	assert_int_equal(p.usb_vendor, 0x055C);
