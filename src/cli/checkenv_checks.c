@@ -373,6 +373,7 @@ static void check_single_token(ce_run *r, const gm_error *tokens_err)
 		problem_err(c, CE_FAIL, &err);
 		return;
 	}
+	gm_session_set_profile(r->cli->session, &r->profile);
 	ce_set(c, CE_PASS, NULL, "one token: label '%s', serial %s",
 	       t[0].label, t[0].serial);
 }

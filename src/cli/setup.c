@@ -61,6 +61,7 @@ static int open_token(gm_cli *cli, unsigned flags, gm_error *err)
 			    (flags & GM_CMD_RW) != 0, &cli->session, err))
 		return -1;
 	gm_session_set_pin_tries(cli->session, cli->profile.pin_max_tries);
+	gm_session_set_profile(cli->session, &cli->profile);
 	return 0;
 }
 

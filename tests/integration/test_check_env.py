@@ -105,7 +105,8 @@ def test_everything_ready_passes_without_pin_or_changes(ready, token,
                 "service", "clock"):
         assert res.status(cid) == "pass", res
         assert res.check(cid)["fix"] is None
-    assert "libgmsofttoken.so 1.0" in res.check("driver")["summary"]
+    assert "Feitian Technologies Co., Ltd. EnterSafe PKCS#11 Library. " \
+        "libgmsofttoken.so 1.20" in res.check("driver")["summary"]
     assert SERIAL_A in res.check("single_token")["summary"]
     assert "CN=JSB0000@IST@30" in res.check("matching_cert")["summary"]
     assert "renews it online now" in res.check("matching_cert")["summary"]
@@ -182,7 +183,7 @@ def test_report_file_is_private_and_has_the_versions(ready, token, tmp_path):
     assert v["gmrenew"] and v["openssl"].startswith("OpenSSL")
     assert v["libcurl"].startswith("libcurl/")
     assert v["pkcs11_module"]["path"] == token.module
-    assert v["pkcs11_module"]["library_version"] == "1.0"
+    assert v["pkcs11_module"]["library_version"] == "1.20"
     assert v["os"]["uname"].startswith("Linux")
     assert "pretty_name" in v["os"]
     assert PIN not in report.read_text()
