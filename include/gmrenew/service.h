@@ -30,6 +30,7 @@ typedef struct gm_service_options {
 	long total_timeout_ms;		/* per request */
 	int max_retries;		/* for retryable failures; 3 */
 	long max_retry_wait_ms;		/* cap on Retry-After and backoff */
+	int tlcp;			/* TLCP (GB/T 38636, NTLS 1.1), not TLS */
 } gm_service_options;
 
 void gm_service_options_defaults(gm_service_options *o);
@@ -47,6 +48,12 @@ void gm_service_counters(const gm_service *s, long *requests,
 			 long *connections);
 /* The libcurl version line, for --version and check-env reports. */
 const char *gm_service_curl_version(void);
+/* Whether this build can speak TLCP (Tongsuo with NTLS). */
+int gm_service_tlcp_available(void);
+/* The protocol ("TLSv1.3", "NTLSv1.1") and cipher suite of the last
+ * handshake; empty strings before the first one. */
+void gm_service_tls_info(const gm_service *s, const char **protocol,
+			 const char **suite);
 
 /* The CA's record of one certificate (POST /v1/lookup). */
 typedef struct gm_ca_record {

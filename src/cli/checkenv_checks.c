@@ -160,6 +160,7 @@ static void check_service_settings(ce_run *r, ce_check *c)
 	gm_service_options_defaults(&o);
 	o.url = cfg->service_url;
 	o.ca_bundle = cfg->ca_bundle;
+	o.tlcp = cfg->service_tlcp;
 	o.connect_timeout_ms = cfg->connect_timeout_ms;
 	o.total_timeout_ms = cfg->total_timeout_ms;
 	o.max_retries = 0;	/* a diagnosis: say what the first try met */
@@ -474,12 +475,19 @@ static void check_service(ce_run *r)
 		} else {
 			gm_ca_records_free(recs, 1);
 		}
-		ce_set(c, CE_PASS, NULL, "%s answered over verified TLS in "
+		const char *proto, *suite;
+
+		gm_service_tls_info(r->service, &proto, &suite);
+		ce_set(c, CE_PASS, NULL, "%s answered over verified %s in "
 		       "%ld ms", r->cli->cfg.service_url,
+		       r->cli->cfg.service_tlcp ? "TLCP" : "TLS",
 		       gm_service_last_ms(r->service));
-		ce_detail(c, "looked up %zu certificate%s; TLS verified "
+		ce_detail(c, "looked up %zu certificate%s; %s verified "
 			  "against '%s'", n ? n : 1, n > 1 ? "s" : "",
+			  r->cli->cfg.service_tlcp ? "TLCP" : "TLS",
 			  r->cli->cfg.ca_bundle);
+		ce_detail(c, "protocol %s, cipher suite %s",
+			  *proto ? proto : "?", *suite ? suite : "?");
 	}
 	free(ders);
 	free(lens);

@@ -61,6 +61,7 @@ int gm_cli_service_open(gm_cli *cli, gm_service **out, gm_error *err)
 	gm_service_options_defaults(&o);
 	o.url = cli->cfg.service_url;
 	o.ca_bundle = cli->cfg.ca_bundle;
+	o.tlcp = cli->cfg.service_tlcp;
 	o.connect_timeout_ms = cli->cfg.connect_timeout_ms;
 	o.total_timeout_ms = cli->cfg.total_timeout_ms;
 	if (!o.url)

@@ -216,17 +216,19 @@ int gm_service_open(const gm_service_options *o, gm_service **out,
 	s->total_timeout_ms = o->total_timeout_ms;
 	s->max_retries = o->max_retries;
 	s->max_retry_wait_ms = o->max_retry_wait_ms;
+	s->tlcp = o->tlcp;
 	s->curl = curl_easy_init();
 	if (!s->curl) {
 		gm_service_close(s);
 		return gm_fail(err, GM_EXIT_ENV, NULL,
 			       "cannot create a libcurl handle");
 	}
-	if (setup_curl(s, err) < 0) {
+	if (setup_curl(s, err) < 0 || gm_svc_tls_setup(s, err) < 0) {
 		gm_service_close(s);
 		return -1;
 	}
-	gm_debug("renewal service %s, CA bundle '%s'", s->base, s->ca_bundle);
+	gm_debug("renewal service %s over %s, CA bundle '%s'", s->base,
+		 s->tlcp ? "TLCP" : "TLS", s->ca_bundle);
 	*out = s;	/* caller closes with gm_service_close() */
 	return 0;
 }
