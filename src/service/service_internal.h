@@ -96,8 +96,9 @@ double gm_svc_now(void);
  * and, for both protocols, the record of the negotiated protocol and
  * suite. Fails when TLCP is asked of a build without NTLS. */
 int gm_svc_tls_setup(gm_service *s, gm_error *err);
-/* What to do when a TLCP handshake failed. */
-extern const char gm_svc_fix_tlcp[];
+/* What to do after transport failure cc: with TLCP, a failed or stalled
+ * handshake points at [service] tls; otherwise "try later". */
+const char *gm_svc_fix_handshake(const gm_service *s, CURLcode cc);
 
 /* --- pop.c */
 

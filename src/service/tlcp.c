@@ -32,10 +32,19 @@
 /* The TLCP suites gmrenew offers, in order of preference. */
 #define GM_TLCP_SUITES "ECC-SM2-SM4-GCM-SM3:ECC-SM2-SM4-CBC-SM3"
 
-const char gm_svc_fix_tlcp[] =
-	"check [service] url and tls: with tls = tlcp the service must offer "
-	"TLCP (NTLS 1.1, ECC-SM2-SM4-GCM-SM3 or ECC-SM2-SM4-CBC-SM3); use "
-	"tls = tls for a TLS endpoint";
+const char *gm_svc_fix_handshake(const gm_service *s, CURLcode cc)
+{
+	/* a TLS server may answer an NTLS hello with nothing at all */
+	int handshake = cc == CURLE_SSL_CONNECT_ERROR ||
+		(cc == CURLE_OPERATION_TIMEDOUT && strstr(s->errbuf, "SSL"));
+
+	if (!s->tlcp || !handshake)
+		return gm_svc_fix_later;
+	return "check [service] url and tls: with tls = tlcp the service must "
+	       "offer TLCP (NTLS 1.1, ECC-SM2-SM4-GCM-SM3 or "
+	       "ECC-SM2-SM4-CBC-SM3); use tls = tls for a TLS endpoint; if it "
+	       "does offer TLCP, try again later";
+}
 
 int gm_service_tlcp_available(void)
 {

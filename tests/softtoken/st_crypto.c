@@ -98,7 +98,7 @@ static EVP_PKEY *sm2_from_data(const BIGNUM *priv, const unsigned char *point)
 		return NULL;
 	if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
 					     "SM2", 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
 					      point, GMSOFT_SM2_POINT_LEN))
 		goto out;
 	if (priv && !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv))
@@ -120,7 +120,10 @@ static CK_RV pkey_point(EVP_PKEY *pkey, unsigned char *point)
 {
 	size_t len = 0;
 
-	if (!EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+	/* uncompressed on OpenSSL and Tongsuo alike (Tongsuo gives
+	 * OSSL_PKEY_PARAM_PUB_KEY compressed) */
+	if (!EVP_PKEY_get_octet_string_param(pkey,
+					     OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
 					     point, GMSOFT_SM2_POINT_LEN, &len) ||
 	    len != GMSOFT_SM2_POINT_LEN || point[0] != 0x04)
 		return CKR_KEY_TYPE_INCONSISTENT;
