@@ -132,9 +132,22 @@ $bad"
     die "$file does not load the Tongsuo libcurl"
 }
 check_ldd "$bin"
-say "ldd: $bin loads only Tongsuo's libssl/libcrypto and its libcurl"
-"$bin" --version | grep -q "Tongsuo 8.4.0" ||
-  die "gmrenew --version does not name Tongsuo 8.4.0: $("$bin" --version)"
+say "ldd: gmrenew loads only Tongsuo's libssl/libcrypto and its libcurl"
+version=$("$bin" --version)
+printf '%s\n' "$version" | grep -q "^crypto: Tongsuo 8\.4\.0 " ||
+  die "gmrenew --version does not name Tongsuo 8.4.0: $version"
+printf '%s\n' "$version" | grep -q "TLCP (NTLS 1.1)" ||
+  die "gmrenew on Tongsuo does not offer TLCP: $version"
+ctest --test-dir "$build/gmrenew" -N -R '^tlcp_service$' | grep -q "Total Tests: 1" ||
+  die "the TLCP tests are not part of the Tongsuo build"
+
+# An installed gmrenew must find Tongsuo through its RUNPATH, not by luck.
+rm -rf "$build/install"
+cmake --install "$build/gmrenew" --prefix "$build/install" >/dev/null
+readelf -d "$build/install/bin/gmrenew" | grep -F "(RUNPATH)" | grep -qF "[$prefix/lib]" ||
+  die "the installed gmrenew has no RUNPATH to $prefix/lib"
+check_ldd "$build/install/bin/gmrenew"
+say "installed gmrenew: RUNPATH $prefix/lib, no system TLS library"
 
 cd "$build/gmrenew"
 rm -f interruption-matrix.txt
