@@ -70,9 +70,10 @@ class Pki:
 class Front:
     """tlcp_front listening on 127.0.0.1, relaying to the service."""
 
-    def __init__(self, root, service, sign, enc):
+    def __init__(self, root, service, sign, enc, suites=None):
         self.root = pathlib.Path(root)
         self.port_file = self.root / "front.port"
+        self.offered_file = self.root / "offered"
         self.err = self.root / "front.err"
         if self.port_file.exists():
             self.port_file.unlink()
@@ -80,7 +81,9 @@ class Front:
             [gmtest.need_env("GMRENEW_TLCP_FRONT"), "--sign-cert", sign[0],
              "--sign-key", sign[1], "--enc-cert", enc[0], "--enc-key", enc[1],
              "--backend-port", str(service.port), "--backend-ca",
-             service.dir / "tls-ca.pem", "--port-file", self.port_file],
+             service.dir / "tls-ca.pem", "--port-file", self.port_file,
+             "--offered-file", self.offered_file] +
+            (["--suites", suites] if suites else []),
             stdout=subprocess.DEVNULL, stderr=open(self.err, "w"))
         for _ in range(200):
             if self.port_file.exists():
@@ -91,6 +94,13 @@ class Front:
                                    self.err.read_text())
             time.sleep(0.05)
         raise RuntimeError("tlcp_front did not start in time")
+
+    def offered(self):
+        """The suites offered by each client hello, one list per handshake."""
+        if not self.offered_file.exists():
+            return []
+        return [l.split(":") for l in
+                self.offered_file.read_text().splitlines()]
 
     def stop(self):
         if self.proc.poll() is None:
@@ -123,10 +133,10 @@ def fronts(tmp_path):
     """Starts fronts on demand; stops them all at the end."""
     started = []
 
-    def start(service, sign, enc):
+    def start(service, sign, enc, suites=None):
         d = tmp_path / ("front-%d" % len(started))
         d.mkdir()
-        f = Front(d, service, sign, enc)
+        f = Front(d, service, sign, enc, suites)
         started.append(f)
         return f
     yield start

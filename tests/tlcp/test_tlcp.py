@@ -63,6 +63,28 @@ def test_check_env_reports_tlcp_and_the_suite(tlcp_world):
         svc["detail"], svc
 
 
+def test_only_the_two_ecc_sm2_suites_are_offered(tlcp_world):
+    w = tlcp_world
+    w.gmrenew("list-certs", "--online", check=0)
+    offered = w.front.offered()
+    assert offered, "no TLCP handshake reached the front"
+    for suites in offered:
+        # the renegotiation SCSV is not a suite
+        real = [x for x in suites if "SCSV" not in x]
+        assert real == ["ECC-SM2-SM4-GCM-SM3", "ECC-SM2-SM4-CBC-SM3"], suites
+
+
+def test_cbc_suite_when_the_server_offers_only_it(world, pki, fronts):
+    front = fronts(world.service, pki.sign(), pki.enc(),
+                   suites="ECC-SM2-SM4-CBC-SM3")
+    use_tlcp(world, "https://127.0.0.1:%d" % front.port, pki.ca)
+    doc = json.loads(world.gmrenew("--json", "check-env").stdout)
+    (svc,) = [c for c in doc["checks"] if c["id"] == "service"]
+    assert svc["status"] == "pass", svc
+    assert "protocol NTLSv1.1, cipher suite ECC-SM2-SM4-CBC-SM3" in \
+        svc["detail"], svc
+
+
 def test_server_certificate_from_another_ca_is_refused(world, pki, fronts,
                                                        tmp_path):
     other = Pki(tmp_path, "other")

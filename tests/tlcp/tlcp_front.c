@@ -9,7 +9,11 @@
  *
  * tlcp_front --sign-cert F --sign-key F --enc-cert F --enc-key F
  *            --backend-port P --backend-ca F --port-file F
+ *            [--suites LIST] [--offered-file F]
  *
+ * --suites: the suites the front accepts (default both ECC-SM2 suites).
+ * --offered-file: each handshake appends the suites the client offered, as
+ * one ':'-separated line, so tests can see exactly what a client sends.
  * Listens on 127.0.0.1 at a free port, written to the port file once it
  * accepts. Exits on SIGTERM. Errors go to stderr.
  */
@@ -33,7 +37,7 @@
 
 struct opts {
 	const char *sign_cert, *sign_key, *enc_cert, *enc_key;
-	const char *backend_ca, *port_file;
+	const char *backend_ca, *port_file, *suites, *offered_file;
 	int backend_port;
 };
 
@@ -64,6 +68,10 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->backend_ca = v;
 		else if (!strcmp(k, "--port-file"))
 			o->port_file = v;
+		else if (!strcmp(k, "--suites"))
+			o->suites = v;
+		else if (!strcmp(k, "--offered-file"))
+			o->offered_file = v;
 		else if (!strcmp(k, "--backend-port"))
 			o->backend_port = atoi(v);
 		else
@@ -81,7 +89,7 @@ static SSL_CTX *tlcp_ctx(const struct opts *o)
 	if (!ctx)
 		die("cannot create the NTLS context");
 	SSL_CTX_enable_ntls(ctx);
-	if (SSL_CTX_set_cipher_list(ctx, SUITES) != 1 ||
+	if (SSL_CTX_set_cipher_list(ctx, o->suites ? o->suites : SUITES) != 1 ||
 	    SSL_CTX_use_sign_certificate_file(ctx, o->sign_cert,
 					      SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_use_sign_PrivateKey_file(ctx, o->sign_key,
@@ -176,7 +184,28 @@ static void relay(SSL *client, SSL *service)
 	}
 }
 
-static void serve_one(int fd, SSL_CTX *front, SSL_CTX *back, int port)
+/* Appends the suites the client offered (what the server understood of
+ * its hello) to path. */
+static void note_offered(SSL *ssl, const char *path)
+{
+	STACK_OF(SSL_CIPHER) *sk = SSL_get_client_ciphers(ssl);
+	FILE *f;
+	int i;
+
+	if (!path)
+		return;
+	f = fopen(path, "a");
+	if (!f)
+		die("cannot write the offered-suites file");
+	for (i = 0; sk && i < sk_SSL_CIPHER_num(sk); i++)
+		fprintf(f, "%s%s", i ? ":" : "",
+			SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i)));
+	fputc('\n', f);
+	fclose(f);
+}
+
+static void serve_one(int fd, SSL_CTX *front, SSL_CTX *back,
+		      const struct opts *o)
 {
 	SSL *client = SSL_new(front), *service = SSL_new(back);
 	int bfd;
@@ -188,7 +217,8 @@ static void serve_one(int fd, SSL_CTX *front, SSL_CTX *back, int port)
 		ERR_print_errors_fp(stderr);
 		exit(2);
 	}
-	bfd = connect_local(port);
+	note_offered(client, o->offered_file);
+	bfd = connect_local(o->backend_port);
 	if (!SSL_set_fd(service, bfd) ||
 	    !X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(service),
 					   "127.0.0.1") ||
@@ -242,7 +272,7 @@ int main(int argc, char **argv)
 		pid = fork();
 		if (pid == 0) {
 			close(lfd);
-			serve_one(fd, front, back, o.backend_port);
+			serve_one(fd, front, back, &o);
 		}
 		close(fd);
 	}
