@@ -435,6 +435,7 @@ static void check_service(ce_run *r)
 {
 	ce_check *c = &r->checks[CE_SERVICE];
 	const unsigned char **ders;
+	const char *proto, *suite;
 	gm_ca_record *recs = NULL;
 	size_t *lens, i, n = 0;
 	gm_error err;
@@ -475,8 +476,6 @@ static void check_service(ce_run *r)
 		} else {
 			gm_ca_records_free(recs, 1);
 		}
-		const char *proto, *suite;
-
 		gm_service_tls_info(r->service, &proto, &suite);
 		ce_set(c, CE_PASS, NULL, "%s answered over verified %s in "
 		       "%ld ms", r->cli->cfg.service_url,
