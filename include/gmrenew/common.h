@@ -119,6 +119,7 @@ typedef struct gm_config {
 	char *service_url;
 	char *ca_bundle;	/* trust anchors for the service's TLS */
 	char *chain_bundle;	/* trust anchors for issued certificates */
+	int service_tlcp;	/* tls = tlcp: TLCP (NTLS 1.1), else TLS */
 	long connect_timeout_ms;
 	long total_timeout_ms;
 	long max_retry_wait_ms;	/* cap on Retry-After and backoff */

@@ -18,6 +18,10 @@
 
 #include "gmrenew/common.h"
 
+/* The crypto library and its version, e.g. "OpenSSL 3.0.11 19 Sep 2023" or
+ * "Tongsuo 8.4.0 (compatible with OpenSSL 3.0.3 ...)". */
+const char *gm_crypto_library(void);
+
 /* The SM2 default distinguishing identifier (GM/T 0009). */
 #define GM_SM2_DEFAULT_ID "1234567812345678"
 #define GM_DIGEST_LEN 32

@@ -36,6 +36,7 @@ typedef struct gm_service_options {
 	int tls_min_version;
 	const char *tls12_ciphers;	/* OpenSSL cipher list, TLS 1.2 */
 	const char *tls13_ciphers;	/* TLS 1.3 suites */
+	int tlcp;			/* TLCP (GB/T 38636, NTLS 1.1), not TLS */
 } gm_service_options;
 
 void gm_service_options_defaults(gm_service_options *o);
@@ -57,6 +58,12 @@ void gm_service_counters(const gm_service *s, long *requests,
 			 long *connections);
 /* The libcurl version line, for --version and check-env reports. */
 const char *gm_service_curl_version(void);
+/* Whether this build can speak TLCP (Tongsuo with NTLS). */
+int gm_service_tlcp_available(void);
+/* The protocol ("TLSv1.3", "NTLSv1.1") and cipher suite of the last
+ * handshake; empty strings before the first one. */
+void gm_service_tls_info(const gm_service *s, const char **protocol,
+			 const char **suite);
 
 /* The CA's record of one certificate (POST /v1/lookup). */
 typedef struct gm_ca_record {

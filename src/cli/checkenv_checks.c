@@ -432,6 +432,7 @@ static void check_service(ce_run *r)
 {
 	ce_check *c = &r->checks[CE_SERVICE];
 	const unsigned char **ders;
+	const char *proto, *suite;
 	gm_ca_record *recs = NULL;
 	size_t *lens, i, n = 0;
 	gm_error err;
@@ -472,12 +473,17 @@ static void check_service(ce_run *r)
 		} else {
 			gm_ca_records_free(recs, 1);
 		}
-		ce_set(c, CE_PASS, NULL, "%s answered over verified TLS in "
+		gm_service_tls_info(r->service, &proto, &suite);
+		ce_set(c, CE_PASS, NULL, "%s answered over verified %s in "
 		       "%ld ms", r->cli->cfg.service_url,
+		       r->cli->cfg.service_tlcp ? "TLCP" : "TLS",
 		       gm_service_last_ms(r->service));
-		ce_detail(c, "looked up %zu certificate%s; TLS verified "
+		ce_detail(c, "looked up %zu certificate%s; %s verified "
 			  "against '%s'", n ? n : 1, n > 1 ? "s" : "",
+			  r->cli->cfg.service_tlcp ? "TLCP" : "TLS",
 			  r->cli->cfg.ca_bundle);
+		ce_detail(c, "protocol %s, cipher suite %s",
+			  *proto ? proto : "?", *suite ? suite : "?");
 	}
 	free(ders);
 	free(lens);

@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "gmrenew/cli.h"
+#include "gmrenew/crypto.h"
 #include "gmrenew/service.h"
 #include "gmrenew/version.h"
 
@@ -58,8 +59,10 @@ static void print_version(void)
 	if (!strncmp(curl, "libcurl/", 8))
 		curl += 8;
 	gm_printf("gmrenew %s\n", GMRENEW_VERSION);
-	gm_printf("crypto: %s\n", OpenSSL_version(OPENSSL_VERSION));
+	gm_printf("crypto: %s\n", gm_crypto_library());
 	gm_printf("libcurl: %s\n", curl);
+	gm_printf("service protocols: TLS%s\n", gm_service_tlcp_available() ?
+	       ", TLCP (NTLS 1.1)" : " (no TLCP: not built on Tongsuo with NTLS)");
 }
 
 /* The manual page: each command prints its own section from its option

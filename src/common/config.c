@@ -67,6 +67,18 @@ static int set_int(struct parse_ctx *ctx, int *dst, const char *name,
 	return 1;
 }
 
+/* [service] tls: "tls" (the default) or "tlcp". */
+static int set_tls(struct parse_ctx *ctx, int *tlcp, const char *value)
+{
+	if (strcmp(value, "tls") && strcmp(value, "tlcp")) {
+		snprintf(ctx->problem, sizeof(ctx->problem),
+			 "'tls' must be 'tls' or 'tlcp', not '%.100s'", value);
+		return 0;
+	}
+	*tlcp = !strcmp(value, "tlcp");
+	return 1;
+}
+
 static int token_key(struct parse_ctx *ctx, const char *name, const char *value)
 {
 	gm_config *cfg = ctx->cfg;
@@ -105,6 +117,8 @@ static int service_key(struct parse_ctx *ctx, const char *name,
 		set_str(&cfg->ca_bundle, value);
 	else if (!strcmp(name, "chain_bundle"))
 		set_str(&cfg->chain_bundle, value);
+	else if (!strcmp(name, "tls"))
+		return set_tls(ctx, &cfg->service_tlcp, value);
 	else if (!strcmp(name, "connect_timeout_ms"))
 		return set_long(ctx, &cfg->connect_timeout_ms, name, value, 100,
 				600000);

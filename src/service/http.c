@@ -257,13 +257,13 @@ static enum verdict fail_transport(gm_service *s, const char *what,
 		return FAIL;
 	}
 	if (cc == CURLE_OPERATION_TIMEDOUT) {
-		gm_fail(err, GM_EXIT_SERVICE, gm_svc_fix_later,
+		gm_fail(err, GM_EXIT_SERVICE, gm_svc_fix_handshake(s, cc),
 			"%s: the renewal service at '%s' did not answer in "
 			"time (%d attempts): %s", what, s->base, attempts, why);
 		gm_error_set_reason(err, "timeout");
 		return RETRY;
 	}
-	gm_fail(err, GM_EXIT_SERVICE, gm_svc_fix_later,
+	gm_fail(err, GM_EXIT_SERVICE, gm_svc_fix_handshake(s, cc),
 		"%s: cannot reach the renewal service at '%s' (%d %s): %s",
 		what, s->base, attempts, attempts == 1 ? "attempt" : "attempts",
 		why);

@@ -50,6 +50,7 @@ void gm_service_options_from_config(gm_service_options *o,
 	o->tls_min_version = cfg->tls_min_version;
 	o->tls12_ciphers = cfg->tls12_ciphers;
 	o->tls13_ciphers = cfg->tls13_ciphers;
+	o->tlcp = cfg->service_tlcp;
 }
 
 const char *gm_service_curl_version(void)
@@ -259,17 +260,19 @@ int gm_service_open(const gm_service_options *o, gm_service **out,
 					o->tls12_ciphers : TLS12_DEFAULT);
 	s->tls13_ciphers = gm_xstrdup(o->tls13_ciphers ? o->tls13_ciphers :
 				      TLS13_DEFAULT);
+	s->tlcp = o->tlcp;
 	s->curl = curl_easy_init();
 	if (!s->curl) {
 		gm_service_close(s);
 		return gm_fail(err, GM_EXIT_ENV, NULL,
 			       "cannot create a libcurl handle");
 	}
-	if (setup_curl(s, err) < 0) {
+	if (setup_curl(s, err) < 0 || gm_svc_tls_setup(s, err) < 0) {
 		gm_service_close(s);
 		return -1;
 	}
-	gm_debug("renewal service %s, CA bundle '%s'", s->base, s->ca_bundle);
+	gm_debug("renewal service %s over %s, CA bundle '%s'", s->base,
+		 s->tlcp ? "TLCP" : "TLS", s->ca_bundle);
 	*out = s;	/* caller closes with gm_service_close() */
 	return 0;
 }

@@ -11,6 +11,7 @@ tests/CMakeLists.txt; a missing tool fails, it does not skip.
 """
 import os
 import pty
+import re
 import stat
 import subprocess
 import time
@@ -112,6 +113,9 @@ def test_everything_ready_passes_without_pin_or_changes(ready, token,
     assert "renews it online now" in res.check("matching_cert")["summary"]
     assert "verified TLS" in res.check("service")["summary"]
     assert " ms" in res.check("service")["summary"]
+    # the protocol and suite the handshake negotiated
+    assert re.search(r"protocol TLSv1\.[23], cipher suite [A-Z0-9_-]+",
+                     res.check("service")["detail"]), res.check("service")
     assert "offset +0 s" in res.check("clock")["summary"] or \
         "offset -1 s" in res.check("clock")["summary"] or \
         "offset +1 s" in res.check("clock")["summary"]
@@ -180,7 +184,9 @@ def test_report_file_is_private_and_has_the_versions(ready, token, tmp_path):
     assert [c["id"] for c in doc["checks"]] == \
         [c["id"] for c in res.doc["checks"]]
     v = doc["versions"]
-    assert v["gmrenew"] and v["openssl"].startswith("OpenSSL")
+    # the crypto library: OpenSSL, or Tongsuo naming its OpenSSL release
+    assert v["gmrenew"] and re.match(r"(OpenSSL|Tongsuo) \d+\.\d+\.\d+ ",
+                                     v["openssl"]), v
     assert v["libcurl"].startswith("libcurl/")
     assert v["pkcs11_module"]["path"] == token.module
     assert v["pkcs11_module"]["library_version"] == "1.20"

@@ -188,11 +188,21 @@ def test_bad_config_file(soft):
 def test_version(soft):
     p = soft.run("--version", check=0)
     assert re.search(r"^gmrenew \S+", p.stdout, re.M)
-    m = re.search(r"OpenSSL (\d+\.\d+\.\d+)", p.stdout)
-    assert m, p.stdout
-    tool = gmtest.openssl("version").stdout
-    assert "Library: OpenSSL " + m.group(1) in tool or \
-        tool.startswith("OpenSSL " + m.group(1))
+    tongsuo = re.search(r"^crypto: Tongsuo (\d+\.\d+\.\d+) \(compatible "
+                        r"with OpenSSL (\d+\.\d+\.\d+)", p.stdout, re.M)
+    if tongsuo:
+        # the system openssl stays on PATH for the other tests: compare
+        # with the command of the Tongsuo that gmrenew was built on
+        tool = gmtest.run([gmtest.need_env("GMRENEW_TONGSUO_BIN"),
+                           "version"]).stdout
+        assert "Library: Tongsuo %s)" % tongsuo.group(1) in tool, tool
+        assert "Library: OpenSSL %s " % tongsuo.group(2) in tool, tool
+    else:
+        m = re.search(r"^crypto: OpenSSL (\d+\.\d+\.\d+)", p.stdout, re.M)
+        assert m, p.stdout
+        tool = gmtest.openssl("version").stdout
+        assert "Library: OpenSSL " + m.group(1) in tool or \
+            tool.startswith("OpenSSL " + m.group(1))
     assert re.search(r"libcurl: \d+\.\d+\.\d+", p.stdout), p.stdout
 
 

@@ -120,7 +120,10 @@ static CK_RV pkey_point(EVP_PKEY *pkey, unsigned char *point)
 {
 	size_t len = 0;
 
-	if (!EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY,
+	/* uncompressed on OpenSSL and Tongsuo alike (Tongsuo gives
+	 * OSSL_PKEY_PARAM_PUB_KEY compressed) */
+	if (!EVP_PKEY_get_octet_string_param(pkey,
+					     OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
 					     point, GMSOFT_SM2_POINT_LEN, &len) ||
 	    len != GMSOFT_SM2_POINT_LEN || point[0] != 0x04)
 		return CKR_KEY_TYPE_INCONSISTENT;

@@ -114,13 +114,15 @@ static EVP_PKEY *rsa_keygen(void)
 	return k;
 }
 
-/* The encoded public point of an EC/SM2 key. */
+/* The uncompressed public point of an EC/SM2 key. */
 static size_t point_of(EVP_PKEY *k, unsigned char *buf, size_t n)
 {
 	size_t len = 0;
 
+	/* the encoded form is uncompressed on OpenSSL and Tongsuo alike
+	 * (Tongsuo gives OSSL_PKEY_PARAM_PUB_KEY compressed) */
 	assert_int_equal(EVP_PKEY_get_octet_string_param(k,
-			 OSSL_PKEY_PARAM_PUB_KEY, buf, n, &len), 1);
+			 OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, buf, n, &len), 1);
 	return len;
 }
 
