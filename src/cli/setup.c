@@ -18,6 +18,10 @@ static int load_config(gm_cli *cli, gm_error *err)
 	path = gm_config_default_path();
 	r = gm_config_load(&cli->cfg, path, getenv("GMRENEW_CONFIG") != NULL,
 			   err);
+	if (r && getenv("GMRENEW_CONFIG") && *getenv("GMRENEW_CONFIG"))
+		gm_error_set_fix(err, "the environment variable GMRENEW_CONFIG "
+				 "names this file: correct or unset "
+				 "GMRENEW_CONFIG, or pass --config FILE");
 	free(path);
 	return r;
 }
@@ -57,6 +61,7 @@ static int open_token(gm_cli *cli, unsigned flags, gm_error *err)
 			    (flags & GM_CMD_RW) != 0, &cli->session, err))
 		return -1;
 	gm_session_set_pin_tries(cli->session, cli->profile.pin_max_tries);
+	gm_session_set_profile(cli->session, &cli->profile);
 	return 0;
 }
 
