@@ -8,7 +8,8 @@ build_pkgs=(gcc make cmake pkg-config openssl ca-certificates libssl-dev
   libcurl4-openssl-dev libcjson-dev libusb-1.0-0-dev libp11-kit-dev
   libinih-dev python3)
 test_pkgs=(libcmocka-dev softhsm2 opensc gnutls-bin umockdev libumockdev-dev
-  python3-pytest python3-cryptography util-linux procps man-db groff-base)
+  python3-pytest python3-cryptography util-linux procps man-db groff-base
+  prometheus prometheus-node-exporter)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then

@@ -16,6 +16,7 @@
 #include "gmrenew/cli.h"
 #include "gmrenew/service.h"
 #include "gmrenew/version.h"
+#include "fleet_internal.h"
 
 static const gm_command commands[] = {
 	{ "check-env", cmd_check_env, GM_CMD_CONFIG, "[--json] [--report FILE]",
@@ -150,7 +151,7 @@ static int run(const gm_command *cmd, int argc, char **argv, int at)
 	for (i = 1; i < argc; i++)
 		if (i != at)
 			args[n++] = argv[i];
-	code = cmd->run(&cli, n, args);
+	code = gm_cli_finish(&cli, cmd->run(&cli, n, args));
 	gm_cli_teardown(&cli);
 	free(args);
 	return code;
