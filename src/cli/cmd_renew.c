@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "gmrenew/cli.h"
+#include "fleet_internal.h"
 
 typedef struct renew_opts {
 	const char *cert;
@@ -298,6 +299,7 @@ int cmd_renew(gm_cli *cli, int argc, char **argv)
 		r = gm_cli_report_error(cli, &err);
 		goto out;
 	}
+	gm_outcome_old_cert(chosen);
 	rs.ctx.keep_old = o.keep_old;
 	rs.ctx.dry_run = o.dry_run;
 	if (gm_renew(&rs.ctx, chosen->obj, &rs.result, &err))

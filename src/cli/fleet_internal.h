@@ -21,7 +21,66 @@ char *gm_cli_state_dir(const gm_cli *cli);
 
 /* ---- outcome.c ---- */
 
-/* The end of a command's run: records it; returns the exit code. */
+/* The version of the JSON documents (docs/schema/). */
+#define GM_SCHEMA_VERSION 1
+
+typedef enum gm_action {
+	GM_ACTION_NONE = 0,	/* a command that renews nothing */
+	GM_ACTION_RENEWED,
+	GM_ACTION_RESUMED,	/* renew-with-code finished a renewal */
+	GM_ACTION_NOT_DUE,
+	GM_ACTION_OFFLINE_ONLY,
+	GM_ACTION_FAILED,
+	GM_ACTION_DRY_RUN,	/* --dry-run: it could be renewed now */
+} gm_action;
+
+typedef struct gm_outcome {
+	gm_action action;
+	int exit_code;			/* before --not-due-exit */
+	char reason[40];		/* typed; "" on success */
+	int retryable;
+	char message[GM_ERR_MSG_MAX];
+	char token_serial[17];
+	char update_code[24];
+	unsigned char *old_der;		/* the certificate renewed; owned */
+	size_t old_len;
+	unsigned char *new_der;		/* the new one; owned */
+	size_t new_len;
+} gm_outcome;
+
+const char *gm_action_name(gm_action a);	/* NULL for NONE */
+gm_outcome *gm_outcome_current(void);
+/* A run (or, in a batch, one key) starts. */
+void gm_outcome_begin(const gm_cli *cli);
+void gm_outcome_reset(void);
+void gm_outcome_token(const gm_token_info *t);
+void gm_outcome_old_cert(const gm_cert_view *v);
+void gm_outcome_error(const gm_error *err);
+void gm_outcome_success(gm_action action, const char *code,
+			const unsigned char *new_der, size_t new_len);
+/* A renewal that ended without error (renew_common.c calls it). */
+void gm_outcome_renew_ok(const gm_renew_session *rs);
+void gm_outcome_update_code(const char *code);
+/* Adds the contract's fields to a JSON document about to be printed. */
+void gm_outcome_json(cJSON *doc);
+/* --not-due-exit applied to an exit code. */
+int gm_outcome_exit(const gm_cli *cli, int code);
+/* The end of one key's run: event log, hooks, run record; returns the
+ * exit code to use. */
+int gm_outcome_conclude(gm_cli *cli, int code);
+/* The end of a command's run: concludes and releases; the exit code. */
 int gm_cli_finish(gm_cli *cli, int code);
+
+/* ---- eventlog.c ---- */
+
+/* One line per outcome to syslog (--syslog, identifier "gmrenew") and/or
+ * to the --log-file; never a secret. */
+void gm_eventlog_outcome(const gm_cli *cli, const gm_outcome *o);
+void gm_eventlog_close(void);
+
+/* ---- hooks.c ---- */
+
+/* Runs [hooks] on_renewed or on_failure for the outcome. */
+void gm_hooks_run(gm_cli *cli, const gm_outcome *o);
 
 #endif

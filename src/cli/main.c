@@ -147,6 +147,8 @@ static int run(const gm_command *cmd, int argc, char **argv, int at)
 	gm_config_init(&cli.cfg);
 	cli.command = cmd;
 	cli.now = time(NULL);
+	cli.not_due_exit = -1;
+	gm_outcome_begin(&cli);
 	args[n++] = argv[at];
 	for (i = 1; i < argc; i++)
 		if (i != at)

@@ -9,11 +9,13 @@
 #include <string.h>
 
 #include "gmrenew/cli.h"
+#include "fleet_internal.h"
 
 int gm_cli_report_error(gm_cli *cli, const gm_error *err)
 {
 	int code = err->code ? (int)err->code : GM_EXIT_FAILED;
 
+	gm_outcome_error(err);
 	if (cli && cli->json) {
 		cJSON *doc = cJSON_CreateObject();
 		cJSON *e = cJSON_AddObjectToObject(doc, "error");
@@ -43,8 +45,10 @@ void gm_json_add_str(cJSON *o, const char *key, const char *value)
 
 void gm_cli_print_json(cJSON *doc)
 {
-	char *text = cJSON_Print(doc);
+	char *text;
 
+	gm_outcome_json(doc);
+	text = cJSON_Print(doc);
 	if (text) {
 		fputs(text, stdout);
 		fputc('\n', stdout);

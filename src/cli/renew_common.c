@@ -9,6 +9,7 @@
 
 #include "gmrenew/cli.h"
 #include "gmrenew/renewal.h"
+#include "fleet_internal.h"
 
 static void on_progress(void *ctx, int number, int total, const char *what)
 {
@@ -99,6 +100,8 @@ int gm_renew_session_open(gm_cli *cli, gm_renew_session *rs, gm_error *err)
 
 void gm_renew_session_close(gm_renew_session *rs)
 {
+	if (rs->cli && rs->service)
+		gm_outcome_renew_ok(rs);	/* no error was reported */
 	gm_renewal_result_release(&rs->result);
 	gm_service_close(rs->service);
 	free(rs->state_dir);
@@ -127,6 +130,8 @@ cJSON *gm_renew_result_json(gm_renew_session *rs, int ok)
 {
 	cJSON *doc = cJSON_CreateObject();
 
+	if (ok)
+		gm_outcome_renew_ok(rs);
 	cJSON_AddBoolToObject(doc, "ok", ok);
 	if (rs->code[0])
 		cJSON_AddStringToObject(doc, "update_code", rs->code);
@@ -148,6 +153,9 @@ int gm_renew_report_failure(gm_renew_session *rs, gm_error *err)
 	gm_cli *cli = rs->cli;
 	int code = err->code ? (int)err->code : GM_EXIT_FAILED;
 
+	gm_outcome_error(err);
+	if (rs->code[0])
+		gm_outcome_update_code(rs->code);
 	if (cli->json) {
 		cJSON *doc = gm_renew_result_json(rs, 0);
 		cJSON *e = cJSON_AddObjectToObject(doc, "error");
