@@ -83,4 +83,19 @@ void gm_eventlog_close(void);
 /* Runs [hooks] on_renewed or on_failure for the outcome. */
 void gm_hooks_run(gm_cli *cli, const gm_outcome *o);
 
+/* ---- cmd_renew_wait.c ---- */
+
+typedef struct gm_wait_options {
+	long count;		/* --count: 0 = until interrupted */
+	long timeout;		/* --timeout: seconds per wait; 0 = none */
+	const char *pin_file;	/* --pin-file: the PIN of every key */
+	const char *pin_map;	/* --pin-map: "SERIAL PIN" lines */
+	int dry_run, keep_old, allow_final_try;
+} gm_wait_options;
+
+/* The PIN map must be a regular file, mode 0600 (no group or other bits),
+ * owned by the user. */
+int gm_pin_map_check(const char *path, gm_error *err);
+int cmd_renew_wait(gm_cli *cli, const gm_wait_options *o);
+
 #endif
