@@ -231,11 +231,17 @@ static int still_there(gm_cli *cli, const char *serial)
 	return 0;
 }
 
-static void wait_for_removal(gm_cli *cli, batch *b, const char *serial)
+/* 0 once the Ekey is out; -1 when stopped or timed out first (the batch
+ * ends: the same Ekey must not be renewed twice). */
+static int wait_for_removal(gm_cli *cli, batch *b, const char *serial)
 {
 	gm_cli_note(cli, "Ekey %s is done: remove it", serial);
-	while (!stop_asked && !timed_out(b) && still_there(cli, serial))
-		pause_ms(POLL_MS);
+	while (!stop_asked && !timed_out(b))
+		if (still_there(cli, serial))
+			pause_ms(POLL_MS);
+		else
+			return 0;
+	return -1;
 }
 
 /* ---- One key ---- */
@@ -417,7 +423,7 @@ static void finish_key(gm_cli *cli, batch *b, const gm_error *err,
 	gm_outcome *oc = gm_outcome_current();
 	int code;
 
-	if (failed && !cli->json) {
+	if (failed) {
 		fprintf(stderr, "gmrenew: Ekey %s: %s\n", oc->token_serial[0] ?
 			oc->token_serial : "?", err->msg);
 		if (err->fix[0])
@@ -520,7 +526,8 @@ static int run_batch(gm_cli *cli, batch *b)
 		if (b->o->count && (long)b->n >= b->o->count)
 			break;
 		set_deadline(b);
-		wait_for_removal(cli, b, serial);
+		if (wait_for_removal(cli, b, serial))
+			break;
 	}
 	if (!b->n) {
 		gm_fail(&err, GM_EXIT_ENV, "insert an Ekey, or give a longer "

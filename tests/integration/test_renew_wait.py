@@ -191,3 +191,11 @@ def test_usb_ekey_without_token_under_umockdev(world, tmp_path):
     q = world.gmrenew("renew", "--wait", "--timeout", 1, "--pin-file",
                       world.pin_file, check=5)
     assert "on USB" not in q.stderr
+
+
+def test_timeout_while_the_ekey_stays_ends_the_batch(world):
+    p = world.gmrenew("--json", "renew", "--wait", "--timeout", 2,
+                      "--pin-file", world.pin_file, check=0, timeout=60)
+    docs = [json.loads(l) for l in p.stdout.splitlines()]
+    assert [d.get("action") for d in docs[:-1]] == ["renewed"]
+    assert len(docs[-1]["summary"]) == 1
