@@ -9,7 +9,8 @@ build_pkgs=(gcc make cmake pkg-config openssl ca-certificates libssl-dev
   libinih-dev python3)
 test_pkgs=(libcmocka-dev softhsm2 opensc gnutls-bin umockdev libumockdev-dev
   python3-pytest python3-cryptography util-linux procps man-db groff-base
-  strace perl binutils)
+  strace perl binutils prometheus prometheus-node-exporter systemd
+  python3-jsonschema ansible-core)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then

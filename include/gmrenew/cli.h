@@ -67,6 +67,9 @@ typedef struct gm_cli {
 	int json;
 	int verbose;
 	int help_roff;		/* --help prints a man page section (--man) */
+	int syslog;		/* --syslog: outcomes to syslog */
+	const char *log_file;	/* --log-file: outcomes appended to it */
+	long not_due_exit;	/* --not-due-exit: exit code for "not due"; -1 */
 	/* shared setup */
 	const gm_command *command;
 	unsigned setup_done;	/* GM_CMD_* parts already set up */

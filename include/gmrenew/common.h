@@ -134,6 +134,10 @@ typedef struct gm_config {
 	int clock_skew_seconds;	/* allowed notBefore in the future: 300 */
 	/* [renewal] */
 	char *state_dir;	/* journals and locks; NULL = XDG default */
+	/* [hooks] */
+	char *hook_on_renewed;	/* shell command after a renewal */
+	char *hook_on_failure;	/* shell command after a failed one */
+	long hook_timeout_seconds;	/* killed after: 60 */
 	/* every [profile.*] key, in file order */
 	gm_config_kv *profile_kv;
 	size_t n_profile_kv;

@@ -159,4 +159,22 @@ int gm_renew(gm_renewal_ctx *ctx, const gm_token_cert *old,
 int gm_renew_with_code(gm_renewal_ctx *ctx, const char *code,
 		       gm_renewal_result *out, gm_error *err);
 
+/* ---- Past runs, for schedulers and monitoring (runs.c) ---- */
+
+/* Renewals of the token with this serial whose journal has not reached the
+ * last step (to be finished with the update code). */
+long gm_pending_renewals(const char *state_dir, const char *serial);
+
+typedef struct gm_run_record {
+	time_t last_run;	/* 0: never */
+	time_t last_success;	/* 0: never */
+} gm_run_record;
+
+/* The token's run record; zeros when there is none. */
+void gm_run_record_read(const char *state_dir, const char *serial,
+			gm_run_record *out);
+/* Records a run at now (and a success when success is not 0). */
+int gm_run_record_update(const char *state_dir, const char *serial,
+			 time_t now, int success, gm_error *err);
+
 #endif

@@ -9,11 +9,13 @@
 #include <strings.h>
 
 #include "gmrenew/cli.h"
+#include "fleet_internal.h"
 
 typedef struct renew_opts {
 	const char *cert;
-	int yes, dry_run, force, keep_old;
+	int yes, dry_run, force, keep_old, wait;
 	gm_login_options login;
+	gm_wait_options batch;
 } renew_opts;
 
 /* A certificate the user can renew now: readable, in the online window,
@@ -294,6 +296,14 @@ static int parse(gm_cli *cli, renew_opts *o, int argc, char **argv)
 		  NULL, "use the PIN even when one try is left before locking" },
 		{ "keep-old", 0, GM_OPT_BOOL, &o->keep_old, NULL,
 		  "keep the old certificate and key (relabelled)" },
+		{ "wait", 0, GM_OPT_BOOL, &o->wait, NULL,
+		  "renew Ekeys one after another as they are inserted" },
+		{ "count", 0, GM_OPT_INT, &o->batch.count, "N",
+		  "with --wait: stop after N Ekeys" },
+		{ "timeout", 0, GM_OPT_INT, &o->batch.timeout, "SECONDS",
+		  "with --wait: stop when nothing changes for SECONDS" },
+		{ "pin-map", 0, GM_OPT_STRING, &o->batch.pin_map, "FILE",
+		  "with --wait: 'SERIAL PIN' lines (mode 0600)" },
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
 	int pos, r;
@@ -311,6 +321,21 @@ static int parse(gm_cli *cli, renew_opts *o, int argc, char **argv)
 	return 0;
 }
 
+/* --wait: the batch (cmd_renew_wait.c). */
+static int renew_wait(gm_cli *cli, renew_opts *o)
+{
+	if (o->cert || o->force || o->login.pin.fd >= 0) {
+		gm_fprintf(stderr, "gmrenew renew: --wait takes no --cert, --force "
+			"or --pin-fd (each Ekey is renewed when due)\n");
+		return GM_EXIT_USAGE;
+	}
+	o->batch.pin_file = o->login.pin.file;
+	o->batch.dry_run = o->dry_run;
+	o->batch.keep_old = o->keep_old;
+	o->batch.allow_final_try = o->login.allow_final_try;
+	return cmd_renew_wait(cli, &o->batch);
+}
+
 int cmd_renew(gm_cli *cli, int argc, char **argv)
 {
 	const gm_cert_view *chosen;
@@ -323,6 +348,8 @@ int cmd_renew(gm_cli *cli, int argc, char **argv)
 	r = parse(cli, &o, argc, argv);
 	if (r)
 		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
+	if (o.wait)
+		return renew_wait(cli, &o);
 	memset(&rs, 0, sizeof(rs));
 	memset(&list, 0, sizeof(list));
 	/* The lock is taken before the token is read, so that what is read
@@ -338,6 +365,7 @@ int cmd_renew(gm_cli *cli, int argc, char **argv)
 		r = gm_cli_report_error(cli, &err);
 		goto out;
 	}
+	gm_outcome_old_cert(chosen);
 	rs.ctx.keep_old = o.keep_old;
 	rs.ctx.dry_run = o.dry_run;
 	gm_renew_signals(1);

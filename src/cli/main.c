@@ -17,6 +17,7 @@
 #include "gmrenew/crypto.h"
 #include "gmrenew/service.h"
 #include "gmrenew/version.h"
+#include "fleet_internal.h"
 
 static const gm_command commands[] = {
 	{ "check-env", cmd_check_env, GM_CMD_CONFIG, "[--json] [--report FILE]",
@@ -149,11 +150,13 @@ static int run(const gm_command *cmd, int argc, char **argv, int at)
 	gm_config_init(&cli.cfg);
 	cli.command = cmd;
 	cli.now = time(NULL);
+	cli.not_due_exit = -1;
+	gm_outcome_begin(&cli);
 	args[n++] = argv[at];
 	for (i = 1; i < argc; i++)
 		if (i != at)
 			args[n++] = argv[i];
-	code = cmd->run(&cli, n, args);
+	code = gm_cli_finish(&cli, cmd->run(&cli, n, args));
 	gm_cli_teardown(&cli);
 	free(args);
 	return code;

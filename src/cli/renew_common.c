@@ -10,6 +10,7 @@
 
 #include "gmrenew/cli.h"
 #include "gmrenew/renewal.h"
+#include "fleet_internal.h"
 
 static void on_progress(void *ctx, int number, int total, const char *what)
 {
@@ -183,6 +184,8 @@ int gm_renew_session_lock(gm_renew_session *rs, gm_error *err)
 void gm_renew_session_close(gm_renew_session *rs)
 {
 	gm_token_lock_release(rs->lock);
+	if (rs->cli && rs->service)
+		gm_outcome_renew_ok(rs);	/* no error was reported */
 	gm_renewal_result_release(&rs->result);
 	gm_service_close(rs->service);
 	free(rs->state_dir);
@@ -211,6 +214,8 @@ cJSON *gm_renew_result_json(gm_renew_session *rs, int ok)
 {
 	cJSON *doc = cJSON_CreateObject();
 
+	if (ok)
+		gm_outcome_renew_ok(rs);
 	cJSON_AddBoolToObject(doc, "ok", ok);
 	if (rs->code[0])
 		cJSON_AddStringToObject(doc, "update_code", rs->code);
@@ -263,6 +268,9 @@ int gm_renew_report_failure(gm_renew_session *rs, gm_error *err)
 	int code = err->code ? (int)err->code : GM_EXIT_FAILED;
 	char *fix = fix_with_code(err->fix, rs->code);
 
+	gm_outcome_error(err);
+	if (rs->code[0])
+		gm_outcome_update_code(rs->code);
 	if (cli->json) {
 		cJSON *doc = gm_renew_result_json(rs, 0);
 		cJSON *e = cJSON_AddObjectToObject(doc, "error");

@@ -30,6 +30,7 @@ void gm_config_init(gm_config *cfg)
 	cfg->extension_days = 1826;
 	cfg->extension_tolerance_days = 31;
 	cfg->clock_skew_seconds = 300;
+	cfg->hook_timeout_seconds = 60;
 }
 
 static void set_str(char **dst, const char *value)
@@ -168,6 +169,23 @@ static int renewal_key(struct parse_ctx *ctx, const char *name,
 	return 1;
 }
 
+static int hooks_key(struct parse_ctx *ctx, const char *name,
+		     const char *value)
+{
+	gm_config *cfg = ctx->cfg;
+
+	if (!strcmp(name, "on_renewed"))
+		set_str(&cfg->hook_on_renewed, value);
+	else if (!strcmp(name, "on_failure"))
+		set_str(&cfg->hook_on_failure, value);
+	else if (!strcmp(name, "timeout_seconds"))
+		return set_long(ctx, &cfg->hook_timeout_seconds, name, value, 1,
+				3600);
+	else
+		return -1;
+	return 1;
+}
+
 static void add_profile_kv(gm_config *cfg, const char *section,
 			   const char *name, const char *value)
 {
@@ -197,6 +215,8 @@ static int on_entry(void *user, const char *section, const char *name,
 		r = policy_key(ctx, name, value);
 	else if (!strcmp(section, "renewal"))
 		r = renewal_key(ctx, name, value);
+	else if (!strcmp(section, "hooks"))
+		r = hooks_key(ctx, name, value);
 	else if (!strncmp(section, "profile.", 8) && section[8]) {
 		add_profile_kv(ctx->cfg, section, name, value);
 		r = 1;
@@ -272,6 +292,8 @@ void gm_config_release(gm_config *cfg)
 	free(cfg->ca_bundle);
 	free(cfg->chain_bundle);
 	free(cfg->state_dir);
+	free(cfg->hook_on_renewed);
+	free(cfg->hook_on_failure);
 	for (i = 0; i < cfg->n_profile_kv; i++) {
 		free(cfg->profile_kv[i].section);
 		free(cfg->profile_kv[i].key);

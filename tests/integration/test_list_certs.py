@@ -139,7 +139,8 @@ def listing(soft):
 
 def test_json_document_shape(soft, listing):
     doc, _ = listing
-    assert set(doc) == {"token", "certificates"}
+    assert set(doc) == {"schema_version", "token", "certificates"}
+    assert doc["schema_version"] == 1
     assert set(doc["token"]) == TOKEN_KEYS
     assert doc["token"]["serial"] == "3000A10000000001"
     assert doc["token"]["label"] == "JSB0000 Ekey"
