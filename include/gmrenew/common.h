@@ -73,7 +73,8 @@ void gm_log(int level, const char *func, const char *fmt, ...)
 /* Wiping secrets: the compiler may not drop these. NULL-safe. */
 void gm_wipe(void *p, size_t n);
 void gm_freezero(void *p, size_t n);
-/* strlen, then wipe and free a NUL-terminated secret. */
+/* Wipes the whole heap buffer of a secret (malloc_usable_size, not strlen)
+ * and frees it. */
 void gm_free_secret(char *s);
 
 /* Allocation that aborts on out-of-memory (the only sane reaction in a CLI). */
@@ -118,8 +119,13 @@ typedef struct gm_config {
 	char *service_url;
 	char *ca_bundle;	/* trust anchors for the service's TLS */
 	char *chain_bundle;	/* trust anchors for issued certificates */
+	int service_tlcp;	/* tls = tlcp: TLCP (NTLS 1.1), else TLS */
 	long connect_timeout_ms;
 	long total_timeout_ms;
+	long max_retry_wait_ms;	/* cap on Retry-After and backoff */
+	int tls_min_version;	/* 12 or 13 */
+	char *tls12_ciphers;	/* NULL = the client's default policy */
+	char *tls13_ciphers;
 	/* [policy] */
 	int renew_before_days;	/* online window opens: 90 */
 	int renew_after_days;	/* online window closes after expiry: 90 */
@@ -128,6 +134,10 @@ typedef struct gm_config {
 	int clock_skew_seconds;	/* allowed notBefore in the future: 300 */
 	/* [renewal] */
 	char *state_dir;	/* journals and locks; NULL = XDG default */
+	/* [hooks] */
+	char *hook_on_renewed;	/* shell command after a renewal */
+	char *hook_on_failure;	/* shell command after a failed one */
+	long hook_timeout_seconds;	/* killed after: 60 */
 	/* every [profile.*] key, in file order */
 	gm_config_kv *profile_kv;
 	size_t n_profile_kv;

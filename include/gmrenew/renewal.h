@@ -44,6 +44,8 @@ typedef struct gm_verify_input {
 	const gm_cert_facts *cert;
 	STACK_OF(X509) *untrusted;	/* intermediates; may be NULL */
 	const char *ca_bundle;		/* trust anchors; NULL: chain skipped */
+	gm_chain_pool *chain;		/* anchors and intermediates already
+					 * loaded (then untrusted is unused) */
 	time_t now;
 	const gm_policy *policy;
 	gm_session *session;		/* look for the key; NULL: skipped */
@@ -100,6 +102,8 @@ typedef struct gm_renewal_hooks {
 	void (*progress)(void *ctx, int number, int total, const char *what);
 	/* the update code, as soon as the service gives it */
 	void (*update_code)(void *ctx, const char *code, const char *journal);
+	/* something the user should know (a damaged journal moved aside) */
+	void (*warn)(void *ctx, const char *what);
 	/* `renew` found this machine's journal of an unfinished renewal of
 	 * the certificate and goes on with it; may be NULL */
 	void (*resumed)(void *ctx, const char *code, const char *journal);
@@ -154,5 +158,23 @@ int gm_renew(gm_renewal_ctx *ctx, const gm_token_cert *old,
 /* Finishes the renewal of an update code from whatever point it reached. */
 int gm_renew_with_code(gm_renewal_ctx *ctx, const char *code,
 		       gm_renewal_result *out, gm_error *err);
+
+/* ---- Past runs, for schedulers and monitoring (runs.c) ---- */
+
+/* Renewals of the token with this serial whose journal has not reached the
+ * last step (to be finished with the update code). */
+long gm_pending_renewals(const char *state_dir, const char *serial);
+
+typedef struct gm_run_record {
+	time_t last_run;	/* 0: never */
+	time_t last_success;	/* 0: never */
+} gm_run_record;
+
+/* The token's run record; zeros when there is none. */
+void gm_run_record_read(const char *state_dir, const char *serial,
+			gm_run_record *out);
+/* Records a run at now (and a success when success is not 0). */
+int gm_run_record_update(const char *state_dir, const char *serial,
+			 time_t now, int success, gm_error *err);
 
 #endif

@@ -236,7 +236,7 @@ cJSON *ce_report_json(const ce_run *r)
 	cJSON_AddStringToObject(doc, "generated_at", when);
 	v = cJSON_AddObjectToObject(doc, "versions");
 	cJSON_AddStringToObject(v, "gmrenew", GMRENEW_VERSION);
-	cJSON_AddStringToObject(v, "openssl", OpenSSL_version(OPENSSL_VERSION));
+	cJSON_AddStringToObject(v, "openssl", gm_crypto_library());
 	cJSON_AddStringToObject(v, "libcurl", gm_service_curl_version());
 	cJSON_AddItemToObject(v, "pkcs11_module", module_json(r));
 	cJSON_AddItemToObject(v, "os", os_json());
@@ -296,10 +296,10 @@ static void hard_break(FILE *f, const char *word, size_t *col, size_t indent)
 		ch[len] = '\0';
 		w = gm_display_width(ch);
 		if (*col + w > WIDTH) {
-			fprintf(f, "\n%*s", (int)indent, "");
+			gm_fprintf(f, "\n%*s", (int)indent, "");
 			*col = indent;
 		}
-		fputs(ch, f);
+		gm_fputs(ch, f);
 		*col += w;
 		p += len;
 	}
@@ -318,7 +318,7 @@ static void wrap(FILE *f, const char *text, size_t col, size_t indent)
 
 		if (n == 0) {
 			if (*p == '\n') {
-				fprintf(f, "\n%*s", (int)indent, "");
+				gm_fprintf(f, "\n%*s", (int)indent, "");
 				col = indent;
 				first_word = 1;
 			}
@@ -329,7 +329,7 @@ static void wrap(FILE *f, const char *text, size_t col, size_t indent)
 		word[n] = '\0';
 		w = gm_display_width(word);
 		if (!first_word && col + 1 + w > WIDTH) {
-			fprintf(f, "\n%*s", (int)indent, "");
+			gm_fprintf(f, "\n%*s", (int)indent, "");
 			col = indent;
 		} else if (!first_word) {
 			fputc(' ', f);
@@ -338,7 +338,7 @@ static void wrap(FILE *f, const char *text, size_t col, size_t indent)
 		if (col + w > WIDTH) {
 			hard_break(f, word, &col, indent);
 		} else {
-			fputs(word, f);
+			gm_fputs(word, f);
 			col += w;
 		}
 		first_word = 0;
@@ -354,9 +354,9 @@ static void print_tag(FILE *f, ce_status s, int colour)
 	static const char *const colours[] = { "32", "33", "1;31", "2" };
 
 	if (colour)
-		fprintf(f, "[\033[%sm%s\033[0m]", colours[s], tags[s]);
+		gm_fprintf(f, "[\033[%sm%s\033[0m]", colours[s], tags[s]);
 	else
-		fprintf(f, "[%s]", tags[s]);
+		gm_fprintf(f, "[%s]", tags[s]);
 }
 
 void ce_print(const ce_run *r, FILE *f, int colour)
@@ -367,14 +367,14 @@ void ce_print(const ce_run *r, FILE *f, int colour)
 		const ce_check *c = &r->checks[i];
 
 		print_tag(f, c->status, colour);
-		fprintf(f, " %-*s ", ID_WIDTH, c->id);
+		gm_fprintf(f, " %-*s ", ID_WIDTH, c->id);
 		wrap(f, c->summary ? c->summary : "", SUMMARY_COL, SUMMARY_COL);
 		if (c->detail && c->status != CE_SKIP) {
-			fprintf(f, "%*s", DETAIL_COL, "");
+			gm_fprintf(f, "%*s", DETAIL_COL, "");
 			wrap(f, c->detail, DETAIL_COL, DETAIL_COL);
 		}
 		if (c->fix && c->status != CE_PASS && c->status != CE_SKIP) {
-			fprintf(f, "%*sfix: ", DETAIL_COL, "");
+			gm_fprintf(f, "%*sfix: ", DETAIL_COL, "");
 			wrap(f, c->fix, DETAIL_COL + 5, DETAIL_COL + 5);
 		}
 		failed += c->status == CE_FAIL;
@@ -382,11 +382,11 @@ void ce_print(const ce_run *r, FILE *f, int colour)
 		skipped += c->status == CE_SKIP;
 	}
 	if (!failed && !warned)
-		fprintf(f, "All checks passed.\n");
+		gm_fprintf(f, "All checks passed.\n");
 	else if (!failed)
-		fprintf(f, "All checks passed, %zu with a warning.\n", warned);
+		gm_fprintf(f, "All checks passed, %zu with a warning.\n", warned);
 	else
-		fprintf(f, "%zu check%s failed%s: fix %s and run 'gmrenew "
+		gm_fprintf(f, "%zu check%s failed%s: fix %s and run 'gmrenew "
 			"check-env' again.\n", failed, failed == 1 ? "" : "s",
 			skipped ? " (others skipped)" : "",
 			failed == 1 ? "it" : "them");

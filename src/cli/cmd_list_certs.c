@@ -10,6 +10,7 @@
 
 #include "gmrenew/cli.h"
 #include "gmrenew/service.h"
+#include "fleet_internal.h"
 
 typedef struct online {
 	gm_ca_record *rec;	/* one per certificate view, or NULL */
@@ -98,7 +99,7 @@ static void print_record(size_t index, const gm_ca_record *r)
 	else
 		snprintf(renewal, sizeof(renewal), "no (%s)",
 			 r->reason ? r->reason : "-");
-	printf("%2zu ", index);
+	gm_printf("%2zu ", index);
 	gm_print_cell(stdout, r->gateway ? r->gateway : "-", 8);
 	fputc(' ', stdout);
 	gm_print_cell(stdout, r->organization ? r->organization : "-", 16);
@@ -107,9 +108,9 @@ static void print_record(size_t index, const gm_ca_record *r)
 	fputc(' ', stdout);
 	gm_print_cell(stdout, r->found ? (r->status ? r->status : "-") :
 		      "unknown", 9);
-	printf(" %s\n", renewal);
+	gm_printf(" %s\n", renewal);
 	if (r->open_code)
-		printf("   an unfinished renewal (%s) can be finished with "
+		gm_printf("   an unfinished renewal (%s) can be finished with "
 		       "'gmrenew renew-with-code %s'\n", r->open_state ?
 		       r->open_state : "open", r->open_code);
 }
@@ -118,7 +119,7 @@ static void print_records(const gm_cert_list *list, const online *on)
 {
 	size_t i;
 
-	printf("\nThe CA's records:\n %s\n",
+	gm_printf("\nThe CA's records:\n %s\n",
 	       "# Gateway  Organisation     System CA status Online renewal");
 	for (i = 0; i < list->n; i++) {
 		const gm_ca_record *r = record_of(list, on, i);
@@ -131,9 +132,17 @@ static void print_records(const gm_cert_list *list, const online *on)
 int cmd_list_certs(gm_cli *cli, int argc, char **argv)
 {
 	int online_opt = 0;
+	const char *metrics = NULL;
+	gm_login_options login = { .pin = { NULL, -1 } };
 	const gm_option opts[] = {
 		{ "online", 0, GM_OPT_BOOL, &online_opt, NULL,
 		  "also show the CA's records (asks the renewal service)" },
+		{ "metrics", 0, GM_OPT_STRING, &metrics, "FILE",
+		  "also write Prometheus metrics to FILE (node_exporter textfile)" },
+		{ "pin-file", 0, GM_OPT_STRING, &login.pin.file, "FILE",
+		  "log in with the PIN from FILE, to see the private keys" },
+		{ "pin-fd", 0, GM_OPT_INT, &login.pin.fd, "N",
+		  "log in with the PIN from file descriptor N" },
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
 	online on = { NULL, 0 };
@@ -145,8 +154,14 @@ int cmd_list_certs(gm_cli *cli, int argc, char **argv)
 	if (r)
 		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
 	if (gm_cli_setup(cli, cli->command->flags, &err) ||
+	    (gm_pin_source_scripted(&login.pin) &&
+	     gm_cli_login(cli, &login, &err)) ||
 	    gm_cert_list_load(cli, &list, &err))
 		return gm_cli_report_error(cli, &err);
+	if (metrics && gm_metrics_write(cli, &list, metrics, &err)) {
+		gm_cert_list_release(&list);
+		return gm_cli_report_error(cli, &err);
+	}
 	if (online_opt && fetch_records(cli, &list, &on, &err)) {
 		gm_cert_list_release(&list);
 		return gm_cli_report_error(cli, &err);

@@ -9,11 +9,13 @@
 #include <strings.h>
 
 #include "gmrenew/cli.h"
+#include "fleet_internal.h"
 
 typedef struct renew_opts {
 	const char *cert;
-	int yes, dry_run, force, keep_old;
+	int yes, dry_run, force, keep_old, wait;
 	gm_login_options login;
+	gm_wait_options batch;
 } renew_opts;
 
 /* A certificate the user can renew now: readable, in the online window,
@@ -250,7 +252,7 @@ static int print_result(gm_renew_session *rs, const gm_cert_view *old,
 			cJSON_AddItemToObject(doc, "old", gm_cert_view_json(old));
 			gm_cli_print_json(doc);
 		} else {
-			printf("Dry run: '%s' can be renewed now; the PIN, the key "
+			gm_printf("Dry run: '%s' can be renewed now; the PIN, the key "
 			       "and the CA's records were checked. Nothing was "
 			       "changed.\n", old->facts.subject);
 		}
@@ -268,7 +270,7 @@ static int print_result(gm_renew_session *rs, const gm_cert_view *old,
 						  old->facts.not_after) / 86400));
 		gm_cli_print_json(doc);
 	} else {
-		printf("Renewed. Update code %s.\n", rs->code);
+		gm_printf("Renewed. Update code %s.\n", rs->code);
 		gm_renew_print_change(stdout, &old->facts, &fresh);
 	}
 	gm_cert_facts_release(&fresh);
@@ -294,6 +296,14 @@ static int parse(gm_cli *cli, renew_opts *o, int argc, char **argv)
 		  NULL, "use the PIN even when one try is left before locking" },
 		{ "keep-old", 0, GM_OPT_BOOL, &o->keep_old, NULL,
 		  "keep the old certificate and key (relabelled)" },
+		{ "wait", 0, GM_OPT_BOOL, &o->wait, NULL,
+		  "renew Ekeys one after another as they are inserted" },
+		{ "count", 0, GM_OPT_INT, &o->batch.count, "N",
+		  "with --wait: stop after N Ekeys" },
+		{ "timeout", 0, GM_OPT_INT, &o->batch.timeout, "SECONDS",
+		  "with --wait: stop when nothing changes for SECONDS" },
+		{ "pin-map", 0, GM_OPT_STRING, &o->batch.pin_map, "FILE",
+		  "with --wait: 'SERIAL PIN' lines (mode 0600)" },
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
 	int pos, r;
@@ -304,11 +314,26 @@ static int parse(gm_cli *cli, renew_opts *o, int argc, char **argv)
 	if (r)
 		return r;
 	if (pos < argc) {
-		fprintf(stderr, "gmrenew renew: unexpected argument '%s'\n",
+		gm_fprintf(stderr, "gmrenew renew: unexpected argument '%s'\n",
 			argv[pos]);
 		return -1;
 	}
 	return 0;
+}
+
+/* --wait: the batch (cmd_renew_wait.c). */
+static int renew_wait(gm_cli *cli, renew_opts *o)
+{
+	if (o->cert || o->force || o->login.pin.fd >= 0) {
+		gm_fprintf(stderr, "gmrenew renew: --wait takes no --cert, --force "
+			"or --pin-fd (each Ekey is renewed when due)\n");
+		return GM_EXIT_USAGE;
+	}
+	o->batch.pin_file = o->login.pin.file;
+	o->batch.dry_run = o->dry_run;
+	o->batch.keep_old = o->keep_old;
+	o->batch.allow_final_try = o->login.allow_final_try;
+	return cmd_renew_wait(cli, &o->batch);
 }
 
 int cmd_renew(gm_cli *cli, int argc, char **argv)
@@ -323,6 +348,8 @@ int cmd_renew(gm_cli *cli, int argc, char **argv)
 	r = parse(cli, &o, argc, argv);
 	if (r)
 		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
+	if (o.wait)
+		return renew_wait(cli, &o);
 	memset(&rs, 0, sizeof(rs));
 	memset(&list, 0, sizeof(list));
 	/* The lock is taken before the token is read, so that what is read
@@ -338,6 +365,7 @@ int cmd_renew(gm_cli *cli, int argc, char **argv)
 		r = gm_cli_report_error(cli, &err);
 		goto out;
 	}
+	gm_outcome_old_cert(chosen);
 	rs.ctx.keep_old = o.keep_old;
 	rs.ctx.dry_run = o.dry_run;
 	gm_renew_signals(1);

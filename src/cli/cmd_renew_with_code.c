@@ -22,16 +22,16 @@ static int print_result(gm_renew_session *rs)
 						fresh.sha256_hex);
 		gm_cli_print_json(doc);
 	} else if (rs->result.nothing_to_do) {
-		printf("Renewal %s is already complete; nothing was changed.\n",
+		gm_printf("Renewal %s is already complete; nothing was changed.\n",
 		       rs->code);
 	} else {
 		char until[48] = "";
 
 		if (have)
 			gm_format_time(fresh.not_after, until, sizeof(until));
-		printf("Renewal %s is complete.\n", rs->code);
+		gm_printf("Renewal %s is complete.\n", rs->code);
 		if (have)
-			printf("Certificate: %s\n  serial %s, valid to %s\n",
+			gm_printf("Certificate: %s\n  serial %s, valid to %s\n",
 			       fresh.subject, fresh.serial_hex, until);
 	}
 	if (have)
@@ -60,7 +60,7 @@ int cmd_renew_with_code(gm_cli *cli, int argc, char **argv)
 	if (r)
 		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
 	if (argc - pos != 1) {
-		fprintf(stderr, "gmrenew renew-with-code: give the update code "
+		gm_fprintf(stderr, "gmrenew renew-with-code: give the update code "
 			"(更新码), e.g. 'gmrenew renew-with-code K7QF-3MZP-W9CD-HX2N'\n");
 		return GM_EXIT_USAGE;
 	}

@@ -14,8 +14,10 @@
 #include <openssl/crypto.h>
 
 #include "gmrenew/cli.h"
+#include "gmrenew/crypto.h"
 #include "gmrenew/service.h"
 #include "gmrenew/version.h"
+#include "fleet_internal.h"
 
 static const gm_command commands[] = {
 	{ "check-env", cmd_check_env, GM_CMD_CONFIG, "[--json] [--report FILE]",
@@ -38,14 +40,14 @@ static void print_help(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: gmrenew [global options] COMMAND [options]\n\n"
+	gm_fprintf(f, "usage: gmrenew [global options] COMMAND [options]\n\n"
 		"Renews SM2 certificates on FEITIAN ePass3000GM USB keys "
 		"(Ekey) from a terminal.\n\nCommands:\n");
 	for (i = 0; commands[i].name; i++)
-		fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nGlobal options:\n");
+		gm_fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
+	gm_fprintf(f, "\nGlobal options:\n");
 	gm_cli_print_options(f, gm_global_options);
-	fprintf(f, "  %-26s %s\n  %-26s %s\n\n"
+	gm_fprintf(f, "  %-26s %s\n  %-26s %s\n\n"
 		"'gmrenew COMMAND --help' describes a command. Exit codes: "
 		"docs/exit-codes.md.\n", "-h, --help", "show this help and exit",
 		"    --version", "show the versions of gmrenew and its libraries");
@@ -57,9 +59,11 @@ static void print_version(void)
 
 	if (!strncmp(curl, "libcurl/", 8))
 		curl += 8;
-	printf("gmrenew %s\n", GMRENEW_VERSION);
-	printf("crypto: %s\n", OpenSSL_version(OPENSSL_VERSION));
-	printf("libcurl: %s\n", curl);
+	gm_printf("gmrenew %s\n", GMRENEW_VERSION);
+	gm_printf("crypto: %s\n", gm_crypto_library());
+	gm_printf("libcurl: %s\n", curl);
+	gm_printf("service protocols: TLS%s\n", gm_service_tlcp_available() ?
+	       ", TLCP (NTLS 1.1)" : " (no TLCP: not built on Tongsuo with NTLS)");
 }
 
 /* The manual page: each command prints its own section from its option
@@ -146,11 +150,13 @@ static int run(const gm_command *cmd, int argc, char **argv, int at)
 	gm_config_init(&cli.cfg);
 	cli.command = cmd;
 	cli.now = time(NULL);
+	cli.not_due_exit = -1;
+	gm_outcome_begin(&cli);
 	args[n++] = argv[at];
 	for (i = 1; i < argc; i++)
 		if (i != at)
 			args[n++] = argv[i];
-	code = cmd->run(&cli, n, args);
+	code = gm_cli_finish(&cli, cmd->run(&cli, n, args));
 	gm_cli_teardown(&cli);
 	free(args);
 	return code;
@@ -171,6 +177,8 @@ int main(int argc, char **argv)
 	const gm_command *cmd;
 	int at, code;
 
+	gm_pin_env_take();
+	atexit(gm_pin_env_release);
 	ensure_std_fds();
 	signal(SIGPIPE, SIG_IGN);
 	if (argc == 2 && !strcmp(argv[1], "--man"))
@@ -184,7 +192,7 @@ int main(int argc, char **argv)
 		}
 		if (at < 0 && argc > 1 && !has_arg(argc, argv, argc, "--help") &&
 		    !has_arg(argc, argv, argc, "-h")) {
-			fprintf(stderr, "gmrenew: no command given\n");
+			gm_fprintf(stderr, "gmrenew: no command given\n");
 			print_help(stderr);
 			return GM_EXIT_USAGE;
 		}
@@ -193,13 +201,13 @@ int main(int argc, char **argv)
 	}
 	cmd = lookup(argv[at]);
 	if (!cmd) {
-		fprintf(stderr, "gmrenew: '%s' is not a gmrenew command; see "
+		gm_fprintf(stderr, "gmrenew: '%s' is not a gmrenew command; see "
 			"'gmrenew --help'\n", argv[at]);
 		return GM_EXIT_USAGE;
 	}
 	code = run(cmd, argc, argv, at);
 	if (fflush(stdout) || ferror(stdout)) {
-		fprintf(stderr, "gmrenew: error: cannot write the output\n");
+		gm_fprintf(stderr, "gmrenew: error: cannot write the output\n");
 		return code ? code : GM_EXIT_FAILED;
 	}
 	return code;

@@ -20,6 +20,12 @@ const gm_option gm_global_options[] = {
 	  "print one JSON document on stdout" },
 	{ "verbose", 'v', GM_OPT_COUNT, NULL, NULL,
 	  "say more on stderr; twice for PKCS#11 and HTTP traces" },
+	{ "syslog", 0, GM_OPT_BOOL, NULL, NULL,
+	  "also log the outcome to syslog (identifier gmrenew)" },
+	{ "log-file", 0, GM_OPT_STRING, NULL, "FILE",
+	  "also append the outcome to FILE" },
+	{ "not-due-exit", 0, GM_OPT_INT, NULL, "CODE",
+	  "exit with CODE instead of 3 when nothing is due" },
 	{ NULL, 0, 0, NULL, NULL, NULL },
 };
 
@@ -27,7 +33,8 @@ const gm_option gm_global_options[] = {
 static void *global_value(gm_cli *cli, size_t i)
 {
 	void *v[] = { &cli->module_opt, &cli->token_opt, &cli->config_opt,
-		      &cli->json, &cli->verbose };
+		      &cli->json, &cli->verbose, &cli->syslog, &cli->log_file,
+		      &cli->not_due_exit };
 
 	return i < sizeof(v) / sizeof(v[0]) ? v[i] : NULL;
 }
@@ -110,7 +117,7 @@ static int store(const gm_option *o, const char *arg, const char *cmd)
 		errno = 0;
 		v = strtol(arg, &end, 10);
 		if (errno || end == arg || *end) {
-			fprintf(stderr, "gmrenew %s: option '--%s' takes a whole "
+			gm_fprintf(stderr, "gmrenew %s: option '--%s' takes a whole "
 				"number, not '%s'\n", cmd, o->name, arg);
 			return -1;
 		}
@@ -128,9 +135,9 @@ static void free_table(struct parse_table *t)
 
 static int bad_usage(gm_cli *cli, const char *fmt, const char *what)
 {
-	fprintf(stderr, "gmrenew %s: ", cli->command->name);
-	fprintf(stderr, fmt, what);
-	fprintf(stderr, "\nTry 'gmrenew %s --help'.\n", cli->command->name);
+	gm_fprintf(stderr, "gmrenew %s: ", cli->command->name);
+	gm_fprintf(stderr, fmt, what);
+	gm_fprintf(stderr, "\nTry 'gmrenew %s --help'.\n", cli->command->name);
 	return -1;
 }
 
@@ -183,22 +190,22 @@ void gm_cli_print_options(FILE *f, const gm_option *t)
 		snprintf(left, sizeof(left), "%s--%s%s%s", flag, t[i].name,
 			 t[i].arg_name ? " " : "",
 			 t[i].arg_name ? t[i].arg_name : "");
-		fprintf(f, "  %-26s %s\n", left, t[i].help);
+		gm_fprintf(f, "  %-26s %s\n", left, t[i].help);
 	}
 }
 
 void gm_cli_usage(FILE *f, const gm_command *cmd, const gm_option *opts)
 {
-	fprintf(f, "usage: gmrenew %s %s\n\n%s\n", cmd->name, cmd->synopsis,
+	gm_fprintf(f, "usage: gmrenew %s %s\n\n%s\n", cmd->name, cmd->synopsis,
 		cmd->summary);
 	if (table_len(opts)) {
-		fprintf(f, "\nOptions:\n");
+		gm_fprintf(f, "\nOptions:\n");
 		gm_cli_print_options(f, opts);
 	}
-	fprintf(f, "\nGlobal options:\n");
+	gm_fprintf(f, "\nGlobal options:\n");
 	gm_cli_print_options(f, gm_global_options);
-	fprintf(f, "  %-26s %s\n", "-h, --help", "show this help and exit");
-	fprintf(f, "\nExit codes: docs/exit-codes.md (0 ok, 1 failed, 2 usage, "
+	gm_fprintf(f, "  %-26s %s\n", "-h, --help", "show this help and exit");
+	gm_fprintf(f, "\nExit codes: docs/exit-codes.md (0 ok, 1 failed, 2 usage, "
 		"3 not due, 4 offline,\n5 environment, 6 PIN, 7 service, "
 		"8 verification).\n");
 }

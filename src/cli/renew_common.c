@@ -10,13 +10,20 @@
 
 #include "gmrenew/cli.h"
 #include "gmrenew/renewal.h"
+#include "fleet_internal.h"
 
 static void on_progress(void *ctx, int number, int total, const char *what)
 {
 	gm_renew_session *rs = ctx;
 
 	if (!rs->cli->json)
-		fprintf(stderr, "[%d/%d] %s\n", number, total, what);
+		gm_fprintf(stderr, "[%d/%d] %s\n", number, total, what);
+}
+
+static void on_warn(void *ctx, const char *what)
+{
+	(void)ctx;
+	gm_cli_warn("%s", what);
 }
 
 /* One line of the update code's box, padded by display width. */
@@ -33,17 +40,12 @@ static void code_json_line(const char *event, const char *code,
 			   const char *journal)
 {
 	cJSON *doc = cJSON_CreateObject();
-	char *text;
 
 	cJSON_AddStringToObject(doc, "event", event);
 	cJSON_AddStringToObject(doc, "update_code", code);
 	cJSON_AddStringToObject(doc, "journal", journal);
-	text = cJSON_PrintUnformatted(doc);
-	if (text)
-		fprintf(stderr, "%s\n", text);
+	gm_cli_write_json(stderr, doc, 1);	/* takes doc */
 	fflush(stderr);
-	cJSON_free(text);
-	cJSON_Delete(doc);
 }
 
 static void on_resumed(void *ctx, const char *code, const char *journal)
@@ -54,7 +56,7 @@ static void on_resumed(void *ctx, const char *code, const char *journal)
 	if (rs->cli->json)
 		code_json_line("resumed", code, journal);
 	else
-		fprintf(stderr, "Resuming the interrupted renewal %s found in "
+		gm_fprintf(stderr, "Resuming the interrupted renewal %s found in "
 			"this machine's journal (%s)\n", code, journal);
 }
 
@@ -126,7 +128,7 @@ static void on_code(void *ctx, const char *code, const char *journal)
 	fputs("  +", stderr);
 	for (i = 0; i < width + 2; i++)
 		fputc('-', stderr);
-	fprintf(stderr, "+\n  (journal: %s)\n\n", journal);
+	gm_fprintf(stderr, "+\n  (journal: %s)\n\n", journal);
 }
 
 int gm_cli_service_open(gm_cli *cli, gm_service **out, gm_error *err)
@@ -134,10 +136,7 @@ int gm_cli_service_open(gm_cli *cli, gm_service **out, gm_error *err)
 	gm_service_options o;
 
 	gm_service_options_defaults(&o);
-	o.url = cli->cfg.service_url;
-	o.ca_bundle = cli->cfg.ca_bundle;
-	o.connect_timeout_ms = cli->cfg.connect_timeout_ms;
-	o.total_timeout_ms = cli->cfg.total_timeout_ms;
+	gm_service_options_from_config(&o, &cli->cfg);
 	if (!o.url)
 		return gm_fail(err, GM_EXIT_USAGE,
 			       "set [service] url in the configuration file "
@@ -167,7 +166,7 @@ int gm_renew_session_open(gm_cli *cli, gm_renew_session *rs, gm_error *err)
 		.chain_bundle = cli->cfg.chain_bundle ? cli->cfg.chain_bundle :
 			cli->cfg.ca_bundle,
 		.state_dir = rs->state_dir, .now = cli->now,
-		.hooks = { rs, on_progress, on_code, on_resumed,
+		.hooks = { rs, on_progress, on_code, on_warn, on_resumed,
 			   on_interrupted, on_login },
 	};
 	return 0;
@@ -185,6 +184,8 @@ int gm_renew_session_lock(gm_renew_session *rs, gm_error *err)
 void gm_renew_session_close(gm_renew_session *rs)
 {
 	gm_token_lock_release(rs->lock);
+	if (rs->cli && rs->service)
+		gm_outcome_renew_ok(rs);	/* no error was reported */
 	gm_renewal_result_release(&rs->result);
 	gm_service_close(rs->service);
 	free(rs->state_dir);
@@ -213,6 +214,8 @@ cJSON *gm_renew_result_json(gm_renew_session *rs, int ok)
 {
 	cJSON *doc = cJSON_CreateObject();
 
+	if (ok)
+		gm_outcome_renew_ok(rs);
 	cJSON_AddBoolToObject(doc, "ok", ok);
 	if (rs->code[0])
 		cJSON_AddStringToObject(doc, "update_code", rs->code);
@@ -245,16 +248,16 @@ static char *fix_with_code(const char *fix, const char *code)
 static void print_next(const gm_renew_session *rs, int code)
 {
 	if (code == GM_EXIT_INTERRUPTED && !rs->code[0])
-		fprintf(stderr, "gmrenew: nothing was started; the token was "
+		gm_fprintf(stderr, "gmrenew: nothing was started; the token was "
 			"not changed\n");
 	else if (code == GM_EXIT_ENV && rs->code[0])
 		;	/* another Ekey: the fix names the one next step */
 	else if (rs->code[0] && code != GM_EXIT_VERIFY)
-		fprintf(stderr, "gmrenew: the token still holds a usable "
+		gm_fprintf(stderr, "gmrenew: the token still holds a usable "
 			"certificate. To finish this renewal later run:\n"
 			"    gmrenew renew-with-code %s\n", rs->code);
 	else if (rs->code[0])
-		fprintf(stderr, "gmrenew: the new certificate was not installed; "
+		gm_fprintf(stderr, "gmrenew: the new certificate was not installed; "
 			"the old one stays in use. Update code: %s\n", rs->code);
 }
 
@@ -265,6 +268,9 @@ int gm_renew_report_failure(gm_renew_session *rs, gm_error *err)
 	int code = err->code ? (int)err->code : GM_EXIT_FAILED;
 	char *fix = fix_with_code(err->fix, rs->code);
 
+	gm_outcome_error(err);
+	if (rs->code[0])
+		gm_outcome_update_code(rs->code);
 	if (cli->json) {
 		cJSON *doc = gm_renew_result_json(rs, 0);
 		cJSON *e = cJSON_AddObjectToObject(doc, "error");
@@ -277,13 +283,13 @@ int gm_renew_report_failure(gm_renew_session *rs, gm_error *err)
 		gm_cli_print_json(doc);
 	}
 	if (code == GM_EXIT_INTERRUPTED)
-		fprintf(stderr, "gmrenew: interrupted (signal %d): the renewal "
+		gm_fprintf(stderr, "gmrenew: interrupted (signal %d): the renewal "
 			"stopped at a safe point\n", (int)stop_signal);
 	else
-		fprintf(stderr, "gmrenew: %s: %s\n", code == GM_EXIT_NOT_DUE ?
+		gm_fprintf(stderr, "gmrenew: %s: %s\n", code == GM_EXIT_NOT_DUE ?
 			"nothing to do" : "error", err->msg);
 	if (fix[0])
-		fprintf(stderr, "gmrenew: what to do: %s\n", fix);
+		gm_fprintf(stderr, "gmrenew: what to do: %s\n", fix);
 	free(fix);
 	print_next(rs, code);
 	return code;
@@ -297,11 +303,11 @@ void gm_renew_print_change(FILE *f, const gm_cert_facts *old,
 
 	gm_format_time(old->not_after, a, sizeof(a));
 	gm_format_time(fresh->not_after, b, sizeof(b));
-	fprintf(f, "Before: %s\n        serial %s, valid to %s\n", old->subject,
+	gm_fprintf(f, "Before: %s\n        serial %s, valid to %s\n", old->subject,
 		old->serial_hex, a);
-	fprintf(f, "After:  %s\n        serial %s, valid to %s\n", fresh->subject,
+	gm_fprintf(f, "After:  %s\n        serial %s, valid to %s\n", fresh->subject,
 		fresh->serial_hex, b);
-	fprintf(f, "Validity extended by %ld days (about %.1f years).\n",
+	gm_fprintf(f, "Validity extended by %ld days (about %.1f years).\n",
 		(long)((fresh->not_after - old->not_after) / 86400),
 		(double)(fresh->not_after - old->not_after) / (365.25 * 86400));
 }

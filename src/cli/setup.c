@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gmrenew/cli.h"
+#include "fleet_internal.h"
 
 static int load_config(gm_cli *cli, gm_error *err)
 {
@@ -52,6 +53,7 @@ static int open_token(gm_cli *cli, unsigned flags, gm_error *err)
 
 	if (gm_token_select(cli->module, uri, &cli->token, err))
 		return -1;
+	gm_outcome_token(&cli->token);
 	if (gm_profile_detect(cli->module, cli->token.slot, &cli->cfg,
 			      &cli->profile, err))
 		return -1;
@@ -61,6 +63,7 @@ static int open_token(gm_cli *cli, unsigned flags, gm_error *err)
 			    (flags & GM_CMD_RW) != 0, &cli->session, err))
 		return -1;
 	gm_session_set_pin_tries(cli->session, cli->profile.pin_max_tries);
+	gm_session_set_profile(cli->session, &cli->profile);
 	return 0;
 }
 

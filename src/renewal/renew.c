@@ -58,6 +58,16 @@ static int open_journal(gm_run *r, gm_error *err)
 	gm_pending_label(r->order.code, r->pending, sizeof(r->pending));
 	if (gm_journal_open(r->ctx->state_dir, r->order.code, &r->journal, err))
 		return -1;
+	if (r->journal.damaged[0] && r->ctx->hooks.warn) {
+		char *what = gm_xasprintf("the journal of renewal %s was damaged "
+					  "and was moved to '%s'; the renewal "
+					  "goes on from what the service and "
+					  "the token say", r->order.code,
+					  r->journal.damaged);
+
+		r->ctx->hooks.warn(r->ctx->hooks.ctx, what);
+		free(what);
+	}
 	snprintf(r->out->journal, sizeof(r->out->journal), "%s",
 		 r->journal.path);
 	return 0;

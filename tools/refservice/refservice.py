@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import der  # noqa: E402
 import faults  # noqa: E402
 import answer_faults  # noqa: E402
+import hostile_certs  # noqa: E402
 import pki  # noqa: E402
 import service  # noqa: E402
 from service import ApiError  # noqa: E402
@@ -224,6 +225,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for entry in entries:
             if entry.get("type") in faults.CERT_TYPES:
                 obj = self.server.bad_certs.apply(entry["type"], obj)
+            elif entry.get("type") in faults.HOSTILE_CERT_TYPES:
+                obj = hostile_certs.apply(self.server.bad_certs, entry, obj)
         return obj
 
     def send_json(self, status, obj, headers, entries):
@@ -546,7 +549,7 @@ def build_parser():
     p.add_argument("--seconds", type=int, help="skew: Date header offset")
     p.add_argument("--bytes", type=int, help="oversized: body size")
     p.add_argument("--when", choices=("before", "after"), help="drop: before or after processing")
-    p.add_argument("--pubkey", help="cert_for_key: PEM public key the certificate is issued for")
+    p.add_argument("--pubkey", help="cert_for_key, other_key: the PEM public key the certificate is issued for")
     p.set_defaults(func=cmd_fault)
 
     p = sub.add_parser("faults", help="clear | show | rekey on|off | clock SECONDS")
