@@ -447,15 +447,15 @@ int gm_journal_step(gm_journal *j, gm_step step, gm_error *err)
 static int previous_from(const char *path, const char *sha256,
 			 unsigned char **der, size_t *der_len)
 {
-	unsigned char *text;
-	size_t len;
+	char *text;
+	size_t len = 0;
 	cJSON *doc;
 	const cJSON *fresh, *old;
 	int r = -1;
 
-	if (gm_read_file(path, 1 << 20, &text, &len, NULL))
-		return -1;
-	doc = cJSON_ParseWithLength((const char *)text, len);
+	if (read_journal(path, &text, &len))
+		return -1;	/* none, a link or not a plain file */
+	doc = cJSON_ParseWithLength(text, len);
 	free(text);
 	fresh = cJSON_GetObjectItemCaseSensitive(doc, "new_sha256");
 	old = cJSON_GetObjectItemCaseSensitive(doc, "old_certificate");
