@@ -9,12 +9,21 @@ build_pkgs=(gcc make cmake pkg-config openssl ca-certificates libssl-dev
   libinih-dev python3)
 test_pkgs=(libcmocka-dev softhsm2 opensc gnutls-bin umockdev libumockdev-dev
   python3-pytest python3-cryptography util-linux procps man-db groff-base
-  strace)
+  strace perl binutils prometheus prometheus-node-exporter systemd
+  python3-jsonschema ansible-core)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then
   want+=("${test_pkgs[@]}")
 fi
+
+# "fuzz": clang with libFuzzer and llvm's coverage tools for scripts/fuzz.sh;
+# the test list has what its smoke test (ctest fuzz_smoke) needs
+fuzz_pkgs=(clang libclang-rt-14-dev llvm-14)
+case ${1:-build} in
+  test) want+=(clang libclang-rt-14-dev) ;;
+  fuzz) want+=("${fuzz_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

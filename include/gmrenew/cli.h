@@ -67,6 +67,9 @@ typedef struct gm_cli {
 	int json;
 	int verbose;
 	int help_roff;		/* --help prints a man page section (--man) */
+	int syslog;		/* --syslog: outcomes to syslog */
+	const char *log_file;	/* --log-file: outcomes appended to it */
+	long not_due_exit;	/* --not-due-exit: exit code for "not due"; -1 */
 	/* shared setup */
 	const gm_command *command;
 	unsigned setup_done;	/* GM_CMD_* parts already set up */
@@ -227,6 +230,10 @@ typedef struct gm_renew_session {
 	gm_renewal_ctx ctx;
 	gm_renewal_result result;
 	char code[24];		/* known once the service gave it */
+	const gm_login_options *login;	/* renew-with-code logs in when the
+					 * renewal needs the keys */
+	gm_token_lock *lock;	/* the token's lock, held from before the
+				 * token is read to the end */
 } gm_renew_session;
 
 int gm_renew_session_open(gm_cli *cli, gm_renew_session *rs, gm_error *err);
@@ -237,6 +244,11 @@ cJSON *gm_checks_json(const gm_verify_report *r);
 void gm_renew_session_close(gm_renew_session *rs);
 cJSON *gm_renew_result_json(gm_renew_session *rs, int ok);
 int gm_renew_report_failure(gm_renew_session *rs, gm_error *err);
+/* Takes the token's lock for the whole command (before the token is read). */
+int gm_renew_session_lock(gm_renew_session *rs, gm_error *err);
+/* SIGINT and SIGTERM stop the renewal at its next safe point (on) or end
+ * the process as usual (off); a second signal ends it at once. */
+void gm_renew_signals(int on);
 void gm_renew_print_change(FILE *f, const gm_cert_facts *old,
 			   const gm_cert_facts *fresh);
 

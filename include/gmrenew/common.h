@@ -26,6 +26,8 @@ typedef enum gm_exit {
 	GM_EXIT_PIN = 6,	/* wrong, locked, refused at the final try */
 	GM_EXIT_SERVICE = 7,	/* service unavailable, try later */
 	GM_EXIT_VERIFY = 8,	/* verification failed */
+	GM_EXIT_INTERRUPTED = 130,	/* SIGINT or SIGTERM: stopped at a
+					 * safe point, resumable */
 } gm_exit;
 
 #define GM_ERR_MSG_MAX 512
@@ -117,8 +119,13 @@ typedef struct gm_config {
 	char *service_url;
 	char *ca_bundle;	/* trust anchors for the service's TLS */
 	char *chain_bundle;	/* trust anchors for issued certificates */
+	int service_tlcp;	/* tls = tlcp: TLCP (NTLS 1.1), else TLS */
 	long connect_timeout_ms;
 	long total_timeout_ms;
+	long max_retry_wait_ms;	/* cap on Retry-After and backoff */
+	int tls_min_version;	/* 12 or 13 */
+	char *tls12_ciphers;	/* NULL = the client's default policy */
+	char *tls13_ciphers;
 	/* [policy] */
 	int renew_before_days;	/* online window opens: 90 */
 	int renew_after_days;	/* online window closes after expiry: 90 */
@@ -127,6 +134,10 @@ typedef struct gm_config {
 	int clock_skew_seconds;	/* allowed notBefore in the future: 300 */
 	/* [renewal] */
 	char *state_dir;	/* journals and locks; NULL = XDG default */
+	/* [hooks] */
+	char *hook_on_renewed;	/* shell command after a renewal */
+	char *hook_on_failure;	/* shell command after a failed one */
+	long hook_timeout_seconds;	/* killed after: 60 */
 	/* every [profile.*] key, in file order */
 	gm_config_kv *profile_kv;
 	size_t n_profile_kv;

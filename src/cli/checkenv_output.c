@@ -236,7 +236,7 @@ cJSON *ce_report_json(const ce_run *r)
 	cJSON_AddStringToObject(doc, "generated_at", when);
 	v = cJSON_AddObjectToObject(doc, "versions");
 	cJSON_AddStringToObject(v, "gmrenew", GMRENEW_VERSION);
-	cJSON_AddStringToObject(v, "openssl", OpenSSL_version(OPENSSL_VERSION));
+	cJSON_AddStringToObject(v, "openssl", gm_crypto_library());
 	cJSON_AddStringToObject(v, "libcurl", gm_service_curl_version());
 	cJSON_AddItemToObject(v, "pkcs11_module", module_json(r));
 	cJSON_AddItemToObject(v, "os", os_json());

@@ -10,6 +10,7 @@
 
 #include "gmrenew/cli.h"
 #include "gmrenew/service.h"
+#include "fleet_internal.h"
 
 typedef struct online {
 	gm_ca_record *rec;	/* one per certificate view, or NULL */
@@ -110,8 +111,8 @@ static void print_record(size_t index, const gm_ca_record *r)
 	gm_printf(" %s\n", renewal);
 	if (r->open_code)
 		gm_printf("   an unfinished renewal (%s) can be finished with "
-		       "'gmrenew renew-with-code CODE'\n", r->open_state ?
-		       r->open_state : "open");
+		       "'gmrenew renew-with-code %s'\n", r->open_state ?
+		       r->open_state : "open", r->open_code);
 }
 
 static void print_records(const gm_cert_list *list, const online *on)
@@ -131,10 +132,13 @@ static void print_records(const gm_cert_list *list, const online *on)
 int cmd_list_certs(gm_cli *cli, int argc, char **argv)
 {
 	int online_opt = 0;
+	const char *metrics = NULL;
 	gm_login_options login = { .pin = { NULL, -1 } };
 	const gm_option opts[] = {
 		{ "online", 0, GM_OPT_BOOL, &online_opt, NULL,
 		  "also show the CA's records (asks the renewal service)" },
+		{ "metrics", 0, GM_OPT_STRING, &metrics, "FILE",
+		  "also write Prometheus metrics to FILE (node_exporter textfile)" },
 		{ "pin-file", 0, GM_OPT_STRING, &login.pin.file, "FILE",
 		  "log in with the PIN from FILE, to see the private keys" },
 		{ "pin-fd", 0, GM_OPT_INT, &login.pin.fd, "N",
@@ -154,6 +158,10 @@ int cmd_list_certs(gm_cli *cli, int argc, char **argv)
 	     gm_cli_login(cli, &login, &err)) ||
 	    gm_cert_list_load(cli, &list, &err))
 		return gm_cli_report_error(cli, &err);
+	if (metrics && gm_metrics_write(cli, &list, metrics, &err)) {
+		gm_cert_list_release(&list);
+		return gm_cli_report_error(cli, &err);
+	}
 	if (online_opt && fetch_records(cli, &list, &on, &err)) {
 		gm_cert_list_release(&list);
 		return gm_cli_report_error(cli, &err);

@@ -52,6 +52,7 @@ int cmd_renew_with_code(gm_cli *cli, int argc, char **argv)
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
 	gm_renew_session rs;
+	char canon[24];
 	gm_error err;
 	int pos, r;
 
@@ -64,13 +65,20 @@ int cmd_renew_with_code(gm_cli *cli, int argc, char **argv)
 		return GM_EXIT_USAGE;
 	}
 	memset(&rs, 0, sizeof(rs));
-	if (gm_cli_setup(cli, cli->command->flags, &err) ||
+	/* The code's syntax first, before anything is asked; the PIN only
+	 * once the renewal needs the keys (never for a finished one). */
+	if (gm_update_code_normalize(argv[pos], canon, &err) ||
+	    gm_cli_setup(cli, cli->command->flags, &err) ||
 	    gm_renew_session_open(cli, &rs, &err) ||
-	    gm_cli_login(cli, &login, &err)) {
+	    gm_renew_session_lock(&rs, &err)) {
 		r = gm_cli_report_error(cli, &err);
 		goto out;
 	}
-	if (gm_renew_with_code(&rs.ctx, argv[pos], &rs.result, &err))
+	rs.login = &login;
+	gm_renew_signals(1);
+	r = gm_renew_with_code(&rs.ctx, canon, &rs.result, &err);
+	gm_renew_signals(0);
+	if (r)
 		r = gm_renew_report_failure(&rs, &err);
 	else
 		r = print_result(&rs);

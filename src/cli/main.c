@@ -14,8 +14,10 @@
 #include <openssl/crypto.h>
 
 #include "gmrenew/cli.h"
+#include "gmrenew/crypto.h"
 #include "gmrenew/service.h"
 #include "gmrenew/version.h"
+#include "fleet_internal.h"
 
 static const gm_command commands[] = {
 	{ "check-env", cmd_check_env, GM_CMD_CONFIG, "[--json] [--report FILE]",
@@ -58,8 +60,10 @@ static void print_version(void)
 	if (!strncmp(curl, "libcurl/", 8))
 		curl += 8;
 	gm_printf("gmrenew %s\n", GMRENEW_VERSION);
-	gm_printf("crypto: %s\n", OpenSSL_version(OPENSSL_VERSION));
+	gm_printf("crypto: %s\n", gm_crypto_library());
 	gm_printf("libcurl: %s\n", curl);
+	gm_printf("service protocols: TLS%s\n", gm_service_tlcp_available() ?
+	       ", TLCP (NTLS 1.1)" : " (no TLCP: not built on Tongsuo with NTLS)");
 }
 
 /* The manual page: each command prints its own section from its option
@@ -146,11 +150,13 @@ static int run(const gm_command *cmd, int argc, char **argv, int at)
 	gm_config_init(&cli.cfg);
 	cli.command = cmd;
 	cli.now = time(NULL);
+	cli.not_due_exit = -1;
+	gm_outcome_begin(&cli);
 	args[n++] = argv[at];
 	for (i = 1; i < argc; i++)
 		if (i != at)
 			args[n++] = argv[i];
-	code = cmd->run(&cli, n, args);
+	code = gm_cli_finish(&cli, cmd->run(&cli, n, args));
 	gm_cli_teardown(&cli);
 	free(args);
 	return code;

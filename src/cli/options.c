@@ -20,6 +20,12 @@ const gm_option gm_global_options[] = {
 	  "print one JSON document on stdout" },
 	{ "verbose", 'v', GM_OPT_COUNT, NULL, NULL,
 	  "say more on stderr; twice for PKCS#11 and HTTP traces" },
+	{ "syslog", 0, GM_OPT_BOOL, NULL, NULL,
+	  "also log the outcome to syslog (identifier gmrenew)" },
+	{ "log-file", 0, GM_OPT_STRING, NULL, "FILE",
+	  "also append the outcome to FILE" },
+	{ "not-due-exit", 0, GM_OPT_INT, NULL, "CODE",
+	  "exit with CODE instead of 3 when nothing is due" },
 	{ NULL, 0, 0, NULL, NULL, NULL },
 };
 
@@ -27,7 +33,8 @@ const gm_option gm_global_options[] = {
 static void *global_value(gm_cli *cli, size_t i)
 {
 	void *v[] = { &cli->module_opt, &cli->token_opt, &cli->config_opt,
-		      &cli->json, &cli->verbose };
+		      &cli->json, &cli->verbose, &cli->syslog, &cli->log_file,
+		      &cli->not_due_exit };
 
 	return i < sizeof(v) / sizeof(v[0]) ? v[i] : NULL;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "gmrenew/cli.h"
+#include "fleet_internal.h"
 
 static size_t utf8_next(const unsigned char *s, unsigned long *cp);
 static int unsafe_cp(unsigned long c);
@@ -198,6 +199,7 @@ int gm_cli_report_error(gm_cli *cli, const gm_error *err)
 {
 	int code = err->code ? (int)err->code : GM_EXIT_FAILED;
 
+	gm_outcome_error(err);
 	if (cli && cli->json) {
 		cJSON *doc = cJSON_CreateObject();
 		cJSON *e = cJSON_AddObjectToObject(doc, "error");
@@ -211,7 +213,9 @@ int gm_cli_report_error(gm_cli *cli, const gm_error *err)
 		cJSON_AddBoolToObject(doc, "ok", 0);
 		gm_cli_print_json(doc);
 	}
-	gm_fprintf(stderr, "gmrenew: error: %s\n", err->msg);
+	/* not due is an answer, not a failure */
+	gm_fprintf(stderr, "gmrenew: %s: %s\n", code == GM_EXIT_NOT_DUE ?
+		"nothing to do" : "error", err->msg);
 	if (err->fix[0])
 		gm_fprintf(stderr, "gmrenew: what to do: %s\n", err->fix);
 	return code;
@@ -227,8 +231,11 @@ void gm_json_add_str(cJSON *o, const char *key, const char *value)
 
 void gm_cli_write_json(FILE *f, cJSON *doc, int one_line)
 {
-	char *text = one_line ? cJSON_PrintUnformatted(doc) : cJSON_Print(doc);
+	char *text;
 
+	if (f == stdout)
+		gm_outcome_json(doc);	/* the outcome contract's members */
+	text = one_line ? cJSON_PrintUnformatted(doc) : cJSON_Print(doc);
 	if (text) {
 		char *safe = gm_json_text_safe(text);
 

@@ -65,8 +65,12 @@ int gm_have_terminal(void)
 	return isatty(STDIN_FILENO);
 }
 
+/* Why a secret line was refused. */
+enum { LINE_TOO_LONG = -1, LINE_NUL = -2, LINE_READ_ERROR = -3 };
+
 /* Reads one line (without its newline) from fd into a new wiped-on-free
- * buffer. */
+ * buffer. A NUL byte would cut the PIN short where it is used, and a read
+ * error would leave half a PIN: both are refused. */
 static int read_secret_line(int fd, char **out)
 {
 	char *buf = gm_xmalloc(PIN_MAX);
@@ -75,14 +79,21 @@ static int read_secret_line(int fd, char **out)
 	for (;;) {
 		char c;
 		ssize_t r = read(fd, &c, 1);
+		int bad = 0;
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0 || c == '\n')
+		if (r < 0)
+			bad = LINE_READ_ERROR;
+		else if (r == 0 || c == '\n')
 			break;
-		if (n + 1 >= PIN_MAX) {
+		else if (c == '\0')
+			bad = LINE_NUL;
+		else if (n + 1 >= PIN_MAX)
+			bad = LINE_TOO_LONG;
+		if (bad) {
 			gm_freezero(buf, PIN_MAX);
-			return -1;
+			return bad;
 		}
 		buf[n++] = c;
 	}
@@ -95,7 +106,16 @@ static int read_secret_line(int fd, char **out)
 
 static int pin_from_fd(int fd, const char *what, char **pin, gm_error *err)
 {
-	if (read_secret_line(fd, pin))
+	int r = read_secret_line(fd, pin);
+
+	if (r == LINE_NUL)
+		return gm_fail(err, GM_EXIT_USAGE, "put the PIN alone on the first line",
+			       "the PIN from %s holds a NUL byte", what);
+	if (r == LINE_READ_ERROR)
+		return gm_fail(err, GM_EXIT_USAGE, "check the PIN source",
+			       "cannot read the PIN from %s: %s", what,
+			       strerror(errno));
+	if (r)
 		return gm_fail(err, GM_EXIT_USAGE, "put the PIN alone on the first line",
 			       "the PIN from %s is longer than %d bytes", what,
 			       PIN_MAX - 1);
@@ -197,6 +217,12 @@ static int pin_from_tty(const char *prompt, char **pin, gm_error *err)
 	if (write(fd, "\n", 1) < 0)
 		gm_debug("cannot end the prompt line");
 	close(fd);
+	if (r == LINE_NUL)
+		return gm_fail(err, GM_EXIT_USAGE, NULL,
+			       "the PIN typed holds a NUL byte (Ctrl-@)");
+	if (r == LINE_READ_ERROR)
+		return gm_fail(err, GM_EXIT_USAGE, NULL,
+			       "cannot read the PIN from the terminal");
 	if (r)
 		return gm_fail(err, GM_EXIT_USAGE, NULL, "the PIN typed is too long");
 	return 0;

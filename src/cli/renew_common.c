@@ -3,12 +3,14 @@
  * context (service, policy, state directory), progress on the terminal, the
  * update code shown prominently, and the result (text or JSON).
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "gmrenew/cli.h"
 #include "gmrenew/renewal.h"
+#include "fleet_internal.h"
 
 static void on_progress(void *ctx, int number, int total, const char *what)
 {
@@ -32,6 +34,73 @@ static void box_line(const char *text, size_t width)
 	fputs(" |\n", stderr);
 }
 
+/* With --json: one line on stderr the moment the code is known, so that a
+ * script learns it even when the renewal is interrupted. */
+static void code_json_line(const char *event, const char *code,
+			   const char *journal)
+{
+	cJSON *doc = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(doc, "event", event);
+	cJSON_AddStringToObject(doc, "update_code", code);
+	cJSON_AddStringToObject(doc, "journal", journal);
+	gm_cli_write_json(stderr, doc, 1);	/* takes doc */
+	fflush(stderr);
+}
+
+static void on_resumed(void *ctx, const char *code, const char *journal)
+{
+	gm_renew_session *rs = ctx;
+
+	snprintf(rs->code, sizeof(rs->code), "%s", code);
+	if (rs->cli->json)
+		code_json_line("resumed", code, journal);
+	else
+		gm_fprintf(stderr, "Resuming the interrupted renewal %s found in "
+			"this machine's journal (%s)\n", code, journal);
+}
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+void gm_renew_signals(int on)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on ? on_signal : SIG_DFL;
+	/* calls in progress finish; the second signal ends the process */
+	sa.sa_flags = on ? SA_RESTART | SA_RESETHAND : 0;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static int on_interrupted(void *ctx)
+{
+	(void)ctx;
+	return stop_signal != 0;
+}
+
+/* At the PIN prompt Ctrl-C ends the process as usual: nothing on the
+ * token has changed yet. */
+static int on_login(void *ctx, gm_error *err)
+{
+	gm_renew_session *rs = ctx;
+	int r;
+
+	if (!rs->login)
+		return 0;
+	gm_renew_signals(0);
+	r = gm_cli_login(rs->cli, rs->login, err);
+	gm_renew_signals(1);
+	return r;
+}
+
 static void on_code(void *ctx, const char *code, const char *journal)
 {
 	gm_renew_session *rs = ctx;
@@ -39,8 +108,10 @@ static void on_code(void *ctx, const char *code, const char *journal)
 	size_t i, width = 0;
 
 	snprintf(rs->code, sizeof(rs->code), "%s", code);
-	if (rs->cli->json)
+	if (rs->cli->json) {
+		code_json_line("update_code", code, journal);
 		return;
+	}
 	snprintf(line[0], sizeof(line[0]), "UPDATE CODE (更新码):  %s", code);
 	snprintf(line[1], sizeof(line[1]), "Write it down. If the renewal stops "
 		 "part-way, finish it with:");
@@ -65,10 +136,7 @@ int gm_cli_service_open(gm_cli *cli, gm_service **out, gm_error *err)
 	gm_service_options o;
 
 	gm_service_options_defaults(&o);
-	o.url = cli->cfg.service_url;
-	o.ca_bundle = cli->cfg.ca_bundle;
-	o.connect_timeout_ms = cli->cfg.connect_timeout_ms;
-	o.total_timeout_ms = cli->cfg.total_timeout_ms;
+	gm_service_options_from_config(&o, &cli->cfg);
 	if (!o.url)
 		return gm_fail(err, GM_EXIT_USAGE,
 			       "set [service] url in the configuration file "
@@ -98,13 +166,26 @@ int gm_renew_session_open(gm_cli *cli, gm_renew_session *rs, gm_error *err)
 		.chain_bundle = cli->cfg.chain_bundle ? cli->cfg.chain_bundle :
 			cli->cfg.ca_bundle,
 		.state_dir = rs->state_dir, .now = cli->now,
-		.hooks = { rs, on_progress, on_code, on_warn },
+		.hooks = { rs, on_progress, on_code, on_warn, on_resumed,
+			   on_interrupted, on_login },
 	};
+	return 0;
+}
+
+int gm_renew_session_lock(gm_renew_session *rs, gm_error *err)
+{
+	if (gm_token_lock_acquire(rs->state_dir, rs->cli->token.serial,
+				  &rs->lock, err))
+		return -1;
+	rs->ctx.lock = rs->lock;
 	return 0;
 }
 
 void gm_renew_session_close(gm_renew_session *rs)
 {
+	gm_token_lock_release(rs->lock);
+	if (rs->cli && rs->service)
+		gm_outcome_renew_ok(rs);	/* no error was reported */
 	gm_renewal_result_release(&rs->result);
 	gm_service_close(rs->service);
 	free(rs->state_dir);
@@ -133,6 +214,8 @@ cJSON *gm_renew_result_json(gm_renew_session *rs, int ok)
 {
 	cJSON *doc = cJSON_CreateObject();
 
+	if (ok)
+		gm_outcome_renew_ok(rs);
 	cJSON_AddBoolToObject(doc, "ok", ok);
 	if (rs->code[0])
 		cJSON_AddStringToObject(doc, "update_code", rs->code);
@@ -148,33 +231,67 @@ cJSON *gm_renew_result_json(gm_renew_session *rs, int ok)
 	return doc;
 }
 
-/* The error, and how to finish once the code is known. */
-int gm_renew_report_failure(gm_renew_session *rs, gm_error *err)
+/* The fix with the word CODE replaced by the update code once known.
+ * Caller frees. */
+static char *fix_with_code(const char *fix, const char *code)
 {
-	gm_cli *cli = rs->cli;
-	int code = err->code ? (int)err->code : GM_EXIT_FAILED;
+	static const char word[] = "renew-with-code CODE";
+	const char *p = code[0] ? strstr(fix, word) : NULL;
 
-	if (cli->json) {
-		cJSON *doc = gm_renew_result_json(rs, 0);
-		cJSON *e = cJSON_AddObjectToObject(doc, "error");
+	if (!p)
+		return gm_xstrdup(fix);
+	return gm_xasprintf("%.*srenew-with-code %s%s", (int)(p - fix), fix,
+			    code, p + strlen(word));
+}
 
-		cJSON_AddNumberToObject(e, "exit_code", code);
-		cJSON_AddStringToObject(e, "message", err->msg);
-		cJSON_AddStringToObject(e, "fix", err->fix);
-		if (err->reason[0])
-			cJSON_AddStringToObject(e, "reason", err->reason);
-		gm_cli_print_json(doc);
-	}
-	gm_fprintf(stderr, "gmrenew: error: %s\n", err->msg);
-	if (err->fix[0])
-		gm_fprintf(stderr, "gmrenew: what to do: %s\n", err->fix);
-	if (rs->code[0] && code != GM_EXIT_VERIFY)
+/* What is true of the token now, and the one next step. */
+static void print_next(const gm_renew_session *rs, int code)
+{
+	if (code == GM_EXIT_INTERRUPTED && !rs->code[0])
+		gm_fprintf(stderr, "gmrenew: nothing was started; the token was "
+			"not changed\n");
+	else if (code == GM_EXIT_ENV && rs->code[0])
+		;	/* another Ekey: the fix names the one next step */
+	else if (rs->code[0] && code != GM_EXIT_VERIFY)
 		gm_fprintf(stderr, "gmrenew: the token still holds a usable "
 			"certificate. To finish this renewal later run:\n"
 			"    gmrenew renew-with-code %s\n", rs->code);
 	else if (rs->code[0])
 		gm_fprintf(stderr, "gmrenew: the new certificate was not installed; "
 			"the old one stays in use. Update code: %s\n", rs->code);
+}
+
+/* The error, and how to finish once the code is known. */
+int gm_renew_report_failure(gm_renew_session *rs, gm_error *err)
+{
+	gm_cli *cli = rs->cli;
+	int code = err->code ? (int)err->code : GM_EXIT_FAILED;
+	char *fix = fix_with_code(err->fix, rs->code);
+
+	gm_outcome_error(err);
+	if (rs->code[0])
+		gm_outcome_update_code(rs->code);
+	if (cli->json) {
+		cJSON *doc = gm_renew_result_json(rs, 0);
+		cJSON *e = cJSON_AddObjectToObject(doc, "error");
+
+		cJSON_AddNumberToObject(e, "exit_code", code);
+		cJSON_AddStringToObject(e, "message", err->msg);
+		cJSON_AddStringToObject(e, "fix", fix);
+		if (err->reason[0])
+			cJSON_AddStringToObject(e, "reason", err->reason);
+		gm_cli_print_json(doc);
+	}
+	if (code == GM_EXIT_INTERRUPTED)
+		gm_fprintf(stderr, "gmrenew: interrupted (signal %d): the renewal "
+			"stopped at a safe point\n", (int)stop_signal);
+	else
+		gm_fprintf(stderr, "gmrenew: %s: %s\n", code == GM_EXIT_NOT_DUE ?
+			"nothing to do" : "error", err->msg);
+	if (fix[0])
+		gm_fprintf(stderr, "gmrenew: what to do: %s\n", fix);
+	free(fix);
+	print_next(rs, code);
 	return code;
 }
 

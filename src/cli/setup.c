@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gmrenew/cli.h"
+#include "fleet_internal.h"
 
 static int load_config(gm_cli *cli, gm_error *err)
 {
@@ -18,6 +19,10 @@ static int load_config(gm_cli *cli, gm_error *err)
 	path = gm_config_default_path();
 	r = gm_config_load(&cli->cfg, path, getenv("GMRENEW_CONFIG") != NULL,
 			   err);
+	if (r && getenv("GMRENEW_CONFIG") && *getenv("GMRENEW_CONFIG"))
+		gm_error_set_fix(err, "the environment variable GMRENEW_CONFIG "
+				 "names this file: correct or unset "
+				 "GMRENEW_CONFIG, or pass --config FILE");
 	free(path);
 	return r;
 }
@@ -48,6 +53,7 @@ static int open_token(gm_cli *cli, unsigned flags, gm_error *err)
 
 	if (gm_token_select(cli->module, uri, &cli->token, err))
 		return -1;
+	gm_outcome_token(&cli->token);
 	if (gm_profile_detect(cli->module, cli->token.slot, &cli->cfg,
 			      &cli->profile, err))
 		return -1;
@@ -57,6 +63,7 @@ static int open_token(gm_cli *cli, unsigned flags, gm_error *err)
 			    (flags & GM_CMD_RW) != 0, &cli->session, err))
 		return -1;
 	gm_session_set_pin_tries(cli->session, cli->profile.pin_max_tries);
+	gm_session_set_profile(cli->session, &cli->profile);
 	return 0;
 }
 

@@ -23,11 +23,14 @@ void gm_config_init(gm_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->connect_timeout_ms = 10000;
 	cfg->total_timeout_ms = 60000;
+	cfg->max_retry_wait_ms = 30000;
+	cfg->tls_min_version = 12;
 	cfg->renew_before_days = 90;
 	cfg->renew_after_days = 90;
 	cfg->extension_days = 1826;
 	cfg->extension_tolerance_days = 31;
 	cfg->clock_skew_seconds = 300;
+	cfg->hook_timeout_seconds = 60;
 }
 
 static void set_str(char **dst, const char *value)
@@ -65,6 +68,18 @@ static int set_int(struct parse_ctx *ctx, int *dst, const char *name,
 	return 1;
 }
 
+/* [service] tls: "tls" (the default) or "tlcp". */
+static int set_tls(struct parse_ctx *ctx, int *tlcp, const char *value)
+{
+	if (strcmp(value, "tls") && strcmp(value, "tlcp")) {
+		snprintf(ctx->problem, sizeof(ctx->problem),
+			 "'tls' must be 'tls' or 'tlcp', not '%.100s'", value);
+		return 0;
+	}
+	*tlcp = !strcmp(value, "tlcp");
+	return 1;
+}
+
 static int token_key(struct parse_ctx *ctx, const char *name, const char *value)
 {
 	gm_config *cfg = ctx->cfg;
@@ -80,6 +95,18 @@ static int token_key(struct parse_ctx *ctx, const char *name, const char *value)
 	return 1;
 }
 
+static int tls_version(struct parse_ctx *ctx, gm_config *cfg,
+		       const char *value)
+{
+	if (!strcmp(value, "1.2") || !strcmp(value, "1.3")) {
+		cfg->tls_min_version = value[2] == '2' ? 12 : 13;
+		return 1;
+	}
+	snprintf(ctx->problem, sizeof(ctx->problem),
+		 "tls_min_version must be 1.2 or 1.3, not '%.40s'", value);
+	return 0;
+}
+
 static int service_key(struct parse_ctx *ctx, const char *name,
 		       const char *value)
 {
@@ -91,12 +118,23 @@ static int service_key(struct parse_ctx *ctx, const char *name,
 		set_str(&cfg->ca_bundle, value);
 	else if (!strcmp(name, "chain_bundle"))
 		set_str(&cfg->chain_bundle, value);
+	else if (!strcmp(name, "tls"))
+		return set_tls(ctx, &cfg->service_tlcp, value);
 	else if (!strcmp(name, "connect_timeout_ms"))
 		return set_long(ctx, &cfg->connect_timeout_ms, name, value, 100,
 				600000);
 	else if (!strcmp(name, "total_timeout_ms"))
 		return set_long(ctx, &cfg->total_timeout_ms, name, value, 100,
 				3600000);
+	else if (!strcmp(name, "max_retry_wait_ms"))
+		return set_long(ctx, &cfg->max_retry_wait_ms, name, value, 0,
+				600000);
+	else if (!strcmp(name, "tls_min_version"))
+		return tls_version(ctx, cfg, value);
+	else if (!strcmp(name, "tls12_ciphers"))
+		set_str(&cfg->tls12_ciphers, value);
+	else if (!strcmp(name, "tls13_ciphers"))
+		set_str(&cfg->tls13_ciphers, value);
 	else
 		return -1;
 	return 1;
@@ -131,6 +169,23 @@ static int renewal_key(struct parse_ctx *ctx, const char *name,
 	return 1;
 }
 
+static int hooks_key(struct parse_ctx *ctx, const char *name,
+		     const char *value)
+{
+	gm_config *cfg = ctx->cfg;
+
+	if (!strcmp(name, "on_renewed"))
+		set_str(&cfg->hook_on_renewed, value);
+	else if (!strcmp(name, "on_failure"))
+		set_str(&cfg->hook_on_failure, value);
+	else if (!strcmp(name, "timeout_seconds"))
+		return set_long(ctx, &cfg->hook_timeout_seconds, name, value, 1,
+				3600);
+	else
+		return -1;
+	return 1;
+}
+
 static void add_profile_kv(gm_config *cfg, const char *section,
 			   const char *name, const char *value)
 {
@@ -160,6 +215,8 @@ static int on_entry(void *user, const char *section, const char *name,
 		r = policy_key(ctx, name, value);
 	else if (!strcmp(section, "renewal"))
 		r = renewal_key(ctx, name, value);
+	else if (!strcmp(section, "hooks"))
+		r = hooks_key(ctx, name, value);
 	else if (!strncmp(section, "profile.", 8) && section[8]) {
 		add_profile_kv(ctx->cfg, section, name, value);
 		r = 1;
@@ -230,9 +287,13 @@ void gm_config_release(gm_config *cfg)
 	free(cfg->profile);
 	free(cfg->token_uri);
 	free(cfg->service_url);
+	free(cfg->tls12_ciphers);
+	free(cfg->tls13_ciphers);
 	free(cfg->ca_bundle);
 	free(cfg->chain_bundle);
 	free(cfg->state_dir);
+	free(cfg->hook_on_renewed);
+	free(cfg->hook_on_failure);
 	for (i = 0; i < cfg->n_profile_kv; i++) {
 		free(cfg->profile_kv[i].section);
 		free(cfg->profile_kv[i].key);

@@ -58,7 +58,7 @@ def soft(tmp_path_factory):
     m = Maker(root / "certs")
     now = utcnow()
     token = gmtest.SoftToken(root)
-    token.init(serial="3000GM0001", label="JSB0000 Ekey")
+    token.init(serial="3000A10000000001", label="JSB0000 Ekey")
     cases = []
 
     def put(cert, key_id, label, with_key, *expect):
@@ -139,14 +139,15 @@ def listing(soft):
 
 def test_json_document_shape(soft, listing):
     doc, _ = listing
-    assert set(doc) == {"token", "certificates"}
+    assert set(doc) == {"schema_version", "token", "certificates"}
+    assert doc["schema_version"] == 1
     assert set(doc["token"]) == TOKEN_KEYS
-    assert doc["token"]["serial"] == "3000GM0001"
+    assert doc["token"]["serial"] == "3000A10000000001"
     assert doc["token"]["label"] == "JSB0000 Ekey"
-    assert doc["token"]["manufacturer"] == "FEITIAN Technologies"
+    assert doc["token"]["manufacturer"] == "EnterSafe USB Key"
     assert doc["token"]["model"] == "ePass3000GM"
     assert doc["token"]["uri"].startswith("pkcs11:")
-    assert "serial=3000GM0001" in doc["token"]["uri"]
+    assert "serial=3000A10000000001" in doc["token"]["uri"]
     certs = doc["certificates"]
     assert len(certs) == len(soft["cases"])
     for c in certs:
@@ -240,7 +241,7 @@ def table(soft, env=None):
 def test_table_columns_and_width(soft, listing):
     doc, _ = listing
     lines = table(soft)
-    assert lines[0].startswith("Token 'JSB0000 Ekey', serial 3000GM0001")
+    assert lines[0].startswith("Token 'JSB0000 Ekey', serial 3000A10000000001")
     header = next(l for l in lines if l.lstrip().startswith("#"))
     for col in ("#", "Gateway", "Organisation", "System", "Valid from",
                 "Valid to", "Days", "Status", "Renewal"):
@@ -328,7 +329,7 @@ def test_exit_zero_whatever_the_state(soft):
 
 def test_empty_token(tmp_path):
     token = gmtest.SoftToken(tmp_path)
-    token.init(serial="EMPTY0001")
+    token.init(serial="3000A10000E00001")
     env = token.env(TZ="UTC")
     env.pop("GMRENEW_CONFIG", None)
     p = gmtest.gmrenew_run("--module", token.module, "list-certs", env=env,
@@ -338,7 +339,7 @@ def test_empty_token(tmp_path):
                                         "list-certs", env=env,
                                         check=0).stdout)
     assert doc["certificates"] == []
-    assert doc["token"]["serial"] == "EMPTY0001"
+    assert doc["token"]["serial"] == "3000A10000E00001"
 
 
 # --------------------------------------------------------------------------

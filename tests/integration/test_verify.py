@@ -23,7 +23,7 @@ class Bench:
         self.m = Maker(root / "certs")
         self.token = gmtest.SoftToken(root)
         if token:
-            self.token.init(serial="3000GM0007")
+            self.token.init(serial="3000A10000000007")
         else:
             self.token.tool_run("empty", "--slot", 0)
         self.config = root / "config.ini"
