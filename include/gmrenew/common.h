@@ -10,6 +10,8 @@
 #ifndef GMRENEW_COMMON_H
 #define GMRENEW_COMMON_H
 
+#include <stdio.h>
+#include <sys/types.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -153,5 +155,15 @@ void gm_config_release(gm_config *cfg);
 /* The default path: $GMRENEW_CONFIG, else $XDG_CONFIG_HOME/gmrenew/config.ini,
  * else ~/.config/gmrenew/config.ini. Caller frees. */
 char *gm_config_default_path(void);
+
+/* Replacing a file whole (file.c): a unique temporary file next to path,
+ * filled, synced, closed, renamed over path, the directory synced; what
+ * names the file in messages ("journal", "metrics file"). fill returns 0,
+ * or -1 on a write error. */
+typedef int (*gm_file_fill)(FILE *f, void *ctx);
+int gm_file_replace(const char *path, const char *what, mode_t mode,
+		    gm_file_fill fill, void *ctx, gm_error *err);
+int gm_file_replace_text(const char *path, const char *what, mode_t mode,
+			 const char *text, gm_error *err);
 
 #endif

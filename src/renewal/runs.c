@@ -122,34 +122,12 @@ static int make_dir(const char *path, gm_error *err)
 static int write_record(const char *path, const gm_run_record *r,
 			gm_error *err)
 {
-	char *tmp = gm_xasprintf("%s.tmp.%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "w");
-	int ret = -1;
+	char *text = gm_xasprintf("last_run %lld\nlast_success %lld\n",
+				  (long long)r->last_run,
+				  (long long)r->last_success);
+	int ret = gm_file_replace_text(path, "run record", 0600, text, err);
 
-	if (!f) {
-		gm_fail(err, GM_EXIT_FAILED, "check the state directory",
-			"cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	fprintf(f, "last_run %lld\nlast_success %lld\n",
-		(long long)r->last_run, (long long)r->last_success);
-	if (fflush(f) || fsync(fileno(f)) || ferror(f)) {
-		fclose(f);
-		unlink(tmp);
-		gm_fail(err, GM_EXIT_FAILED, "check the free disk space",
-			"cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	fclose(f);
-	if (rename(tmp, path)) {
-		unlink(tmp);
-		gm_fail(err, GM_EXIT_FAILED, NULL, "cannot rename '%s': %s", tmp,
-			strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
-	free(tmp);
+	free(text);
 	return ret;
 }
 
