@@ -16,19 +16,6 @@
 
 #include "renewal_internal.h"
 
-/* A serial as a file name: anything but [0-9A-Za-z-] becomes '_'. */
-static void file_name(const char *in, char *out, size_t n)
-{
-	size_t i;
-
-	for (i = 0; in[i] && i + 1 < n; i++)
-		out[i] = (in[i] >= '0' && in[i] <= '9') ||
-			 (in[i] >= 'A' && in[i] <= 'Z') ||
-			 (in[i] >= 'a' && in[i] <= 'z') || in[i] == '-' ?
-			 in[i] : '_';
-	out[i] = '\0';
-}
-
 /* Whether the journal file at path is a renewal of serial that has not
  * reached its last step. */
 static int journal_pending(const char *path, const char *serial)
@@ -87,7 +74,7 @@ static char *run_path(const char *state_dir, const char *serial)
 {
 	char name[40];
 
-	file_name(serial[0] ? serial : "-", name, sizeof(name));
+	gm_state_file_name(serial[0] ? serial : "-", name, sizeof(name));
 	return gm_xasprintf("%s/runs/%s", state_dir, name);
 }
 

@@ -106,8 +106,9 @@ struct gm_token_lock {
 	char *path;
 };
 
-/* Serials are printable, but keep the file name safe whatever they hold. */
-static void safe_name(const char *in, char *out, size_t n)
+/* Serials and codes are printable, but keep the file name safe whatever
+ * they hold: anything but [0-9A-Za-z-] becomes '_'. */
+void gm_state_file_name(const char *in, char *out, size_t n)
 {
 	size_t i;
 
@@ -159,7 +160,7 @@ int gm_token_lock_acquire(const char *state_dir, const char *serial,
 
 	if (!dir)
 		return -1;
-	safe_name(serial[0] ? serial : "no-serial", name, sizeof(name));
+	gm_state_file_name(serial[0] ? serial : "no-serial", name, sizeof(name));
 	lock = gm_xcalloc(1, sizeof(*lock));
 	lock->path = gm_xasprintf("%s/%s.lock", dir, name);
 	free(dir);
@@ -214,7 +215,7 @@ static void journal_path(const char *state_dir, const char *code, char *buf,
 {
 	char name[32];
 
-	safe_name(code, name, sizeof(name));
+	gm_state_file_name(code, name, sizeof(name));
 	snprintf(buf, n, "%s/journal/%s.json", state_dir, name);
 }
 
