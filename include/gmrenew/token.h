@@ -188,7 +188,9 @@ void gm_token_keys_free(gm_token_key *keys, size_t n);
 void gm_token_key_release(gm_token_key *key);
 
 /* The public key of a public or private key object, where the session's
- * profile says it is. Caller frees with EVP_PKEY_free. */
+ * profile says it is. Caller frees with EVP_PKEY_free. Returns 0; -1 when
+ * the object has no usable public point; -2 when the module failed a call
+ * (a failed read, not a fact about the key). */
 int gm_token_object_pubkey(gm_session *s, CK_OBJECT_HANDLE obj,
 			   EVP_PKEY **out, gm_error *err);
 

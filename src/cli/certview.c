@@ -27,16 +27,25 @@ void gm_format_time(time_t t, char *buf, size_t n)
 }
 
 /* Whether key object h has the certificate's public key. */
-static int same_key(gm_cli *cli, const gm_cert_view *v, CK_OBJECT_HANDLE h)
+/* 1 when the key object h holds the certificate's public key, 0 when it
+ * does not (or has no usable point), -1 with err when the module failed a
+ * call: a failed read of the token is never taken for a missing key. */
+static int same_key(gm_cli *cli, const gm_cert_view *v, CK_OBJECT_HANDLE h,
+		    gm_error *err)
 {
 	EVP_PKEY *pub = NULL;
-	gm_error err;
-	int same;
+	gm_error kerr;
+	int same, r;
 
 	if (h == CK_INVALID_HANDLE)
 		return 0;
-	if (gm_token_object_pubkey(cli->session, h, &pub, &err)) {
-		gm_debug("key object of certificate %zu: %s", v->index, err.msg);
+	r = gm_token_object_pubkey(cli->session, h, &pub, &kerr);
+	if (r == -2) {
+		*err = kerr;
+		return -1;
+	}
+	if (r) {
+		gm_debug("key object of certificate %zu: %s", v->index, kerr.msg);
 		return 0;
 	}
 	same = gm_pubkey_equal(pub, v->facts.pubkey) == 1;
@@ -46,34 +55,51 @@ static int same_key(gm_cli *cli, const gm_cert_view *v, CK_OBJECT_HANDLE h)
 
 /* The private key with the same CKA_ID and the certificate's public key;
  * a public key object alone proves nothing about the private key. */
-static int key_state(gm_cli *cli, const gm_cert_view *v, int privs_visible)
+static int key_state(gm_cli *cli, const gm_cert_view *v, int privs_visible,
+		     int *out, gm_error *err)
 {
-	if (same_key(cli, v, v->obj->privkey))
-		return GM_KEY_FOUND;
-	if (privs_visible || !same_key(cli, v, v->obj->pubkey))
-		return GM_KEY_MISSING;
-	return GM_KEY_UNKNOWN;
+	int r = same_key(cli, v, v->obj->privkey, err);
+
+	if (r < 0)
+		return -1;
+	if (r) {
+		*out = GM_KEY_FOUND;
+		return 0;
+	}
+	if (privs_visible) {
+		*out = GM_KEY_MISSING;
+		return 0;
+	}
+	r = same_key(cli, v, v->obj->pubkey, err);
+	if (r < 0)
+		return -1;
+	*out = r ? GM_KEY_UNKNOWN : GM_KEY_MISSING;
+	return 0;
 }
 
-static void load_view(gm_cli *cli, const gm_policy *pol, gm_cert_view *v,
-		      int privs_visible)
+/* -1 with err only when the token failed a call; a certificate that cannot
+ * be read or parsed is listed with its problem. */
+static int load_view(gm_cli *cli, const gm_policy *pol, gm_cert_view *v,
+		     int privs_visible, gm_error *terr)
 {
 	gm_error err;
 
 	if (!v->obj->der) {
 		snprintf(v->problem, sizeof(v->problem),
 			 "the certificate object's value cannot be read");
-		return;
+		return 0;
 	}
 	if (gm_cert_facts_parse(v->obj->der, v->obj->der_len, &v->facts, &err)) {
 		snprintf(v->problem, sizeof(v->problem), "%s", err.msg);
-		return;
+		return 0;
 	}
 	v->parsed = 1;
 	gm_policy_classify(pol, v->facts.not_before, v->facts.not_after,
 			   cli->now, &v->verdict);
-	v->key_state = key_state(cli, v, privs_visible);
+	if (key_state(cli, v, privs_visible, &v->key_state, terr))
+		return -1;
 	v->has_private_key = v->key_state != GM_KEY_MISSING;
+	return 0;
 }
 
 int gm_cert_list_load(gm_cli *cli, gm_cert_list *out, gm_error *err)
@@ -93,7 +119,10 @@ int gm_cert_list_load(gm_cli *cli, gm_cert_list *out, gm_error *err)
 	for (i = 0; i < out->n; i++) {
 		out->views[i].index = i + 1;
 		out->views[i].obj = &out->objs[i];
-		load_view(cli, &pol, &out->views[i], privs_visible);
+		if (load_view(cli, &pol, &out->views[i], privs_visible, err)) {
+			gm_cert_list_release(out);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -481,14 +481,16 @@ int gm_token_keys(gm_session *s, gm_token_key **out, size_t *n, gm_error *err)
 	}
 	for (i = 0; i < count; i++) {
 		gm_error kerr;
+		int r;
 
 		if (!keys[i].label)
 			keys[i].label = gm_xstrdup("");
-		if (public_of(s, keys[i].pub != CK_INVALID_HANDLE ?
+		r = public_of(s, keys[i].pub != CK_INVALID_HANDLE ?
 			      keys[i].pub : keys[i].priv, keys[i].id,
-			      keys[i].id_len, &keys[i].pubkey, &kerr) == 0)
+			      keys[i].id_len, &keys[i].pubkey, &kerr);
+		if (r == 0)
 			continue;
-		if (kerr.code == GM_EXIT_ENV) {
+		if (r == -2 || kerr.code == GM_EXIT_ENV) {
 			*err = kerr;
 			goto out;
 		}
@@ -546,7 +548,10 @@ static EVP_PKEY *point_to_key(gm_session *s, const CK_ATTRIBUTE a[2],
 }
 
 /* The public key where the profile says it is; a private key without it
- * borrows it from the public key with the same id. */
+ * borrows it from the public key with the same id. Returns 0; -1 when the
+ * key has no usable point (the key is listed without one); -2 when the
+ * module failed a call (the read of the token failed: never taken for a
+ * key without a public key). */
 static int public_of(gm_session *s, CK_OBJECT_HANDLE obj,
 		     const unsigned char *id, size_t id_len, EVP_PKEY **out,
 		     gm_error *err)
@@ -557,8 +562,10 @@ static int public_of(gm_session *s, CK_OBJECT_HANDLE obj,
 
 	*out = NULL;
 	rv = read_point(s, obj, a);
-	if (rv != CKR_OK)
-		return gm_ckr_fail(err, rv, "reading a key's public point");
+	if (rv != CKR_OK) {
+		gm_ckr_fail(err, rv, "reading a key's public point");
+		return -2;
+	}
 	if (!a[1].pValue && id_len > 0) {
 		CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
 		CK_ATTRIBUTE tmpl[] = {
@@ -569,8 +576,10 @@ static int public_of(gm_session *s, CK_OBJECT_HANDLE obj,
 		size_t nh = 0;
 
 		if (find_all(s, tmpl, 2, &h, &nh, "searching the public key",
-			     err) < 0)
+			     err) < 0) {
+			ret = -2;
 			goto out;
+		}
 		if (nh > 0 && h[0] != obj) {
 			attrs_free(a, 2);
 			rv = read_point(s, h[0], a);
@@ -578,6 +587,7 @@ static int public_of(gm_session *s, CK_OBJECT_HANDLE obj,
 		free(h);
 		if (rv != CKR_OK) {
 			gm_ckr_fail(err, rv, "reading a key's public point");
+			ret = -2;
 			goto out;
 		}
 	}
@@ -603,8 +613,10 @@ int gm_token_object_pubkey(gm_session *s, CK_OBJECT_HANDLE obj,
 	CK_RV rv = fetch_one(s, obj, &a);
 	int ret;
 
-	if (rv != CKR_OK)
-		return gm_ckr_fail(err, rv, "reading a key's CKA_ID");
+	if (rv != CKR_OK) {
+		gm_ckr_fail(err, rv, "reading a key's CKA_ID");
+		return -2;
+	}
 	ret = public_of(s, obj, a.pValue, a.pValue ? a.ulValueLen : 0, out,
 			err);
 	free(a.pValue);
