@@ -12,24 +12,44 @@
 #include <unistd.h>
 
 #include "checkenv_internal.h"
+#include "gmrenew/version.h"
 
 #define DEFAULT_PROFILE "epass3000gm"
 #define CLOCK_LIMIT_S 300	/* the CA's service allows five minutes */
-#define UDEV_RULE "70-gmrenew-epass3000gm.rules"
-#define FIX_UDEV \
-	"install the udev rule that ships with gmrenew: sudo install -m 0644 " \
-	"packaging/udev/" UDEV_RULE " /etc/udev/rules.d/" UDEV_RULE \
-	", then run 'sudo udevadm control --reload && sudo udevadm " \
-	"trigger' and re-insert the Ekey"
+#define UDEV_RULE_PATH GMRENEW_UDEV_RULES_DIR "/" GMRENEW_UDEV_RULE
 #define FIX_ONE_EKEY \
-	"remove all but one — the CA's rule: one Ekey at a time"
-#define FIX_INSERT "insert the Ekey"
+	N_("remove all but one — the CA's rule: one Ekey at a time")
+#define FIX_INSERT N_("insert the Ekey")
 #define FIX_PIN_LOCKED \
-	"do not try more PINs: unlock the user PIN with the SO PIN " \
-	"(FEITIAN's token manager), or ask the CA to reset the Ekey"
+	N_("do not try more PINs: unlock the user PIN with the SO PIN " \
+	   "(FEITIAN's token manager), or ask the CA to reset the Ekey")
 #define FIX_OFFLINE \
-	"offline renewal only: mail the Ekey and a filled-in " \
-	"证书业务信息表 (certificate business form) to the CA"
+	N_("offline renewal only: mail the Ekey and a filled-in " \
+	   "证书业务信息表 (certificate business form) to the CA")
+#define FIX_CONFIG_INIT \
+	N_("write one with 'gmrenew config init --url URL --ca-bundle FILE " \
+	   "--chain-bundle FILE' (the CA gives the three); 'man gmrenew' " \
+	   "(CONFIGURATION) describes every key")
+
+/* How this user gets access to the Ekey: the udev rule gmrenew installs,
+ * or, when it is not there (a build not installed), how to write it. */
+static const char *fix_udev(void)
+{
+	static char buf[GM_ERR_FIX_MAX];
+
+	if (access(UDEV_RULE_PATH, R_OK) == 0)
+		snprintf(buf, sizeof(buf), _("the udev rule '%s' is installed: "
+			 "run 'sudo udevadm control --reload && sudo udevadm "
+			 "trigger', re-insert the Ekey, and log in at the "
+			 "machine's own screen (or join the group plugdev)"),
+			 UDEV_RULE_PATH);
+	else
+		snprintf(buf, sizeof(buf), _("install the udev rule: 'gmrenew "
+			 "--udev-rules | sudo tee /etc/udev/rules.d/%s', then "
+			 "run 'sudo udevadm control --reload && sudo udevadm "
+			 "trigger' and re-insert the Ekey"), GMRENEW_UDEV_RULE);
+	return buf;
+}
 
 static int usable(const ce_run *r, int id)
 {
@@ -68,22 +88,6 @@ static void problem_err(ce_check *c, ce_status s, const gm_error *err)
 }
 
 /* ---- config ---------------------------------------------------------- */
-
-/* Reads the configuration file; *tried receives the default path that was
- * looked for (caller frees). */
-static int load_config(ce_run *r, char **tried, gm_error *err)
-{
-	gm_cli *cli = r->cli;
-	int rc;
-
-	*tried = NULL;
-	if (cli->config_opt)
-		return gm_config_load(&cli->cfg, cli->config_opt, 1, err);
-	*tried = gm_config_default_path();
-	rc = gm_config_load(&cli->cfg, *tried, getenv("GMRENEW_CONFIG") != NULL,
-			    err);
-	return rc;
-}
 
 static void load_profile(ce_run *r, ce_check *c)
 {
@@ -138,14 +142,17 @@ static void check_service_settings(ce_run *r, ce_check *c)
 			"[service] url and ca_bundle are" : !cfg->service_url ?
 			"[service] url is" : "[service] ca_bundle is";
 		char *msg = r->config_file_read ?
-			gm_xasprintf("%s not set in '%s'", what, cfg->path) :
-			gm_xasprintf("no configuration file: %s not set", what);
+			gm_xasprintf(_("%s not set in '%s'"), what, cfg->path) :
+			gm_xasprintf(_("no configuration file: %s not set"),
+				     what);
 
 		problem(c, r->config_file_read ? CE_FAIL : CE_WARN,
-			"set [service] url (https://...) and ca_bundle (the "
-			"PEM file of the CA that issued the service's TLS "
-			"certificate) in the configuration file; see "
-			"docs/configuration.md", msg);
+			r->config_file_read ?
+			_("set [service] url (https://...) and ca_bundle (the "
+			  "PEM file of the CA that issued the service's TLS "
+			  "certificate) in the configuration file; 'gmrenew "
+			  "config show' shows what is read from where") :
+			_(FIX_CONFIG_INIT), msg);
 		free(msg);
 		return;
 	}
@@ -170,23 +177,35 @@ static void check_service_settings(ce_run *r, ce_check *c)
 	r->have_service = 1;
 }
 
+static void no_config_detail(ce_check *c)
+{
+	char *sys = gm_config_system_path(), *user = gm_config_user_path();
+
+	ce_detail(c, _("no configuration file at '%s' or '%s': defaults are "
+		       "used"), sys, user);
+	free(sys);
+	free(user);
+}
+
 static void check_config(ce_run *r)
 {
 	ce_check *c = &r->checks[CE_CONFIG];
 	const gm_config *cfg = &r->cli->cfg;
-	char *tried = NULL;
+	int failed, n;
 	gm_error err;
-	int n;
 
-	if (load_config(r, &tried, &err) < 0)
+	failed = gm_config_load_all(&r->cli->cfg, r->cli->config_opt, &err);
+	if (failed)
 		problem_err(c, CE_FAIL, &err);
-	else
-		r->config_file_read = cfg->path != NULL;
-	if (!r->config_file_read && !c->summary)
-		ce_detail(c, "no configuration file at '%s': defaults are used",
-			  tried ? tried : "?");
+	r->config_file_read = cfg->n_files > 0;
+	for (n = 0; n < (int)cfg->n_files; n++)
+		ce_detail(c, _("read '%s'"), cfg->files[n]);
+	if (!r->config_file_read && !failed)
+		no_config_detail(c);
 	load_profile(r, c);
-	check_service_settings(r, c);
+	/* a file that does not parse is the one problem to report */
+	if (!failed)
+		check_service_settings(r, c);
 	if (cfg->chain_bundle) {
 		n = load_bundle(r, cfg->chain_bundle, 0, &err);
 		if (n < 0)
@@ -197,11 +216,11 @@ static void check_config(ce_run *r)
 			ce_detail(c, "chain bundle '%s' (%d certificate%s)",
 				  cfg->chain_bundle, n, n == 1 ? "" : "s");
 	}
-	ce_detail(c, "token profile '%s'", r->profile.name);
+	ce_detail(c, _("token profile '%s'"), r->profile.name);
 	if (!c->summary)
-		ce_set(c, CE_PASS, NULL, "'%s' is valid; service %s",
-		       cfg->path ? cfg->path : "(defaults)", cfg->service_url);
-	free(tried);
+		ce_set(c, CE_PASS, NULL, _("'%s' is valid; service %s"),
+		       cfg->path ? cfg->path : _("(defaults)"),
+		       cfg->service_url);
 }
 
 /* ---- driver ---------------------------------------------------------- */
@@ -276,7 +295,7 @@ static void usb_found(ce_run *r, ce_check *c, const gm_usb_device *d,
 		problem(c, CE_FAIL, FIX_ONE_EKEY, msg);
 		free(msg);
 		if (closed)
-			problem(c, CE_FAIL, FIX_UDEV, "this user may not open "
+			problem(c, CE_FAIL, fix_udev(), "this user may not open "
 				"some of them");
 		return;
 	}
@@ -285,12 +304,20 @@ static void usb_found(ce_run *r, ce_check *c, const gm_usb_device *d,
 		       d[0].node);
 		return;
 	}
-	denied = !strncmp(d[0].problem, "permission", 10);
-	ce_set(c, CE_FAIL, denied ? FIX_UDEV :
-	       "re-insert the Ekey; if that does not help, " FIX_UDEV,
+	denied = d[0].denied;
+	if (!denied) {
+		char *fix = gm_xasprintf(_("re-insert the Ekey; if that does "
+					   "not help, %s"), fix_udev());
+
+		ce_set(c, CE_FAIL, fix, _("the Ekey at %s cannot be opened by "
+		       "this user (uid %lu): %s"), d[0].node,
+		       (unsigned long)getuid(), d[0].problem);
+		free(fix);
+		return;
+	}
+	ce_set(c, CE_FAIL, fix_udev(),
 	       "the Ekey at %s cannot be opened by this user (uid %lu): %s",
-	       d[0].node, (unsigned long)getuid(),
-	       denied ? "permission denied" : d[0].problem);
+	       d[0].node, (unsigned long)getuid(), d[0].problem);
 }
 
 static void check_usb(ce_run *r)
@@ -596,6 +623,52 @@ static void note_open_order(ce_check *c, const ce_run *r, size_t i)
 			  rec->open_state ? rec->open_state : "open");
 }
 
+/* Without the CA's records: what the token holds, from the local read. */
+static const char *local_window(const gm_cert_view *v)
+{
+	switch (v->verdict.renewal) {
+	case GM_RENEWAL_ONLINE:
+		return _("the online renewal window is open");
+	case GM_RENEWAL_OFFLINE_ONLY:
+		return _("past the online renewal window: offline renewal only");
+	case GM_RENEWAL_NOT_DUE:
+		break;
+	}
+	return _("not yet due for renewal");
+}
+
+static void local_standing(ce_run *r, ce_check *c)
+{
+	const gm_cert_view *best = NULL;
+	size_t i;
+
+	for (i = 0; i < r->certs.n; i++) {
+		const gm_cert_view *v = &r->certs.views[i];
+
+		if (!v->parsed) {
+			ce_detail(c, _("#%zu cannot be read: %s"), v->index,
+				  v->problem);
+			continue;
+		}
+		ce_detail(c, _("#%zu %s (serial %s), %ld days left: %s"),
+			  v->index, v->facts.subject, v->facts.serial_hex,
+			  v->verdict.days_left, local_window(v));
+		if (!best || v->verdict.renewal == GM_RENEWAL_ONLINE)
+			best = v;
+	}
+	ce_detail(c, _("read from the token only: the CA's records could not "
+		       "be asked"));
+	if (!best) {
+		ce_set(c, CE_FAIL, _("check that this is the right Ekey"),
+		       _("no certificate on the token can be read"));
+		return;
+	}
+	ce_set(c, CE_WARN, _("fix 'service' to compare with the CA's records"),
+	       _("%s, %ld days left: %s (the CA's records could not be "
+		 "asked)"), best->facts.subject, best->verdict.days_left,
+	       local_window(best));
+}
+
 static void check_matching_cert(ce_run *r, const gm_error *certs_err)
 {
 	ce_check *c = &r->checks[CE_MATCHING_CERT];
@@ -619,7 +692,7 @@ static void check_matching_cert(ce_run *r, const gm_error *certs_err)
 		return;
 	}
 	if (!usable(r, CE_SERVICE)) {
-		ce_skip(c, "service", "the CA's records cannot be asked");
+		local_standing(r, c);
 		return;
 	}
 	for (i = 0; i < r->certs.n; i++) {
@@ -639,8 +712,9 @@ static void check_matching_cert(ce_run *r, const gm_error *certs_err)
 			free(what);
 		}
 	}
-	ce_set(c, best == ST_ONLINE ? CE_PASS : best == ST_NOT_DUE ? CE_WARN :
-	       CE_FAIL, best_fix, "%s", best_what);
+	/* not yet due is the normal state of a certificate renewed lately */
+	ce_set(c, best == ST_ONLINE || best == ST_NOT_DUE ? CE_PASS : CE_FAIL,
+	       best_fix, "%s", best_what);
 	free(best_what);
 }
 

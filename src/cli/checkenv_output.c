@@ -18,7 +18,6 @@
 #include "checkenv_internal.h"
 #include "gmrenew/version.h"
 
-#define WIDTH 80
 #define ID_WIDTH 13		/* "matching_cert" */
 #define SUMMARY_COL (7 + ID_WIDTH + 1)
 #define DETAIL_COL 7
@@ -280,74 +279,6 @@ fail:
 
 /* ---- text -------------------------------------------------------------- */
 
-/* Prints a word too long for any line (a path) in pieces, from column
- * *col; returns nothing, updates *col. */
-static void hard_break(FILE *f, const char *word, size_t *col, size_t indent)
-{
-	const unsigned char *p = (const unsigned char *)word;
-
-	while (*p) {
-		size_t len = 1, w;
-		char ch[5];
-
-		while (len < 4 && (p[len] & 0xc0) == 0x80)
-			len++;
-		memcpy(ch, p, len);
-		ch[len] = '\0';
-		w = gm_display_width(ch);
-		if (*col + w > WIDTH) {
-			fprintf(f, "\n%*s", (int)indent, "");
-			*col = indent;
-		}
-		fputs(ch, f);
-		*col += w;
-		p += len;
-	}
-}
-
-/* Prints text from column col, wrapped at WIDTH by words, continuation
- * lines (and lines after a '\n') indented to indent. */
-static void wrap(FILE *f, const char *text, size_t col, size_t indent)
-{
-	const char *p = text;
-	int first_word = 1;
-
-	while (*p) {
-		size_t n = strcspn(p, " \n"), w;
-		char *word;
-
-		if (n == 0) {
-			if (*p == '\n') {
-				fprintf(f, "\n%*s", (int)indent, "");
-				col = indent;
-				first_word = 1;
-			}
-			p++;
-			continue;
-		}
-		word = gm_xmemdup(p, n + 1);
-		word[n] = '\0';
-		w = gm_display_width(word);
-		if (!first_word && col + 1 + w > WIDTH) {
-			fprintf(f, "\n%*s", (int)indent, "");
-			col = indent;
-		} else if (!first_word) {
-			fputc(' ', f);
-			col++;
-		}
-		if (col + w > WIDTH) {
-			hard_break(f, word, &col, indent);
-		} else {
-			fputs(word, f);
-			col += w;
-		}
-		first_word = 0;
-		free(word);
-		p += n;
-	}
-	fputc('\n', f);
-}
-
 static void print_tag(FILE *f, ce_status s, int colour)
 {
 	static const char *const tags[] = { "PASS", "WARN", "FAIL", "SKIP" };
@@ -361,21 +292,24 @@ static void print_tag(FILE *f, ce_status s, int colour)
 
 void ce_print(const ce_run *r, FILE *f, int colour)
 {
-	size_t i, failed = 0, warned = 0, skipped = 0;
+	size_t i, failed = 0, warned = 0, skipped = 0, width = gm_term_width(f);
+	const char *fix_tag = _("fix: ");
+	size_t fix_col = DETAIL_COL + gm_display_width(fix_tag);
 
 	for (i = 0; i < CE_N_CHECKS; i++) {
 		const ce_check *c = &r->checks[i];
 
 		print_tag(f, c->status, colour);
 		fprintf(f, " %-*s ", ID_WIDTH, c->id);
-		wrap(f, c->summary ? c->summary : "", SUMMARY_COL, SUMMARY_COL);
+		gm_wrap(f, c->summary ? c->summary : "", SUMMARY_COL,
+			SUMMARY_COL, width);
 		if (c->detail && c->status != CE_SKIP) {
 			fprintf(f, "%*s", DETAIL_COL, "");
-			wrap(f, c->detail, DETAIL_COL, DETAIL_COL);
+			gm_wrap(f, c->detail, DETAIL_COL, DETAIL_COL, width);
 		}
 		if (c->fix && c->status != CE_PASS && c->status != CE_SKIP) {
-			fprintf(f, "%*sfix: ", DETAIL_COL, "");
-			wrap(f, c->fix, DETAIL_COL + 5, DETAIL_COL + 5);
+			fprintf(f, "%*s%s", DETAIL_COL, "", fix_tag);
+			gm_wrap(f, c->fix, fix_col, fix_col, width);
 		}
 		failed += c->status == CE_FAIL;
 		warned += c->status == CE_WARN;

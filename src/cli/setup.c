@@ -1,7 +1,7 @@
 /*
  * setup.c - the shared setup a subcommand asks for with its flags: the
  * configuration file, the PKCS#11 module, exactly one token and a session.
- * Command-line options win over the configuration file.
+ * Command-line options win over the configuration files.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,16 +10,7 @@
 
 static int load_config(gm_cli *cli, gm_error *err)
 {
-	char *path;
-	int r;
-
-	if (cli->config_opt)
-		return gm_config_load(&cli->cfg, cli->config_opt, 1, err);
-	path = gm_config_default_path();
-	r = gm_config_load(&cli->cfg, path, getenv("GMRENEW_CONFIG") != NULL,
-			   err);
-	free(path);
-	return r;
+	return gm_config_load_all(&cli->cfg, cli->config_opt, err);
 }
 
 static int open_module(gm_cli *cli, gm_error *err)
