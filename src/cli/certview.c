@@ -120,7 +120,7 @@ static const char *renewal_label(gm_renewal_kind r)
  * separators a row takes 79 columns; the subject follows on its own line
  * (the only line that may be longer), then a line about the key.
  */
-enum { W_IDX = 2, W_GW = 8, W_ORG = 14, W_SYS = 6, W_DATE = 10, W_DAYS = 6,
+enum { W_IDX = 2, W_GW = 8, W_ORG = 12, W_SYS = 8, W_DATE = 10, W_DAYS = 6,
        W_STATUS = 8, W_RENEW = 7, W_LINE = 79 };
 
 static void print_header(FILE *f)

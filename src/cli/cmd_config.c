@@ -142,6 +142,7 @@ static char *checked_bundle(const char *path, const char *option,
 
 	if (gm_certs_load_file(path, &sk, err) < 0) {
 		gm_error_prefix(err, "%s", option);
+		err->code = GM_EXIT_USAGE;	/* a bad argument */
 		return NULL;
 	}
 	n = sk_X509_num(sk);

@@ -65,8 +65,8 @@ int gm_cli_service_open(gm_cli *cli, gm_service **out, gm_error *err)
 	o.total_timeout_ms = cli->cfg.total_timeout_ms;
 	if (!o.url)
 		return gm_fail(err, GM_EXIT_USAGE,
-			       "set [service] url in the configuration file "
-			       "(docs/configuration.md)",
+			       "set [service] url in the configuration file, "
+			       "e.g. with 'gmrenew config init'",
 			       "the renewal service's URL is not configured");
 	if (!o.ca_bundle)
 		return gm_fail(err, GM_EXIT_USAGE,
