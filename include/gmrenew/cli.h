@@ -176,12 +176,15 @@ size_t gm_term_width(FILE *f);
  * column indent. A word longer than a line is cut. Ends with a newline. */
 void gm_wrap(FILE *f, const char *text, size_t col, size_t indent,
 	     size_t width);
-/* gm_wrap of a formatted text after prefix, to f's width. */
+/* gm_wrap of a formatted text after prefix: to f's width on a terminal;
+ * elsewhere (a log, a pipe) one line. */
 void gm_print_wrapped(FILE *f, const char *prefix, size_t indent,
 		      const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Prints s padded (or cut with "…") to exactly width columns. */
 void gm_print_cell(FILE *f, const char *s, size_t width);
+/* The same, aligned right. */
+void gm_print_cell_right(FILE *f, const char *s, size_t width);
 
 /* Reads the user PIN: --pin-fd, --pin-file, $GMRENEW_PIN, or the terminal
  * without echo. Caller frees with gm_free_secret(). */

@@ -77,10 +77,10 @@ void ce_detail(ce_check *c, const char *fmt, ...)
 
 void ce_skip(ce_check *c, const char *because_id, const char *why)
 {
-	ce_set(c, CE_SKIP, NULL, "skipped (needs %s): %s", because_id, why);
+	ce_set(c, CE_SKIP, NULL, _("skipped (needs %s): %s"), because_id, why);
 	/* fix is null only when passed: a skip points at the check to fix */
 	free(c->fix);
-	c->fix = gm_xasprintf("fix '%s' first", because_id);
+	c->fix = gm_xasprintf(_("fix '%s' first"), because_id);
 }
 
 void ce_run_init(ce_run *r, gm_cli *cli)
@@ -281,13 +281,15 @@ fail:
 
 static void print_tag(FILE *f, ce_status s, int colour)
 {
-	static const char *const tags[] = { "PASS", "WARN", "FAIL", "SKIP" };
+	/* TRANSLATORS: four columns each, the check's verdict */
+	static const char *const tags[] = { N_("PASS"), N_("WARN"),
+					    N_("FAIL"), N_("SKIP") };
 	static const char *const colours[] = { "32", "33", "1;31", "2" };
 
 	if (colour)
-		fprintf(f, "[\033[%sm%s\033[0m]", colours[s], tags[s]);
+		fprintf(f, "[\033[%sm%s\033[0m]", colours[s], _(tags[s]));
 	else
-		fprintf(f, "[%s]", tags[s]);
+		fprintf(f, "[%s]", _(tags[s]));
 }
 
 void ce_print(const ce_run *r, FILE *f, int colour)
@@ -316,12 +318,20 @@ void ce_print(const ce_run *r, FILE *f, int colour)
 		skipped += c->status == CE_SKIP;
 	}
 	if (!failed && !warned)
-		fprintf(f, "All checks passed.\n");
+		fprintf(f, _("All checks passed.\n"));
 	else if (!failed)
-		fprintf(f, "All checks passed, %zu with a warning.\n", warned);
+		fprintf(f, ngettext("All checks passed, %zu with a warning.\n",
+				    "All checks passed, %zu with a warning.\n",
+				    warned), warned);
+	else if (skipped)
+		fprintf(f, ngettext("%zu check failed (others skipped): fix it "
+				    "and run 'gmrenew check-env' again.\n",
+				    "%zu checks failed (others skipped): fix "
+				    "them and run 'gmrenew check-env' again.\n",
+				    failed), failed);
 	else
-		fprintf(f, "%zu check%s failed%s: fix %s and run 'gmrenew "
-			"check-env' again.\n", failed, failed == 1 ? "" : "s",
-			skipped ? " (others skipped)" : "",
-			failed == 1 ? "it" : "them");
+		fprintf(f, ngettext("%zu check failed: fix it and run 'gmrenew "
+				    "check-env' again.\n", "%zu checks failed: "
+				    "fix them and run 'gmrenew check-env' "
+				    "again.\n", failed), failed);
 }

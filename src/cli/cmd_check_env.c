@@ -38,9 +38,9 @@ static int write_report(const ce_run *r, const char *path)
 	rc = ce_write_private(path, with_newline, &err);
 	free(with_newline);
 	if (rc < 0) {
-		fprintf(stderr, "gmrenew: error: %s\n", err.msg);
+		fprintf(stderr, _("gmrenew: error: %s\n"), err.msg);
 		if (err.fix[0])
-			fprintf(stderr, "gmrenew: what to do: %s\n", err.fix);
+			fprintf(stderr, _("gmrenew: what to do: %s\n"), err.fix);
 	}
 	return rc;
 }
@@ -50,9 +50,9 @@ int cmd_check_env(gm_cli *cli, int argc, char **argv)
 	const char *report = NULL;
 	const gm_option opts[] = {
 		{ "report", 0, GM_OPT_STRING, &report, "FILE",
-		  "also write the result and the versions of gmrenew, its "
+		  N_("also write the result and the versions of gmrenew, its "
 		  "libraries, the driver and the system to FILE (mode 0600), "
-		  "for a support ticket" },
+		  "for a support ticket") },
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
 	ce_run r;
@@ -62,7 +62,7 @@ int cmd_check_env(gm_cli *cli, int argc, char **argv)
 	if (code)
 		return code > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
 	if (pos < argc) {
-		fprintf(stderr, "gmrenew check-env: unexpected argument '%s'\n",
+		fprintf(stderr, _("gmrenew check-env: unexpected argument '%s'\n"),
 			argv[pos]);
 		return GM_EXIT_USAGE;
 	}
@@ -78,7 +78,7 @@ int cmd_check_env(gm_cli *cli, int argc, char **argv)
 		if (write_report(&r, report) < 0)
 			code = code ? code : GM_EXIT_FAILED;
 		else if (!cli->json)
-			printf("Report for a support ticket: %s\n", report);
+			printf(_("Report for a support ticket: %s\n"), report);
 	}
 	ce_run_release(&r);
 	return code;

@@ -99,7 +99,7 @@ void gm_cli_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vprint_wrapped(stderr, _("gmrenew: warning: "), 0, fmt, ap);
+	vprint_wrapped(stderr, _("gmrenew: warning: "), 0, _(fmt), ap);
 	va_end(ap);
 }
 
@@ -109,7 +109,7 @@ void gm_cli_note(gm_cli *cli, const char *fmt, ...)
 
 	(void)cli;
 	va_start(ap, fmt);
-	vprint_wrapped(stderr, "gmrenew: ", 0, fmt, ap);
+	vprint_wrapped(stderr, "gmrenew: ", 0, _(fmt), ap);
 	va_end(ap);
 }
 
@@ -322,4 +322,14 @@ void gm_wrap(FILE *f, const char *text, size_t col, size_t indent,
 		p += n;
 	}
 	fputc('\n', f);
+}
+
+void gm_print_cell_right(FILE *f, const char *s, size_t width)
+{
+	size_t w = gm_display_width(s ? s : "");
+
+	for (; w < width; w++)
+		fputc(' ', f);
+	gm_print_cell(f, s, width < gm_display_width(s ? s : "") ? width :
+		      gm_display_width(s ? s : ""));
 }
