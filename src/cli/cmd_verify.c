@@ -56,7 +56,7 @@ static void print_report(const gm_cert_facts *f, size_t index,
 		printf("#%zu %s\n", index, f->subject);
 	else
 		printf("%s\n", f->subject);
-	printf("   SHA-256 %s\n", f->sha256_hex);
+	printf(_("   SHA-256 %s\n"), f->sha256_hex);
 	for (i = 0; i < r->n; i++)
 		printf("   %-4s %-9s %s\n", status_names[r->checks[i].status],
 		       r->checks[i].id, r->checks[i].detail);
@@ -132,14 +132,14 @@ static int verify_one(verify_run *v, const gm_cert_facts *f, size_t index,
 	for (i = 0; i < rep.n; i++) {
 		if (!strcmp(rep.checks[i].id, "key") && intermediate)
 			snprintf(rep.checks[i].detail,
-				 sizeof(rep.checks[i].detail), "a CA "
+				 sizeof(rep.checks[i].detail), _("a CA "
 				 "certificate (an intermediate): its key pair "
-				 "is not expected on the token");
+				 "is not expected on the token"));
 		else if (!strcmp(rep.checks[i].id, "key") &&
 			 !v->cli->session && v->token_problem[0])
 			snprintf(rep.checks[i].detail,
 				 sizeof(rep.checks[i].detail),
-				 "no token to look at: %.480s",
+				 _("no token to look at: %.480s"),
 				 v->token_problem);
 		if (rep.checks[i].status == GM_CHECK_FAIL)
 			note_failure(v, index, rep.checks[i].id);
@@ -218,8 +218,8 @@ static void report_unreadable(verify_run *v, const gm_cert_view *cv)
 		cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "checks"), c);
 		cJSON_AddItemToArray(v->items, o);
 	} else {
-		printf("#%zu unreadable certificate object (id %s)\n"
-		       "   %-4s %-9s %s\n", cv->index, id[0] ? id : "none",
+		printf(_("#%zu unreadable certificate object (id %s)\n"
+		       "   %-4s %-9s %s\n"), cv->index, id[0] ? id : "none",
 		       "fail", "read", cv->problem);
 	}
 	free(id);
@@ -273,12 +273,12 @@ int cmd_verify(gm_cli *cli, int argc, char **argv)
 	verify_opts o = { 0 };
 	const gm_option opts[] = {
 		{ "cert", 0, GM_OPT_STRING, &o.cert, "FILE",
-		  "verify this certificate (PEM or DER; more PEM certificates "
-		  "after it are intermediates) instead of the token's" },
+		  N_("verify this certificate (PEM or DER; more PEM certificates "
+		  "after it are intermediates) instead of the token's") },
 		{ "previous", 0, GM_OPT_STRING, &o.previous, "FILE",
-		  "the certificate it renewed: run the post-renewal check" },
+		  N_("the certificate it renewed: run the post-renewal check") },
 		{ "ca-bundle", 0, GM_OPT_STRING, &o.ca_bundle, "FILE",
-		  "trust anchors (default: [service] chain_bundle)" },
+		  N_("trust anchors (default: [service] chain_bundle)") },
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
 	verify_run v = { .cli = cli, .o = &o, .ok = 1 };
@@ -327,13 +327,13 @@ int cmd_verify(gm_cli *cli, int argc, char **argv)
 	} else {
 		cJSON_Delete(v.items);
 		if (v.ok)
-			printf("All checks passed.\n");
+			printf(_("All checks passed.\n"));
 		else
-			printf("Verification FAILED: %s.\n", v.failed);
+			printf(_("Verification FAILED: %s.\n"), v.failed);
 	}
 	if (!v.ok) {
-		fprintf(stderr, "gmrenew: error: %s\n", err.msg);
-		fprintf(stderr, "gmrenew: what to do: %s\n", err.fix);
+		fprintf(stderr, _("gmrenew: error: %s\n"), err.msg);
+		fprintf(stderr, _("gmrenew: what to do: %s\n"), err.fix);
 	}
 	free(v.state_dir);
 	return v.ok ? GM_EXIT_OK : GM_EXIT_VERIFY;

@@ -15,7 +15,7 @@ static void on_progress(void *ctx, int number, int total, const char *what)
 	gm_renew_session *rs = ctx;
 
 	if (!rs->cli->json)
-		fprintf(stderr, "[%d/%d] %s\n", number, total, what);
+		fprintf(stderr, "[%d/%d] %s\n", number, total, _(what));
 }
 
 /* One line of the update code's box, padded by display width. */
@@ -35,10 +35,10 @@ static void on_code(void *ctx, const char *code, const char *journal)
 	snprintf(rs->code, sizeof(rs->code), "%s", code);
 	if (rs->cli->json)
 		return;
-	snprintf(line[0], sizeof(line[0]), "UPDATE CODE (更新码):  %s", code);
-	snprintf(line[1], sizeof(line[1]), "Write it down. If the renewal stops "
-		 "part-way, finish it with:");
-	snprintf(line[2], sizeof(line[2]), "    gmrenew renew-with-code %s", code);
+	snprintf(line[0], sizeof(line[0]), _("UPDATE CODE (更新码):  %s"), code);
+	snprintf(line[1], sizeof(line[1]), _("Write it down. If the renewal stops "
+		 "part-way, finish it with:"));
+	snprintf(line[2], sizeof(line[2]), _("    gmrenew renew-with-code %s"), code);
 	for (i = 0; i < 3; i++)
 		if (gm_display_width(line[i]) > width)
 			width = gm_display_width(line[i]);
@@ -51,7 +51,7 @@ static void on_code(void *ctx, const char *code, const char *journal)
 	fputs("  +", stderr);
 	for (i = 0; i < width + 2; i++)
 		fputc('-', stderr);
-	fprintf(stderr, "+\n  (journal: %s)\n\n", journal);
+	fprintf(stderr, _("+\n  (journal: %s)\n\n"), journal);
 }
 
 int gm_cli_service_open(gm_cli *cli, gm_service **out, gm_error *err)
@@ -159,16 +159,16 @@ int gm_renew_report_failure(gm_renew_session *rs, gm_error *err)
 			cJSON_AddStringToObject(e, "reason", err->reason);
 		gm_cli_print_json(doc);
 	}
-	fprintf(stderr, "gmrenew: error: %s\n", err->msg);
+	fprintf(stderr, _("gmrenew: error: %s\n"), err->msg);
 	if (err->fix[0])
-		fprintf(stderr, "gmrenew: what to do: %s\n", err->fix);
+		fprintf(stderr, _("gmrenew: what to do: %s\n"), err->fix);
 	if (rs->code[0] && code != GM_EXIT_VERIFY)
-		fprintf(stderr, "gmrenew: the token still holds a usable "
+		fprintf(stderr, _("gmrenew: the token still holds a usable "
 			"certificate. To finish this renewal later run:\n"
-			"    gmrenew renew-with-code %s\n", rs->code);
+			"    gmrenew renew-with-code %s\n"), rs->code);
 	else if (rs->code[0])
-		fprintf(stderr, "gmrenew: the new certificate was not installed; "
-			"the old one stays in use. Update code: %s\n", rs->code);
+		fprintf(stderr, _("gmrenew: the new certificate was not installed; "
+			"the old one stays in use. Update code: %s\n"), rs->code);
 	return code;
 }
 
@@ -180,11 +180,11 @@ void gm_renew_print_change(FILE *f, const gm_cert_facts *old,
 
 	gm_format_time(old->not_after, a, sizeof(a));
 	gm_format_time(fresh->not_after, b, sizeof(b));
-	fprintf(f, "Before: %s\n        serial %s, valid to %s\n", old->subject,
+	fprintf(f, _("Before: %s\n        serial %s, valid to %s\n"), old->subject,
 		old->serial_hex, a);
-	fprintf(f, "After:  %s\n        serial %s, valid to %s\n", fresh->subject,
+	fprintf(f, _("After:  %s\n        serial %s, valid to %s\n"), fresh->subject,
 		fresh->serial_hex, b);
-	fprintf(f, "Validity extended by %ld days (about %.1f years).\n",
+	fprintf(f, _("Validity extended by %ld days (about %.1f years).\n"),
 		(long)((fresh->not_after - old->not_after) / 86400),
 		(double)(fresh->not_after - old->not_after) / (365.25 * 86400));
 }

@@ -24,7 +24,7 @@ static gm_check *add(gm_verify_report *r, const char *id, int status,
 	c->id = id;
 	c->status = status;
 	va_start(ap, fmt);
-	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	vsnprintf(c->detail, sizeof(c->detail), gm_text(fmt), ap);
 	va_end(ap);
 	if (status == GM_CHECK_FAIL)
 		r->ok = 0;
@@ -36,15 +36,15 @@ static void check_chain(const gm_verify_input *in, gm_verify_report *r)
 	gm_error err;
 
 	if (!in->ca_bundle) {
-		add(r, "chain", GM_CHECK_SKIP, "no CA bundle is configured "
-		    "([service] chain_bundle)");
+		add(r, "chain", GM_CHECK_SKIP, N_("no CA bundle is configured "
+		    "([service] chain_bundle)"));
 		return;
 	}
 	if (gm_chain_verify(in->cert->x509, in->untrusted, in->ca_bundle,
 			    in->now, &err))
 		add(r, "chain", GM_CHECK_FAIL, "%s", err.msg);
 	else
-		add(r, "chain", GM_CHECK_PASS, "issued by '%s', trusted by '%s'",
+		add(r, "chain", GM_CHECK_PASS, N_("issued by '%s', trusted by '%s'"),
 		    in->cert->issuer, in->ca_bundle);
 }
 
@@ -55,11 +55,11 @@ static void check_validity(const gm_verify_input *in, gm_verify_report *r)
 	gm_time_rfc3339(in->cert->not_before, nb, sizeof(nb));
 	gm_time_rfc3339(in->cert->not_after, na, sizeof(na));
 	if (in->now < in->cert->not_before)
-		add(r, "validity", GM_CHECK_FAIL, "not valid before %s", nb);
+		add(r, "validity", GM_CHECK_FAIL, N_("not valid before %s"), nb);
 	else if (in->now > in->cert->not_after)
-		add(r, "validity", GM_CHECK_FAIL, "expired on %s", na);
+		add(r, "validity", GM_CHECK_FAIL, N_("expired on %s"), na);
 	else
-		add(r, "validity", GM_CHECK_PASS, "valid from %s to %s", nb, na);
+		add(r, "validity", GM_CHECK_PASS, N_("valid from %s to %s"), nb, na);
 }
 
 /* A key object on the token with the certificate's public key. */
@@ -73,13 +73,13 @@ static void check_key_on_token(const gm_verify_input *in,
 	int found = 0, priv = 0;
 
 	if (!in->session) {
-		add(r, "key", GM_CHECK_SKIP, "no token to look at");
+		add(r, "key", GM_CHECK_SKIP, N_("no token to look at"));
 		return;
 	}
 	if (!keys) {
 		if (gm_token_keys(in->session, &read, &n, &err)) {
-			add(r, "key", GM_CHECK_FAIL, "cannot read the token's "
-			    "keys: %s", err.msg);
+			add(r, "key", GM_CHECK_FAIL, N_("cannot read the token's "
+			    "keys: %s"), err.msg);
 			return;
 		}
 		keys = read;
@@ -93,13 +93,13 @@ static void check_key_on_token(const gm_verify_input *in,
 	}
 	gm_token_keys_free(read, read ? n : 0);
 	if (!found)
-		add(r, "key", GM_CHECK_FAIL, "the token holds no key pair for "
-		    "this certificate's public key");
+		add(r, "key", GM_CHECK_FAIL, N_("the token holds no key pair for "
+		    "this certificate's public key"));
 	else
-		add(r, "key", GM_CHECK_PASS, "the token holds the key pair%s",
+		add(r, "key", GM_CHECK_PASS, N_("the token holds the key pair%s"),
 		    priv || gm_session_logged_in(in->session) ? "" :
-		    " (public key object found; private key objects are "
-		    "visible only after login)");
+		    gm_text(N_(" (public key object found; private key "
+			       "objects are visible only after login)")));
 }
 
 static void check_expected_key(const gm_verify_input *in, gm_verify_report *r)
@@ -107,11 +107,11 @@ static void check_expected_key(const gm_verify_input *in, gm_verify_report *r)
 	if (!in->expected_key)
 		return;
 	if (gm_pubkey_equal(in->expected_key, in->cert->pubkey) == 1)
-		add(r, "new_key", GM_CHECK_PASS, "the certificate is for the new "
-		    "key generated on the token");
+		add(r, "new_key", GM_CHECK_PASS, N_("the certificate is for the new "
+		    "key generated on the token"));
 	else
-		add(r, "new_key", GM_CHECK_FAIL, "the certificate is for another "
-		    "public key than the new key generated on the token");
+		add(r, "new_key", GM_CHECK_FAIL, N_("the certificate is for another "
+		    "public key than the new key generated on the token"));
 }
 
 static void check_renewal(const gm_verify_input *in, gm_verify_report *r)
@@ -131,8 +131,8 @@ static void check_renewal(const gm_verify_input *in, gm_verify_report *r)
 				    sizeof(why)))
 		add(r, "renewal", GM_CHECK_FAIL, "%s", why);
 	else
-		add(r, "renewal", GM_CHECK_PASS, "same subject, new key, valid "
-		    "%ld days longer than the previous certificate",
+		add(r, "renewal", GM_CHECK_PASS, N_("same subject, new key, valid "
+		    "%ld days longer than the previous certificate"),
 		    (long)((in->cert->not_after - in->previous->not_after) /
 			   86400));
 }

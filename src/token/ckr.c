@@ -8,12 +8,12 @@
 #include "token_internal.h"
 
 #define FIX_REINSERT \
-	"re-insert the Ekey; if a renewal was running, finish it with " \
-	"'gmrenew renew-with-code CODE'"
+	N_("re-insert the Ekey; if a renewal was running, finish it with " \
+	   "'gmrenew renew-with-code CODE'")
 #define FIX_PIN_LOCKED \
-	"have it unlocked by the security officer (SO PIN) or the CA"
+	N_("have it unlocked by the security officer (SO PIN) or the CA")
 #define FIX_DRIVER \
-	"update the token's driver; run with -v and report the log"
+	N_("update the token's driver; run with -v and report the log")
 
 struct ckr_entry {
 	CK_RV rv;
@@ -215,8 +215,11 @@ int gm_ckr_fail(gm_error *err, CK_RV rv, const char *operation)
 {
 	const char *fix = gm_ckr_fix(rv);
 
+	/* the meaning (and an operation given in words) in the user's
+	 * language; the CKR name stays as it is */
 	gm_fail(err, gm_ckr_exit(rv), fix[0] ? fix : NULL, "%s failed: %s (%s)",
-		operation, gm_ckr_meaning(rv), gm_ckr_name(rv));
+		gm_text(operation), gm_text(gm_ckr_meaning(rv)),
+		gm_ckr_name(rv));
 	if (err)
 		err->detail = (long)rv;
 	return gm_error_set_reason(err, gm_ckr_name(rv));
