@@ -62,8 +62,7 @@ const gm_command gm_commands[] = {
 	     "journal kept on this machine and the service's record of the "
 	     "code. It is safe to run again: a finished renewal is reported "
 	     "as finished.") },
-	{ "config", cmd_config, 0, "show | init --url URL --ca-bundle FILE "
-	  "--chain-bundle FILE [--force]",
+	{ "config", cmd_config, 0, "show | init [options]",
 	  N_("Show the configuration in effect, or write a first one."),
 	  N_("'config show' prints every key with its value and where the "
 	     "value came from: a file, an option, or the default. 'config "

@@ -18,13 +18,37 @@
 
 /* ---- the writer ------------------------------------------------------- */
 
+/* A wide (CJK) character at s, written with a break point after it: groff
+ * finds no place to break a line of Chinese, which has no spaces. Returns
+ * its length, 0 when s is not one. */
+static size_t wide_char(FILE *f, const char *s)
+{
+	char ch[5] = "";
+	size_t len = 1;
+
+	if (((unsigned char)*s & 0xe0) != 0xe0)
+		return 0;	/* CJK is three or four bytes */
+	while (len < 4 && ((unsigned char)s[len] & 0xc0) == 0x80)
+		len++;
+	memcpy(ch, s, len);
+	if (gm_display_width(ch) != 2)
+		return 0;
+	fputs(ch, f);
+	fputs("\\:", f);
+	return len;
+}
+
 /* Text with roff's special characters escaped. */
 static void roff(FILE *f, const char *s)
 {
+	size_t wide;
+
 	if (*s == '.' || *s == '\'')
 		fputs("\\&", f);
 	for (; *s; s++) {
-		if (*s == '\\')
+		if ((wide = wide_char(f, s)) > 0)
+			s += wide - 1;
+		else if (*s == '\\')
 			fputs("\\e", f);
 		else if (*s == '-')
 			fputs("\\-", f);
@@ -284,7 +308,8 @@ static void header(gm_doc *d)
 
 	if (d->roff)
 		fprintf(d->f, "'\\\" -*- coding: UTF-8 -*-\n"
-			".TH GMRENEW 1 \"\" \"gmrenew %s\" \"%s\"\n",
+			".TH GMRENEW 1 \"\" \"gmrenew %s\" \"%s\"\n"
+			".ad l\n",
 			GMRENEW_VERSION, _("User Commands"));
 	gm_doc_section(d, _("NAME"));
 	if (d->roff)

@@ -240,3 +240,17 @@ def test_messages_wrap_by_display_width_on_80_columns(zh_world):
     p = w.gmrenew("check-env", env=zh_env(w))
     for line in p.stdout.splitlines():
         assert width(line) <= 80, line
+
+
+def test_chinese_manual_renders_without_warnings():
+    page = os.path.join(gmtest.need_env("GMRENEW_BUILD_DIR"), "man", "zh_CN",
+                        "gmrenew.1")
+    env = dict(os.environ, MANWIDTH="80", **ZH)
+    p = gmtest.run([gmtest.need_tool("man"), "-l", "--warnings=all", "-P",
+                    "cat", page], env=env)
+    assert p.stderr == "", p.stderr
+    for word in ("更新码", "网关号", "机构名称", "所属系统", "证书业务信息表",
+                 "配置", "退出状态", "示例"):
+        assert word in p.stdout, word
+    for line in p.stdout.splitlines():
+        assert width(line) <= 80, line

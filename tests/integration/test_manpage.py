@@ -43,3 +43,27 @@ def test_build_wrote_gmrenew_1():
     assert open(built).read() == subprocess.run(
         [need_env("GMRENEW_BIN"), "--man"], capture_output=True,
         text=True).stdout
+
+
+def words(text):
+    return " ".join(text.replace("\u2010", "-").replace("\u2010\n", "")
+                    .split())
+
+
+def test_help_command_is_the_manual_section(tmp_path):
+    """`gmrenew help COMMAND` prints the text of the command's section of
+    the manual: the same synopsis, description and options."""
+    binary = need_env("GMRENEW_BIN")
+    page = tmp_path / "gmrenew.1"
+    page.write_text(run([binary, "--man"]).stdout)
+    # no hyphenation and a wide page, so that words are whole
+    rendered = run([need_tool("man"), "-l", "-P", "cat", page],
+                   env=dict(os.environ, MANWIDTH="200",
+                            MAN_KEEP_FORMATTING="")).stdout
+    rendered = re.sub(r"(\w)\u2010\n\s*", r"\1", rendered)
+    for cmd in ("check-env", "renew", "config", "renew-with-code"):
+        helped = run([binary, "help", cmd]).stdout
+        section = re.split(r"^   %s$" % re.escape(cmd), rendered,
+                           flags=re.M)[1]
+        section = re.split(r"^   \S", section, flags=re.M)[0]
+        assert words(helped.split("\n", 1)[1]) == words(section), cmd
