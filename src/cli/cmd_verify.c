@@ -45,7 +45,9 @@ static void note_failure(verify_run *v, size_t index, const char *check)
 			 used ? ", " : "", where, check);
 }
 
-static const char *const status_names[] = { "pass", "fail", "skip" };
+/* TRANSLATORS: four columns at most */
+static const char *const status_names[] = { N_("pass"), N_("fail"),
+					    N_("skip") };
 
 static void print_report(const gm_cert_facts *f, size_t index,
 			 const gm_verify_report *r)
@@ -57,9 +59,13 @@ static void print_report(const gm_cert_facts *f, size_t index,
 	else
 		printf("%s\n", f->subject);
 	printf(_("   SHA-256 %s\n"), f->sha256_hex);
-	for (i = 0; i < r->n; i++)
-		printf("   %-4s %-9s %s\n", status_names[r->checks[i].status],
-		       r->checks[i].id, r->checks[i].detail);
+	for (i = 0; i < r->n; i++) {
+		fputs("   ", stdout);
+		gm_print_cell(stdout, _(status_names[r->checks[i].status]), 4);
+		printf(" %-9s ", r->checks[i].id);
+		gm_wrap(stdout, r->checks[i].detail, 18, 18,
+			gm_term_width(stdout));
+	}
 }
 
 static cJSON *report_json(const gm_cert_facts *f, size_t index,

@@ -240,6 +240,11 @@ def test_messages_wrap_by_display_width_on_80_columns(zh_world):
     p = w.gmrenew("check-env", env=zh_env(w))
     for line in p.stdout.splitlines():
         assert width(line) <= 80, line
+    p = w.gmrenew("verify", env=zh_env(w))
+    assert "通过" in p.stdout, p.stdout
+    for line in p.stdout.splitlines():
+        if gmtest.SUBJECT not in line:     # a subject is not cut
+            assert width(line) <= 80, line
 
 
 def test_chinese_manual_renders_without_warnings():
