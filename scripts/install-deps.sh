@@ -11,7 +11,8 @@ build_pkgs=(gcc make cmake pkg-config openssl ca-certificates libssl-dev
 package_pkgs=(dpkg-dev lintian file fakeroot man-db)
 test_pkgs=(libcmocka-dev softhsm2 opensc gnutls-bin umockdev libumockdev-dev
   python3-pytest python3-cryptography util-linux procps man-db groff-base
-  bash-completion zsh "${package_pkgs[@]}")
+  strace perl binutils prometheus prometheus-node-exporter systemd
+  python3-jsonschema ansible-core bash-completion zsh "${package_pkgs[@]}")
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then
@@ -19,6 +20,14 @@ if [ "${1:-build}" = test ]; then
 elif [ "${1:-build}" = package ]; then
   want+=("${package_pkgs[@]}")
 fi
+
+# "fuzz": clang with libFuzzer and llvm's coverage tools for scripts/fuzz.sh;
+# the test list has what its smoke test (ctest fuzz_smoke) needs
+fuzz_pkgs=(clang libclang-rt-14-dev llvm-14)
+case ${1:-build} in
+  test) want+=(clang libclang-rt-14-dev) ;;
+  fuzz) want+=("${fuzz_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

@@ -15,6 +15,7 @@
 #ifndef GMRENEW_CLI_H
 #define GMRENEW_CLI_H
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #include <cjson/cJSON.h>
@@ -102,6 +103,9 @@ typedef struct gm_cli {
 	 * completion scripts set it to collect each command's options. */
 	void (*help)(struct gm_cli *cli, const gm_option *opts);
 	void *help_data;
+	int syslog;		/* --syslog: outcomes to syslog */
+	const char *log_file;	/* --log-file: outcomes appended to it */
+	long not_due_exit;	/* --not-due-exit: exit code for "not due"; -1 */
 	/* shared setup */
 	const gm_command *command;
 	unsigned setup_done;	/* GM_CMD_* parts already set up */
@@ -154,6 +158,27 @@ void gm_cli_help_line(FILE *f, const char *left, const char *help);
 int gm_cli_setup(gm_cli *cli, unsigned flags, gm_error *err);
 void gm_cli_teardown(gm_cli *cli);
 
+/*
+ * Printing: the format is printed as it is, every %s argument made safe for a
+ * terminal (gm_sanitize). Code in src/cli prints only through these, the
+ * cell and the JSON functions (tests/integration/test_output_layer.sh checks).
+ */
+void gm_vfprintf(FILE *f, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+void gm_fprintf(FILE *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void gm_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void gm_fputs(const char *s, FILE *f);	/* s sanitised */
+/* A copy of s safe for a terminal: C0 and DEL as \xHH, C1, bidi controls
+ * and line/paragraph separators as \uXXXX, bytes that are not valid UTF-8
+ * (overlong forms and surrogates included) as \xHH. Caller frees. */
+char *gm_sanitize(const char *s);
+/* JSON text from cJSON with DEL, C1, bidi controls and separators escaped
+ * as \uXXXX and invalid UTF-8 replaced by \ufffd. Caller frees. */
+char *gm_json_text_safe(const char *text);
+/* Writes doc (then frees it) on f, escaped as above; one line or pretty. */
+void gm_cli_write_json(FILE *f, cJSON *doc, int one_line);
+
 /* Reports an error (text on stderr, or JSON on stdout with --json) and
  * returns its exit code. */
 int gm_cli_report_error(gm_cli *cli, const gm_error *err);
@@ -194,6 +219,13 @@ typedef struct gm_pin_source {
 } gm_pin_source;
 int gm_prompt_pin(const gm_pin_source *src, const char *prompt, char **pin,
 		  gm_error *err);
+/* Takes GMRENEW_PIN out of the environment (wiping the environment's copy)
+ * and turns core dumps off when it was set; first thing in main. */
+void gm_pin_env_take(void);
+void gm_pin_env_release(void);	/* wipes it, if still held */
+/* No core dumps and no ptrace by the same user from now on: a PIN is or
+ * will be in memory. */
+void gm_secrets_protect(void);
 /* Whether the PIN comes from a script (not the terminal). */
 int gm_pin_source_scripted(const gm_pin_source *src);
 /* Logging in: the token's PIN flags are read first (locked stops, the final
@@ -213,13 +245,21 @@ int gm_have_terminal(void);
 
 /* ---- Certificates on the token, as list-certs shows them ---- */
 
+/* The certificate's private key as seen on the token: a private key object
+ * with its public key; none (while private objects are visible: logged in,
+ * or the token lists them without login); or unknown (only the public key
+ * object can be seen without the PIN). */
+enum { GM_KEY_MISSING = 0, GM_KEY_FOUND = 1, GM_KEY_UNKNOWN = 2 };
+
 typedef struct gm_cert_view {
 	size_t index;			/* from 1, in the token's order */
 	const gm_token_cert *obj;	/* borrowed from the list */
 	int parsed;			/* facts are valid */
 	gm_cert_facts facts;
 	gm_verdict verdict;
-	int has_private_key;		/* key pair for it on the token: 1/0 */
+	int key_state;			/* GM_KEY_*: what was seen */
+	int has_private_key;		/* key pair may be on the token: not
+					 * GM_KEY_MISSING */
 	char problem[GM_ERR_MSG_MAX];	/* why it could not be read */
 } gm_cert_view;
 
@@ -254,6 +294,10 @@ typedef struct gm_renew_session {
 	gm_renewal_ctx ctx;
 	gm_renewal_result result;
 	char code[24];		/* known once the service gave it */
+	const gm_login_options *login;	/* renew-with-code logs in when the
+					 * renewal needs the keys */
+	gm_token_lock *lock;	/* the token's lock, held from before the
+				 * token is read to the end */
 } gm_renew_session;
 
 int gm_renew_session_open(gm_cli *cli, gm_renew_session *rs, gm_error *err);
@@ -264,6 +308,11 @@ cJSON *gm_checks_json(const gm_verify_report *r);
 void gm_renew_session_close(gm_renew_session *rs);
 cJSON *gm_renew_result_json(gm_renew_session *rs, int ok);
 int gm_renew_report_failure(gm_renew_session *rs, gm_error *err);
+/* Takes the token's lock for the whole command (before the token is read). */
+int gm_renew_session_lock(gm_renew_session *rs, gm_error *err);
+/* SIGINT and SIGTERM stop the renewal at its next safe point (on) or end
+ * the process as usual (off); a second signal ends it at once. */
+void gm_renew_signals(int on);
 void gm_renew_print_change(FILE *f, const gm_cert_facts *old,
 			   const gm_cert_facts *fresh);
 

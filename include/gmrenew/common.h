@@ -26,6 +26,8 @@ typedef enum gm_exit {
 	GM_EXIT_PIN = 6,	/* wrong, locked, refused at the final try */
 	GM_EXIT_SERVICE = 7,	/* service unavailable, try later */
 	GM_EXIT_VERIFY = 8,	/* verification failed */
+	GM_EXIT_INTERRUPTED = 130,	/* SIGINT or SIGTERM: stopped at a
+					 * safe point, resumable */
 } gm_exit;
 
 /*
@@ -85,7 +87,8 @@ void gm_log(int level, const char *func, const char *fmt, ...)
 /* Wiping secrets: the compiler may not drop these. NULL-safe. */
 void gm_wipe(void *p, size_t n);
 void gm_freezero(void *p, size_t n);
-/* strlen, then wipe and free a NUL-terminated secret. */
+/* Wipes the whole heap buffer of a secret (malloc_usable_size, not strlen)
+ * and frees it. */
 void gm_free_secret(char *s);
 
 /* Allocation that aborts on out-of-memory (the only sane reaction in a CLI). */
@@ -130,6 +133,8 @@ typedef enum gm_config_type {
 	GM_CFG_STRING,		/* char * */
 	GM_CFG_LONG,		/* long */
 	GM_CFG_INT,		/* int */
+	GM_CFG_TLS,		/* int: "tls" 0, "tlcp" 1 */
+	GM_CFG_TLS_VERSION,	/* int: "1.2" 12, "1.3" 13 */
 } gm_config_type;
 
 typedef struct gm_config_key {
@@ -143,7 +148,7 @@ typedef struct gm_config_key {
 	const char *help;		/* N_(): what it means */
 } gm_config_key;
 
-#define GM_CONFIG_N_KEYS 14
+#define GM_CONFIG_N_KEYS 22
 #define GM_CONFIG_MAX_FILES 3
 extern const gm_config_key gm_config_keys[GM_CONFIG_N_KEYS + 1];
 
@@ -157,8 +162,13 @@ typedef struct gm_config {
 	char *service_url;
 	char *ca_bundle;	/* trust anchors for the service's TLS */
 	char *chain_bundle;	/* trust anchors for issued certificates */
+	int service_tlcp;	/* tls = tlcp: TLCP (NTLS 1.1), else TLS */
 	long connect_timeout_ms;
 	long total_timeout_ms;
+	long max_retry_wait_ms;	/* cap on Retry-After and backoff */
+	int tls_min_version;	/* 12 or 13 */
+	char *tls12_ciphers;	/* NULL = the client's default policy */
+	char *tls13_ciphers;
 	/* [policy] */
 	int renew_before_days;	/* online window opens: 90 */
 	int renew_after_days;	/* online window closes after expiry: 90 */
@@ -167,6 +177,10 @@ typedef struct gm_config {
 	int clock_skew_seconds;	/* allowed notBefore in the future: 300 */
 	/* [renewal] */
 	char *state_dir;	/* journals and locks; NULL = XDG default */
+	/* [hooks] */
+	char *hook_on_renewed;	/* shell command after a renewal */
+	char *hook_on_failure;	/* shell command after a failed one */
+	long hook_timeout_seconds;	/* killed after: 60 */
 	/* every [profile.*] key, in file order */
 	gm_config_kv *profile_kv;
 	size_t n_profile_kv;

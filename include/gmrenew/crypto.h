@@ -18,6 +18,10 @@
 
 #include "gmrenew/common.h"
 
+/* The crypto library and its version, e.g. "OpenSSL 3.0.11 19 Sep 2023" or
+ * "Tongsuo 8.4.0 (compatible with OpenSSL 3.0.3 ...)". */
+const char *gm_crypto_library(void);
+
 /* The SM2 default distinguishing identifier (GM/T 0009). */
 #define GM_SM2_DEFAULT_ID "1234567812345678"
 #define GM_DIGEST_LEN 32
@@ -46,6 +50,19 @@ int gm_tbs_digest(gm_sig_scheme scheme, EVP_PKEY *pub, const unsigned char *msg,
 int gm_sig_raw_to_der(const unsigned char *rs, size_t rs_len,
 		      unsigned char **der, size_t *der_len, gm_error *err);
 
+/* The forms a token gives a signature in. */
+typedef enum gm_sig_format {
+	GM_SIGFMT_RAW = 1,	/* r||s, 64 bytes for a 256-bit curve */
+	GM_SIGFMT_SKF_BLOB,	/* 128 bytes: r and s right-aligned in 64 each */
+	GM_SIGFMT_DER,		/* ECDSA-Sig-Value */
+} gm_sig_format;
+
+/* A token's signature in format fmt to DER; a signature in another form
+ * (e.g. a 128-byte blob where r||s is expected) is refused. Caller frees
+ * *der with OPENSSL_free(). */
+int gm_sig_to_der(gm_sig_format fmt, const unsigned char *sig, size_t sig_len,
+		  unsigned char **der, size_t *der_len, gm_error *err);
+
 /* Verifies a DER signature over msg with pub under scheme (SM2 with the
  * default ID). Returns 0 when valid, -1 with err (GM_EXIT_VERIFY) when not. */
 int gm_sig_verify(gm_sig_scheme scheme, EVP_PKEY *pub, const unsigned char *msg,
@@ -61,6 +78,13 @@ int gm_sig_verify(gm_sig_scheme scheme, EVP_PKEY *pub, const unsigned char *msg,
 EVP_PKEY *gm_pubkey_from_ec_point(const unsigned char *params, size_t params_len,
 				  const unsigned char *point, size_t point_len,
 				  gm_error *err);
+
+/* A public key from a raw X||Y (two equal halves, no 04 prefix, as
+ * FEITIAN's driver keeps SM2 keys in CKA_MODULUS) on the curve of params
+ * (NULL: SM2). Caller frees with EVP_PKEY_free(). */
+EVP_PKEY *gm_pubkey_from_xy(const unsigned char *params, size_t params_len,
+			    const unsigned char *xy, size_t xy_len,
+			    gm_error *err);
 
 /* Whether two public keys are the same key: 1 yes, 0 no. */
 int gm_pubkey_equal(EVP_PKEY *a, EVP_PKEY *b);
@@ -127,6 +151,16 @@ int gm_certs_load_file(const char *path, STACK_OF(X509) **out, gm_error *err);
  */
 int gm_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, const char *ca_file,
 		    time_t at, gm_error *err);
+/* The same for many certificates: the trust anchors loaded, and the pool of
+ * intermediates copied with their ID, once (gm_chain_pool_add); each
+ * gm_chain_pool_verify then costs one verification. */
+typedef struct gm_chain_pool gm_chain_pool;
+int gm_chain_pool_new(const char *ca_file, gm_chain_pool **out,
+		      gm_error *err);
+int gm_chain_pool_add(gm_chain_pool *pool, X509 *untrusted);
+int gm_chain_pool_verify(gm_chain_pool *pool, X509 *leaf, time_t at,
+			 gm_error *err);
+void gm_chain_pool_free(gm_chain_pool *pool);	/* NULL-safe */
 
 /* Drains OpenSSL's error queue into a short text (for messages). */
 const char *gm_openssl_error(char *buf, size_t n);

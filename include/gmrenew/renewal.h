@@ -44,6 +44,8 @@ typedef struct gm_verify_input {
 	const gm_cert_facts *cert;
 	STACK_OF(X509) *untrusted;	/* intermediates; may be NULL */
 	const char *ca_bundle;		/* trust anchors; NULL: chain skipped */
+	gm_chain_pool *chain;		/* anchors and intermediates already
+					 * loaded (then untrusted is unused) */
 	time_t now;
 	const gm_policy *policy;
 	gm_session *session;		/* look for the key; NULL: skipped */
@@ -100,6 +102,17 @@ typedef struct gm_renewal_hooks {
 	void (*progress)(void *ctx, int number, int total, const char *what);
 	/* the update code, as soon as the service gives it */
 	void (*update_code)(void *ctx, const char *code, const char *journal);
+	/* something the user should know (a damaged journal moved aside) */
+	void (*warn)(void *ctx, const char *what);
+	/* `renew` found this machine's journal of an unfinished renewal of
+	 * the certificate and goes on with it; may be NULL */
+	void (*resumed)(void *ctx, const char *code, const char *journal);
+	/* nonzero once the user asked to stop (SIGINT, SIGTERM): the
+	 * renewal stops after the step in progress; may be NULL */
+	int (*interrupted)(void *ctx);
+	/* logs in to the token; renew-with-code calls it only once it needs
+	 * the private keys (NULL: the session is already logged in) */
+	int (*login)(void *ctx, gm_error *err);
 } gm_renewal_hooks;
 
 typedef struct gm_renewal_ctx {
@@ -112,6 +125,9 @@ typedef struct gm_renewal_ctx {
 	const char *state_dir;
 	int keep_old;			/* keep the old pair (relabelled) */
 	int dry_run;			/* change neither token nor service */
+	gm_token_lock *lock;		/* the token's lock, when the caller
+					 * already holds it (taken before the
+					 * token was read); NULL: taken here */
 	time_t now;
 	gm_renewal_hooks hooks;
 } gm_renewal_ctx;
@@ -131,11 +147,34 @@ void gm_renewal_result_release(gm_renewal_result *r);
 /* Label of the pending key pair and certificate of an order. */
 void gm_pending_label(const char *code, char *buf, size_t n);
 
+/* The update code of this machine's journal of an unfinished renewal of a
+ * certificate (by SHA-256) on the token with this serial; -1 when none. */
+int gm_journal_find_unfinished(const char *state_dir, const char *serial,
+			       const char *old_sha256, char code[24]);
+
 /* Renews `old` (a certificate object on the token with its key). */
 int gm_renew(gm_renewal_ctx *ctx, const gm_token_cert *old,
 	     gm_renewal_result *out, gm_error *err);
 /* Finishes the renewal of an update code from whatever point it reached. */
 int gm_renew_with_code(gm_renewal_ctx *ctx, const char *code,
 		       gm_renewal_result *out, gm_error *err);
+
+/* ---- Past runs, for schedulers and monitoring (runs.c) ---- */
+
+/* Renewals of the token with this serial whose journal has not reached the
+ * last step (to be finished with the update code). */
+long gm_pending_renewals(const char *state_dir, const char *serial);
+
+typedef struct gm_run_record {
+	time_t last_run;	/* 0: never */
+	time_t last_success;	/* 0: never */
+} gm_run_record;
+
+/* The token's run record; zeros when there is none. */
+void gm_run_record_read(const char *state_dir, const char *serial,
+			gm_run_record *out);
+/* Records a run at now (and a success when success is not 0). */
+int gm_run_record_update(const char *state_dir, const char *serial,
+			 time_t now, int success, gm_error *err);
 
 #endif

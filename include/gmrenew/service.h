@@ -30,9 +30,20 @@ typedef struct gm_service_options {
 	long total_timeout_ms;		/* per request */
 	int max_retries;		/* for retryable failures; 3 */
 	long max_retry_wait_ms;		/* cap on Retry-After and backoff */
+	/* TLS policy (docs/service-client.md): the lowest version (12 or 13)
+	 * and the suites; NULL = the defaults. NULL and anonymous suites are
+	 * refused whatever the list says. */
+	int tls_min_version;
+	const char *tls12_ciphers;	/* OpenSSL cipher list, TLS 1.2 */
+	const char *tls13_ciphers;	/* TLS 1.3 suites */
+	int tlcp;			/* TLCP (GB/T 38636, NTLS 1.1), not TLS */
 } gm_service_options;
 
 void gm_service_options_defaults(gm_service_options *o);
+/* The [service] settings of the configuration file into o (after
+ * gm_service_options_defaults); the strings stay cfg's. */
+void gm_service_options_from_config(gm_service_options *o,
+				    const gm_config *cfg);
 /* Checks the options (https only, readable bundle); no network yet. */
 int gm_service_open(const gm_service_options *o, gm_service **out,
 		    gm_error *err);
@@ -47,6 +58,12 @@ void gm_service_counters(const gm_service *s, long *requests,
 			 long *connections);
 /* The libcurl version line, for --version and check-env reports. */
 const char *gm_service_curl_version(void);
+/* Whether this build can speak TLCP (Tongsuo with NTLS). */
+int gm_service_tlcp_available(void);
+/* The protocol ("TLSv1.3", "NTLSv1.1") and cipher suite of the last
+ * handshake; empty strings before the first one. */
+void gm_service_tls_info(const gm_service *s, const char **protocol,
+			 const char **suite);
 
 /* The CA's record of one certificate (POST /v1/lookup). */
 typedef struct gm_ca_record {

@@ -21,6 +21,12 @@
 
 #define GM_PROFILE_MAX_LIBS 8
 
+/* Where a key object keeps its public point. */
+typedef enum gm_pubkey_attr {
+	GM_PUBKEY_EC_POINT = 1,	/* CKA_EC_POINT (DER OCTET STRING) + EC_PARAMS */
+	GM_PUBKEY_MODULUS_XY,	/* CKA_MODULUS holding raw X||Y (FEITIAN) */
+} gm_pubkey_attr;
+
 typedef struct gm_profile {
 	char name[32];			/* "epass3000gm", "pkcs11-ec" */
 	CK_KEY_TYPE key_type;		/* CKK_SM2 0x80000200 / CKK_EC */
@@ -35,6 +41,15 @@ typedef struct gm_profile {
 	char libraries[GM_PROFILE_MAX_LIBS][256];	/* names or paths to try */
 	size_t n_libraries;
 	unsigned pin_max_tries;		/* 6 for FEITIAN; 0 = unknown */
+	gm_pubkey_attr public_key;	/* where the public point is */
+	gm_sig_format signature;	/* what C_Sign returns */
+	CK_ULONG keygen_modulus_bits;	/* CKA_MODULUS_BITS sent; 0 = none */
+	int keygen_ec_params;		/* send CKA_EC_PARAMS */
+	CK_ATTRIBUTE_TYPE container_attr;	/* container name; 0 = none */
+	/* Identity (C_GetInfo / C_GetTokenInfo strings); "" = not used. */
+	char module_manufacturer[33];
+	char token_manufacturer[33];
+	char token_model[17];
 } gm_profile;
 
 /* A built-in profile by name, with the config's [profile.NAME] keys applied;
@@ -96,8 +111,11 @@ void gm_token_info_release(gm_token_info *info);
 int gm_token_select(gm_module *m, const char *uri, gm_token_info *out,
 		    gm_error *err);
 
-/* The profile that fits the token when none was named: a token that offers
- * the profile's key generation mechanism, else "pkcs11-ec". */
+/* The profile that fits the token when none was named: by the module's and
+ * the token's identity (C_GetInfo, C_GetTokenInfo), then by the key
+ * generation mechanism offered (a hint), then by a device of the
+ * profile's USB ids on a module that lists no mechanisms; else
+ * "pkcs11-ec". */
 int gm_profile_detect(gm_module *m, CK_SLOT_ID slot, const gm_config *cfg,
 		      gm_profile *out, gm_error *err);
 
@@ -128,6 +146,10 @@ int gm_session_pin_state(gm_session *s, gm_pin_state *out, gm_error *err);
 int gm_session_login(gm_session *s, const char *pin, size_t pin_len,
 		     gm_error *err);
 int gm_session_logged_in(const gm_session *s);
+/* The profile whose data the session's object calls follow (where public
+ * keys are, container names); not copied, it must outlive the session.
+ * Without one: CKA_EC_POINT, no container names. */
+void gm_session_set_profile(gm_session *s, const gm_profile *p);
 /* How many wrong PINs lock the token (the profile's pin_max_tries), so that
  * a failed login can say how many tries are left; 0 = unknown (default). */
 void gm_session_set_pin_tries(gm_session *s, unsigned tries);
@@ -165,20 +187,29 @@ int gm_token_keys(gm_session *s, gm_token_key **out, size_t *n, gm_error *err);
 void gm_token_keys_free(gm_token_key *keys, size_t n);
 void gm_token_key_release(gm_token_key *key);
 
-/* The public key of a public or private key object (CKA_EC_PARAMS and
- * CKA_EC_POINT). Caller frees with EVP_PKEY_free. */
+/* The public key of a public or private key object, where the session's
+ * profile says it is. Caller frees with EVP_PKEY_free. */
 int gm_token_object_pubkey(gm_session *s, CK_OBJECT_HANDLE obj,
 			   EVP_PKEY **out, gm_error *err);
 
 /* A new key pair on the token (needs login), token objects with CKA_ID id
- * and CKA_LABEL label; out receives handles, id, label and the public key. */
+ * and CKA_LABEL label, plus the profile's extra attributes (CKA_MODULUS_BITS,
+ * the container name made from id by gm_container_name); out receives
+ * handles, id, label and the public key. */
 int gm_token_generate_keypair(gm_session *s, const gm_profile *p,
 			      const unsigned char *id, size_t id_len,
 			      const char *label, gm_token_key *out,
 			      gm_error *err);
 
-/* Signs a 32-byte digest with priv using the profile's mechanism; the raw
- * r||s answer becomes DER. Caller frees *sig with OPENSSL_free(). */
+/* The container name of the key pair with CKA_ID id: "{GUID}" (38
+ * characters), the GUID being the 16-byte id (other lengths: the first 16
+ * bytes of SHA-256(id)), upper-case hex. buf holds at least 39 bytes. */
+void gm_container_name(const unsigned char *id, size_t id_len, char *buf,
+		       size_t size);
+
+/* Signs a 32-byte digest with priv using the profile's mechanism; the
+ * answer, in the profile's signature format, becomes DER. Caller frees
+ * *sig with OPENSSL_free(). */
 int gm_token_sign_digest(gm_session *s, const gm_profile *p,
 			 CK_OBJECT_HANDLE priv,
 			 const unsigned char digest[GM_DIGEST_LEN],
@@ -194,7 +225,8 @@ int gm_token_sign_cb(void *signer, const unsigned char digest[GM_DIGEST_LEN],
 		     unsigned char **sig, size_t *sig_len, gm_error *err);
 
 /* A certificate object (CKA_SUBJECT, CKA_ISSUER, CKA_SERIAL_NUMBER taken
- * from der). */
+ * from der); with a profile that names containers it joins the container
+ * of the key pair with the same CKA_ID (gm_container_name of id). */
 int gm_token_create_cert(gm_session *s, const unsigned char *id, size_t id_len,
 			 const char *label, const unsigned char *der,
 			 size_t der_len, CK_OBJECT_HANDLE *out, gm_error *err);

@@ -26,12 +26,9 @@ void gm_format_time(time_t t, char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%d %H:%M:%S %Z", &tm);
 }
 
-/* Whether the token holds the key pair of the certificate: a key object
- * with the same CKA_ID whose public key is the certificate's (no PIN). */
-static int has_key(gm_cli *cli, const gm_cert_view *v)
+/* Whether key object h has the certificate's public key. */
+static int same_key(gm_cli *cli, const gm_cert_view *v, CK_OBJECT_HANDLE h)
 {
-	CK_OBJECT_HANDLE h = v->obj->privkey != CK_INVALID_HANDLE ?
-			     v->obj->privkey : v->obj->pubkey;
 	EVP_PKEY *pub = NULL;
 	gm_error err;
 	int same;
@@ -47,7 +44,19 @@ static int has_key(gm_cli *cli, const gm_cert_view *v)
 	return same;
 }
 
-static void load_view(gm_cli *cli, const gm_policy *pol, gm_cert_view *v)
+/* The private key with the same CKA_ID and the certificate's public key;
+ * a public key object alone proves nothing about the private key. */
+static int key_state(gm_cli *cli, const gm_cert_view *v, int privs_visible)
+{
+	if (same_key(cli, v, v->obj->privkey))
+		return GM_KEY_FOUND;
+	if (privs_visible || !same_key(cli, v, v->obj->pubkey))
+		return GM_KEY_MISSING;
+	return GM_KEY_UNKNOWN;
+}
+
+static void load_view(gm_cli *cli, const gm_policy *pol, gm_cert_view *v,
+		      int privs_visible)
 {
 	gm_error err;
 
@@ -63,23 +72,28 @@ static void load_view(gm_cli *cli, const gm_policy *pol, gm_cert_view *v)
 	v->parsed = 1;
 	gm_policy_classify(pol, v->facts.not_before, v->facts.not_after,
 			   cli->now, &v->verdict);
-	v->has_private_key = has_key(cli, v);
+	v->key_state = key_state(cli, v, privs_visible);
+	v->has_private_key = v->key_state != GM_KEY_MISSING;
 }
 
 int gm_cert_list_load(gm_cli *cli, gm_cert_list *out, gm_error *err)
 {
 	gm_policy pol;
 	size_t i;
+	int privs_visible;
 
 	memset(out, 0, sizeof(*out));
 	if (gm_token_certs(cli->session, &out->objs, &out->n, err))
 		return -1;
 	gm_cli_policy(cli, &pol);
+	privs_visible = gm_session_logged_in(cli->session);
+	for (i = 0; i < out->n; i++)
+		privs_visible |= out->objs[i].privkey != CK_INVALID_HANDLE;
 	out->views = gm_xcalloc(out->n, sizeof(*out->views));
 	for (i = 0; i < out->n; i++) {
 		out->views[i].index = i + 1;
 		out->views[i].obj = &out->objs[i];
-		load_view(cli, &pol, &out->views[i]);
+		load_view(cli, &pol, &out->views[i], privs_visible);
 	}
 	return 0;
 }
@@ -128,7 +142,7 @@ enum { W_IDX = 2, W_GW = 8, W_ORG = 12, W_SYS = 8, W_DATE = 10, W_DAYS = 6,
 
 static void print_header(FILE *f)
 {
-	fprintf(f, "%*s ", W_IDX, "#");
+	gm_fprintf(f, "%*s ", W_IDX, "#");
 	gm_print_cell(f, _("Gateway"), W_GW);
 	fputc(' ', f);
 	gm_print_cell(f, _("Organisation"), W_ORG);
@@ -143,7 +157,7 @@ static void print_header(FILE *f)
 	fputc(' ', f);
 	gm_print_cell(f, _("Status"), W_STATUS);
 	fputc(' ', f);
-	fprintf(f, "%s\n", _("Renewal"));
+	gm_fprintf(f, "%s\n", _("Renewal"));
 }
 
 static void local_date(time_t t, char *buf, size_t n)
@@ -181,7 +195,7 @@ static void print_wrapped(FILE *f, const char *text, size_t indent)
 			used = 0;
 		}
 		if (!used) {
-			fprintf(f, "%*s", (int)indent, "");
+			gm_fprintf(f, "%*s", (int)indent, "");
 			used = indent;
 		} else {
 			fputc(' ', f);
@@ -192,7 +206,7 @@ static void print_wrapped(FILE *f, const char *text, size_t indent)
 			used = W_LINE;
 			continue;
 		}
-		fputs(word, f);
+		gm_fputs(word, f);
 		used += w;
 	}
 	if (used)
@@ -212,7 +226,7 @@ static void print_row(FILE *f, const gm_cert_view *v)
 		snprintf(days, sizeof(days), "-");
 	else
 		snprintf(days, sizeof(days), "%ld", v->verdict.days_left);
-	fprintf(f, "%*zu ", W_IDX, v->index);
+	gm_fprintf(f, "%*zu ", W_IDX, v->index);
 	gm_print_cell(f, v->facts.gateway ? v->facts.gateway : "-", W_GW);
 	fputc(' ', f);
 	gm_print_cell(f, v->facts.organization ? v->facts.organization : "-",
@@ -223,14 +237,17 @@ static void print_row(FILE *f, const gm_cert_view *v)
 	gm_print_cell(f, from, W_DATE);
 	fputc(' ', f);
 	gm_print_cell(f, to, W_DATE);
-	fprintf(f, " %*s ", W_DAYS, days);
+	gm_fprintf(f, " %*s ", W_DAYS, days);
 	gm_print_cell(f, status_label(v->verdict.status), W_STATUS);
-	fprintf(f, " %s\n", renewal_label(v->verdict.renewal));
-	fprintf(f, "%*s %s\n", W_IDX, "", v->facts.subject);
+	gm_fprintf(f, " %s\n", renewal_label(v->verdict.renewal));
+	gm_fprintf(f, "%*s %s\n", W_IDX, "", v->facts.subject);
 	gm_format_time(v->facts.not_after, until, sizeof(until));
-	fprintf(f, _("%*s expires %s; %s key %s\n"), W_IDX, "", until,
-		v->facts.key_algorithm,
-		v->has_private_key ? _("on the token") : _("NOT on the token"));
+	gm_fprintf(f, _("%*s expires %s; %s key %s\n"), W_IDX, "", until,
+		   v->facts.key_algorithm,
+		   v->key_state == GM_KEY_FOUND ? _("on the token") :
+		   v->key_state == GM_KEY_MISSING ? _("NOT on the token") :
+		   _("not checked (the private key is seen only with the "
+		     "PIN)"));
 }
 
 static void print_problem(FILE *f, const gm_cert_view *v)
@@ -240,7 +257,7 @@ static void print_problem(FILE *f, const gm_cert_view *v)
 	char *text = gm_xasprintf(_("label '%s', id %s: %s"), label,
 				  id[0] ? id : "none", v->problem);
 
-	fprintf(f, _("%*zu unreadable certificate object\n"), W_IDX, v->index);
+	gm_fprintf(f, _("%*zu unreadable certificate object\n"), W_IDX, v->index);
 	print_wrapped(f, text, W_IDX + 1);
 	free(text);
 	free(label);
@@ -251,10 +268,10 @@ void gm_cert_list_print(const gm_cli *cli, const gm_cert_list *list, FILE *f)
 {
 	size_t i;
 
-	fprintf(f, _("Token '%s', serial %s (%s %s)\n"), cli->token.label,
+	gm_fprintf(f, _("Token '%s', serial %s (%s %s)\n"), cli->token.label,
 		cli->token.serial, cli->token.manufacturer, cli->token.model);
 	if (!list->n) {
-		fprintf(f, _("No certificates on this token.\n"));
+		gm_fprintf(f, _("No certificates on this token.\n"));
 		return;
 	}
 	fputc('\n', f);
@@ -304,7 +321,11 @@ static void add_facts(cJSON *o, const gm_cert_view *v)
 	gm_json_add_str(o, "status", gm_status_name(v->verdict.status));
 	gm_json_add_str(o, "renewal", gm_renewal_name(v->verdict.renewal));
 	gm_json_add_str(o, "key_algorithm", f->key_algorithm);
-	cJSON_AddBoolToObject(o, "has_private_key", v->has_private_key);
+	if (v->key_state == GM_KEY_UNKNOWN)
+		cJSON_AddNullToObject(o, "has_private_key");
+	else
+		cJSON_AddBoolToObject(o, "has_private_key",
+				      v->key_state == GM_KEY_FOUND);
 }
 
 static const char *const fact_keys[] = {

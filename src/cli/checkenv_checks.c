@@ -166,10 +166,7 @@ static void check_service_settings(ce_run *r, ce_check *c)
 			      "CA bundle '%s' (%d certificates)", (unsigned long)n),
 		  cfg->ca_bundle, n);
 	gm_service_options_defaults(&o);
-	o.url = cfg->service_url;
-	o.ca_bundle = cfg->ca_bundle;
-	o.connect_timeout_ms = cfg->connect_timeout_ms;
-	o.total_timeout_ms = cfg->total_timeout_ms;
+	gm_service_options_from_config(&o, cfg);
 	o.max_retries = 0;	/* a diagnosis: say what the first try met */
 	if (gm_service_open(&o, &r->service, &err) < 0) {
 		problem_err(c, CE_FAIL, &err);
@@ -407,6 +404,7 @@ static void check_single_token(ce_run *r, const gm_error *tokens_err)
 		problem_err(c, CE_FAIL, &err);
 		return;
 	}
+	gm_session_set_profile(r->cli->session, &r->profile);
 	ce_set(c, CE_PASS, NULL, _("one token: label '%s', serial %s"),
 	       t[0].label, t[0].serial);
 }
@@ -465,6 +463,7 @@ static void check_service(ce_run *r)
 {
 	ce_check *c = &r->checks[CE_SERVICE];
 	const unsigned char **ders;
+	const char *proto, *suite;
 	gm_ca_record *recs = NULL;
 	size_t *lens, i, n = 0;
 	gm_error err;
@@ -505,14 +504,19 @@ static void check_service(ce_run *r)
 		} else {
 			gm_ca_records_free(recs, 1);
 		}
-		ce_set(c, CE_PASS, NULL, _("%s answered over verified TLS in "
+		gm_service_tls_info(r->service, &proto, &suite);
+		ce_set(c, CE_PASS, NULL, _("%s answered over verified %s in "
 		       "%ld ms"), r->cli->cfg.service_url,
+		       r->cli->cfg.service_tlcp ? "TLCP" : "TLS",
 		       gm_service_last_ms(r->service));
-		ce_detail(c, ngettext("looked up %zu certificate; TLS "
-				      "verified against '%s'", "looked up %zu "
-				      "certificates; TLS verified against '%s'",
+		ce_detail(c, ngettext("looked up %zu certificate; %s verified "
+				      "against '%s'", "looked up %zu "
+				      "certificates; %s verified against '%s'",
 				      n ? n : 1), n ? n : 1,
+			  r->cli->cfg.service_tlcp ? "TLCP" : "TLS",
 			  r->cli->cfg.ca_bundle);
+		ce_detail(c, _("protocol %s, cipher suite %s"),
+			  *proto ? proto : "?", *suite ? suite : "?");
 	}
 	free(ders);
 	free(lens);
@@ -624,10 +628,10 @@ static void note_open_order(ce_check *c, const ce_run *r, size_t i)
 
 	if (rec && rec->open_code)
 		ce_detail(c, _("#%zu has an unfinished renewal (%s): finish it "
-			  "with 'gmrenew renew-with-code CODE' (the code: "
-			  "'gmrenew list-certs --online')"),
+			  "with 'gmrenew renew-with-code %s'"),
 			  r->certs.views[i].index,
-			  rec->open_state ? rec->open_state : "open");
+			  rec->open_state ? rec->open_state : "open",
+			  rec->open_code);
 }
 
 /* Without the CA's records: what the token holds, from the local read. */

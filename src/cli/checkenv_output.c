@@ -235,7 +235,7 @@ cJSON *ce_report_json(const ce_run *r)
 	cJSON_AddStringToObject(doc, "generated_at", when);
 	v = cJSON_AddObjectToObject(doc, "versions");
 	cJSON_AddStringToObject(v, "gmrenew", GMRENEW_VERSION);
-	cJSON_AddStringToObject(v, "openssl", OpenSSL_version(OPENSSL_VERSION));
+	cJSON_AddStringToObject(v, "openssl", gm_crypto_library());
 	cJSON_AddStringToObject(v, "libcurl", gm_service_curl_version());
 	cJSON_AddItemToObject(v, "pkcs11_module", module_json(r));
 	cJSON_AddItemToObject(v, "os", os_json());
@@ -287,9 +287,9 @@ static void print_tag(FILE *f, ce_status s, int colour)
 	static const char *const colours[] = { "32", "33", "1;31", "2" };
 
 	if (colour)
-		fprintf(f, "[\033[%sm%s\033[0m]", colours[s], _(tags[s]));
+		gm_fprintf(f, "[\033[%sm%s\033[0m]", colours[s], _(tags[s]));
 	else
-		fprintf(f, "[%s]", _(tags[s]));
+		gm_fprintf(f, "[%s]", _(tags[s]));
 }
 
 void ce_print(const ce_run *r, FILE *f, int colour)
@@ -302,15 +302,15 @@ void ce_print(const ce_run *r, FILE *f, int colour)
 		const ce_check *c = &r->checks[i];
 
 		print_tag(f, c->status, colour);
-		fprintf(f, " %-*s ", ID_WIDTH, c->id);
+		gm_fprintf(f, " %-*s ", ID_WIDTH, c->id);
 		gm_wrap(f, c->summary ? c->summary : "", SUMMARY_COL,
 			SUMMARY_COL, width);
 		if (c->detail && c->status != CE_SKIP) {
-			fprintf(f, "%*s", DETAIL_COL, "");
+			gm_fprintf(f, "%*s", DETAIL_COL, "");
 			gm_wrap(f, c->detail, DETAIL_COL, DETAIL_COL, width);
 		}
 		if (c->fix && c->status != CE_PASS && c->status != CE_SKIP) {
-			fprintf(f, "%*s%s", DETAIL_COL, "", fix_tag);
+			gm_fprintf(f, "%*s%s", DETAIL_COL, "", fix_tag);
 			gm_wrap(f, c->fix, fix_col, fix_col, width);
 		}
 		failed += c->status == CE_FAIL;
@@ -318,19 +318,19 @@ void ce_print(const ce_run *r, FILE *f, int colour)
 		skipped += c->status == CE_SKIP;
 	}
 	if (!failed && !warned)
-		fprintf(f, _("All checks passed.\n"));
+		gm_fprintf(f, _("All checks passed.\n"));
 	else if (!failed)
-		fprintf(f, ngettext("All checks passed, %zu with a warning.\n",
+		gm_fprintf(f, ngettext("All checks passed, %zu with a warning.\n",
 				    "All checks passed, %zu with a warning.\n",
 				    warned), warned);
 	else if (skipped)
-		fprintf(f, ngettext("%zu check failed (others skipped): fix it "
+		gm_fprintf(f, ngettext("%zu check failed (others skipped): fix it "
 				    "and run 'gmrenew check-env' again.\n",
 				    "%zu checks failed (others skipped): fix "
 				    "them and run 'gmrenew check-env' again.\n",
 				    failed), failed);
 	else
-		fprintf(f, ngettext("%zu check failed: fix it and run 'gmrenew "
+		gm_fprintf(f, ngettext("%zu check failed: fix it and run 'gmrenew "
 				    "check-env' again.\n", "%zu checks failed: "
 				    "fix them and run 'gmrenew check-env' "
 				    "again.\n", failed), failed);

@@ -26,21 +26,23 @@ static int write_report(const ce_run *r, const char *path)
 {
 	cJSON *doc = ce_report_json(r);
 	char *text = cJSON_Print(doc);
-	char *with_newline;
+	char *with_newline, *safe;
 	gm_error err;
 	int rc;
 
 	cJSON_Delete(doc);
 	if (!text)
 		abort();	/* cJSON fails only when out of memory */
-	with_newline = gm_xasprintf("%s\n", text);
+	safe = gm_json_text_safe(text);
+	with_newline = gm_xasprintf("%s\n", safe);
+	free(safe);
 	cJSON_free(text);
 	rc = ce_write_private(path, with_newline, &err);
 	free(with_newline);
 	if (rc < 0) {
-		fprintf(stderr, _("gmrenew: error: %s\n"), err.msg);
+		gm_fprintf(stderr, _("gmrenew: error: %s\n"), err.msg);
 		if (err.fix[0])
-			fprintf(stderr, _("gmrenew: what to do: %s\n"), err.fix);
+			gm_fprintf(stderr, _("gmrenew: what to do: %s\n"), err.fix);
 	}
 	return rc;
 }
@@ -62,7 +64,7 @@ int cmd_check_env(gm_cli *cli, int argc, char **argv)
 	if (code)
 		return code > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
 	if (pos < argc) {
-		fprintf(stderr, _("gmrenew check-env: unexpected argument '%s'\n"),
+		gm_fprintf(stderr, _("gmrenew check-env: unexpected argument '%s'\n"),
 			argv[pos]);
 		return GM_EXIT_USAGE;
 	}
@@ -78,7 +80,7 @@ int cmd_check_env(gm_cli *cli, int argc, char **argv)
 		if (write_report(&r, report) < 0)
 			code = code ? code : GM_EXIT_FAILED;
 		else if (!cli->json)
-			printf(_("Report for a support ticket: %s\n"), report);
+			gm_printf(_("Report for a support ticket: %s\n"), report);
 	}
 	ce_run_release(&r);
 	return code;

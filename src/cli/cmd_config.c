@@ -62,9 +62,9 @@ static void show_text(const gm_cli *cli)
 	size_t i;
 
 	for (i = 0; i < cli->cfg.n_files; i++)
-		printf(_("# read: %s\n"), cli->cfg.files[i]);
+		gm_printf(_("# read: %s\n"), cli->cfg.files[i]);
 	if (!cli->cfg.n_files)
-		printf("%s\n", _("# no configuration file was found: every "
+		gm_printf("%s\n", _("# no configuration file was found: every "
 				 "value is the default"));
 	for (i = 0; gm_config_keys[i].name; i++) {
 		const gm_config_key *k = &gm_config_keys[i];
@@ -73,19 +73,19 @@ static void show_text(const gm_cli *cli)
 
 		if (strcmp(section, k->section)) {
 			section = k->section;
-			printf("\n[%s]\n", section);
+			gm_printf("\n[%s]\n", section);
 		}
 		if (v)
-			printf("%s = %s", k->name, v);
+			gm_printf("%s = %s", k->name, v);
 		else
-			printf("# %s =", k->name);
-		printf("  # %s\n", src ? src : _("default"));
+			gm_printf("# %s =", k->name);
+		gm_printf("  # %s\n", src ? src : _("default"));
 		free(v);
 	}
 	for (i = 0; i < cli->cfg.n_profile_kv; i++) {
 		const gm_config_kv *kv = &cli->cfg.profile_kv[i];
 
-		printf("\n[profile.%s]\n%s = %s\n", kv->section, kv->key,
+		gm_printf("\n[profile.%s]\n%s = %s\n", kv->section, kv->key,
 		       kv->value);
 	}
 }
@@ -320,7 +320,7 @@ int cmd_config(gm_cli *cli, int argc, char **argv)
 		return config_show(cli);
 	if (pos + 1 == argc && !strcmp(argv[pos], "init"))
 		return config_init(cli, &o);
-	fprintf(stderr, "%s\n", _("usage: gmrenew config show\n"
+	gm_fprintf(stderr, "%s\n", _("usage: gmrenew config show\n"
 				  "       gmrenew config init --url URL "
 				  "--ca-bundle FILE --chain-bundle FILE "
 				  "[--force]"));

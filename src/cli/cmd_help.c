@@ -17,7 +17,7 @@ int cmd_help(gm_cli *cli, int argc, char **argv)
 	if (r)
 		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
 	if (pos + 1 < argc) {
-		fprintf(stderr, _("gmrenew help: unexpected argument '%s'\n"),
+		gm_fprintf(stderr, _("gmrenew help: unexpected argument '%s'\n"),
 			argv[pos + 1]);
 		return GM_EXIT_USAGE;
 	}
@@ -30,7 +30,7 @@ int cmd_help(gm_cli *cli, int argc, char **argv)
 			gm_manual_command(&d, &gm_commands[i]);
 			return GM_EXIT_OK;
 		}
-	fprintf(stderr, _("gmrenew: '%s' is not a gmrenew command; see "
+	gm_fprintf(stderr, _("gmrenew: '%s' is not a gmrenew command; see "
 			  "'gmrenew --help'\n"), argv[pos]);
 	return GM_EXIT_USAGE;
 }

@@ -10,6 +10,7 @@
 
 #include "gmrenew/cli.h"
 #include "gmrenew/service.h"
+#include "fleet_internal.h"
 
 typedef struct online {
 	gm_ca_record *rec;	/* one per certificate view, or NULL */
@@ -115,7 +116,7 @@ static void print_record(size_t index, const gm_ca_record *r)
 	else
 		snprintf(renewal, sizeof(renewal), _("no (%s)"),
 			 r->reason ? r->reason : "-");
-	printf("%2zu ", index);
+	gm_printf("%2zu ", index);
 	gm_print_cell(stdout, r->gateway ? r->gateway : "-", W_GW);
 	fputc(' ', stdout);
 	gm_print_cell(stdout, r->organization ? r->organization : "-", W_ORG);
@@ -124,18 +125,18 @@ static void print_record(size_t index, const gm_ca_record *r)
 	fputc(' ', stdout);
 	gm_print_cell(stdout, r->found ? ca_status(r->status) : _("unknown"),
 		      W_STATUS);
-	printf(" %s\n", renewal);
+	gm_printf(" %s\n", renewal);
 	if (r->open_code)
-		printf(_("   an unfinished renewal (%s) can be finished with "
-		       "'gmrenew renew-with-code CODE'\n"), r->open_state ?
-		       r->open_state : "open");
+		gm_printf(_("   an unfinished renewal (%s) can be finished with "
+			    "'gmrenew renew-with-code %s'\n"), r->open_state ?
+			  r->open_state : _("open"), r->open_code);
 }
 
 static void print_records(const gm_cert_list *list, const online *on)
 {
 	size_t i;
 
-	printf("\n%s\n %s ", _("The CA's records:"), "#");
+	gm_printf("\n%s\n %s ", _("The CA's records:"), "#");
 	gm_print_cell(stdout, _("Gateway"), W_GW);
 	fputc(' ', stdout);
 	gm_print_cell(stdout, _("Organisation"), W_ORG);
@@ -143,7 +144,7 @@ static void print_records(const gm_cert_list *list, const online *on)
 	gm_print_cell(stdout, _("System"), W_SYS);
 	fputc(' ', stdout);
 	gm_print_cell(stdout, _("CA status"), W_STATUS);
-	printf(" %s\n", _("Online renewal"));
+	gm_printf(" %s\n", _("Online renewal"));
 	for (i = 0; i < list->n; i++) {
 		const gm_ca_record *r = record_of(list, on, i);
 
@@ -155,9 +156,18 @@ static void print_records(const gm_cert_list *list, const online *on)
 int cmd_list_certs(gm_cli *cli, int argc, char **argv)
 {
 	int online_opt = 0;
+	const char *metrics = NULL;
+	gm_login_options login = { .pin = { NULL, -1 } };
 	const gm_option opts[] = {
 		{ "online", 0, GM_OPT_BOOL, &online_opt, NULL,
 		  N_("also show the CA's records (asks the renewal service)") },
+		{ "metrics", 0, GM_OPT_STRING, &metrics, "FILE",
+		  N_("also write Prometheus metrics to FILE (node_exporter "
+		     "textfile)") },
+		{ "pin-file", 0, GM_OPT_STRING, &login.pin.file, "FILE",
+		  N_("log in with the PIN from FILE, to see the private keys") },
+		{ "pin-fd", 0, GM_OPT_INT, &login.pin.fd, "N",
+		  N_("log in with the PIN from file descriptor N") },
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
 	online on = { NULL, 0 };
@@ -169,8 +179,14 @@ int cmd_list_certs(gm_cli *cli, int argc, char **argv)
 	if (r)
 		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
 	if (gm_cli_setup(cli, cli->command->flags, &err) ||
+	    (gm_pin_source_scripted(&login.pin) &&
+	     gm_cli_login(cli, &login, &err)) ||
 	    gm_cert_list_load(cli, &list, &err))
 		return gm_cli_report_error(cli, &err);
+	if (metrics && gm_metrics_write(cli, &list, metrics, &err)) {
+		gm_cert_list_release(&list);
+		return gm_cli_report_error(cli, &err);
+	}
 	if (online_opt && fetch_records(cli, &list, &on, &err)) {
 		gm_cert_list_release(&list);
 		return gm_cli_report_error(cli, &err);

@@ -9,11 +9,13 @@
 #include <strings.h>
 
 #include "gmrenew/cli.h"
+#include "fleet_internal.h"
 
 typedef struct renew_opts {
 	const char *cert;
-	int yes, dry_run, force, keep_old;
+	int yes, dry_run, force, keep_old, wait;
 	gm_login_options login;
+	gm_wait_options batch;
 } renew_opts;
 
 /* A certificate the user can renew now: readable, in the online window,
@@ -66,9 +68,37 @@ static const char offline_fix[] =
 	"certificate business form (证书业务信息表) to the CA, as its renewal "
 	"guide says");
 
-static int none_due(const gm_cert_list *l, int force, gm_error *err)
+/* When online renewal of a certificate opens, as the user reads it. */
+static void window_opens(const gm_cli *cli, const gm_cert_view *v, char *buf,
+			 size_t n)
+{
+	gm_policy p;
+
+	gm_cli_policy(cli, &p);
+	gm_format_time(v->facts.not_after - (time_t)p.renew_before_days * 86400,
+		       buf, n);
+}
+
+/* The not-due certificate whose window opens first, or NULL. */
+static const gm_cert_view *first_due(const gm_cert_list *l)
+{
+	const gm_cert_view *best = NULL;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->views[i].parsed && l->views[i].has_private_key &&
+		    l->views[i].verdict.renewal == GM_RENEWAL_NOT_DUE &&
+		    (!best || l->views[i].facts.not_after < best->facts.not_after))
+			best = &l->views[i];
+	return best;
+}
+
+static int none_due(const gm_cli *cli, const gm_cert_list *l, int force,
+		    gm_error *err)
 {
 	size_t i, offline = 0, parsed = 0;
+	const gm_cert_view *next = first_due(l);
+	char opens[48] = "";
 
 	for (i = 0; i < l->n; i++) {
 		parsed += l->views[i].parsed;
@@ -82,11 +112,15 @@ static int none_due(const gm_cert_list *l, int force, gm_error *err)
 		return gm_fail(err, GM_EXIT_OFFLINE, offline_fix,
 			       "the certificate expired more than 90 days ago; "
 			       "online renewal is no longer possible");
+	if (next)
+		window_opens(cli, next, opens, sizeof(opens));
 	return gm_fail(err, GM_EXIT_NOT_DUE,
 		       force ? "choose one with --cert" :
-		       "nothing to do; online renewal opens 90 days before "
-		       "expiry (--force renews anyway)",
-		       "no certificate on the token is due for renewal");
+		       "run 'gmrenew renew' again once the window is open",
+		       "no certificate on the token is due for renewal%s%s%s%s",
+		       next ? "; online renewal of '" : "",
+		       next ? next->facts.subject : "",
+		       next ? "' opens on " : "", opens);
 }
 
 static int ask_choice(const gm_cli *cli, const gm_cert_list *l,
@@ -149,7 +183,7 @@ static int choose(const gm_cli *cli, const renew_opts *o,
 			*out = &l->views[0];
 			return 0;
 		}
-		return none_due(l, o->force, err);
+		return none_due(cli, l, o->force, err);
 	}
 	if (gm_have_terminal() && !cli->json)
 		return ask_choice(cli, l, out, err);
@@ -157,9 +191,11 @@ static int choose(const gm_cli *cli, const renew_opts *o,
 }
 
 /* The CA's windows, applied to the chosen certificate. */
-static int apply_policy(const renew_opts *o, const gm_cert_view *v,
-			gm_error *err)
+static int apply_policy(const gm_cli *cli, const renew_opts *o,
+			const gm_cert_view *v, gm_error *err)
 {
+	char opens[48];
+
 	if (!v->parsed)
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
 			       "certificate #%zu cannot be read: %s", v->index,
@@ -169,13 +205,15 @@ static int apply_policy(const renew_opts *o, const gm_cert_view *v,
 			       "'%s' expired %ld days ago; online renewal ends 90 "
 			       "days after expiry", v->facts.subject,
 			       -v->verdict.days_left);
+	window_opens(cli, v, opens, sizeof(opens));
 	if (v->verdict.renewal == GM_RENEWAL_NOT_DUE && !o->force)
 		return gm_fail(err, GM_EXIT_NOT_DUE,
-			       "nothing to do now; use --force only if the CA "
-			       "asked you to renew early",
-			       "'%s' is valid for %ld more days; online renewal "
-			       "opens 90 days before expiry", v->facts.subject,
-			       v->verdict.days_left);
+			       "run 'gmrenew renew' again once the window is "
+			       "open (--force only if the CA asked you to renew "
+			       "early)",
+			       "'%s' is valid for %ld more days; its online "
+			       "renewal opens on %s", v->facts.subject,
+			       v->verdict.days_left, opens);
 	if (!v->has_private_key)
 		return gm_fail(err, GM_EXIT_FAILED, "contact the CA",
 			       "the token holds no key pair for '%s'",
@@ -214,7 +252,7 @@ static int print_result(gm_renew_session *rs, const gm_cert_view *old,
 			cJSON_AddItemToObject(doc, "old", gm_cert_view_json(old));
 			gm_cli_print_json(doc);
 		} else {
-			printf(_("Dry run: '%s' can be renewed now; the PIN, the key "
+			gm_printf(_("Dry run: '%s' can be renewed now; the PIN, the key "
 			       "and the CA's records were checked. Nothing was "
 			       "changed.\n"), old->facts.subject);
 		}
@@ -232,7 +270,7 @@ static int print_result(gm_renew_session *rs, const gm_cert_view *old,
 						  old->facts.not_after) / 86400));
 		gm_cli_print_json(doc);
 	} else {
-		printf(_("Renewed. Update code %s.\n"), rs->code);
+		gm_printf(_("Renewed. Update code %s.\n"), rs->code);
 		gm_renew_print_change(stdout, &old->facts, &fresh);
 	}
 	gm_cert_facts_release(&fresh);
@@ -258,6 +296,14 @@ static int parse(gm_cli *cli, renew_opts *o, int argc, char **argv)
 		  NULL, N_("use the PIN even when one try is left before locking") },
 		{ "keep-old", 0, GM_OPT_BOOL, &o->keep_old, NULL,
 		  N_("keep the old certificate and key (relabelled)") },
+		{ "wait", 0, GM_OPT_BOOL, &o->wait, NULL,
+		  N_("renew Ekeys one after another as they are inserted") },
+		{ "count", 0, GM_OPT_INT, &o->batch.count, "N",
+		  N_("with --wait: stop after N Ekeys") },
+		{ "timeout", 0, GM_OPT_INT, &o->batch.timeout, "SECONDS",
+		  N_("with --wait: stop when nothing changes for SECONDS") },
+		{ "pin-map", 0, GM_OPT_STRING, &o->batch.pin_map, "FILE",
+		  N_("with --wait: 'SERIAL PIN' lines (mode 0600)") },
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
 	int pos, r;
@@ -268,11 +314,26 @@ static int parse(gm_cli *cli, renew_opts *o, int argc, char **argv)
 	if (r)
 		return r;
 	if (pos < argc) {
-		fprintf(stderr, _("gmrenew renew: unexpected argument '%s'\n"),
+		gm_fprintf(stderr, _("gmrenew renew: unexpected argument '%s'\n"),
 			argv[pos]);
 		return -1;
 	}
 	return 0;
+}
+
+/* --wait: the batch (cmd_renew_wait.c). */
+static int renew_wait(gm_cli *cli, renew_opts *o)
+{
+	if (o->cert || o->force || o->login.pin.fd >= 0) {
+		gm_fprintf(stderr, _("gmrenew renew: --wait takes no --cert, --force "
+			"or --pin-fd (each Ekey is renewed when due)\n"));
+		return GM_EXIT_USAGE;
+	}
+	o->batch.pin_file = o->login.pin.file;
+	o->batch.dry_run = o->dry_run;
+	o->batch.keep_old = o->keep_old;
+	o->batch.allow_final_try = o->login.allow_final_try;
+	return cmd_renew_wait(cli, &o->batch);
 }
 
 int cmd_renew(gm_cli *cli, int argc, char **argv)
@@ -287,20 +348,30 @@ int cmd_renew(gm_cli *cli, int argc, char **argv)
 	r = parse(cli, &o, argc, argv);
 	if (r)
 		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
+	if (o.wait)
+		return renew_wait(cli, &o);
 	memset(&rs, 0, sizeof(rs));
 	memset(&list, 0, sizeof(list));
+	/* The lock is taken before the token is read, so that what is read
+	 * stays true until the end (another gmrenew may have just renewed). */
 	if (gm_cli_setup(cli, cli->command->flags, &err) ||
+	    gm_renew_session_open(cli, &rs, &err) ||
+	    gm_renew_session_lock(&rs, &err) ||
 	    gm_cert_list_load(cli, &list, &err) ||
 	    choose(cli, &o, &list, &chosen, &err) ||
-	    apply_policy(&o, chosen, &err) || confirm_start(cli, &o, chosen, &err) ||
-	    gm_renew_session_open(cli, &rs, &err) ||
+	    apply_policy(cli, &o, chosen, &err) ||
+	    confirm_start(cli, &o, chosen, &err) ||
 	    gm_cli_login(cli, &o.login, &err)) {
 		r = gm_cli_report_error(cli, &err);
 		goto out;
 	}
+	gm_outcome_old_cert(chosen);
 	rs.ctx.keep_old = o.keep_old;
 	rs.ctx.dry_run = o.dry_run;
-	if (gm_renew(&rs.ctx, chosen->obj, &rs.result, &err))
+	gm_renew_signals(1);
+	r = gm_renew(&rs.ctx, chosen->obj, &rs.result, &err);
+	gm_renew_signals(0);
+	if (r)
 		r = gm_renew_report_failure(&rs, &err);
 	else
 		r = print_result(&rs, chosen, &o);

@@ -22,16 +22,16 @@ static int print_result(gm_renew_session *rs)
 						fresh.sha256_hex);
 		gm_cli_print_json(doc);
 	} else if (rs->result.nothing_to_do) {
-		printf(_("Renewal %s is already complete; nothing was changed.\n"),
+		gm_printf(_("Renewal %s is already complete; nothing was changed.\n"),
 		       rs->code);
 	} else {
 		char until[48] = "";
 
 		if (have)
 			gm_format_time(fresh.not_after, until, sizeof(until));
-		printf(_("Renewal %s is complete.\n"), rs->code);
+		gm_printf(_("Renewal %s is complete.\n"), rs->code);
 		if (have)
-			printf(_("Certificate: %s\n  serial %s, valid to %s\n"),
+			gm_printf(_("Certificate: %s\n  serial %s, valid to %s\n"),
 			       fresh.subject, fresh.serial_hex, until);
 	}
 	if (have)
@@ -52,6 +52,7 @@ int cmd_renew_with_code(gm_cli *cli, int argc, char **argv)
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
 	gm_renew_session rs;
+	char canon[24];
 	gm_error err;
 	int pos, r;
 
@@ -59,18 +60,25 @@ int cmd_renew_with_code(gm_cli *cli, int argc, char **argv)
 	if (r)
 		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
 	if (argc - pos != 1) {
-		fprintf(stderr, _("gmrenew renew-with-code: give the update code "
+		gm_fprintf(stderr, _("gmrenew renew-with-code: give the update code "
 			"(更新码), e.g. 'gmrenew renew-with-code K7QF-3MZP-W9CD-HX2N'\n"));
 		return GM_EXIT_USAGE;
 	}
 	memset(&rs, 0, sizeof(rs));
-	if (gm_cli_setup(cli, cli->command->flags, &err) ||
+	/* The code's syntax first, before anything is asked; the PIN only
+	 * once the renewal needs the keys (never for a finished one). */
+	if (gm_update_code_normalize(argv[pos], canon, &err) ||
+	    gm_cli_setup(cli, cli->command->flags, &err) ||
 	    gm_renew_session_open(cli, &rs, &err) ||
-	    gm_cli_login(cli, &login, &err)) {
+	    gm_renew_session_lock(&rs, &err)) {
 		r = gm_cli_report_error(cli, &err);
 		goto out;
 	}
-	if (gm_renew_with_code(&rs.ctx, argv[pos], &rs.result, &err))
+	rs.login = &login;
+	gm_renew_signals(1);
+	r = gm_renew_with_code(&rs.ctx, canon, &rs.result, &err);
+	gm_renew_signals(0);
+	if (r)
 		r = gm_renew_report_failure(&rs, &err);
 	else
 		r = print_result(&rs);

@@ -18,6 +18,7 @@ typedef struct verify_opts {
 	const char *cert;
 	const char *previous;
 	const char *ca_bundle;
+	gm_login_options login;	/* a PIN source: the private key is checked */
 } verify_opts;
 
 typedef struct verify_run {
@@ -27,6 +28,10 @@ typedef struct verify_run {
 	gm_policy policy;
 	char *state_dir;
 	cJSON *items;		/* JSON results */
+	gm_chain_pool *chain;	/* token runs: anchors and the token's
+				 * certificates as intermediates, loaded once */
+	gm_token_key *keys;	/* token runs: the token's keys, read once */
+	size_t n_keys;
 	int ok;
 	char token_problem[GM_ERR_MSG_MAX];
 	char failed[GM_ERR_MSG_MAX];	/* "#1 chain, #2 key", for the summary */
@@ -55,14 +60,14 @@ static void print_report(const gm_cert_facts *f, size_t index,
 	size_t i;
 
 	if (index)
-		printf("#%zu %s\n", index, f->subject);
+		gm_printf("#%zu %s\n", index, f->subject);
 	else
-		printf("%s\n", f->subject);
-	printf(_("   SHA-256 %s\n"), f->sha256_hex);
+		gm_printf("%s\n", f->subject);
+	gm_printf(_("   SHA-256 %s\n"), f->sha256_hex);
 	for (i = 0; i < r->n; i++) {
-		fputs("   ", stdout);
+		gm_fputs("   ", stdout);
 		gm_print_cell(stdout, _(status_names[r->checks[i].status]), 4);
-		printf(" %-9s ", r->checks[i].id);
+		gm_printf(" %-9s ", r->checks[i].id);
 		gm_wrap(stdout, r->checks[i].detail, 18, 18,
 			gm_term_width(stdout));
 	}
@@ -123,8 +128,9 @@ static int verify_one(verify_run *v, const gm_cert_facts *f, size_t index,
 	gm_verify_report rep;
 	gm_verify_input in = {
 		.cert = f, .untrusted = untrusted, .ca_bundle = v->ca,
-		.now = v->cli->now, .policy = &v->policy,
+		.chain = v->chain, .now = v->cli->now, .policy = &v->policy,
 		.session = intermediate ? NULL : v->cli->session,
+		.keys = v->keys, .n_keys = v->n_keys,
 	};
 	gm_error verr;
 	size_t i;
@@ -159,6 +165,14 @@ static int verify_one(verify_run *v, const gm_cert_facts *f, size_t index,
 	return 0;
 }
 
+/* With a PIN source the private key objects are seen for real. */
+static int login(verify_run *v, gm_error *err)
+{
+	if (!gm_pin_source_scripted(&v->o->login.pin))
+		return 0;
+	return gm_cli_login(v->cli, &v->o->login, err);
+}
+
 static int der_of(X509 *x, unsigned char **der, size_t *len)
 {
 	int n = i2d_X509(x, NULL);
@@ -185,9 +199,13 @@ static int verify_file(verify_run *v, gm_error *err)
 	if (gm_certs_load_file(v->o->cert, &sk, err))
 		return -1;
 	/* the token, when there is one, for the key check */
-	if (gm_cli_setup(v->cli, GM_CMD_TOKEN, &terr))
+	if (gm_cli_setup(v->cli, GM_CMD_TOKEN, &terr)) {
 		snprintf(v->token_problem, sizeof(v->token_problem), "%s",
 			 terr.msg);
+	} else if (login(v, err)) {
+		sk_X509_pop_free(sk, X509_free);
+		return -1;
+	}
 	if (der_of(sk_X509_value(sk, 0), &der, &len) ||
 	    gm_cert_facts_parse(der, len, &f, err)) {
 		sk_X509_pop_free(sk, X509_free);
@@ -224,23 +242,27 @@ static void report_unreadable(verify_run *v, const gm_cert_view *cv)
 		cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "checks"), c);
 		cJSON_AddItemToArray(v->items, o);
 	} else {
-		printf(_("#%zu unreadable certificate object (id %s)\n"
+		gm_printf(_("#%zu unreadable certificate object (id %s)\n"
 		       "   %-4s %-9s %s\n"), cv->index, id[0] ? id : "none",
 		       "fail", "read", cv->problem);
 	}
 	free(id);
 }
 
-/* The token's other certificates may be intermediates. */
-static STACK_OF(X509) *others(const gm_cert_list *l, size_t skip)
+/* Once per run, not per certificate: the trust anchors, the token's
+ * certificates (any may be an intermediate of another) and its keys. */
+static int load_once(verify_run *v, const gm_cert_list *l, gm_error *err)
 {
-	STACK_OF(X509) *sk = sk_X509_new_null();
 	size_t i;
 
+	if (gm_chain_pool_new(v->ca, &v->chain, err))
+		return -1;
 	for (i = 0; i < l->n; i++)
-		if (i != skip && l->views[i].parsed)
-			sk_X509_push(sk, l->views[i].facts.x509);
-	return sk;
+		if (l->views[i].parsed &&
+		    gm_chain_pool_add(v->chain, l->views[i].facts.x509))
+			return gm_fail(err, GM_EXIT_FAILED, NULL, "cannot copy "
+				       "certificate #%zu", l->views[i].index);
+	return gm_token_keys(v->cli->session, &v->keys, &v->n_keys, err);
 }
 
 static int verify_token(verify_run *v, gm_error *err)
@@ -249,7 +271,7 @@ static int verify_token(verify_run *v, gm_error *err)
 	size_t i;
 	int r = 0;
 
-	if (gm_cli_setup(v->cli, GM_CMD_TOKEN, err) ||
+	if (gm_cli_setup(v->cli, GM_CMD_TOKEN, err) || login(v, err) ||
 	    gm_cert_list_load(v->cli, &l, err))
 		return -1;
 	if (!l.n) {
@@ -257,19 +279,20 @@ static int verify_token(verify_run *v, gm_error *err)
 		return gm_fail(err, GM_EXIT_VERIFY, "check that this is the "
 			       "right Ekey", "the token holds no certificate");
 	}
+	r = load_once(v, &l, err);
 	for (i = 0; i < l.n && !r; i++) {
-		STACK_OF(X509) *sk;
-
 		if (!l.views[i].parsed) {
 			report_unreadable(v, &l.views[i]);
 			continue;
 		}
-		sk = others(&l, i);
-		r = verify_one(v, &l.views[i].facts, l.views[i].index, sk,
+		r = verify_one(v, &l.views[i].facts, l.views[i].index, NULL,
 			       !l.views[i].has_private_key &&
 			       X509_check_ca(l.views[i].facts.x509) != 0, err);
-		sk_X509_free(sk);
 	}
+	gm_chain_pool_free(v->chain);
+	v->chain = NULL;
+	gm_token_keys_free(v->keys, v->n_keys);
+	v->keys = NULL;
 	gm_cert_list_release(&l);
 	return r;
 }
@@ -285,12 +308,17 @@ int cmd_verify(gm_cli *cli, int argc, char **argv)
 		  N_("the certificate it renewed: run the post-renewal check") },
 		{ "ca-bundle", 0, GM_OPT_STRING, &o.ca_bundle, "FILE",
 		  N_("trust anchors (default: [service] chain_bundle)") },
+		{ "pin-file", 0, GM_OPT_STRING, &o.login.pin.file, "FILE",
+		  N_("log in with the PIN from FILE to check the private key") },
+		{ "pin-fd", 0, GM_OPT_INT, &o.login.pin.fd, "N",
+		  N_("log in with the PIN from file descriptor N") },
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
 	verify_run v = { .cli = cli, .o = &o, .ok = 1 };
 	gm_error err;
 	int r;
 
+	o.login.pin.fd = -1;
 	r = gm_cli_parse_noargs(cli, opts, argc, argv);
 	if (r)
 		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
@@ -333,13 +361,13 @@ int cmd_verify(gm_cli *cli, int argc, char **argv)
 	} else {
 		cJSON_Delete(v.items);
 		if (v.ok)
-			printf(_("All checks passed.\n"));
+			gm_printf(_("All checks passed.\n"));
 		else
-			printf(_("Verification FAILED: %s.\n"), v.failed);
+			gm_printf(_("Verification FAILED: %s.\n"), v.failed);
 	}
 	if (!v.ok) {
-		fprintf(stderr, _("gmrenew: error: %s\n"), err.msg);
-		fprintf(stderr, _("gmrenew: what to do: %s\n"), err.fix);
+		gm_fprintf(stderr, _("gmrenew: error: %s\n"), err.msg);
+		gm_fprintf(stderr, _("gmrenew: what to do: %s\n"), err.fix);
 	}
 	free(v.state_dir);
 	return v.ok ? GM_EXIT_OK : GM_EXIT_VERIFY;

@@ -24,9 +24,9 @@ static void bash_words(FILE *f, const gm_option *t)
 	size_t i;
 
 	for (i = 0; t && t[i].name; i++) {
-		fprintf(f, " --%s", t[i].name);
+		gm_fprintf(f, " --%s", t[i].name);
 		if (t[i].short_name)
-			fprintf(f, " -%c", t[i].short_name);
+			gm_fprintf(f, " -%c", t[i].short_name);
 	}
 }
 
@@ -37,14 +37,14 @@ static void bash_value_opts(FILE *f, const gm_option *t, int files)
 
 	for (i = 0; t && t[i].name; i++)
 		if (t[i].arg_name && takes_file(&t[i]) == files)
-			fprintf(f, "|--%s", t[i].name);
+			gm_fprintf(f, "|--%s", t[i].name);
 }
 
 static void bash_command(gm_cli *cli, const gm_option *opts)
 {
 	FILE *f = cli->help_data;
 
-	fprintf(f, "\t%s)\n\t\tcase $prev in\n\t\t--_none_", cli->command->name);
+	gm_fprintf(f, "\t%s)\n\t\tcase $prev in\n\t\t--_none_", cli->command->name);
 	bash_value_opts(f, opts, 1);
 	fputs(") COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n"
 	      "\t\t--_none_", f);
@@ -79,7 +79,7 @@ void gm_completion_bash(FILE *f)
 	      "\t\"\")\n\t\tif [[ $cur != -* ]]; then\n"
 	      "\t\t\tCOMPREPLY=($(compgen -W \"", f);
 	for (i = 0; gm_commands[i].name; i++)
-		fprintf(f, "%s%s", i ? " " : "", gm_commands[i].name);
+		gm_fprintf(f, "%s%s", i ? " " : "", gm_commands[i].name);
 	fputs("\" -- \"$cur\"))\n\t\t\treturn\n\t\tfi\n"
 	      "\t\topts=\"--version\" ;;\n", f);
 	for (i = 0; gm_commands[i].name; i++)
@@ -113,14 +113,14 @@ static void zsh_spec(FILE *f, const gm_option *o, int short_form)
 	if (o->type == GM_OPT_COUNT)
 		fputc('*', f);
 	if (short_form)
-		fprintf(f, "-%c", o->short_name);
+		gm_fprintf(f, "-%c", o->short_name);
 	else
-		fprintf(f, "--%s", o->name);
+		gm_fprintf(f, "--%s", o->name);
 	fputc('[', f);
 	zsh_text(f, o->help);
 	fputc(']', f);
 	if (o->arg_name)
-		fprintf(f, ":%s:%s", o->arg_name, takes_file(o) ? "_files" : " ");
+		gm_fprintf(f, ":%s:%s", o->arg_name, takes_file(o) ? "_files" : " ");
 	fputs("'\n", f);
 }
 
@@ -139,7 +139,7 @@ static void zsh_command(gm_cli *cli, const gm_option *opts)
 {
 	FILE *f = cli->help_data;
 
-	fprintf(f, "\t%s)\n\t\t_arguments -s \"${global[@]}\" \\\n",
+	gm_fprintf(f, "\t%s)\n\t\t_arguments -s \"${global[@]}\" \\\n",
 		cli->command->name);
 	zsh_specs(f, opts);
 	fputs("\t\t'*:argument: '\n\t\t;;\n", f);
@@ -156,7 +156,7 @@ void gm_completion_zsh(FILE *f)
 	fputs("\t\t'(- *)'{-h,--help}'[show the help and exit]'\n)\n"
 	      "commands=(\n", f);
 	for (i = 0; gm_commands[i].name; i++) {
-		fprintf(f, "\t'%s:", gm_commands[i].name);
+		gm_fprintf(f, "\t'%s:", gm_commands[i].name);
 		zsh_text(f, gm_commands[i].summary);
 		fputs("'\n", f);
 	}
@@ -176,7 +176,7 @@ void gm_udev_rules(FILE *f)
 	gm_config plain;
 	size_t i;
 
-	fprintf(f, "# gmrenew: lets the user at the machine's seat (and the "
+	gm_fprintf(f, "# gmrenew: lets the user at the machine's seat (and the "
 		"group plugdev) open\n# the USB keys of gmrenew's token "
 		"profiles, so that the vendor's PKCS#11\n# driver reaches them "
 		"through libusb without root. Made by 'gmrenew\n"
@@ -189,7 +189,7 @@ void gm_udev_rules(FILE *f)
 		if (gm_profile_get(names[i], &plain, &p, NULL) < 0 ||
 		    !p.usb_vendor || !p.usb_product)
 			continue;
-		fprintf(f, "# profile %s\nSUBSYSTEM==\"usb\", "
+		gm_fprintf(f, "# profile %s\nSUBSYSTEM==\"usb\", "
 			"ATTR{idVendor}==\"%04x\", ATTR{idProduct}==\"%04x\", "
 			"MODE=\"0660\", GROUP=\"plugdev\", TAG+=\"uaccess\"\n",
 			names[i], p.usb_vendor, p.usb_product);

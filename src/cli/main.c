@@ -14,8 +14,10 @@
 #include <openssl/crypto.h>
 
 #include "gmrenew/cli.h"
+#include "gmrenew/crypto.h"
 #include "gmrenew/service.h"
 #include "gmrenew/version.h"
+#include "fleet_internal.h"
 
 const gm_command gm_commands[] = {
 	{ "check-env", cmd_check_env, GM_CMD_CONFIG, "[--json] [--report FILE]",
@@ -81,16 +83,16 @@ static void print_help(FILE *f)
 {
 	size_t i, width = gm_term_width(f);
 
-	fprintf(f, "%s\n\n", _("usage: gmrenew [global options] COMMAND "
+	gm_fprintf(f, "%s\n\n", _("usage: gmrenew [global options] COMMAND "
 				"[options]"));
 	gm_wrap(f, _("Renews SM2 certificates on FEITIAN ePass3000GM USB keys "
 		     "(Ekey) from a terminal."), 0, 0, width);
-	fprintf(f, "\n%s\n", _("Commands:"));
+	gm_fprintf(f, "\n%s\n", _("Commands:"));
 	for (i = 0; gm_commands[i].name; i++) {
-		fprintf(f, "  %-16s ", gm_commands[i].name);
+		gm_fprintf(f, "  %-16s ", gm_commands[i].name);
 		gm_wrap(f, _(gm_commands[i].summary), 19, 19, width);
 	}
-	fprintf(f, "\n%s\n", _("Global options:"));
+	gm_fprintf(f, "\n%s\n", _("Global options:"));
 	gm_cli_print_options(f, gm_global_options);
 	gm_cli_help_line(f, "-h, --help", _("show this help and exit"));
 	gm_cli_help_line(f, "    --version",
@@ -107,9 +109,11 @@ static void print_version(void)
 
 	if (!strncmp(curl, "libcurl/", 8))
 		curl += 8;
-	printf("gmrenew %s\n", GMRENEW_VERSION);
-	printf("crypto: %s\n", OpenSSL_version(OPENSSL_VERSION));
-	printf("libcurl: %s\n", curl);
+	gm_printf("gmrenew %s\n", GMRENEW_VERSION);
+	gm_printf("crypto: %s\n", gm_crypto_library());
+	gm_printf("libcurl: %s\n", curl);
+	gm_printf("service protocols: TLS%s\n", gm_service_tlcp_available() ?
+	       ", TLCP (NTLS 1.1)" : " (no TLCP: not built on Tongsuo with NTLS)");
 }
 
 /* Files the build makes from the tables (and the manual). */
@@ -204,11 +208,13 @@ static int run(const gm_command *cmd, int argc, char **argv, int at)
 	gm_config_init(&cli.cfg);
 	cli.command = cmd;
 	cli.now = time(NULL);
+	cli.not_due_exit = -1;
+	gm_outcome_begin(&cli);
 	args[n++] = argv[at];
 	for (i = 1; i < argc; i++)
 		if (i != at)
 			args[n++] = argv[i];
-	code = cmd->run(&cli, n, args);
+	code = gm_cli_finish(&cli, cmd->run(&cli, n, args));
 	gm_cli_teardown(&cli);
 	free(args);
 	return code;
@@ -229,6 +235,8 @@ int main(int argc, char **argv)
 	const gm_command *cmd;
 	int at, code;
 
+	gm_pin_env_take();
+	atexit(gm_pin_env_release);
 	ensure_std_fds();
 	signal(SIGPIPE, SIG_IGN);
 	gm_cli_i18n_init();
@@ -244,7 +252,7 @@ int main(int argc, char **argv)
 		}
 		if (at < 0 && argc > 1 && !has_arg(argc, argv, argc, "--help") &&
 		    !has_arg(argc, argv, argc, "-h")) {
-			fprintf(stderr, "%s\n", _("gmrenew: no command given"));
+			gm_fprintf(stderr, "%s\n", _("gmrenew: no command given"));
 			print_help(stderr);
 			return GM_EXIT_USAGE;
 		}
@@ -253,13 +261,13 @@ int main(int argc, char **argv)
 	}
 	cmd = lookup(argv[at]);
 	if (!cmd) {
-		fprintf(stderr, _("gmrenew: '%s' is not a gmrenew command; see "
+		gm_fprintf(stderr, _("gmrenew: '%s' is not a gmrenew command; see "
 				  "'gmrenew --help'\n"), argv[at]);
 		return GM_EXIT_USAGE;
 	}
 	code = run(cmd, argc, argv, at);
 	if (fflush(stdout) || ferror(stdout)) {
-		fprintf(stderr, "%s\n", _("gmrenew: error: cannot write the "
+		gm_fprintf(stderr, "%s\n", _("gmrenew: error: cannot write the "
 					    "output"));
 		return code ? code : GM_EXIT_FAILED;
 	}

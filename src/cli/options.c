@@ -21,6 +21,12 @@ const gm_option gm_global_options[] = {
 	  N_("print one JSON document on stdout") },
 	{ "verbose", 'v', GM_OPT_COUNT, NULL, NULL,
 	  N_("say more on stderr; twice for PKCS#11 and HTTP traces") },
+	{ "syslog", 0, GM_OPT_BOOL, NULL, NULL,
+	  N_("also log the outcome to syslog (identifier gmrenew)") },
+	{ "log-file", 0, GM_OPT_STRING, NULL, "FILE",
+	  N_("also append the outcome to FILE") },
+	{ "not-due-exit", 0, GM_OPT_INT, NULL, "CODE",
+	  N_("exit with CODE instead of 3 when nothing is due") },
 	{ NULL, 0, 0, NULL, NULL, NULL },
 };
 
@@ -28,7 +34,8 @@ const gm_option gm_global_options[] = {
 static void *global_value(gm_cli *cli, size_t i)
 {
 	void *v[] = { &cli->module_opt, &cli->token_opt, &cli->config_opt,
-		      &cli->json, &cli->verbose };
+		      &cli->json, &cli->verbose, &cli->syslog, &cli->log_file,
+		      &cli->not_due_exit };
 
 	return i < sizeof(v) / sizeof(v[0]) ? v[i] : NULL;
 }
@@ -111,7 +118,7 @@ static int store(const gm_option *o, const char *arg, const char *cmd)
 		errno = 0;
 		v = strtol(arg, &end, 10);
 		if (errno || end == arg || *end) {
-			fprintf(stderr, _("gmrenew %s: option '--%s' takes a "
+			gm_fprintf(stderr, _("gmrenew %s: option '--%s' takes a "
 					  "whole number, not '%s'\n"), cmd,
 				o->name, arg);
 			return -1;
@@ -130,9 +137,9 @@ static void free_table(struct parse_table *t)
 
 static int bad_usage(gm_cli *cli, const char *fmt, const char *what)
 {
-	fprintf(stderr, "gmrenew %s: ", cli->command->name);
-	fprintf(stderr, fmt, what);
-	fprintf(stderr, _("\nTry 'gmrenew %s --help'.\n"), cli->command->name);
+	gm_fprintf(stderr, "gmrenew %s: ", cli->command->name);
+	gm_fprintf(stderr, fmt, what);
+	gm_fprintf(stderr, _("\nTry 'gmrenew %s --help'.\n"), cli->command->name);
 	return -1;
 }
 
@@ -187,7 +194,7 @@ void gm_cli_print_options(FILE *f, const gm_option *t)
 		snprintf(left, sizeof(left), "%s--%s%s%s", flag, t[i].name,
 			 t[i].arg_name ? " " : "",
 			 t[i].arg_name ? t[i].arg_name : "");
-		fprintf(f, "  %-26s ", left);
+		gm_fprintf(f, "  %-26s ", left);
 		gm_wrap(f, _(t[i].help), strlen(left) > 26 ? 3 + strlen(left) :
 			OPT_COL, OPT_COL, width);
 	}
@@ -195,7 +202,7 @@ void gm_cli_print_options(FILE *f, const gm_option *t)
 
 static void print_help_line(FILE *f, const char *left, const char *help)
 {
-	fprintf(f, "  %-26s ", left);
+	gm_fprintf(f, "  %-26s ", left);
 	gm_wrap(f, help, OPT_COL, OPT_COL, gm_term_width(f));
 }
 
@@ -203,13 +210,13 @@ void gm_cli_usage(FILE *f, const gm_command *cmd, const gm_option *opts)
 {
 	size_t width = gm_term_width(f);
 
-	fprintf(f, _("usage: gmrenew %s %s\n\n"), cmd->name, cmd->synopsis);
+	gm_fprintf(f, _("usage: gmrenew %s %s\n\n"), cmd->name, cmd->synopsis);
 	gm_wrap(f, _(cmd->summary), 0, 0, width);
 	if (table_len(opts)) {
-		fprintf(f, "\n%s\n", _("Options:"));
+		gm_fprintf(f, "\n%s\n", _("Options:"));
 		gm_cli_print_options(f, opts);
 	}
-	fprintf(f, "\n%s\n", _("Global options:"));
+	gm_fprintf(f, "\n%s\n", _("Global options:"));
 	gm_cli_print_options(f, gm_global_options);
 	print_help_line(f, "-h, --help", _("show this help and exit"));
 	fputc('\n', f);
@@ -234,6 +241,7 @@ void gm_cli_each_help(const gm_command *cmd,
 	memset(&cli, 0, sizeof(cli));
 	gm_config_init(&cli.cfg);
 	cli.command = cmd;
+	cli.not_due_exit = -1;
 	cli.help = fn;
 	cli.help_data = data;
 	cmd->run(&cli, 2, args);

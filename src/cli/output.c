@@ -2,8 +2,15 @@
  * output.c - what the user sees: errors with their fix, notes and warnings on
  * stderr, JSON documents on stdout, and table cells measured by display
  * width so that Chinese text lines up.
+ *
+ * Every string printed comes through here and is made safe for a terminal
+ * once, whatever its origin (token, certificate, service, file system): the
+ * gm_printf family prints its format as it is and every %s argument
+ * sanitised; JSON is escaped so that it is valid UTF-8 with no control or
+ * bidi character left raw.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +18,190 @@
 #include <unistd.h>
 
 #include "gmrenew/cli.h"
+#include "fleet_internal.h"
+
+static size_t utf8_next(const unsigned char *s, unsigned long *cp);
+static int unsafe_cp(unsigned long c);
+
+/* ---- sanitising ---- */
+
+/* C0, DEL, C1; bidi embeddings, overrides, isolates and marks; line and
+ * paragraph separators. */
+static int unsafe_cp(unsigned long c)
+{
+	return c < 0x20 || (c >= 0x7f && c < 0xa0) || c == 0x061c ||
+	       c == 0x200e || c == 0x200f || (c >= 0x2028 && c <= 0x202e) ||
+	       (c >= 0x2066 && c <= 0x2069);
+}
+
+char *gm_sanitize(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t cap = strlen((const char *)p) * 6 + 1, n = 0;
+	char *out = gm_xmalloc(cap);
+	unsigned long cp;
+
+	while (*p) {
+		size_t len = utf8_next(p, &cp);
+
+		if (cp == 0xfffd && len == 1 && p[0] >= 0x80)
+			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", p[0]);
+		else if (cp < 0x80 && unsafe_cp(cp))
+			n += (size_t)snprintf(out + n, cap - n, "\\x%02lx", cp);
+		else if (unsafe_cp(cp))
+			n += (size_t)snprintf(out + n, cap - n, "\\u%04lx", cp);
+		else {
+			memcpy(out + n, p, len);
+			n += len;
+		}
+		p += len;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* One conversion spec (from '%' to its conversion character) with any '*'
+ * already replaced by its number, printed with the next argument. */
+static void print_one(FILE *f, const char *spec, char conv, const char *len,
+		      va_list *ap)
+{
+	if (conv == 's') {
+		char *safe = gm_sanitize(va_arg(*ap, const char *));
+
+		fprintf(f, spec, safe);
+		free(safe);
+	} else if (strchr("diouxXc", conv)) {
+		if (!strcmp(len, "l"))
+			fprintf(f, spec, va_arg(*ap, long));
+		else if (!strcmp(len, "ll"))
+			fprintf(f, spec, va_arg(*ap, long long));
+		else if (!strcmp(len, "z"))
+			fprintf(f, spec, va_arg(*ap, size_t));
+		else if (!strcmp(len, "j"))
+			fprintf(f, spec, va_arg(*ap, intmax_t));
+		else if (!strcmp(len, "t"))
+			fprintf(f, spec, va_arg(*ap, ptrdiff_t));
+		else
+			fprintf(f, spec, va_arg(*ap, int));
+	} else if (strchr("feEgGaA", conv)) {
+		fprintf(f, spec, va_arg(*ap, double));
+	} else if (conv == 'p') {
+		fprintf(f, spec, va_arg(*ap, void *));
+	}
+}
+
+/* Parses the spec at fmt ('%' first) into spec; returns its length. */
+static size_t take_spec(const char *fmt, char *spec, size_t n, char *len,
+			va_list *ap)
+{
+	size_t i = 1, o = 1, l = 0;
+
+	spec[0] = '%';
+	while (fmt[i] && strchr("-+ #0'", fmt[i]) && o + 1 < n)
+		spec[o++] = fmt[i++];
+	while (fmt[i] && strchr("0123456789.*", fmt[i]) && o + 12 < n) {
+		if (fmt[i] == '*')
+			o += (size_t)snprintf(spec + o, n - o, "%d",
+					      va_arg(*ap, int));
+		else
+			spec[o++] = fmt[i];
+		i++;
+	}
+	while (fmt[i] && strchr("hlzjtL", fmt[i]) && l < 2 && o + 1 < n) {
+		len[l++] = fmt[i];
+		spec[o++] = fmt[i++];
+	}
+	len[l] = '\0';
+	if (fmt[i] && o + 1 < n)
+		spec[o++] = fmt[i++];
+	spec[o] = '\0';
+	return i;
+}
+
+void gm_vfprintf(FILE *f, const char *fmt, va_list ap)
+{
+	va_list args;
+
+	va_copy(args, ap);
+	while (*fmt) {
+		size_t lit = strcspn(fmt, "%");
+		char spec[64], len[3];
+		size_t used;
+
+		fwrite(fmt, 1, lit, f);
+		fmt += lit;
+		if (!*fmt)
+			break;
+		if (fmt[1] == '%') {
+			fputc('%', f);
+			fmt += 2;
+			continue;
+		}
+		used = take_spec(fmt, spec, sizeof(spec), len, &args);
+		print_one(f, spec, fmt[used - 1], len, &args);
+		fmt += used;
+	}
+	va_end(args);
+}
+
+void gm_fprintf(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	gm_vfprintf(f, fmt, ap);
+	va_end(ap);
+}
+
+void gm_printf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	gm_vfprintf(stdout, fmt, ap);
+	va_end(ap);
+}
+
+void gm_fputs(const char *s, FILE *f)
+{
+	char *safe = gm_sanitize(s);
+
+	fputs(safe, f);
+	free(safe);
+}
+
+/* JSON text as cJSON printed it, with what cJSON leaves raw escaped: DEL,
+ * C1, bidi and separators as \uXXXX, invalid UTF-8 as \ufffd. Outside
+ * strings JSON text is ASCII, so only string contents change. */
+char *gm_json_text_safe(const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t cap = strlen(text) * 6 + 1, n = 0;
+	char *out = gm_xmalloc(cap);
+	unsigned long cp;
+
+	while (*p) {
+		size_t len = utf8_next(p, &cp);
+
+		if (cp == 0xfffd && len == 1 && p[0] >= 0x80)
+			n += (size_t)snprintf(out + n, cap - n, "\\ufffd");
+		else if (cp >= 0x7f && unsafe_cp(cp))
+			n += (size_t)snprintf(out + n, cap - n, "\\u%04lx", cp);
+		else {
+			memcpy(out + n, p, len);
+			n += len;
+		}
+		p += len;
+	}
+	out[n] = '\0';
+	return out;
+}
 
 int gm_cli_report_error(gm_cli *cli, const gm_error *err)
 {
 	int code = err->code ? (int)err->code : GM_EXIT_FAILED;
 
+	gm_outcome_error(err);
 	if (cli && cli->json) {
 		cJSON *doc = cJSON_CreateObject();
 		cJSON *e = cJSON_AddObjectToObject(doc, "error");
@@ -29,7 +215,10 @@ int gm_cli_report_error(gm_cli *cli, const gm_error *err)
 		cJSON_AddBoolToObject(doc, "ok", 0);
 		gm_cli_print_json(doc);
 	}
-	gm_print_wrapped(stderr, _("gmrenew: error: "), 0, "%s", err->msg);
+	/* not due is an answer, not a failure */
+	gm_print_wrapped(stderr, code == GM_EXIT_NOT_DUE ?
+			 _("gmrenew: nothing to do: ") : _("gmrenew: error: "),
+			 0, "%s", err->msg);
 	if (err->fix[0])
 		gm_print_wrapped(stderr, _("gmrenew: what to do: "), 0, "%s",
 				 err->fix);
@@ -44,13 +233,19 @@ void gm_json_add_str(cJSON *o, const char *key, const char *value)
 		cJSON_AddNullToObject(o, key);
 }
 
-void gm_cli_print_json(cJSON *doc)
+void gm_cli_write_json(FILE *f, cJSON *doc, int one_line)
 {
-	char *text = cJSON_Print(doc);
+	char *text;
 
+	if (f == stdout)
+		gm_outcome_json(doc);	/* the outcome contract's members */
+	text = one_line ? cJSON_PrintUnformatted(doc) : cJSON_Print(doc);
 	if (text) {
-		fputs(text, stdout);
-		fputc('\n', stdout);
+		char *safe = gm_json_text_safe(text);
+
+		fputs(safe, f);
+		fputc('\n', f);
+		free(safe);
 	}
 	cJSON_free(text);
 	cJSON_Delete(doc);
@@ -94,6 +289,11 @@ void gm_print_wrapped(FILE *f, const char *prefix, size_t indent,
 	va_end(ap);
 }
 
+void gm_cli_print_json(cJSON *doc)
+{
+	gm_cli_write_json(stdout, doc, 0);
+}
+
 void gm_cli_warn(const char *fmt, ...)
 {
 	va_list ap;
@@ -113,9 +313,12 @@ void gm_cli_note(gm_cli *cli, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Decodes one UTF-8 sequence; returns its length (1 for a bad byte). */
+/* Decodes one UTF-8 sequence strictly (no overlong forms, surrogates or
+ * code points above U+10FFFF); returns its length, 1 with U+FFFD for a bad
+ * byte. */
 static size_t utf8_next(const unsigned char *s, unsigned long *cp)
 {
+	static const unsigned long min[] = { 0, 0, 0x80, 0x800, 0x10000 };
 	size_t len, i;
 
 	if (s[0] < 0x80) {
@@ -135,6 +338,9 @@ static size_t utf8_next(const unsigned char *s, unsigned long *cp)
 			return *cp = 0xfffd, 1;
 		*cp = (*cp << 6) | (s[i] & 0x3f);
 	}
+	if (*cp < min[len] || *cp > 0x10ffff ||
+	    (*cp >= 0xd800 && *cp <= 0xdfff))
+		return *cp = 0xfffd, 1;
 	return len;
 }
 
@@ -180,7 +386,7 @@ size_t gm_display_width(const char *s)
 
 static int control(unsigned long c)
 {
-	return c < 0x20 || (c >= 0x7f && c < 0xa0);
+	return unsafe_cp(c) || c == 0xfffd;
 }
 
 /* In a cell a control character is shown as '?' (text from a certificate
@@ -280,10 +486,35 @@ static size_t piece_len(const char *p, size_t *w)
 	return n;
 }
 
+/* text with each line made safe for a terminal (gm_sanitize), the line
+ * breaks kept. Caller frees. */
+static char *sanitize_lines(const char *text)
+{
+	char *out = gm_xstrdup(""), *line, *safe, *joined;
+	const char *p = text;
+
+	for (;;) {
+		size_t n = strcspn(p, "\n");
+
+		line = gm_xmemdup(p, n + 1);
+		line[n] = '\0';
+		safe = gm_sanitize(line);
+		joined = gm_xasprintf("%s%s%s", out, safe, p[n] ? "\n" : "");
+		free(out);
+		free(safe);
+		free(line);
+		out = joined;
+		if (!p[n])
+			return out;
+		p += n + 1;
+	}
+}
+
 void gm_wrap(FILE *f, const char *text, size_t col, size_t indent,
 	     size_t width)
 {
-	const char *p = text;
+	char *safe = sanitize_lines(text ? text : "");
+	const char *p = safe;
 	int line_start = 1, space = 0;
 
 	while (*p) {
@@ -322,6 +553,7 @@ void gm_wrap(FILE *f, const char *text, size_t col, size_t indent,
 		p += n;
 	}
 	fputc('\n', f);
+	free(safe);
 }
 
 void gm_print_cell_right(FILE *f, const char *s, size_t width)

@@ -3,19 +3,27 @@
  * context (service, policy, state directory), progress on the terminal, the
  * update code shown prominently, and the result (text or JSON).
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "gmrenew/cli.h"
 #include "gmrenew/renewal.h"
+#include "fleet_internal.h"
 
 static void on_progress(void *ctx, int number, int total, const char *what)
 {
 	gm_renew_session *rs = ctx;
 
 	if (!rs->cli->json)
-		fprintf(stderr, "[%d/%d] %s\n", number, total, _(what));
+		gm_fprintf(stderr, "[%d/%d] %s\n", number, total, _(what));
+}
+
+static void on_warn(void *ctx, const char *what)
+{
+	(void)ctx;
+	gm_cli_warn("%s", what);
 }
 
 /* One line of the update code's box, padded by display width. */
@@ -26,6 +34,73 @@ static void box_line(const char *text, size_t width)
 	fputs(" |\n", stderr);
 }
 
+/* With --json: one line on stderr the moment the code is known, so that a
+ * script learns it even when the renewal is interrupted. */
+static void code_json_line(const char *event, const char *code,
+			   const char *journal)
+{
+	cJSON *doc = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(doc, "event", event);
+	cJSON_AddStringToObject(doc, "update_code", code);
+	cJSON_AddStringToObject(doc, "journal", journal);
+	gm_cli_write_json(stderr, doc, 1);	/* takes doc */
+	fflush(stderr);
+}
+
+static void on_resumed(void *ctx, const char *code, const char *journal)
+{
+	gm_renew_session *rs = ctx;
+
+	snprintf(rs->code, sizeof(rs->code), "%s", code);
+	if (rs->cli->json)
+		code_json_line("resumed", code, journal);
+	else
+		gm_fprintf(stderr, _("Resuming the interrupted renewal %s found in "
+			"this machine's journal (%s)\n"), code, journal);
+}
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+void gm_renew_signals(int on)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on ? on_signal : SIG_DFL;
+	/* calls in progress finish; the second signal ends the process */
+	sa.sa_flags = on ? SA_RESTART | SA_RESETHAND : 0;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static int on_interrupted(void *ctx)
+{
+	(void)ctx;
+	return stop_signal != 0;
+}
+
+/* At the PIN prompt Ctrl-C ends the process as usual: nothing on the
+ * token has changed yet. */
+static int on_login(void *ctx, gm_error *err)
+{
+	gm_renew_session *rs = ctx;
+	int r;
+
+	if (!rs->login)
+		return 0;
+	gm_renew_signals(0);
+	r = gm_cli_login(rs->cli, rs->login, err);
+	gm_renew_signals(1);
+	return r;
+}
+
 static void on_code(void *ctx, const char *code, const char *journal)
 {
 	gm_renew_session *rs = ctx;
@@ -33,8 +108,10 @@ static void on_code(void *ctx, const char *code, const char *journal)
 	size_t i, width = 0;
 
 	snprintf(rs->code, sizeof(rs->code), "%s", code);
-	if (rs->cli->json)
+	if (rs->cli->json) {
+		code_json_line("update_code", code, journal);
 		return;
+	}
 	snprintf(line[0], sizeof(line[0]), _("UPDATE CODE (更新码):  %s"), code);
 	snprintf(line[1], sizeof(line[1]), _("Write it down. If the renewal stops "
 		 "part-way, finish it with:"));
@@ -51,7 +128,7 @@ static void on_code(void *ctx, const char *code, const char *journal)
 	fputs("  +", stderr);
 	for (i = 0; i < width + 2; i++)
 		fputc('-', stderr);
-	fprintf(stderr, _("+\n  (journal: %s)\n\n"), journal);
+	gm_fprintf(stderr, _("+\n  (journal: %s)\n\n"), journal);
 }
 
 int gm_cli_service_open(gm_cli *cli, gm_service **out, gm_error *err)
@@ -59,10 +136,7 @@ int gm_cli_service_open(gm_cli *cli, gm_service **out, gm_error *err)
 	gm_service_options o;
 
 	gm_service_options_defaults(&o);
-	o.url = cli->cfg.service_url;
-	o.ca_bundle = cli->cfg.ca_bundle;
-	o.connect_timeout_ms = cli->cfg.connect_timeout_ms;
-	o.total_timeout_ms = cli->cfg.total_timeout_ms;
+	gm_service_options_from_config(&o, &cli->cfg);
 	if (!o.url)
 		return gm_fail(err, GM_EXIT_USAGE,
 			       "set [service] url in the configuration file, "
@@ -92,13 +166,26 @@ int gm_renew_session_open(gm_cli *cli, gm_renew_session *rs, gm_error *err)
 		.chain_bundle = cli->cfg.chain_bundle ? cli->cfg.chain_bundle :
 			cli->cfg.ca_bundle,
 		.state_dir = rs->state_dir, .now = cli->now,
-		.hooks = { rs, on_progress, on_code },
+		.hooks = { rs, on_progress, on_code, on_warn, on_resumed,
+			   on_interrupted, on_login },
 	};
+	return 0;
+}
+
+int gm_renew_session_lock(gm_renew_session *rs, gm_error *err)
+{
+	if (gm_token_lock_acquire(rs->state_dir, rs->cli->token.serial,
+				  &rs->lock, err))
+		return -1;
+	rs->ctx.lock = rs->lock;
 	return 0;
 }
 
 void gm_renew_session_close(gm_renew_session *rs)
 {
+	gm_token_lock_release(rs->lock);
+	if (rs->cli && rs->service)
+		gm_outcome_renew_ok(rs);	/* no error was reported */
 	gm_renewal_result_release(&rs->result);
 	gm_service_close(rs->service);
 	free(rs->state_dir);
@@ -127,6 +214,8 @@ cJSON *gm_renew_result_json(gm_renew_session *rs, int ok)
 {
 	cJSON *doc = cJSON_CreateObject();
 
+	if (ok)
+		gm_outcome_renew_ok(rs);
 	cJSON_AddBoolToObject(doc, "ok", ok);
 	if (rs->code[0])
 		cJSON_AddStringToObject(doc, "update_code", rs->code);
@@ -142,33 +231,67 @@ cJSON *gm_renew_result_json(gm_renew_session *rs, int ok)
 	return doc;
 }
 
+/* The fix with the word CODE replaced by the update code once known.
+ * Caller frees. */
+static char *fix_with_code(const char *fix, const char *code)
+{
+	static const char word[] = N_("renew-with-code CODE");
+	const char *p = code[0] ? strstr(fix, word) : NULL;
+
+	if (!p)
+		return gm_xstrdup(fix);
+	return gm_xasprintf(_("%.*srenew-with-code %s%s"), (int)(p - fix), fix,
+			    code, p + strlen(word));
+}
+
+/* What is true of the token now, and the one next step. */
+static void print_next(const gm_renew_session *rs, int code)
+{
+	if (code == GM_EXIT_INTERRUPTED && !rs->code[0])
+		gm_fprintf(stderr, _("gmrenew: nothing was started; the token was "
+			"not changed\n"));
+	else if (code == GM_EXIT_ENV && rs->code[0])
+		;	/* another Ekey: the fix names the one next step */
+	else if (rs->code[0] && code != GM_EXIT_VERIFY)
+		gm_fprintf(stderr, _("gmrenew: the token still holds a usable "
+			"certificate. To finish this renewal later run:\n"
+			"    gmrenew renew-with-code %s\n"), rs->code);
+	else if (rs->code[0])
+		gm_fprintf(stderr, _("gmrenew: the new certificate was not installed; "
+			"the old one stays in use. Update code: %s\n"), rs->code);
+}
+
 /* The error, and how to finish once the code is known. */
 int gm_renew_report_failure(gm_renew_session *rs, gm_error *err)
 {
 	gm_cli *cli = rs->cli;
 	int code = err->code ? (int)err->code : GM_EXIT_FAILED;
+	char *fix = fix_with_code(err->fix, rs->code);
 
+	gm_outcome_error(err);
+	if (rs->code[0])
+		gm_outcome_update_code(rs->code);
 	if (cli->json) {
 		cJSON *doc = gm_renew_result_json(rs, 0);
 		cJSON *e = cJSON_AddObjectToObject(doc, "error");
 
 		cJSON_AddNumberToObject(e, "exit_code", code);
 		cJSON_AddStringToObject(e, "message", err->msg);
-		cJSON_AddStringToObject(e, "fix", err->fix);
+		cJSON_AddStringToObject(e, "fix", fix);
 		if (err->reason[0])
 			cJSON_AddStringToObject(e, "reason", err->reason);
 		gm_cli_print_json(doc);
 	}
-	fprintf(stderr, _("gmrenew: error: %s\n"), err->msg);
-	if (err->fix[0])
-		fprintf(stderr, _("gmrenew: what to do: %s\n"), err->fix);
-	if (rs->code[0] && code != GM_EXIT_VERIFY)
-		fprintf(stderr, _("gmrenew: the token still holds a usable "
-			"certificate. To finish this renewal later run:\n"
-			"    gmrenew renew-with-code %s\n"), rs->code);
-	else if (rs->code[0])
-		fprintf(stderr, _("gmrenew: the new certificate was not installed; "
-			"the old one stays in use. Update code: %s\n"), rs->code);
+	if (code == GM_EXIT_INTERRUPTED)
+		gm_fprintf(stderr, _("gmrenew: interrupted (signal %d): the renewal "
+			"stopped at a safe point\n"), (int)stop_signal);
+	else
+		gm_fprintf(stderr, _("gmrenew: %s: %s\n"), code == GM_EXIT_NOT_DUE ?
+			_("nothing to do") : "error", err->msg);
+	if (fix[0])
+		gm_fprintf(stderr, _("gmrenew: what to do: %s\n"), fix);
+	free(fix);
+	print_next(rs, code);
 	return code;
 }
 
@@ -180,11 +303,11 @@ void gm_renew_print_change(FILE *f, const gm_cert_facts *old,
 
 	gm_format_time(old->not_after, a, sizeof(a));
 	gm_format_time(fresh->not_after, b, sizeof(b));
-	fprintf(f, _("Before: %s\n        serial %s, valid to %s\n"), old->subject,
+	gm_fprintf(f, _("Before: %s\n        serial %s, valid to %s\n"), old->subject,
 		old->serial_hex, a);
-	fprintf(f, _("After:  %s\n        serial %s, valid to %s\n"), fresh->subject,
+	gm_fprintf(f, _("After:  %s\n        serial %s, valid to %s\n"), fresh->subject,
 		fresh->serial_hex, b);
-	fprintf(f, _("Validity extended by %ld days (about %.1f years).\n"),
+	gm_fprintf(f, _("Validity extended by %ld days (about %.1f years).\n"),
 		(long)((fresh->not_after - old->not_after) / 86400),
 		(double)(fresh->not_after - old->not_after) / (365.25 * 86400));
 }

@@ -7,10 +7,18 @@
 #include <string.h>
 
 #include "gmrenew/cli.h"
+#include "fleet_internal.h"
 
 static int load_config(gm_cli *cli, gm_error *err)
 {
-	return gm_config_load_all(&cli->cfg, cli->config_opt, err);
+	const char *env = getenv("GMRENEW_CONFIG");
+	int r = gm_config_load_all(&cli->cfg, cli->config_opt, err);
+
+	if (r && !cli->config_opt && env && *env && strstr(err->msg, env))
+		gm_error_set_fix(err, "the environment variable GMRENEW_CONFIG "
+				 "names this file: correct or unset "
+				 "GMRENEW_CONFIG, or pass --config FILE");
+	return r;
 }
 
 static int open_module(gm_cli *cli, gm_error *err)
@@ -39,6 +47,7 @@ static int open_token(gm_cli *cli, unsigned flags, gm_error *err)
 
 	if (gm_token_select(cli->module, uri, &cli->token, err))
 		return -1;
+	gm_outcome_token(&cli->token);
 	if (gm_profile_detect(cli->module, cli->token.slot, &cli->cfg,
 			      &cli->profile, err))
 		return -1;
@@ -48,6 +57,7 @@ static int open_token(gm_cli *cli, unsigned flags, gm_error *err)
 			    (flags & GM_CMD_RW) != 0, &cli->session, err))
 		return -1;
 	gm_session_set_pin_tries(cli->session, cli->profile.pin_max_tries);
+	gm_session_set_profile(cli->session, &cli->profile);
 	return 0;
 }
 

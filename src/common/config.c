@@ -41,12 +41,26 @@ const gm_config_key gm_config_keys[GM_CONFIG_N_KEYS + 1] = {
 	    "FILE", N_("ca_bundle"),
 	    N_("PEM file of the CA's SM2 root: every issued certificate is "
 	       "verified against it before it is installed")),
+	KEY("service", "tls", GM_CFG_TLS, service_tlcp, 0, 0, "tls|tlcp", "tls",
+	    N_("tls (TLS 1.2 or newer) or tlcp (TLCP, NTLS 1.1; builds on "
+	       "Tongsuo only)")),
 	KEY("service", "connect_timeout_ms", GM_CFG_LONG, connect_timeout_ms,
 	    100, 600000, "MS", "10000",
 	    N_("time limit of the TCP and TLS connection, in milliseconds")),
 	KEY("service", "total_timeout_ms", GM_CFG_LONG, total_timeout_ms, 100,
 	    3600000, "MS", "60000",
 	    N_("time limit of one request, in milliseconds")),
+	KEY("service", "max_retry_wait_ms", GM_CFG_LONG, max_retry_wait_ms, 0,
+	    600000, "MS", "30000",
+	    N_("the longest wait before a retry, in milliseconds")),
+	KEY("service", "tls_min_version", GM_CFG_TLS_VERSION, tls_min_version,
+	    0, 0, "1.2|1.3", "1.2", N_("the oldest TLS version accepted")),
+	KEY("service", "tls12_ciphers", GM_CFG_STRING, tls12_ciphers, 0, 0,
+	    "LIST", N_("ECDHE with AEAD ciphers"),
+	    N_("OpenSSL cipher list for TLS 1.2 (:!aNULL:!eNULL is always "
+	       "added)")),
+	KEY("service", "tls13_ciphers", GM_CFG_STRING, tls13_ciphers, 0, 0,
+	    "LIST", N_("the three AEAD suites"), N_("TLS 1.3 cipher suites")),
 	KEY("policy", "renew_before_days", GM_CFG_INT, renew_before_days, 0,
 	    3650, "DAYS", "90",
 	    N_("online renewal opens this many days before expiry")),
@@ -67,6 +81,16 @@ const gm_config_key gm_config_keys[GM_CONFIG_N_KEYS + 1] = {
 	    N_("$XDG_STATE_HOME/gmrenew, else ~/.local/state/gmrenew"),
 	    N_("where the journals of renewals and the locks of tokens are "
 	       "kept")),
+	KEY("hooks", "on_renewed", GM_CFG_STRING, hook_on_renewed, 0, 0,
+	    "COMMAND", N_("none"),
+	    N_("a shell command run after a renewal (renewed or resumed)")),
+	KEY("hooks", "on_failure", GM_CFG_STRING, hook_on_failure, 0, 0,
+	    "COMMAND", N_("none"),
+	    N_("a shell command run after a failed renewal (failed or "
+	       "offline_only)")),
+	KEY("hooks", "timeout_seconds", GM_CFG_LONG, hook_timeout_seconds, 1,
+	    3600, "SECONDS", "60",
+	    N_("a hook still running then is stopped")),
 	{ NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
@@ -83,11 +107,16 @@ void gm_config_init(gm_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->connect_timeout_ms = 10000;
 	cfg->total_timeout_ms = 60000;
+	cfg->max_retry_wait_ms = 30000;
+	cfg->tls_min_version = 12;
 	cfg->renew_before_days = 90;
 	cfg->renew_after_days = 90;
 	cfg->extension_days = 1826;
 	cfg->extension_tolerance_days = 31;
 	cfg->clock_skew_seconds = 300;
+	cfg->max_retry_wait_ms = 30000;
+	cfg->tls_min_version = 12;
+	cfg->hook_timeout_seconds = 60;
 	for (i = 0; i < GM_CONFIG_N_KEYS; i++)
 		cfg->origin[i] = -1;
 }
@@ -131,6 +160,32 @@ static const gm_config_key *find_key(const char *section, const char *name,
 	return NULL;
 }
 
+/* [service] tls: "tls" (the default) or "tlcp". */
+static int set_tls(struct parse_ctx *ctx, int *tlcp, const char *value)
+{
+	if (strcmp(value, "tls") && strcmp(value, "tlcp")) {
+		snprintf(ctx->problem, sizeof(ctx->problem),
+			 gm_text(N_("'tls' must be 'tls' or 'tlcp', not "
+				    "'%.100s'")), value);
+		return 0;
+	}
+	*tlcp = !strcmp(value, "tlcp");
+	return 1;
+}
+
+/* [service] tls_min_version: 1.2 or 1.3, kept as 12 or 13. */
+static int set_tls_version(struct parse_ctx *ctx, int *dst, const char *value)
+{
+	if (!strcmp(value, "1.2") || !strcmp(value, "1.3")) {
+		*dst = value[2] == '2' ? 12 : 13;
+		return 1;
+	}
+	snprintf(ctx->problem, sizeof(ctx->problem),
+		 gm_text(N_("tls_min_version must be 1.2 or 1.3, not "
+			    "'%.40s'")), value);
+	return 0;
+}
+
 /* 1 stored, 0 bad value (ctx->problem says why). */
 static int set_key(struct parse_ctx *ctx, const gm_config_key *k, size_t i,
 		   const char *value)
@@ -150,6 +205,14 @@ static int set_key(struct parse_ctx *ctx, const gm_config_key *k, size_t i,
 		if (!set_long(ctx, &v, k, value))
 			return 0;
 		*(int *)(void *)field = (int)v;
+		break;
+	case GM_CFG_TLS:
+		if (!set_tls(ctx, (int *)(void *)field, value))
+			return 0;
+		break;
+	case GM_CFG_TLS_VERSION:
+		if (!set_tls_version(ctx, (int *)(void *)field, value))
+			return 0;
 		break;
 	}
 	ctx->cfg->origin[i] = ctx->file;
@@ -278,9 +341,13 @@ void gm_config_release(gm_config *cfg)
 	free(cfg->profile);
 	free(cfg->token_uri);
 	free(cfg->service_url);
+	free(cfg->tls12_ciphers);
+	free(cfg->tls13_ciphers);
 	free(cfg->ca_bundle);
 	free(cfg->chain_bundle);
 	free(cfg->state_dir);
+	free(cfg->hook_on_renewed);
+	free(cfg->hook_on_failure);
 	for (i = 0; i < cfg->n_profile_kv; i++) {
 		free(cfg->profile_kv[i].section);
 		free(cfg->profile_kv[i].key);
@@ -342,6 +409,12 @@ char *gm_config_value_text(const gm_config *cfg, size_t i)
 		return gm_xasprintf("%ld", *(const long *)(const void *)field);
 	case GM_CFG_INT:
 		return gm_xasprintf("%d", *(const int *)(const void *)field);
+	case GM_CFG_TLS:
+		return gm_xstrdup(*(const int *)(const void *)field ? "tlcp" :
+				  "tls");
+	case GM_CFG_TLS_VERSION:
+		return gm_xstrdup(*(const int *)(const void *)field == 13 ?
+				  "1.3" : "1.2");
 	}
 	return NULL;
 }

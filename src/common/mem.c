@@ -1,4 +1,5 @@
 /* mem.c - allocation that cannot return NULL, and wiping secrets. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,8 +92,11 @@ void gm_freezero(void *p, size_t n)
 	free(p);
 }
 
+/* The whole allocation is wiped, not only up to the first NUL: a secret cut
+ * short (a line end removed, a longer PIN typed before) leaves bytes past
+ * it. */
 void gm_free_secret(char *s)
 {
 	if (s)
-		gm_freezero(s, strlen(s));
+		gm_freezero(s, malloc_usable_size(s));
 }

@@ -11,6 +11,7 @@
  * ID before verification. The caller's certificates are copied first, so
  * they are left as they were.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <openssl/asn1.h>
@@ -111,51 +112,86 @@ static int verify_failed(X509_STORE_CTX *ctx, gm_error *err)
 	return ret;
 }
 
-int gm_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, const char *ca_file,
-		    time_t at, gm_error *err)
+struct gm_chain_pool {
+	X509_STORE *store;		/* the anchors, with the default ID */
+	STACK_OF(X509) *untrusted;	/* copies, with the default ID */
+	char ca_file[512];
+};
+
+void gm_chain_pool_free(gm_chain_pool *pool)
+{
+	if (!pool)
+		return;
+	X509_STORE_free(pool->store);
+	sk_X509_pop_free(pool->untrusted, X509_free);
+	free(pool);
+}
+
+int gm_chain_pool_new(const char *ca_file, gm_chain_pool **out,
+		      gm_error *err)
 {
 	char ossl[256];
-	X509_STORE *store = NULL;
-	X509_STORE_CTX *ctx = NULL;
-	STACK_OF(X509) *chain = NULL;
-	X509 *subject = NULL;
-	int i, r, ret = -1;
+	gm_chain_pool *pool = gm_xcalloc(1, sizeof(*pool));
+	int r;
 
-	if (!leaf || !ca_file)
-		return gm_fail(err, GM_EXIT_VERIFY, NULL,
-			       "no certificate or trust bundle to verify with");
-	store = X509_STORE_new();
-	if (!store || !X509_STORE_load_file(store, ca_file)) {
+	*out = NULL;
+	snprintf(pool->ca_file, sizeof(pool->ca_file), "%s", ca_file);
+	pool->store = X509_STORE_new();
+	pool->untrusted = sk_X509_new_null();
+	if (!pool->store || !pool->untrusted ||
+	    !X509_STORE_load_file(pool->store, ca_file)) {
 		gm_fail(err, GM_EXIT_USAGE,
 			"set chain_bundle in [service] to a PEM file of the "
 			"CA's root certificates",
 			"cannot read trust anchors from '%s': %s", ca_file,
 			gm_openssl_error(ossl, sizeof(ossl)));
-		goto out;
+		goto fail;
 	}
-	r = store_set_ids(store);
+	r = store_set_ids(pool->store);
 	if (r <= 0) {
 		gm_fail(err, r < 0 ? GM_EXIT_FAILED : GM_EXIT_USAGE, NULL,
 			"no trust anchors in '%s'", ca_file);
+		goto fail;
+	}
+	*out = pool;		/* the caller owns it now */
+	return 0;
+fail:
+	gm_chain_pool_free(pool);
+	return -1;
+}
+
+int gm_chain_pool_add(gm_chain_pool *pool, X509 *untrusted)
+{
+	X509 *x = dup_with_id(untrusted);
+
+	if (!x || !sk_X509_push(pool->untrusted, x)) {
+		X509_free(x);
+		return -1;
+	}
+	return 0;
+}
+
+int gm_chain_pool_verify(gm_chain_pool *pool, X509 *leaf, time_t at,
+			 gm_error *err)
+{
+	char ossl[256];
+	X509_STORE_CTX *ctx = NULL;
+	X509 *subject = NULL;
+	int r, ret = -1;
+
+	if (!leaf)
+		return gm_fail(err, GM_EXIT_VERIFY, NULL,
+			       "no certificate to verify");
+	subject = dup_with_id(leaf);
+	ctx = X509_STORE_CTX_new();
+	if (!subject || !ctx ||
+	    !X509_STORE_CTX_init(ctx, pool->store, subject, pool->untrusted)) {
+		gm_fail(err, GM_EXIT_FAILED, NULL,
+			"cannot set up chain verification: %s",
+			gm_openssl_error(ossl, sizeof(ossl)));
 		goto out;
 	}
-	subject = dup_with_id(leaf);
-	chain = sk_X509_new_null();
-	if (!subject || !chain)
-		goto oom;
-	for (i = 0; untrusted && i < sk_X509_num(untrusted); i++) {
-		X509 *x = dup_with_id(sk_X509_value(untrusted, i));
-
-		if (!x || !sk_X509_push(chain, x)) {
-			X509_free(x);
-			goto oom;
-		}
-	}
-	ctx = X509_STORE_CTX_new();
-	if (!ctx || !X509_STORE_CTX_init(ctx, store, subject, chain))
-		goto oom;
 	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), at);
-
 	r = X509_verify_cert(ctx);
 	if (r == 1)
 		ret = 0;
@@ -165,15 +201,31 @@ int gm_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, const char *ca_file,
 		gm_fail(err, GM_EXIT_VERIFY, NULL,
 			"cannot verify the certificate chain: %s",
 			gm_openssl_error(ossl, sizeof(ossl)));
-	goto out;
-oom:
-	gm_fail(err, GM_EXIT_FAILED, NULL,
-		"cannot set up chain verification: %s",
-		gm_openssl_error(ossl, sizeof(ossl)));
 out:
 	X509_STORE_CTX_free(ctx);
-	sk_X509_pop_free(chain, X509_free);
 	X509_free(subject);
-	X509_STORE_free(store);
+	return ret;
+}
+
+int gm_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, const char *ca_file,
+		    time_t at, gm_error *err)
+{
+	gm_chain_pool *pool = NULL;
+	int i, ret = -1;
+
+	if (!leaf || !ca_file)
+		return gm_fail(err, GM_EXIT_VERIFY, NULL,
+			       "no certificate or trust bundle to verify with");
+	if (gm_chain_pool_new(ca_file, &pool, err))
+		return -1;
+	for (i = 0; untrusted && i < sk_X509_num(untrusted); i++)
+		if (gm_chain_pool_add(pool, sk_X509_value(untrusted, i))) {
+			gm_fail(err, GM_EXIT_FAILED, NULL,
+				"cannot set up chain verification");
+			goto out;
+		}
+	ret = gm_chain_pool_verify(pool, leaf, at, err);
+out:
+	gm_chain_pool_free(pool);
 	return ret;
 }

@@ -218,6 +218,26 @@ EVP_PKEY *gm_pubkey_from_ec_point(const unsigned char *params, size_t params_len
 	return pkey;
 }
 
+EVP_PKEY *gm_pubkey_from_xy(const unsigned char *params, size_t params_len,
+			    const unsigned char *xy, size_t xy_len,
+			    gm_error *err)
+{
+	unsigned char pt[POINT_MAX];
+	int nid = NID_undef;
+
+	if (curve_from_params(params, params_len, &nid, err) < 0)
+		return NULL;
+	if (!xy || xy_len < 2 || xy_len % 2 || xy_len + 1 > sizeof(pt)) {
+		gm_fail(err, GM_EXIT_FAILED,
+			"check the profile's public_key setting",
+			"the key's X||Y is missing or %zu bytes long", xy_len);
+		return NULL;
+	}
+	pt[0] = 0x04;
+	memcpy(pt + 1, xy, xy_len);
+	return key_from_point(nid, pt, xy_len + 1, err);
+}
+
 /* The DER SubjectPublicKeyInfo; caller frees with OPENSSL_free(). */
 static int spki_der(EVP_PKEY *pub, unsigned char **der)
 {

@@ -243,7 +243,9 @@ int gm_sig_raw_to_der(const unsigned char *rs, size_t rs_len,
 
 	*der = NULL;
 	*der_len = 0;
-	if (!rs || rs_len < 2 || rs_len % 2 || rs_len > 2 * 66)
+	/* r||s of a 256-, 384- or 521-bit curve; anything else (a 128-byte
+	 * blob among them) is another format. */
+	if (!rs || (rs_len != 64 && rs_len != 96 && rs_len != 132))
 		return gm_fail(err, GM_EXIT_FAILED,
 			       "check the vendor profile's signature format",
 			       "the token returned a signature of %zu bytes; "
@@ -391,4 +393,74 @@ int gm_sign_message(gm_sig_scheme scheme, EVP_PKEY *pub, gm_sign_fn sign,
 	*sig_der = sig;	/* caller frees */
 	*sig_len = len;
 	return 0;
+}
+
+/* The 128-byte SKF ECCSIGNATUREBLOB: r in bytes 0-63 and s in 64-127,
+ * each right-aligned, so the high 32 bytes of each half are zero. */
+static int blob_to_der(const unsigned char *blob, size_t len,
+		       unsigned char **der, size_t *der_len, gm_error *err)
+{
+	unsigned char rs[64];
+	size_t i;
+
+	if (!blob || len != 128)
+		return gm_fail(err, GM_EXIT_FAILED,
+			       "check the vendor profile's signature format",
+			       "the token returned a signature of %zu bytes; "
+			       "expected a 128-byte SM2 signature blob", len);
+	for (i = 0; i < 32; i++)
+		if (blob[i] || blob[64 + i])
+			return gm_fail(err, GM_EXIT_FAILED,
+				       "check the vendor profile's signature "
+				       "format",
+				       "the token's 128-byte signature blob has "
+				       "r or s wider than 32 bytes");
+	memcpy(rs, blob + 32, 32);
+	memcpy(rs + 32, blob + 96, 32);
+	return gm_sig_raw_to_der(rs, sizeof(rs), der, der_len, err);
+}
+
+/* A DER signature is parsed and encoded again: nothing but one
+ * ECDSA-Sig-Value passes. */
+static int der_to_der(const unsigned char *sig, size_t len,
+		      unsigned char **der, size_t *der_len, gm_error *err)
+{
+	const unsigned char *p = sig;
+	ECDSA_SIG *s = NULL;
+	unsigned char *out = NULL;
+	int n = -1;
+
+	if (sig && len > 0 && len < 256)
+		s = d2i_ECDSA_SIG(NULL, &p, (long)len);
+	if (s && p == sig + len)
+		n = i2d_ECDSA_SIG(s, &out);
+	ECDSA_SIG_free(s);
+	ERR_clear_error();
+	if (n <= 0 || (size_t)n != len || memcmp(out, sig, len)) {
+		OPENSSL_free(out);
+		return gm_fail(err, GM_EXIT_FAILED,
+			       "check the vendor profile's signature format",
+			       "the token's signature (%zu bytes) is not one "
+			       "DER ECDSA-Sig-Value", len);
+	}
+	*der = out;	/* caller frees */
+	*der_len = (size_t)n;
+	return 0;
+}
+
+int gm_sig_to_der(gm_sig_format fmt, const unsigned char *sig, size_t sig_len,
+		  unsigned char **der, size_t *der_len, gm_error *err)
+{
+	*der = NULL;
+	*der_len = 0;
+	switch (fmt) {
+	case GM_SIGFMT_RAW:
+		return gm_sig_raw_to_der(sig, sig_len, der, der_len, err);
+	case GM_SIGFMT_SKF_BLOB:
+		return blob_to_der(sig, sig_len, der, der_len, err);
+	case GM_SIGFMT_DER:
+		return der_to_der(sig, sig_len, der, der_len, err);
+	}
+	return gm_fail(err, GM_EXIT_FAILED, NULL, "unknown signature format %d",
+		       (int)fmt);
 }

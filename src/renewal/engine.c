@@ -15,6 +15,7 @@
  */
 #include <string.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/random.h>
 
 #include "engine.h"
@@ -43,17 +44,65 @@ void gm_run_view_drop(gm_run *r)
 	r->have_view = 0;
 }
 
-void gm_run_set_order(gm_run *r, gm_order *fresh)
+/* An answer about another renewal than the one this run drives. */
+static int foreign_answer(gm_run *r, const gm_order *fresh, gm_error *err)
 {
+	if (r->order.code[0] && strcmp(fresh->code, r->order.code)) {
+		gm_fail(err, GM_EXIT_SERVICE,
+			"nothing was changed; report this to the CA",
+			"the service answered for renewal %s instead of %s",
+			fresh->code, r->order.code);
+		return gm_error_set_reason(err, "wrong_order");
+	}
+	if (r->old_sha256[0] && strcmp(fresh->old_sha256, r->old_sha256)) {
+		gm_fail(err, GM_EXIT_SERVICE,
+			"nothing was changed; the old certificate stays in use; "
+			"report this to the CA",
+			"the service's answer names another certificate being "
+			"renewed (SHA-256 %s) than the one this renewal started "
+			"with (%s)", fresh->old_sha256, r->old_sha256);
+		return gm_error_set_reason(err, "old_certificate_changed");
+	}
+	return 0;
+}
+
+int gm_run_set_order(gm_run *r, gm_order *fresh, gm_error *err)
+{
+	if (foreign_answer(r, fresh, err)) {
+		gm_order_release(fresh);
+		return -1;
+	}
 	gm_order_release(&r->order);
 	r->order = *fresh;
 	memset(fresh, 0, sizeof(*fresh));
+	if (!r->old_sha256[0])
+		snprintf(r->old_sha256, sizeof(r->old_sha256), "%s",
+			 r->order.old_sha256);
 	snprintf(r->out->state, sizeof(r->out->state), "%s", r->order.state);
+	return 0;
+}
+
+int gm_run_interrupted(gm_run *r, gm_error *err)
+{
+	const gm_renewal_hooks *h = &r->ctx->hooks;
+
+	if (!h->interrupted || !h->interrupted(h->ctx))
+		return 0;
+	gm_fail(err, GM_EXIT_INTERRUPTED, NULL,
+		"interrupted: the renewal stopped at a safe point");
+	return gm_error_set_reason(err, "interrupted");
+}
+
+int gm_run_step(gm_run *r, gm_step step, gm_error *err)
+{
+	if (gm_journal_step(&r->journal, step, err))
+		return -1;
+	return gm_run_interrupted(r, err);
 }
 
 static int journal_step(gm_run *r, gm_step step, gm_error *err)
 {
-	return gm_journal_step(&r->journal, step, err);
+	return gm_run_step(r, step, err);
 }
 
 void gm_run_journal_old(gm_run *r, const gm_token_cert *obj,
@@ -88,14 +137,14 @@ static void pop_key(gm_run *r, const gm_token_key *k, gm_token_signer *signer,
 /* The old certificate's key pair, needed to prove possession. */
 static int old_key(gm_run *r, gm_view *v, int *key_index, gm_error *err)
 {
-	int c = gm_view_find_cert(v, r->order.old_sha256);
+	int c = gm_view_find_cert(v, r->old_sha256);
 
 	if (c < 0)
 		return gm_fail(err, GM_EXIT_ENV,
 			       "check which Ekey is inserted: it must be the one "
 			       "the renewal was started with",
 			       "the certificate being renewed (SHA-256 %s) is "
-			       "not on this token", r->order.old_sha256);
+			       "not on this token", r->old_sha256);
 	*key_index = gm_view_find_key(v, v->facts[c].pubkey, 1);
 	if (*key_index < 0)
 		return gm_fail(err, GM_EXIT_FAILED,
@@ -130,16 +179,46 @@ static int generate_pending(gm_run *r, gm_token_key *out, gm_error *err)
 	return journal_step(r, GM_STEP_KEY_GENERATED, err);
 }
 
-/* A complete pending pair (both objects, public key readable), or -1. */
+/* The CKA_ID of an object, as the journal writes it. */
+static int same_id(const unsigned char *id, size_t len, const char *hex)
+{
+	char *mine;
+	int same;
+
+	if (!hex || !id || !len)
+		return 0;
+	mine = gm_hex(id, len);
+	same = !strcasecmp(mine, hex);
+	free(mine);
+	return same;
+}
+
+/* The pending key pair this renewal generated: its label and, once the
+ * journal knows it, its CKA_ID (both objects, public key readable); -1 when
+ * it is not on the token. A pair found by its label alone (the journal was
+ * not written after the key generation) is adopted into the journal. */
 static int find_pending(gm_run *r, const gm_view *v)
 {
+	const char *want = gm_journal_get(&r->journal, "new_id");
 	size_t i;
 
-	for (i = v->n_keys; i-- > 0;)
-		if (v->keys[i].label && !strcmp(v->keys[i].label, r->pending) &&
-		    v->keys[i].priv != CK_INVALID_HANDLE &&
-		    v->keys[i].pub != CK_INVALID_HANDLE && v->keys[i].pubkey)
-			return (int)i;
+	for (i = v->n_keys; i-- > 0;) {
+		const gm_token_key *k = &v->keys[i];
+
+		if (!k->label || strcmp(k->label, r->pending) ||
+		    k->priv == CK_INVALID_HANDLE ||
+		    k->pub == CK_INVALID_HANDLE || !k->pubkey)
+			continue;
+		if (want && !same_id(k->id, k->id_len, want))
+			continue;
+		if (!want) {
+			char *hex = gm_hex(k->id, k->id_len);
+
+			gm_journal_set(&r->journal, "new_id", hex);
+			free(hex);
+		}
+		return (int)i;
+	}
 	return -1;
 }
 
@@ -169,7 +248,8 @@ static int submit_csr(gm_run *r, const gm_token_key *newkey,
 	if (ret)
 		return -1;
 	r->changed = 1;
-	gm_run_set_order(r, &fresh);
+	if (gm_run_set_order(r, &fresh, err))
+		return -1;
 	return journal_step(r, GM_STEP_ISSUED, err);
 }
 
@@ -197,7 +277,7 @@ static int request_certificate(gm_run *r, gm_error *err)
 	int ok = -1, p, ret;
 
 	if (!v || old_key(r, v, &ok, err) ||
-	    check_subject(r, &v->facts[gm_view_find_cert(v, r->order.old_sha256)],
+	    check_subject(r, &v->facts[gm_view_find_cert(v, r->old_sha256)],
 			  err))
 		return -1;
 	p = find_pending(r, v);
@@ -230,7 +310,7 @@ static STACK_OF(X509) *order_chain(const gm_order *o)
  * the journal's copy (the old pair may be gone after confirmation). */
 static int old_facts(gm_run *r, const gm_view *v, gm_cert_facts *out)
 {
-	int c = gm_view_find_cert(v, r->order.old_sha256);
+	int c = gm_view_find_cert(v, r->old_sha256);
 	const char *hex = gm_journal_get(&r->journal, "old_certificate");
 	unsigned char *der;
 	size_t len;
@@ -284,15 +364,30 @@ out:
 	return ret;
 }
 
-/* Creates the certificate object next to its key (unless it is already
- * there) and reads it back. */
+/* The certificate object with this fingerprint next to the key with this
+ * CKA_ID, or -1. */
+static int find_cert_on(const gm_view *v, const char *sha256,
+			const unsigned char *id, size_t id_len)
+{
+	size_t i;
+
+	for (i = 0; i < v->n_certs; i++)
+		if (v->parsed[i] && !strcmp(v->facts[i].sha256_hex, sha256) &&
+		    v->certs[i].id_len == id_len &&
+		    !memcmp(v->certs[i].id, id, id_len))
+			return (int)i;
+	return -1;
+}
+
+/* Creates the certificate object next to the pending key (unless it is
+ * already there) and reads it back. */
 static int install(gm_run *r, gm_view *v, const gm_token_key *key,
-		   gm_error *err)
+		   const gm_cert_facts *cert, gm_error *err)
 {
 	CK_OBJECT_HANDLE h;
 	unsigned char *back = NULL;
 	size_t back_len = 0;
-	int c = gm_view_find_cert(v, r->order.cert_sha256), same;
+	int c = find_cert_on(v, cert->sha256_hex, key->id, key->id_len), same;
 
 	gm_run_progress(r, GM_PROGRESS_INSTALL,
 			N_("Installing the new certificate next to its key"));
@@ -300,13 +395,11 @@ static int install(gm_run *r, gm_view *v, const gm_token_key *key,
 		h = v->certs[c].handle;
 	} else {
 		if (gm_token_create_cert(r->ctx->session, key->id, key->id_len,
-					 key->label ? key->label : r->pending,
-					 r->order.cert, r->order.cert_len, &h,
-					 err))
+					 r->pending, r->order.cert,
+					 r->order.cert_len, &h, err))
 			return gm_error_prefix(err, "installing the certificate");
 		r->changed = 1;
-		if (gm_view_add_cert(v, h, key->id, key->id_len,
-				     key->label ? key->label : r->pending,
+		if (gm_view_add_cert(v, h, key->id, key->id_len, r->pending,
 				     r->order.cert, r->order.cert_len, err))
 			return -1;
 	}
@@ -315,14 +408,34 @@ static int install(gm_run *r, gm_view *v, const gm_token_key *key,
 	same = back_len == r->order.cert_len &&
 	       !memcmp(back, r->order.cert, back_len);
 	free(back);
-	gm_journal_set(&r->journal, "new_sha256", r->order.cert_sha256);
 	if (!same)
 		return gm_fail(err, GM_EXIT_FAILED,
-			       "run 'gmrenew renew-with-code' again; the old "
+			       "run 'gmrenew renew-with-code CODE' again; the old "
 			       "certificate stays usable",
 			       "the certificate read back from the token differs "
 			       "from the one written");
+	/* Only now does the journal say which certificate gmrenew installed:
+	 * the one thing a confirmation may name. */
+	gm_journal_set(&r->journal, "new_sha256", cert->sha256_hex);
 	return journal_step(r, GM_STEP_INSTALLED, err);
+}
+
+/* A confirmation must be for the certificate gmrenew installed. */
+static int check_confirmed(gm_run *r, gm_error *err)
+{
+	const char *mine = gm_journal_get(&r->journal, "new_sha256");
+
+	if (mine && !strcmp(r->order.state, "confirmed") &&
+	    !strcmp(r->order.cert_sha256, mine))
+		return 0;
+	gm_fail(err, GM_EXIT_SERVICE,
+		"nothing was changed; the old certificate stays in use; report "
+		"this to the CA with the update code",
+		"the service reports renewal %s as %s for a certificate "
+		"(SHA-256 %.16s...) that gmrenew did not install on this token",
+		r->order.code, r->order.state,
+		r->order.cert_sha256[0] ? r->order.cert_sha256 : "none");
+	return gm_error_set_reason(err, "confirmed_unknown_certificate");
 }
 
 static int confirm(gm_run *r, const gm_token_key *key, gm_error *err)
@@ -336,10 +449,12 @@ static int confirm(gm_run *r, const gm_token_key *key, gm_error *err)
 	pop_key(r, key, &signer, &pop);
 	memset(&fresh, 0, sizeof(fresh));
 	if (gm_service_confirm(r->ctx->service, r->order.code,
-			       r->order.cert_sha256, &pop, &fresh, err))
+			       gm_journal_get(&r->journal, "new_sha256"), &pop,
+			       &fresh, err))
 		return -1;
 	r->changed = 1;
-	gm_run_set_order(r, &fresh);
+	if (gm_run_set_order(r, &fresh, err) || check_confirmed(r, err))
+		return -1;
 	return journal_step(r, GM_STEP_CONFIRMED, err);
 }
 
@@ -365,12 +480,14 @@ static int rekey(gm_run *r, gm_view *v, gm_error *err)
 	return ret;
 }
 
-/* issued: verify, install, read back, confirm. */
+/* issued: the certificate must be for the pending key this renewal made
+ * (by its CKA_ID and label), never for any other key on the token: verify,
+ * install next to it, read back, confirm. */
 static int finish_issued(gm_run *r, gm_error *err)
 {
 	gm_cert_facts cert;
 	gm_view *v;
-	int k, ret = -1;
+	int p, ret = -1;
 
 	if (!r->order.cert)
 		return gm_fail(err, GM_EXIT_SERVICE, "try again later",
@@ -381,19 +498,14 @@ static int finish_issued(gm_run *r, gm_error *err)
 	v = gm_run_view(r, err);
 	if (!v)
 		goto out;
-	k = gm_view_find_key(v, cert.pubkey, 1);
-	if (k < 0) {
-		int p = find_pending(r, v);
-
-		if (p < 0)	/* the pending key is gone */
-			ret = rekey(r, v, err);
-		else		/* it is there: the certificate is not for it */
-			verify_new(r, v, &cert, v->keys[p].pubkey, err);
+	p = find_pending(r, v);
+	if (p < 0) {	/* the pending key is gone */
+		ret = rekey(r, v, err);
 		goto out;
 	}
-	if (verify_new(r, v, &cert, v->keys[k].pubkey, err) ||
-	    install(r, v, &v->keys[k], err) ||
-	    confirm(r, &v->keys[k], err))
+	if (verify_new(r, v, &cert, v->keys[p].pubkey, err) ||
+	    install(r, v, &v->keys[p], &cert, err) ||
+	    confirm(r, &v->keys[p], err))
 		goto out;
 	ret = 0;
 out:
@@ -401,20 +513,107 @@ out:
 	return ret;
 }
 
-static int destroy_pair(gm_run *r, const gm_view *v, EVP_PKEY *pub,
-			gm_error *err)
+/* ---- confirmed: retire the old pair ----
+ *
+ * What is removed is decided from this machine's journal and a fresh read
+ * of the token only: the new pair is the certificate gmrenew installed
+ * (journal new_sha256) next to the key it generated (journal new_id); the
+ * old pair is the certificate the renewal started with (r->old_sha256) and
+ * its key, which must not be the new key. Fingerprints in the service's
+ * answers select nothing. */
+
+#define REPLACED " (replaced)"
+
+static int ends_with(const char *s, const char *tail)
+{
+	size_t n = s ? strlen(s) : 0, t = strlen(tail);
+
+	return n >= t && !strcmp(s + n - t, tail);
+}
+
+int gm_label_replaced(const char *label)
+{
+	return ends_with(label, REPLACED);
+}
+
+typedef struct retire_plan {
+	int c, k;		/* the new certificate and key in the view */
+	int oc;			/* the old certificate, -1 when gone */
+	char *label;		/* the final label (owned) */
+} retire_plan;
+
+/* The pair gmrenew installed, as the token shows it now. */
+static int find_new_pair(gm_run *r, const gm_view *v, retire_plan *p)
+{
+	const char *sha = gm_journal_get(&r->journal, "new_sha256");
+	const char *id = gm_journal_get(&r->journal, "new_id");
+	size_t i;
+
+	p->c = p->k = -1;
+	for (i = 0; sha && id && i < v->n_certs && p->c < 0; i++)
+		if (v->parsed[i] && !strcmp(v->facts[i].sha256_hex, sha) &&
+		    same_id(v->certs[i].id, v->certs[i].id_len, id))
+			p->c = (int)i;
+	for (i = 0; p->c >= 0 && i < v->n_keys && p->k < 0; i++)
+		if (same_id(v->keys[i].id, v->keys[i].id_len, id) &&
+		    v->keys[i].priv != CK_INVALID_HANDLE &&
+		    v->keys[i].pub != CK_INVALID_HANDLE && v->keys[i].pubkey &&
+		    gm_pubkey_equal(v->keys[i].pubkey,
+				    v->facts[p->c].pubkey) == 1)
+			p->k = (int)i;
+	return p->c >= 0 && p->k >= 0 ? 0 : -1;
+}
+
+static int new_pair_missing(gm_run *r, gm_error *err)
+{
+	const char *serial = gm_journal_get(&r->journal, "token_serial");
+
+	return gm_fail(err, GM_EXIT_ENV,
+		       "nothing was changed; insert the Ekey the renewal was "
+		       "started with and run 'gmrenew renew-with-code CODE' "
+		       "again",
+		       "renewal %s is confirmed but the certificate and key "
+		       "gmrenew installed are not on this token (serial %s; "
+		       "the renewal was started on serial %s)", r->order.code,
+		       r->ctx->token->serial, serial ? serial : "unknown");
+}
+
+static const char *final_label(gm_run *r, const gm_view *v, int oc)
+{
+	const char *l = gm_journal_get(&r->journal, "old_label");
+
+	if (oc >= 0 && v->certs[oc].label && v->certs[oc].label[0] &&
+	    !ends_with(v->certs[oc].label, REPLACED))
+		return v->certs[oc].label;
+	return l && l[0] ? l : "gmrenew";
+}
+
+/* A key the old certificate's public key names, that is not the new key. */
+static int is_old_key(const gm_view *v, size_t i, EVP_PKEY *oldpub,
+		      const gm_token_key *newk)
+{
+	const gm_token_key *k = &v->keys[i];
+
+	return k->pubkey && gm_pubkey_equal(k->pubkey, oldpub) == 1 &&
+	       gm_pubkey_equal(k->pubkey, newk->pubkey) != 1 &&
+	       !(k->id_len == newk->id_len &&
+		 !memcmp(k->id, newk->id, k->id_len));
+}
+
+static int destroy_old_keys(gm_run *r, const gm_view *v, EVP_PKEY *oldpub,
+			    const gm_token_key *newk, gm_error *err)
 {
 	size_t i;
 
 	/* private keys first: a certificate left alone is harmless */
 	for (i = 0; i < v->n_keys; i++)
-		if (v->keys[i].pubkey && v->keys[i].priv != CK_INVALID_HANDLE &&
-		    gm_pubkey_equal(v->keys[i].pubkey, pub) == 1 &&
+		if (v->keys[i].priv != CK_INVALID_HANDLE &&
+		    is_old_key(v, i, oldpub, newk) &&
 		    gm_token_destroy(r->ctx->session, v->keys[i].priv, err))
 			return -1;
 	for (i = 0; i < v->n_keys; i++)
-		if (v->keys[i].pubkey && v->keys[i].pub != CK_INVALID_HANDLE &&
-		    gm_pubkey_equal(v->keys[i].pubkey, pub) == 1 &&
+		if (v->keys[i].pub != CK_INVALID_HANDLE &&
+		    is_old_key(v, i, oldpub, newk) &&
 		    gm_token_destroy(r->ctx->session, v->keys[i].pub, err))
 			return -1;
 	return 0;
@@ -435,119 +634,246 @@ static int relabel_key(gm_run *r, const gm_token_key *k, const char *label,
 	return 0;
 }
 
-static int retire_old(gm_run *r, const gm_view *v, gm_error *err)
+static int retire_old(gm_run *r, const gm_view *v, const retire_plan *p,
+		      gm_error *err)
 {
-	int c = gm_view_find_cert(v, r->order.old_sha256), k;
-	char label[160];
+	const gm_token_cert *old;
+	const gm_token_key *newk = &v->keys[p->k];
+	char *label;
+	size_t i;
+	int ret = 0;
 
-	if (c < 0)
+	if (p->oc < 0)
 		return 0;
-	r->changed = 1;
-	if (!r->ctx->keep_old) {
-		if (destroy_pair(r, v, v->facts[c].pubkey, err))
+	old = &v->certs[p->oc];
+	/* kept by an earlier run with --keep-old: stays */
+	if (!r->ctx->keep_old && !ends_with(old->label, REPLACED)) {
+		r->changed = 1;
+		if (destroy_old_keys(r, v, v->facts[p->oc].pubkey, newk, err))
 			return -1;
-		return gm_token_destroy(r->ctx->session, v->certs[c].handle,
-					err);
+		return gm_token_destroy(r->ctx->session, old->handle, err);
 	}
-	snprintf(label, sizeof(label), "%s (replaced)",
-		 v->certs[c].label ? v->certs[c].label : "");
-	if (v->certs[c].label && strstr(v->certs[c].label, " (replaced)"))
+	if (ends_with(old->label, REPLACED))
 		return 0;
-	k = gm_view_find_key(v, v->facts[c].pubkey, 0);
-	if (k >= 0 && relabel_key(r, &v->keys[k], label, err))
-		return -1;
-	return gm_token_set_label(r->ctx->session, v->certs[c].handle, label,
-				  err);
+	label = gm_xasprintf("%s%s", old->label ? old->label : "", REPLACED);
+	for (i = 0; i < v->n_keys && !ret; i++)
+		if (is_old_key(v, i, v->facts[p->oc].pubkey, newk))
+			ret = relabel_key(r, &v->keys[i], label, err);
+	if (!ret) {
+		r->changed = 1;
+		ret = gm_token_set_label(r->ctx->session, old->handle, label,
+					 err);
+	}
+	free(label);
+	return ret;
 }
 
-/* Objects with the pending label that are not the new pair. */
-static int remove_stale(gm_run *r, const gm_view *v, EVP_PKEY *newpub,
+/* Objects with this renewal's pending label that are not the new pair. */
+static int is_stale_key(gm_run *r, const gm_view *v, size_t i,
+			const retire_plan *p)
+{
+	const gm_token_key *k = &v->keys[i], *newk = &v->keys[p->k];
+
+	return k->label && !strcmp(k->label, r->pending) && (int)i != p->k &&
+	       !(k->id_len == newk->id_len &&
+		 !memcmp(k->id, newk->id, k->id_len)) &&
+	       !(k->pubkey && gm_pubkey_equal(k->pubkey, newk->pubkey) == 1);
+}
+
+static int is_stale_cert(gm_run *r, const gm_view *v, size_t i,
+			 const retire_plan *p)
+{
+	const gm_token_cert *c = &v->certs[i];
+
+	return c->label && !strcmp(c->label, r->pending) && (int)i != p->c &&
+	       (int)i != p->oc;
+}
+
+static int destroy_key(gm_run *r, const gm_token_key *k, gm_error *err)
+{
+	r->changed = 1;
+	if (k->priv != CK_INVALID_HANDLE &&
+	    gm_token_destroy(r->ctx->session, k->priv, err))
+		return -1;
+	if (k->pub != CK_INVALID_HANDLE &&
+	    gm_token_destroy(r->ctx->session, k->pub, err))
+		return -1;
+	return 0;
+}
+
+static int remove_stale(gm_run *r, const gm_view *v, const retire_plan *p,
 			gm_error *err)
 {
 	size_t i;
 
-	for (i = 0; i < v->n_keys; i++) {
-		const gm_token_key *k = &v->keys[i];
-
-		if (!k->label || strcmp(k->label, r->pending))
-			continue;
-		if (k->pubkey && gm_pubkey_equal(k->pubkey, newpub) == 1)
-			continue;
-		r->changed = 1;
-		if ((k->priv != CK_INVALID_HANDLE &&
-		     gm_token_destroy(r->ctx->session, k->priv, err)) ||
-		    (k->pub != CK_INVALID_HANDLE &&
-		     gm_token_destroy(r->ctx->session, k->pub, err)))
+	for (i = 0; i < v->n_keys; i++)
+		if (is_stale_key(r, v, i, p) && destroy_key(r, &v->keys[i], err))
 			return -1;
-	}
 	for (i = 0; i < v->n_certs; i++) {
-		const gm_token_cert *c = &v->certs[i];
-
-		if (!c->label || strcmp(c->label, r->pending) ||
-		    (v->parsed[i] &&
-		     !strcmp(v->facts[i].sha256_hex, r->order.cert_sha256)))
+		if (!is_stale_cert(r, v, i, p))
 			continue;
 		r->changed = 1;
-		if (gm_token_destroy(r->ctx->session, c->handle, err))
+		if (gm_token_destroy(r->ctx->session, v->certs[i].handle, err))
 			return -1;
 	}
 	return 0;
 }
 
-static const char *final_label(gm_run *r, const gm_view *v)
+/* A key some certificate on the token belongs to (by CKA_ID or public
+ * key): never a leftover. */
+static int key_has_cert(const gm_view *v, const gm_token_key *k)
 {
-	const char *l = gm_journal_get(&r->journal, "old_label");
-	int c = gm_view_find_cert(v, r->order.old_sha256);
+	size_t i;
 
-	if (c >= 0 && v->certs[c].label && v->certs[c].label[0] &&
-	    !strstr(v->certs[c].label, " (replaced)"))
-		return v->certs[c].label;
-	return l && l[0] ? l : "gmrenew";
+	for (i = 0; i < v->n_certs; i++) {
+		if (v->certs[i].id_len == k->id_len && k->id_len &&
+		    !memcmp(v->certs[i].id, k->id, k->id_len))
+			return 1;
+		if (v->parsed[i] && k->pubkey &&
+		    gm_pubkey_equal(k->pubkey, v->facts[i].pubkey) == 1)
+			return 1;
+	}
+	return 0;
 }
 
-static int give_final_labels(gm_run *r, const gm_view *v, int c, int k,
-			     const char *label, gm_error *err)
+/* The order behind another renewal's pending label is not live: the
+ * service does not know it, or it expired or was cancelled. */
+static int order_is_dead(gm_run *r, const char *label)
 {
-	if (relabel_key(r, &v->keys[k], label, err))
+	size_t n = strlen("gmrenew-pending-");
+	char code[24];
+	gm_order o;
+	gm_error e;
+	int dead;
+
+	if (gm_update_code_normalize(label + n, code, NULL))
+		return 0;
+	memset(&o, 0, sizeof(o));
+	if (gm_service_status(r->ctx->service, code, &o, &e)) {
+		gm_debug("renewal %s: %s", code, e.msg);
+		return !strcmp(e.reason, "unknown_code") ||
+		       !strcmp(e.reason, "code_expired");
+	}
+	dead = !strcmp(o.code, code) &&
+	       (!strcmp(o.state, "cancelled") || !strcmp(o.state, "expired"));
+	gm_order_release(&o);
+	return dead;
+}
+
+/* Key pairs left by renewals that will never finish (an update code the
+ * CA does not know, an expired or cancelled order), which hold no
+ * certificate: removed once the service says their order is not live. */
+static int remove_dead_pending(gm_run *r, const gm_view *v, gm_error *err)
+{
+	static const char prefix[] = "gmrenew-pending-";
+	size_t i;
+
+	for (i = 0; i < v->n_keys; i++) {
+		const gm_token_key *k = &v->keys[i];
+
+		if (!k->label || strncmp(k->label, prefix, strlen(prefix)) ||
+		    !strcmp(k->label, r->pending) || key_has_cert(v, k) ||
+		    !order_is_dead(r, k->label))
+			continue;
+		gm_debug("removing the key pair '%s' of a dead renewal",
+			 k->label);
+		if (destroy_key(r, k, err))
+			return -1;
+	}
+	return 0;
+}
+
+/* Whether retiring has anything left to do on the token. */
+static int retire_pending_work(gm_run *r, const gm_view *v,
+			       const retire_plan *p)
+{
+	const gm_token_key *k = &v->keys[p->k];
+	const gm_token_cert *c = &v->certs[p->c];
+	size_t i;
+
+	if (!k->label || strcmp(k->label, p->label) || !c->label ||
+	    strcmp(c->label, p->label))
+		return 1;
+	if (p->oc >= 0 && !ends_with(v->certs[p->oc].label, REPLACED))
+		return 1;
+	for (i = 0; i < v->n_keys; i++)
+		if (is_stale_key(r, v, i, p))
+			return 1;
+	for (i = 0; i < v->n_certs; i++)
+		if (is_stale_cert(r, v, i, p))
+			return 1;
+	return 0;
+}
+
+static int give_final_labels(gm_run *r, const gm_view *v,
+			     const retire_plan *p, gm_error *err)
+{
+	const gm_token_cert *c = &v->certs[p->c];
+
+	if (relabel_key(r, &v->keys[p->k], p->label, err))
 		return -1;
-	if (v->certs[c].label && !strcmp(v->certs[c].label, label))
+	if (c->label && !strcmp(c->label, p->label))
 		return 0;
 	r->changed = 1;
-	return gm_token_set_label(r->ctx->session, v->certs[c].handle, label,
-				  err);
+	return gm_token_set_label(r->ctx->session, c->handle, p->label, err);
+}
+
+/* No journal of the installation, the old certificate gone and the
+ * confirmed certificate on the token with its key: finished elsewhere,
+ * nothing to do. */
+static int finished_without_journal(gm_run *r, const gm_view *v)
+{
+	int c;
+
+	if (gm_journal_get(&r->journal, "new_sha256") ||
+	    gm_view_find_cert(v, r->old_sha256) >= 0)
+		return 0;
+	c = gm_view_find_cert(v, r->order.cert_sha256);
+	return c >= 0 && gm_view_find_key(v, v->facts[c].pubkey, 1) >= 0;
 }
 
 /* confirmed: the old pair goes, the new pair gets its final label. */
 static int retire(gm_run *r, gm_error *err)
 {
-	char label[160];
-	gm_view *v = gm_run_view(r, err);
-	int c, k, ret = -1;
+	retire_plan p = { -1, -1, -1, NULL };
+	gm_view *v;
+	int ret = -1;
 
+	gm_run_view_drop(r);	/* decide from a fresh read of the token */
+	v = gm_run_view(r, err);
 	if (!v)
 		return -1;
-	c = gm_view_find_cert(v, r->order.cert_sha256);
-	k = c >= 0 ? gm_view_find_key(v, v->facts[c].pubkey, 1) : -1;
-	if (c < 0 || k < 0)
-		return gm_fail(err, GM_EXIT_FAILED,
-			       "contact the CA with the update code",
-			       "renewal %s is confirmed but its certificate and "
-			       "key are not on this token", r->order.code);
-	snprintf(label, sizeof(label), "%s", final_label(r, v));
-	gm_run_progress(r, GM_PROGRESS_RETIRE, r->ctx->keep_old ?
-			N_("Keeping the old certificate and key (relabelled)") :
-			N_("Removing the old certificate and key"));
+	if (finished_without_journal(r, v)) {
+		ret = 0;
+		goto out;
+	}
+	if (check_confirmed(r, err))
+		goto out;
+	if (find_new_pair(r, v, &p)) {
+		new_pair_missing(r, err);
+		goto out;
+	}
+	p.oc = gm_view_find_cert(v, r->old_sha256);
+	if (p.oc == p.c)
+		p.oc = -1;
+	p.label = gm_xstrdup(final_label(r, v, p.oc));
+	if (retire_pending_work(r, v, &p))
+		gm_run_progress(r, GM_PROGRESS_RETIRE, r->ctx->keep_old ?
+				N_("Keeping the old certificate and key "
+				"(relabelled)") :
+				N_("Removing the old certificate and key"));
 	/* The new pair takes its final label while the old certificate still
 	 * shows it, so an interruption never loses the label. */
-	if (give_final_labels(r, v, c, k, label, err) ||
-	    retire_old(r, v, err) ||
-	    remove_stale(r, v, v->facts[c].pubkey, err))
+	if (give_final_labels(r, v, &p, err) || retire_old(r, v, &p, err) ||
+	    remove_stale(r, v, &p, err) || remove_dead_pending(r, v, err))
 		goto out;
-	r->out->new_der = (unsigned char *)gm_xmemdup(v->certs[c].der,
-						     v->certs[c].der_len);
-	r->out->new_der_len = v->certs[c].der_len;
-	ret = r->changed ? journal_step(r, GM_STEP_RETIRED, err) : 0;
+	r->out->new_der = (unsigned char *)gm_xmemdup(v->certs[p.c].der,
+						     v->certs[p.c].der_len);
+	r->out->new_der_len = v->certs[p.c].der_len;
+	ret = r->changed ? gm_journal_step(&r->journal, GM_STEP_RETIRED, err)
+			 : 0;
 out:
+	free(p.label);
 	gm_run_view_drop(r);	/* objects were removed and relabelled */
 	return ret;
 }
@@ -559,6 +885,8 @@ int gm_run_drive(gm_run *r, gm_error *err)
 	for (guard = 0; guard < 6; guard++) {
 		const char *s = r->order.state;
 
+		if (gm_run_interrupted(r, err))
+			return -1;
 		if (!strcmp(s, "started") || !strcmp(s, "csr_received")) {
 			if (request_certificate(r, err))
 				return -1;

@@ -22,6 +22,9 @@ typedef struct gm_run {
 	gm_order order;
 	gm_journal journal;
 	char pending[64];	/* label of the pending objects */
+	char old_sha256[65];	/* the certificate being renewed: fixed
+				 * when the renewal starts; an answer
+				 * naming another is refused */
 	int changed;		/* this run changed the token or the order */
 	gm_view view;		/* the token, read once per run and kept up
 				 * to date with what this run changes */
@@ -34,8 +37,17 @@ gm_view *gm_run_view(gm_run *r, gm_error *err);
 void gm_run_view_drop(gm_run *r);
 
 void gm_run_progress(gm_run *r, int number, const char *what);
-/* Takes a new order answer (releases the previous one). */
-void gm_run_set_order(gm_run *r, gm_order *fresh);
+/* Takes a new order answer (releases the previous one); refuses
+ * (GM_EXIT_SERVICE, nothing changed) an answer for another update code or
+ * another certificate being renewed. fresh is released either way. */
+int gm_run_set_order(gm_run *r, gm_order *fresh, gm_error *err);
+/* Records a completed step; then stops (GM_EXIT_INTERRUPTED) when the user
+ * asked to. */
+int gm_run_step(gm_run *r, gm_step step, gm_error *err);
+/* The label of an old pair kept with --keep-old ("LABEL (replaced)"). */
+int gm_label_replaced(const char *label);
+/* GM_EXIT_INTERRUPTED when the user asked to stop, else 0. */
+int gm_run_interrupted(gm_run *r, gm_error *err);
 /* Drives the order from its current state to the end. */
 int gm_run_drive(gm_run *r, gm_error *err);
 /* Records the facts of the certificate being renewed in the journal. */

@@ -26,6 +26,8 @@ void gm_renewal_result_release(gm_renewal_result *r)
 	r->new_der = NULL;
 }
 
+/* The token's lock: the caller's, when it took it before reading the
+ * token, else taken here (and released by end()). */
 static int begin(gm_renewal_ctx *ctx, gm_renewal_result *out, gm_run *r,
 		 gm_token_lock **lock, gm_error *err)
 {
@@ -33,6 +35,9 @@ static int begin(gm_renewal_ctx *ctx, gm_renewal_result *out, gm_run *r,
 	memset(r, 0, sizeof(*r));
 	r->ctx = ctx;
 	r->out = out;
+	*lock = NULL;
+	if (ctx->lock)
+		return 0;
 	return gm_token_lock_acquire(ctx->state_dir, ctx->token->serial, lock,
 				     err);
 }
@@ -53,6 +58,16 @@ static int open_journal(gm_run *r, gm_error *err)
 	gm_pending_label(r->order.code, r->pending, sizeof(r->pending));
 	if (gm_journal_open(r->ctx->state_dir, r->order.code, &r->journal, err))
 		return -1;
+	if (r->journal.damaged[0] && r->ctx->hooks.warn) {
+		char *what = gm_xasprintf("the journal of renewal %s was damaged "
+					  "and was moved to '%s'; the renewal "
+					  "goes on from what the service and "
+					  "the token say", r->order.code,
+					  r->journal.damaged);
+
+		r->ctx->hooks.warn(r->ctx->hooks.ctx, what);
+		free(what);
+	}
 	snprintf(r->out->journal, sizeof(r->out->journal), "%s",
 		 r->journal.path);
 	return 0;
@@ -69,13 +84,20 @@ static int refusal(const gm_ca_record *rec, const char *subject,
 		   gm_error *err)
 {
 	const char *why = rec->reason ? rec->reason : "unknown";
+	char opens[32] = "";
 
+	if (!strcmp(why, "not_due") && rec->window_start)
+		gm_time_rfc3339(rec->window_start, opens, sizeof(opens));
 	if (!strcmp(why, "not_due"))
 		return gm_fail(err, GM_EXIT_NOT_DUE,
-			       "renew within 90 days of expiry, or use --force "
-			       "only if the CA asked you to",
-			       "the CA does not allow renewing '%s' yet (not due)",
-			       subject);
+			       opens[0] ? "nothing was started; run 'gmrenew "
+			       "renew' again once the CA's window is open" :
+			       "nothing was started; run 'gmrenew renew' again "
+			       "within 90 days of expiry",
+			       "the CA's service does not allow renewing '%s' "
+			       "yet (not due)%s%s", subject,
+			       opens[0] ? "; its online renewal opens on " : "",
+			       opens);
 	if (!strcmp(why, "offline_only"))
 		return gm_fail(err, GM_EXIT_OFFLINE,
 			       "mail the Ekey with the filled-in certificate "
@@ -85,6 +107,15 @@ static int refusal(const gm_ca_record *rec, const char *subject,
 	return gm_fail(err, GM_EXIT_FAILED, "contact the CA",
 		       "the CA does not allow renewing '%s' online (%s)",
 		       subject, why);
+}
+
+/* Before the service gave an update code there is nothing to finish. */
+static int nothing_started(gm_error *err)
+{
+	if (err->code == GM_EXIT_SERVICE)
+		gm_error_set_fix(err, "try 'gmrenew renew' again later; nothing "
+				 "was started and the token was not changed");
+	return -1;
 }
 
 /* Asks the CA about the certificate: known, renewable, an open order? */
@@ -100,7 +131,7 @@ static int check_with_ca(gm_run *r, const gm_token_cert *old,
 			N_("Checking the certificate with the CA's service"));
 	if (gm_service_lookup(r->ctx->service, &der, &old->der_len, 1, &rec,
 			      err))
-		return -1;
+		return nothing_started(err);
 	if (rec->open_code && rec->open_state)
 		snprintf(open_code, 24, "%s", rec->open_code);
 	else if (!rec->found)
@@ -165,9 +196,8 @@ static int start_order(gm_run *r, const gm_token_cert *old,
 	memset(&fresh, 0, sizeof(fresh));
 	if (gm_service_start(r->ctx->service, old->der, old->der_len, &pop,
 			     &fresh, err))
-		return -1;
-	gm_run_set_order(r, &fresh);
-	return 0;
+		return nothing_started(err);
+	return gm_run_set_order(r, &fresh, err);
 }
 
 static int record_start(gm_run *r, const gm_token_cert *old,
@@ -181,6 +211,98 @@ static int record_start(gm_run *r, const gm_token_cert *old,
 		return -1;
 	announce_code(r);
 	return 0;
+}
+
+/* A service error about an update code the service itself gave is the
+ * service's fault, never a usage error. */
+static int service_fault(gm_error *err)
+{
+	if (!strcmp(err->reason, "unknown_code"))
+		err->code = GM_EXIT_SERVICE;
+	return -1;
+}
+
+/* The certificate chosen from an earlier read must still be on the token
+ * now that the lock is held (another process may have renewed it). */
+static int still_there(gm_run *r, const gm_cert_facts *facts, gm_error *err)
+{
+	gm_view *v = gm_run_view(r, err);
+
+	if (!v)
+		return -1;
+	if (gm_view_find_cert(v, facts->sha256_hex) >= 0)
+		return 0;
+	return gm_fail(err, GM_EXIT_FAILED,
+		       "run 'gmrenew list-certs' to see the token now, then "
+		       "'gmrenew renew' again",
+		       "the certificate '%s' is no longer on the token: it was "
+		       "changed while gmrenew waited", facts->subject);
+}
+
+/* An order that will never finish: its journal is closed so that `renew`
+ * does not try it again. */
+static int order_dead(const gm_order *o)
+{
+	return !strcmp(o->state, "cancelled") ||
+	       (!strcmp(o->state, "expired") && !o->cert);
+}
+
+static void close_journal_of(gm_run *r, const char *code, const char *why)
+{
+	gm_journal j;
+	gm_error e;
+
+	if (gm_journal_load(r->ctx->state_dir, code, &j))
+		return;
+	gm_journal_set(&j, "abandoned", why);
+	if (gm_journal_write(&j, &e))
+		gm_debug("%s", e.msg);
+	gm_journal_close(&j);
+}
+
+/* This machine's journal of an unfinished renewal of the certificate:
+ * go on with it. 1 resumed (the result in *ret), 0 none to resume. */
+static int resume(gm_run *r, int *ret, gm_error *err)
+{
+	const gm_renewal_hooks *h = &r->ctx->hooks;
+	char code[24], path[512];
+	gm_order fresh;
+	gm_journal j;
+
+	if (gm_journal_find_unfinished(r->ctx->state_dir,
+				       r->ctx->token->serial, r->old_sha256,
+				       code))
+		return 0;
+	snprintf(path, sizeof(path), "%s", code);
+	if (!gm_journal_load(r->ctx->state_dir, code, &j)) {
+		snprintf(path, sizeof(path), "%s", j.path);
+		gm_journal_close(&j);
+	}
+	memset(&fresh, 0, sizeof(fresh));
+	if (gm_service_status(r->ctx->service, code, &fresh, err)) {
+		if (strcmp(err->reason, "unknown_code") &&
+		    strcmp(err->reason, "code_expired")) {
+			if (h->resumed)	/* the code to finish with later */
+				h->resumed(h->ctx, code, path);
+			*ret = service_fault(err);
+			return 1;
+		}
+		close_journal_of(r, code, err->reason);
+		return 0;
+	}
+	if (order_dead(&fresh)) {
+		close_journal_of(r, code, fresh.state);
+		gm_order_release(&fresh);
+		return 0;
+	}
+	if (h->resumed)
+		h->resumed(h->ctx, code, path);
+	*ret = gm_run_set_order(r, &fresh, err) || open_journal(r, err) ? -1 : 0;
+	if (!*ret) {
+		announce_code(r);
+		*ret = gm_run_drive(r, err);
+	}
+	return 1;
 }
 
 int gm_renew(gm_renewal_ctx *ctx, const gm_token_cert *old,
@@ -199,27 +321,36 @@ int gm_renew(gm_renewal_ctx *ctx, const gm_token_cert *old,
 		return -1;
 	if (begin(ctx, out, &r, &lock, err))
 		goto out_facts;
+	snprintf(r.old_sha256, sizeof(r.old_sha256), "%s", facts.sha256_hex);
+	if (still_there(&r, &facts, err))
+		goto out;
+	if (!ctx->dry_run && resume(&r, &ret, err))
+		goto out;
 	if (check_with_ca(&r, old, &facts, open_code, err))
 		goto out;
 	if (ctx->dry_run) {
 		ret = dry_run(&r, &facts, err);
 		goto out;
 	}
+	if (gm_run_interrupted(&r, err))
+		goto out;
 	if (open_code[0]) {
 		gm_order fresh;
 
 		gm_debug("the CA has an open renewal %s for this certificate",
 			 open_code);
 		memset(&fresh, 0, sizeof(fresh));
-		if (gm_service_status(ctx->service, open_code, &fresh, err))
+		if (gm_service_status(ctx->service, open_code, &fresh, err) ||
+		    gm_run_set_order(&r, &fresh, err))
 			goto out;
-		gm_run_set_order(&r, &fresh);
 	} else if (start_order(&r, old, &facts, err)) {
 		goto out;
 	}
 	if (record_start(&r, old, &facts, err))
 		goto out;
 	ret = gm_run_drive(&r, err);
+	if (ret)
+		service_fault(err);
 out:
 	end(&r, lock);
 out_facts:
@@ -237,6 +368,8 @@ static int open_journal_for(gm_run *r, gm_error *err)
 		gm_journal_set(&r->journal, "token_serial", r->ctx->token->serial);
 	if (!gm_journal_get(&r->journal, "pending_label"))
 		gm_journal_set(&r->journal, "pending_label", r->pending);
+	if (!gm_journal_get(&r->journal, "old_sha256"))
+		gm_journal_set(&r->journal, "old_sha256", r->old_sha256);
 	return gm_journal_write(&r->journal, err);
 }
 
@@ -245,12 +378,75 @@ static void journal_old_from_token(gm_run *r, gm_error *err)
 	gm_view *v;
 	int c;
 
-	if (gm_journal_get(&r->journal, "old_sha256"))
+	if (gm_journal_get(&r->journal, "old_certificate"))
 		return;
 	v = gm_run_view(r, err);
-	c = v ? gm_view_find_cert(v, r->order.old_sha256) : -1;
+	c = v ? gm_view_find_cert(v, r->old_sha256) : -1;
 	if (c >= 0)
 		gm_run_journal_old(r, &v->certs[c], &v->facts[c]);
+}
+
+/* What this machine's journal of the code says before the service is
+ * asked: the certificate being renewed (fixed from then on) and the Ekey
+ * it is on. */
+static int journal_before(gm_run *r, const char *code, gm_error *err)
+{
+	const char *serial, *sha;
+	gm_journal j;
+
+	if (gm_journal_load(r->ctx->state_dir, code, &j))
+		return 0;
+	serial = gm_journal_get(&j, "token_serial");
+	sha = gm_journal_get(&j, "old_sha256");
+	if (sha && strlen(sha) == 64)
+		snprintf(r->old_sha256, sizeof(r->old_sha256), "%s", sha);
+	if (serial && strcmp(serial, r->ctx->token->serial)) {
+		char fix[GM_ERR_FIX_MAX];
+
+		snprintf(fix, sizeof(fix), "insert the Ekey with serial %.64s "
+			 "and run 'gmrenew renew-with-code %s' again; nothing "
+			 "was changed", serial, code);
+		gm_fail(err, GM_EXIT_ENV, fix,
+			"update code %s belongs to the Ekey with serial %s, not "
+			"to the one inserted (serial %s)", code, serial,
+			r->ctx->token->serial);
+		gm_journal_close(&j);
+		return gm_error_set_reason(err, "other_ekey");
+	}
+	gm_journal_close(&j);
+	return 0;
+}
+
+/* Finished: confirmed, the journal says retired, the token shows the new
+ * certificate and not the old one. Seen without logging in. */
+static int already_complete(gm_run *r, gm_error *err)
+{
+	const char *last = gm_journal_get(&r->journal, "last_step");
+	const char *mine = gm_journal_get(&r->journal, "new_sha256");
+	gm_view *v;
+	int c;
+
+	if (strcmp(r->order.state, "confirmed") || !last ||
+	    strcmp(last, "retired") || !mine ||
+	    strcmp(mine, r->order.cert_sha256))
+		return 0;
+	v = gm_run_view(r, err);
+	if (!v || gm_view_find_cert(v, mine) < 0)
+		return 0;
+	c = gm_view_find_cert(v, r->old_sha256);
+	return c < 0 || gm_label_replaced(v->certs[c].label);
+}
+
+static int login(gm_run *r, gm_error *err)
+{
+	const gm_renewal_hooks *h = &r->ctx->hooks;
+
+	if (!h->login)
+		return 0;
+	if (h->login(h->ctx, err))
+		return -1;
+	gm_run_view_drop(r);	/* private objects are visible now */
+	return 0;
 }
 
 int gm_renew_with_code(gm_renewal_ctx *ctx, const char *code,
@@ -266,13 +462,22 @@ int gm_renew_with_code(gm_renewal_ctx *ctx, const char *code,
 		return -1;
 	if (begin(ctx, out, &r, &lock, err))
 		return -1;
+	if (journal_before(&r, canon, err))
+		goto out;
 	gm_run_progress(&r, GM_PROGRESS_CHECK,
 			N_("Asking the service for the state of the renewal"));
 	memset(&fresh, 0, sizeof(fresh));
-	if (gm_service_status(ctx->service, canon, &fresh, err))
+	if (gm_service_status(ctx->service, canon, &fresh, err) ||
+	    gm_run_set_order(&r, &fresh, err))
 		goto out;
-	gm_run_set_order(&r, &fresh);
 	if (open_journal_for(&r, err))
+		goto out;
+	if (already_complete(&r, err)) {
+		out->nothing_to_do = 1;
+		ret = 0;
+		goto out;
+	}
+	if (login(&r, err))
 		goto out;
 	journal_old_from_token(&r, err);
 	announce_code(&r);

@@ -15,9 +15,14 @@
 typedef struct gm_journal {
 	char path[512];
 	cJSON *doc;
+	char damaged[600];	/* a damaged journal found and moved here */
 } gm_journal;
 
-/* Opens the journal of code, creating it (and the directories) if new. */
+/* Opens the journal of code, creating it (and the directories) if new. The
+ * state directory must be the user's own and private (GM_EXIT_USAGE). A
+ * damaged journal is moved aside (damaged names where) and a new one
+ * started. Writes: unique temporary file, fsync, rename, fsync of the
+ * directory. */
 int gm_journal_open(const char *state_dir, const char *code,
 		    gm_journal *out, gm_error *err);
 /* Reads an existing journal; -1 without error text when there is none. */

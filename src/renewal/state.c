@@ -53,6 +53,54 @@ static int make_dirs(const char *path, gm_error *err)
 	return r;
 }
 
+/*
+ * A directory gmrenew keeps state in must be the user's own, a real
+ * directory (not a symlink) and writable by nobody else, as OpenSSH asks of
+ * ~/.ssh: otherwise another user could plant journals, locks or symlinks.
+ */
+static int dir_is_safe(const char *path, gm_error *err)
+{
+	const char *fix = "make it your own and private (chmod 700), or set "
+			  "[renewal] state_dir to such a directory";
+	struct stat st;
+
+	if (lstat(path, &st))
+		return gm_fail(err, GM_EXIT_FAILED, "check the permissions, or "
+			       "set [renewal] state_dir",
+			       "cannot look at state directory '%s': %s", path,
+			       strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return gm_fail(err, GM_EXIT_USAGE, fix, "state directory '%s' is "
+			       "a symbolic link; gmrenew does not follow it",
+			       path);
+	if (!S_ISDIR(st.st_mode))
+		return gm_fail(err, GM_EXIT_USAGE, fix, "state directory '%s' "
+			       "is not a directory", path);
+	if (st.st_uid != geteuid())
+		return gm_fail(err, GM_EXIT_USAGE, fix, "state directory '%s' "
+			       "belongs to another user (uid %ld)", path,
+			       (long)st.st_uid);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return gm_fail(err, GM_EXIT_USAGE, fix, "state directory '%s' "
+			       "can be written by other users (mode %03o)", path,
+			       (unsigned)(st.st_mode & 0777));
+	return 0;
+}
+
+/* state_dir and its subdirectory sub, created when missing, both safe. */
+static char *safe_subdir(const char *state_dir, const char *sub,
+			 gm_error *err)
+{
+	char *dir = gm_xasprintf("%s/%s", state_dir, sub);
+
+	if (make_dirs(state_dir, err) || dir_is_safe(state_dir, err) ||
+	    make_dirs(dir, err) || dir_is_safe(dir, err)) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
 struct gm_token_lock {
 	int fd;
 	char *path;
@@ -79,27 +127,45 @@ static void lock_holder(int fd, char *buf, size_t n)
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
+/* The lock file: never through a symlink, a regular file of ours with one
+ * link (a planted hard link is not truncated either). */
+static int open_lock(const char *path, gm_error *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return gm_fail(err, errno == ELOOP ? GM_EXIT_USAGE :
+			       GM_EXIT_FAILED, "remove it and run again",
+			       "cannot open lock file '%s': %s", path,
+			       errno == ELOOP ? "it is a symbolic link" :
+			       strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    st.st_uid != geteuid()) {
+		close(fd);
+		return gm_fail(err, GM_EXIT_USAGE, "remove it and run again",
+			       "lock file '%s' is not a plain file of yours",
+			       path);
+	}
+	return fd;
+}
+
 int gm_token_lock_acquire(const char *state_dir, const char *serial,
 			  gm_token_lock **out, gm_error *err)
 {
-	char name[64], *dir = gm_xasprintf("%s/locks", state_dir), pid[32];
+	char name[64], *dir = safe_subdir(state_dir, "locks", err), pid[32];
 	gm_token_lock *lock;
 	int fd;
 
-	if (make_dirs(dir, err)) {
-		free(dir);
+	if (!dir)
 		return -1;
-	}
 	safe_name(serial[0] ? serial : "no-serial", name, sizeof(name));
 	lock = gm_xcalloc(1, sizeof(*lock));
 	lock->path = gm_xasprintf("%s/%s.lock", dir, name);
 	free(dir);
-	fd = open(lock->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		gm_fail(err, GM_EXIT_FAILED, NULL, "cannot open lock file '%s': %s",
-			lock->path, strerror(errno));
+	fd = open_lock(lock->path, err);
+	if (fd < 0)
 		goto fail;
-	}
 	lock->fd = fd;
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		lock_holder(fd, pid, sizeof(pid));
@@ -152,22 +218,72 @@ static void journal_path(const char *state_dir, const char *code, char *buf,
 	snprintf(buf, n, "%s/journal/%s.json", state_dir, name);
 }
 
+/* Reads a journal file: no symlink, a regular file, at most 1 MiB. 1 when
+ * there is none. */
+static int read_journal(const char *path, char **text, size_t *len)
+{
+	struct stat st;
+	ssize_t r;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	*text = NULL;
+	if (fd < 0)
+		return errno == ENOENT ? 1 : -1;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
+		close(fd);
+		return -1;
+	}
+	*text = gm_xmalloc((size_t)st.st_size + 1);
+	*len = 0;
+	while (*len < (size_t)st.st_size) {
+		r = read(fd, *text + *len, (size_t)st.st_size - *len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		*len += (size_t)r;
+	}
+	close(fd);
+	(*text)[*len] = '\0';
+	return 0;
+}
+
+/* A damaged journal is kept for the helpdesk as CODE.json.damaged-TIME. */
+static void move_aside(gm_journal *j)
+{
+	char at[32], *to;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(at, sizeof(at), "%Y%m%dT%H%M%SZ", &tm);
+	to = gm_xasprintf("%s.damaged-%s", j->path, at);
+	if (rename(j->path, to) == 0)
+		snprintf(j->damaged, sizeof(j->damaged), "%s", to);
+	else
+		snprintf(j->damaged, sizeof(j->damaged), "%s (not moved: %s)",
+			 j->path, strerror(errno));
+	free(to);
+}
+
 int gm_journal_load(const char *state_dir, const char *code, gm_journal *out)
 {
-	unsigned char *text;
-	size_t len;
-	gm_error err;
+	char *text;
+	size_t len = 0;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	journal_path(state_dir, code, out->path, sizeof(out->path));
-	if (gm_read_file(out->path, 1 << 20, &text, &len, &err))
+	r = read_journal(out->path, &text, &len);
+	if (r > 0)
 		return -1;
-	out->doc = cJSON_ParseWithLength((const char *)text, len);
+	out->doc = r == 0 ? cJSON_ParseWithLength(text, len) : NULL;
 	free(text);
 	if (!cJSON_IsObject(out->doc)) {
-		gm_debug("journal '%s' is damaged; starting a new one", out->path);
+		gm_debug("journal '%s' is damaged", out->path);
 		cJSON_Delete(out->doc);
 		out->doc = NULL;
+		move_aside(out);
 		return -1;
 	}
 	return 0;
@@ -176,20 +292,23 @@ int gm_journal_load(const char *state_dir, const char *code, gm_journal *out)
 int gm_journal_open(const char *state_dir, const char *code, gm_journal *out,
 		    gm_error *err)
 {
-	char *dir;
-	int r;
+	char *dir = safe_subdir(state_dir, "journal", err), damaged[600];
 
+	if (!dir)
+		return -1;
+	free(dir);
 	if (gm_journal_load(state_dir, code, out) == 0)
 		return 0;
-	dir = gm_xasprintf("%s/journal", state_dir);
-	r = make_dirs(dir, err);
-	free(dir);
-	if (r)
-		return -1;
+	/* a new journal: the renewal's state comes from the service and the
+	 * token, as after a journal that was never written */
+	snprintf(damaged, sizeof(damaged), "%s", out->damaged);
 	out->doc = cJSON_CreateObject();
+	snprintf(out->damaged, sizeof(out->damaged), "%s", damaged);
 	cJSON_AddNumberToObject(out->doc, "version", 1);
 	cJSON_AddStringToObject(out->doc, "update_code", code);
 	cJSON_AddArrayToObject(out->doc, "steps");
+	if (damaged[0])
+		cJSON_AddStringToObject(out->doc, "damaged_journal", damaged);
 	return gm_journal_write(out, err);
 }
 
@@ -230,31 +349,77 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Writes the journal to a temporary file, syncs it and renames it over the
- * old one, so that a crash leaves either the old or the new journal. */
+/* Makes the rename of a file in dir durable. */
+static int sync_dir(const char *file)
+{
+	char *dir = gm_xstrdup(file), *slash = strrchr(dir, '/');
+	int fd, r = -1;
+
+	if (slash)
+		*slash = '\0';
+	fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		r = fsync(fd);
+		if (close(fd))
+			r = -1;
+	}
+	free(dir);
+	return r;
+}
+
+/* text into a new unique file next to path (O_EXCL: nothing planted is
+ * followed or reused), synced and closed; the temporary name in tmp. */
+static int write_temp(const char *path, const char *text, char *tmp,
+		      size_t n)
+{
+	int fd, saved;
+
+	snprintf(tmp, n, "%s.tmp-XXXXXX", path);
+	fd = mkstemp(tmp);	/* O_CREAT | O_EXCL, mode 0600 */
+	if (fd < 0)
+		return -1;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (write_all(fd, text, strlen(text)) || write_all(fd, "\n", 1) ||
+	    fsync(fd)) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	if (close(fd)) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes the journal to a temporary file, syncs it, renames it over the old
+ * one and syncs the directory, so that a crash leaves either the old or the
+ * new journal, and a journal written is one that stays. */
 int gm_journal_write(gm_journal *j, gm_error *err)
 {
 	char tmp[600], *text = cJSON_Print(j->doc);
-	int fd, r = -1;
+	int r = -1;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", j->path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		gm_fail(err, GM_EXIT_FAILED, "check the state directory",
-			"cannot write journal '%s': %s", tmp, strerror(errno));
+	if (write_temp(j->path, text, tmp, sizeof(tmp))) {
+		gm_fail(err, GM_EXIT_FAILED, "check the state directory and the "
+			"free disk space", "cannot write journal '%s': %s",
+			j->path, strerror(errno));
 		goto out;
 	}
-	if (write_all(fd, text, strlen(text)) || write_all(fd, "\n", 1) ||
-	    fsync(fd)) {
-		gm_fail(err, GM_EXIT_FAILED, "check the free disk space",
-			"cannot write journal '%s': %s", tmp, strerror(errno));
-		close(fd);
-		goto out;
-	}
-	close(fd);
 	if (rename(tmp, j->path)) {
 		gm_fail(err, GM_EXIT_FAILED, NULL, "cannot rename '%s': %s", tmp,
 			strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (sync_dir(j->path)) {
+		gm_fail(err, GM_EXIT_FAILED, "check the state directory",
+			"cannot sync the directory of journal '%s': %s",
+			j->path, strerror(errno));
 		goto out;
 	}
 	r = 0;

@@ -40,7 +40,9 @@ static void check_chain(const gm_verify_input *in, gm_verify_report *r)
 		    "([service] chain_bundle)"));
 		return;
 	}
-	if (gm_chain_verify(in->cert->x509, in->untrusted, in->ca_bundle,
+	if (in->chain ? gm_chain_pool_verify(in->chain, in->cert->x509,
+					     in->now, &err) :
+	    gm_chain_verify(in->cert->x509, in->untrusted, in->ca_bundle,
 			    in->now, &err))
 		add(r, "chain", GM_CHECK_FAIL, "%s", err.msg);
 	else
@@ -62,15 +64,41 @@ static void check_validity(const gm_verify_input *in, gm_verify_report *r)
 		add(r, "validity", GM_CHECK_PASS, N_("valid from %s to %s"), nb, na);
 }
 
-/* A key object on the token with the certificate's public key. */
+/* What the keys show of the certificate's key pair: 2 the private key,
+ * 1 only a public key object, 0 nothing; *privs_visible when private key
+ * objects can be seen at all. */
+static int key_seen(const gm_verify_input *in, const gm_token_key *keys,
+		    size_t n, int *privs_visible)
+{
+	size_t i;
+	int seen = 0;
+
+	*privs_visible = gm_session_logged_in(in->session);
+	for (i = 0; i < n; i++) {
+		if (keys[i].priv != CK_INVALID_HANDLE)
+			*privs_visible = 1;
+		if (!keys[i].pubkey ||
+		    gm_pubkey_equal(keys[i].pubkey, in->cert->pubkey) != 1)
+			continue;
+		if (keys[i].priv != CK_INVALID_HANDLE)
+			seen = 2;
+		else if (!seen)
+			seen = 1;
+	}
+	return seen;
+}
+
+/* The certificate's private key on the token: a pass only when a private
+ * key object was seen; without the PIN (private objects hidden) the check
+ * is incomplete, never a pass from the public key alone. */
 static void check_key_on_token(const gm_verify_input *in,
 			       gm_verify_report *r)
 {
 	gm_token_key *read = NULL;
 	const gm_token_key *keys = in->keys;
-	size_t n = in->n_keys, i;
+	size_t n = in->n_keys;
 	gm_error err;
-	int found = 0, priv = 0;
+	int seen, privs_visible;
 
 	if (!in->session) {
 		add(r, "key", GM_CHECK_SKIP, N_("no token to look at"));
@@ -84,22 +112,23 @@ static void check_key_on_token(const gm_verify_input *in,
 		}
 		keys = read;
 	}
-	for (i = 0; i < n; i++) {
-		if (keys[i].pubkey &&
-		    gm_pubkey_equal(keys[i].pubkey, in->cert->pubkey) == 1) {
-			found = 1;
-			priv |= keys[i].priv != CK_INVALID_HANDLE;
-		}
-	}
+	seen = key_seen(in, keys, n, &privs_visible);
 	gm_token_keys_free(read, read ? n : 0);
-	if (!found)
+	if (seen == 2)
+		add(r, "key", GM_CHECK_PASS, N_("the token holds the private key "
+		    "of this certificate"));
+	else if (privs_visible)
+		add(r, "key", GM_CHECK_FAIL, N_("the token holds no private key "
+		    "for this certificate's public key%s"), seen ? gm_text(N_(" (only its "
+		    "public key object)")) : "");
+	else if (seen)
+		add(r, "key", GM_CHECK_SKIP, N_("incomplete: the public key object "
+		    "is on the token, but its private key can be seen only "
+		    "after login (give the PIN with --pin-file, --pin-fd or "
+		    "GMRENEW_PIN to check it)"));
+	else
 		add(r, "key", GM_CHECK_FAIL, N_("the token holds no key pair for "
 		    "this certificate's public key"));
-	else
-		add(r, "key", GM_CHECK_PASS, N_("the token holds the key pair%s"),
-		    priv || gm_session_logged_in(in->session) ? "" :
-		    gm_text(N_(" (public key object found; private key "
-			       "objects are visible only after login)")));
 }
 
 static void check_expected_key(const gm_verify_input *in, gm_verify_report *r)

@@ -43,7 +43,7 @@ static const struct code_map code_map[] = {
 	{ "unknown_certificate", GM_EXIT_FAILED,
 	  N_("the CA has no record of this certificate: check that the right "
 	  "Ekey and certificate were chosen, or contact the CA") },
-	{ "unknown_code", GM_EXIT_USAGE,
+	{ "unknown_code", GM_EXIT_FAILED,
 	  N_("check the update code: 16 characters as shown when the renewal "
 	  "started, e.g. K7QF-3MZP-W9CD-HX2N") },
 	{ "superseded", GM_EXIT_FAILED,

@@ -126,8 +126,8 @@ static long parse_retry_after(const char *v)
 
 	errno = 0;
 	n = strtol(v, &end, 10);
-	if (!errno && end != v && !*end && n >= 0)
-		return n > 86400 ? 86400 : n;
+	if (end != v && !*end && n >= 0)	/* ERANGE: more than a day too */
+		return errno || n > 86400 ? 86400 : n;
 	when = curl_getdate(v, NULL);	/* HTTP-date form */
 	if (when > 0) {
 		time_t now = time(NULL);
@@ -238,6 +238,15 @@ static enum verdict fail_transport(gm_service *s, const char *what,
 		gm_error_set_reason(err, "tls_untrusted");
 		return FAIL;
 	}
+	if (cc == CURLE_SSL_CIPHER) {
+		gm_fail(err, GM_EXIT_USAGE,
+			"check [service] tls12_ciphers and tls13_ciphers: "
+			"OpenSSL cipher names (man gmrenew, CONFIGURATION)",
+			"%s: the configured TLS ciphers cannot be used: %s",
+			what, why);
+		gm_error_set_reason(err, "tls_policy");
+		return FAIL;
+	}
 	if (cc == CURLE_SSL_CACERT_BADFILE) {
 		gm_fail(err, GM_EXIT_USAGE,
 			"check [service] ca_bundle: a PEM file of CA "
@@ -248,13 +257,13 @@ static enum verdict fail_transport(gm_service *s, const char *what,
 		return FAIL;
 	}
 	if (cc == CURLE_OPERATION_TIMEDOUT) {
-		gm_fail(err, GM_EXIT_SERVICE, gm_svc_fix_later,
+		gm_fail(err, GM_EXIT_SERVICE, gm_svc_fix_handshake(s, cc),
 			"%s: the renewal service at '%s' did not answer in "
 			"time (%d attempts): %s", what, s->base, attempts, why);
 		gm_error_set_reason(err, "timeout");
 		return RETRY;
 	}
-	gm_fail(err, GM_EXIT_SERVICE, gm_svc_fix_later,
+	gm_fail(err, GM_EXIT_SERVICE, gm_svc_fix_handshake(s, cc),
 		"%s: cannot reach the renewal service at '%s' (%d %s): %s",
 		what, s->base, attempts, attempts == 1 ? "attempt" : "attempts",
 		why);

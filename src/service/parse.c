@@ -30,6 +30,40 @@ int gm_svc_malformed(gm_error *err, const char *what, const char *fmt, ...)
 
 #define MALFORMED(...) gm_svc_malformed(err, NULL, __VA_ARGS__)
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* 1 when an object anywhere in j has two members of one name: parsers
+ * differ in which one they take, so such an answer means two things.
+ * Recursion is bounded by cJSON's nesting limit. */
+static int has_duplicate_names(const cJSON *j)
+{
+	const cJSON *c;
+	const char **names;
+	size_t n = 0, i;
+	int dup = 0;
+
+	for (c = j->child; c; c = c->next)
+		if (has_duplicate_names(c))
+			return 1;
+	if (!cJSON_IsObject(j))
+		return 0;
+	for (c = j->child; c; c = c->next)
+		n++;
+	if (n < 2)
+		return 0;
+	names = gm_xcalloc(n, sizeof(*names));
+	for (i = 0, c = j->child; c; c = c->next)
+		names[i++] = c->string ? c->string : "";
+	qsort(names, n, sizeof(*names), cmp_names);
+	for (i = 1; i < n && !dup; i++)
+		dup = !strcmp(names[i - 1], names[i]);
+	free(names);
+	return dup;
+}
+
 static cJSON *parse_object(const char *body, size_t len, gm_error *err)
 {
 	cJSON *root;
@@ -42,6 +76,11 @@ static cJSON *parse_object(const char *body, size_t len, gm_error *err)
 	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
 		return MALFORMED("not a JSON object"), NULL;
+	}
+	if (has_duplicate_names(root)) {
+		cJSON_Delete(root);
+		return MALFORMED("an object has two members of the same name"),
+		       NULL;
 	}
 	return root;
 }

@@ -18,6 +18,17 @@
 #define CONFIG_FIX_BUNDLE "set [service] ca_bundle to a PEM file holding " \
 	"the CA certificate that issued the service's TLS certificate"
 
+/* The TLS policy: TLS 1.3, or TLS 1.2 with ECDHE and an AEAD cipher only
+ * (no static RSA, no CBC). */
+#define TLS12_DEFAULT "ECDHE-ECDSA-AES256-GCM-SHA384:" \
+	"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:" \
+	"ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:" \
+	"ECDHE-RSA-AES128-GCM-SHA256"
+#define TLS13_DEFAULT "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:" \
+	"TLS_AES_128_GCM_SHA256"
+/* whatever a configuration says: never unauthenticated or unencrypted */
+#define TLS12_NEVER ":!aNULL:!eNULL"
+
 void gm_service_options_defaults(gm_service_options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -25,6 +36,21 @@ void gm_service_options_defaults(gm_service_options *o)
 	o->total_timeout_ms = 60000;
 	o->max_retries = 3;
 	o->max_retry_wait_ms = 30000;
+	o->tls_min_version = 12;
+}
+
+void gm_service_options_from_config(gm_service_options *o,
+				    const gm_config *cfg)
+{
+	o->url = cfg->service_url;
+	o->ca_bundle = cfg->ca_bundle;
+	o->connect_timeout_ms = cfg->connect_timeout_ms;
+	o->total_timeout_ms = cfg->total_timeout_ms;
+	o->max_retry_wait_ms = cfg->max_retry_wait_ms;
+	o->tls_min_version = cfg->tls_min_version;
+	o->tls12_ciphers = cfg->tls12_ciphers;
+	o->tls13_ciphers = cfg->tls13_ciphers;
+	o->tlcp = cfg->service_tlcp;
 }
 
 const char *gm_service_curl_version(void)
@@ -51,6 +77,11 @@ static int check_url(const char *url, char **base, gm_error *err)
 			return gm_fail(err, GM_EXIT_USAGE, CONFIG_FIX_URL,
 				       "the service URL '%.200s' contains "
 				       "spaces or control characters", url);
+	/* libcurl reports an empty query or fragment ("?", "#") as none */
+	if (strpbrk(url, "?#"))
+		return gm_fail(err, GM_EXIT_USAGE, CONFIG_FIX_URL,
+			       "the service URL '%.200s' must not carry a "
+			       "query or a fragment", url);
 	if (strncasecmp(url, "https://", 8))
 		return gm_fail(err, GM_EXIT_USAGE, CONFIG_FIX_URL,
 			       "the service URL '%.200s' is not https://: "
@@ -138,6 +169,11 @@ static int check_numbers(const gm_service_options *o, gm_error *err)
 			       "the service timeouts must be positive "
 			       "(connect %ld ms, total %ld ms)",
 			       o->connect_timeout_ms, o->total_timeout_ms);
+	if (o->tls_min_version != 12 && o->tls_min_version != 13)
+		return gm_fail(err, GM_EXIT_USAGE,
+			       "set [service] tls_min_version to 1.2 or 1.3",
+			       "unknown lowest TLS version %d",
+			       o->tls_min_version);
 	if (o->max_retries < 0 || o->max_retries > 20 ||
 	    o->max_retry_wait_ms < 0)
 		return gm_fail(err, GM_EXIT_USAGE, NULL,
@@ -165,7 +201,10 @@ static int setup_curl(gm_service *s, gm_error *err)
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_CAINFO, s->ca_bundle);
 	SET(CURLOPT_CAPATH, NULL);
-	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SET(CURLOPT_SSLVERSION, s->tls_min_version == 13 ?
+	    (long)CURL_SSLVERSION_TLSv1_3 : (long)CURL_SSLVERSION_TLSv1_2);
+	SET(CURLOPT_SSL_CIPHER_LIST, s->tls12_ciphers);
+	SET(CURLOPT_TLS13_CIPHERS, s->tls13_ciphers);
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
 	SET(CURLOPT_TIMEOUT_MS, s->total_timeout_ms);
@@ -216,17 +255,24 @@ int gm_service_open(const gm_service_options *o, gm_service **out,
 	s->total_timeout_ms = o->total_timeout_ms;
 	s->max_retries = o->max_retries;
 	s->max_retry_wait_ms = o->max_retry_wait_ms;
+	s->tls_min_version = o->tls_min_version;
+	s->tls12_ciphers = gm_xasprintf("%s" TLS12_NEVER, o->tls12_ciphers ?
+					o->tls12_ciphers : TLS12_DEFAULT);
+	s->tls13_ciphers = gm_xstrdup(o->tls13_ciphers ? o->tls13_ciphers :
+				      TLS13_DEFAULT);
+	s->tlcp = o->tlcp;
 	s->curl = curl_easy_init();
 	if (!s->curl) {
 		gm_service_close(s);
 		return gm_fail(err, GM_EXIT_ENV, NULL,
 			       "cannot create a libcurl handle");
 	}
-	if (setup_curl(s, err) < 0) {
+	if (setup_curl(s, err) < 0 || gm_svc_tls_setup(s, err) < 0) {
 		gm_service_close(s);
 		return -1;
 	}
-	gm_debug("renewal service %s, CA bundle '%s'", s->base, s->ca_bundle);
+	gm_debug("renewal service %s over %s, CA bundle '%s'", s->base,
+		 s->tlcp ? "TLCP" : "TLS", s->ca_bundle);
 	*out = s;	/* caller closes with gm_service_close() */
 	return 0;
 }
@@ -242,6 +288,8 @@ void gm_service_close(gm_service *s)
 	gm_svc_response_release(&s->resp);
 	free(s->base);
 	free(s->ca_bundle);
+	free(s->tls12_ciphers);
+	free(s->tls13_ciphers);
 	free(s);
 }
 

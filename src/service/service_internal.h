@@ -47,6 +47,9 @@ struct gm_service {
 	long total_timeout_ms;
 	int max_retries;
 	long max_retry_wait_ms;
+	int tls_min_version;		/* 12 or 13 */
+	char *tls12_ciphers;		/* with ":!aNULL:!eNULL" appended */
+	char *tls13_ciphers;
 	char user_agent[64];
 	char errbuf[CURL_ERROR_SIZE];
 	/* the last next_challenge and when it arrived (monotonic seconds) */
@@ -57,6 +60,9 @@ struct gm_service {
 	long requests;
 	long connections;
 	gm_svc_response resp;
+	int tlcp;			/* [service] tls = tlcp */
+	char tls_protocol[16];		/* of the last handshake */
+	char tls_suite[64];
 };
 
 /* A protocol error object (docs/protocol.md section 7), parsed. */
@@ -86,6 +92,16 @@ void gm_svc_response_release(gm_svc_response *r);
 int gm_svc_challenge_ok(const char *text);
 /* Monotonic clock in seconds. */
 double gm_svc_now(void);
+
+/* --- tlcp.c: the TLS context (TLCP when asked), handshake facts */
+
+/* Installs the SSL_CTX callback: NTLS 1.1 with the SM2 suites when s->tlcp,
+ * and, for both protocols, the record of the negotiated protocol and
+ * suite. Fails when TLCP is asked of a build without NTLS. */
+int gm_svc_tls_setup(gm_service *s, gm_error *err);
+/* What to do after transport failure cc: with TLCP, a failed or stalled
+ * handshake points at [service] tls; otherwise "try later". */
+const char *gm_svc_fix_handshake(const gm_service *s, CURLcode cc);
 
 /* --- pop.c */
 

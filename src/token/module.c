@@ -1,7 +1,13 @@
 /*
- * module.c - finding, loading and unloading a PKCS#11 module. A library is
- * trusted only once it exports C_GetFunctionList and answers with a
- * function list of version 2.x or 3.x.
+ * module.c - finding and loading a PKCS#11 module. A library is trusted
+ * only once it exports C_GetFunctionList and answers with a function list
+ * of version 2.x or 3.x.
+ *
+ * A library is loaded once per process and never unloaded: FEITIAN's
+ * driver starts a USB monitor thread in C_Initialize that outlives
+ * C_Finalize, so dlclose cannot unload it safely. Every gm_module of the
+ * same library shares one C_Initialize, finalised when the last one
+ * closes.
  */
 #include <dirent.h>
 #include <dlfcn.h>
@@ -124,6 +130,7 @@ char *gm_module_locate(const char *cli_path, const gm_config *cfg,
 			"no PKCS#11 module was given, and token profile '%s' "
 			"names no driver to look for",
 			profile ? profile->name : "(none)");
+		gm_error_set_reason(err, "driver_missing");
 		return NULL;
 	}
 	gm_fail(err, GM_EXIT_ENV,
@@ -131,6 +138,7 @@ char *gm_module_locate(const char *cli_path, const gm_config *cfg,
 		"install the token's PKCS#11 driver or pass --module PATH",
 		"no PKCS#11 module found: looked for %s in /usr/lib, "
 		"/usr/local/lib, /usr/lib/x86_64-linux-gnu and /opt", tried);
+	gm_error_set_reason(err, "driver_missing");
 	return NULL;
 }
 
@@ -145,11 +153,44 @@ static int check_version(gm_module *m, gm_error *err)
 	return 0;
 }
 
+/* The libraries this process loaded: kept for the process's life. */
+#define MAX_LOADED 4
+
+static struct loaded {
+	void *dl;
+	unsigned users;		/* open gm_modules */
+	int finalize;		/* we called C_Initialize */
+} loaded[MAX_LOADED];
+
+static struct loaded *loaded_for(void *dl)
+{
+	size_t i;
+
+	for (i = 0; i < MAX_LOADED; i++)
+		if (loaded[i].dl == dl)
+			return &loaded[i];
+	for (i = 0; i < MAX_LOADED; i++)
+		if (!loaded[i].dl) {
+			loaded[i].dl = dl;
+			return &loaded[i];
+		}
+	return NULL;
+}
+
 static int initialize(gm_module *m, gm_error *err)
 {
 	CK_C_INITIALIZE_ARGS args;
+	struct loaded *l = loaded_for(m->dl);
 	CK_RV rv;
 
+	if (!l)
+		return gm_fail(err, GM_EXIT_ENV, NULL,
+			       "too many PKCS#11 modules loaded in one process");
+	if (l->users > 0) {	/* initialised once for the whole process */
+		l->users++;
+		m->finalize = 1;
+		return 0;
+	}
 	memset(&args, 0, sizeof(args));
 	args.flags = CKF_OS_LOCKING_OK;
 	rv = m->f->C_Initialize(&args);
@@ -157,6 +198,10 @@ static int initialize(gm_module *m, gm_error *err)
 	if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 		m->finalize = 0;	/* someone else in the process owns it */
 		return 0;
+	}
+	if (rv == CKR_OK) {
+		l->users = 1;
+		l->finalize = 1;
 	}
 	if (rv != CKR_OK) {
 		gm_ckr_fail(err, rv, "initialising the PKCS#11 module");
@@ -178,13 +223,16 @@ int gm_module_open(const char *path, gm_module **out, gm_error *err)
 	if (!path || !*path)
 		return gm_fail(err, GM_EXIT_USAGE, FIX_INSTALL,
 			       "no PKCS#11 module path was given");
-	if (strchr(path, '/') && access(path, F_OK) < 0)
-		return gm_fail(err, GM_EXIT_ENV, FIX_INSTALL,
-			       "PKCS#11 module '%s' does not exist: %s", path,
-			       strerror(errno));
+	if (strchr(path, '/') && access(path, F_OK) < 0) {
+		gm_fail(err, GM_EXIT_ENV, FIX_INSTALL,
+			"PKCS#11 module '%s' does not exist: %s", path,
+			strerror(errno));
+		return gm_error_set_reason(err, "driver_missing");
+	}
 	m = gm_xcalloc(1, sizeof(*m));
 	m->path = gm_xstrdup(path);
-	m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	/* RTLD_NODELETE: the library stays, whatever dlclose is called. */
+	m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (!m->dl) {
 		gm_fail(err, GM_EXIT_ENV, FIX_INSTALL,
 			"cannot load PKCS#11 module '%s': %s", path, dlerror());
@@ -212,22 +260,28 @@ int gm_module_open(const char *path, gm_module **out, gm_error *err)
 	*out = m;		/* the caller owns m now */
 	return 0;
 fail:
+	if (err && !err->reason[0])
+		gm_error_set_reason(err, "driver_invalid");
 	m->f = NULL;
 	gm_module_close(m);
 	return -1;
 }
 
+/* The last user of a library finalises it; it is never unloaded. */
 void gm_module_close(gm_module *m)
 {
+	struct loaded *l;
+
 	if (!m)
 		return;
-	if (m->f && m->finalize) {
+	l = m->f && m->finalize && m->dl ? loaded_for(m->dl) : NULL;
+	if (m->f && m->finalize && l && l->users > 0 && --l->users == 0 &&
+	    l->finalize) {
 		CK_RV rv = m->f->C_Finalize(NULL);
 
 		gm_p11_log("C_Finalize", rv);
+		l->finalize = 0;
 	}
-	if (m->dl)
-		dlclose(m->dl);
 	free(m->path);
 	free(m);
 }

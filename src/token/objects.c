@@ -9,13 +9,14 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "token_internal.h"
 
 #define FIND_BATCH 64
 #define ID_GUESS 128		/* a CKA_ID buffer that fits real ones */
-#define SIG_RAW_MAX (2 * 66)	/* r||s of the largest curve (P-521) */
+#define SIG_RAW_MAX 160	/* r||s of P-521, a 128-byte blob, DER */
 
 static CK_BBOOL ck_true = CK_TRUE;
 static CK_BBOOL ck_false = CK_FALSE;
@@ -28,14 +29,39 @@ static int partial_rv(CK_RV rv)
 	       rv == CKR_BUFFER_TOO_SMALL;
 }
 
+#define ATTRS_MAX 8		/* attributes asked for in one call */
+
+/*
+ * One C_GetAttributeValue. A module may not report a value longer than the
+ * buffer it was given (the callers put a NUL at that length): with CKR_OK
+ * that is a broken or malicious module and the call fails; with an
+ * attribute-level error the length is taken as "unavailable".
+ */
 static CK_RV get_attr(gm_session *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE *a,
 		      CK_ULONG n)
 {
-	CK_RV rv = s->m->f->C_GetAttributeValue(s->h, obj, a, n);
+	CK_ULONG cap[ATTRS_MAX], i;
+	CK_RV rv;
 
+	if (n > ATTRS_MAX)
+		return CKR_ARGUMENTS_BAD;
+	for (i = 0; i < n; i++)
+		cap[i] = a[i].ulValueLen;
+	rv = s->m->f->C_GetAttributeValue(s->h, obj, a, n);
 	gm_debug("C_GetAttributeValue(object %lu, %lu attributes%s): %s",
 		 (unsigned long)obj, (unsigned long)n,
 		 a[0].pValue ? "" : ", sizes", gm_ckr_name(rv));
+	for (i = 0; i < n; i++) {
+		if (!a[i].pValue || a[i].ulValueLen == CK_UNAVAILABLE_INFORMATION ||
+		    a[i].ulValueLen <= cap[i])
+			continue;
+		gm_debug("the module reported %lu bytes for attribute 0x%lx in "
+			 "a buffer of %lu", (unsigned long)a[i].ulValueLen,
+			 (unsigned long)a[i].type, (unsigned long)cap[i]);
+		if (rv == CKR_OK)
+			return CKR_GENERAL_ERROR;
+		a[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+	}
 	return rv;
 }
 
@@ -480,21 +506,57 @@ out:
 	return ret;
 }
 
-/* The public key from obj's CKA_EC_PARAMS and CKA_EC_POINT; a private key
- * without CKA_EC_POINT borrows it from the public key with the same id. */
+/* Where the session's profile keeps public points (without a profile:
+ * PKCS#11's CKA_EC_POINT). */
+static int pub_in_modulus(const gm_session *s)
+{
+	return s->profile && s->profile->public_key == GM_PUBKEY_MODULUS_XY;
+}
+
+/* The public point's attributes of obj: CKA_EC_PARAMS and CKA_EC_POINT,
+ * or CKA_MODULUS (X||Y) alone; a[1] is the point either way. */
+static CK_RV read_point(gm_session *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE a[2])
+{
+	CK_RV rv;
+
+	a[0].type = CKA_EC_PARAMS;
+	a[1].type = CKA_EC_POINT;
+	a[0].pValue = a[1].pValue = NULL;
+	a[0].ulValueLen = a[1].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+	if (!pub_in_modulus(s))
+		return read_attrs(s, obj, a, 2);
+	a[1].type = CKA_MODULUS;
+	rv = read_attrs(s, obj, &a[1], 1);
+	a[0].pValue = NULL;
+	a[0].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+	return rv;
+}
+
+static EVP_PKEY *point_to_key(gm_session *s, const CK_ATTRIBUTE a[2],
+			      gm_error *err)
+{
+	const gm_profile *p = s->profile;
+
+	if (pub_in_modulus(s))
+		return gm_pubkey_from_xy(p->ec_params, p->ec_params_len,
+					 a[1].pValue, a[1].ulValueLen, err);
+	return gm_pubkey_from_ec_point(a[0].pValue,
+				       a[0].pValue ? a[0].ulValueLen : 0,
+				       a[1].pValue, a[1].ulValueLen, err);
+}
+
+/* The public key where the profile says it is; a private key without it
+ * borrows it from the public key with the same id. */
 static int public_of(gm_session *s, CK_OBJECT_HANDLE obj,
 		     const unsigned char *id, size_t id_len, EVP_PKEY **out,
 		     gm_error *err)
 {
-	CK_ATTRIBUTE a[] = {
-		{ CKA_EC_PARAMS, NULL, 0 },
-		{ CKA_EC_POINT, NULL, 0 },
-	};
+	CK_ATTRIBUTE a[2];
 	CK_RV rv;
 	int ret = -1;
 
 	*out = NULL;
-	rv = read_attrs(s, obj, a, 2);
+	rv = read_point(s, obj, a);
 	if (rv != CKR_OK)
 		return gm_ckr_fail(err, rv, "reading a key's public point");
 	if (!a[1].pValue && id_len > 0) {
@@ -511,7 +573,7 @@ static int public_of(gm_session *s, CK_OBJECT_HANDLE obj,
 			goto out;
 		if (nh > 0 && h[0] != obj) {
 			attrs_free(a, 2);
-			rv = read_attrs(s, h[0], a, 2);
+			rv = read_point(s, h[0], a);
 		}
 		free(h);
 		if (rv != CKR_OK) {
@@ -520,13 +582,13 @@ static int public_of(gm_session *s, CK_OBJECT_HANDLE obj,
 		}
 	}
 	if (!a[1].pValue) {
-		gm_fail(err, GM_EXIT_FAILED, NULL,
-			"the key object has no readable CKA_EC_POINT");
+		gm_fail(err, GM_EXIT_FAILED,
+			"check the token profile's public_key setting",
+			"the key object has no readable %s",
+			pub_in_modulus(s) ? "CKA_MODULUS" : "CKA_EC_POINT");
 		goto out;
 	}
-	*out = gm_pubkey_from_ec_point(a[0].pValue,
-				       a[0].pValue ? a[0].ulValueLen : 0,
-				       a[1].pValue, a[1].ulValueLen, err);
+	*out = point_to_key(s, a, err);
 	if (*out)
 		ret = 0;
 out:
@@ -549,42 +611,89 @@ int gm_token_object_pubkey(gm_session *s, CK_OBJECT_HANDLE obj,
 	return ret;
 }
 
+void gm_container_name(const unsigned char *id, size_t id_len, char *buf,
+		       size_t size)
+{
+	unsigned char h[32];
+	const unsigned char *g = id;
+
+	if (id_len != 16) {
+		SHA256(id, id_len, h);
+		g = h;
+	}
+	snprintf(buf, size, "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-"
+		 "%02X%02X%02X%02X%02X%02X}", g[0], g[1], g[2], g[3], g[4],
+		 g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13],
+		 g[14], g[15]);
+}
+
+#define KEYGEN_ATTRS 8
+
+/* The key generation templates: the common part, then what the profile
+ * adds (CKA_EC_PARAMS, CKA_MODULUS_BITS, the container name). */
+struct keygen_tmpl {
+	CK_ATTRIBUTE pub[KEYGEN_ATTRS], priv[KEYGEN_ATTRS];
+	CK_ULONG n_pub, n_priv;
+	CK_ULONG bits;
+	char container[40];
+};
+
+static void keygen_tmpl_fill(struct keygen_tmpl *t, const gm_profile *p,
+			     const unsigned char *id, size_t id_len,
+			     const char *label)
+{
+	void *id_p = (void *)(uintptr_t)id;
+	void *label_p = (void *)(uintptr_t)label;
+	CK_ULONG label_len = label ? strlen(label) : 0;
+	CK_ULONG n = 0, k = 0;
+
+	t->pub[n++] = (CK_ATTRIBUTE){ CKA_TOKEN, &ck_true, sizeof(ck_true) };
+	t->pub[n++] = (CK_ATTRIBUTE){ CKA_VERIFY, &ck_true, sizeof(ck_true) };
+	t->pub[n++] = (CK_ATTRIBUTE){ CKA_ID, id_p, id_len };
+	t->pub[n++] = (CK_ATTRIBUTE){ CKA_LABEL, label_p, label_len };
+	t->priv[k++] = (CK_ATTRIBUTE){ CKA_TOKEN, &ck_true, sizeof(ck_true) };
+	t->priv[k++] = (CK_ATTRIBUTE){ CKA_PRIVATE, &ck_true, sizeof(ck_true) };
+	t->priv[k++] = (CK_ATTRIBUTE){ CKA_SENSITIVE, &ck_true, sizeof(ck_true) };
+	t->priv[k++] = (CK_ATTRIBUTE){ CKA_SIGN, &ck_true, sizeof(ck_true) };
+	t->priv[k++] = (CK_ATTRIBUTE){ CKA_ID, id_p, id_len };
+	t->priv[k++] = (CK_ATTRIBUTE){ CKA_LABEL, label_p, label_len };
+	if (p->keygen_ec_params)
+		t->pub[n++] = (CK_ATTRIBUTE){ CKA_EC_PARAMS,
+			(void *)(uintptr_t)p->ec_params, p->ec_params_len };
+	t->bits = p->keygen_modulus_bits;
+	if (t->bits)
+		t->pub[n++] = (CK_ATTRIBUTE){ CKA_MODULUS_BITS, &t->bits,
+					      sizeof(t->bits) };
+	if (p->container_attr) {
+		/* a string with its NUL, the NUL counted (FEITIAN) */
+		gm_container_name(id, id_len, t->container, sizeof(t->container));
+		t->pub[n++] = (CK_ATTRIBUTE){ p->container_attr, t->container,
+					      strlen(t->container) + 1 };
+		t->priv[k++] = (CK_ATTRIBUTE){ p->container_attr, t->container,
+					       strlen(t->container) + 1 };
+	}
+	t->n_pub = n;
+	t->n_priv = k;
+}
+
 int gm_token_generate_keypair(gm_session *s, const gm_profile *p,
 			      const unsigned char *id, size_t id_len,
 			      const char *label, gm_token_key *out,
 			      gm_error *err)
 {
 	CK_MECHANISM mech = { p->keygen_mechanism, NULL, 0 };
-	void *id_p = (void *)(uintptr_t)id;
-	void *label_p = (void *)(uintptr_t)label;
-	CK_ULONG label_len = label ? strlen(label) : 0;
-	CK_ATTRIBUTE pub_tmpl[] = {
-		{ CKA_TOKEN, &ck_true, sizeof(ck_true) },
-		{ CKA_VERIFY, &ck_true, sizeof(ck_true) },
-		{ CKA_EC_PARAMS, (void *)(uintptr_t)p->ec_params,
-		  p->ec_params_len },
-		{ CKA_ID, id_p, id_len },
-		{ CKA_LABEL, label_p, label_len },
-	};
-	CK_ATTRIBUTE priv_tmpl[] = {
-		{ CKA_TOKEN, &ck_true, sizeof(ck_true) },
-		{ CKA_PRIVATE, &ck_true, sizeof(ck_true) },
-		{ CKA_SENSITIVE, &ck_true, sizeof(ck_true) },
-		{ CKA_SIGN, &ck_true, sizeof(ck_true) },
-		{ CKA_ID, id_p, id_len },
-		{ CKA_LABEL, label_p, label_len },
-	};
 	CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
+	struct keygen_tmpl t;
 	EVP_PKEY *pkey = NULL;
 	CK_RV rv;
 
 	memset(out, 0, sizeof(*out));
 	out->pub = out->priv = CK_INVALID_HANDLE;
-	rv = s->m->f->C_GenerateKeyPair(s->h, &mech, pub_tmpl,
-					sizeof(pub_tmpl) / sizeof(pub_tmpl[0]),
-					priv_tmpl,
-					sizeof(priv_tmpl) / sizeof(priv_tmpl[0]),
-					&pub, &priv);
+	keygen_tmpl_fill(&t, p, id, id_len, label);
+	if (t.container[0])
+		gm_debug("new key pair: container '%s'", t.container);
+	rv = s->m->f->C_GenerateKeyPair(s->h, &mech, t.pub, t.n_pub, t.priv,
+					t.n_priv, &pub, &priv);
 	gm_p11_log("C_GenerateKeyPair", rv);
 	if (rv != CKR_OK)
 		return gm_ckr_fail(err, rv, "generating a key pair on the token");
@@ -628,7 +737,7 @@ int gm_token_sign_digest(gm_session *s, const gm_profile *p,
 	gm_p11_log("C_SignInit", rv);
 	if (rv != CKR_OK)
 		return gm_ckr_fail(err, rv, "starting to sign on the token");
-	/* A buffer that fits r||s of any curve: one call, not two. */
+	/* A buffer that fits every format: one call, not two. */
 	raw = gm_xmalloc(raw_len);
 	rv = s->m->f->C_Sign(s->h, (CK_BYTE_PTR)(uintptr_t)digest,
 			     GM_DIGEST_LEN, raw, &raw_len);
@@ -644,7 +753,7 @@ int gm_token_sign_digest(gm_session *s, const gm_profile *p,
 		free(raw);
 		return gm_ckr_fail(err, rv, "signing on the token");
 	}
-	ret = gm_sig_raw_to_der(raw, raw_len, sig, sig_len, err);
+	ret = gm_sig_to_der(p->signature, raw, raw_len, sig, sig_len, err);
 	free(raw);
 	return ret;
 }
@@ -700,6 +809,7 @@ int gm_token_create_cert(gm_session *s, const unsigned char *id, size_t id_len,
 	CK_CERTIFICATE_TYPE type = CKC_X_509;
 	unsigned char *subject, *issuer, *serial;
 	int subject_len = 0, issuer_len = 0, serial_len = 0;
+	char container[40];
 	CK_RV rv;
 
 	*out = CK_INVALID_HANDLE;
@@ -719,11 +829,20 @@ int gm_token_create_cert(gm_session *s, const unsigned char *id, size_t id_len,
 			{ CKA_SUBJECT, subject, (CK_ULONG)subject_len },
 			{ CKA_ISSUER, issuer, (CK_ULONG)issuer_len },
 			{ CKA_SERIAL_NUMBER, serial, (CK_ULONG)serial_len },
+			{ 0, NULL, 0 },
 		};
+		CK_ULONG n = sizeof(tmpl) / sizeof(tmpl[0]) - 1;
 
-		rv = s->m->f->C_CreateObject(s->h, tmpl,
-					     sizeof(tmpl) / sizeof(tmpl[0]),
-					     out);
+		/* The container of the key pair with this CKA_ID: its name
+		 * follows from the id (gm_container_name), no search needed. */
+		if (s->profile && s->profile->container_attr && id_len > 0) {
+			gm_container_name(id, id_len, container,
+					  sizeof(container));
+			tmpl[n++] = (CK_ATTRIBUTE){ s->profile->container_attr,
+						    container,
+						    strlen(container) + 1 };
+		}
+		rv = s->m->f->C_CreateObject(s->h, tmpl, n, out);
 		gm_p11_log("C_CreateObject", rv);
 	}
 	OPENSSL_free(subject);

@@ -16,6 +16,7 @@
 #define EPASS_CKK_SM2		0x80000200UL
 #define EPASS_CKM_SM2_KEYGEN	0x80000201UL
 #define EPASS_CKM_SM2_SIGN	0x80000202UL
+#define EPASS_CKA_CONTAINER_NAME 0x80455053UL
 
 /* DER OBJECT IDENTIFIERs of the two curves. */
 static const unsigned char oid_sm2p256v1[] = {
@@ -35,6 +36,12 @@ struct builtin_profile {
 	size_t ec_params_len;
 	uint16_t usb_vendor, usb_product;
 	unsigned pin_max_tries;
+	gm_pubkey_attr public_key;
+	gm_sig_format signature;
+	CK_ULONG keygen_modulus_bits;
+	int keygen_ec_params;
+	CK_ATTRIBUTE_TYPE container_attr;
+	const char *module_manufacturer, *token_manufacturer, *token_model;
 	const char *libraries[GM_PROFILE_MAX_LIBS];
 };
 
@@ -52,6 +59,15 @@ static const struct builtin_profile builtins[] = {
 		.usb_vendor = 0x096E,
 		.usb_product = 0x0309,
 		.pin_max_tries = 6,
+		/* shared/reference/feitian-driver.md */
+		.public_key = GM_PUBKEY_MODULUS_XY,
+		.signature = GM_SIGFMT_SKF_BLOB,
+		.keygen_modulus_bits = 256,
+		.keygen_ec_params = 0,
+		.container_attr = EPASS_CKA_CONTAINER_NAME,
+		.module_manufacturer = "Feitian Technologies Co., Ltd.",
+		.token_manufacturer = "EnterSafe USB Key",
+		.token_model = "ePass3000GM",
 		.libraries = {
 			"libes_3000gm.so",
 			"libes_3000gm.so.1.0.0",
@@ -68,6 +84,9 @@ static const struct builtin_profile builtins[] = {
 		.scheme = GM_SIG_ECDSA_SHA256,
 		.ec_params = oid_prime256v1,
 		.ec_params_len = sizeof(oid_prime256v1),
+		.public_key = GM_PUBKEY_EC_POINT,
+		.signature = GM_SIGFMT_RAW,
+		.keygen_ec_params = 1,
 	},
 };
 
@@ -97,6 +116,17 @@ static void profile_from_builtin(const struct builtin_profile *b,
 	p->usb_vendor = b->usb_vendor;
 	p->usb_product = b->usb_product;
 	p->pin_max_tries = b->pin_max_tries;
+	p->public_key = b->public_key;
+	p->signature = b->signature;
+	p->keygen_modulus_bits = b->keygen_modulus_bits;
+	p->keygen_ec_params = b->keygen_ec_params;
+	p->container_attr = b->container_attr;
+	snprintf(p->module_manufacturer, sizeof(p->module_manufacturer), "%s",
+		 b->module_manufacturer ? b->module_manufacturer : "");
+	snprintf(p->token_manufacturer, sizeof(p->token_manufacturer), "%s",
+		 b->token_manufacturer ? b->token_manufacturer : "");
+	snprintf(p->token_model, sizeof(p->token_model), "%s",
+		 b->token_model ? b->token_model : "");
 	for (i = 0; i < GM_PROFILE_MAX_LIBS && b->libraries[i]; i++)
 		snprintf(p->libraries[i], sizeof(p->libraries[i]), "%s",
 			 b->libraries[i]);
@@ -208,13 +238,99 @@ out:
 	return ret;
 }
 
+/* One of names[] (NULL-terminated); its index, or -1. */
+static int pick(const char *value, const char *const *names)
+{
+	int i;
+
+	for (i = 0; names[i]; i++)
+		if (!strcmp(value, names[i]))
+			return i;
+	return -1;
+}
+
+static int set_string(char *dst, size_t size, const char *section,
+		      const char *key, const char *value, gm_error *err)
+{
+	if (strlen(value) >= size)
+		return bad_value(err, section, key, value,
+				 "a string that fits the PKCS#11 field");
+	snprintf(dst, size, "%s", value);
+	return 0;
+}
+
+/* The keys that say how the token keeps keys and signatures, and who it
+ * is; 1 when key is not one of them. */
+static int apply_format_kv(gm_profile *p, const char *section,
+			   const char *key, const char *value, gm_error *err)
+{
+	static const char *const pubs[] = { "ec_point", "modulus", NULL };
+	static const char *const sigs[] = { "raw", "skf-blob", "der", NULL };
+	static const char *const yesno[] = { "no", "yes", NULL };
+	unsigned long long v;
+	int i;
+
+	if (!strcmp(key, "public_key")) {
+		if ((i = pick(value, pubs)) < 0)
+			return bad_value(err, section, key, value,
+					 "'ec_point' or 'modulus'");
+		p->public_key = i ? GM_PUBKEY_MODULUS_XY : GM_PUBKEY_EC_POINT;
+		return 0;
+	}
+	if (!strcmp(key, "signature")) {
+		if ((i = pick(value, sigs)) < 0)
+			return bad_value(err, section, key, value,
+					 "'raw', 'skf-blob' or 'der'");
+		p->signature = i == 0 ? GM_SIGFMT_RAW :
+			       i == 1 ? GM_SIGFMT_SKF_BLOB : GM_SIGFMT_DER;
+		return 0;
+	}
+	if (!strcmp(key, "keygen_ec_params")) {
+		if ((i = pick(value, yesno)) < 0)
+			return bad_value(err, section, key, value,
+					 "'yes' or 'no'");
+		p->keygen_ec_params = i;
+		return 0;
+	}
+	if (!strcmp(key, "keygen_modulus_bits")) {
+		if (parse_number(value, 16384, &v) < 0)
+			return bad_value(err, section, key, value,
+					 "a number from 0 (not sent) to 16384");
+		p->keygen_modulus_bits = (CK_ULONG)v;
+		return 0;
+	}
+	if (!strcmp(key, "container_attribute")) {
+		if (parse_number(value, 0xFFFFFFFFULL, &v) < 0)
+			return bad_value(err, section, key, value,
+					 "an attribute number (0 = none)");
+		p->container_attr = (CK_ATTRIBUTE_TYPE)v;
+		return 0;
+	}
+	if (!strcmp(key, "module_manufacturer"))
+		return set_string(p->module_manufacturer,
+				  sizeof(p->module_manufacturer), section, key,
+				  value, err);
+	if (!strcmp(key, "token_manufacturer"))
+		return set_string(p->token_manufacturer,
+				  sizeof(p->token_manufacturer), section, key,
+				  value, err);
+	if (!strcmp(key, "token_model"))
+		return set_string(p->token_model, sizeof(p->token_model),
+				  section, key, value, err);
+	return 1;
+}
+
 int gm_profile_apply_kv(gm_profile *p, const char *section, const char *key,
 			const char *value, gm_error *err)
 {
 	unsigned long long v;
+	int r;
 
 	if (!strcmp(key, "base"))
 		return 0;	/* used when the profile is made */
+	r = apply_format_kv(p, section, key, value, err);
+	if (r <= 0)
+		return r;
 	if (!strcmp(key, "key_type") || !strcmp(key, "keygen_mechanism") ||
 	    !strcmp(key, "sign_mechanism")) {
 		if (parse_number(value, 0xFFFFFFFFULL, &v) < 0)
@@ -279,6 +395,9 @@ int gm_profile_apply_kv(gm_profile *p, const char *section, const char *key,
 	return gm_fail(err, GM_EXIT_USAGE,
 		       "use key_type, keygen_mechanism, sign_mechanism, "
 		       "scheme, sign_input_max, pin_max_tries, ec_params, "
+		       "public_key, signature, keygen_modulus_bits, "
+		       "keygen_ec_params, container_attribute, "
+		       "module_manufacturer, token_manufacturer, token_model, "
 		       "usb_vendor, usb_product, libraries or base",
 		       "configuration section '[profile.%s]': unknown key '%s'",
 		       section, key);
@@ -329,6 +448,10 @@ static int profile_make(const char *name, const gm_config *cfg, int depth,
 		if (profile_make(base, cfg, depth + 1, out, err) < 0)
 			return -1;
 		snprintf(out->name, sizeof(out->name), "%s", name);
+		/* the identity is the base product's, not the new one's */
+		out->module_manufacturer[0] = '\0';
+		out->token_manufacturer[0] = '\0';
+		out->token_model[0] = '\0';
 	} else if (config_defines(cfg, name)) {
 		return gm_fail(err, GM_EXIT_USAGE,
 			       "add 'base = epass3000gm' or 'base = pkcs11-ec'",
@@ -402,44 +525,153 @@ static int mechanism_list(gm_module *m, CK_SLOT_ID slot,
 	return 0;
 }
 
-int gm_profile_detect(gm_module *m, CK_SLOT_ID slot, const gm_config *cfg,
-		      gm_profile *out, gm_error *err)
-{
-	CK_MECHANISM_TYPE *list = NULL;
-	CK_ULONG n = 0;
-	gm_profile p;
-	size_t i;
-	int ret = -1;
+/* What the module and the token say they are. */
+struct identity {
+	char module_manufacturer[33];
+	char token_manufacturer[33];
+	char token_model[17];
+};
 
-	if (cfg && cfg->profile)
-		return gm_profile_get(cfg->profile, cfg, out, err);
-	if (mechanism_list(m, slot, &list, &n, err) < 0)
+static int module_identity(gm_module *m, struct identity *id, gm_error *err)
+{
+	gm_module_info mi;
+
+	memset(id, 0, sizeof(*id));
+	if (gm_module_get_info(m, &mi, err) < 0)
 		return -1;
-	/* Profiles the configuration defines come first, then the vendor
-	 * profiles; plain EC is the fallback. */
-	for (i = 0; cfg && i < cfg->n_profile_kv; i++) {
+	snprintf(id->module_manufacturer, sizeof(id->module_manufacturer), "%s",
+		 mi.manufacturer);
+	return 0;
+}
+
+static int token_identity(gm_module *m, CK_SLOT_ID slot, struct identity *id,
+			  gm_error *err)
+{
+	CK_TOKEN_INFO ti;
+	CK_RV rv;
+
+	rv = gm_p11_token_info(m, slot, &ti);
+	if (rv != CKR_OK)
+		return gm_ckr_fail(err, rv, "reading the token's information");
+	gm_p11_trim(id->token_manufacturer, ti.manufacturerID,
+		    sizeof(ti.manufacturerID));
+	gm_p11_trim(id->token_model, ti.model, sizeof(ti.model));
+	return 0;
+}
+
+/* The module's manufacturer equal to the profile's. */
+static int module_fits(const gm_profile *p, const struct identity *id)
+{
+	return p->module_manufacturer[0] &&
+	       !strcasecmp(p->module_manufacturer, id->module_manufacturer);
+}
+
+/* The token's model (and manufacturer, when the profile names one) equal
+ * to the profile's. */
+static int token_fits(const gm_profile *p, const struct identity *id)
+{
+	return p->token_model[0] && !strcasecmp(p->token_model, id->token_model) &&
+	       (!p->token_manufacturer[0] ||
+		!strcasecmp(p->token_manufacturer, id->token_manufacturer));
+}
+
+/* A device with the profile's USB ids is on the bus. */
+static int usb_present(const gm_profile *p)
+{
+	gm_usb_device *devs = NULL;
+	size_t n = 0;
+	gm_error ignored;
+
+	if (!p->usb_vendor || gm_usb_scan(p->usb_vendor, p->usb_product, &devs,
+					  &n, &ignored) < 0)
+		return 0;
+	free(devs);
+	return n > 0;
+}
+
+#define MAX_CANDIDATES 16
+
+/* The profiles the configuration defines, then the built-in vendor one. */
+static int candidates(const gm_config *cfg, gm_profile *out, size_t *n,
+		      gm_error *err)
+{
+	size_t i;
+
+	*n = 0;
+	for (i = 0; cfg && i < cfg->n_profile_kv && *n < MAX_CANDIDATES - 1; i++) {
 		const char *name = cfg->profile_kv[i].section;
 
 		if (builtin_find(name) || (i > 0 && !strcmp(name,
 				cfg->profile_kv[i - 1].section)))
 			continue;
-		if (gm_profile_get(name, cfg, &p, err) < 0)
-			goto out;
-		if (p.keygen_mechanism != CKM_EC_KEY_PAIR_GEN &&
-		    offers(list, n, p.keygen_mechanism))
-			goto found;
+		if (gm_profile_get(name, cfg, &out[*n], err) < 0)
+			return -1;
+		if (out[*n].keygen_mechanism != CKM_EC_KEY_PAIR_GEN)
+			(*n)++;
 	}
-	if (gm_profile_get("epass3000gm", cfg, &p, err) < 0)
+	return gm_profile_get("epass3000gm", cfg, &out[(*n)++], err);
+}
+
+/* The candidate the token fits: identity first, then the mechanism list
+ * (a hint: FEITIAN's driver lists none), then USB ids when the module
+ * lists no mechanisms; -1 for none. */
+static int choose(gm_module *m, CK_SLOT_ID slot, const gm_profile *c,
+		  size_t n, int *found, gm_error *err)
+{
+	CK_MECHANISM_TYPE *list = NULL;
+	CK_ULONG nm = 0;
+	struct identity id;
+	size_t i;
+
+	*found = -1;
+	if (module_identity(m, &id, err) < 0)
+		return -1;
+	for (i = 0; i < n && *found < 0; i++)
+		if (module_fits(&c[i], &id))
+			*found = (int)i;
+	if (*found >= 0)
+		return 0;
+	/* the token's strings only when the module's did not decide */
+	if (token_identity(m, slot, &id, err) < 0)
+		return -1;
+	for (i = 0; i < n && *found < 0; i++)
+		if (token_fits(&c[i], &id))
+			*found = (int)i;
+	if (*found >= 0)
+		return 0;
+	if (mechanism_list(m, slot, &list, &nm, err) < 0)
+		return -1;
+	for (i = 0; i < n && *found < 0; i++)
+		if (offers(list, nm, c[i].keygen_mechanism))
+			*found = (int)i;
+	for (i = 0; i < n && *found < 0 && nm == 0; i++)
+		if (usb_present(&c[i]))
+			*found = (int)i;
+	free(list);
+	return 0;
+}
+
+int gm_profile_detect(gm_module *m, CK_SLOT_ID slot, const gm_config *cfg,
+		      gm_profile *out, gm_error *err)
+{
+	gm_profile *c;
+	size_t n = 0;
+	int found = -1, ret = -1;
+
+	if (cfg && cfg->profile)
+		return gm_profile_get(cfg->profile, cfg, out, err);
+	c = gm_xcalloc(MAX_CANDIDATES, sizeof(*c));
+	if (candidates(cfg, c, &n, err) < 0 ||
+	    choose(m, slot, c, n, &found, err) < 0)
 		goto out;
-	if (offers(list, n, p.keygen_mechanism))
-		goto found;
-	if (gm_profile_get("pkcs11-ec", cfg, &p, err) < 0)
+	if (found >= 0)
+		*out = c[found];
+	else if (gm_profile_get("pkcs11-ec", cfg, out, err) < 0)
 		goto out;
-found:
-	gm_debug("token in slot %lu: profile '%s'", (unsigned long)slot, p.name);
-	*out = p;
+	gm_debug("token in slot %lu: profile '%s'", (unsigned long)slot,
+		 out->name);
 	ret = 0;
 out:
-	free(list);
+	free(c);
 	return ret;
 }

@@ -82,6 +82,12 @@ void gm_session_set_pin_tries(gm_session *s, unsigned tries)
 		s->pin_max_tries = tries;
 }
 
+void gm_session_set_profile(gm_session *s, const gm_profile *p)
+{
+	if (s)
+		s->profile = p;
+}
+
 int gm_session_logged_in(const gm_session *s)
 {
 	return s && s->logged_in;

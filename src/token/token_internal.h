@@ -21,6 +21,7 @@ struct gm_session {
 	int logged_in;
 	unsigned pin_max_tries;		/* 0 = unknown */
 	int pin_tries_left;		/* -1 = unknown */
+	const gm_profile *profile;	/* not owned; NULL = EC defaults */
 };
 
 /* Logs one PKCS#11 call's result at -v: "C_Login: CKR_OK". */

@@ -17,7 +17,8 @@ import os
 import pathlib
 import secrets
 import shutil
-import subprocess
+
+import gmtest
 
 SM2_ID = "1234567812345678"
 KINDS = ("sm2", "p256", "rsa")
@@ -32,12 +33,7 @@ def _openssl():
 
 
 def openssl(*args):
-    p = subprocess.run([_openssl()] + [str(a) for a in args],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        raise AssertionError("openssl %s exited %d\n%s%s" % (
-            " ".join(str(a) for a in args), p.returncode, p.stdout, p.stderr))
-    return p.stdout
+    return gmtest.run([_openssl()] + list(args)).stdout
 
 
 def utcnow():

@@ -16,6 +16,8 @@ import time
 
 import pytest
 
+import gmtest
+
 PIN = "12345678"
 SUBJECT = "CN=JSB0000@IST@30,OU=深证通CCNET证书测试,OU=CCNET,O=SSCCCA,C=CN"
 SOURCE_DIR = os.environ.get(
@@ -45,13 +47,9 @@ def need_tool(name):
 
 
 def run(cmd, env=None, check=True, timeout=60, **kw):
-    """Runs a helper program; a failure of a helper fails the test."""
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                       timeout=timeout, **kw)
-    if check and p.returncode != 0:
-        pytest.fail(f"{' '.join(map(str, cmd))} failed ({p.returncode}):\n"
-                    f"{p.stdout}{p.stderr}")
-    return p
+    """Runs a helper program (gmtest's runner); a failure of a helper fails
+    the test."""
+    return gmtest.run(cmd, check=check, env=env, timeout=timeout, **kw)
 
 
 def closed_port():
@@ -307,10 +305,7 @@ def check_env(config=None, token=None, args=(), json_out=True, wrapper=(),
     if config:
         cmd += ["--config", config]
     cmd += ["check-env"] + (["--json"] if json_out else []) + list(args)
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                       timeout=timeout)
-    if p.returncode in (98, 99):
-        pytest.fail(f"a sanitizer stopped gmrenew:\n{p.stderr}")
+    p = gmtest.run(cmd, check=False, env=env, timeout=timeout)
     return Result(p, json_out)
 
 

@@ -10,6 +10,7 @@ failure, never a skip.
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import subprocess
@@ -37,15 +38,75 @@ def need_tool(name):
     return path
 
 
-def run(args, check=True, **kw):
-    """Runs a command, capturing text output; raises with its output on
-    an unexpected exit."""
+# ---- the one subprocess runner of the Python tests ----
+
+# What a sanitizer writes when it finds something. The test build makes
+# ASan/LSan exit 99 and UBSan 98 (tests/CMakeLists.txt), but a report can
+# also come from a process that exits otherwise (UBSan without
+# halt_on_error, a child of a killed run), so stderr is always read.
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "AddressSanitizer:", "LeakSanitizer:",
+                   "UndefinedBehaviorSanitizer", "runtime error:",
+                   "SUMMARY: AddressSanitizer",
+                   "SUMMARY: UndefinedBehaviorSanitizer")
+SANITIZER_EXITS = (98, 99)
+
+
+def sanitizer_report(p):
+    """The sanitizer report in a finished process's stderr, or None."""
+    err = p.stderr or ""
+    if isinstance(err, bytes):
+        err = err.decode("utf-8", "replace")
+    for mark in SANITIZER_MARKS:
+        if mark in err:
+            return err
+    if p.returncode in SANITIZER_EXITS:
+        return "exit %d (the sanitizer exit code)\n%s" % (p.returncode, err)
+    return None
+
+
+def assert_no_sanitizer(p):
+    """A run must not end with a sanitizer report."""
+    report = sanitizer_report(p)
+    assert report is None, "sanitizer report from %s:\n%s" % (
+        " ".join(str(a) for a in p.args), report)
+    return p
+
+
+def finish(p, check=True, expect=None):
+    """Checks a finished process: never a sanitizer report; its exit code
+    is expect when given, else 0 when check."""
+    assert_no_sanitizer(p)
+    want = expect if expect is not None else (0 if check else None)
+    if want is not None and p.returncode != want:
+        raise AssertionError("%s exited %d, expected %d\nstdout:\n%s\n"
+                             "stderr:\n%s" % (
+                                 " ".join(str(a) for a in p.args),
+                                 p.returncode, want, p.stdout, p.stderr))
+    return p
+
+
+def run(args, check=True, expect=None, **kw):
+    """Runs a command, capturing its output as text (bytes that are not
+    UTF-8 kept as surrogates, so tests can find them); see finish()."""
+    kw.setdefault("errors", "surrogateescape")
     p = subprocess.run([str(a) for a in args], capture_output=True,
                        text=True, **kw)
-    if check and p.returncode != 0:
-        raise AssertionError("%s exited %d\nstdout:\n%s\nstderr:\n%s" % (
-            " ".join(str(a) for a in args), p.returncode, p.stdout, p.stderr))
-    return p
+    return finish(p, check, expect)
+
+
+def spawn(args, **kw):
+    """Starts a command whose end a test waits for with collect()."""
+    return subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            errors="surrogateescape", **kw)
+
+
+def collect(proc, check=False, expect=None, timeout=None):
+    """Waits for a spawn()ed command and checks it as finish() does."""
+    out, err = proc.communicate(timeout=timeout)
+    return finish(subprocess.CompletedProcess(proc.args, proc.returncode,
+                                              out, err), check, expect)
 
 
 def openssl(*args, **kw):
@@ -143,6 +204,75 @@ class SoftHSM:
                 "DER", "-out", der)
         self.p11("--write-object", der, "--type", "privkey", "--id", key_id,
                  "--label", label, login=True)
+
+
+DIGEST = bytes(range(32))
+
+
+class Pkcs11Check:
+    """What a soft Ekey holds, seen only through pkcs11-tool and openssl
+    (never through gmrenew's own code)."""
+
+    def __init__(self, token, workdir):
+        self.token = token
+        self.dir = pathlib.Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def p11(self, *args, login=False, check=True):
+        cmd = [need_tool("pkcs11-tool"), "--module", self.token.module]
+        if login:
+            cmd += ["--login", "--pin", PIN]
+        return run(cmd + list(args), check=check, env=self.token.env())
+
+    def objects(self):
+        """[(kind, id hex, label)] of every object, after login."""
+        out = self.p11("--list-objects", login=True).stdout
+        objs = []
+        for line in out.splitlines():
+            m = re.match(r"(Certificate|Public Key|Private Key) Object", line)
+            if m:
+                objs.append([m.group(1), None, None])
+            elif objs and line.strip().startswith("ID:"):
+                objs[-1][1] = line.split(":", 1)[1].strip()
+            elif objs and line.strip().startswith("label:"):
+                objs[-1][2] = line.split(":", 1)[1].strip()
+        return [tuple(o) for o in objs]
+
+    def cert_pem(self, key_id):
+        """The certificate with this CKA_ID as a PEM file (via openssl)."""
+        d = self.dir / ("cert-" + key_id)
+        d.mkdir(exist_ok=True)
+        der, pem = d / "c.der", d / "c.pem"
+        self.p11("--read-object", "--type", "cert", "--id", key_id,
+                 "--output-file", der)
+        openssl("x509", "-inform", "DER", "-in", der, "-out", pem)
+        return pem
+
+    def usable(self, key_id):
+        """The certificate with this CKA_ID is valid now and its private key
+        signs: verified by openssl with the certificate's public key."""
+        pem = self.cert_pem(key_id)
+        d = pem.parent
+        pub, e, raw, sig = d / "pub.pem", d / "e.bin", d / "sig.raw", d / "sig.der"
+        if openssl("x509", "-in", pem, "-noout", "-checkend", "0",
+                   check=False).returncode:
+            return False
+        openssl("x509", "-in", pem, "-noout", "-pubkey", "-out", pub)
+        e.write_bytes(DIGEST)
+        if self.p11("--sign", "-m", "0x80000202", "--id", key_id,
+                    "--input-file", e, "--output-file", raw, login=True,
+                    check=False).returncode:
+            return False
+        self.token.tool_run("sig-to-der", "--in", raw, "--out", sig)
+        return openssl("pkeyutl", "-verify", "-pubin", "-inkey", pub, "-in",
+                       e, "-sigfile", sig, check=False).returncode == 0
+
+
+def sha256_of_cert(pem):
+    """The certificate's SHA-256 fingerprint (lower-case hex) by openssl."""
+    out = openssl("x509", "-in", pem, "-noout", "-fingerprint",
+                  "-sha256").stdout
+    return out.split("=")[1].strip().replace(":", "").lower()
 
 
 class Service:
@@ -271,22 +401,17 @@ class World:
 
     def gmrenew(self, *args, check=None, env=None, input=None, timeout=120):
         """Runs gmrenew; check=N asserts the exit code N."""
-        p = subprocess.run([need_env("GMRENEW_BIN")] + [str(a) for a in args],
-                           capture_output=True, text=True, input=input,
-                           env=env or self.env(), timeout=timeout)
-        if check is not None and p.returncode != check:
-            raise AssertionError("gmrenew %s: exit %d, expected %d\nstdout:\n%s"
-                                 "\nstderr:\n%s" % (" ".join(map(str, args)),
-                                                    p.returncode, check,
-                                                    p.stdout, p.stderr))
-        return p
+        return run([need_env("GMRENEW_BIN")] + list(args), check=False,
+                   expect=check, input=input, env=env or self.env(),
+                   timeout=timeout)
 
     def json(self, *args, check=0, **kw):
         p = self.gmrenew("--json", *args, check=check, **kw)
         return json.loads(p.stdout)
 
     def certs(self):
-        return self.json("list-certs")["certificates"]
+        return self.json("list-certs", "--pin-file",
+                         self.pin_file)["certificates"]
 
     def close(self):
         self.service.stop()
@@ -304,33 +429,10 @@ def pubkey_of(key, out):
 
 # ---- small helpers for the CLI tests (list-certs, verify, errors, help) ----
 
-SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer",
-                   "UndefinedBehaviorSanitizer", "runtime error:")
-
-
-def assert_no_sanitizer(p):
-    """A gmrenew run must not end with a sanitizer report (the test build
-    exits 99 for ASan/LSan, 98 for UBSan)."""
-    assert p.returncode not in (98, 99), \
-        "sanitizer exit %d\n%s" % (p.returncode, p.stderr)
-    for mark in SANITIZER_MARKS:
-        assert mark not in p.stderr, "sanitizer report:\n" + p.stderr
-    return p
-
-
 def gmrenew_run(*args, env, check=None, input=None, timeout=60):
-    """Runs the gmrenew binary with exactly env; check=N asserts exit N.
-    Always asserts that no sanitizer reported anything."""
-    p = subprocess.run([need_env("GMRENEW_BIN")] + [str(a) for a in args],
-                       capture_output=True, text=True, input=input, env=env,
-                       timeout=timeout)
-    assert_no_sanitizer(p)
-    if check is not None and p.returncode != check:
-        raise AssertionError("gmrenew %s: exit %d, expected %d\nstdout:\n%s"
-                             "\nstderr:\n%s" % (" ".join(map(str, args)),
-                                                p.returncode, check,
-                                                p.stdout, p.stderr))
-    return p
+    """Runs the gmrenew binary with exactly env; check=N asserts exit N."""
+    return run([need_env("GMRENEW_BIN")] + list(args), check=False,
+               expect=check, input=input, env=env, timeout=timeout)
 
 
 def softhsm_import_pubkey(hsm, key_id, label, pub_pem):

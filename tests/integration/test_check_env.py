@@ -11,12 +11,15 @@ tests/CMakeLists.txt; a missing tool fails, it does not skip.
 """
 import os
 import pty
+import re
 import stat
 import subprocess
 import time
 import unicodedata
 
 import pytest
+
+import gmtest
 
 from checkenv_fixtures import (PIN, RefService, SoftToken, check_env,
                                closed_port, need_env, need_tool,
@@ -81,12 +84,9 @@ def display_width(line):
 # ---- the whole command ------------------------------------------------------
 
 def test_help_shows_the_options():
-    p = subprocess.run([need_env("GMRENEW_BIN"), "check-env", "--help"],
-                       capture_output=True, text=True)
-    assert p.returncode == 0, p.stderr
+    p = gmtest.run([need_env("GMRENEW_BIN"), "check-env", "--help"])
     assert "--report FILE" in p.stdout and "--json" in p.stdout
-    top = subprocess.run([need_env("GMRENEW_BIN"), "--help"],
-                         capture_output=True, text=True)
+    top = gmtest.run([need_env("GMRENEW_BIN"), "--help"])
     commands = [l.split()[0] for l in top.stdout.split("Commands:")[1]
                 .split("Global options:")[0].splitlines() if l.strip()]
     assert commands[0] == "check-env", top.stdout
@@ -106,12 +106,16 @@ def test_everything_ready_passes_without_pin_or_changes(ready, token,
                 "service", "clock"):
         assert res.status(cid) == "pass", res
         assert res.check(cid)["fix"] is None
-    assert "libgmsofttoken.so 1.0" in res.check("driver")["summary"]
+    assert "Feitian Technologies Co., Ltd. EnterSafe PKCS#11 Library. " \
+        "libgmsofttoken.so 1.20" in res.check("driver")["summary"]
     assert SERIAL_A in res.check("single_token")["summary"]
     assert "CN=JSB0000@IST@30" in res.check("matching_cert")["summary"]
     assert "renews it online now" in res.check("matching_cert")["summary"]
     assert "verified TLS" in res.check("service")["summary"]
     assert " ms" in res.check("service")["summary"]
+    # the protocol and suite the handshake negotiated
+    assert re.search(r"protocol TLSv1\.[23], cipher suite [A-Z0-9_-]+",
+                     res.check("service")["detail"]), res.check("service")
     assert "offset +0 s" in res.check("clock")["summary"] or \
         "offset -1 s" in res.check("clock")["summary"] or \
         "offset +1 s" in res.check("clock")["summary"]
@@ -160,7 +164,10 @@ def test_colour_only_on_a_terminal(ready, token):
             break
         out += chunk
     os.close(master)
-    assert p.wait(timeout=30) == 0, p.stderr.read()
+    done = subprocess.CompletedProcess(p.args, p.wait(timeout=30), "",
+                                       p.stderr.read().decode("utf-8",
+                                                              "replace"))
+    gmtest.finish(done)
     assert b"\033[32mPASS\033[0m" in out, out
 
 
@@ -177,10 +184,12 @@ def test_report_file_is_private_and_has_the_versions(ready, token, tmp_path):
     assert [c["id"] for c in doc["checks"]] == \
         [c["id"] for c in res.doc["checks"]]
     v = doc["versions"]
-    assert v["gmrenew"] and v["openssl"].startswith("OpenSSL")
+    # the crypto library: OpenSSL, or Tongsuo naming its OpenSSL release
+    assert v["gmrenew"] and re.match(r"(OpenSSL|Tongsuo) \d+\.\d+\.\d+ ",
+                                     v["openssl"]), v
     assert v["libcurl"].startswith("libcurl/")
     assert v["pkcs11_module"]["path"] == token.module
-    assert v["pkcs11_module"]["library_version"] == "1.0"
+    assert v["pkcs11_module"]["library_version"] == "1.20"
     assert v["os"]["uname"].startswith("Linux")
     assert "pretty_name" in v["os"]
     assert PIN not in report.read_text()
@@ -400,10 +409,8 @@ def test_superseded_certificate_fails(tmp_path, clean_service, token):
     pin_file = tmp_path / "pin.txt"
     pin_file.write_text(PIN + "\n")
     env = token.env()
-    p = subprocess.run([need_env("GMRENEW_BIN"), "--config", cfg, "renew",
-                        "--yes", "--pin-file", str(pin_file)], env=env,
-                       capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0, p.stdout + p.stderr
+    gmtest.run([need_env("GMRENEW_BIN"), "--config", cfg, "renew",
+                "--yes", "--pin-file", pin_file], env=env, timeout=60)
     # the Ekey as it was before the renewal: its certificate is superseded
     res = check_env(cfg, as_it_was)
     only_failed(res, "matching_cert")

@@ -66,39 +66,39 @@ def test_no_token(soft):
 
 
 def two_tokens(soft):
-    soft.token.init(slot=0, label="Ekey A", serial="3000GMA001")
-    soft.token.init(slot=1, label="Ekey B", serial="3000GMB002")
+    soft.token.init(slot=0, label="Ekey A", serial="3000A1000000A001")
+    soft.token.init(slot=1, label="Ekey B", serial="3000A1000000B002")
 
 
 def test_two_tokens(soft):
     two_tokens(soft)
     p = soft.run("list-certs", check=5)
-    assert "3000GMA001" in p.stderr and "3000GMB002" in p.stderr
+    assert "3000A1000000A001" in p.stderr and "3000A1000000B002" in p.stderr
     assert "--token" in p.stderr
     assert "one Ekey at a time" in p.stderr
 
 
 def test_token_uri_selects_one_of_two(soft):
     two_tokens(soft)
-    p = soft.run("--token", "pkcs11:serial=3000GMB002", "list-certs",
+    p = soft.run("--token", "pkcs11:serial=3000A1000000B002", "list-certs",
                  check=0)
-    assert "serial 3000GMB002" in p.stdout
+    assert "serial 3000A1000000B002" in p.stdout
     doc = json.loads(soft.run("list-certs", "--json", "--token",
                               "pkcs11:token=Ekey%20A", check=0).stdout)
-    assert doc["token"]["serial"] == "3000GMA001"
+    assert doc["token"]["serial"] == "3000A1000000A001"
     # the URI list-certs prints selects the same token
     again = json.loads(soft.run("--json", "--token", doc["token"]["uri"],
                                 "list-certs", check=0).stdout)
-    assert again["token"]["serial"] == "3000GMA001"
+    assert again["token"]["serial"] == "3000A1000000A001"
     # a URI matching none: environment, naming what is inserted
     p = soft.run("--token", "pkcs11:serial=NOPE", "list-certs", check=5)
-    assert "NOPE" in p.stderr and "3000GMA001" in p.stderr
+    assert "NOPE" in p.stderr and "3000A1000000A001" in p.stderr
     assert "gmrenew tokens" not in p.stderr     # no such command
 
 
 def test_bad_token_uri(soft):
     two_tokens(soft)
-    for bad in ("serial=3000GMA001", "http://example.com/"):
+    for bad in ("serial=3000A1000000A001", "http://example.com/"):
         p = soft.run("--token", bad, "list-certs", check=2)
         assert "bad token URI" in p.stderr
         assert "pkcs11:serial=" in p.stderr
@@ -188,11 +188,21 @@ def test_bad_config_file(soft):
 def test_version(soft):
     p = soft.run("--version", check=0)
     assert re.search(r"^gmrenew \S+", p.stdout, re.M)
-    m = re.search(r"OpenSSL (\d+\.\d+\.\d+)", p.stdout)
-    assert m, p.stdout
-    tool = gmtest.openssl("version").stdout
-    assert "Library: OpenSSL " + m.group(1) in tool or \
-        tool.startswith("OpenSSL " + m.group(1))
+    tongsuo = re.search(r"^crypto: Tongsuo (\d+\.\d+\.\d+) \(compatible "
+                        r"with OpenSSL (\d+\.\d+\.\d+)", p.stdout, re.M)
+    if tongsuo:
+        # the system openssl stays on PATH for the other tests: compare
+        # with the command of the Tongsuo that gmrenew was built on
+        tool = gmtest.run([gmtest.need_env("GMRENEW_TONGSUO_BIN"),
+                           "version"]).stdout
+        assert "Library: Tongsuo %s)" % tongsuo.group(1) in tool, tool
+        assert "Library: OpenSSL %s " % tongsuo.group(2) in tool, tool
+    else:
+        m = re.search(r"^crypto: OpenSSL (\d+\.\d+\.\d+)", p.stdout, re.M)
+        assert m, p.stdout
+        tool = gmtest.openssl("version").stdout
+        assert "Library: OpenSSL " + m.group(1) in tool or \
+            tool.startswith("OpenSSL " + m.group(1))
     assert re.search(r"libcurl: \d+\.\d+\.\d+", p.stdout), p.stdout
 
 

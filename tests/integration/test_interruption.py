@@ -27,15 +27,11 @@ import os
 import pathlib
 import re
 import signal
-import subprocess
 import sys
 import time
 
 import gmtest
-from gmtest import PIN, run, openssl, need_tool, need_env
-
-DIGEST = bytes(range(32))
-
+from gmtest import PIN, run, need_tool, need_env
 
 class Case:
     """One soft Ekey with one certificate of the shared service, and its own
@@ -51,9 +47,8 @@ class Case:
         self.token.gen_key(0, "01", "JSB0000", pub)
         service.enroll(pub, cert, days_left=30)
         self.token.import_cert(0, "01", "JSB0000", cert)
-        self.old_sha = openssl("x509", "-in", cert, "-noout", "-fingerprint",
-                               "-sha256").stdout.split("=")[1].strip() \
-            .replace(":", "").lower()
+        self.old_sha = gmtest.sha256_of_cert(cert)
+        self.check = gmtest.Pkcs11Check(self.token, self.root / "check")
         self.pin_file = self.root / "pin"
         self.pin_file.write_text(PIN + "\n")
         self.config = self.root / "config.ini"
@@ -67,14 +62,14 @@ class Case:
     def env(self, **extra):
         return self.token.env(GMRENEW_CONFIG=self.config, **extra)
 
-    def gmrenew(self, *args, env=None, wait=True):
-        cmd = [need_env("GMRENEW_BIN")] + [str(a) for a in args]
+    def gmrenew(self, *args, env=None, wait=True, expect=None):
+        """Runs gmrenew (never with a sanitizer report); wait=False starts
+        it for gmtest.collect()."""
+        cmd = [need_env("GMRENEW_BIN")] + list(args)
         if not wait:
-            return subprocess.Popen(cmd, env=env or self.env(),
-                                    stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
-        return subprocess.run(cmd, env=env or self.env(), capture_output=True,
-                              text=True, timeout=120)
+            return gmtest.spawn(cmd, env=env or self.env())
+        return run(cmd, check=False, expect=expect, env=env or self.env(),
+                   timeout=120)
 
     def renew(self, **fault_env):
         return self.gmrenew("renew", "--yes", "--pin-file", self.pin_file,
@@ -82,49 +77,11 @@ class Case:
 
     # -- what is on the token, seen through pkcs11-tool and openssl --
 
-    def p11(self, *args, login=False, check=True):
-        cmd = [need_tool("pkcs11-tool"), "--module", self.token.module]
-        if login:
-            cmd += ["--login", "--pin", PIN]
-        return run(cmd + list(args), check=check, env=self.env())
-
     def objects(self):
-        """[(kind, id hex, label)] of every object, after login."""
-        out = self.p11("--list-objects", login=True).stdout
-        objs, kind = [], None
-        for line in out.splitlines():
-            m = re.match(r"(Certificate|Public Key|Private Key) Object", line)
-            if m:
-                kind = m.group(1)
-                objs.append([kind, None, None])
-            elif objs and line.strip().startswith("ID:"):
-                objs[-1][1] = line.split(":", 1)[1].strip()
-            elif objs and line.strip().startswith("label:"):
-                objs[-1][2] = line.split(":", 1)[1].strip()
-        return [tuple(o) for o in objs]
+        return self.check.objects()
 
     def usable(self, key_id):
-        """The certificate with this CKA_ID is valid now and its private key
-        signs: verified by openssl with the certificate's public key."""
-        d = self.root / ("check-" + key_id)
-        d.mkdir(exist_ok=True)
-        der, pem, pub = d / "c.der", d / "c.pem", d / "pub.pem"
-        e, raw, sig = d / "e.bin", d / "sig.raw", d / "sig.der"
-        self.p11("--read-object", "--type", "cert", "--id", key_id,
-                 "--output-file", der)
-        openssl("x509", "-inform", "DER", "-in", der, "-out", pem)
-        if openssl("x509", "-in", pem, "-noout", "-checkend", "0",
-                   check=False).returncode:
-            return False
-        openssl("x509", "-in", pem, "-noout", "-pubkey", "-out", pub)
-        e.write_bytes(DIGEST)
-        if self.p11("--sign", "-m", "0x80000202", "--id", key_id,
-                    "--input-file", e, "--output-file", raw, login=True,
-                    check=False).returncode:
-            return False
-        self.token.tool_run("sig-to-der", "--in", raw, "--out", sig)
-        return openssl("pkeyutl", "-verify", "-pubin", "-inkey", pub, "-in",
-                       e, "-sigfile", sig, check=False).returncode == 0
+        return self.check.usable(key_id)
 
     def usable_pairs(self):
         ids = {i for k, i, _ in self.objects() if k == "Certificate"}
@@ -197,6 +154,14 @@ def request_kind(path):
     return path.rsplit("/", 1)[1]
 
 
+# The exit codes an interrupted first run may end with (docs/exit-codes.md):
+# a failing or vanished token is 1 (failed) or 5 (environment), a failing
+# login 6; a call that fails after the renewal is complete (closing the
+# session, C_Finalize) leaves it done, exit 0. A killed run dies of SIGKILL.
+FIRST_EXITS = {"fail": (0, 1, 5, 6), "remove": (0, 1, 5),
+               "kill": (-signal.SIGKILL,)}
+
+
 def p11_case(tmp_path, service, index, func, nth, mode):
     what = "PKCS#11 call %d (%s) %s" % (index, func, mode)
     case = Case(tmp_path / ("p11-%s-%d" % (mode, index)), service)
@@ -204,6 +169,9 @@ def p11_case(tmp_path, service, index, func, nth, mode):
            "kill": {"GMSOFT_KILL_AFTER": index},
            "remove": {"GMSOFT_REMOVE_AT": index}}[mode]
     first = case.renew(**env)
+    assert first.returncode in FIRST_EXITS[mode], \
+        "%s: the interrupted run exited %d, expected one of %s\n%s" % (
+            what, first.returncode, FIRST_EXITS[mode], first.stderr)
     check_invariant(case, what)
     recover_and_check(case, first, what)
     return what
@@ -225,9 +193,9 @@ def kill_in_flight(case, service, position):
     wait_for_log(service, before + position)
     time.sleep(1.0)             # the request is now inside its 4 s delay
     proc.send_signal(signal.SIGKILL)
-    out, err = proc.communicate()
+    first = gmtest.collect(proc, expect=-signal.SIGKILL)
     wait_for_log(service, before + position + 1)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    return first
 
 
 def http_case(tmp_path, service, kind, position, mode):

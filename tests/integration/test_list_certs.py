@@ -58,7 +58,7 @@ def soft(tmp_path_factory):
     m = Maker(root / "certs")
     now = utcnow()
     token = gmtest.SoftToken(root)
-    token.init(serial="3000GM0001", label="JSB0000 Ekey")
+    token.init(serial="3000A10000000001", label="JSB0000 Ekey")
     cases = []
 
     def put(cert, key_id, label, with_key, *expect):
@@ -118,9 +118,10 @@ def soft(tmp_path_factory):
     config = root / "config.ini"
     config.write_text("[token]\nmodule = %s\n\n[renewal]\nstate_dir = %s\n"
                       % (token.module, root / "state"))
-    env = token.env(GMRENEW_CONFIG=config, TZ="UTC")
-    for k in ("GMRENEW_PIN", "GMRENEW_PKCS11_MODULE"):
-        env.pop(k, None)
+    # with the PIN, so that private keys are seen (has_private_key true or
+    # false; test_local_hardening.py checks null without it)
+    env = token.env(GMRENEW_CONFIG=config, TZ="UTC", GMRENEW_PIN=gmtest.PIN)
+    env.pop("GMRENEW_PKCS11_MODULE", None)
     return {"token": token, "cases": cases, "env": env, "maker": m,
             "inter": inter, "root": root}
 
@@ -138,14 +139,15 @@ def listing(soft):
 
 def test_json_document_shape(soft, listing):
     doc, _ = listing
-    assert set(doc) == {"token", "certificates"}
+    assert set(doc) == {"schema_version", "token", "certificates"}
+    assert doc["schema_version"] == 1
     assert set(doc["token"]) == TOKEN_KEYS
-    assert doc["token"]["serial"] == "3000GM0001"
+    assert doc["token"]["serial"] == "3000A10000000001"
     assert doc["token"]["label"] == "JSB0000 Ekey"
-    assert doc["token"]["manufacturer"] == "FEITIAN Technologies"
+    assert doc["token"]["manufacturer"] == "EnterSafe USB Key"
     assert doc["token"]["model"] == "ePass3000GM"
     assert doc["token"]["uri"].startswith("pkcs11:")
-    assert "serial=3000GM0001" in doc["token"]["uri"]
+    assert "serial=3000A10000000001" in doc["token"]["uri"]
     certs = doc["certificates"]
     assert len(certs) == len(soft["cases"])
     for c in certs:
@@ -239,7 +241,7 @@ def table(soft, env=None):
 def test_table_columns_and_width(soft, listing):
     doc, _ = listing
     lines = table(soft)
-    assert lines[0].startswith("Token 'JSB0000 Ekey', serial 3000GM0001")
+    assert lines[0].startswith("Token 'JSB0000 Ekey', serial 3000A10000000001")
     header = next(l for l in lines if l.lstrip().startswith("#"))
     for col in ("#", "Gateway", "Organisation", "System", "Valid from",
                 "Valid to", "Days", "Status", "Renewal"):
@@ -327,7 +329,7 @@ def test_exit_zero_whatever_the_state(soft):
 
 def test_empty_token(tmp_path):
     token = gmtest.SoftToken(tmp_path)
-    token.init(serial="EMPTY0001")
+    token.init(serial="3000A10000E00001")
     env = token.env(TZ="UTC")
     env.pop("GMRENEW_CONFIG", None)
     p = gmtest.gmrenew_run("--module", token.module, "list-certs", env=env,
@@ -337,7 +339,7 @@ def test_empty_token(tmp_path):
                                         "list-certs", env=env,
                                         check=0).stdout)
     assert doc["certificates"] == []
-    assert doc["token"]["serial"] == "EMPTY0001"
+    assert doc["token"]["serial"] == "3000A10000E00001"
 
 
 # --------------------------------------------------------------------------
@@ -365,6 +367,7 @@ def test_softhsm(tmp_path):
     for k in ("GMRENEW_CONFIG", "GMRENEW_PIN", "GMRENEW_PKCS11_MODULE"):
         env.pop(k, None)
     env["GMRENEW_CONFIG"] = str(tmp_path / "none.ini")
+    env["GMRENEW_PIN"] = gmtest.PIN     # private keys seen after login
     (tmp_path / "none.ini").write_text("")
     p = gmtest.gmrenew_run("--module", hsm.module, "--json", "list-certs",
                            env=env, check=0)

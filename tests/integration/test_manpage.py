@@ -3,8 +3,8 @@ made from the same option tables as --help: every command and option that
 --help shows is in it, and man renders it without warnings."""
 import os
 import re
-import subprocess
 
+import gmtest
 from gmtest import need_env, need_tool, run
 
 
@@ -40,9 +40,8 @@ def test_manpage_matches_help(tmp_path):
 
 def test_build_wrote_gmrenew_1():
     built = os.path.join(need_env("GMRENEW_BUILD_DIR"), "gmrenew.1")
-    assert open(built).read() == subprocess.run(
-        [need_env("GMRENEW_BIN"), "--man"], capture_output=True,
-        text=True).stdout
+    assert open(built).read() == gmtest.run(
+        [need_env("GMRENEW_BIN"), "--man"]).stdout
 
 
 def words(text):

@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+import gmtest
+
 PYTHON = "/usr/bin/python3"
 SUBJECT = "CN=JSB0000@IST@30,OU=深证通CCNET证书测试,OU=CCNET,O=SSCCCA,C=CN"
 ORG = "深证通CCNET证书测试"
@@ -51,10 +53,7 @@ def tools():
 
 
 def run(args, **kw):
-    proc = subprocess.run(args, capture_output=True, text=True, check=False, **kw)
-    if proc.returncode != 0:
-        raise AssertionError("%s failed: %s%s" % (args, proc.stdout, proc.stderr))
-    return proc.stdout
+    return gmtest.run(args, **kw).stdout
 
 
 class Service:
@@ -144,10 +143,7 @@ def drive(svc, *args, url=None, ca=None, retries=3, wait_ms=200, timeout_ms=1000
         cmd.append("-vv")
     full_env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
     full_env.update(env or {})
-    proc = subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True,
-                          env=full_env, check=False, timeout=120)
-    assert "ERROR: AddressSanitizer" not in proc.stderr, proc.stderr
-    assert "runtime error" not in proc.stderr, proc.stderr
+    proc = gmtest.run(cmd + list(args), check=False, env=full_env, timeout=120)
     try:
         out = json.loads(proc.stdout)
     except ValueError:

@@ -41,7 +41,7 @@ step "one token: detected as an ePass3000GM"
 tool init --slot 0 --label ekey-a --serial $SERIAL_A
 drv select
 expect_out "selected serial=$SERIAL_A label=ekey-a"
-expect_out "uri=pkcs11:.*manufacturer=FEITIAN%20Technologies;serial=$SERIAL_A;token=ekey-a"
+expect_out "uri=pkcs11:.*manufacturer=EnterSafe%20USB%20Key;serial=$SERIAL_A;token=ekey-a"
 drv detect
 expect_out "profile=epass3000gm"
 expect_out "keygen=0x80000201"
@@ -146,8 +146,8 @@ drv --token "pkcs11:serial=$SERIAL_B" select
 expect_out "selected serial=$SERIAL_B label=ekey-b slot=1"
 drv --token "pkcs11:token=ekey-a" select
 expect_out "selected serial=$SERIAL_A"
-drv_fails 5 "2 inserted tokens match 'pkcs11:manufacturer=FEITIAN%20Technologies'" \
-	--module "$M" --token "pkcs11:manufacturer=FEITIAN%20Technologies" select
+drv_fails 5 "2 inserted tokens match 'pkcs11:manufacturer=EnterSafe%20USB%20Key'" \
+	--module "$M" --token "pkcs11:manufacturer=EnterSafe%20USB%20Key" select
 drv_fails 2 "bad token URI" --module "$M" --token "pkcs11:serial=%zz" select
 # a slot whose token info fails is skipped, not fatal
 GMSOFT_FAIL="C_GetTokenInfo:1:CKR_DEVICE_ERROR" drv tokens

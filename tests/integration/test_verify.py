@@ -23,7 +23,7 @@ class Bench:
         self.m = Maker(root / "certs")
         self.token = gmtest.SoftToken(root)
         if token:
-            self.token.init(serial="3000GM0007")
+            self.token.init(serial="3000A10000000007")
         else:
             self.token.tool_run("empty", "--slot", 0)
         self.config = root / "config.ini"
@@ -43,9 +43,11 @@ class Bench:
         self.token.import_cert(0, key_id, "cert " + key_id, cert.pem)
 
     def env(self):
-        env = self.token.env(GMRENEW_CONFIG=self.config, TZ="UTC")
-        for k in ("GMRENEW_PIN", "GMRENEW_PKCS11_MODULE"):
-            env.pop(k, None)
+        """With the PIN (GMRENEW_PIN), so that the key check sees the
+        private key objects; test_local_hardening.py checks without."""
+        env = self.token.env(GMRENEW_CONFIG=self.config, TZ="UTC",
+                             GMRENEW_PIN=gmtest.PIN)
+        env.pop("GMRENEW_PKCS11_MODULE", None)
         return env
 
     def run(self, *args, check=0):
@@ -294,6 +296,7 @@ def test_journal_after_renewal(world):
     runs the post-renewal check without --previous."""
     world.gmrenew("renew", "--yes", "--pin-file", world.pin_file, check=0)
     p = gmtest.assert_no_sanitizer(world.gmrenew("--json", "verify",
+                                                 "--pin-file", world.pin_file,
                                                  check=0))
     doc = json.loads(p.stdout)
     assert doc["ok"] is True

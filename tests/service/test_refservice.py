@@ -867,3 +867,47 @@ def test_malformed_request_line_gets_json_error(svc):
     assert head.startswith(b"HTTP/1.") and b" 400 " in head.split(b"\r\n")[0]
     assert b"Date:" in head
     assert json.loads(body)["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("fault", ["old_key", "other_key", "not_yet_valid", "long_validity",
+                                   "untrusted_chain", "der_truncated", "der_trailing", "pem_text"])
+def test_fault_hostile_certificates(svc, client, fault):
+    key = svc.key()
+    cert = svc.enroll(key, 30)
+    old = pki.Cert(cert)
+    code = client.start(cert, key).json["update_code"]
+    new_key, other = svc.key(), svc.key()
+    entry = {"type": fault, "count": 1}
+    if fault == "other_key":
+        entry["pubkey"] = other.pub
+    svc.faults({"faults": {"csr": [entry]}})
+    resp = client.csr(code, new_key.csr(), key)
+    assert resp.status == 200
+    data = base64.b64decode(resp.json["certificate"])
+    assert hashlib.sha256(data).hexdigest() == resp.json["certificate_sha256"]
+    if fault in ("der_truncated", "der_trailing", "pem_text"):
+        with pytest.raises(pki.PKIError):
+            pki.Cert(data)
+        if fault == "der_trailing":
+            assert pki.Cert(data[:len(data) - 15]).spki == new_key.spki
+        return
+    got = pki.Cert(data)
+    chain = resp.json["chain"]
+    if fault == "untrusted_chain":
+        rogue = base64.b64decode(chain[0])
+        assert len(chain) == 1 and verify_link(rogue, got.der)
+        assert rogue != pki.Cert.from_file(os.path.join(svc.dir, "issuing-ca.pem")).der
+        return
+    # openssl verify checks the time too: not for the not-yet-valid one
+    assert fault == "not_yet_valid" or verify_link(base64.b64decode(chain[0]), got.der)
+    assert got.issuer_der == pki.Cert(base64.b64decode(chain[0])).subject_der
+    if fault == "old_key":
+        assert got.spki == old.spki
+    elif fault == "other_key":
+        assert got.spki == other.spki
+    elif fault == "not_yet_valid":
+        assert got.not_before.timestamp() > time.time() + 86400
+    else:
+        assert (got.not_after - old.not_after).days > 1826 + 100
+    good = client.status(code).json
+    assert pki.Cert(base64.b64decode(good["certificate"])).spki == new_key.spki

@@ -14,11 +14,12 @@
 
 #include "st_admin.h"
 #include "st_crypto.h"
+#include "st_object.h"
 
 struct opts {
 	const char *dir, *slot, *label, *serial, *pin_file, *so_pin_file;
 	const char *manufacturer, *model, *id, *key, *out_pub, *cert, *file;
-	const char *tries, *digest, *out, *in;
+	const char *tries, *digest, *out, *in, *container, *kind;
 	CK_SLOT_ID slot_id;
 };
 
@@ -27,12 +28,14 @@ static const struct {
 	size_t offset;
 } options[] = {
 	{ "--cert", offsetof(struct opts, cert) },
+	{ "--container", offsetof(struct opts, container) },
 	{ "--digest", offsetof(struct opts, digest) },
 	{ "--dir", offsetof(struct opts, dir) },
 	{ "--file", offsetof(struct opts, file) },
 	{ "--id", offsetof(struct opts, id) },
 	{ "--in", offsetof(struct opts, in) },
 	{ "--key", offsetof(struct opts, key) },
+	{ "--kind", offsetof(struct opts, kind) },
 	{ "--label", offsetof(struct opts, label) },
 	{ "--manufacturer", offsetof(struct opts, manufacturer) },
 	{ "--model", offsetof(struct opts, model) },
@@ -174,6 +177,36 @@ static void copy_opt(char *dst, size_t size, const char *value)
 		snprintf(dst, size, "%s", value);
 }
 
+static int serial_ok(const char *serial)
+{
+	size_t n = strlen(serial);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("0123456789ABCDEF", serial[i]))
+			return 0;
+	return n == GMSOFT_SERIAL_LEN;
+}
+
+/* CKA_ID, label, container and kind of a key pair or certificate. */
+static int key_spec(const struct opts *o, unsigned char **idbuf,
+		    struct gmsoft_key_spec *k)
+{
+	int ret = id_get(o, idbuf, &k->id);
+
+	k->label = o->label;
+	k->container = o->container;
+	k->exchange = 0;
+	if (!ret && o->kind && strcmp(o->kind, "sign")) {
+		if (strcmp(o->kind, "exchange")) {
+			free(*idbuf);
+			return usage_error("--kind '%s' is not 'sign' or "
+					   "'exchange'", o->kind);
+		}
+		k->exchange = 1;
+	}
+	return ret;
+}
+
 static int cmd_init(const struct opts *o)
 {
 	struct gmsoft_token t;
@@ -183,6 +216,9 @@ static int cmd_init(const struct opts *o)
 
 	if (!o->label || !o->serial)
 		return usage_error("%s needs --label and --serial", "init");
+	if (!serial_ok(o->serial))
+		return usage_error("--serial '%s' is not 16 upper-case hex digits, "
+				   "as FEITIAN's Ekey numbers are", o->serial);
 	gmsoft_token_defaults(&t, o->slot_id);
 	copy_opt(t.label, sizeof(t.label), o->label);
 	copy_opt(t.serial, sizeof(t.serial), o->serial);
@@ -234,11 +270,11 @@ static int cmd_set_tries(const struct opts *o)
 
 static int cmd_import_key(const struct opts *o)
 {
-	struct gmsoft_bytes id;
+	struct gmsoft_key_spec k;
 	unsigned char *idbuf;
 	CK_OBJECT_HANDLE h[2];
 	char *pem;
-	int ret = id_get(o, &idbuf, &id);
+	int ret = key_spec(o, &idbuf, &k);
 	CK_RV rv;
 
 	if (ret)
@@ -252,7 +288,7 @@ static int cmd_import_key(const struct opts *o)
 		free(idbuf);
 		return usage_error("cannot read '%s'", o->key);
 	}
-	rv = gmsoft_admin_import_key(o->dir, o->slot_id, id, o->label, pem, h);
+	rv = gmsoft_admin_import_key(o->dir, o->slot_id, &k, pem, h);
 	ret = rv == CKR_OK ? 0 : error_rv("import-key", rv);
 	if (!ret)
 		printf("public key %lu, private key %lu\n", h[0], h[1]);
@@ -263,16 +299,16 @@ static int cmd_import_key(const struct opts *o)
 
 static int cmd_gen_key(const struct opts *o)
 {
-	struct gmsoft_bytes id;
+	struct gmsoft_key_spec k;
 	unsigned char *idbuf;
 	CK_OBJECT_HANDLE h[2];
 	char *pub = NULL;
-	int ret = id_get(o, &idbuf, &id);
+	int ret = key_spec(o, &idbuf, &k);
 	CK_RV rv;
 
 	if (ret)
 		return ret;
-	rv = gmsoft_admin_gen_key(o->dir, o->slot_id, id, o->label, &pub, h);
+	rv = gmsoft_admin_gen_key(o->dir, o->slot_id, &k, &pub, h);
 	ret = rv == CKR_OK ? 0 : error_rv("gen-key", rv);
 	if (!ret && o->out_pub)
 		ret = write_bytes(o->out_pub, pub, strlen(pub));
@@ -286,11 +322,12 @@ static int cmd_gen_key(const struct opts *o)
 static int import_cert(const struct opts *o, int raw)
 {
 	struct gmsoft_blob der = { 0 };
-	struct gmsoft_bytes id, value;
+	struct gmsoft_key_spec k;
+	struct gmsoft_bytes value;
 	unsigned char *idbuf;
 	CK_OBJECT_HANDLE h;
 	const char *path = raw ? o->file : o->cert;
-	int ret = id_get(o, &idbuf, &id);
+	int ret = key_spec(o, &idbuf, &k);
 	CK_RV rv = CKR_OK;
 
 	if (ret)
@@ -309,8 +346,7 @@ static int import_cert(const struct opts *o, int raw)
 	if (!ret) {
 		value.data = der.data;
 		value.len = der.len;
-		rv = gmsoft_admin_import_cert(o->dir, o->slot_id, id, o->label,
-					      value, &h);
+		rv = gmsoft_admin_import_cert(o->dir, o->slot_id, &k, value, &h);
 		ret = rv == CKR_OK ? 0 : error_rv("import-cert", rv);
 	}
 	if (!ret)
@@ -337,6 +373,7 @@ static const char *class_name(CK_ULONG cls)
 	case CKO_CERTIFICATE: return "certificate";
 	case CKO_PUBLIC_KEY: return "public-key";
 	case CKO_PRIVATE_KEY: return "private-key";
+	case GMSOFT_CKO_CONTAINER: return "container";
 	default: return "other";
 	}
 }
@@ -345,13 +382,16 @@ static void list_one(const struct gmsoft_object *obj)
 {
 	const struct gmsoft_attr *id = gmsoft_attr_find(obj, CKA_ID);
 	const struct gmsoft_attr *label = gmsoft_attr_find(obj, CKA_LABEL);
-	char hex[2 * 64 + 1] = "";
+	char hex[2 * 64 + 1] = "", name[GMSOFT_CONTAINER_NAME_MAX + 1];
+	const char *c = gmsoft_container_of(obj, name, sizeof(name));
 
 	if (id && id->len <= 64)
 		gmsoft_hex_encode(id->value, id->len, hex);
-	printf("%lu\t%s\tid=%s\tlabel=%.*s\n", (unsigned long)obj->handle,
+	printf("%lu\t%s\tid=%s\tlabel=%.*s\tcontainer=%s\n",
+	       (unsigned long)obj->handle,
 	       class_name(gmsoft_attr_ulong(obj, CKA_CLASS, CKO_DATA)), hex,
-	       label ? (int)label->len : 0, label ? (char *)label->value : "");
+	       label ? (int)label->len : 0, label ? (char *)label->value : "",
+	       c ? c : "");
 }
 
 static int cmd_list(const struct opts *o)
@@ -427,10 +467,14 @@ static int cmd_sig_to_der(const struct opts *o)
 	if (!o->in || !o->out)
 		return usage_error("%s needs --in FILE and --out FILE", "sig-to-der");
 	ret = read_bytes(o->in, &raw, &len);
-	if (!ret && len != GMSOFT_SM2_SIG_LEN)
-		ret = usage_error("'%s' is not a 64-byte r||s signature", o->in);
+	if (!ret && len != GMSOFT_SM2_BLOB_LEN)
+		ret = usage_error("'%s' is not a 128-byte SM2 signature blob "
+				  "(what C_Sign returns)", o->in);
 	if (!ret) {
-		rv = gmsoft_sig_to_der(raw, &der, &derlen);
+		unsigned char rs[GMSOFT_SM2_SIG_LEN];
+
+		rv = gmsoft_blob_to_sig(raw, rs);
+		rv = rv ? rv : gmsoft_sig_to_der(rs, &der, &derlen);
 		ret = rv == CKR_OK ? write_bytes(o->out, der, derlen) :
 				     error_rv("sig-to-der", rv);
 	}
@@ -451,19 +495,19 @@ static const struct {
 	{ "remove", cmd_remove, 1, "--slot N" },
 	{ "insert", cmd_insert, 1, "--slot N" },
 	{ "import-key", cmd_import_key, 1, "--slot N --id HEX [--label L] "
-	  "--key FILE.pem" },
+	  "[--container C] [--kind sign|exchange] --key FILE.pem" },
 	{ "gen-key", cmd_gen_key, 1, "--slot N --id HEX [--label L] "
-	  "[--out-pub FILE.pem]" },
+	  "[--container C] [--kind sign|exchange] [--out-pub FILE.pem]" },
 	{ "import-cert", cmd_import_cert, 1, "--slot N --id HEX [--label L] "
-	  "--cert FILE(.pem|.der)" },
+	  "[--container C] --cert FILE(.pem|.der)" },
 	{ "import-raw-cert", cmd_import_raw_cert, 1, "--slot N --id HEX "
-	  "[--label L] --file FILE" },
+	  "[--label L] [--container C] --file FILE" },
 	{ "list", cmd_list, 1, "--slot N" },
 	{ "pin-status", cmd_pin_status, 1, "--slot N" },
 	{ "set-tries", cmd_set_tries, 1, "--slot N --tries K" },
 	{ "sign-digest", cmd_sign_digest, 1, "--slot N --id HEX --digest HEX "
 	  "--out SIG.der" },
-	{ "sig-to-der", cmd_sig_to_der, 0, "--in SIG.raw --out SIG.der" },
+	{ "sig-to-der", cmd_sig_to_der, 0, "--in SIG.blob --out SIG.der" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

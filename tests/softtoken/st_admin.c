@@ -1,6 +1,7 @@
 /* st_admin.c - provisioning of soft ePass3000GM tokens, outside PKCS#11. */
 #include "st_admin.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,31 +110,47 @@ static CK_RV name_object(struct gmsoft_object *o, struct gmsoft_bytes id,
 }
 
 static CK_RV store_locked(const char *dir, CK_SLOT_ID slot,
-			  struct gmsoft_object **objs, size_t n)
+			  struct gmsoft_object **objs, size_t n,
+			  const char *container)
 {
 	int fd;
 	CK_RV rv = gmsoft_lock(dir, 1, &fd);
 
 	if (rv != CKR_OK)
 		return rv;
-	rv = gmsoft_objects_store(dir, slot, objs, n);
+	rv = container ? gmsoft_objects_store_contained(dir, slot, objs, n,
+							container) :
+			 gmsoft_objects_store(dir, slot, objs, n);
 	gmsoft_unlock(fd);
 	return rv;
 }
 
+/* A key pair joins the container named (or one the fixture names). */
 static CK_RV store_pair(const char *dir, CK_SLOT_ID slot, const char *pem,
-			int local, struct gmsoft_bytes id, const char *label,
+			int local, const struct gmsoft_key_spec *k,
 			CK_OBJECT_HANDLE handles[2])
 {
 	struct gmsoft_object pub, priv;
 	struct gmsoft_object *list[2] = { &pub, &priv };
-	CK_RV rv = gmsoft_keypair_build(pem, local, &pub, &priv);
+	unsigned char point[GMSOFT_SM2_POINT_LEN];
+	char name[GMSOFT_CONTAINER_NAME_MAX + 1];
+	CK_RV rv = gmsoft_sm2_point(pem, point);
 
 	if (rv != CKR_OK)
 		return rv;
-	rv = name_object(&pub, id, label);
-	rv = rv ? rv : name_object(&priv, id, label);
-	rv = rv ? rv : store_locked(dir, slot, list, 2);
+	if (k->container && (!*k->container ||
+			     strlen(k->container) > GMSOFT_CONTAINER_NAME_MAX))
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	if (k->container)
+		snprintf(name, sizeof(name), "%s", k->container);
+	else
+		gmsoft_container_auto_name(point, name, sizeof(name));
+	rv = gmsoft_keypair_build(pem, local, name, !k->exchange, &pub, &priv);
+	if (rv != CKR_OK)
+		return rv;
+	rv = name_object(&pub, k->id, k->label);
+	rv = rv ? rv : name_object(&priv, k->id, k->label);
+	rv = rv ? rv : store_locked(dir, slot, list, 2, name);
 	if (rv == CKR_OK) {
 		handles[0] = pub.handle;
 		handles[1] = priv.handle;
@@ -152,45 +169,74 @@ static void pem_free(char *pem)
 }
 
 CK_RV gmsoft_admin_import_key(const char *dir, CK_SLOT_ID slot,
-			      struct gmsoft_bytes id, const char *label,
-			      const char *pem, CK_OBJECT_HANDLE handles[2])
+			      const struct gmsoft_key_spec *k, const char *pem,
+			      CK_OBJECT_HANDLE handles[2])
 {
 	char *norm = NULL;
 	CK_RV rv = gmsoft_sm2_normalise(pem, &norm);
 
 	if (rv == CKR_OK)
-		rv = store_pair(dir, slot, norm, 0, id, label, handles);
+		rv = store_pair(dir, slot, norm, 0, k, handles);
 	pem_free(norm);
 	return rv;
 }
 
 CK_RV gmsoft_admin_gen_key(const char *dir, CK_SLOT_ID slot,
-			   struct gmsoft_bytes id, const char *label,
-			   char **pub_pem, CK_OBJECT_HANDLE handles[2])
+			   const struct gmsoft_key_spec *k, char **pub_pem,
+			   CK_OBJECT_HANDLE handles[2])
 {
 	unsigned char point[GMSOFT_SM2_POINT_LEN];
 	char *pem = NULL;
 	CK_RV rv = gmsoft_sm2_generate(&pem);
 
 	rv = rv ? rv : gmsoft_sm2_point(pem, point);
-	rv = rv ? rv : store_pair(dir, slot, pem, 1, id, label, handles);
+	rv = rv ? rv : store_pair(dir, slot, pem, 1, k, handles);
 	rv = rv ? rv : gmsoft_sm2_pub_pem(point, pub_pem);
 	pem_free(pem);
 	return rv;
 }
 
+static int is_key_with_id(const struct gmsoft_object *o, struct gmsoft_bytes id);
+
+/* The container of the private key with CKA_ID id, in buf; NULL if none. */
+static const char *key_container(const char *dir, CK_SLOT_ID slot,
+				 struct gmsoft_bytes id, char *buf, size_t size)
+{
+	struct gmsoft_object *objs;
+	const char *found = NULL;
+	size_t n;
+
+	if (gmsoft_objects_load(dir, slot, &objs, &n) != CKR_OK)
+		return NULL;
+	for (size_t i = 0; !found && i < n; i++)
+		if (is_key_with_id(&objs[i], id))
+			found = gmsoft_container_of(&objs[i], buf, size);
+	gmsoft_objects_free(objs, n);
+	return found;
+}
+
 CK_RV gmsoft_admin_import_cert(const char *dir, CK_SLOT_ID slot,
-			       struct gmsoft_bytes id, const char *label,
+			       const struct gmsoft_key_spec *k,
 			       struct gmsoft_bytes value, CK_OBJECT_HANDLE *handle)
 {
+	char buf[GMSOFT_CONTAINER_NAME_MAX + 1];
+	const char *container = k->container;
 	struct gmsoft_object cert;
 	struct gmsoft_object *list[1] = { &cert };
 	CK_RV rv = gmsoft_cert_build(value.data, value.len, &cert);
 
 	if (rv != CKR_OK)
 		return rv;
-	rv = name_object(&cert, id, label);
-	rv = rv ? rv : store_locked(dir, slot, list, 1);
+	if (!container && k->id.data)
+		container = key_container(dir, slot, k->id, buf, sizeof(buf));
+	if (container && (!*container ||
+			  strlen(container) > GMSOFT_CONTAINER_NAME_MAX))
+		rv = CKR_ATTRIBUTE_VALUE_INVALID;
+	rv = rv ? rv : name_object(&cert, k->id, k->label);
+	if (rv == CKR_OK && container)
+		rv = gmsoft_attr_set(&cert, GMSOFT_CKA_CONTAINER_NAME, container,
+				     strlen(container) + 1);
+	rv = rv ? rv : store_locked(dir, slot, list, 1, container);
 	if (rv == CKR_OK)
 		*handle = cert.handle;
 	gmsoft_object_clear(&cert);

@@ -11,21 +11,39 @@
 #include <stddef.h>
 #include <p11-kit/pkcs11.h>
 
-/* FEITIAN's vendor constants (see shared/reference/epass3000gm.md). */
+/* FEITIAN's vendor constants (shared/reference/feitian-driver.md). */
 #define GMSOFT_CKK_SM2 0x80000200UL
 #define GMSOFT_CKM_SM2_KEY_PAIR_GEN 0x80000201UL
 #define GMSOFT_CKM_SM2_SIGN 0x80000202UL
 #define GMSOFT_CKM_SM2_VERIFY 0x80000203UL
+/* The container name on keys, certificates and containers: a string with
+ * its NUL, the NUL counted in the length. */
+#define GMSOFT_CKA_CONTAINER_NAME 0x80455053UL
+/* The class of container objects; their CKA_VALUE lists their objects. */
+#define GMSOFT_CKO_CONTAINER 0x8043544EUL
+#define GMSOFT_CONTAINER_NAME_MAX 64
 
 #define GMSOFT_PIN_TRIES 6
 #define GMSOFT_PIN_MIN 4
 #define GMSOFT_PIN_MAX 16
 #define GMSOFT_SM2_DIGEST_MAX 32
+/* r||s as OpenSSL gives it, and the driver's answer: an SKF
+ * ECCSIGNATUREBLOB, r and s each right-aligned in 64 bytes. */
 #define GMSOFT_SM2_SIG_LEN 64
+#define GMSOFT_SM2_BLOB_LEN 128
 #define GMSOFT_SM2_POINT_LEN 65
+/* CKA_MODULUS of an SM2 key: X||Y, no 04 prefix. */
+#define GMSOFT_SM2_XY_LEN 64
 
-#define GMSOFT_DEFAULT_MANUFACTURER "FEITIAN Technologies"
+/* What FEITIAN's library reports (C_GetInfo, C_GetSlotInfo,
+ * C_GetTokenInfo). */
+#define GMSOFT_LIB_MANUFACTURER "Feitian Technologies Co., Ltd."
+#define GMSOFT_LIB_DESCRIPTION "EnterSafe PKCS#11 Library."
+#define GMSOFT_SLOT_MANUFACTURER "Feitian Technologies Co., Ltd."
+#define GMSOFT_DEFAULT_MANUFACTURER "EnterSafe USB Key"
 #define GMSOFT_DEFAULT_MODEL "ePass3000GM"
+/* The Ekey number: 16 upper-case hex digits. */
+#define GMSOFT_SERIAL_LEN 16
 
 /* DER of the sm2p256v1 OID 1.2.156.10197.1.301. */
 extern const unsigned char gmsoft_sm2_oid_der[10];

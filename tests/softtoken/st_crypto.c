@@ -120,7 +120,10 @@ static CK_RV pkey_point(EVP_PKEY *pkey, unsigned char *point)
 {
 	size_t len = 0;
 
-	if (!EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY,
+	/* uncompressed on OpenSSL and Tongsuo alike (Tongsuo gives
+	 * OSSL_PKEY_PARAM_PUB_KEY compressed) */
+	if (!EVP_PKEY_get_octet_string_param(pkey,
+					     OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
 					     point, GMSOFT_SM2_POINT_LEN, &len) ||
 	    len != GMSOFT_SM2_POINT_LEN || point[0] != 0x04)
 		return CKR_KEY_TYPE_INCONSISTENT;
@@ -354,4 +357,24 @@ CK_RV gmsoft_cert_read_file(const char *path, struct gmsoft_blob *der)
 	OPENSSL_free(buf);
 	X509_free(x);
 	return rv;
+}
+
+void gmsoft_sig_to_blob(const unsigned char rs[GMSOFT_SM2_SIG_LEN],
+			unsigned char blob[GMSOFT_SM2_BLOB_LEN])
+{
+	memset(blob, 0, GMSOFT_SM2_BLOB_LEN);
+	memcpy(blob + 32, rs, 32);
+	memcpy(blob + 96, rs + 32, 32);
+}
+
+CK_RV gmsoft_blob_to_sig(const unsigned char blob[GMSOFT_SM2_BLOB_LEN],
+			 unsigned char rs[GMSOFT_SM2_SIG_LEN])
+{
+	static const unsigned char zero[32];
+
+	if (memcmp(blob, zero, 32) || memcmp(blob + 64, zero, 32))
+		return CKR_SIGNATURE_INVALID;
+	memcpy(rs, blob + 32, 32);
+	memcpy(rs + 32, blob + 96, 32);
+	return CKR_OK;
 }

@@ -41,4 +41,12 @@ CK_RV gmsoft_cert_fields(const unsigned char *der, size_t len,
 /* Read a certificate file, PEM or DER, into DER; caller frees. */
 CK_RV gmsoft_cert_read_file(const char *path, struct gmsoft_blob *der);
 
+/* r||s to the 128-byte ECCSIGNATUREBLOB (r in bytes 32-63, s in 96-127,
+ * zeros before each) and back; a blob with non-zero padding is
+ * CKR_SIGNATURE_INVALID. */
+void gmsoft_sig_to_blob(const unsigned char rs[GMSOFT_SM2_SIG_LEN],
+			unsigned char blob[GMSOFT_SM2_BLOB_LEN]);
+CK_RV gmsoft_blob_to_sig(const unsigned char blob[GMSOFT_SM2_BLOB_LEN],
+			 unsigned char rs[GMSOFT_SM2_SIG_LEN]);
+
 #endif

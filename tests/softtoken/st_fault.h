@@ -55,6 +55,7 @@ struct gmsoft_faults {
 	unsigned long kill_after;  /* 0: never */
 	unsigned long kill_in_write;
 	unsigned long latency_call, latency_keygen, latency_sign; /* ms */
+	unsigned long lie_length;  /* added to every value length returned */
 	char trace[PATH_MAX];      /* "" when off */
 };
 

@@ -158,7 +158,8 @@ static CK_RV obj_put(struct gmsoft_session *s, const struct gmsoft_object *obj)
 static int is_ulong_attr(CK_ATTRIBUTE_TYPE t)
 {
 	return t == CKA_CLASS || t == CKA_KEY_TYPE || t == CKA_CERTIFICATE_TYPE ||
-	       t == CKA_CERTIFICATE_CATEGORY || t == CKA_KEY_GEN_MECHANISM;
+	       t == CKA_CERTIFICATE_CATEGORY || t == CKA_KEY_GEN_MECHANISM ||
+	       t == CKA_MODULUS_BITS;
 }
 
 static int is_bool_attr(CK_ATTRIBUTE_TYPE t)
@@ -259,6 +260,40 @@ static CK_RV new_data(struct gmsoft_object *obj)
 	return rv;
 }
 
+/* A container name given to C_CreateObject: a string with its NUL. */
+static CK_RV container_check(const struct gmsoft_object *obj)
+{
+	char name[GMSOFT_CONTAINER_NAME_MAX + 1];
+
+	if (!gmsoft_attr_find(obj, GMSOFT_CKA_CONTAINER_NAME))
+		return CKR_OK;
+	return gmsoft_container_of(obj, name, sizeof(name)) ?
+		       CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
+}
+
+static int in_container(const struct gmsoft_object *obj)
+{
+	return gmsoft_attr_bool(obj, CKA_TOKEN, 0) &&
+	       gmsoft_attr_find(obj, GMSOFT_CKA_CONTAINER_NAME);
+}
+
+/* A token object with a container name is listed by its container. */
+static CK_RV add_contained(struct gmsoft_session *s, struct gmsoft_object *obj)
+{
+	char name[GMSOFT_CONTAINER_NAME_MAX + 1];
+	struct gmsoft_object *list[1] = { obj };
+	int fd;
+	CK_RV rv = gmsoft_lock(gmsoft_g.dir, 1, &fd);
+
+	if (rv != CKR_OK)
+		return rv;
+	rv = gmsoft_objects_store_contained(gmsoft_g.dir, s->slot, list, 1,
+					    gmsoft_container_of(obj, name,
+								sizeof(name)));
+	gmsoft_unlock(fd);
+	return rv;
+}
+
 CK_RV gmsoft_op_create_object(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
 			      CK_ULONG n, CK_OBJECT_HANDLE_PTR out)
 {
@@ -283,7 +318,11 @@ CK_RV gmsoft_op_create_object(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
 	rv = rv ? rv : gmsoft_obj_apply(&obj, tmpl, n);
 	rv = rv ? rv : gmsoft_obj_writable(s, gmsoft_attr_bool(&obj, CKA_TOKEN, 0),
 					   gmsoft_attr_bool(&obj, CKA_PRIVATE, 0));
-	rv = rv ? rv : gmsoft_obj_add(s, list, 1);
+	rv = rv ? rv : container_check(&obj);
+	if (rv == CKR_OK && in_container(&obj))
+		rv = add_contained(s, &obj);
+	else if (rv == CKR_OK)
+		rv = gmsoft_obj_add(s, list, 1);
 	if (rv == CKR_OK)
 		*out = obj.handle;
 	gmsoft_object_clear(&obj);
@@ -322,6 +361,8 @@ CK_RV gmsoft_op_destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE handle)
 		sobj_remove(sobj_find(s->slot, handle));
 	} else if ((rv = gmsoft_lock(gmsoft_g.dir, 1, &fd)) == CKR_OK) {
 		rv = gmsoft_object_remove(gmsoft_g.dir, s->slot, handle);
+		if (rv == CKR_OK)
+			rv = gmsoft_container_forget(gmsoft_g.dir, s->slot, &obj);
 		gmsoft_unlock(fd);
 	}
 	gmsoft_object_clear(&obj);
@@ -376,6 +417,9 @@ CK_RV gmsoft_op_get_attribute_value(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE handle
 	for (CK_ULONG i = 0; i < n; i++) {
 		CK_RV one = get_one(&obj, &tmpl[i]);
 
+		/* GMSOFT_LIE_LENGTH: a driver that reports more than it wrote */
+		if (one == CKR_OK && tmpl[i].pValue)
+			tmpl[i].ulValueLen += gmsoft_g.faults.lie_length;
 		if (rv == CKR_OK)
 			rv = one;
 	}
@@ -393,7 +437,8 @@ static CK_RV settable(const CK_ATTRIBUTE *a)
 	case CKA_CLASS: case CKA_TOKEN: case CKA_PRIVATE: case CKA_KEY_TYPE:
 	case CKA_VALUE: case CKA_EC_PARAMS: case CKA_EC_POINT:
 	case CKA_CERTIFICATE_TYPE: case CKA_SENSITIVE: case CKA_EXTRACTABLE:
-	case CKA_MODIFIABLE: case CKA_LOCAL:
+	case CKA_MODIFIABLE: case CKA_LOCAL: case CKA_MODULUS:
+	case CKA_MODULUS_BITS: case GMSOFT_CKA_CONTAINER_NAME:
 		return CKR_ATTRIBUTE_READ_ONLY;
 	default:
 		return CKR_ATTRIBUTE_TYPE_INVALID;

@@ -38,8 +38,9 @@ static CK_RV token_load_locked(CK_SLOT_ID slot, struct gmsoft_token *t)
 	return rv;
 }
 
-/* The token in slot: CKR_TOKEN_NOT_PRESENT when the slot is empty or the
- * token is pulled out; a pulled token forgets its login. */
+/* The token in slot. FEITIAN's driver has no slot without a device:
+ * CKR_SLOT_ID_INVALID when the slot is empty or the token is pulled out;
+ * a pulled token forgets its login. */
 CK_RV gmsoft_slot_token(CK_SLOT_ID slot, struct gmsoft_token *t)
 {
 	CK_RV rv = token_load_locked(slot, t);
@@ -48,7 +49,7 @@ CK_RV gmsoft_slot_token(CK_SLOT_ID slot, struct gmsoft_token *t)
 		return rv;
 	if (!t->has_token || !t->present || removed_by_env(slot)) {
 		logins_forget(slot);
-		return CKR_TOKEN_NOT_PRESENT;
+		return CKR_SLOT_ID_INVALID;
 	}
 	return CKR_OK;
 }
@@ -209,23 +210,24 @@ CK_RV gmsoft_op_get_info(CK_INFO_PTR info)
 		return CKR_ARGUMENTS_BAD;
 	memset(info, 0, sizeof(*info));
 	info->cryptokiVersion.major = 2;
-	info->cryptokiVersion.minor = 40;
+	info->cryptokiVersion.minor = 20;
 	gmsoft_pad(info->manufacturerID, sizeof(info->manufacturerID),
-		   "gmrenew soft ePass3000GM");
+		   GMSOFT_LIB_MANUFACTURER);
 	gmsoft_pad(info->libraryDescription, sizeof(info->libraryDescription),
-		   "gmrenew soft ePass3000GM");
+		   GMSOFT_LIB_DESCRIPTION);
 	info->libraryVersion.major = 1;
+	info->libraryVersion.minor = 20;
 	return CKR_OK;
 }
 
+/* FEITIAN's driver has a slot only while a device is plugged in: an
+ * empty slot is not listed at all, present or not asked. */
 static int slot_listed(CK_SLOT_ID slot, int want_present)
 {
 	struct gmsoft_token t;
-	CK_RV rv = gmsoft_slot_token(slot, &t);
 
-	if (rv == CKR_SLOT_ID_INVALID)
-		return 0;
-	return !want_present || rv == CKR_OK;
+	(void)want_present;
+	return gmsoft_slot_token(slot, &t) == CKR_OK;
 }
 
 CK_RV gmsoft_op_get_slot_list(CK_BBOOL present, CK_SLOT_ID_PTR list,
@@ -260,16 +262,15 @@ CK_RV gmsoft_op_get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO_PTR info)
 	if (!info)
 		return CKR_ARGUMENTS_BAD;
 	rv = gmsoft_slot_token(slot, &t);
-	if (rv != CKR_OK && rv != CKR_TOKEN_NOT_PRESENT)
+	if (rv != CKR_OK)
 		return rv;
 	memset(info, 0, sizeof(*info));
-	snprintf(text, sizeof(text), "gmrenew soft ePass3000GM slot %lu",
+	snprintf(text, sizeof(text), "%s %lu", GMSOFT_DEFAULT_MANUFACTURER,
 		 (unsigned long)slot);
 	gmsoft_pad(info->slotDescription, sizeof(info->slotDescription), text);
 	gmsoft_pad(info->manufacturerID, sizeof(info->manufacturerID),
-		   t.manufacturer);
-	info->flags = CKF_REMOVABLE_DEVICE | CKF_HW_SLOT |
-		      (rv == CKR_OK ? CKF_TOKEN_PRESENT : 0);
+		   GMSOFT_SLOT_MANUFACTURER);
+	info->flags = CKF_REMOVABLE_DEVICE | CKF_HW_SLOT | CKF_TOKEN_PRESENT;
 	info->hardwareVersion.major = 1;
 	info->firmwareVersion.major = 1;
 	return CKR_OK;
@@ -357,7 +358,7 @@ CK_RV gmsoft_op_close_all_sessions(CK_SLOT_ID slot)
 	for (size_t i = 0; i < GMSOFT_MAX_SESSIONS; i++)
 		if (gmsoft_g.sessions[i].handle && gmsoft_g.sessions[i].slot == slot)
 			session_close(&gmsoft_g.sessions[i]);
-	return rv == CKR_TOKEN_NOT_PRESENT ? CKR_OK : rv;
+	return rv;
 }
 
 CK_RV gmsoft_op_get_session_info(CK_SESSION_HANDLE h,

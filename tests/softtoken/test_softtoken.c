@@ -29,6 +29,10 @@
 #define PIN "12345678"
 #define SO_PIN "87654321"
 
+#define CHILD_CHECK(cond) \
+	do { if (!(cond)) { fprintf(stderr, "child check failed line %d: %s\n", \
+				    __LINE__, #cond); _exit(1); } } while (0)
+
 static char state_dir[] = "/tmp/gmsoft-test.XXXXXX";
 static void *module;
 static CK_FUNCTION_LIST_PTR p11;
@@ -41,11 +45,11 @@ static void provision(void)
 
 	gmsoft_token_defaults(&t, 0);
 	strcpy(t.label, "Ekey A");
-	strcpy(t.serial, "3000GM0001");
+	strcpy(t.serial, "3000A10000000001");
 	assert_int_equal(gmsoft_admin_init(state_dir, &t, PIN, SO_PIN), CKR_OK);
 	gmsoft_token_defaults(&t, 1);
 	strcpy(t.label, "Ekey B");
-	strcpy(t.serial, "3000GM0002");
+	strcpy(t.serial, "3000A10000000002");
 	assert_int_equal(gmsoft_admin_init(state_dir, &t, PIN, NULL), CKR_OK);
 	assert_int_equal(gmsoft_admin_empty(state_dir, 2), CKR_OK);
 }
@@ -122,23 +126,29 @@ static CK_ULONG find(CK_SESSION_HANDLE h, CK_ATTRIBUTE *t, CK_ULONG n,
 	return count;
 }
 
+/* A signing pair as FEITIAN's driver wants it asked for: token objects,
+ * CKA_MODULUS_BITS 256, CKA_SIGN, a container name. */
 static CK_RV gen_pair(CK_SESSION_HANDLE h, const char *id, CK_OBJECT_HANDLE *pub,
 		      CK_OBJECT_HANDLE *priv)
 {
 	CK_MECHANISM mech = { GMSOFT_CKM_SM2_KEY_PAIR_GEN, NULL, 0 };
 	CK_BBOOL yes = CK_TRUE;
+	CK_ULONG bits = 256;
 	CK_ATTRIBUTE pt[] = {
 		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_MODULUS_BITS, &bits, sizeof(bits) },
 		{ CKA_ID, (void *)id, strlen(id) },
 		{ CKA_LABEL, "renewal key", 11 },
 	};
 	CK_ATTRIBUTE kt[] = {
 		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_SIGN, &yes, sizeof(yes) },
 		{ CKA_ID, (void *)id, strlen(id) },
 		{ CKA_LABEL, "renewal key", 11 },
+		{ GMSOFT_CKA_CONTAINER_NAME, (void *)id, strlen(id) + 1 },
 	};
 
-	return p11->C_GenerateKeyPair(h, &mech, pt, 3, kt, 3, pub, priv);
+	return p11->C_GenerateKeyPair(h, &mech, pt, 4, kt, 5, pub, priv);
 }
 
 /* ---- SM2 helpers: e = SM3(Z || M), checked by OpenSSL's own SM2 ----- */
@@ -213,21 +223,45 @@ static int openssl_verifies(const unsigned char point[65], const char *msg,
 	return ok;
 }
 
+/* feitian-driver.md: "CKA_MODULUS (0x120) holds X||Y, 64 bytes, no 0x04
+ * prefix; CKA_EC_POINT/CKA_EC_PARAMS are never filled". */
 static void ec_point_of(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
 			unsigned char point[65])
 {
-	unsigned char der[67];
-	CK_ATTRIBUTE a = { CKA_EC_POINT, der, sizeof(der) };
+	unsigned char xy[80], buf[80];
+	CK_ATTRIBUTE a = { CKA_MODULUS, xy, sizeof(xy) };
+	CK_ATTRIBUTE ec[] = {
+		{ CKA_EC_POINT, buf, sizeof(buf) },
+		{ CKA_EC_PARAMS, buf, sizeof(buf) },
+	};
 
 	assert_int_equal(p11->C_GetAttributeValue(h, obj, &a, 1), CKR_OK);
-	assert_int_equal(a.ulValueLen, 67);
-	assert_int_equal(der[0], 0x04);
-	assert_int_equal(der[1], 65);
-	memcpy(point, der + 2, 65);
+	assert_int_equal(a.ulValueLen, 64);
+	assert_int_equal(p11->C_GetAttributeValue(h, obj, ec, 2),
+			 CKR_ATTRIBUTE_TYPE_INVALID);
+	assert_int_equal(ec[0].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	assert_int_equal(ec[1].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	point[0] = 0x04;
+	memcpy(point + 1, xy, 64);
+}
+
+/* The 128-byte blob back to r||s: the high 32 bytes of each half zero. */
+static void blob_rs(const unsigned char blob[128], unsigned char rs[64])
+{
+	static const unsigned char zero[32];
+
+	assert_memory_equal(blob, zero, 32);
+	assert_memory_equal(blob + 64, zero, 32);
+	memcpy(rs, blob + 32, 32);
+	memcpy(rs + 32, blob + 96, 32);
 }
 
 /* ---- tests ---------------------------------------------------------- */
 
+/* feitian-driver.md: C_GetInfo works; "slot manufacturer \"Feitian
+ * Technologies Co., Ltd.\"; the library holds \"EnterSafe USB Key\" and
+ * \"ePass3000GM\""; serial 16 upper-case hex digits; "no device:
+ * C_GetSlotList -> 0 slots; slot calls -> CKR_SLOT_ID_INVALID". */
 static void test_library_and_slots(void **state)
 {
 	CK_INFO info;
@@ -238,30 +272,70 @@ static void test_library_and_slots(void **state)
 
 	(void)state;
 	assert_int_equal(p11->C_GetInfo(&info), CKR_OK);
-	assert_memory_equal(info.manufacturerID, "gmrenew soft ePass3000GM", 24);
+	assert_memory_equal(info.manufacturerID, "Feitian Technologies Co., Ltd. ",
+			    31);
+	assert_memory_equal(info.libraryDescription,
+			    "EnterSafe PKCS#11 Library.      ", 32);
+	assert_int_equal(info.libraryVersion.major, 1);
+	assert_int_equal(info.libraryVersion.minor, 20);
+	assert_int_equal(info.cryptokiVersion.major, 2);
+	assert_int_equal(info.cryptokiVersion.minor, 20);
+	/* slot 2 has no device: it is not a slot at all */
 	assert_int_equal(p11->C_GetSlotList(CK_FALSE, NULL, &n), CKR_OK);
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 2);
 	n = 1;
 	assert_int_equal(p11->C_GetSlotList(CK_FALSE, slots, &n), CKR_BUFFER_TOO_SMALL);
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 2);
 	n = 8;
 	assert_int_equal(p11->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
 	assert_int_equal(n, 2);
 	assert_int_equal(slots[0], 0);
 	assert_int_equal(slots[1], 1);
-	assert_int_equal(p11->C_GetSlotInfo(2, &si), CKR_OK);
-	assert_false(si.flags & CKF_TOKEN_PRESENT);
-	assert_int_equal(p11->C_GetTokenInfo(2, &ti), CKR_TOKEN_NOT_PRESENT);
+	assert_int_equal(p11->C_GetSlotInfo(2, &si), CKR_SLOT_ID_INVALID);
+	assert_int_equal(p11->C_GetTokenInfo(2, &ti), CKR_SLOT_ID_INVALID);
 	assert_int_equal(p11->C_GetSlotInfo(7, &si), CKR_SLOT_ID_INVALID);
+	assert_int_equal(p11->C_GetSlotInfo(1, &si), CKR_OK);
+	assert_memory_equal(si.manufacturerID, "Feitian Technologies Co., Ltd. ", 31);
+	assert_true(si.flags & CKF_TOKEN_PRESENT);
 	assert_int_equal(p11->C_GetTokenInfo(1, &ti), CKR_OK);
 	assert_memory_equal(ti.label, "Ekey B  ", 8);
-	assert_memory_equal(ti.manufacturerID, "FEITIAN Technologies ", 21);
+	assert_memory_equal(ti.manufacturerID, "EnterSafe USB Key ", 18);
 	assert_memory_equal(ti.model, "ePass3000GM ", 12);
-	assert_memory_equal(ti.serialNumber, "3000GM0002", 10);
+	assert_memory_equal(ti.serialNumber, "3000A10000000002", 16);
 	assert_int_equal(ti.flags, CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED |
 				   CKF_TOKEN_INITIALIZED | CKF_RNG);
 }
 
+static void child_no_device(void)
+{
+	CK_ULONG n = 5;
+	CK_INFO info;
+	CK_TOKEN_INFO ti;
+	CK_SESSION_HANDLE h;
+
+	CHILD_CHECK(p11->C_Initialize(NULL) == CKR_OK);
+	CHILD_CHECK(p11->C_GetInfo(&info) == CKR_OK);
+	CHILD_CHECK(p11->C_GetSlotList(CK_FALSE, NULL, &n) == CKR_OK && n == 0);
+	CHILD_CHECK(p11->C_GetTokenInfo(1, &ti) == CKR_SLOT_ID_INVALID);
+	CHILD_CHECK(p11->C_OpenSession(1, CKF_SERIAL_SESSION, NULL, NULL, &h) ==
+		    CKR_SLOT_ID_INVALID);
+	CHILD_CHECK(p11->C_Finalize(NULL) == CKR_OK);
+}
+
+static int run_child(void (*fn)(void), const char *const *env);
+static void assert_exit_ok(int status);
+
+/* Every device pulled out: no slot at all. */
+static void test_no_device(void **state)
+{
+	static const char *const env[] = { "GMSOFT_REMOVE_AT=1", NULL };
+
+	(void)state;
+	assert_exit_ok(run_child(child_no_device, env));
+}
+
+/* feitian-driver.md: "C_GetMechanismList reports 0 mechanisms (its table
+ * is never filled)"; the mechanisms work when named. */
 static void test_mechanisms(void **state)
 {
 	CK_MECHANISM_TYPE list[8];
@@ -270,12 +344,12 @@ static void test_mechanisms(void **state)
 
 	(void)state;
 	assert_int_equal(p11->C_GetMechanismList(0, list, &n), CKR_OK);
-	assert_int_equal(n, 3);
-	assert_int_equal(list[0], 0x80000201);
-	assert_int_equal(list[1], 0x80000202);
-	assert_int_equal(list[2], 0x80000203);
-	assert_int_equal(p11->C_GetMechanismInfo(0, 0x80000202, &mi), CKR_OK);
-	assert_true(mi.flags & CKF_SIGN);
+	assert_int_equal(n, 0);
+	n = 8;
+	assert_int_equal(p11->C_GetMechanismList(0, NULL, &n), CKR_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(p11->C_GetMechanismInfo(0, 0x80000202, &mi),
+			 CKR_MECHANISM_INVALID);
 	assert_int_equal(p11->C_GetMechanismInfo(0, CKM_ECDSA, &mi),
 			 CKR_MECHANISM_INVALID);
 }
@@ -320,7 +394,7 @@ static void test_keygen_sign_verify(void **state)
 	CK_OBJECT_HANDLE pub, priv;
 	CK_MECHANISM sign = { GMSOFT_CKM_SM2_SIGN, NULL, 0 };
 	CK_MECHANISM verify = { GMSOFT_CKM_SM2_VERIFY, NULL, 0 };
-	unsigned char point[65], ppoint[65], e[33] = { 0 }, sig[64];
+	unsigned char point[65], ppoint[65], e[33] = { 0 }, sig[128], rs[64];
 	CK_ULONG siglen = 0;
 	const char *msg = "certificate request to renew";
 
@@ -337,15 +411,19 @@ static void test_keygen_sign_verify(void **state)
 	assert_int_equal(p11->C_SignInit(h, &sign, pub), CKR_KEY_TYPE_INCONSISTENT);
 	assert_int_equal(p11->C_SignInit(h, &sign, priv), CKR_OK);
 	assert_int_equal(p11->C_SignInit(h, &sign, priv), CKR_OPERATION_ACTIVE);
+	/* feitian-driver.md: "128 bytes, an SKF ECCSIGNATUREBLOB ... a NULL
+	 * output buffer returns length 128" */
 	assert_int_equal(p11->C_Sign(h, e, 32, NULL, &siglen), CKR_OK);
-	assert_int_equal(siglen, 64);
-	siglen = 10;
+	assert_int_equal(siglen, 128);
+	siglen = 64;
 	assert_int_equal(p11->C_Sign(h, e, 32, sig, &siglen), CKR_BUFFER_TOO_SMALL);
+	assert_int_equal(siglen, 128);
 	siglen = sizeof(sig);
 	assert_int_equal(p11->C_Sign(h, e, 32, sig, &siglen), CKR_OK);
-	assert_int_equal(siglen, 64);
-	assert_true(openssl_verifies(point, msg, sig));
-	assert_false(openssl_verifies(point, "another message", sig));
+	assert_int_equal(siglen, 128);
+	blob_rs(sig, rs);
+	assert_true(openssl_verifies(point, msg, rs));
+	assert_false(openssl_verifies(point, "another message", rs));
 	assert_int_equal(p11->C_Sign(h, e, 32, sig, &siglen),
 			 CKR_OPERATION_NOT_INITIALIZED);
 
@@ -354,12 +432,12 @@ static void test_keygen_sign_verify(void **state)
 	assert_int_equal(p11->C_Sign(h, e, 33, sig, &siglen), CKR_DATA_LEN_RANGE);
 
 	assert_int_equal(p11->C_VerifyInit(h, &verify, pub), CKR_OK);
-	assert_int_equal(p11->C_Verify(h, e, 32, sig, 64), CKR_OK);
-	sig[10] ^= 1;
+	assert_int_equal(p11->C_Verify(h, e, 32, sig, 128), CKR_OK);
+	sig[40] ^= 1;
 	assert_int_equal(p11->C_VerifyInit(h, &verify, pub), CKR_OK);
-	assert_int_equal(p11->C_Verify(h, e, 32, sig, 64), CKR_SIGNATURE_INVALID);
+	assert_int_equal(p11->C_Verify(h, e, 32, sig, 128), CKR_SIGNATURE_INVALID);
 	assert_int_equal(p11->C_VerifyInit(h, &verify, pub), CKR_OK);
-	assert_int_equal(p11->C_Verify(h, e, 32, sig, 63), CKR_SIGNATURE_LEN_RANGE);
+	assert_int_equal(p11->C_Verify(h, e, 32, rs, 64), CKR_SIGNATURE_LEN_RANGE);
 }
 
 static void test_private_objects(void **state)
@@ -383,13 +461,11 @@ static void test_private_objects(void **state)
 	assert_int_equal(gen_pair(h, "k2", &pub, &priv), CKR_OK);
 	assert_int_equal(find(h, &t, 1, found, 8), 1);
 	assert_int_equal(found[0], priv);
-	assert_int_equal(p11->C_GetAttributeValue(h, priv, a, 4),
-			 CKR_ATTRIBUTE_SENSITIVE);
+	assert_int_not_equal(p11->C_GetAttributeValue(h, priv, a, 4), CKR_OK);
 	assert_true(b);
 	assert_int_equal(a[1].ulValueLen, CK_UNAVAILABLE_INFORMATION);
 	assert_int_equal(kt, GMSOFT_CKK_SM2);
-	assert_int_equal(a[3].ulValueLen, sizeof(gmsoft_sm2_oid_der));
-	assert_memory_equal(params, gmsoft_sm2_oid_der, sizeof(gmsoft_sm2_oid_der));
+	assert_int_equal(a[3].ulValueLen, CK_UNAVAILABLE_INFORMATION);
 	assert_int_equal(p11->C_Logout(h), CKR_OK);
 	assert_int_equal(find(h, &t, 1, found, 8), 0);
 	assert_int_equal(p11->C_GetAttributeValue(h, priv, a, 1),
@@ -443,6 +519,264 @@ static unsigned char *make_cert(size_t *len)
 	X509_free(x);
 	EVP_PKEY_free(key);
 	return der;
+}
+
+/* ---- key generation rules, containers, PIN flags ------------------- */
+
+struct keygen_ask {
+	CK_MECHANISM_TYPE mech;
+	CK_BBOOL pub_token, priv_token, sign, decrypt;
+	CK_ULONG bits;			/* 0: no CKA_MODULUS_BITS */
+	const char *container;		/* NULL: none */
+	CK_ULONG container_len;		/* with its NUL, as the driver wants */
+	int ec_params;			/* send the P-256 OID, to be ignored */
+};
+
+static CK_RV keygen(CK_SESSION_HANDLE h, const struct keygen_ask *k,
+		    CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
+{
+	static const unsigned char p256[] = {
+		0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07
+	};
+	CK_MECHANISM mech = { k->mech, NULL, 0 };
+	CK_ULONG bits = k->bits;
+	CK_BBOOL pt_tok = k->pub_token, kt_tok = k->priv_token;
+	CK_BBOOL sign = k->sign, decrypt = k->decrypt;
+	CK_ATTRIBUTE pt[4], kt[4];
+	CK_ULONG np = 0, nk = 0;
+
+	pt[np++] = (CK_ATTRIBUTE){ CKA_TOKEN, &pt_tok, sizeof(pt_tok) };
+	if (bits)
+		pt[np++] = (CK_ATTRIBUTE){ CKA_MODULUS_BITS, &bits, sizeof(bits) };
+	if (k->ec_params)
+		pt[np++] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, (void *)p256, sizeof(p256) };
+	kt[nk++] = (CK_ATTRIBUTE){ CKA_TOKEN, &kt_tok, sizeof(kt_tok) };
+	kt[nk++] = (CK_ATTRIBUTE){ CKA_SIGN, &sign, sizeof(sign) };
+	kt[nk++] = (CK_ATTRIBUTE){ CKA_DECRYPT, &decrypt, sizeof(decrypt) };
+	if (k->container)
+		kt[nk++] = (CK_ATTRIBUTE){ GMSOFT_CKA_CONTAINER_NAME,
+					   (void *)k->container, k->container_len };
+	return p11->C_GenerateKeyPair(h, &mech, pt, np, kt, nk, pub, priv);
+}
+
+static CK_ULONG ulong_attr(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o,
+			   CK_ATTRIBUTE_TYPE type)
+{
+	CK_ULONG v = 0;
+	CK_ATTRIBUTE a = { type, &v, sizeof(v) };
+
+	assert_int_equal(p11->C_GetAttributeValue(h, o, &a, 1), CKR_OK);
+	return v;
+}
+
+static CK_BBOOL bool_attr(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o,
+			  CK_ATTRIBUTE_TYPE type)
+{
+	CK_BBOOL v = 0;
+	CK_ATTRIBUTE a = { type, &v, sizeof(v) };
+
+	assert_int_equal(p11->C_GetAttributeValue(h, o, &a, 1), CKR_OK);
+	return v;
+}
+
+/* feitian-driver.md, keygen template: "both keys must be token objects
+ * (else CKR_FUNCTION_NOT_SUPPORTED); the public template must carry
+ * CKA_MODULUS_BITS = 256 (else CKR_TEMPLATE_INCOMPLETE); CKA_EC_PARAMS is
+ * not used; CKA_SIGN = TRUE makes a signing key, CKA_SIGN = FALSE with
+ * CKA_DECRYPT = TRUE an encryption (exchange) key"; key pair generation
+ * "mechanism 0x80000201 only". */
+static void test_keygen_rules(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw(0);
+	CK_OBJECT_HANDLE pub, priv;
+	CK_MECHANISM sign = { GMSOFT_CKM_SM2_SIGN, NULL, 0 };
+	struct keygen_ask ok = { GMSOFT_CKM_SM2_KEY_PAIR_GEN, CK_TRUE, CK_TRUE,
+				 CK_TRUE, CK_FALSE, 256, NULL, 0, 0 };
+	struct keygen_ask k;
+	unsigned char point[65], buf[16];
+	CK_ATTRIBUTE params = { CKA_EC_PARAMS, buf, sizeof(buf) };
+
+	(void)state;
+	assert_int_equal(login(h, PIN), CKR_OK);
+	k = ok;
+	k.mech = CKM_EC_KEY_PAIR_GEN;
+	assert_int_equal(keygen(h, &k, &pub, &priv), CKR_MECHANISM_INVALID);
+	k = ok;
+	k.pub_token = CK_FALSE;
+	assert_int_equal(keygen(h, &k, &pub, &priv), CKR_FUNCTION_NOT_SUPPORTED);
+	k = ok;
+	k.priv_token = CK_FALSE;
+	assert_int_equal(keygen(h, &k, &pub, &priv), CKR_FUNCTION_NOT_SUPPORTED);
+	k = ok;
+	k.bits = 0;
+	assert_int_equal(keygen(h, &k, &pub, &priv), CKR_TEMPLATE_INCOMPLETE);
+	k.bits = 512;
+	assert_int_equal(keygen(h, &k, &pub, &priv), CKR_TEMPLATE_INCOMPLETE);
+	/* CKA_EC_PARAMS of another curve: not used, still an SM2 key */
+	k = ok;
+	k.ec_params = 1;
+	assert_int_equal(keygen(h, &k, &pub, &priv), CKR_OK);
+	assert_int_equal(p11->C_GetAttributeValue(h, pub, &params, 1),
+			 CKR_ATTRIBUTE_TYPE_INVALID);
+	assert_int_equal(ulong_attr(h, pub, CKA_KEY_TYPE), GMSOFT_CKK_SM2);
+	assert_int_equal(ulong_attr(h, pub, CKA_MODULUS_BITS), 256);
+	ec_point_of(h, pub, point);
+	assert_true(bool_attr(h, priv, CKA_SIGN));
+	assert_false(bool_attr(h, priv, CKA_DECRYPT));
+	/* an exchange pair */
+	k = ok;
+	k.sign = CK_FALSE;
+	k.decrypt = CK_TRUE;
+	assert_int_equal(keygen(h, &k, &pub, &priv), CKR_OK);
+	assert_false(bool_attr(h, priv, CKA_SIGN));
+	assert_true(bool_attr(h, priv, CKA_DECRYPT));
+	assert_true(bool_attr(h, pub, CKA_ENCRYPT));
+	assert_int_equal(p11->C_SignInit(h, &sign, priv),
+			 CKR_KEY_FUNCTION_NOT_PERMITTED);
+	/* neither kind */
+	k.decrypt = CK_FALSE;
+	assert_int_equal(keygen(h, &k, &pub, &priv), CKR_TEMPLATE_INCONSISTENT);
+}
+
+/* The container named name, or CK_INVALID_HANDLE. */
+static CK_OBJECT_HANDLE container(CK_SESSION_HANDLE h, const char *name)
+{
+	CK_OBJECT_CLASS cls = GMSOFT_CKO_CONTAINER;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ GMSOFT_CKA_CONTAINER_NAME, (void *)name, strlen(name) + 1 },
+	};
+	CK_OBJECT_HANDLE found[4];
+	CK_ULONG n = find(h, t, 2, found, 4);
+
+	assert_true(n <= 1);
+	return n ? found[0] : CK_INVALID_HANDLE;
+}
+
+/* How many objects container c lists, and whether obj is one of them. */
+static size_t container_lists(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE c,
+			      CK_OBJECT_HANDLE obj, int *has)
+{
+	CK_ULONG list[16];
+	CK_ATTRIBUTE a = { CKA_VALUE, list, sizeof(list) };
+	size_t n;
+
+	assert_int_equal(p11->C_GetAttributeValue(h, c, &a, 1), CKR_OK);
+	n = a.ulValueLen / sizeof(CK_ULONG);
+	*has = 0;
+	for (size_t i = 0; i < n; i++)
+		*has |= list[i] == obj;
+	return n;
+}
+
+/* feitian-driver.md, vendor attributes: "CKA_CONTAINER_NAME = 0x80455053
+ * (NUL-terminated string, NUL included in the length) ... container
+ * objects have class 0x8043544E with the container name and CKA_VALUE
+ * listing its objects"; "sign pair and exchange pair tagged with the
+ * container name". */
+static void test_containers(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw(0), ro;
+	CK_OBJECT_HANDLE pub, priv, xpub, xpriv, c, cert;
+	struct keygen_ask k = { GMSOFT_CKM_SM2_KEY_PAIR_GEN, CK_TRUE, CK_TRUE,
+				CK_TRUE, CK_FALSE, 256, "gmrenew-c1", 11, 0 };
+	char name[80];
+	CK_ATTRIBUTE na = { GMSOFT_CKA_CONTAINER_NAME, name, sizeof(name) };
+	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+	CK_CERTIFICATE_TYPE ct = CKC_X_509;
+	CK_BBOOL yes = CK_TRUE;
+	size_t len;
+	unsigned char *der = make_cert(&len);
+	CK_ATTRIBUTE ctmpl[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_CERTIFICATE_TYPE, &ct, sizeof(ct) },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_VALUE, der, len },
+		{ GMSOFT_CKA_CONTAINER_NAME, "gmrenew-c1", 11 },
+	};
+	int has = 0;
+
+	(void)state;
+	assert_int_equal(login(h, PIN), CKR_OK);
+	/* the name must carry its NUL */
+	k.container_len = 10;
+	assert_int_equal(keygen(h, &k, &pub, &priv), CKR_ATTRIBUTE_VALUE_INVALID);
+	k.container_len = 11;
+	assert_int_equal(keygen(h, &k, &pub, &priv), CKR_OK);
+	assert_int_equal(p11->C_GetAttributeValue(h, priv, &na, 1), CKR_OK);
+	assert_int_equal(na.ulValueLen, 11);
+	assert_memory_equal(name, "gmrenew-c1", 11);
+	na.ulValueLen = sizeof(name);
+	assert_int_equal(p11->C_GetAttributeValue(h, pub, &na, 1), CKR_OK);
+	assert_int_equal(na.ulValueLen, 11);
+	/* the container is seen before login too */
+	assert_int_equal(p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &ro),
+			 CKR_OK);
+	assert_int_equal(p11->C_Logout(h), CKR_OK);
+	c = container(ro, "gmrenew-c1");
+	assert_int_not_equal(c, CK_INVALID_HANDLE);
+	assert_int_equal(login(h, PIN), CKR_OK);
+	assert_int_equal(container_lists(h, c, pub, &has), 2);
+	assert_true(has);
+	container_lists(h, c, priv, &has);
+	assert_true(has);
+	/* one signing pair and one exchange pair per container */
+	assert_int_equal(keygen(h, &k, &xpub, &xpriv), CKR_TEMPLATE_INCONSISTENT);
+	k.sign = CK_FALSE;
+	k.decrypt = CK_TRUE;
+	assert_int_equal(keygen(h, &k, &xpub, &xpriv), CKR_OK);
+	assert_int_equal(container_lists(h, c, xpriv, &has), 4);
+	assert_true(has);
+	/* a certificate joins the container it names */
+	assert_int_equal(p11->C_CreateObject(h, ctmpl, 5, &cert), CKR_OK);
+	assert_int_equal(container_lists(h, c, cert, &has), 5);
+	assert_true(has);
+	/* the name cannot change: SKF cannot rename a container */
+	na.ulValueLen = 11;
+	memcpy(name, "gmrenew-c2", 11);
+	assert_int_equal(p11->C_SetAttributeValue(h, priv, &na, 1),
+			 CKR_ATTRIBUTE_READ_ONLY);
+	/* objects leave it as they go; the empty container goes */
+	assert_int_equal(p11->C_DestroyObject(h, cert), CKR_OK);
+	assert_int_equal(container_lists(h, c, cert, &has), 4);
+	assert_false(has);
+	assert_int_equal(p11->C_DestroyObject(h, xpub), CKR_OK);
+	assert_int_equal(p11->C_DestroyObject(h, xpriv), CKR_OK);
+	assert_int_equal(p11->C_DestroyObject(h, pub), CKR_OK);
+	assert_int_not_equal(container(h, "gmrenew-c1"), CK_INVALID_HANDLE);
+	assert_int_equal(p11->C_DestroyObject(h, priv), CKR_OK);
+	assert_int_equal(container(h, "gmrenew-c1"), CK_INVALID_HANDLE);
+	/* a pair asked for without a name still gets a container */
+	k.container = NULL;
+	k.sign = CK_TRUE;
+	k.decrypt = CK_FALSE;
+	assert_int_equal(keygen(h, &k, &pub, &priv), CKR_OK);
+	na.ulValueLen = sizeof(name);
+	assert_int_equal(p11->C_GetAttributeValue(h, priv, &na, 1), CKR_OK);
+	assert_int_not_equal(container(h, name), CK_INVALID_HANDLE);
+	assert_int_equal(p11->C_CloseSession(ro), CKR_OK);
+	OPENSSL_free(der);
+}
+
+/* feitian-driver.md, PIN flags "from the card's counter: remaining 0 ->
+ * CKF_USER_PIN_LOCKED; 1 -> CKF_USER_PIN_FINAL_TRY; below the maximum ->
+ * CKF_USER_PIN_COUNT_LOW". */
+static void test_pin_flags_from_counter(void **state)
+{
+	const CK_FLAGS pin = CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY |
+			     CKF_USER_PIN_LOCKED;
+
+	(void)state;
+	assert_int_equal(token_flags(0) & pin, 0);
+	assert_int_equal(gmsoft_admin_set_tries(state_dir, 0, 5), CKR_OK);
+	assert_int_equal(token_flags(0) & pin, CKF_USER_PIN_COUNT_LOW);
+	assert_int_equal(gmsoft_admin_set_tries(state_dir, 0, 2), CKR_OK);
+	assert_int_equal(token_flags(0) & pin, CKF_USER_PIN_COUNT_LOW);
+	assert_int_equal(gmsoft_admin_set_tries(state_dir, 0, 1), CKR_OK);
+	assert_int_equal(token_flags(0) & pin,
+			 CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY);
+	assert_int_equal(gmsoft_admin_set_tries(state_dir, 0, 0), CKR_OK);
+	assert_true(token_flags(0) & CKF_USER_PIN_LOCKED);
 }
 
 static void test_certificates(void **state)
@@ -500,9 +834,6 @@ static void test_certificates(void **state)
 
 /* ---- forked children ----------------------------------------------- */
 
-#define CHILD_CHECK(cond) \
-	do { if (!(cond)) { fprintf(stderr, "child check failed line %d: %s\n", \
-				    __LINE__, #cond); _exit(1); } } while (0)
 
 /* Run fn in a child with the given environment (NAME=VALUE strings, NULL
  * terminated); returns the raw wait status. The parent's module is
@@ -594,7 +925,7 @@ static void child_remove(void)
 		    == CKR_OK);                                           /* 2 */
 	CHILD_CHECK(p11->C_GetSessionInfo(h, &si) == CKR_OK);              /* 3 */
 	CHILD_CHECK(p11->C_GetSessionInfo(h, &si) == CKR_DEVICE_REMOVED);  /* 4 */
-	CHILD_CHECK(p11->C_GetTokenInfo(0, &ti) == CKR_TOKEN_NOT_PRESENT);
+	CHILD_CHECK(p11->C_GetTokenInfo(0, &ti) == CKR_SLOT_ID_INVALID);
 	CHILD_CHECK(p11->C_GetTokenInfo(1, &ti) == CKR_OK); /* REMOVE_SLOT=0 */
 	CHILD_CHECK(p11->C_GetSlotList(CK_TRUE, slots, &n) == CKR_OK);
 	CHILD_CHECK(n == 1 && slots[0] == 1);
@@ -602,7 +933,7 @@ static void child_remove(void)
 	CHILD_CHECK(p11->C_Finalize(NULL) == CKR_OK);
 	/* Still out after a re-initialisation in the same process. */
 	CHILD_CHECK(p11->C_Initialize(NULL) == CKR_OK);
-	CHILD_CHECK(p11->C_GetTokenInfo(0, &ti) == CKR_TOKEN_NOT_PRESENT);
+	CHILD_CHECK(p11->C_GetTokenInfo(0, &ti) == CKR_SLOT_ID_INVALID);
 	CHILD_CHECK(p11->C_Finalize(NULL) == CKR_OK);
 }
 
@@ -701,7 +1032,7 @@ static void child_trace_run(void)
 		    CKR_CRYPTOKI_NOT_INITIALIZED);
 	CHILD_CHECK(p11->C_Initialize(NULL) == CKR_OK);
 	CHILD_CHECK(p11->C_GetSlotList(CK_TRUE, slots, &n) == CKR_OK);
-	CHILD_CHECK(p11->C_GetTokenInfo(2, &ti) == CKR_TOKEN_NOT_PRESENT);
+	CHILD_CHECK(p11->C_GetTokenInfo(2, &ti) == CKR_SLOT_ID_INVALID);
 	CHILD_CHECK(p11->C_Finalize(NULL) == CKR_OK);
 }
 
@@ -735,7 +1066,7 @@ static void test_trace(void **state)
 	assert_string_equal(t1, "1 C_GetSlotList CKR_CRYPTOKI_NOT_INITIALIZED\n"
 				"2 C_Initialize CKR_OK\n"
 				"3 C_GetSlotList CKR_OK\n"
-				"4 C_GetTokenInfo CKR_TOKEN_NOT_PRESENT\n"
+				"4 C_GetTokenInfo CKR_SLOT_ID_INVALID\n"
 				"5 C_Finalize CKR_OK\n");
 	assert_string_equal(t1, t2);
 	free(t1);
@@ -807,20 +1138,22 @@ static void test_imported_key_and_random(void **state)
 	CK_OBJECT_HANDLE handles[2];
 	CK_MECHANISM sign = { GMSOFT_CKM_SM2_SIGN, NULL, 0 };
 	struct gmsoft_bytes id = { (const unsigned char *)"\x01", 1 };
-	unsigned char e[32] = { 1, 2, 3 }, sig[64], point[65], rnd[16] = { 0 };
-	unsigned char zero[16] = { 0 };
+	struct gmsoft_key_spec k = { id, "imported", NULL, 0 };
+	unsigned char e[32] = { 1, 2, 3 }, sig[128], rs[64], point[65];
+	unsigned char rnd[16] = { 0 }, zero[16] = { 0 };
 	CK_ULONG siglen = sizeof(sig);
 	char *pem = NULL;
 
 	(void)state;
 	assert_int_equal(gmsoft_sm2_generate(&pem), CKR_OK);
-	assert_int_equal(gmsoft_admin_import_key(state_dir, 1, id, "imported", pem,
-						 handles), CKR_OK);
+	assert_int_equal(gmsoft_admin_import_key(state_dir, 1, &k, pem, handles),
+			 CKR_OK);
 	assert_int_equal(gmsoft_sm2_point(pem, point), CKR_OK);
 	assert_int_equal(login(h, PIN), CKR_OK);
 	assert_int_equal(p11->C_SignInit(h, &sign, handles[1]), CKR_OK);
 	assert_int_equal(p11->C_Sign(h, e, 32, sig, &siglen), CKR_OK);
-	assert_int_equal(gmsoft_sm2_verify(point, e, 32, sig), CKR_OK);
+	blob_rs(sig, rs);
+	assert_int_equal(gmsoft_sm2_verify(point, e, 32, rs), CKR_OK);
 	assert_int_equal(p11->C_GenerateRandom(h, rnd, sizeof(rnd)), CKR_OK);
 	assert_memory_not_equal(rnd, zero, sizeof(rnd));
 	free(pem);
@@ -830,7 +1163,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_library_and_slots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mechanisms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keygen_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_containers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_flags_from_counter, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_pin_counter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keygen_sign_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_private_objects, setup, teardown),

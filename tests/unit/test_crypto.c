@@ -114,13 +114,15 @@ static EVP_PKEY *rsa_keygen(void)
 	return k;
 }
 
-/* The encoded public point of an EC/SM2 key. */
+/* The uncompressed public point of an EC/SM2 key. */
 static size_t point_of(EVP_PKEY *k, unsigned char *buf, size_t n)
 {
 	size_t len = 0;
 
+	/* the encoded form is uncompressed on OpenSSL and Tongsuo alike
+	 * (Tongsuo gives OSSL_PKEY_PARAM_PUB_KEY compressed) */
 	assert_int_equal(EVP_PKEY_get_octet_string_param(k,
-			 OSSL_PKEY_PARAM_PUB_KEY, buf, n, &len), 1);
+			 OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, buf, n, &len), 1);
 	return len;
 }
 
@@ -451,6 +453,71 @@ static void raw_to_der(void **state)
 	assert_int_equal(gm_sig_raw_to_der(rs, 200, &der, &der_len, &err), -1);
 	memset(rs, 0, 32);	/* r = 0 */
 	assert_int_equal(gm_sig_raw_to_der(rs, 64, &der, &der_len, &err), -1);
+}
+
+/* FEITIAN's C_Sign answer: r right-aligned in bytes 0-63, s in 64-127. */
+static void sig_formats(void **state)
+{
+	unsigned char rs[64], blob[128], *der = NULL, *der2 = NULL;
+	size_t der_len = 0, der2_len = 0;
+	gm_error err;
+
+	(void)state;
+	for (size_t i = 0; i < 64; i++)
+		rs[i] = (unsigned char)(i + 1);
+	memset(blob, 0, sizeof(blob));
+	memcpy(blob + 32, rs, 32);
+	memcpy(blob + 96, rs + 32, 32);
+	assert_int_equal(gm_sig_to_der(GM_SIGFMT_RAW, rs, 64, &der, &der_len,
+				       &err), 0);
+	assert_int_equal(gm_sig_to_der(GM_SIGFMT_SKF_BLOB, blob, 128, &der2,
+				       &der2_len, &err), 0);
+	assert_int_equal(der_len, der2_len);
+	assert_memory_equal(der, der2, der_len);
+	OPENSSL_free(der2);
+	/* DER passes as it is, once checked */
+	assert_int_equal(gm_sig_to_der(GM_SIGFMT_DER, der, der_len, &der2,
+				       &der2_len, &err), 0);
+	assert_memory_equal(der, der2, der_len);
+	OPENSSL_free(der2);
+	assert_int_equal(gm_sig_to_der(GM_SIGFMT_DER, der, der_len - 1, &der2,
+				       &der2_len, &err), -1);
+	assert_int_equal(gm_sig_to_der(GM_SIGFMT_DER, rs, 64, &der2,
+				       &der2_len, &err), -1);
+	OPENSSL_free(der);
+	/* a blob where r||s is expected is refused, and the other way */
+	assert_int_equal(gm_sig_to_der(GM_SIGFMT_RAW, blob, 128, &der,
+				       &der_len, &err), -1);
+	assert_non_null(strstr(err.msg, "128 bytes"));
+	assert_null(der);
+	assert_int_equal(gm_sig_to_der(GM_SIGFMT_SKF_BLOB, rs, 64, &der,
+				       &der_len, &err), -1);
+	/* r wider than 32 bytes in the blob */
+	blob[0] = 1;
+	assert_int_equal(gm_sig_to_der(GM_SIGFMT_SKF_BLOB, blob, 128, &der,
+				       &der_len, &err), -1);
+}
+
+/* FEITIAN keeps SM2 public keys as X||Y in CKA_MODULUS. */
+static void pubkey_from_xy(void **state)
+{
+	EVP_PKEY *sm2 = keygen("SM2", NULL), *back;
+	unsigned char pt[65];
+	size_t len = 0;
+	gm_error err;
+
+	(void)state;
+	assert_true(EVP_PKEY_get_octet_string_param(sm2, "pub", pt, sizeof(pt),
+						    &len));
+	assert_int_equal(len, 65);
+	back = gm_pubkey_from_xy(NULL, 0, pt + 1, 64, &err);
+	assert_non_null(back);
+	assert_true(gm_pubkey_equal(sm2, back));
+	EVP_PKEY_free(back);
+	assert_null(gm_pubkey_from_xy(NULL, 0, pt, 65, &err));
+	pt[10] ^= 1;	/* off the curve */
+	assert_null(gm_pubkey_from_xy(NULL, 0, pt + 1, 64, &err));
+	EVP_PKEY_free(sm2);
 }
 
 static void sign_message_sm2_and_p256(void **state)
@@ -790,6 +857,8 @@ int main(void)
 		cmocka_unit_test(tbs_digest_sha256),
 		cmocka_unit_test(scheme_for_key),
 		cmocka_unit_test(raw_to_der),
+		cmocka_unit_test(sig_formats),
+		cmocka_unit_test(pubkey_from_xy),
 		cmocka_unit_test(sign_message_sm2_and_p256),
 		cmocka_unit_test(sign_message_wrong_mechanism),
 		cmocka_unit_test(pubkey_from_point_forms),

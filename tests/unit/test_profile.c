@@ -60,6 +60,51 @@ static void epass_defaults(void **state)
 	assert_true(p.n_libraries >= 2);
 	assert_string_equal(p.libraries[0], "libes_3000gm.so");
 	assert_string_equal(p.libraries[1], "libes_3000gm.so.1.0.0");
+	/* shared/reference/feitian-driver.md */
+	assert_int_equal(p.public_key, GM_PUBKEY_MODULUS_XY);
+	assert_int_equal(p.signature, GM_SIGFMT_SKF_BLOB);
+	assert_int_equal(p.keygen_modulus_bits, 256);
+	assert_false(p.keygen_ec_params);
+	assert_int_equal(p.container_attr, 0x80455053UL);
+	assert_string_equal(p.module_manufacturer,
+			    "Feitian Technologies Co., Ltd.");
+	assert_string_equal(p.token_manufacturer, "EnterSafe USB Key");
+	assert_string_equal(p.token_model, "ePass3000GM");
+}
+
+/* The driver's quirks are configuration: each can be set back. */
+static void format_overrides(void **state)
+{
+	gm_config cfg;
+	gm_profile p;
+	gm_error err;
+
+	(void)state;
+	load(&cfg, "[profile.epass3000gm]\npublic_key = ec_point\n"
+		   "signature = raw\nkeygen_modulus_bits = 0\n"
+		   "keygen_ec_params = yes\ncontainer_attribute = 0\n"
+		   "module_manufacturer = Other Co.\ntoken_model = GM3000\n"
+		   "token_manufacturer = \n");
+	assert_int_equal(gm_profile_get("epass3000gm", &cfg, &p, &err), 0);
+	assert_int_equal(p.public_key, GM_PUBKEY_EC_POINT);
+	assert_int_equal(p.signature, GM_SIGFMT_RAW);
+	assert_int_equal(p.keygen_modulus_bits, 0);
+	assert_true(p.keygen_ec_params);
+	assert_int_equal(p.container_attr, 0);
+	assert_string_equal(p.module_manufacturer, "Other Co.");
+	assert_string_equal(p.token_model, "GM3000");
+	assert_string_equal(p.token_manufacturer, "");
+	gm_config_release(&cfg);
+	load(&cfg, "[profile.pkcs11-ec]\npublic_key = modulus\n"
+		   "signature = der\n");
+	assert_int_equal(gm_profile_get("pkcs11-ec", &cfg, &p, &err), 0);
+	assert_int_equal(p.public_key, GM_PUBKEY_MODULUS_XY);
+	assert_int_equal(p.signature, GM_SIGFMT_DER);
+	gm_config_release(&cfg);
+	load(&cfg, "[profile.pkcs11-ec]\nsignature = skf-blob\n");
+	assert_int_equal(gm_profile_get("pkcs11-ec", &cfg, &p, &err), 0);
+	assert_int_equal(p.signature, GM_SIGFMT_SKF_BLOB);
+	gm_config_release(&cfg);
 }
 
 static void ec_defaults(void **state)
@@ -78,6 +123,13 @@ static void ec_defaults(void **state)
 	assert_int_equal(p.usb_vendor, 0);
 	assert_int_equal(p.usb_product, 0);
 	assert_int_equal(p.n_libraries, 0);
+	assert_int_equal(p.public_key, GM_PUBKEY_EC_POINT);
+	assert_int_equal(p.signature, GM_SIGFMT_RAW);
+	assert_int_equal(p.keygen_modulus_bits, 0);
+	assert_true(p.keygen_ec_params);
+	assert_int_equal(p.container_attr, 0);
+	assert_string_equal(p.module_manufacturer, "");
+	assert_string_equal(p.token_model, "");
 }
 
 static void default_name(void **state)
@@ -155,6 +207,10 @@ static void new_profile_with_base(void **state)
 	assert_int_equal(p.usb_vendor, 0x055C);
 	assert_int_equal(p.usb_product, 0xE618);
 	assert_int_equal(p.n_libraries, 1);
+	/* FEITIAN's formats come along, FEITIAN's identity does not */
+	assert_int_equal(p.public_key, GM_PUBKEY_MODULUS_XY);
+	assert_string_equal(p.module_manufacturer, "");
+	assert_string_equal(p.token_model, "");
 	assert_int_equal(gm_profile_get("mtoken2", &cfg, &p, &err), 0);
 	assert_string_equal(p.name, "mtoken2");
 	assert_int_equal(p.usb_vendor, 0x055C);
@@ -208,6 +264,12 @@ static void bad_values(void **state)
 	expect_bad("pkcs11-ec", "libraries", "a,b,c,d,e,f,g,h,i");
 	expect_bad("pkcs11-ec", "sign_input_max", "0");
 	expect_bad("pkcs11-ec", "pin_max_tries", "1000");
+	expect_bad("epass3000gm", "public_key", "CKA_EC_POINT");
+	expect_bad("epass3000gm", "signature", "blob");
+	expect_bad("epass3000gm", "keygen_modulus_bits", "many");
+	expect_bad("epass3000gm", "keygen_ec_params", "true");
+	expect_bad("epass3000gm", "container_attribute", "0x1FFFFFFFF");
+	expect_bad("epass3000gm", "token_model", "a model name longer than 16");
 }
 
 static void unknown_names(void **state)
@@ -249,6 +311,7 @@ int main(void)
 		cmocka_unit_test(ec_defaults),
 		cmocka_unit_test(default_name),
 		cmocka_unit_test(overrides),
+		cmocka_unit_test(format_overrides),
 		cmocka_unit_test(new_profile_with_base),
 		cmocka_unit_test(bad_values),
 		cmocka_unit_test(unknown_names),

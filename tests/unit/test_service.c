@@ -217,6 +217,13 @@ static void order_bad(void **state)
 		{ "\"chain\":[\"AQID\",\"BAUG\"]", "\"chain\":[\"AQID\",5]",
 		  "'chain' item 1" },
 		{ "{\"update_code\"", "[{\"update_code\"", NULL },
+		/* one member twice, even with one value: refused */
+		{ "\"state\":\"issued\"",
+		  "\"state\":\"issued\",\"state\":\"issued\"",
+		  "two members of the same name" },
+		{ "\"key_type\":\"sm2\"",
+		  "\"key_type\":\"sm2\",\"x\":1,\"x\":2",
+		  "two members of the same name" },
 	};
 	gm_order o;
 	gm_error err;
@@ -609,6 +616,51 @@ static void options(void **state)
 	unlink(bundle);
 }
 
+/* [service] TLS and retry keys reach the options; bad versions refused. */
+static void tls_settings_from_config(void **state)
+{
+	gm_service_options o;
+	gm_config cfg;
+	gm_error err;
+
+	(void)state;
+	gm_config_init(&cfg);
+	assert_int_equal(gm_config_load_string(&cfg,
+		"[service]\ntls_min_version = 1.3\n"
+		"tls12_ciphers = ECDHE-ECDSA-AES128-SHA\n"
+		"tls13_ciphers = TLS_AES_128_GCM_SHA256\n"
+		"max_retry_wait_ms = 1500\n", &err), 0);
+	gm_service_options_defaults(&o);
+	assert_int_equal(o.tls_min_version, 12);
+	assert_null(o.tls12_ciphers);
+	gm_service_options_from_config(&o, &cfg);
+	assert_int_equal(o.tls_min_version, 13);
+	assert_string_equal(o.tls12_ciphers, "ECDHE-ECDSA-AES128-SHA");
+	assert_string_equal(o.tls13_ciphers, "TLS_AES_128_GCM_SHA256");
+	assert_int_equal(o.max_retry_wait_ms, 1500);
+	gm_config_release(&cfg);
+
+	gm_config_init(&cfg);
+	assert_int_equal(gm_config_load_string(&cfg,
+		"[service]\ntls_min_version = 1.1\n", &err), -1);
+	assert_int_equal(err.code, GM_EXIT_USAGE);
+	assert_non_null(strstr(err.msg, "tls_min_version must be 1.2 or 1.3"));
+	gm_config_release(&cfg);
+
+	gm_service_options_defaults(&o);
+	o.url = "https://x";
+	o.ca_bundle = bundle;
+	o.tls_min_version = 11;
+	{
+		gm_service *s = NULL;
+
+		make_bundle();
+		assert_int_equal(gm_service_open(&o, &s, &err), -1);
+		assert_null(s);
+		assert_non_null(strstr(err.fix, "tls_min_version"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -628,6 +680,7 @@ int main(void)
 		cmocka_unit_test(body_bounded),
 		cmocka_unit_test(headers),
 		cmocka_unit_test(options),
+		cmocka_unit_test(tls_settings_from_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

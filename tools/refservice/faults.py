@@ -17,6 +17,12 @@ import threading
 KINDS = ("lookup", "challenge", "start", "csr", "status", "confirm", "cancel")
 CERT_TYPES = ("wrong_key", "wrong_subject", "wrong_issuer", "short_validity", "expired", "broken_chain")
 TYPES = ("http_error", "delay", "drop", "malformed", "oversized", "skew", "issue_error") + CERT_TYPES
+# answer rewrites (answer_faults.py): a service that lies about the renewal
+ANSWER_TYPES = ("fake_code", "confirmed_old", "old_fp_new", "old_fp_other", "cert_for_key")
+TYPES = TYPES + ANSWER_TYPES
+# hostile_certs.py: certificate faults with their own parameters (pubkey)
+from hostile_certs import TYPES as HOSTILE_CERT_TYPES  # noqa: E402
+TYPES += HOSTILE_CERT_TYPES
 
 
 class FaultFile:

@@ -26,6 +26,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import der  # noqa: E402
 import faults  # noqa: E402
+import answer_faults  # noqa: E402
+import hostile_certs  # noqa: E402
 import pki  # noqa: E402
 import service  # noqa: E402
 from service import ApiError  # noqa: E402
@@ -154,6 +156,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 sys.stderr.write("refservice: internal error: %r\n" % exc)
                 raise ApiError("internal") from exc
             obj = self.cert_faults(kind, entries, obj)
+            obj = answer_faults.apply(self.server.service, kind, entries, obj)
             headers = {}
         except ApiError as err:
             status, obj, headers = err.status, err.body(), {}
@@ -222,6 +225,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for entry in entries:
             if entry.get("type") in faults.CERT_TYPES:
                 obj = self.server.bad_certs.apply(entry["type"], obj)
+            elif entry.get("type") in faults.HOSTILE_CERT_TYPES:
+                obj = hostile_certs.apply(self.server.bad_certs, entry, obj)
         return obj
 
     def send_json(self, status, obj, headers, entries):
@@ -452,7 +457,7 @@ def cmd_fault(args):
     """Append one fault entry (or set a switch) in D/faults.json."""
     ff = faults.FaultFile(args.dir)
     entry = {"type": args.type}
-    for key in ("count", "status", "retry_after", "ms", "seconds", "bytes", "when", "code"):
+    for key in ("count", "status", "retry_after", "ms", "seconds", "bytes", "when", "code", "pubkey"):
         value = getattr(args, key)
         if value is not None:
             entry[key] = value
@@ -544,6 +549,7 @@ def build_parser():
     p.add_argument("--seconds", type=int, help="skew: Date header offset")
     p.add_argument("--bytes", type=int, help="oversized: body size")
     p.add_argument("--when", choices=("before", "after"), help="drop: before or after processing")
+    p.add_argument("--pubkey", help="cert_for_key, other_key: the PEM public key the certificate is issued for")
     p.set_defaults(func=cmd_fault)
 
     p = sub.add_parser("faults", help="clear | show | rekey on|off | clock SECONDS")

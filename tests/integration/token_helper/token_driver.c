@@ -114,6 +114,7 @@ static int setup(struct ctx *c, int want_session, int login, gm_error *err)
 	if (gm_session_open(c->m, c->tok.slot, 1, &c->s, err) < 0)
 		return -1;
 	gm_session_set_pin_tries(c->s, c->prof.pin_max_tries);
+	gm_session_set_profile(c->s, &c->prof);
 	if (login && pin && *pin)
 		return gm_session_login(c->s, pin, strlen(pin), err);
 	return 0;
