@@ -25,7 +25,11 @@ typedef struct gm_journal {
  * directory. */
 int gm_journal_open(const char *state_dir, const char *code,
 		    gm_journal *out, gm_error *err);
-/* Reads an existing journal; -1 without error text when there is none. */
+/* Creates the state directory if missing and refuses it (GM_EXIT_USAGE)
+ * when it is a symlink, another user's, or writable by others. */
+int gm_state_dir_check(const char *state_dir, gm_error *err);
+/* Reads an existing journal; -1 without error text when there is none or it
+ * is damaged (left where it is: gm_journal_open moves it aside). */
 int gm_journal_load(const char *state_dir, const char *code, gm_journal *out);
 void gm_journal_close(gm_journal *j);
 /* Records a string fact ("old_sha256", ...). */

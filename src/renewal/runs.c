@@ -161,7 +161,7 @@ int gm_run_record_update(const char *state_dir, const char *serial,
 	gm_run_record r;
 	int ret = -1;
 
-	if (make_dir(state_dir, err) || make_dir(runs, err))
+	if (gm_state_dir_check(state_dir, err) || make_dir(runs, err))
 		goto out;
 	gm_run_record_read(state_dir, serial, &r);
 	r.last_run = now;

@@ -266,7 +266,10 @@ static void move_aside(gm_journal *j)
 	free(to);
 }
 
-int gm_journal_load(const char *state_dir, const char *code, gm_journal *out)
+/* Reads the journal of code; a damaged one is moved aside only when
+ * move_damaged (by the writer, gm_journal_open, which warns). */
+static int load(const char *state_dir, const char *code, gm_journal *out,
+		int move_damaged)
 {
 	char *text;
 	size_t len = 0;
@@ -283,10 +286,21 @@ int gm_journal_load(const char *state_dir, const char *code, gm_journal *out)
 		gm_debug("journal '%s' is damaged", out->path);
 		cJSON_Delete(out->doc);
 		out->doc = NULL;
-		move_aside(out);
+		if (move_damaged)
+			move_aside(out);
 		return -1;
 	}
 	return 0;
+}
+
+int gm_journal_load(const char *state_dir, const char *code, gm_journal *out)
+{
+	return load(state_dir, code, out, 0);
+}
+
+int gm_state_dir_check(const char *state_dir, gm_error *err)
+{
+	return make_dirs(state_dir, err) || dir_is_safe(state_dir, err) ? -1 : 0;
 }
 
 int gm_journal_open(const char *state_dir, const char *code, gm_journal *out,
@@ -297,7 +311,7 @@ int gm_journal_open(const char *state_dir, const char *code, gm_journal *out,
 	if (!dir)
 		return -1;
 	free(dir);
-	if (gm_journal_load(state_dir, code, out) == 0)
+	if (load(state_dir, code, out, 1) == 0)
 		return 0;
 	/* a new journal: the renewal's state comes from the service and the
 	 * token, as after a journal that was never written */
@@ -447,15 +461,15 @@ int gm_journal_step(gm_journal *j, gm_step step, gm_error *err)
 static int previous_from(const char *path, const char *sha256,
 			 unsigned char **der, size_t *der_len)
 {
-	unsigned char *text;
-	size_t len;
+	char *text;
+	size_t len = 0;
 	cJSON *doc;
 	const cJSON *fresh, *old;
 	int r = -1;
 
-	if (gm_read_file(path, 1 << 20, &text, &len, NULL))
-		return -1;
-	doc = cJSON_ParseWithLength((const char *)text, len);
+	if (read_journal(path, &text, &len))
+		return -1;	/* none, a link or not a plain file */
+	doc = cJSON_ParseWithLength(text, len);
 	free(text);
 	fresh = cJSON_GetObjectItemCaseSensitive(doc, "new_sha256");
 	old = cJSON_GetObjectItemCaseSensitive(doc, "old_certificate");

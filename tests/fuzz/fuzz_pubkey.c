@@ -8,7 +8,7 @@
  * its curve.
  *
  * Input: byte 0 chooses the attribute (even: CKA_EC_POINT, odd:
- * CKA_MODULUS). For CKA_EC_POINT byte 1 is the length of CKA_EC_PARAMS
+ * CKA_MODULUS, gm_pubkey_from_xy). Byte 1 is the length of CKA_EC_PARAMS
  * (0: the token gave none) and the point follows the parameters.
  * Seeds: tests/fuzz/corpus/pubkey (SM2, P-256, P-384 and P-521 keys in
  * each encoding; made by make_seeds.py). Built and run by scripts/fuzz.sh.
@@ -23,18 +23,6 @@
 #include "gmrenew/common.h"
 #include "gmrenew/crypto.h"
 #include "fuzz_util.h"
-
-/* CKA_MODULUS: X||Y on the SM2 curve, read as the point 04||X||Y. */
-static EVP_PKEY *from_modulus(const uint8_t *xy, size_t n, gm_error *err)
-{
-	unsigned char pt[1 + 2 * 66];
-
-	if (n == 0 || n > sizeof(pt) - 1)
-		return gm_fail(err, GM_EXIT_FAILED, NULL, "bad length"), NULL;
-	pt[0] = 0x04;
-	memcpy(pt + 1, xy, n);
-	return gm_pubkey_from_ec_point(NULL, 0, pt, n + 1, err);
-}
 
 static void use_key(EVP_PKEY *key)
 {
@@ -55,20 +43,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	EVP_PKEY *key = NULL;
 	gm_error err;
+	size_t plen;
 
 	if (size < 2)
 		return 0;
-	if (data[0] & 1) {
-		key = from_modulus(data + 1, size - 1, &err);
-	} else {
-		size_t plen = data[1];
-
-		if (plen > size - 2)
-			return 0;
+	plen = data[1];
+	if (plen > size - 2)
+		return 0;
+	if (data[0] & 1)
+		key = gm_pubkey_from_xy(plen ? data + 2 : NULL, plen,
+					data + 2 + plen, size - 2 - plen, &err);
+	else
 		key = gm_pubkey_from_ec_point(plen ? data + 2 : NULL, plen,
-					      data + 2 + plen,
-					      size - 2 - plen, &err);
-	}
+					      data + 2 + plen, size - 2 - plen,
+					      &err);
 	if (key)
 		use_key(key);
 	EVP_PKEY_free(key);

@@ -179,9 +179,10 @@ def points(m):
         der_pt += pt
         put("pubkey", "%s-der.bin" % curve, bytes([0, len(oid)]) + oid + der_pt)
         put("pubkey", "%s-bare.bin" % curve, bytes([0, len(oid)]) + oid + pt)
+        put("pubkey", "%s-modulus.bin" % curve, bytes([1, len(oid)]) + oid + pt[1:])
         if curve == "sm2":
             put("pubkey", "sm2-noparams.bin", bytes([0, 0]) + der_pt)
-            put("pubkey", "sm2-modulus.bin", bytes([1]) + pt[1:])
+            put("pubkey", "sm2-modulus-noparams.bin", bytes([1, 0]) + pt[1:])
     put("pubkey", "explicit-params.bin", bytes([0, 4, 0x30, 0x02, 0x05, 0x00]) + bytes(65))
 
 

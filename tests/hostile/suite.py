@@ -212,12 +212,14 @@ def honest_renewal(case, what):
     assert p.returncode == 0, "%s: the honest renewal afterwards exited " \
         "%d\n%s\n%s" % (what, p.returncode, p.stdout, p.stderr)
     objs = case.check.objects()
-    want = sorted((k, i, label) for i, (label, _) in case.identities.items()
+    want = sorted((k, label) for label, _ in case.identities.values()
                   for k in ("Certificate", "Private Key", "Public Key"))
-    got = sorted(objs)
-    assert [(k, l) for k, _, l in got] == [(k, l) for k, _, l in want], \
+    assert sorted((k, l) for k, _, l in objs) == want, \
         "%s: after the honest renewal expected exactly %s, found %s" % (
             what, want, objs)
+    for label, _ in case.identities.values():
+        assert len({i for _, i, l in objs if l == label}) == 1, \
+            "%s: the objects of %s have different IDs: %s" % (what, label, objs)
     for key_id, (label, sha) in case.identities.items():
         (cid,) = [i for k, i, l in objs if k == "Certificate" and l == label]
         now = gmtest.sha256_of_cert(case.check.cert_pem(cid))

@@ -21,7 +21,7 @@ class Bench:
     """A soft token with certificates made by certmaker, and a
     configuration naming a chain bundle and a state directory."""
 
-    def __init__(self, root, label="JSB0000 Ekey", serial="3000GM0009"):
+    def __init__(self, root, label="JSB0000 Ekey", serial="3000000000000009"):
         self.root = root
         self.m = Maker(root / "certs")
         self.token = gmtest.SoftToken(root)
@@ -273,7 +273,7 @@ def assert_no_raw(data):
 def evil(tmp_path):
     b = Bench(tmp_path)
     subprocess.run([b.token.tool, "init", "--slot", "0", "--label",
-                    EVIL_TOKEN, "--serial", b"EVIL\x1b[2J01"],
+                    EVIL_TOKEN, "--serial", b"300000000000E711"],
                    env=b.token.env(), check=True, capture_output=True)
     root, _, leaf = b.m.chain("e", 2, SUBJECT, days=300)
     b.token.import_key(0, "01", "key 01", leaf.key)

@@ -290,7 +290,7 @@ def test_pop_invalid(svc):
 
 def test_unknown_code(svc):
     rc, out = drive(svc, "status", "2345-6789-ABCD-EFGH")
-    assert_fails(rc, out, 2, "unknown_code")
+    assert_fails(rc, out, 1, "unknown_code")
 
 
 def test_malformed_code_refused_before_sending(svc):

@@ -507,8 +507,7 @@ static void pubkey_from_xy(void **state)
 	gm_error err;
 
 	(void)state;
-	assert_true(EVP_PKEY_get_octet_string_param(sm2, "pub", pt, sizeof(pt),
-						    &len));
+	len = point_of(sm2, pt, sizeof(pt));	/* uncompressed, on Tongsuo too */
 	assert_int_equal(len, 65);
 	back = gm_pubkey_from_xy(NULL, 0, pt + 1, 64, &err);
 	assert_non_null(back);

@@ -358,7 +358,7 @@ static void error_mapping(void **state)
 		{ "subject_mismatch", 422, GM_EXIT_VERIFY },
 		{ "pop_invalid", 403, GM_EXIT_FAILED },
 		{ "unknown_certificate", 404, GM_EXIT_FAILED },
-		{ "unknown_code", 404, GM_EXIT_USAGE },
+		{ "unknown_code", 404, GM_EXIT_FAILED },
 		{ "code_expired", 410, GM_EXIT_FAILED },
 		{ "revoked", 403, GM_EXIT_FAILED },
 		{ "superseded", 409, GM_EXIT_FAILED },
