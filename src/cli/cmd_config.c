@@ -320,9 +320,9 @@ int cmd_config(gm_cli *cli, int argc, char **argv)
 		return config_show(cli);
 	if (pos + 1 == argc && !strcmp(argv[pos], "init"))
 		return config_init(cli, &o);
-	gm_fprintf(stderr, "%s\n", _("usage: gmrenew config show\n"
-				  "       gmrenew config init --url URL "
-				  "--ca-bundle FILE --chain-bundle FILE "
-				  "[--force]"));
+	gm_fprintf(stderr, _("usage: gmrenew config show\n"
+			     "       gmrenew config init --url URL "
+			     "--ca-bundle FILE --chain-bundle FILE "
+			     "[--force]\n"));
 	return GM_EXIT_USAGE;
 }

@@ -452,7 +452,7 @@ static void summary_text(const batch *b)
 	char when[48];
 	size_t i;
 
-	gm_fputs("\n", stdout);
+	fputc('\n', stdout);
 	gm_print_cell(stdout, _("Serial"), 16);
 	fputc(' ', stdout);
 	gm_print_cell(stdout, _("Gateway"), 10);

@@ -170,3 +170,20 @@ def test_every_key_is_in_the_manual():
     for k in json.loads(p.stdout)["keys"]:
         assert "\\fB%s =\\fR" % k["key"].replace("-", "\\-") in page, k
         assert '.SS "[%s]"' % k["section"] in page, k
+
+
+def test_the_example_names_every_key_and_reads():
+    """packaging/gmrenew.conf.example (installed as
+    /usr/share/doc/gmrenew/examples/gmrenew.conf) shows every key, and is a
+    valid configuration as it is."""
+    src = gmtest.need_env("GMRENEW_SOURCE_DIR")
+    example = os.path.join(src, "packaging", "gmrenew.conf.example")
+    text = open(example).read()
+    env = dict(os.environ)
+    env.pop("GMRENEW_CONFIG", None)
+    p = gmtest.gmrenew_run("--config", example, "--json", "config", "show",
+                           env=env, check=0)
+    for k in json.loads(p.stdout)["keys"]:
+        assert "[%s]" % k["section"] in text, k
+        assert "\n%s = " % k["key"] in text or \
+            "\n#%s = " % k["key"] in text, k
