@@ -10,6 +10,8 @@
 #ifndef GMRENEW_COMMON_H
 #define GMRENEW_COMMON_H
 
+#include <stdio.h>
+#include <sys/types.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -208,5 +210,15 @@ char *gm_config_system_path(void);
 char *gm_config_user_path(void);
 /* The value of gm_config_keys[i] as text, NULL when unset. Caller frees. */
 char *gm_config_value_text(const gm_config *cfg, size_t i);
+
+/* Replacing a file whole (file.c): a unique temporary file next to path,
+ * filled, synced, closed, renamed over path, the directory synced; what
+ * names the file in messages ("journal", "metrics file"). fill returns 0,
+ * or -1 on a write error. */
+typedef int (*gm_file_fill)(FILE *f, void *ctx);
+int gm_file_replace(const char *path, const char *what, mode_t mode,
+		    gm_file_fill fill, void *ctx, gm_error *err);
+int gm_file_replace_text(const char *path, const char *what, mode_t mode,
+			 const char *text, gm_error *err);
 
 #endif

@@ -172,69 +172,26 @@ static void write_all_series(FILE *f, gm_cli *cli, const gm_cert_list *l)
 		(long long)cli->now);
 }
 
-/* ".NAME.tmp.PID" next to path: node_exporter reads only *.prom files. */
-static char *temp_path(const char *path)
-{
-	char *copy = gm_xstrdup(path), *copy2 = gm_xstrdup(path), *ret;
+typedef struct metrics_job {
+	gm_cli *cli;
+	const gm_cert_list *list;
+} metrics_job;
 
-	ret = gm_xasprintf("%s/.%s.tmp.%ld", dirname(copy), basename(copy2),
-			   (long)getpid());
-	free(copy);
-	free(copy2);
-	return ret;
+static int fill_metrics(FILE *f, void *ctx)
+{
+	metrics_job *job = ctx;
+
+	write_all_series(f, job->cli, job->list);
+	return 0;	/* write errors show in ferror() */
 }
 
-static void sync_dir(const char *path)
-{
-	char *copy = gm_xstrdup(path);
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(copy);
-}
-
+/* Mode 0644: the collector may run as another user. The temporary file's
+ * name starts with a dot: node_exporter reads only *.prom files. */
 int gm_metrics_write(gm_cli *cli, const gm_cert_list *list, const char *path,
 		     gm_error *err)
 {
-	char *tmp = temp_path(path);
-	int fd, ret = -1;
-	FILE *f = NULL;
+	metrics_job job = { cli, list };
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd >= 0)
-		f = fdopen(fd, "w");
-	if (!f) {
-		gm_fail(err, GM_EXIT_FAILED, "check that the directory exists "
-			"and is writable", "cannot write the metrics file '%s': "
-			"%s", tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		goto out;
-	}
-	fchmod(fd, 0644);	/* the collector may run as another user */
-	write_all_series(f, cli, list);
-	if (fflush(f) || ferror(f) || fsync(fd)) {
-		gm_fail(err, GM_EXIT_FAILED, "check the free disk space",
-			"cannot write the metrics file '%s': %s", tmp,
-			strerror(errno));
-		fclose(f);
-		unlink(tmp);
-		goto out;
-	}
-	fclose(f);
-	if (rename(tmp, path)) {
-		gm_fail(err, GM_EXIT_FAILED, "check the directory's permissions",
-			"cannot rename '%s' to '%s': %s", tmp, path,
-			strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	sync_dir(path);
-	ret = 0;
-out:
-	free(tmp);
-	return ret;
+	return gm_file_replace(path, "metrics file", 0644, fill_metrics, &job,
+			       err);
 }

@@ -28,6 +28,8 @@ int gm_journal_open(const char *state_dir, const char *code,
 /* Creates the state directory if missing and refuses it (GM_EXIT_USAGE)
  * when it is a symlink, another user's, or writable by others. */
 int gm_state_dir_check(const char *state_dir, gm_error *err);
+/* in as a safe file name in out (n bytes). */
+void gm_state_file_name(const char *in, char *out, size_t n);
 /* Reads an existing journal; -1 without error text when there is none or it
  * is damaged (left where it is: gm_journal_open moves it aside). */
 int gm_journal_load(const char *state_dir, const char *code, gm_journal *out);

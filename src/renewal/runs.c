@@ -16,19 +16,6 @@
 
 #include "renewal_internal.h"
 
-/* A serial as a file name: anything but [0-9A-Za-z-] becomes '_'. */
-static void file_name(const char *in, char *out, size_t n)
-{
-	size_t i;
-
-	for (i = 0; in[i] && i + 1 < n; i++)
-		out[i] = (in[i] >= '0' && in[i] <= '9') ||
-			 (in[i] >= 'A' && in[i] <= 'Z') ||
-			 (in[i] >= 'a' && in[i] <= 'z') || in[i] == '-' ?
-			 in[i] : '_';
-	out[i] = '\0';
-}
-
 /* Whether the journal file at path is a renewal of serial that has not
  * reached its last step. */
 static int journal_pending(const char *path, const char *serial)
@@ -87,7 +74,7 @@ static char *run_path(const char *state_dir, const char *serial)
 {
 	char name[40];
 
-	file_name(serial[0] ? serial : "-", name, sizeof(name));
+	gm_state_file_name(serial[0] ? serial : "-", name, sizeof(name));
 	return gm_xasprintf("%s/runs/%s", state_dir, name);
 }
 
@@ -122,34 +109,12 @@ static int make_dir(const char *path, gm_error *err)
 static int write_record(const char *path, const gm_run_record *r,
 			gm_error *err)
 {
-	char *tmp = gm_xasprintf("%s.tmp.%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "w");
-	int ret = -1;
+	char *text = gm_xasprintf("last_run %lld\nlast_success %lld\n",
+				  (long long)r->last_run,
+				  (long long)r->last_success);
+	int ret = gm_file_replace_text(path, "run record", 0600, text, err);
 
-	if (!f) {
-		gm_fail(err, GM_EXIT_FAILED, "check the state directory",
-			"cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	fprintf(f, "last_run %lld\nlast_success %lld\n",
-		(long long)r->last_run, (long long)r->last_success);
-	if (fflush(f) || fsync(fileno(f)) || ferror(f)) {
-		fclose(f);
-		unlink(tmp);
-		gm_fail(err, GM_EXIT_FAILED, "check the free disk space",
-			"cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	fclose(f);
-	if (rename(tmp, path)) {
-		unlink(tmp);
-		gm_fail(err, GM_EXIT_FAILED, NULL, "cannot rename '%s': %s", tmp,
-			strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
-	free(tmp);
+	free(text);
 	return ret;
 }
 

@@ -106,8 +106,9 @@ struct gm_token_lock {
 	char *path;
 };
 
-/* Serials are printable, but keep the file name safe whatever they hold. */
-static void safe_name(const char *in, char *out, size_t n)
+/* Serials and codes are printable, but keep the file name safe whatever
+ * they hold: anything but [0-9A-Za-z-] becomes '_'. */
+void gm_state_file_name(const char *in, char *out, size_t n)
 {
 	size_t i;
 
@@ -159,7 +160,7 @@ int gm_token_lock_acquire(const char *state_dir, const char *serial,
 
 	if (!dir)
 		return -1;
-	safe_name(serial[0] ? serial : "no-serial", name, sizeof(name));
+	gm_state_file_name(serial[0] ? serial : "no-serial", name, sizeof(name));
 	lock = gm_xcalloc(1, sizeof(*lock));
 	lock->path = gm_xasprintf("%s/%s.lock", dir, name);
 	free(dir);
@@ -214,7 +215,7 @@ static void journal_path(const char *state_dir, const char *code, char *buf,
 {
 	char name[32];
 
-	safe_name(code, name, sizeof(name));
+	gm_state_file_name(code, name, sizeof(name));
 	snprintf(buf, n, "%s/journal/%s.json", state_dir, name);
 }
 
@@ -348,96 +349,17 @@ const char *gm_journal_get(const gm_journal *j, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Makes the rename of a file in dir durable. */
-static int sync_dir(const char *file)
-{
-	char *dir = gm_xstrdup(file), *slash = strrchr(dir, '/');
-	int fd, r = -1;
-
-	if (slash)
-		*slash = '\0';
-	fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		r = fsync(fd);
-		if (close(fd))
-			r = -1;
-	}
-	free(dir);
-	return r;
-}
-
-/* text into a new unique file next to path (O_EXCL: nothing planted is
- * followed or reused), synced and closed; the temporary name in tmp. */
-static int write_temp(const char *path, const char *text, char *tmp,
-		      size_t n)
-{
-	int fd, saved;
-
-	snprintf(tmp, n, "%s.tmp-XXXXXX", path);
-	fd = mkstemp(tmp);	/* O_CREAT | O_EXCL, mode 0600 */
-	if (fd < 0)
-		return -1;
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	if (write_all(fd, text, strlen(text)) || write_all(fd, "\n", 1) ||
-	    fsync(fd)) {
-		saved = errno;
-		close(fd);
-		unlink(tmp);
-		errno = saved;
-		return -1;
-	}
-	if (close(fd)) {
-		saved = errno;
-		unlink(tmp);
-		errno = saved;
-		return -1;
-	}
-	return 0;
-}
-
-/* Writes the journal to a temporary file, syncs it, renames it over the old
- * one and syncs the directory, so that a crash leaves either the old or the
- * new journal, and a journal written is one that stays. */
+/* The journal is replaced whole (gm_file_replace), so that a crash leaves
+ * either the old or the new journal, and a journal written is one that
+ * stays. */
 int gm_journal_write(gm_journal *j, gm_error *err)
 {
-	char tmp[600], *text = cJSON_Print(j->doc);
-	int r = -1;
+	char *text = cJSON_Print(j->doc), *line;
+	int r;
 
-	if (write_temp(j->path, text, tmp, sizeof(tmp))) {
-		gm_fail(err, GM_EXIT_FAILED, "check the state directory and the "
-			"free disk space", "cannot write journal '%s': %s",
-			j->path, strerror(errno));
-		goto out;
-	}
-	if (rename(tmp, j->path)) {
-		gm_fail(err, GM_EXIT_FAILED, NULL, "cannot rename '%s': %s", tmp,
-			strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	if (sync_dir(j->path)) {
-		gm_fail(err, GM_EXIT_FAILED, "check the state directory",
-			"cannot sync the directory of journal '%s': %s",
-			j->path, strerror(errno));
-		goto out;
-	}
-	r = 0;
-out:
+	line = gm_xasprintf("%s\n", text ? text : "{}");
+	r = gm_file_replace_text(j->path, "journal", 0600, line, err);
+	free(line);
 	cJSON_free(text);
 	return r;
 }

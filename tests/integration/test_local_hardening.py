@@ -193,6 +193,28 @@ def test_no_temporary_files_left(world):
     assert len(names) == 1 and names[0].endswith(".json"), names
 
 
+def test_every_file_created_in_the_state_directory_is_exclusive(world):
+    """Journal, run record, lock: every open that may create a file in the
+    state directory either makes a new one (O_EXCL: a planted link is
+    never followed nor truncated) or refuses links (O_NOFOLLOW)."""
+    trace = world.root / "strace-state.out"
+    env = world.env()
+    env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:exitcode=99"
+    p = subprocess.run([gmtest.need_tool("strace"), "-f", "-qq", "-e",
+                        "trace=open,openat,creat", "-o", str(trace),
+                        gmtest.need_env("GMRENEW_BIN"), "renew", "--yes",
+                        "--pin-file", str(world.pin_file)],
+                       env=env, capture_output=True, text=True, timeout=600)
+    gmtest.assert_no_sanitizer(p)
+    assert p.returncode == 0, p.stderr
+    creating = [l for l in trace.read_text().splitlines()
+                if str(world.state) in l and "O_CREAT" in l]
+    assert len(creating) >= 3, creating     # lock, journal, run record
+    unsafe = [l for l in creating
+              if "O_EXCL" not in l and "O_NOFOLLOW" not in l]
+    assert not unsafe, unsafe
+
+
 @pytest.mark.parametrize("how", ["symlink", "world-writable", "group-writable",
                                  "other-owner"])
 def test_unsafe_state_directory_is_refused(world, how):

@@ -108,7 +108,7 @@ def test_file_passes_promtool_and_holds_the_facts(world, tmp_path):
                                           'base unit "seconds"')]
     assert lint.returncode in (0, 3) and not problems, lint.stderr
     assert oct(out.stat().st_mode & 0o777) == "0o644"
-    assert not [f for f in os.listdir(tmp_path) if ".tmp." in f]
+    assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
     s = parse(text)
     expiry, serial = cert_facts(world)
     labels = dict(token_serial=gmtest.SERIAL, cert_serial=serial,

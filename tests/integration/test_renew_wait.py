@@ -31,10 +31,24 @@ class Batch:
                                   stderr=subprocess.PIPE, text=True,
                                   env=world.env(), start_new_session=True)
         self.err = ""
+        self.pending = {}
 
     def _line(self, stream, timeout):
-        r, _, _ = select.select([stream], [], [], timeout)
-        return stream.readline() if r else None
+        """The next whole line of stream, or None after timeout. Reads the
+        descriptor itself: select() does not see what a buffered reader
+        already holds, so readline() would lose lines that came together."""
+        fd = stream.fileno()
+        end = time.monotonic() + timeout
+        while b"\n" not in self.pending.get(fd, b""):
+            r, _, _ = select.select([fd], [], [],
+                                    max(0.0, end - time.monotonic()))
+            chunk = os.read(fd, 65536) if r else b""
+            if not chunk:
+                return None
+            self.pending[fd] = self.pending.get(fd, b"") + chunk
+        line, rest = self.pending[fd].split(b"\n", 1)
+        self.pending[fd] = rest
+        return line.decode() + "\n"
 
     def wait_stderr(self, text, timeout=60):
         end = time.monotonic() + timeout
@@ -51,8 +65,10 @@ class Batch:
         return json.loads(line)
 
     def finish(self, timeout=60):
+        fds = self.p.stdout.fileno(), self.p.stderr.fileno()
         out, err = self.p.communicate(timeout=timeout)
-        self.err += err
+        out = self.pending.pop(fds[0], b"").decode() + out
+        self.err += self.pending.pop(fds[1], b"").decode() + err
         gmtest.assert_no_sanitizer(subprocess.CompletedProcess(
             [], self.p.returncode, out, self.err))
         return self.p.returncode, out
