@@ -2,19 +2,23 @@
 # Installs the Debian 12 packages gmrenew needs, when missing.
 #   scripts/install-deps.sh build   - to build gmrenew and run the demo
 #   scripts/install-deps.sh test    - also everything the test suite uses
+#   scripts/install-deps.sh package - also what building the .deb needs
 set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config openssl ca-certificates libssl-dev
   libcurl4-openssl-dev libcjson-dev libusb-1.0-0-dev libp11-kit-dev
-  libinih-dev python3)
+  libinih-dev python3 gettext locales)
+package_pkgs=(dpkg-dev lintian file fakeroot man-db)
 test_pkgs=(libcmocka-dev softhsm2 opensc gnutls-bin umockdev libumockdev-dev
   python3-pytest python3-cryptography util-linux procps man-db groff-base
   strace perl binutils prometheus prometheus-node-exporter systemd
-  python3-jsonschema ansible-core)
+  python3-jsonschema ansible-core bash-completion zsh "${package_pkgs[@]}")
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then
   want+=("${test_pkgs[@]}")
+elif [ "${1:-build}" = package ]; then
+  want+=("${package_pkgs[@]}")
 fi
 
 # "fuzz": clang with libFuzzer and llvm's coverage tools for scripts/fuzz.sh;

@@ -19,11 +19,23 @@
 #include <stdio.h>
 
 #include <cjson/cJSON.h>
+#include <libintl.h>
 
 #include "gmrenew/common.h"
 #include "gmrenew/crypto.h"
 #include "gmrenew/policy.h"
 #include "gmrenew/token.h"
+
+/*
+ * Translation (gettext, domain "gmrenew"): _() translates a text the CLI
+ * prints, N_() (common.h) marks one kept in a table, translated with _()
+ * where it is printed. po/zh_CN.po holds the Chinese texts.
+ */
+#define _(s) gettext(s)
+/* Sets the locale from LC_ALL / LC_MESSAGES / LANG (and LANGUAGE), binds
+ * the catalogue ($GMRENEW_LOCALEDIR, else the installed locale folder) and
+ * makes the lower layers' texts go through it. */
+void gm_cli_i18n_init(void);
 
 typedef enum gm_opt_type {
 	GM_OPT_BOOL,		/* int *: set to 1 */
@@ -57,7 +69,28 @@ typedef struct gm_command {
 	unsigned flags;
 	const char *synopsis;	/* after "gmrenew NAME " */
 	const char *summary;	/* one line for gmrenew --help */
+	const char *description;	/* the manual's text; paragraphs
+					 * separated by an empty line */
 } gm_command;
+
+/*
+ * The manual and `gmrenew help` come from the same calls: a gm_doc writes
+ * either roff (the manual page) or text wrapped to the terminal (help).
+ */
+typedef struct gm_doc {
+	FILE *f;
+	int roff;
+	size_t width;
+} gm_doc;
+void gm_doc_section(gm_doc *d, const char *title);
+void gm_doc_subsection(gm_doc *d, const char *title);
+/* Paragraphs separated by "\n\n". */
+void gm_doc_para(gm_doc *d, const char *text);
+/* A tagged paragraph: bold term, italic arg (may be NULL), the text. */
+void gm_doc_item(gm_doc *d, const char *term, const char *arg,
+		 const char *text);
+/* Lines shown as they are (commands, a file). */
+void gm_doc_example(gm_doc *d, const char *lines);
 
 typedef struct gm_cli {
 	/* global options */
@@ -66,7 +99,10 @@ typedef struct gm_cli {
 	const char *config_opt;
 	int json;
 	int verbose;
-	int help_roff;		/* --help prints a man page section (--man) */
+	/* what --help does; NULL: print the usage. The manual and the
+	 * completion scripts set it to collect each command's options. */
+	void (*help)(struct gm_cli *cli, const gm_option *opts);
+	void *help_data;
 	int syslog;		/* --syslog: outcomes to syslog */
 	const char *log_file;	/* --log-file: outcomes appended to it */
 	long not_due_exit;	/* --not-due-exit: exit code for "not due"; -1 */
@@ -97,12 +133,26 @@ void gm_cli_usage(FILE *f, const gm_command *cmd, const gm_option *opts);
  * --help was shown (exit 0), -1 usage error shown (exit 2). */
 int gm_cli_parse_noargs(gm_cli *cli, const gm_option *opts, int argc,
 			char **argv);
-/* The manual page (roff), made from the same tables as --help. */
-void gm_man_header(FILE *f, const gm_command *commands);
-void gm_man_command(FILE *f, const gm_command *cmd, const gm_option *opts);
-void gm_man_footer(FILE *f);
+/* The subcommands (main.c), ending with a NULL name. */
+extern const gm_command gm_commands[];
+/* Runs cmd with "--help" and cli->help set to fn (for the manual, the help
+ * command and completion). */
+void gm_cli_each_help(const gm_command *cmd,
+		      void (*fn)(gm_cli *cli, const gm_option *opts),
+		      void *data);
+/* The manual: every section, as roff or text. */
+void gm_manual(gm_doc *d);
+/* One command's part of it (`gmrenew help COMMAND`). */
+void gm_manual_command(gm_doc *d, const gm_command *cmd);
+/* Completion scripts for bash and zsh and the udev rule, generated from
+ * the option tables and the token profiles. */
+void gm_completion_bash(FILE *f);
+void gm_completion_zsh(FILE *f);
+void gm_udev_rules(FILE *f);
 /* One line per option: "  -v, --verbose   help". */
 void gm_cli_print_options(FILE *f, const gm_option *table);
+/* One such line for an option not in a table ("-h, --help"). */
+void gm_cli_help_line(FILE *f, const char *left, const char *help);
 
 /* Shared setup by flags; fills cli. */
 int gm_cli_setup(gm_cli *cli, unsigned flags, gm_error *err);
@@ -144,8 +194,22 @@ void gm_cli_note(gm_cli *cli, const char *fmt, ...)
 
 /* Width of UTF-8 text on a terminal (CJK characters take two columns). */
 size_t gm_display_width(const char *s);
+/* Columns of the terminal f writes to; 80 when it is not a terminal. */
+size_t gm_term_width(FILE *f);
+/* Prints text from column col, wrapped at word boundaries by display width
+ * to width columns; continuation lines (and those after a '\n') start at
+ * column indent. A word longer than a line is cut. Ends with a newline. */
+void gm_wrap(FILE *f, const char *text, size_t col, size_t indent,
+	     size_t width);
+/* gm_wrap of a formatted text after prefix: to f's width on a terminal;
+ * elsewhere (a log, a pipe) one line. */
+void gm_print_wrapped(FILE *f, const char *prefix, size_t indent,
+		      const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Prints s padded (or cut with "…") to exactly width columns. */
 void gm_print_cell(FILE *f, const char *s, size_t width);
+/* The same, aligned right. */
+void gm_print_cell_right(FILE *f, const char *s, size_t width);
 
 /* Reads the user PIN: --pin-fd, --pin-file, $GMRENEW_PIN, or the terminal
  * without echo. Caller frees with gm_free_secret(). */
@@ -258,5 +322,7 @@ int cmd_list_certs(gm_cli *cli, int argc, char **argv);
 int cmd_renew(gm_cli *cli, int argc, char **argv);
 int cmd_verify(gm_cli *cli, int argc, char **argv);
 int cmd_renew_with_code(gm_cli *cli, int argc, char **argv);
+int cmd_config(gm_cli *cli, int argc, char **argv);
+int cmd_help(gm_cli *cli, int argc, char **argv);
 
 #endif

@@ -32,6 +32,20 @@ typedef enum gm_exit {
 					 * safe point, resumable */
 } gm_exit;
 
+/*
+ * Texts a person reads are written in English and marked for translation:
+ * N_("...") marks a text kept in a table, and the format and fix given to
+ * gm_fail(), gm_error_prefix() and gm_error_set_fix() are marked by their
+ * position (po/CMakeLists.txt lists these keywords for xgettext). Only the
+ * CLI layer knows the user's language: it installs the translating function
+ * with gm_set_text_fn(); gm_text() applies it (identity until then).
+ */
+#ifndef N_
+#define N_(s) (s)
+#endif
+const char *gm_text(const char *msgid);
+void gm_set_text_fn(const char *(*fn)(const char *msgid));
+
 #define GM_ERR_MSG_MAX 512
 #define GM_ERR_FIX_MAX 512
 
@@ -101,9 +115,13 @@ int gm_read_file(const char *path, size_t max, unsigned char **out,
 void gm_time_rfc3339(time_t t, char *buf, size_t n);
 
 /*
- * The configuration file (INI, docs/configuration.md). Values not given keep
- * their defaults. Profile overrides are kept as raw key/value pairs for the
- * token layer to apply ([profile.NAME] sections).
+ * The configuration (INI, docs/configuration.md), read from up to three
+ * files, later ones overriding earlier ones key by key:
+ *   1. GMRENEW_SYSCONF_DIR/gmrenew.conf (/etc/gmrenew/gmrenew.conf),
+ *   2. $XDG_CONFIG_HOME/gmrenew/gmrenew.conf (~/.config/...),
+ *   3. --config FILE, else $GMRENEW_CONFIG (must exist).
+ * Values not given keep their defaults. Profile overrides are kept as raw
+ * key/value pairs for the token layer to apply ([profile.NAME] sections).
  */
 typedef struct gm_config_kv {
 	char *section;
@@ -111,8 +129,33 @@ typedef struct gm_config_kv {
 	char *value;
 } gm_config_kv;
 
+/* The keys, as data: gm_config_keys[] (ends with a NULL name) is what the
+ * parser accepts and what the manual and `gmrenew config show` list. */
+typedef enum gm_config_type {
+	GM_CFG_STRING,		/* char * */
+	GM_CFG_LONG,		/* long */
+	GM_CFG_INT,		/* int */
+	GM_CFG_TLS,		/* int: "tls" 0, "tlcp" 1 */
+	GM_CFG_TLS_VERSION,	/* int: "1.2" 12, "1.3" 13 */
+} gm_config_type;
+
+typedef struct gm_config_key {
+	const char *section;
+	const char *name;
+	gm_config_type type;
+	size_t offset;		/* in gm_config */
+	long min, max;		/* for numbers */
+	const char *arg;	/* URL, FILE, N, ... */
+	const char *default_text;	/* N_(): the default in words */
+	const char *help;		/* N_(): what it means */
+} gm_config_key;
+
+#define GM_CONFIG_N_KEYS 22
+#define GM_CONFIG_MAX_FILES 3
+extern const gm_config_key gm_config_keys[GM_CONFIG_N_KEYS + 1];
+
 typedef struct gm_config {
-	char *path;		/* file read, or NULL */
+	char *path;		/* last file read, or NULL */
 	/* [token] */
 	char *module;		/* PKCS#11 module path */
 	char *profile;		/* vendor profile name, NULL = by module */
@@ -143,18 +186,30 @@ typedef struct gm_config {
 	/* every [profile.*] key, in file order */
 	gm_config_kv *profile_kv;
 	size_t n_profile_kv;
+	/* where each value came from: files[origin[i]] for gm_config_keys[i],
+	 * -1 for the default */
+	char *files[GM_CONFIG_MAX_FILES];
+	size_t n_files;
+	signed char origin[GM_CONFIG_N_KEYS];
 } gm_config;
 
 void gm_config_init(gm_config *cfg);	/* defaults */
-/* Reads path into cfg; a missing file is an error only when required. */
+/* Reads path into cfg, over what is there; a missing file is an error only
+ * when required. */
 int gm_config_load(gm_config *cfg, const char *path, int required,
 		   gm_error *err);
+/* Reads the system file, the user's file, then explicit (--config; NULL:
+ * $GMRENEW_CONFIG when set), in that order. */
+int gm_config_load_all(gm_config *cfg, const char *explicit_path,
+		       gm_error *err);
 /* Parses INI text (for tests and fuzzing). */
 int gm_config_load_string(gm_config *cfg, const char *text, gm_error *err);
 void gm_config_release(gm_config *cfg);
-/* The default path: $GMRENEW_CONFIG, else $XDG_CONFIG_HOME/gmrenew/config.ini,
- * else ~/.config/gmrenew/config.ini. Caller frees. */
-char *gm_config_default_path(void);
+/* The files gm_config_load_all() looks for: system, user. Caller frees. */
+char *gm_config_system_path(void);
+char *gm_config_user_path(void);
+/* The value of gm_config_keys[i] as text, NULL when unset. Caller frees. */
+char *gm_config_value_text(const gm_config *cfg, size_t i);
 
 /* Replacing a file whole (file.c): a unique temporary file next to path,
  * filled, synced, closed, renamed over path, the directory synced; what

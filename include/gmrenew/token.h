@@ -258,6 +258,7 @@ typedef struct gm_usb_device {
 	uint16_t vendor;
 	uint16_t product;
 	int can_open;			/* 1 when this user may open it */
+	int denied;			/* 1: permission denied */
 	char node[64];			/* /dev/bus/usb/BBB/DDD */
 	char problem[128];		/* why it cannot be opened */
 } gm_usb_device;

@@ -86,7 +86,7 @@ static int load_view(gm_cli *cli, const gm_policy *pol, gm_cert_view *v,
 
 	if (!v->obj->der) {
 		snprintf(v->problem, sizeof(v->problem),
-			 "the certificate object's value cannot be read");
+			 _("the certificate object's value cannot be read"));
 		return 0;
 	}
 	if (gm_cert_facts_parse(v->obj->der, v->obj->der_len, &v->facts, &err)) {
@@ -144,17 +144,20 @@ void gm_cert_list_release(gm_cert_list *list)
 /* Short words for the table (JSON has the full names). */
 static const char *status_label(gm_cert_status s)
 {
-	static const char *const names[] = { "not yet", "valid", "expiring",
-					     "expired" };
+	static const char *const names[] = { N_("not yet"), N_("valid"),
+					     N_("expiring"), N_("expired") };
 
-	return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+	return (size_t)s < sizeof(names) / sizeof(names[0]) ? _(names[s]) :
+		"?";
 }
 
 static const char *renewal_label(gm_renewal_kind r)
 {
-	static const char *const names[] = { "not due", "online", "offline" };
+	static const char *const names[] = { N_("not due"), N_("online"),
+					     N_("offline") };
 
-	return (size_t)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+	return (size_t)r < sizeof(names) / sizeof(names[0]) ? _(names[r]) :
+		"?";
 }
 
 /*
@@ -163,25 +166,27 @@ static const char *renewal_label(gm_renewal_kind r)
  * separators a row takes 79 columns; the subject follows on its own line
  * (the only line that may be longer), then a line about the key.
  */
-enum { W_IDX = 2, W_GW = 8, W_ORG = 14, W_SYS = 6, W_DATE = 10, W_DAYS = 6,
+enum { W_IDX = 2, W_GW = 8, W_ORG = 12, W_SYS = 8, W_DATE = 10, W_DAYS = 6,
        W_STATUS = 8, W_RENEW = 7, W_LINE = 79 };
 
 static void print_header(FILE *f)
 {
 	gm_fprintf(f, "%*s ", W_IDX, "#");
-	gm_print_cell(f, "Gateway", W_GW);
+	gm_print_cell(f, _("Gateway"), W_GW);
 	fputc(' ', f);
-	gm_print_cell(f, "Organisation", W_ORG);
+	gm_print_cell(f, _("Organisation"), W_ORG);
 	fputc(' ', f);
-	gm_print_cell(f, "System", W_SYS);
+	gm_print_cell(f, _("System"), W_SYS);
 	fputc(' ', f);
-	gm_print_cell(f, "Valid from", W_DATE);
+	gm_print_cell(f, _("Valid from"), W_DATE);
 	fputc(' ', f);
-	gm_print_cell(f, "Valid to", W_DATE);
-	gm_fprintf(f, " %*s ", W_DAYS, "Days");
-	gm_print_cell(f, "Status", W_STATUS);
+	gm_print_cell(f, _("Valid to"), W_DATE);
 	fputc(' ', f);
-	fputs("Renewal\n", f);
+	gm_print_cell_right(f, _("Days"), W_DAYS);
+	fputc(' ', f);
+	gm_print_cell(f, _("Status"), W_STATUS);
+	fputc(' ', f);
+	gm_fprintf(f, "%s\n", _("Renewal"));
 }
 
 static void local_date(time_t t, char *buf, size_t n)
@@ -245,7 +250,7 @@ static void print_row(FILE *f, const gm_cert_view *v)
 	local_date(v->facts.not_before, from, sizeof(from));
 	local_date(v->facts.not_after, to, sizeof(to));
 	if (v->verdict.days_left > 999999)	/* e.g. 9999-12-31 */
-		snprintf(days, sizeof(days), "never");
+		snprintf(days, sizeof(days), "%s", _("never"));
 	else if (v->verdict.days_left < -99999)
 		snprintf(days, sizeof(days), "-");
 	else
@@ -266,21 +271,22 @@ static void print_row(FILE *f, const gm_cert_view *v)
 	gm_fprintf(f, " %s\n", renewal_label(v->verdict.renewal));
 	gm_fprintf(f, "%*s %s\n", W_IDX, "", v->facts.subject);
 	gm_format_time(v->facts.not_after, until, sizeof(until));
-	gm_fprintf(f, "%*s expires %s; %s key %s\n", W_IDX, "", until,
-		v->facts.key_algorithm,
-		v->key_state == GM_KEY_FOUND ? "on the token" :
-		v->key_state == GM_KEY_MISSING ? "NOT on the token" :
-		"not checked (the private key is seen only with the PIN)");
+	gm_fprintf(f, _("%*s expires %s; %s key %s\n"), W_IDX, "", until,
+		   v->facts.key_algorithm,
+		   v->key_state == GM_KEY_FOUND ? _("on the token") :
+		   v->key_state == GM_KEY_MISSING ? _("NOT on the token") :
+		   _("not checked (the private key is seen only with the "
+		     "PIN)"));
 }
 
 static void print_problem(FILE *f, const gm_cert_view *v)
 {
 	char *id = gm_hex(v->obj->id, v->obj->id_len);
 	char *label = printable(v->obj->label);
-	char *text = gm_xasprintf("label '%s', id %s: %s", label,
+	char *text = gm_xasprintf(_("label '%s', id %s: %s"), label,
 				  id[0] ? id : "none", v->problem);
 
-	gm_fprintf(f, "%*zu unreadable certificate object\n", W_IDX, v->index);
+	gm_fprintf(f, _("%*zu unreadable certificate object\n"), W_IDX, v->index);
 	print_wrapped(f, text, W_IDX + 1);
 	free(text);
 	free(label);
@@ -291,10 +297,10 @@ void gm_cert_list_print(const gm_cli *cli, const gm_cert_list *list, FILE *f)
 {
 	size_t i;
 
-	gm_fprintf(f, "Token '%s', serial %s (%s %s)\n", cli->token.label,
+	gm_fprintf(f, _("Token '%s', serial %s (%s %s)\n"), cli->token.label,
 		cli->token.serial, cli->token.manufacturer, cli->token.model);
 	if (!list->n) {
-		gm_fprintf(f, "No certificates on this token.\n");
+		gm_fprintf(f, _("No certificates on this token.\n"));
 		return;
 	}
 	fputc('\n', f);

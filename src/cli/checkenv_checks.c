@@ -12,24 +12,44 @@
 #include <unistd.h>
 
 #include "checkenv_internal.h"
+#include "gmrenew/version.h"
 
 #define DEFAULT_PROFILE "epass3000gm"
 #define CLOCK_LIMIT_S 300	/* the CA's service allows five minutes */
-#define UDEV_RULE "70-gmrenew-epass3000gm.rules"
-#define FIX_UDEV \
-	"install the udev rule that ships with gmrenew: sudo install -m 0644 " \
-	"packaging/udev/" UDEV_RULE " /etc/udev/rules.d/" UDEV_RULE \
-	", then run 'sudo udevadm control --reload && sudo udevadm " \
-	"trigger' and re-insert the Ekey"
+#define UDEV_RULE_PATH GMRENEW_UDEV_RULES_DIR "/" GMRENEW_UDEV_RULE
 #define FIX_ONE_EKEY \
-	"remove all but one — the CA's rule: one Ekey at a time"
-#define FIX_INSERT "insert the Ekey"
+	N_("remove all but one — the CA's rule: one Ekey at a time")
+#define FIX_INSERT N_("insert the Ekey")
 #define FIX_PIN_LOCKED \
-	"do not try more PINs: unlock the user PIN with the SO PIN " \
-	"(FEITIAN's token manager), or ask the CA to reset the Ekey"
+	N_("do not try more PINs: unlock the user PIN with the SO PIN " \
+	   "(FEITIAN's token manager), or ask the CA to reset the Ekey")
 #define FIX_OFFLINE \
-	"offline renewal only: mail the Ekey and a filled-in " \
-	"证书业务信息表 (certificate business form) to the CA"
+	N_("offline renewal only: mail the Ekey and a filled-in " \
+	   "证书业务信息表 (certificate business form) to the CA")
+#define FIX_CONFIG_INIT \
+	N_("write one with 'gmrenew config init --url URL --ca-bundle FILE " \
+	   "--chain-bundle FILE' (the CA gives the three); 'man gmrenew' " \
+	   "(CONFIGURATION) describes every key")
+
+/* How this user gets access to the Ekey: the udev rule gmrenew installs,
+ * or, when it is not there (a build not installed), how to write it. */
+static const char *fix_udev(void)
+{
+	static char buf[GM_ERR_FIX_MAX];
+
+	if (access(UDEV_RULE_PATH, R_OK) == 0)
+		snprintf(buf, sizeof(buf), _("the udev rule '%s' is installed: "
+			 "run 'sudo udevadm control --reload && sudo udevadm "
+			 "trigger', re-insert the Ekey, and log in at the "
+			 "machine's own screen (or join the group plugdev)"),
+			 UDEV_RULE_PATH);
+	else
+		snprintf(buf, sizeof(buf), _("install the udev rule: 'gmrenew "
+			 "--udev-rules | sudo tee /etc/udev/rules.d/%s', then "
+			 "run 'sudo udevadm control --reload && sudo udevadm "
+			 "trigger' and re-insert the Ekey"), GMRENEW_UDEV_RULE);
+	return buf;
+}
 
 static int usable(const ce_run *r, int id)
 {
@@ -68,22 +88,6 @@ static void problem_err(ce_check *c, ce_status s, const gm_error *err)
 }
 
 /* ---- config ---------------------------------------------------------- */
-
-/* Reads the configuration file; *tried receives the default path that was
- * looked for (caller frees). */
-static int load_config(ce_run *r, char **tried, gm_error *err)
-{
-	gm_cli *cli = r->cli;
-	int rc;
-
-	*tried = NULL;
-	if (cli->config_opt)
-		return gm_config_load(&cli->cfg, cli->config_opt, 1, err);
-	*tried = gm_config_default_path();
-	rc = gm_config_load(&cli->cfg, *tried, getenv("GMRENEW_CONFIG") != NULL,
-			    err);
-	return rc;
-}
 
 static void load_profile(ce_run *r, ce_check *c)
 {
@@ -135,28 +139,32 @@ static void check_service_settings(ce_run *r, ce_check *c)
 
 	if (!cfg->service_url || !cfg->ca_bundle) {
 		const char *what = !cfg->service_url && !cfg->ca_bundle ?
-			"[service] url and ca_bundle are" : !cfg->service_url ?
-			"[service] url is" : "[service] ca_bundle is";
+			_("[service] url and ca_bundle are") : !cfg->service_url ?
+			_("[service] url is") : _("[service] ca_bundle is");
 		char *msg = r->config_file_read ?
-			gm_xasprintf("%s not set in '%s'", what, cfg->path) :
-			gm_xasprintf("no configuration file: %s not set", what);
+			gm_xasprintf(_("%s not set in '%s'"), what, cfg->path) :
+			gm_xasprintf(_("no configuration file: %s not set"),
+				     what);
 
 		problem(c, r->config_file_read ? CE_FAIL : CE_WARN,
-			"set [service] url (https://...) and ca_bundle (the "
-			"PEM file of the CA that issued the service's TLS "
-			"certificate) in the configuration file; see "
-			"docs/configuration.md", msg);
+			r->config_file_read ?
+			_("set [service] url (https://...) and ca_bundle (the "
+			  "PEM file of the CA that issued the service's TLS "
+			  "certificate) in the configuration file; 'gmrenew "
+			  "config show' shows what is read from where") :
+			_(FIX_CONFIG_INIT), msg);
 		free(msg);
 		return;
 	}
 	n = load_bundle(r, cfg->ca_bundle, 1, &err);
 	if (n < 0) {
-		problem(c, CE_FAIL, "set [service] ca_bundle to a readable PEM "
-			"file of CA certificates", err.msg);
+		problem(c, CE_FAIL, _("set [service] ca_bundle to a readable PEM "
+			"file of CA certificates"), err.msg);
 		return;
 	}
-	ce_detail(c, "CA bundle '%s' (%d certificate%s)", cfg->ca_bundle, n,
-		  n == 1 ? "" : "s");
+	ce_detail(c, ngettext("CA bundle '%s' (%d certificate)",
+			      "CA bundle '%s' (%d certificates)", (unsigned long)n),
+		  cfg->ca_bundle, n);
 	gm_service_options_defaults(&o);
 	gm_service_options_from_config(&o, cfg);
 	o.max_retries = 0;	/* a diagnosis: say what the first try met */
@@ -167,38 +175,53 @@ static void check_service_settings(ce_run *r, ce_check *c)
 	r->have_service = 1;
 }
 
+static void no_config_detail(ce_check *c)
+{
+	char *sys = gm_config_system_path(), *user = gm_config_user_path();
+
+	ce_detail(c, _("no configuration file at '%s' or '%s': defaults are "
+		       "used"), sys, user);
+	free(sys);
+	free(user);
+}
+
 static void check_config(ce_run *r)
 {
 	ce_check *c = &r->checks[CE_CONFIG];
 	const gm_config *cfg = &r->cli->cfg;
-	char *tried = NULL;
+	int failed, n;
 	gm_error err;
-	int n;
 
-	if (load_config(r, &tried, &err) < 0)
+	failed = gm_config_load_all(&r->cli->cfg, r->cli->config_opt, &err);
+	if (failed)
 		problem_err(c, CE_FAIL, &err);
-	else
-		r->config_file_read = cfg->path != NULL;
-	if (!r->config_file_read && !c->summary)
-		ce_detail(c, "no configuration file at '%s': defaults are used",
-			  tried ? tried : "?");
+	r->config_file_read = cfg->n_files > 0;
+	for (n = 0; n < (int)cfg->n_files; n++)
+		ce_detail(c, _("read '%s'"), cfg->files[n]);
+	if (!r->config_file_read && !failed)
+		no_config_detail(c);
 	load_profile(r, c);
-	check_service_settings(r, c);
+	/* a file that does not parse is the one problem to report */
+	if (!failed)
+		check_service_settings(r, c);
 	if (cfg->chain_bundle) {
 		n = load_bundle(r, cfg->chain_bundle, 0, &err);
 		if (n < 0)
-			problem(c, CE_FAIL, "set [service] chain_bundle to a "
-				"PEM file of the CA's SM2 root certificate",
+			problem(c, CE_FAIL, _("set [service] chain_bundle to a "
+				"PEM file of the CA's SM2 root certificate"),
 				err.msg);
 		else
-			ce_detail(c, "chain bundle '%s' (%d certificate%s)",
-				  cfg->chain_bundle, n, n == 1 ? "" : "s");
+			ce_detail(c, ngettext("chain bundle '%s' (%d "
+					      "certificate)", "chain bundle '%s' "
+					      "(%d certificates)",
+					      (unsigned long)n),
+				  cfg->chain_bundle, n);
 	}
-	ce_detail(c, "token profile '%s'", r->profile.name);
+	ce_detail(c, _("token profile '%s'"), r->profile.name);
 	if (!c->summary)
-		ce_set(c, CE_PASS, NULL, "'%s' is valid; service %s",
-		       cfg->path ? cfg->path : "(defaults)", cfg->service_url);
-	free(tried);
+		ce_set(c, CE_PASS, NULL, _("'%s' is valid; service %s"),
+		       cfg->path ? cfg->path : _("(defaults)"),
+		       cfg->service_url);
 }
 
 /* ---- driver ---------------------------------------------------------- */
@@ -222,7 +245,7 @@ static void check_driver(ce_run *r)
 		problem_err(c, CE_FAIL, &err);
 		return;
 	}
-	ce_detail(c, "module '%s'", r->module_path);
+	ce_detail(c, _("module '%s'"), r->module_path);
 	if (gm_module_open(r->module_path, &cli->module, &err) < 0) {
 		problem_err(c, CE_FAIL, &err);
 		return;
@@ -232,7 +255,7 @@ static void check_driver(ce_run *r)
 		return;
 	}
 	r->have_info = 1;
-	ce_detail(c, "PKCS#11 %u.%u, library version %u.%u",
+	ce_detail(c, _("PKCS#11 %u.%u, library version %u.%u"),
 		  r->info.cryptoki_major, r->info.cryptoki_minor,
 		  r->info.library_major, r->info.library_minor);
 	/* "FEITIAN ... libes_3000gm.so 1.0", the maker said once */
@@ -261,33 +284,41 @@ static void usb_found(ce_run *r, ce_check *c, const gm_usb_device *d,
 
 	for (i = 0; i < n; i++) {
 		ce_detail(c, "%s %04x:%04x: %s", d[i].node, d[i].vendor,
-			  d[i].product, d[i].can_open ? "this user may open it" :
+			  d[i].product, d[i].can_open ? _("this user may open it") :
 			  d[i].problem);
 		closed += !d[i].can_open;
 	}
 	if (n >= 2) {
-		char *msg = gm_xasprintf("%zu Ekeys (%04x:%04x) are on the "
-					 "USB bus", n, r->profile.usb_vendor,
+		char *msg = gm_xasprintf(_("%zu Ekeys (%04x:%04x) are on the "
+					 "USB bus"), n, r->profile.usb_vendor,
 					 r->profile.usb_product);
 
-		problem(c, CE_FAIL, FIX_ONE_EKEY, msg);
+		problem(c, CE_FAIL, _(FIX_ONE_EKEY), msg);
 		free(msg);
 		if (closed)
-			problem(c, CE_FAIL, FIX_UDEV, "this user may not open "
-				"some of them");
+			problem(c, CE_FAIL, fix_udev(), _("this user may not open "
+				"some of them"));
 		return;
 	}
 	if (d[0].can_open) {
-		ce_set(c, CE_PASS, NULL, "one Ekey at %s; this user may open it",
+		ce_set(c, CE_PASS, NULL, _("one Ekey at %s; this user may open it"),
 		       d[0].node);
 		return;
 	}
-	denied = !strncmp(d[0].problem, "permission", 10);
-	ce_set(c, CE_FAIL, denied ? FIX_UDEV :
-	       "re-insert the Ekey; if that does not help, " FIX_UDEV,
-	       "the Ekey at %s cannot be opened by this user (uid %lu): %s",
-	       d[0].node, (unsigned long)getuid(),
-	       denied ? "permission denied" : d[0].problem);
+	denied = d[0].denied;
+	if (!denied) {
+		char *fix = gm_xasprintf(_("re-insert the Ekey; if that does "
+					   "not help, %s"), fix_udev());
+
+		ce_set(c, CE_FAIL, fix, _("the Ekey at %s cannot be opened by "
+		       "this user (uid %lu): %s"), d[0].node,
+		       (unsigned long)getuid(), d[0].problem);
+		free(fix);
+		return;
+	}
+	ce_set(c, CE_FAIL, fix_udev(),
+	       _("the Ekey at %s cannot be opened by this user (uid %lu): %s"),
+	       d[0].node, (unsigned long)getuid(), d[0].problem);
 }
 
 static void check_usb(ce_run *r)
@@ -300,8 +331,8 @@ static void check_usb(ce_run *r)
 	size_t n = 0;
 
 	if (!vendor) {
-		ce_set(c, CE_SKIP, NULL, "skipped: token profile '%s' names no "
-		       "USB device", r->profile.name);
+		ce_set(c, CE_SKIP, NULL, _("skipped: token profile '%s' names no "
+		       "USB device"), r->profile.name);
 		return;
 	}
 	if (gm_usb_scan((uint16_t)vendor, (uint16_t)product, &devs, &n,
@@ -312,19 +343,19 @@ static void check_usb(ce_run *r)
 	if (n > 0)
 		usb_found(r, c, devs, n);
 	else if (!have_usb_bus())
-		ce_set(c, CE_WARN, "attach the Ekey to a machine with a USB "
+		ce_set(c, CE_WARN, _("attach the Ekey to a machine with a USB "
 		       "port (or pass the USB device through to this "
-		       "container or virtual machine)",
-		       "no USB bus on this machine (/dev/bus/usb is absent); "
-		       "a soft or network token may still work");
+		       "container or virtual machine)"),
+		       _("no USB bus on this machine (/dev/bus/usb is absent); "
+		       "a soft or network token may still work"));
 	else if (token_seen)
-		ce_set(c, CE_WARN, "if the token should be an Ekey, insert it",
-		       "no %04x:%04x device on the USB bus, but the module "
-		       "sees a token (a soft or network token?)", vendor,
+		ce_set(c, CE_WARN, _("if the token should be an Ekey, insert it"),
+		       _("no %04x:%04x device on the USB bus, but the module "
+		       "sees a token (a soft or network token?)"), vendor,
 		       product);
 	else
-		ce_set(c, CE_FAIL, FIX_INSERT, "no Ekey (%04x:%04x) is on the "
-		       "USB bus", vendor, product);
+		ce_set(c, CE_FAIL, _(FIX_INSERT), _("no Ekey (%04x:%04x) is on the "
+		       "USB bus"), vendor, product);
 	free(devs);
 }
 
@@ -347,7 +378,7 @@ static void check_single_token(ce_run *r, const gm_error *tokens_err)
 	size_t i;
 
 	if (!usable(r, CE_DRIVER)) {
-		ce_skip(c, "driver", "no PKCS#11 module to ask");
+		ce_skip(c, "driver", _("no PKCS#11 module to ask"));
 		return;
 	}
 	if (!r->tokens_read) {
@@ -355,16 +386,16 @@ static void check_single_token(ce_run *r, const gm_error *tokens_err)
 		return;
 	}
 	for (i = 0; i < r->n_tokens; i++)
-		ce_detail(c, "slot %lu: label '%s', serial %s (%s %s)",
+		ce_detail(c, _("slot %lu: label '%s', serial %s (%s %s)"),
 			  (unsigned long)t[i].slot, t[i].label, t[i].serial,
 			  t[i].manufacturer, t[i].model);
 	if (r->n_tokens == 0) {
-		ce_set(c, CE_FAIL, FIX_INSERT, "no token is present in the "
-		       "module's slots");
+		ce_set(c, CE_FAIL, _(FIX_INSERT), _("no token is present in the "
+		       "module's slots"));
 		return;
 	}
 	if (r->n_tokens > 1) {
-		ce_set(c, CE_FAIL, FIX_ONE_EKEY, "%zu tokens are present",
+		ce_set(c, CE_FAIL, _(FIX_ONE_EKEY), _("%zu tokens are present"),
 		       r->n_tokens);
 		return;
 	}
@@ -374,7 +405,7 @@ static void check_single_token(ce_run *r, const gm_error *tokens_err)
 		return;
 	}
 	gm_session_set_profile(r->cli->session, &r->profile);
-	ce_set(c, CE_PASS, NULL, "one token: label '%s', serial %s",
+	ce_set(c, CE_PASS, NULL, _("one token: label '%s', serial %s"),
 	       t[0].label, t[0].serial);
 }
 
@@ -388,32 +419,32 @@ static void check_pin(ce_run *r)
 	gm_error err;
 
 	if (!usable(r, CE_SINGLE_TOKEN)) {
-		ce_skip(c, "single_token", "no single token to look at");
+		ce_skip(c, "single_token", _("no single token to look at"));
 		return;
 	}
 	if (gm_session_pin_state(r->cli->session, &ps, &err) < 0) {
 		problem_err(c, CE_FAIL, &err);
 		return;
 	}
-	ce_detail(c, "read from the token's flags; no PIN was asked");
+	ce_detail(c, _("read from the token's flags; no PIN was asked"));
 	if (ps.pin_pad)
-		ce_detail(c, "the PIN is typed on the token's PIN pad");
+		ce_detail(c, _("the PIN is typed on the token's PIN pad"));
 	if (ps.locked)
-		ce_set(c, CE_FAIL, FIX_PIN_LOCKED, "the user PIN is locked "
-		       "(too many wrong PINs)");
+		ce_set(c, CE_FAIL, _(FIX_PIN_LOCKED), _("the user PIN is locked "
+		       "(too many wrong PINs)"));
 	else if (ps.final_try)
-		ce_set(c, CE_WARN, "be sure of the PIN before renewing; ask "
-		       "the CA rather than guess", "one PIN try is left: the "
-		       "next wrong PIN locks the Ekey");
+		ce_set(c, CE_WARN, _("be sure of the PIN before renewing; ask "
+		       "the CA rather than guess"), _("one PIN try is left: the "
+		       "next wrong PIN locks the Ekey"));
 	else if (ps.count_low)
-		ce_set(c, CE_WARN, "type the PIN carefully: wrong PINs in a "
-		       "row lock the Ekey", "a wrong PIN was entered since the "
-		       "last correct one: fewer tries are left");
+		ce_set(c, CE_WARN, _("type the PIN carefully: wrong PINs in a "
+		       "row lock the Ekey"), _("a wrong PIN was entered since the "
+		       "last correct one: fewer tries are left"));
 	else if (tries)
-		ce_set(c, CE_PASS, NULL, "not locked; %u wrong PINs in a row "
-		       "would lock it", tries);
+		ce_set(c, CE_PASS, NULL, _("not locked; %u wrong PINs in a row "
+		       "would lock it"), tries);
 	else
-		ce_set(c, CE_PASS, NULL, "not locked");
+		ce_set(c, CE_PASS, NULL, _("not locked"));
 }
 
 /* ---- service ----------------------------------------------------------- */
@@ -438,7 +469,7 @@ static void check_service(ce_run *r)
 	gm_error err;
 
 	if (!r->have_service || !r->probe_der) {
-		ce_skip(c, "config", "no usable service URL and CA bundle");
+		ce_skip(c, "config", _("no usable service URL and CA bundle"));
 		return;
 	}
 	ders = gm_xcalloc(r->certs.n + 1, sizeof(*ders));
@@ -464,7 +495,7 @@ static void check_service(ce_run *r)
 					 "firewall); if it does, the service "
 					 "is down: try again later");
 		problem_err(c, CE_FAIL, &err);
-		ce_detail(c, "%s (lookup, one try)", r->cli->cfg.service_url);
+		ce_detail(c, _("%s (lookup, one try)"), r->cli->cfg.service_url);
 	} else {
 		r->answered_at = time(NULL);
 		if (n) {
@@ -474,15 +505,17 @@ static void check_service(ce_run *r)
 			gm_ca_records_free(recs, 1);
 		}
 		gm_service_tls_info(r->service, &proto, &suite);
-		ce_set(c, CE_PASS, NULL, "%s answered over verified %s in "
-		       "%ld ms", r->cli->cfg.service_url,
+		ce_set(c, CE_PASS, NULL, _("%s answered over verified %s in "
+		       "%ld ms"), r->cli->cfg.service_url,
 		       r->cli->cfg.service_tlcp ? "TLCP" : "TLS",
 		       gm_service_last_ms(r->service));
-		ce_detail(c, "looked up %zu certificate%s; %s verified "
-			  "against '%s'", n ? n : 1, n > 1 ? "s" : "",
+		ce_detail(c, ngettext("looked up %zu certificate; %s verified "
+				      "against '%s'", "looked up %zu "
+				      "certificates; %s verified against '%s'",
+				      n ? n : 1), n ? n : 1,
 			  r->cli->cfg.service_tlcp ? "TLCP" : "TLS",
 			  r->cli->cfg.ca_bundle);
-		ce_detail(c, "protocol %s, cipher suite %s",
+		ce_detail(c, _("protocol %s, cipher suite %s"),
 			  *proto ? proto : "?", *suite ? suite : "?");
 	}
 	free(ders);
@@ -519,25 +552,26 @@ static const char *refusal(const char *reason, const char **fix)
 	static const struct {
 		const char *reason, *text, *fix;
 	} known[] = {
-		{ "unknown", "unknown to the CA", "check that this is the right "
-		  "Ekey: the CA knows only the certificates it issued" },
-		{ "offline_only", "offline renewal only (expired more than 90 "
-		  "days ago)", FIX_OFFLINE },
-		{ "revoked", "revoked by the CA", "a revoked certificate cannot "
-		  "be renewed: apply to the CA for a new one" },
-		{ "superseded", "superseded (already renewed)", "check that this "
-		  "is the Ekey holding the new certificate ('gmrenew "
-		  "list-certs --online')" },
+		{ "unknown", N_("unknown to the CA"), N_("check that this is "
+		  "the right Ekey: the CA knows only the certificates it "
+		  "issued") },
+		{ "offline_only", N_("offline renewal only (expired more than "
+		  "90 days ago)"), FIX_OFFLINE },
+		{ "revoked", N_("revoked by the CA"), N_("a revoked certificate "
+		  "cannot be renewed: apply to the CA for a new one") },
+		{ "superseded", N_("superseded (already renewed)"), N_("check "
+		  "that this is the Ekey holding the new certificate ('gmrenew "
+		  "list-certs --online')") },
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (!strcmp(reason, known[i].reason)) {
-			*fix = known[i].fix;
-			return known[i].text;
+			*fix = _(known[i].fix);
+			return _(known[i].text);
 		}
 	*fix = "ask the CA why it refuses online renewal";
-	return "not renewable online";
+	return _("not renewable online");
 }
 
 /* What can be said of certificate i: its standing, a sentence (caller
@@ -553,14 +587,14 @@ static enum standing judge_cert(const ce_run *r, size_t i, char **what,
 
 	*fix = NULL;
 	if (!v->parsed) {
-		*what = gm_xasprintf("certificate #%zu cannot be read: %s",
+		*what = gm_xasprintf(_("certificate #%zu cannot be read: %s"),
 				     v->index, v->problem);
-		*fix = "check that this is the right Ekey";
+		*fix = _("check that this is the right Ekey");
 		return ST_UNREADABLE;
 	}
 	if (rec && rec->online) {
-		*what = gm_xasprintf("%s (serial %s), %ld days left: the CA "
-				     "renews it online now", v->facts.subject,
+		*what = gm_xasprintf(_("%s (serial %s), %ld days left: the CA "
+				       "renews it online now"), v->facts.subject,
 				     v->facts.serial_hex, v->verdict.days_left);
 		return ST_ONLINE;
 	}
@@ -568,9 +602,9 @@ static enum standing judge_cert(const ce_run *r, size_t i, char **what,
 		"unknown";
 	if (!strcmp(reason, "not_due")) {
 		day_text(rec->window_start, day, sizeof(day));
-		*what = gm_xasprintf("%s (serial %s) is not yet due: %ld days "
-				     "left; online renewal opens %s (in %ld "
-				     "days)", v->facts.subject,
+		*what = gm_xasprintf(_("%s (serial %s) is not yet due: %ld "
+				       "days left; online renewal opens %s (in "
+				       "%ld days)"), v->facts.subject,
 				     v->facts.serial_hex, v->verdict.days_left,
 				     day, rec->window_start ?
 				     (long)((rec->window_start - r->cli->now) /
@@ -580,8 +614,8 @@ static enum standing judge_cert(const ce_run *r, size_t i, char **what,
 		return ST_NOT_DUE;
 	}
 	text = refusal(reason, fix);
-	generic = *reason && !strcmp(text, "not renewable online");
-	*what = gm_xasprintf("%s (serial %s), %ld days left: %s%s%s",
+	generic = *reason && !strcmp(text, _("not renewable online"));
+	*what = gm_xasprintf(_("%s (serial %s), %ld days left: %s%s%s"),
 			     v->facts.subject, v->facts.serial_hex,
 			     v->verdict.days_left, text, generic ? ": " : "",
 			     generic ? reason : "");
@@ -593,11 +627,57 @@ static void note_open_order(ce_check *c, const ce_run *r, size_t i)
 	const gm_ca_record *rec = record_for(r, i);
 
 	if (rec && rec->open_code)
-		ce_detail(c, "#%zu has an unfinished renewal (%s): finish it "
-			  "with 'gmrenew renew-with-code %s'",
+		ce_detail(c, _("#%zu has an unfinished renewal (%s): finish it "
+			  "with 'gmrenew renew-with-code %s'"),
 			  r->certs.views[i].index,
 			  rec->open_state ? rec->open_state : "open",
 			  rec->open_code);
+}
+
+/* Without the CA's records: what the token holds, from the local read. */
+static const char *local_window(const gm_cert_view *v)
+{
+	switch (v->verdict.renewal) {
+	case GM_RENEWAL_ONLINE:
+		return _("the online renewal window is open");
+	case GM_RENEWAL_OFFLINE_ONLY:
+		return _("past the online renewal window: offline renewal only");
+	case GM_RENEWAL_NOT_DUE:
+		break;
+	}
+	return _("not yet due for renewal");
+}
+
+static void local_standing(ce_run *r, ce_check *c)
+{
+	const gm_cert_view *best = NULL;
+	size_t i;
+
+	for (i = 0; i < r->certs.n; i++) {
+		const gm_cert_view *v = &r->certs.views[i];
+
+		if (!v->parsed) {
+			ce_detail(c, _("#%zu cannot be read: %s"), v->index,
+				  v->problem);
+			continue;
+		}
+		ce_detail(c, _("#%zu %s (serial %s), %ld days left: %s"),
+			  v->index, v->facts.subject, v->facts.serial_hex,
+			  v->verdict.days_left, local_window(v));
+		if (!best || v->verdict.renewal == GM_RENEWAL_ONLINE)
+			best = v;
+	}
+	ce_detail(c, _("read from the token only: the CA's records could not "
+		       "be asked"));
+	if (!best) {
+		ce_set(c, CE_FAIL, _("check that this is the right Ekey"),
+		       _("no certificate on the token can be read"));
+		return;
+	}
+	ce_set(c, CE_WARN, _("fix 'service' to compare with the CA's records"),
+	       _("%s, %ld days left: %s (the CA's records could not be "
+		 "asked)"), best->facts.subject, best->verdict.days_left,
+	       local_window(best));
 }
 
 static void check_matching_cert(ce_run *r, const gm_error *certs_err)
@@ -609,7 +689,7 @@ static void check_matching_cert(ce_run *r, const gm_error *certs_err)
 	size_t i;
 
 	if (!usable(r, CE_SINGLE_TOKEN)) {
-		ce_skip(c, "single_token", "no single token to look at");
+		ce_skip(c, "single_token", _("no single token to look at"));
 		return;
 	}
 	if (!r->certs_read) {
@@ -617,13 +697,13 @@ static void check_matching_cert(ce_run *r, const gm_error *certs_err)
 		return;
 	}
 	if (r->certs.n == 0) {
-		ce_set(c, CE_FAIL, "insert the Ekey that holds your "
-		       "certificate (one Ekey at a time)", "the token holds "
-		       "no certificate");
+		ce_set(c, CE_FAIL, _("insert the Ekey that holds your "
+		       "certificate (one Ekey at a time)"), _("the token holds "
+		       "no certificate"));
 		return;
 	}
 	if (!usable(r, CE_SERVICE)) {
-		ce_skip(c, "service", "the CA's records cannot be asked");
+		local_standing(r, c);
 		return;
 	}
 	for (i = 0; i < r->certs.n; i++) {
@@ -643,8 +723,9 @@ static void check_matching_cert(ce_run *r, const gm_error *certs_err)
 			free(what);
 		}
 	}
-	ce_set(c, best == ST_ONLINE ? CE_PASS : best == ST_NOT_DUE ? CE_WARN :
-	       CE_FAIL, best_fix, "%s", best_what);
+	/* not yet due is the normal state of a certificate renewed lately */
+	ce_set(c, best == ST_ONLINE || best == ST_NOT_DUE ? CE_PASS : CE_FAIL,
+	       best_fix, "%s", best_what);
 	free(best_what);
 }
 
@@ -657,28 +738,30 @@ static void check_clock(ce_run *r)
 	long off;
 
 	if (!usable(r, CE_SERVICE)) {
-		ce_skip(c, "service", "no answer to take the time from");
+		ce_skip(c, "service", _("no answer to take the time from"));
 		return;
 	}
 	date = gm_service_server_date(r->service);
 	if (!date) {
-		ce_set(c, CE_WARN, "check the clock by hand (e.g. "
-		       "'timedatectl')", "the service's answer carried no "
-		       "Date header: the clock cannot be compared");
+		ce_set(c, CE_WARN, _("check the clock by hand (e.g. "
+		       "'timedatectl')"), _("the service's answer carried no "
+		       "Date header: the clock cannot be compared"));
 		return;
 	}
 	off = (long)(r->answered_at - date);
-	ce_detail(c, "offset %+ld s (local minus the service's Date header); "
-		  "allowed: %d s either way", off, CLOCK_LIMIT_S);
+	ce_detail(c, _("offset %+ld s (local minus the service's Date header); "
+		  "allowed: %d s either way"), off, CLOCK_LIMIT_S);
 	if (labs(off) <= CLOCK_LIMIT_S)
-		ce_set(c, CE_PASS, NULL, "within 5 minutes of the service "
-		       "(offset %+ld s)", off);
+		ce_set(c, CE_PASS, NULL, _("within 5 minutes of the service "
+		       "(offset %+ld s)"), off);
 	else
-		ce_set(c, CE_FAIL, "set the clock right: turn on time "
+		ce_set(c, CE_FAIL, _("set the clock right: turn on time "
 		       "synchronisation ('sudo timedatectl set-ntp true') or "
-		       "set the date", "the local clock is %ld s %s the "
-		       "service's (more than 5 minutes)", labs(off),
-		       off > 0 ? "ahead of" : "behind");
+		       "set the date"), off > 0 ?
+		       _("the local clock is %ld s ahead of the service's "
+			 "(more than 5 minutes)") :
+		       _("the local clock is %ld s behind the service's (more "
+			 "than 5 minutes)"), labs(off));
 }
 
 /* ---- the run ------------------------------------------------------------ */

@@ -18,7 +18,6 @@
 #include "checkenv_internal.h"
 #include "gmrenew/version.h"
 
-#define WIDTH 80
 #define ID_WIDTH 13		/* "matching_cert" */
 #define SUMMARY_COL (7 + ID_WIDTH + 1)
 #define DETAIL_COL 7
@@ -78,10 +77,10 @@ void ce_detail(ce_check *c, const char *fmt, ...)
 
 void ce_skip(ce_check *c, const char *because_id, const char *why)
 {
-	ce_set(c, CE_SKIP, NULL, "skipped (needs %s): %s", because_id, why);
+	ce_set(c, CE_SKIP, NULL, _("skipped (needs %s): %s"), because_id, why);
 	/* fix is null only when passed: a skip points at the check to fix */
 	free(c->fix);
-	c->fix = gm_xasprintf("fix '%s' first", because_id);
+	c->fix = gm_xasprintf(_("fix '%s' first"), because_id);
 }
 
 void ce_run_init(ce_run *r, gm_cli *cli)
@@ -280,114 +279,59 @@ fail:
 
 /* ---- text -------------------------------------------------------------- */
 
-/* Prints a word too long for any line (a path) in pieces, from column
- * *col; returns nothing, updates *col. */
-static void hard_break(FILE *f, const char *word, size_t *col, size_t indent)
-{
-	const unsigned char *p = (const unsigned char *)word;
-
-	while (*p) {
-		size_t len = 1, w;
-		char ch[5];
-
-		while (len < 4 && (p[len] & 0xc0) == 0x80)
-			len++;
-		memcpy(ch, p, len);
-		ch[len] = '\0';
-		w = gm_display_width(ch);
-		if (*col + w > WIDTH) {
-			gm_fprintf(f, "\n%*s", (int)indent, "");
-			*col = indent;
-		}
-		gm_fputs(ch, f);
-		*col += w;
-		p += len;
-	}
-}
-
-/* Prints text from column col, wrapped at WIDTH by words, continuation
- * lines (and lines after a '\n') indented to indent. */
-static void wrap(FILE *f, const char *text, size_t col, size_t indent)
-{
-	const char *p = text;
-	int first_word = 1;
-
-	while (*p) {
-		size_t n = strcspn(p, " \n"), w;
-		char *word;
-
-		if (n == 0) {
-			if (*p == '\n') {
-				gm_fprintf(f, "\n%*s", (int)indent, "");
-				col = indent;
-				first_word = 1;
-			}
-			p++;
-			continue;
-		}
-		word = gm_xmemdup(p, n + 1);
-		word[n] = '\0';
-		w = gm_display_width(word);
-		if (!first_word && col + 1 + w > WIDTH) {
-			gm_fprintf(f, "\n%*s", (int)indent, "");
-			col = indent;
-		} else if (!first_word) {
-			fputc(' ', f);
-			col++;
-		}
-		if (col + w > WIDTH) {
-			hard_break(f, word, &col, indent);
-		} else {
-			gm_fputs(word, f);
-			col += w;
-		}
-		first_word = 0;
-		free(word);
-		p += n;
-	}
-	fputc('\n', f);
-}
-
 static void print_tag(FILE *f, ce_status s, int colour)
 {
-	static const char *const tags[] = { "PASS", "WARN", "FAIL", "SKIP" };
+	/* TRANSLATORS: four columns each, the check's verdict */
+	static const char *const tags[] = { N_("PASS"), N_("WARN"),
+					    N_("FAIL"), N_("SKIP") };
 	static const char *const colours[] = { "32", "33", "1;31", "2" };
 
 	if (colour)
-		gm_fprintf(f, "[\033[%sm%s\033[0m]", colours[s], tags[s]);
+		gm_fprintf(f, "[\033[%sm%s\033[0m]", colours[s], _(tags[s]));
 	else
-		gm_fprintf(f, "[%s]", tags[s]);
+		gm_fprintf(f, "[%s]", _(tags[s]));
 }
 
 void ce_print(const ce_run *r, FILE *f, int colour)
 {
-	size_t i, failed = 0, warned = 0, skipped = 0;
+	size_t i, failed = 0, warned = 0, skipped = 0, width = gm_term_width(f);
+	const char *fix_tag = _("fix: ");
+	size_t fix_col = DETAIL_COL + gm_display_width(fix_tag);
 
 	for (i = 0; i < CE_N_CHECKS; i++) {
 		const ce_check *c = &r->checks[i];
 
 		print_tag(f, c->status, colour);
 		gm_fprintf(f, " %-*s ", ID_WIDTH, c->id);
-		wrap(f, c->summary ? c->summary : "", SUMMARY_COL, SUMMARY_COL);
+		gm_wrap(f, c->summary ? c->summary : "", SUMMARY_COL,
+			SUMMARY_COL, width);
 		if (c->detail && c->status != CE_SKIP) {
 			gm_fprintf(f, "%*s", DETAIL_COL, "");
-			wrap(f, c->detail, DETAIL_COL, DETAIL_COL);
+			gm_wrap(f, c->detail, DETAIL_COL, DETAIL_COL, width);
 		}
 		if (c->fix && c->status != CE_PASS && c->status != CE_SKIP) {
-			gm_fprintf(f, "%*sfix: ", DETAIL_COL, "");
-			wrap(f, c->fix, DETAIL_COL + 5, DETAIL_COL + 5);
+			gm_fprintf(f, "%*s%s", DETAIL_COL, "", fix_tag);
+			gm_wrap(f, c->fix, fix_col, fix_col, width);
 		}
 		failed += c->status == CE_FAIL;
 		warned += c->status == CE_WARN;
 		skipped += c->status == CE_SKIP;
 	}
 	if (!failed && !warned)
-		gm_fprintf(f, "All checks passed.\n");
+		gm_fprintf(f, _("All checks passed.\n"));
 	else if (!failed)
-		gm_fprintf(f, "All checks passed, %zu with a warning.\n", warned);
+		gm_fprintf(f, ngettext("All checks passed, %zu with a warning.\n",
+				    "All checks passed, %zu with a warning.\n",
+				    warned), warned);
+	else if (skipped)
+		gm_fprintf(f, ngettext("%zu check failed (others skipped): fix it "
+				    "and run 'gmrenew check-env' again.\n",
+				    "%zu checks failed (others skipped): fix "
+				    "them and run 'gmrenew check-env' again.\n",
+				    failed), failed);
 	else
-		gm_fprintf(f, "%zu check%s failed%s: fix %s and run 'gmrenew "
-			"check-env' again.\n", failed, failed == 1 ? "" : "s",
-			skipped ? " (others skipped)" : "",
-			failed == 1 ? "it" : "them");
+		gm_fprintf(f, ngettext("%zu check failed: fix it and run 'gmrenew "
+				    "check-env' again.\n", "%zu checks failed: "
+				    "fix them and run 'gmrenew check-env' "
+				    "again.\n", failed), failed);
 }

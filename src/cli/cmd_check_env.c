@@ -40,9 +40,9 @@ static int write_report(const ce_run *r, const char *path)
 	rc = ce_write_private(path, with_newline, &err);
 	free(with_newline);
 	if (rc < 0) {
-		gm_fprintf(stderr, "gmrenew: error: %s\n", err.msg);
+		gm_fprintf(stderr, _("gmrenew: error: %s\n"), err.msg);
 		if (err.fix[0])
-			gm_fprintf(stderr, "gmrenew: what to do: %s\n", err.fix);
+			gm_fprintf(stderr, _("gmrenew: what to do: %s\n"), err.fix);
 	}
 	return rc;
 }
@@ -52,9 +52,9 @@ int cmd_check_env(gm_cli *cli, int argc, char **argv)
 	const char *report = NULL;
 	const gm_option opts[] = {
 		{ "report", 0, GM_OPT_STRING, &report, "FILE",
-		  "also write the result and the versions of gmrenew, its "
+		  N_("also write the result and the versions of gmrenew, its "
 		  "libraries, the driver and the system to FILE (mode 0600), "
-		  "for a support ticket" },
+		  "for a support ticket") },
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
 	ce_run r;
@@ -64,7 +64,7 @@ int cmd_check_env(gm_cli *cli, int argc, char **argv)
 	if (code)
 		return code > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
 	if (pos < argc) {
-		gm_fprintf(stderr, "gmrenew check-env: unexpected argument '%s'\n",
+		gm_fprintf(stderr, _("gmrenew check-env: unexpected argument '%s'\n"),
 			argv[pos]);
 		return GM_EXIT_USAGE;
 	}
@@ -80,7 +80,7 @@ int cmd_check_env(gm_cli *cli, int argc, char **argv)
 		if (write_report(&r, report) < 0)
 			code = code ? code : GM_EXIT_FAILED;
 		else if (!cli->json)
-			gm_printf("Report for a support ticket: %s\n", report);
+			gm_printf(_("Report for a support ticket: %s\n"), report);
 	}
 	ce_run_release(&r);
 	return code;

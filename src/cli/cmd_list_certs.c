@@ -90,37 +90,61 @@ static int print_json(gm_cli *cli, const gm_cert_list *list,
 	return GM_EXIT_OK;
 }
 
+/* The columns of the CA's records (the CA page's terms). */
+enum { W_GW = 8, W_ORG = 16, W_SYS = 8, W_STATUS = 9 };
+
+/* The CA's words for a certificate's status, in the user's language. */
+static const char *ca_status(const char *status)
+{
+	if (!status)
+		return "-";
+	if (!strcmp(status, "valid"))
+		return _("valid");
+	if (!strcmp(status, "expired"))
+		return _("expired");
+	if (!strcmp(status, "revoked"))
+		return _("revoked");
+	return status;
+}
+
 static void print_record(size_t index, const gm_ca_record *r)
 {
 	char renewal[64];
 
 	if (r->online)
-		snprintf(renewal, sizeof(renewal), "allowed");
+		snprintf(renewal, sizeof(renewal), "%s", _("allowed"));
 	else
-		snprintf(renewal, sizeof(renewal), "no (%s)",
+		snprintf(renewal, sizeof(renewal), _("no (%s)"),
 			 r->reason ? r->reason : "-");
 	gm_printf("%2zu ", index);
-	gm_print_cell(stdout, r->gateway ? r->gateway : "-", 8);
+	gm_print_cell(stdout, r->gateway ? r->gateway : "-", W_GW);
 	fputc(' ', stdout);
-	gm_print_cell(stdout, r->organization ? r->organization : "-", 16);
+	gm_print_cell(stdout, r->organization ? r->organization : "-", W_ORG);
 	fputc(' ', stdout);
-	gm_print_cell(stdout, r->system ? r->system : "-", 6);
+	gm_print_cell(stdout, r->system ? r->system : "-", W_SYS);
 	fputc(' ', stdout);
-	gm_print_cell(stdout, r->found ? (r->status ? r->status : "-") :
-		      "unknown", 9);
+	gm_print_cell(stdout, r->found ? ca_status(r->status) : _("unknown"),
+		      W_STATUS);
 	gm_printf(" %s\n", renewal);
 	if (r->open_code)
-		gm_printf("   an unfinished renewal (%s) can be finished with "
-		       "'gmrenew renew-with-code %s'\n", r->open_state ?
-		       r->open_state : "open", r->open_code);
+		gm_printf(_("   an unfinished renewal (%s) can be finished with "
+			    "'gmrenew renew-with-code %s'\n"), r->open_state ?
+			  r->open_state : _("open"), r->open_code);
 }
 
 static void print_records(const gm_cert_list *list, const online *on)
 {
 	size_t i;
 
-	gm_printf("\nThe CA's records:\n %s\n",
-	       "# Gateway  Organisation     System CA status Online renewal");
+	gm_printf("\n%s\n %s ", _("The CA's records:"), "#");
+	gm_print_cell(stdout, _("Gateway"), W_GW);
+	fputc(' ', stdout);
+	gm_print_cell(stdout, _("Organisation"), W_ORG);
+	fputc(' ', stdout);
+	gm_print_cell(stdout, _("System"), W_SYS);
+	fputc(' ', stdout);
+	gm_print_cell(stdout, _("CA status"), W_STATUS);
+	gm_printf(" %s\n", _("Online renewal"));
 	for (i = 0; i < list->n; i++) {
 		const gm_ca_record *r = record_of(list, on, i);
 
@@ -136,13 +160,14 @@ int cmd_list_certs(gm_cli *cli, int argc, char **argv)
 	gm_login_options login = { .pin = { NULL, -1 } };
 	const gm_option opts[] = {
 		{ "online", 0, GM_OPT_BOOL, &online_opt, NULL,
-		  "also show the CA's records (asks the renewal service)" },
+		  N_("also show the CA's records (asks the renewal service)") },
 		{ "metrics", 0, GM_OPT_STRING, &metrics, "FILE",
-		  "also write Prometheus metrics to FILE (node_exporter textfile)" },
+		  N_("also write Prometheus metrics to FILE (node_exporter "
+		     "textfile)") },
 		{ "pin-file", 0, GM_OPT_STRING, &login.pin.file, "FILE",
-		  "log in with the PIN from FILE, to see the private keys" },
+		  N_("log in with the PIN from FILE, to see the private keys") },
 		{ "pin-fd", 0, GM_OPT_INT, &login.pin.fd, "N",
-		  "log in with the PIN from file descriptor N" },
+		  N_("log in with the PIN from file descriptor N") },
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
 	online on = { NULL, 0 };

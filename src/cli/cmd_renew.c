@@ -64,9 +64,9 @@ static int select_by_option(const gm_cert_list *l, const char *sel,
 
 /* What the CA's guide says to do past the online window. */
 static const char offline_fix[] =
-	"offline renewal: mail the Ekey together with the filled-in "
+	N_("offline renewal: mail the Ekey together with the filled-in "
 	"certificate business form (证书业务信息表) to the CA, as its renewal "
-	"guide says";
+	"guide says");
 
 /* When online renewal of a certificate opens, as the user reads it. */
 static void window_opens(const gm_cli *cli, const gm_cert_view *v, char *buf,
@@ -130,8 +130,8 @@ static int ask_choice(const gm_cli *cli, const gm_cert_list *l,
 	size_t i;
 
 	gm_cert_list_print(cli, l, stderr);
-	answer = gm_prompt_line("Several certificates can be renewed. "
-				"Which one (#)? ");
+	answer = gm_prompt_line(_("Several certificates can be renewed. "
+				"Which one (#)? "));
 	if (answer) {
 		for (i = 0; i < l->n; i++)
 			if (l->views[i].parsed && matches(&l->views[i], answer))
@@ -229,10 +229,10 @@ static int confirm_start(const gm_cli *cli, const renew_opts *o,
 	if (o->yes || o->dry_run || cli->json || !gm_have_terminal())
 		return 0;
 	if (v->verdict.days_left >= 0)
-		snprintf(q, sizeof(q), "Renew '%s' (expires in %ld days)? [y/N] ",
+		snprintf(q, sizeof(q), _("Renew '%s' (expires in %ld days)? [y/N] "),
 			 v->facts.subject, v->verdict.days_left);
 	else
-		snprintf(q, sizeof(q), "Renew '%s' (expired %ld days ago)? [y/N] ",
+		snprintf(q, sizeof(q), _("Renew '%s' (expired %ld days ago)? [y/N] "),
 			 v->facts.subject, -v->verdict.days_left);
 	if (gm_prompt_yes(q))
 		return 0;
@@ -252,9 +252,9 @@ static int print_result(gm_renew_session *rs, const gm_cert_view *old,
 			cJSON_AddItemToObject(doc, "old", gm_cert_view_json(old));
 			gm_cli_print_json(doc);
 		} else {
-			gm_printf("Dry run: '%s' can be renewed now; the PIN, the key "
+			gm_printf(_("Dry run: '%s' can be renewed now; the PIN, the key "
 			       "and the CA's records were checked. Nothing was "
-			       "changed.\n", old->facts.subject);
+			       "changed.\n"), old->facts.subject);
 		}
 		return GM_EXIT_OK;
 	}
@@ -270,7 +270,7 @@ static int print_result(gm_renew_session *rs, const gm_cert_view *old,
 						  old->facts.not_after) / 86400));
 		gm_cli_print_json(doc);
 	} else {
-		gm_printf("Renewed. Update code %s.\n", rs->code);
+		gm_printf(_("Renewed. Update code %s.\n"), rs->code);
 		gm_renew_print_change(stdout, &old->facts, &fresh);
 	}
 	gm_cert_facts_release(&fresh);
@@ -281,29 +281,29 @@ static int parse(gm_cli *cli, renew_opts *o, int argc, char **argv)
 {
 	const gm_option opts[] = {
 		{ "cert", 'c', GM_OPT_STRING, &o->cert, "SEL",
-		  "certificate to renew: index, serial or SHA-256" },
+		  N_("certificate to renew: index, serial or SHA-256") },
 		{ "yes", 'y', GM_OPT_BOOL, &o->yes, NULL,
-		  "do not ask for confirmation" },
+		  N_("do not ask for confirmation") },
 		{ "dry-run", 'n', GM_OPT_BOOL, &o->dry_run, NULL,
-		  "check everything, change nothing on the token or the service" },
+		  N_("check everything, change nothing on the token or the service") },
 		{ "force", 0, GM_OPT_BOOL, &o->force, NULL,
-		  "renew although the certificate is not yet due" },
+		  N_("renew although the certificate is not yet due") },
 		{ "pin-file", 0, GM_OPT_STRING, &o->login.pin.file, "FILE",
-		  "read the PIN from the first line of FILE" },
+		  N_("read the PIN from the first line of FILE") },
 		{ "pin-fd", 0, GM_OPT_INT, &o->login.pin.fd, "N",
-		  "read the PIN from file descriptor N" },
+		  N_("read the PIN from file descriptor N") },
 		{ "allow-final-try", 0, GM_OPT_BOOL, &o->login.allow_final_try,
-		  NULL, "use the PIN even when one try is left before locking" },
+		  NULL, N_("use the PIN even when one try is left before locking") },
 		{ "keep-old", 0, GM_OPT_BOOL, &o->keep_old, NULL,
-		  "keep the old certificate and key (relabelled)" },
+		  N_("keep the old certificate and key (relabelled)") },
 		{ "wait", 0, GM_OPT_BOOL, &o->wait, NULL,
-		  "renew Ekeys one after another as they are inserted" },
+		  N_("renew Ekeys one after another as they are inserted") },
 		{ "count", 0, GM_OPT_INT, &o->batch.count, "N",
-		  "with --wait: stop after N Ekeys" },
+		  N_("with --wait: stop after N Ekeys") },
 		{ "timeout", 0, GM_OPT_INT, &o->batch.timeout, "SECONDS",
-		  "with --wait: stop when nothing changes for SECONDS" },
+		  N_("with --wait: stop when nothing changes for SECONDS") },
 		{ "pin-map", 0, GM_OPT_STRING, &o->batch.pin_map, "FILE",
-		  "with --wait: 'SERIAL PIN' lines (mode 0600)" },
+		  N_("with --wait: 'SERIAL PIN' lines (mode 0600)") },
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
 	int pos, r;
@@ -314,7 +314,7 @@ static int parse(gm_cli *cli, renew_opts *o, int argc, char **argv)
 	if (r)
 		return r;
 	if (pos < argc) {
-		gm_fprintf(stderr, "gmrenew renew: unexpected argument '%s'\n",
+		gm_fprintf(stderr, _("gmrenew renew: unexpected argument '%s'\n"),
 			argv[pos]);
 		return -1;
 	}
@@ -325,8 +325,8 @@ static int parse(gm_cli *cli, renew_opts *o, int argc, char **argv)
 static int renew_wait(gm_cli *cli, renew_opts *o)
 {
 	if (o->cert || o->force || o->login.pin.fd >= 0) {
-		gm_fprintf(stderr, "gmrenew renew: --wait takes no --cert, --force "
-			"or --pin-fd (each Ekey is renewed when due)\n");
+		gm_fprintf(stderr, _("gmrenew renew: --wait takes no --cert, --force "
+			"or --pin-fd (each Ekey is renewed when due)\n"));
 		return GM_EXIT_USAGE;
 	}
 	o->batch.pin_file = o->login.pin.file;

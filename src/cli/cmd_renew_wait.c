@@ -417,10 +417,10 @@ static void finish_key(gm_cli *cli, batch *b, const gm_error *err,
 	int code;
 
 	if (failed) {
-		gm_fprintf(stderr, "gmrenew: Ekey %s: %s\n", oc->token_serial[0] ?
+		gm_fprintf(stderr, _("gmrenew: Ekey %s: %s\n"), oc->token_serial[0] ?
 			oc->token_serial : "?", err->msg);
 		if (err->fix[0])
-			gm_fprintf(stderr, "gmrenew: what to do: %s\n", err->fix);
+			gm_fprintf(stderr, _("gmrenew: what to do: %s\n"), err->fix);
 	}
 	add_row(b, oc);
 	if (cli->json)
@@ -452,8 +452,15 @@ static void summary_text(const batch *b)
 	char when[48];
 	size_t i;
 
-	gm_printf("\n%-16s %-10s %-14s %-24s %s\n", "Serial", "Gateway", "Result",
-	       "New expiry", "Update code");
+	fputc('\n', stdout);
+	gm_print_cell(stdout, _("Serial"), 16);
+	fputc(' ', stdout);
+	gm_print_cell(stdout, _("Gateway"), 10);
+	fputc(' ', stdout);
+	gm_print_cell(stdout, _("Result"), 14);
+	fputc(' ', stdout);
+	gm_print_cell(stdout, _("New expiry"), 24);
+	gm_printf(" %s\n", _("Update code"));
 	for (i = 0; i < b->n; i++) {
 		const batch_row *r = &b->rows[i];
 
@@ -468,7 +475,7 @@ static void summary_text(const batch *b)
 		gm_print_cell(stdout, row_result(r), 14);
 		gm_printf(" %-24s %s\n", when, r->code[0] ? r->code : "-");
 	}
-	gm_printf("%zu Ekey(s): exit code %d\n", b->n, b->exit_code);
+	gm_printf(_("%zu Ekey(s): exit code %d\n"), b->n, b->exit_code);
 }
 
 static void summary_json(const gm_cli *cli, const batch *b)
@@ -545,8 +552,8 @@ int cmd_renew_wait(gm_cli *cli, const gm_wait_options *o)
 	if (o->pin_map && gm_pin_map_check(o->pin_map, &err))
 		return gm_cli_report_error(cli, &err);
 	if (o->count < 0 || o->timeout < 0) {
-		gm_fprintf(stderr, "gmrenew renew: --count and --timeout take a "
-			"number of 0 or more\n");
+		gm_fprintf(stderr, _("gmrenew renew: --count and --timeout take a "
+			"number of 0 or more\n"));
 		return GM_EXIT_USAGE;
 	}
 	if (gm_cli_setup(cli, GM_CMD_MODULE, &err))

@@ -22,16 +22,16 @@ static int print_result(gm_renew_session *rs)
 						fresh.sha256_hex);
 		gm_cli_print_json(doc);
 	} else if (rs->result.nothing_to_do) {
-		gm_printf("Renewal %s is already complete; nothing was changed.\n",
+		gm_printf(_("Renewal %s is already complete; nothing was changed.\n"),
 		       rs->code);
 	} else {
 		char until[48] = "";
 
 		if (have)
 			gm_format_time(fresh.not_after, until, sizeof(until));
-		gm_printf("Renewal %s is complete.\n", rs->code);
+		gm_printf(_("Renewal %s is complete.\n"), rs->code);
 		if (have)
-			gm_printf("Certificate: %s\n  serial %s, valid to %s\n",
+			gm_printf(_("Certificate: %s\n  serial %s, valid to %s\n"),
 			       fresh.subject, fresh.serial_hex, until);
 	}
 	if (have)
@@ -44,11 +44,11 @@ int cmd_renew_with_code(gm_cli *cli, int argc, char **argv)
 	gm_login_options login = { .pin = { .fd = -1 } };
 	const gm_option opts[] = {
 		{ "pin-file", 0, GM_OPT_STRING, &login.pin.file, "FILE",
-		  "read the PIN from the first line of FILE" },
+		  N_("read the PIN from the first line of FILE") },
 		{ "pin-fd", 0, GM_OPT_INT, &login.pin.fd, "N",
-		  "read the PIN from file descriptor N" },
+		  N_("read the PIN from file descriptor N") },
 		{ "allow-final-try", 0, GM_OPT_BOOL, &login.allow_final_try, NULL,
-		  "use the PIN even when one try is left before locking" },
+		  N_("use the PIN even when one try is left before locking") },
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
 	gm_renew_session rs;
@@ -60,8 +60,8 @@ int cmd_renew_with_code(gm_cli *cli, int argc, char **argv)
 	if (r)
 		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
 	if (argc - pos != 1) {
-		gm_fprintf(stderr, "gmrenew renew-with-code: give the update code "
-			"(更新码), e.g. 'gmrenew renew-with-code K7QF-3MZP-W9CD-HX2N'\n");
+		gm_fprintf(stderr, _("gmrenew renew-with-code: give the update code "
+			"(更新码), e.g. 'gmrenew renew-with-code K7QF-3MZP-W9CD-HX2N'\n"));
 		return GM_EXIT_USAGE;
 	}
 	memset(&rs, 0, sizeof(rs));

@@ -50,7 +50,9 @@ static void note_failure(verify_run *v, size_t index, const char *check)
 			 used ? ", " : "", where, check);
 }
 
-static const char *const status_names[] = { "pass", "fail", "skip" };
+/* TRANSLATORS: four columns at most */
+static const char *const status_names[] = { N_("pass"), N_("fail"),
+					    N_("skip") };
 
 static void print_report(const gm_cert_facts *f, size_t index,
 			 const gm_verify_report *r)
@@ -61,10 +63,14 @@ static void print_report(const gm_cert_facts *f, size_t index,
 		gm_printf("#%zu %s\n", index, f->subject);
 	else
 		gm_printf("%s\n", f->subject);
-	gm_printf("   SHA-256 %s\n", f->sha256_hex);
-	for (i = 0; i < r->n; i++)
-		gm_printf("   %-4s %-9s %s\n", status_names[r->checks[i].status],
-		       r->checks[i].id, r->checks[i].detail);
+	gm_printf(_("   SHA-256 %s\n"), f->sha256_hex);
+	for (i = 0; i < r->n; i++) {
+		gm_fputs("   ", stdout);
+		gm_print_cell(stdout, _(status_names[r->checks[i].status]), 4);
+		gm_printf(" %-9s ", r->checks[i].id);
+		gm_wrap(stdout, r->checks[i].detail, 18, 18,
+			gm_term_width(stdout));
+	}
 }
 
 static cJSON *report_json(const gm_cert_facts *f, size_t index,
@@ -138,14 +144,14 @@ static int verify_one(verify_run *v, const gm_cert_facts *f, size_t index,
 	for (i = 0; i < rep.n; i++) {
 		if (!strcmp(rep.checks[i].id, "key") && intermediate)
 			snprintf(rep.checks[i].detail,
-				 sizeof(rep.checks[i].detail), "a CA "
+				 sizeof(rep.checks[i].detail), _("a CA "
 				 "certificate (an intermediate): its key pair "
-				 "is not expected on the token");
+				 "is not expected on the token"));
 		else if (!strcmp(rep.checks[i].id, "key") &&
 			 !v->cli->session && v->token_problem[0])
 			snprintf(rep.checks[i].detail,
 				 sizeof(rep.checks[i].detail),
-				 "no token to look at: %.480s",
+				 _("no token to look at: %.480s"),
 				 v->token_problem);
 		if (rep.checks[i].status == GM_CHECK_FAIL)
 			note_failure(v, index, rep.checks[i].id);
@@ -236,8 +242,8 @@ static void report_unreadable(verify_run *v, const gm_cert_view *cv)
 		cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "checks"), c);
 		cJSON_AddItemToArray(v->items, o);
 	} else {
-		gm_printf("#%zu unreadable certificate object (id %s)\n"
-		       "   %-4s %-9s %s\n", cv->index, id[0] ? id : "none",
+		gm_printf(_("#%zu unreadable certificate object (id %s)\n"
+		       "   %-4s %-9s %s\n"), cv->index, id[0] ? id : "none",
 		       "fail", "read", cv->problem);
 	}
 	free(id);
@@ -296,16 +302,16 @@ int cmd_verify(gm_cli *cli, int argc, char **argv)
 	verify_opts o = { 0 };
 	const gm_option opts[] = {
 		{ "cert", 0, GM_OPT_STRING, &o.cert, "FILE",
-		  "verify this certificate (PEM or DER; more PEM certificates "
-		  "after it are intermediates) instead of the token's" },
+		  N_("verify this certificate (PEM or DER; more PEM certificates "
+		  "after it are intermediates) instead of the token's") },
 		{ "previous", 0, GM_OPT_STRING, &o.previous, "FILE",
-		  "the certificate it renewed: run the post-renewal check" },
+		  N_("the certificate it renewed: run the post-renewal check") },
 		{ "ca-bundle", 0, GM_OPT_STRING, &o.ca_bundle, "FILE",
-		  "trust anchors (default: [service] chain_bundle)" },
+		  N_("trust anchors (default: [service] chain_bundle)") },
 		{ "pin-file", 0, GM_OPT_STRING, &o.login.pin.file, "FILE",
-		  "log in with the PIN from FILE to check the private key" },
+		  N_("log in with the PIN from FILE to check the private key") },
 		{ "pin-fd", 0, GM_OPT_INT, &o.login.pin.fd, "N",
-		  "log in with the PIN from file descriptor N" },
+		  N_("log in with the PIN from file descriptor N") },
 		{ NULL, 0, 0, NULL, NULL, NULL },
 	};
 	verify_run v = { .cli = cli, .o = &o, .ok = 1 };
@@ -355,13 +361,13 @@ int cmd_verify(gm_cli *cli, int argc, char **argv)
 	} else {
 		cJSON_Delete(v.items);
 		if (v.ok)
-			gm_printf("All checks passed.\n");
+			gm_printf(_("All checks passed.\n"));
 		else
-			gm_printf("Verification FAILED: %s.\n", v.failed);
+			gm_printf(_("Verification FAILED: %s.\n"), v.failed);
 	}
 	if (!v.ok) {
-		gm_fprintf(stderr, "gmrenew: error: %s\n", err.msg);
-		gm_fprintf(stderr, "gmrenew: what to do: %s\n", err.fix);
+		gm_fprintf(stderr, _("gmrenew: error: %s\n"), err.msg);
+		gm_fprintf(stderr, _("gmrenew: what to do: %s\n"), err.fix);
 	}
 	free(v.state_dir);
 	return v.ok ? GM_EXIT_OK : GM_EXIT_VERIFY;

@@ -44,8 +44,8 @@ static int check_flags(gm_cli *cli, const gm_login_options *o, int scripted,
 		return pin_locked(err);
 	if (st.final_try && !o->allow_final_try) {
 		if (scripted || !gm_have_terminal() ||
-		    !gm_prompt_yes("Only ONE PIN try is left before the Ekey "
-				   "locks. Use it? [y/N] "))
+		    !gm_prompt_yes(_("Only ONE PIN try is left before the Ekey "
+				   "locks. Use it? [y/N] ")))
 			return final_try_refused(err);
 	} else if (st.count_low && !cli->json) {
 		gm_cli_warn("the Ekey has counted wrong PINs: few tries are left "
@@ -85,7 +85,7 @@ static int attempt(gm_cli *cli, const gm_login_options *o, failed_pins *f,
 	unsigned char h[32];
 	int r;
 
-	snprintf(prompt, sizeof(prompt), "PIN of Ekey '%s' (serial %s): ",
+	snprintf(prompt, sizeof(prompt), _("PIN of Ekey '%s' (serial %s): "),
 		 cli->token.label, cli->token.serial);
 	if (gm_prompt_pin(&o->pin, prompt, &pin, err))
 		return -1;

@@ -19,38 +19,88 @@
 #include "gmrenew/version.h"
 #include "fleet_internal.h"
 
-static const gm_command commands[] = {
+const gm_command gm_commands[] = {
 	{ "check-env", cmd_check_env, GM_CMD_CONFIG, "[--json] [--report FILE]",
-	  "Check that renewal can work here: configuration, driver, USB, "
-	  "one token, PIN, certificate, service, clock." },
+	  N_("Check that renewal can work here: configuration, driver, USB, "
+	     "one token, PIN, certificate, service, clock."),
+	  N_("The CA's environment check for a terminal, and the first thing "
+	     "the helpdesk asks for. Every check runs, also after one failed, "
+	     "and shows PASS, WARN, FAIL or SKIP with what it found and, when "
+	     "not passed, what to do. No PIN is asked and nothing is "
+	     "changed.\n\n"
+	     "Exit 0 when no check failed (warnings are fine), 5 when one "
+	     "did, 1 when the report could not be written.") },
 	{ "list-certs", cmd_list_certs, GM_CMD_TOKEN, "[options]",
-	  "List the certificates on the token, with their validity and "
-	  "whether they can be renewed." },
+	  N_("List the certificates on the token, with their validity and "
+	     "whether they can be renewed."),
+	  N_("The table of the CA's renewal page: index, gateway number "
+	     "(网关号), organisation (机构名称), system (所属系统), valid from "
+	     "and to, days left, status (有效 valid, 过期 expired) and the "
+	     "renewal window. With --online the CA's records are added, and "
+	     "the update code of an unfinished renewal. No PIN is needed.") },
 	{ "verify", cmd_verify, GM_CMD_CONFIG, "[options]",
-	  "Verify the token's certificates: chain, validity, key, renewal." },
+	  N_("Verify the token's certificates: chain, validity, key, "
+	     "renewal."),
+	  N_("Checks the chain up to [service] chain_bundle with SM2 on every "
+	     "link, the validity now, that the key pair is on the token, and "
+	     "after a renewal that the validity moved about five years later "
+	     "with the same subject and a new key. Exit 8 when a check "
+	     "fails.") },
 	{ "renew", cmd_renew, GM_CMD_TOKEN | GM_CMD_RW, "[options]",
-	  "Renew a certificate on the token with the CA's renewal service." },
+	  N_("Renew a certificate on the token with the CA's renewal service."),
+	  N_("Renews the certificate that is due (or the one --cert selects): "
+	     "asks the service, shows the update code (更新码), generates the "
+	     "new key pair on the token, has the CA sign it, checks the new "
+	     "certificate and installs it, and only then retires the old one. "
+	     "Do not pull the Ekey out meanwhile; if the renewal stops "
+	     "part-way, renew-with-code finishes it.\n\n"
+	     "Exit 3 when the certificate is not yet due, 4 when only offline "
+	     "renewal is possible, 6 for a PIN problem, 7 when the service is "
+	     "unavailable.") },
 	{ "renew-with-code", cmd_renew_with_code, GM_CMD_TOKEN | GM_CMD_RW,
 	  "[options] CODE",
-	  "Finish an interrupted renewal with its update code (更新码)." },
-	{ NULL, NULL, 0, NULL, NULL },
+	  N_("Finish an interrupted renewal with its update code (更新码)."),
+	  N_("Continues a renewal from the step where it stopped, with the "
+	     "journal kept on this machine and the service's record of the "
+	     "code. It is safe to run again: a finished renewal is reported "
+	     "as finished.") },
+	{ "config", cmd_config, 0, "show | init [options]",
+	  N_("Show the configuration in effect, or write a first one."),
+	  N_("'config show' prints every key with its value and where the "
+	     "value came from: a file, an option, or the default. 'config "
+	     "init' writes a configuration file (mode 0644) with the "
+	     "service's URL and the two PEM files the CA gives, after "
+	     "checking them: the user's file, or the --config file (e.g. "
+	     "/etc/gmrenew/gmrenew.conf as root). It does not overwrite a "
+	     "file without --force.") },
+	{ "help", cmd_help, 0, "[COMMAND]",
+	  N_("Show the manual's text of a command, or of everything."),
+	  NULL },
+	{ NULL, NULL, 0, NULL, NULL, NULL },
 };
 
 static void print_help(FILE *f)
 {
-	size_t i;
+	size_t i, width = gm_term_width(f);
 
-	gm_fprintf(f, "usage: gmrenew [global options] COMMAND [options]\n\n"
-		"Renews SM2 certificates on FEITIAN ePass3000GM USB keys "
-		"(Ekey) from a terminal.\n\nCommands:\n");
-	for (i = 0; commands[i].name; i++)
-		gm_fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
-	gm_fprintf(f, "\nGlobal options:\n");
+	gm_fprintf(f, "%s\n\n", _("usage: gmrenew [global options] COMMAND "
+				"[options]"));
+	gm_wrap(f, _("Renews SM2 certificates on FEITIAN ePass3000GM USB keys "
+		     "(Ekey) from a terminal."), 0, 0, width);
+	gm_fprintf(f, "\n%s\n", _("Commands:"));
+	for (i = 0; gm_commands[i].name; i++) {
+		gm_fprintf(f, "  %-16s ", gm_commands[i].name);
+		gm_wrap(f, _(gm_commands[i].summary), 19, 19, width);
+	}
+	gm_fprintf(f, "\n%s\n", _("Global options:"));
 	gm_cli_print_options(f, gm_global_options);
-	gm_fprintf(f, "  %-26s %s\n  %-26s %s\n\n"
-		"'gmrenew COMMAND --help' describes a command. Exit codes: "
-		"docs/exit-codes.md.\n", "-h, --help", "show this help and exit",
-		"    --version", "show the versions of gmrenew and its libraries");
+	gm_cli_help_line(f, "-h, --help", _("show this help and exit"));
+	gm_cli_help_line(f, "    --version",
+			 _("show the versions of gmrenew and its libraries"));
+	fputc('\n', f);
+	gm_wrap(f, _("'gmrenew help COMMAND' describes a command, 'man "
+		     "gmrenew' everything: the configuration, the exit codes, "
+		     "examples."), 0, 0, width);
 }
 
 static void print_version(void)
@@ -66,26 +116,34 @@ static void print_version(void)
 	       ", TLCP (NTLS 1.1)" : " (no TLCP: not built on Tongsuo with NTLS)");
 }
 
-/* The manual page: each command prints its own section from its option
- * table, as for --help. */
-static int print_man(void)
+/* Files the build makes from the tables (and the manual). */
+static void gen_man(FILE *f)
+{
+	gm_doc d = { f, 1, 80 };
+
+	gm_manual(&d);
+}
+
+static const struct {
+	const char *flag;
+	void (*write)(FILE *f);
+} generators[] = {
+	{ "--man", gen_man },
+	{ "--bash-completion", gm_completion_bash },
+	{ "--zsh-completion", gm_completion_zsh },
+	{ "--udev-rules", gm_udev_rules },
+};
+
+static int generate(const char *flag)
 {
 	size_t i;
 
-	gm_man_header(stdout, commands);
-	for (i = 0; commands[i].name; i++) {
-		char *args[] = { (char *)commands[i].name, (char *)"--help", NULL };
-		gm_cli cli;
-
-		memset(&cli, 0, sizeof(cli));
-		gm_config_init(&cli.cfg);
-		cli.command = &commands[i];
-		cli.help_roff = 1;
-		commands[i].run(&cli, 2, args);
-		gm_cli_teardown(&cli);
-	}
-	gm_man_footer(stdout);
-	return GM_EXIT_OK;
+	for (i = 0; i < sizeof(generators) / sizeof(generators[0]); i++)
+		if (!strcmp(flag, generators[i].flag)) {
+			generators[i].write(stdout);
+			return 1;
+		}
+	return 0;
 }
 
 /* Global options that take a value, to step over it when finding the
@@ -123,9 +181,9 @@ static const gm_command *lookup(const char *name)
 {
 	size_t i;
 
-	for (i = 0; commands[i].name; i++)
-		if (!strcmp(commands[i].name, name))
-			return &commands[i];
+	for (i = 0; gm_commands[i].name; i++)
+		if (!strcmp(gm_commands[i].name, name))
+			return &gm_commands[i];
 	return NULL;
 }
 
@@ -181,8 +239,10 @@ int main(int argc, char **argv)
 	atexit(gm_pin_env_release);
 	ensure_std_fds();
 	signal(SIGPIPE, SIG_IGN);
-	if (argc == 2 && !strcmp(argv[1], "--man"))
-		return print_man();
+	gm_cli_i18n_init();
+	if (argc == 2 && generate(argv[1]))
+		return fflush(stdout) || ferror(stdout) ? GM_EXIT_FAILED :
+			GM_EXIT_OK;
 	at = find_command(argc, argv);
 	if (at < 0 || has_arg(argc, argv, at, "--help") ||
 	    has_arg(argc, argv, at, "-h")) {
@@ -192,7 +252,7 @@ int main(int argc, char **argv)
 		}
 		if (at < 0 && argc > 1 && !has_arg(argc, argv, argc, "--help") &&
 		    !has_arg(argc, argv, argc, "-h")) {
-			gm_fprintf(stderr, "gmrenew: no command given\n");
+			gm_fprintf(stderr, "%s\n", _("gmrenew: no command given"));
 			print_help(stderr);
 			return GM_EXIT_USAGE;
 		}
@@ -201,13 +261,14 @@ int main(int argc, char **argv)
 	}
 	cmd = lookup(argv[at]);
 	if (!cmd) {
-		gm_fprintf(stderr, "gmrenew: '%s' is not a gmrenew command; see "
-			"'gmrenew --help'\n", argv[at]);
+		gm_fprintf(stderr, _("gmrenew: '%s' is not a gmrenew command; see "
+				  "'gmrenew --help'\n"), argv[at]);
 		return GM_EXIT_USAGE;
 	}
 	code = run(cmd, argc, argv, at);
 	if (fflush(stdout) || ferror(stdout)) {
-		gm_fprintf(stderr, "gmrenew: error: cannot write the output\n");
+		gm_fprintf(stderr, "%s\n", _("gmrenew: error: cannot write the "
+					    "output"));
 		return code ? code : GM_EXIT_FAILED;
 	}
 	return code;

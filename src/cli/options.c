@@ -11,21 +11,22 @@
 
 const gm_option gm_global_options[] = {
 	{ "module", 0, GM_OPT_STRING, NULL, "PATH",
-	  "PKCS#11 module (the token driver) to load" },
+	  N_("PKCS#11 module (the token driver) to load") },
 	{ "token", 0, GM_OPT_STRING, NULL, "URI",
-	  "select the token by RFC 7512 URI, e.g. 'pkcs11:serial=...'" },
+	  N_("select the token by RFC 7512 URI, e.g. 'pkcs11:serial=...'") },
 	{ "config", 0, GM_OPT_STRING, NULL, "FILE",
-	  "configuration file (default: ~/.config/gmrenew/config.ini)" },
+	  N_("configuration file read after /etc/gmrenew/gmrenew.conf and "
+	     "~/.config/gmrenew/gmrenew.conf") },
 	{ "json", 0, GM_OPT_BOOL, NULL, NULL,
-	  "print one JSON document on stdout" },
+	  N_("print one JSON document on stdout") },
 	{ "verbose", 'v', GM_OPT_COUNT, NULL, NULL,
-	  "say more on stderr; twice for PKCS#11 and HTTP traces" },
+	  N_("say more on stderr; twice for PKCS#11 and HTTP traces") },
 	{ "syslog", 0, GM_OPT_BOOL, NULL, NULL,
-	  "also log the outcome to syslog (identifier gmrenew)" },
+	  N_("also log the outcome to syslog (identifier gmrenew)") },
 	{ "log-file", 0, GM_OPT_STRING, NULL, "FILE",
-	  "also append the outcome to FILE" },
+	  N_("also append the outcome to FILE") },
 	{ "not-due-exit", 0, GM_OPT_INT, NULL, "CODE",
-	  "exit with CODE instead of 3 when nothing is due" },
+	  N_("exit with CODE instead of 3 when nothing is due") },
 	{ NULL, 0, 0, NULL, NULL, NULL },
 };
 
@@ -117,8 +118,9 @@ static int store(const gm_option *o, const char *arg, const char *cmd)
 		errno = 0;
 		v = strtol(arg, &end, 10);
 		if (errno || end == arg || *end) {
-			gm_fprintf(stderr, "gmrenew %s: option '--%s' takes a whole "
-				"number, not '%s'\n", cmd, o->name, arg);
+			gm_fprintf(stderr, _("gmrenew %s: option '--%s' takes a "
+					  "whole number, not '%s'\n"), cmd,
+				o->name, arg);
 			return -1;
 		}
 		*(long *)o->value = v;
@@ -137,7 +139,7 @@ static int bad_usage(gm_cli *cli, const char *fmt, const char *what)
 {
 	gm_fprintf(stderr, "gmrenew %s: ", cli->command->name);
 	gm_fprintf(stderr, fmt, what);
-	gm_fprintf(stderr, "\nTry 'gmrenew %s --help'.\n", cli->command->name);
+	gm_fprintf(stderr, _("\nTry 'gmrenew %s --help'.\n"), cli->command->name);
 	return -1;
 }
 
@@ -153,8 +155,8 @@ int gm_cli_parse(gm_cli *cli, const gm_option *opts, int argc, char **argv,
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, t.shortopts, t.longopts, NULL)) != -1) {
 		if (c == 'h') {
-			if (cli->help_roff)
-				gm_man_command(stdout, cli->command, opts);
+			if (cli->help)
+				cli->help(cli, opts);
 			else
 				gm_cli_usage(stdout, cli->command, opts);
 			ret = 1;
@@ -162,8 +164,8 @@ int gm_cli_parse(gm_cli *cli, const gm_option *opts, int argc, char **argv,
 		}
 		if (c == '?' || c == ':') {
 			optname[1] = (char)optopt;
-			ret = bad_usage(cli, c == '?' ? "unknown option '%s'" :
-					"option '%s' needs a value",
+			ret = bad_usage(cli, c == '?' ? _("unknown option '%s'") :
+					_("option '%s' needs a value"),
 					optopt ? optname : argv[optind - 1]);
 			break;
 		}
@@ -178,9 +180,11 @@ int gm_cli_parse(gm_cli *cli, const gm_option *opts, int argc, char **argv,
 	return ret;
 }
 
+#define OPT_COL 29	/* where an option's help starts */
+
 void gm_cli_print_options(FILE *f, const gm_option *t)
 {
-	size_t i;
+	size_t i, width = gm_term_width(f);
 
 	for (i = 0; t && t[i].name; i++) {
 		char left[64], flag[8] = "    ";
@@ -190,24 +194,58 @@ void gm_cli_print_options(FILE *f, const gm_option *t)
 		snprintf(left, sizeof(left), "%s--%s%s%s", flag, t[i].name,
 			 t[i].arg_name ? " " : "",
 			 t[i].arg_name ? t[i].arg_name : "");
-		gm_fprintf(f, "  %-26s %s\n", left, t[i].help);
+		gm_fprintf(f, "  %-26s ", left);
+		gm_wrap(f, _(t[i].help), strlen(left) > 26 ? 3 + strlen(left) :
+			OPT_COL, OPT_COL, width);
 	}
+}
+
+static void print_help_line(FILE *f, const char *left, const char *help)
+{
+	gm_fprintf(f, "  %-26s ", left);
+	gm_wrap(f, help, OPT_COL, OPT_COL, gm_term_width(f));
 }
 
 void gm_cli_usage(FILE *f, const gm_command *cmd, const gm_option *opts)
 {
-	gm_fprintf(f, "usage: gmrenew %s %s\n\n%s\n", cmd->name, cmd->synopsis,
-		cmd->summary);
+	size_t width = gm_term_width(f);
+
+	gm_fprintf(f, _("usage: gmrenew %s %s\n\n"), cmd->name, cmd->synopsis);
+	gm_wrap(f, _(cmd->summary), 0, 0, width);
 	if (table_len(opts)) {
-		gm_fprintf(f, "\nOptions:\n");
+		gm_fprintf(f, "\n%s\n", _("Options:"));
 		gm_cli_print_options(f, opts);
 	}
-	gm_fprintf(f, "\nGlobal options:\n");
+	gm_fprintf(f, "\n%s\n", _("Global options:"));
 	gm_cli_print_options(f, gm_global_options);
-	gm_fprintf(f, "  %-26s %s\n", "-h, --help", "show this help and exit");
-	gm_fprintf(f, "\nExit codes: docs/exit-codes.md (0 ok, 1 failed, 2 usage, "
-		"3 not due, 4 offline,\n5 environment, 6 PIN, 7 service, "
-		"8 verification).\n");
+	print_help_line(f, "-h, --help", _("show this help and exit"));
+	fputc('\n', f);
+	gm_wrap(f, _("Exit codes: 0 ok, 1 failed, 2 usage, 3 not due, 4 "
+		     "offline, 5 environment, 6 PIN, 7 service, 8 "
+		     "verification. 'gmrenew help COMMAND' shows the manual's "
+		     "text of a command."), 0, 0, width);
+}
+
+void gm_cli_help_line(FILE *f, const char *left, const char *help)
+{
+	print_help_line(f, left, help);
+}
+
+void gm_cli_each_help(const gm_command *cmd,
+		      void (*fn)(gm_cli *cli, const gm_option *opts),
+		      void *data)
+{
+	char *args[] = { (char *)cmd->name, (char *)"--help", NULL };
+	gm_cli cli;
+
+	memset(&cli, 0, sizeof(cli));
+	gm_config_init(&cli.cfg);
+	cli.command = cmd;
+	cli.not_due_exit = -1;
+	cli.help = fn;
+	cli.help_data = data;
+	cmd->run(&cli, 2, args);
+	gm_cli_teardown(&cli);
 }
 
 int gm_cli_parse_noargs(gm_cli *cli, const gm_option *opts, int argc,
@@ -217,5 +255,5 @@ int gm_cli_parse_noargs(gm_cli *cli, const gm_option *opts, int argc,
 
 	if (r || pos >= argc)
 		return r;
-	return bad_usage(cli, "unexpected argument '%s'", argv[pos]);
+	return bad_usage(cli, _("unexpected argument '%s'"), argv[pos]);
 }

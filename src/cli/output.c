@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "gmrenew/cli.h"
 #include "fleet_internal.h"
@@ -214,10 +216,12 @@ int gm_cli_report_error(gm_cli *cli, const gm_error *err)
 		gm_cli_print_json(doc);
 	}
 	/* not due is an answer, not a failure */
-	gm_fprintf(stderr, "gmrenew: %s: %s\n", code == GM_EXIT_NOT_DUE ?
-		"nothing to do" : "error", err->msg);
+	gm_print_wrapped(stderr, code == GM_EXIT_NOT_DUE ?
+			 _("gmrenew: nothing to do: ") : _("gmrenew: error: "),
+			 0, "%s", err->msg);
 	if (err->fix[0])
-		gm_fprintf(stderr, "gmrenew: what to do: %s\n", err->fix);
+		gm_print_wrapped(stderr, _("gmrenew: what to do: "), 0, "%s",
+				 err->fix);
 	return code;
 }
 
@@ -247,6 +251,44 @@ void gm_cli_write_json(FILE *f, cJSON *doc, int one_line)
 	cJSON_Delete(doc);
 }
 
+/* Messages wrap on a terminal; elsewhere (a log, a pipe) each stays one
+ * line, for grep and for log readers. */
+static size_t message_width(FILE *f)
+{
+	int fd = fileno(f);
+
+	return fd >= 0 && isatty(fd) ? gm_term_width(f) : (size_t)-1;
+}
+
+static void vprint_wrapped(FILE *f, const char *prefix, size_t indent,
+			   const char *fmt, va_list ap)
+{
+	char *text;
+	va_list copy;
+	int n;
+
+	va_copy(copy, ap);
+	n = vsnprintf(NULL, 0, fmt, copy);
+	va_end(copy);
+	if (n < 0)
+		return;
+	text = gm_xmalloc((size_t)n + 1);
+	vsnprintf(text, (size_t)n + 1, fmt, ap);
+	fputs(prefix, f);
+	gm_wrap(f, text, gm_display_width(prefix), indent, message_width(f));
+	free(text);
+}
+
+void gm_print_wrapped(FILE *f, const char *prefix, size_t indent,
+		      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint_wrapped(f, prefix, indent, fmt, ap);
+	va_end(ap);
+}
+
 void gm_cli_print_json(cJSON *doc)
 {
 	gm_cli_write_json(stdout, doc, 0);
@@ -256,11 +298,9 @@ void gm_cli_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("gmrenew: warning: ", stderr);
 	va_start(ap, fmt);
-	gm_vfprintf(stderr, fmt, ap);
+	vprint_wrapped(stderr, _("gmrenew: warning: "), 0, _(fmt), ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void gm_cli_note(gm_cli *cli, const char *fmt, ...)
@@ -268,11 +308,9 @@ void gm_cli_note(gm_cli *cli, const char *fmt, ...)
 	va_list ap;
 
 	(void)cli;
-	fputs("gmrenew: ", stderr);
 	va_start(ap, fmt);
-	gm_vfprintf(stderr, fmt, ap);
+	vprint_wrapped(stderr, "gmrenew: ", 0, _(fmt), ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* Decodes one UTF-8 sequence strictly (no overlong forms, surrogates or
@@ -390,4 +428,140 @@ void gm_print_cell(FILE *f, const char *s, size_t width)
 	}
 	for (; used < width; used++)
 		fputc(' ', f);
+}
+
+size_t gm_term_width(FILE *f)
+{
+	struct winsize ws;
+	int fd = fileno(f);
+
+	if (fd >= 0 && isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 &&
+	    ws.ws_col >= 20)
+		return ws.ws_col;
+	return 80;
+}
+
+/* Prints a word too long for any line (a path) in pieces. */
+static void hard_break(FILE *f, const char *word, size_t *col, size_t indent,
+		       size_t width)
+{
+	const unsigned char *p = (const unsigned char *)word;
+	unsigned long cp;
+
+	while (*p) {
+		size_t len = utf8_next(p, &cp), w = char_width(cp);
+
+		if (*col + w > width && *col > indent) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			*col = indent;
+		}
+		fwrite(p, 1, len, f);
+		*col += w;
+		p += len;
+	}
+}
+
+/* The end of the next piece that may not be split: a run of non-space
+ * characters, or one wide (CJK) character, which may break anywhere. */
+static size_t piece_len(const char *p, size_t *w)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t n = 0;
+	unsigned long cp;
+
+	*w = 0;
+	while (s[n] && s[n] != ' ' && s[n] != '\n') {
+		size_t len = utf8_next(s + n, &cp);
+
+		if (wide(cp)) {
+			if (n == 0) {
+				*w = 2;
+				n = len;
+			}
+			break;
+		}
+		*w += char_width(cp);
+		n += len;
+	}
+	return n;
+}
+
+/* text with each line made safe for a terminal (gm_sanitize), the line
+ * breaks kept. Caller frees. */
+static char *sanitize_lines(const char *text)
+{
+	char *out = gm_xstrdup(""), *line, *safe, *joined;
+	const char *p = text;
+
+	for (;;) {
+		size_t n = strcspn(p, "\n");
+
+		line = gm_xmemdup(p, n + 1);
+		line[n] = '\0';
+		safe = gm_sanitize(line);
+		joined = gm_xasprintf("%s%s%s", out, safe, p[n] ? "\n" : "");
+		free(out);
+		free(safe);
+		free(line);
+		out = joined;
+		if (!p[n])
+			return out;
+		p += n + 1;
+	}
+}
+
+void gm_wrap(FILE *f, const char *text, size_t col, size_t indent,
+	     size_t width)
+{
+	char *safe = sanitize_lines(text ? text : "");
+	const char *p = safe;
+	int line_start = 1, space = 0;
+
+	while (*p) {
+		size_t w, n;
+
+		if (*p == '\n' || *p == ' ') {
+			if (*p == '\n') {
+				fprintf(f, "\n%*s", (int)indent, "");
+				col = indent;
+				line_start = 1;
+			}
+			space = !line_start && *p == ' ';
+			p++;
+			continue;
+		}
+		n = piece_len(p, &w);
+		if (!line_start && col + (size_t)space + w > width) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = indent;
+		} else if (space) {
+			fputc(' ', f);
+			col++;
+		}
+		if (col + w > width) {
+			char *word = gm_xmemdup(p, n + 1);
+
+			word[n] = '\0';
+			hard_break(f, word, &col, indent, width);
+			free(word);
+		} else {
+			fwrite(p, 1, n, f);
+			col += w;
+		}
+		line_start = 0;
+		space = 0;
+		p += n;
+	}
+	fputc('\n', f);
+	free(safe);
+}
+
+void gm_print_cell_right(FILE *f, const char *s, size_t width)
+{
+	size_t w = gm_display_width(s ? s : "");
+
+	for (; w < width; w++)
+		fputc(' ', f);
+	gm_print_cell(f, s, width < gm_display_width(s ? s : "") ? width :
+		      gm_display_width(s ? s : ""));
 }

@@ -142,7 +142,7 @@ static int pin_from_file(const char *path, char **pin, gm_error *err)
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
 		gm_cli_warn("PIN file '%s' can be read by other users; "
 			    "chmod 600 it", path);
-	snprintf(what, sizeof(what), "PIN file '%s'", path);
+	snprintf(what, sizeof(what), _("PIN file '%s'"), path);
 	r = pin_from_fd(fd, what, pin, err);
 	close(fd);
 	return r;
@@ -241,7 +241,7 @@ int gm_prompt_pin(const gm_pin_source *src, const char *prompt, char **pin,
 	if (src->fd >= 0) {
 		char what[48];
 
-		snprintf(what, sizeof(what), "file descriptor %ld", src->fd);
+		snprintf(what, sizeof(what), _("file descriptor %ld"), src->fd);
 		return pin_from_fd((int)src->fd, what, pin, err);
 	}
 	if (src->file)

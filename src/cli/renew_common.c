@@ -17,7 +17,7 @@ static void on_progress(void *ctx, int number, int total, const char *what)
 	gm_renew_session *rs = ctx;
 
 	if (!rs->cli->json)
-		gm_fprintf(stderr, "[%d/%d] %s\n", number, total, what);
+		gm_fprintf(stderr, "[%d/%d] %s\n", number, total, _(what));
 }
 
 static void on_warn(void *ctx, const char *what)
@@ -56,8 +56,8 @@ static void on_resumed(void *ctx, const char *code, const char *journal)
 	if (rs->cli->json)
 		code_json_line("resumed", code, journal);
 	else
-		gm_fprintf(stderr, "Resuming the interrupted renewal %s found in "
-			"this machine's journal (%s)\n", code, journal);
+		gm_fprintf(stderr, _("Resuming the interrupted renewal %s found in "
+			"this machine's journal (%s)\n"), code, journal);
 }
 
 static volatile sig_atomic_t stop_signal;
@@ -112,10 +112,10 @@ static void on_code(void *ctx, const char *code, const char *journal)
 		code_json_line("update_code", code, journal);
 		return;
 	}
-	snprintf(line[0], sizeof(line[0]), "UPDATE CODE (更新码):  %s", code);
-	snprintf(line[1], sizeof(line[1]), "Write it down. If the renewal stops "
-		 "part-way, finish it with:");
-	snprintf(line[2], sizeof(line[2]), "    gmrenew renew-with-code %s", code);
+	snprintf(line[0], sizeof(line[0]), _("UPDATE CODE (更新码):  %s"), code);
+	snprintf(line[1], sizeof(line[1]), _("Write it down. If the renewal stops "
+		 "part-way, finish it with:"));
+	snprintf(line[2], sizeof(line[2]), _("    gmrenew renew-with-code %s"), code);
 	for (i = 0; i < 3; i++)
 		if (gm_display_width(line[i]) > width)
 			width = gm_display_width(line[i]);
@@ -128,7 +128,7 @@ static void on_code(void *ctx, const char *code, const char *journal)
 	fputs("  +", stderr);
 	for (i = 0; i < width + 2; i++)
 		fputc('-', stderr);
-	gm_fprintf(stderr, "+\n  (journal: %s)\n\n", journal);
+	gm_fprintf(stderr, _("+\n  (journal: %s)\n\n"), journal);
 }
 
 int gm_cli_service_open(gm_cli *cli, gm_service **out, gm_error *err)
@@ -139,8 +139,8 @@ int gm_cli_service_open(gm_cli *cli, gm_service **out, gm_error *err)
 	gm_service_options_from_config(&o, &cli->cfg);
 	if (!o.url)
 		return gm_fail(err, GM_EXIT_USAGE,
-			       "set [service] url in the configuration file "
-			       "(docs/configuration.md)",
+			       "set [service] url in the configuration file, "
+			       "e.g. with 'gmrenew config init'",
 			       "the renewal service's URL is not configured");
 	if (!o.ca_bundle)
 		return gm_fail(err, GM_EXIT_USAGE,
@@ -235,12 +235,12 @@ cJSON *gm_renew_result_json(gm_renew_session *rs, int ok)
  * Caller frees. */
 static char *fix_with_code(const char *fix, const char *code)
 {
-	static const char word[] = "renew-with-code CODE";
+	static const char word[] = N_("renew-with-code CODE");
 	const char *p = code[0] ? strstr(fix, word) : NULL;
 
 	if (!p)
 		return gm_xstrdup(fix);
-	return gm_xasprintf("%.*srenew-with-code %s%s", (int)(p - fix), fix,
+	return gm_xasprintf(_("%.*srenew-with-code %s%s"), (int)(p - fix), fix,
 			    code, p + strlen(word));
 }
 
@@ -248,17 +248,17 @@ static char *fix_with_code(const char *fix, const char *code)
 static void print_next(const gm_renew_session *rs, int code)
 {
 	if (code == GM_EXIT_INTERRUPTED && !rs->code[0])
-		gm_fprintf(stderr, "gmrenew: nothing was started; the token was "
-			"not changed\n");
+		gm_fprintf(stderr, _("gmrenew: nothing was started; the token was "
+			"not changed\n"));
 	else if (code == GM_EXIT_ENV && rs->code[0])
 		;	/* another Ekey: the fix names the one next step */
 	else if (rs->code[0] && code != GM_EXIT_VERIFY)
-		gm_fprintf(stderr, "gmrenew: the token still holds a usable "
+		gm_fprintf(stderr, _("gmrenew: the token still holds a usable "
 			"certificate. To finish this renewal later run:\n"
-			"    gmrenew renew-with-code %s\n", rs->code);
+			"    gmrenew renew-with-code %s\n"), rs->code);
 	else if (rs->code[0])
-		gm_fprintf(stderr, "gmrenew: the new certificate was not installed; "
-			"the old one stays in use. Update code: %s\n", rs->code);
+		gm_fprintf(stderr, _("gmrenew: the new certificate was not installed; "
+			"the old one stays in use. Update code: %s\n"), rs->code);
 }
 
 /* The error, and how to finish once the code is known. */
@@ -283,13 +283,13 @@ int gm_renew_report_failure(gm_renew_session *rs, gm_error *err)
 		gm_cli_print_json(doc);
 	}
 	if (code == GM_EXIT_INTERRUPTED)
-		gm_fprintf(stderr, "gmrenew: interrupted (signal %d): the renewal "
-			"stopped at a safe point\n", (int)stop_signal);
+		gm_fprintf(stderr, _("gmrenew: interrupted (signal %d): the renewal "
+			"stopped at a safe point\n"), (int)stop_signal);
 	else
-		gm_fprintf(stderr, "gmrenew: %s: %s\n", code == GM_EXIT_NOT_DUE ?
-			"nothing to do" : "error", err->msg);
+		gm_fprintf(stderr, _("gmrenew: %s: %s\n"), code == GM_EXIT_NOT_DUE ?
+			_("nothing to do") : "error", err->msg);
 	if (fix[0])
-		gm_fprintf(stderr, "gmrenew: what to do: %s\n", fix);
+		gm_fprintf(stderr, _("gmrenew: what to do: %s\n"), fix);
 	free(fix);
 	print_next(rs, code);
 	return code;
@@ -303,11 +303,11 @@ void gm_renew_print_change(FILE *f, const gm_cert_facts *old,
 
 	gm_format_time(old->not_after, a, sizeof(a));
 	gm_format_time(fresh->not_after, b, sizeof(b));
-	gm_fprintf(f, "Before: %s\n        serial %s, valid to %s\n", old->subject,
+	gm_fprintf(f, _("Before: %s\n        serial %s, valid to %s\n"), old->subject,
 		old->serial_hex, a);
-	gm_fprintf(f, "After:  %s\n        serial %s, valid to %s\n", fresh->subject,
+	gm_fprintf(f, _("After:  %s\n        serial %s, valid to %s\n"), fresh->subject,
 		fresh->serial_hex, b);
-	gm_fprintf(f, "Validity extended by %ld days (about %.1f years).\n",
+	gm_fprintf(f, _("Validity extended by %ld days (about %.1f years).\n"),
 		(long)((fresh->not_after - old->not_after) / 86400),
 		(double)(fresh->not_after - old->not_after) / (365.25 * 86400));
 }

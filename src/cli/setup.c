@@ -1,7 +1,7 @@
 /*
  * setup.c - the shared setup a subcommand asks for with its flags: the
  * configuration file, the PKCS#11 module, exactly one token and a session.
- * Command-line options win over the configuration file.
+ * Command-line options win over the configuration files.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,19 +11,13 @@
 
 static int load_config(gm_cli *cli, gm_error *err)
 {
-	char *path;
-	int r;
+	const char *env = getenv("GMRENEW_CONFIG");
+	int r = gm_config_load_all(&cli->cfg, cli->config_opt, err);
 
-	if (cli->config_opt)
-		return gm_config_load(&cli->cfg, cli->config_opt, 1, err);
-	path = gm_config_default_path();
-	r = gm_config_load(&cli->cfg, path, getenv("GMRENEW_CONFIG") != NULL,
-			   err);
-	if (r && getenv("GMRENEW_CONFIG") && *getenv("GMRENEW_CONFIG"))
+	if (r && !cli->config_opt && env && *env && strstr(err->msg, env))
 		gm_error_set_fix(err, "the environment variable GMRENEW_CONFIG "
 				 "names this file: correct or unset "
 				 "GMRENEW_CONFIG, or pass --config FILE");
-	free(path);
 	return r;
 }
 

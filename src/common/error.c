@@ -4,6 +4,21 @@
 
 #include "gmrenew/common.h"
 
+static const char *(*text_fn)(const char *);
+
+void gm_set_text_fn(const char *(*fn)(const char *msgid))
+{
+	text_fn = fn;
+}
+
+/* "" stays "" (gettext would give the catalogue's header). */
+const char *gm_text(const char *msgid)
+{
+	if (!msgid || !*msgid || !text_fn)
+		return msgid;
+	return text_fn(msgid);
+}
+
 int gm_failv(gm_error *err, gm_exit code, const char *fix, const char *fmt,
 	     va_list ap)
 {
@@ -12,8 +27,8 @@ int gm_failv(gm_error *err, gm_exit code, const char *fix, const char *fmt,
 	err->code = code;
 	err->detail = 0;
 	err->reason[0] = '\0';
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	snprintf(err->fix, sizeof(err->fix), "%s", fix ? fix : "");
+	vsnprintf(err->msg, sizeof(err->msg), gm_text(fmt), ap);
+	snprintf(err->fix, sizeof(err->fix), "%s", fix ? gm_text(fix) : "");
 	return -1;
 }
 
@@ -36,7 +51,7 @@ int gm_error_prefix(gm_error *err, const char *fmt, ...)
 	if (!err)
 		return -1;
 	va_start(ap, fmt);
-	n = vsnprintf(joined, GM_ERR_MSG_MAX, fmt, ap);
+	n = vsnprintf(joined, GM_ERR_MSG_MAX, gm_text(fmt), ap);
 	va_end(ap);
 	if (n < 0)
 		return -1;
@@ -61,7 +76,8 @@ int gm_error_set_reason(gm_error *err, const char *reason)
 int gm_error_set_fix(gm_error *err, const char *fix)
 {
 	if (err)
-		snprintf(err->fix, sizeof(err->fix), "%s", fix ? fix : "");
+		snprintf(err->fix, sizeof(err->fix), "%s",
+			 fix ? gm_text(fix) : "");
 	return -1;
 }
 

@@ -165,8 +165,8 @@ static int generate_pending(gm_run *r, gm_token_key *out, gm_error *err)
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
 			       "cannot get random bytes for the key id");
 	gm_run_progress(r, GM_PROGRESS_KEYGEN,
-			"Generating the new key pair on the token (this can "
-			"take several seconds; do not unplug the Ekey)");
+			N_("Generating the new key pair on the token (this can "
+			"take several seconds; do not unplug the Ekey)"));
 	if (gm_token_generate_keypair(r->ctx->session, r->ctx->profile, id,
 				      sizeof(id), r->pending, out, err))
 		return gm_error_prefix(err, "generating the new key pair");
@@ -233,8 +233,8 @@ static int submit_csr(gm_run *r, const gm_token_key *newkey,
 	int ret;
 
 	gm_run_progress(r, GM_PROGRESS_REQUEST,
-			"Requesting the new certificate (CSR signed on the "
-			"token)");
+			N_("Requesting the new certificate (CSR signed on the "
+			"token)"));
 	pop_key(r, newkey, &nsigner, &npop);
 	pop_key(r, oldkey, &osigner, &opop);
 	if (gm_csr_build(npop.scheme, r->order.subject_der,
@@ -341,8 +341,8 @@ static int verify_new(gm_run *r, const gm_view *v, const gm_cert_facts *cert,
 	};
 
 	gm_run_progress(r, GM_PROGRESS_VERIFY,
-			"Verifying the new certificate (chain, validity, key, "
-			"subject, about 5 years more)");
+			N_("Verifying the new certificate (chain, validity, key, "
+			"subject, about 5 years more)"));
 	if (!r->ctx->chain_bundle) {
 		ret = gm_fail(err, GM_EXIT_USAGE,
 			      "set [service] chain_bundle in the configuration",
@@ -390,7 +390,7 @@ static int install(gm_run *r, gm_view *v, const gm_token_key *key,
 	int c = find_cert_on(v, cert->sha256_hex, key->id, key->id_len), same;
 
 	gm_run_progress(r, GM_PROGRESS_INSTALL,
-			"Installing the new certificate next to its key");
+			N_("Installing the new certificate next to its key"));
 	if (c >= 0) {
 		h = v->certs[c].handle;
 	} else {
@@ -445,7 +445,7 @@ static int confirm(gm_run *r, const gm_token_key *key, gm_error *err)
 	gm_order fresh;
 
 	gm_run_progress(r, GM_PROGRESS_CONFIRM,
-			"Confirming the installation with the service");
+			N_("Confirming the installation with the service"));
 	pop_key(r, key, &signer, &pop);
 	memset(&fresh, 0, sizeof(fresh));
 	if (gm_service_confirm(r->ctx->service, r->order.code,
@@ -859,9 +859,9 @@ static int retire(gm_run *r, gm_error *err)
 	p.label = gm_xstrdup(final_label(r, v, p.oc));
 	if (retire_pending_work(r, v, &p))
 		gm_run_progress(r, GM_PROGRESS_RETIRE, r->ctx->keep_old ?
-				"Keeping the old certificate and key "
-				"(relabelled)" :
-				"Removing the old certificate and key");
+				N_("Keeping the old certificate and key "
+				"(relabelled)") :
+				N_("Removing the old certificate and key"));
 	/* The new pair takes its final label while the old certificate still
 	 * shows it, so an interruption never loses the label. */
 	if (give_final_labels(r, v, &p, err) || retire_old(r, v, &p, err) ||

@@ -128,7 +128,7 @@ static int check_with_ca(gm_run *r, const gm_token_cert *old,
 	int ret = 0;
 
 	gm_run_progress(r, GM_PROGRESS_CHECK,
-			"Checking the certificate with the CA's service");
+			N_("Checking the certificate with the CA's service"));
 	if (gm_service_lookup(r->ctx->service, &der, &old->der_len, 1, &rec,
 			      err))
 		return nothing_started(err);
@@ -188,7 +188,7 @@ static int start_order(gm_run *r, const gm_token_cert *old,
 	if (!k)
 		return -1;
 	gm_run_progress(r, GM_PROGRESS_START,
-			"Starting the renewal with the service");
+			N_("Starting the renewal with the service"));
 	signer = (gm_token_signer){ r->ctx->session, r->ctx->profile, k->priv };
 	pop = (gm_pop_key){ r->ctx->profile->scheme, k->pubkey,
 			    gm_token_sign_cb, &signer };
@@ -465,7 +465,7 @@ int gm_renew_with_code(gm_renewal_ctx *ctx, const char *code,
 	if (journal_before(&r, canon, err))
 		goto out;
 	gm_run_progress(&r, GM_PROGRESS_CHECK,
-			"Asking the service for the state of the renewal");
+			N_("Asking the service for the state of the renewal"));
 	memset(&fresh, 0, sizeof(fresh));
 	if (gm_service_status(ctx->service, canon, &fresh, err) ||
 	    gm_run_set_order(&r, &fresh, err))

@@ -24,7 +24,7 @@ static gm_check *add(gm_verify_report *r, const char *id, int status,
 	c->id = id;
 	c->status = status;
 	va_start(ap, fmt);
-	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	vsnprintf(c->detail, sizeof(c->detail), gm_text(fmt), ap);
 	va_end(ap);
 	if (status == GM_CHECK_FAIL)
 		r->ok = 0;
@@ -36,8 +36,8 @@ static void check_chain(const gm_verify_input *in, gm_verify_report *r)
 	gm_error err;
 
 	if (!in->ca_bundle) {
-		add(r, "chain", GM_CHECK_SKIP, "no CA bundle is configured "
-		    "([service] chain_bundle)");
+		add(r, "chain", GM_CHECK_SKIP, N_("no CA bundle is configured "
+		    "([service] chain_bundle)"));
 		return;
 	}
 	if (in->chain ? gm_chain_pool_verify(in->chain, in->cert->x509,
@@ -46,7 +46,7 @@ static void check_chain(const gm_verify_input *in, gm_verify_report *r)
 			    in->now, &err))
 		add(r, "chain", GM_CHECK_FAIL, "%s", err.msg);
 	else
-		add(r, "chain", GM_CHECK_PASS, "issued by '%s', trusted by '%s'",
+		add(r, "chain", GM_CHECK_PASS, N_("issued by '%s', trusted by '%s'"),
 		    in->cert->issuer, in->ca_bundle);
 }
 
@@ -57,11 +57,11 @@ static void check_validity(const gm_verify_input *in, gm_verify_report *r)
 	gm_time_rfc3339(in->cert->not_before, nb, sizeof(nb));
 	gm_time_rfc3339(in->cert->not_after, na, sizeof(na));
 	if (in->now < in->cert->not_before)
-		add(r, "validity", GM_CHECK_FAIL, "not valid before %s", nb);
+		add(r, "validity", GM_CHECK_FAIL, N_("not valid before %s"), nb);
 	else if (in->now > in->cert->not_after)
-		add(r, "validity", GM_CHECK_FAIL, "expired on %s", na);
+		add(r, "validity", GM_CHECK_FAIL, N_("expired on %s"), na);
 	else
-		add(r, "validity", GM_CHECK_PASS, "valid from %s to %s", nb, na);
+		add(r, "validity", GM_CHECK_PASS, N_("valid from %s to %s"), nb, na);
 }
 
 /* What the keys show of the certificate's key pair: 2 the private key,
@@ -101,13 +101,13 @@ static void check_key_on_token(const gm_verify_input *in,
 	int seen, privs_visible;
 
 	if (!in->session) {
-		add(r, "key", GM_CHECK_SKIP, "no token to look at");
+		add(r, "key", GM_CHECK_SKIP, N_("no token to look at"));
 		return;
 	}
 	if (!keys) {
 		if (gm_token_keys(in->session, &read, &n, &err)) {
-			add(r, "key", GM_CHECK_FAIL, "cannot read the token's "
-			    "keys: %s", err.msg);
+			add(r, "key", GM_CHECK_FAIL, N_("cannot read the token's "
+			    "keys: %s"), err.msg);
 			return;
 		}
 		keys = read;
@@ -115,20 +115,20 @@ static void check_key_on_token(const gm_verify_input *in,
 	seen = key_seen(in, keys, n, &privs_visible);
 	gm_token_keys_free(read, read ? n : 0);
 	if (seen == 2)
-		add(r, "key", GM_CHECK_PASS, "the token holds the private key "
-		    "of this certificate");
+		add(r, "key", GM_CHECK_PASS, N_("the token holds the private key "
+		    "of this certificate"));
 	else if (privs_visible)
-		add(r, "key", GM_CHECK_FAIL, "the token holds no private key "
-		    "for this certificate's public key%s", seen ? " (only its "
-		    "public key object)" : "");
+		add(r, "key", GM_CHECK_FAIL, N_("the token holds no private key "
+		    "for this certificate's public key%s"), seen ? gm_text(N_(" (only its "
+		    "public key object)")) : "");
 	else if (seen)
-		add(r, "key", GM_CHECK_SKIP, "incomplete: the public key object "
+		add(r, "key", GM_CHECK_SKIP, N_("incomplete: the public key object "
 		    "is on the token, but its private key can be seen only "
 		    "after login (give the PIN with --pin-file, --pin-fd or "
-		    "GMRENEW_PIN to check it)");
+		    "GMRENEW_PIN to check it)"));
 	else
-		add(r, "key", GM_CHECK_FAIL, "the token holds no key pair for "
-		    "this certificate's public key");
+		add(r, "key", GM_CHECK_FAIL, N_("the token holds no key pair for "
+		    "this certificate's public key"));
 }
 
 static void check_expected_key(const gm_verify_input *in, gm_verify_report *r)
@@ -136,11 +136,11 @@ static void check_expected_key(const gm_verify_input *in, gm_verify_report *r)
 	if (!in->expected_key)
 		return;
 	if (gm_pubkey_equal(in->expected_key, in->cert->pubkey) == 1)
-		add(r, "new_key", GM_CHECK_PASS, "the certificate is for the new "
-		    "key generated on the token");
+		add(r, "new_key", GM_CHECK_PASS, N_("the certificate is for the new "
+		    "key generated on the token"));
 	else
-		add(r, "new_key", GM_CHECK_FAIL, "the certificate is for another "
-		    "public key than the new key generated on the token");
+		add(r, "new_key", GM_CHECK_FAIL, N_("the certificate is for another "
+		    "public key than the new key generated on the token"));
 }
 
 static void check_renewal(const gm_verify_input *in, gm_verify_report *r)
@@ -160,8 +160,8 @@ static void check_renewal(const gm_verify_input *in, gm_verify_report *r)
 				    sizeof(why)))
 		add(r, "renewal", GM_CHECK_FAIL, "%s", why);
 	else
-		add(r, "renewal", GM_CHECK_PASS, "same subject, new key, valid "
-		    "%ld days longer than the previous certificate",
+		add(r, "renewal", GM_CHECK_PASS, N_("same subject, new key, valid "
+		    "%ld days longer than the previous certificate"),
 		    (long)((in->cert->not_after - in->previous->not_after) /
 			   86400));
 }

@@ -7,8 +7,8 @@
 
 static const char code_alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 
-#define CODE_FIX "type the 16-character update code shown when the " \
-	"renewal started, e.g. K7QF-3MZP-W9CD-HX2N (no 0, 1, I or O)"
+#define CODE_FIX N_("type the 16-character update code shown when the " \
+	"renewal started, e.g. K7QF-3MZP-W9CD-HX2N (no 0, 1, I or O)")
 
 int gm_update_code_normalize(const char *in, char out[24], gm_error *err)
 {

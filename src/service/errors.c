@@ -10,8 +10,8 @@
 #include "service_internal.h"
 
 const char gm_svc_fix_later[] =
-	"try again later; an interrupted renewal can be finished with "
-	"'gmrenew renew-with-code CODE'";
+	N_("try again later; an interrupted renewal can be finished with "
+	"'gmrenew renew-with-code CODE'");
 
 struct code_map {
 	const char *code;
@@ -21,45 +21,45 @@ struct code_map {
 
 static const struct code_map code_map[] = {
 	{ "bad_request", GM_EXIT_FAILED,
-	  "the client and the service disagree on the protocol: report it "
-	  "with the output of -vv" },
+	  N_("the client and the service disagree on the protocol: report it "
+	  "with the output of -vv") },
 	{ "csr_invalid", GM_EXIT_FAILED,
-	  "the certificate request was refused: report it with the output "
-	  "of -vv" },
+	  N_("the certificate request was refused: report it with the output "
+	  "of -vv") },
 	{ "bad_challenge", GM_EXIT_SERVICE, gm_svc_fix_later },
 	{ "pop_invalid", GM_EXIT_FAILED,
-	  "the key on the Ekey did not prove possession for this "
+	  N_("the key on the Ekey did not prove possession for this "
 	  "certificate: check that the certificate and its key belong "
 	  "together (and, for confirm, that the new certificate is "
-	  "installed)" },
+	  "installed)") },
 	{ "not_due", GM_EXIT_NOT_DUE,
-	  "nothing to do yet: online renewal opens 90 days before the "
-	  "certificate expires" },
+	  N_("nothing to do yet: online renewal opens 90 days before the "
+	  "certificate expires") },
 	{ "offline_only", GM_EXIT_OFFLINE,
-	  "renew offline: mail the Ekey and the completed certificate "
-	  "business form (证书业务信息表) to the CA" },
+	  N_("renew offline: mail the Ekey and the completed certificate "
+	  "business form (证书业务信息表) to the CA") },
 	{ "revoked", GM_EXIT_FAILED,
-	  "a revoked certificate cannot be renewed: contact the CA" },
+	  N_("a revoked certificate cannot be renewed: contact the CA") },
 	{ "unknown_certificate", GM_EXIT_FAILED,
-	  "the CA has no record of this certificate: check that the right "
-	  "Ekey and certificate were chosen, or contact the CA" },
+	  N_("the CA has no record of this certificate: check that the right "
+	  "Ekey and certificate were chosen, or contact the CA") },
 	{ "unknown_code", GM_EXIT_FAILED,
-	  "check the update code: 16 characters as shown when the renewal "
-	  "started, e.g. K7QF-3MZP-W9CD-HX2N" },
+	  N_("check the update code: 16 characters as shown when the renewal "
+	  "started, e.g. K7QF-3MZP-W9CD-HX2N") },
 	{ "superseded", GM_EXIT_FAILED,
-	  "this certificate was already renewed: use the new certificate; "
+	  N_("this certificate was already renewed: use the new certificate; "
 	  "if it is not on the Ekey yet, finish with 'gmrenew "
-	  "renew-with-code CODE'" },
+	  "renew-with-code CODE'") },
 	{ "conflict", GM_EXIT_FAILED,
-	  "the renewal's state does not allow this step: look at its state "
-	  "with the update code before going on" },
+	  N_("the renewal's state does not allow this step: look at its state "
+	  "with the update code before going on") },
 	{ "code_expired", GM_EXIT_FAILED,
-	  "the renewal expired (7 days after it started): start a new "
-	  "renewal" },
+	  N_("the renewal expired (7 days after it started): start a new "
+	  "renewal") },
 	{ "subject_mismatch", GM_EXIT_VERIFY,
-	  "the request must carry the subject of the certificate on the "
+	  N_("the request must carry the subject of the certificate on the "
 	  "Ekey byte for byte: check that the right certificate was chosen; "
-	  "the old certificate stays usable" },
+	  "the old certificate stays usable") },
 	{ "busy", GM_EXIT_SERVICE, gm_svc_fix_later },
 	{ "internal", GM_EXIT_SERVICE, gm_svc_fix_later },
 };
@@ -95,21 +95,21 @@ int gm_svc_fail_protocol(gm_error *err, const char *what, long status,
 		code = pe->retryable || status >= 500 ? GM_EXIT_SERVICE
 						      : GM_EXIT_FAILED;
 	snprintf(text, sizeof(text),
-		 "%s: the service refused (%s, HTTP %ld): %s / %s", what,
+		 gm_text(N_("%s: the service refused (%s, HTTP %ld): %s / %s")), what,
 		 pe->code, status,
-		 pe->message_en[0] ? pe->message_en : "(no English text)",
-		 pe->message_zh[0] ? pe->message_zh : "(no Chinese text)");
+		 pe->message_en[0] ? pe->message_en : gm_text(N_("(no English text)")),
+		 pe->message_zh[0] ? pe->message_zh : gm_text(N_("(no Chinese text)")));
 	utf8_cut(text, GM_ERR_MSG_MAX - 1);
 	if (m && !strcmp(pe->code, "superseded") && pe->update_code[0])
 		snprintf(fix, sizeof(fix),
-			 "this certificate was already renewed with update "
+			 gm_text(N_("this certificate was already renewed with update "
 			 "code %s: use the new certificate; if it is not on "
 			 "the Ekey yet, finish with 'gmrenew renew-with-code "
-			 "%s'", pe->update_code, pe->update_code);
+			 "%s'")), pe->update_code, pe->update_code);
 	else
 		snprintf(fix, sizeof(fix), "%s",
 			 m ? m->fix : code == GM_EXIT_SERVICE ?
-			 gm_svc_fix_later : "report it with the output of -vv");
+			 gm_svc_fix_later : gm_text(N_("report it with the output of -vv")));
 	gm_fail(err, code, fix, "%s", text);
 	if (err)
 		err->detail = status;

@@ -241,7 +241,7 @@ static enum verdict fail_transport(gm_service *s, const char *what,
 	if (cc == CURLE_SSL_CIPHER) {
 		gm_fail(err, GM_EXIT_USAGE,
 			"check [service] tls12_ciphers and tls13_ciphers: "
-			"OpenSSL cipher names (docs/configuration.md)",
+			"OpenSSL cipher names (man gmrenew, CONFIGURATION)",
 			"%s: the configured TLS ciphers cannot be used: %s",
 			what, why);
 		gm_error_set_reason(err, "tls_policy");

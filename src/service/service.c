@@ -376,7 +376,7 @@ static int lookup_batch(gm_service *s, const unsigned char *const *certs,
 			const size_t *lens, size_t n, gm_ca_record *out,
 			gm_error *err)
 {
-	const char *what = "look up the certificates";
+	const char *what = gm_text(N_("look up the certificates"));
 	cJSON *req = new_object();
 	cJSON *arr = cJSON_AddArrayToObject(req, "certificates");
 	char *body;
@@ -430,7 +430,7 @@ int gm_service_lookup(gm_service *s, const unsigned char *const *certs,
 int gm_service_start(gm_service *s, const unsigned char *cert, size_t cert_len,
 		     const gm_pop_key *old_key, gm_order *out, gm_error *err)
 {
-	const char *what = "start the renewal";
+	const char *what = gm_text(N_("start the renewal"));
 	cJSON *req;
 	char *body, sha[65];
 	int rc;
@@ -497,7 +497,7 @@ int gm_service_submit_csr(gm_service *s, const char *code,
 	}
 	req = new_object();
 	add_b64(req, "csr", csr, csr_len);
-	return order_call(s, "submit the certificate request", code, "/csr",
+	return order_call(s, gm_text(N_("submit the certificate request")), code, "/csr",
 			  req, key, out, err);
 }
 
@@ -508,7 +508,7 @@ int gm_service_status(gm_service *s, const char *code, gm_order *out,
 		memset(out, 0, sizeof(*out));
 		return gm_fail(err, GM_EXIT_FAILED, NULL, "no service");
 	}
-	return order_call(s, "get the renewal's state", code, "", NULL, NULL,
+	return order_call(s, gm_text(N_("get the renewal's state")), code, "", NULL, NULL,
 			  out, err);
 }
 
@@ -526,7 +526,7 @@ int gm_service_confirm(gm_service *s, const char *code,
 	}
 	req = new_object();
 	add_string(req, "certificate_sha256", cert_sha256);
-	return order_call(s, "confirm the renewal", code, "/confirm", req,
+	return order_call(s, gm_text(N_("confirm the renewal")), code, "/confirm", req,
 			  key, out, err);
 }
 
@@ -537,6 +537,6 @@ int gm_service_cancel(gm_service *s, const char *code, const gm_pop_key *key,
 		memset(out, 0, sizeof(*out));
 		return gm_fail(err, GM_EXIT_FAILED, NULL, "no service");
 	}
-	return order_call(s, "cancel the renewal", code, "/cancel",
+	return order_call(s, gm_text(N_("cancel the renewal")), code, "/cancel",
 			  new_object(), key, out, err);
 }

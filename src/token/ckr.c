@@ -8,12 +8,12 @@
 #include "token_internal.h"
 
 #define FIX_REINSERT \
-	"re-insert the Ekey; if a renewal was running, finish it with " \
-	"'gmrenew renew-with-code CODE'"
+	N_("re-insert the Ekey; if a renewal was running, finish it with " \
+	   "'gmrenew renew-with-code CODE'")
 #define FIX_PIN_LOCKED \
-	"have it unlocked by the security officer (SO PIN) or the CA"
+	N_("have it unlocked by the security officer (SO PIN) or the CA")
 #define FIX_DRIVER \
-	"update the token's driver; run with -v and report the log"
+	N_("update the token's driver; run with -v and report the log")
 
 struct ckr_entry {
 	CK_RV rv;
@@ -60,8 +60,8 @@ static const struct ckr_entry ckr_table[] = {
 	E(CKR_KEY_FUNCTION_NOT_PERMITTED, "the key's attributes do not allow this use", ""),
 	E(CKR_KEY_NOT_WRAPPABLE, "the key cannot be wrapped", ""),
 	E(CKR_KEY_UNEXTRACTABLE, "the key cannot be extracted", ""),
-	E(CKR_MECHANISM_INVALID, "the token does not offer the mechanism", "check the token profile's mechanisms (docs/token-profiles.md)"),
-	E(CKR_MECHANISM_PARAM_INVALID, "the mechanism's parameters were refused", "check the token profile (docs/token-profiles.md)"),
+	E(CKR_MECHANISM_INVALID, "the token does not offer the mechanism", "check the token profile's mechanisms (/usr/share/doc/gmrenew/token-profiles.md)"),
+	E(CKR_MECHANISM_PARAM_INVALID, "the mechanism's parameters were refused", "check the token profile (/usr/share/doc/gmrenew/token-profiles.md)"),
 	E(CKR_OBJECT_HANDLE_INVALID, "the object does not exist (any more)", ""),
 	E(CKR_OPERATION_ACTIVE, "another operation is still active in the session", ""),
 	E(CKR_OPERATION_NOT_INITIALIZED, "no operation of that kind was started", ""),
@@ -80,8 +80,8 @@ static const struct ckr_entry ckr_table[] = {
 	E(CKR_SESSION_READ_WRITE_SO_EXISTS, "a security officer session exists", "close other programs that use the Ekey"),
 	E(CKR_SIGNATURE_INVALID, "the signature is invalid", ""),
 	E(CKR_SIGNATURE_LEN_RANGE, "the signature has a wrong length", ""),
-	E(CKR_TEMPLATE_INCOMPLETE, "the object template is incomplete", "check the token profile (docs/token-profiles.md)"),
-	E(CKR_TEMPLATE_INCONSISTENT, "the object template is inconsistent", "check the token profile (docs/token-profiles.md)"),
+	E(CKR_TEMPLATE_INCOMPLETE, "the object template is incomplete", "check the token profile (/usr/share/doc/gmrenew/token-profiles.md)"),
+	E(CKR_TEMPLATE_INCONSISTENT, "the object template is inconsistent", "check the token profile (/usr/share/doc/gmrenew/token-profiles.md)"),
 	E(CKR_TOKEN_NOT_PRESENT, "the token is not present", FIX_REINSERT),
 	E(CKR_TOKEN_NOT_RECOGNIZED, "the driver does not recognise the token", "check that the driver fits this Ekey"),
 	E(CKR_TOKEN_WRITE_PROTECTED, "the token is write-protected", ""),
@@ -215,8 +215,11 @@ int gm_ckr_fail(gm_error *err, CK_RV rv, const char *operation)
 {
 	const char *fix = gm_ckr_fix(rv);
 
+	/* the meaning (and an operation given in words) in the user's
+	 * language; the CKR name stays as it is */
 	gm_fail(err, gm_ckr_exit(rv), fix[0] ? fix : NULL, "%s failed: %s (%s)",
-		operation, gm_ckr_meaning(rv), gm_ckr_name(rv));
+		gm_text(operation), gm_text(gm_ckr_meaning(rv)),
+		gm_ckr_name(rv));
 	if (err)
 		err->detail = (long)rv;
 	return gm_error_set_reason(err, gm_ckr_name(rv));

@@ -21,7 +21,7 @@
 #include "token_internal.h"
 
 #define FIX_INSTALL \
-	"install the FEITIAN ePass3000GM driver or pass --module PATH"
+	N_("install the FEITIAN ePass3000GM driver or pass --module PATH")
 
 /* Where drivers usually are; /opt is searched shallowly below. */
 static const char *const lib_dirs[] = {

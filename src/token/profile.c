@@ -147,7 +147,7 @@ static int bad_value(gm_error *err, const char *section, const char *key,
 		     const char *value, const char *expected)
 {
 	return gm_fail(err, GM_EXIT_USAGE,
-		       "correct the value; docs/token-profiles.md lists the keys",
+		       "correct the value; /usr/share/doc/gmrenew/token-profiles.md lists the keys",
 		       "configuration section '[profile.%s]', key '%s': "
 		       "'%s' is not %s", section, key, value, expected);
 }

@@ -10,9 +10,9 @@
 #include "token_internal.h"
 
 #define FIX_PIN_LOCKED \
-	"have it unlocked by the security officer (SO PIN) or the CA"
+	N_("have it unlocked by the security officer (SO PIN) or the CA")
 #define FIX_GUESS \
-	"do not guess: find the right PIN before trying again"
+	N_("do not guess: find the right PIN before trying again")
 
 int gm_session_open(gm_module *m, CK_SLOT_ID slot, int read_write,
 		    gm_session **out, gm_error *err)

@@ -11,7 +11,7 @@
 #include "token_internal.h"
 
 #define FIX_ONE_TOKEN \
-	"remove all but one, or pick one with --token 'pkcs11:serial=...'"
+	N_("remove all but one, or pick one with --token 'pkcs11:serial=...'")
 
 CK_RV gm_p11_token_info(gm_module *m, CK_SLOT_ID slot, CK_TOKEN_INFO *ti)
 {

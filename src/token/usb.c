@@ -23,13 +23,13 @@ static void probe_open(libusb_device *dev, gm_usb_device *d)
 		return;
 	}
 	d->can_open = 0;
-	if (r == LIBUSB_ERROR_ACCESS)
-		snprintf(d->problem, sizeof(d->problem),
-			 "permission denied: install the udev rule "
-			 "70-gmrenew-epass3000gm.rules");
+	d->denied = r == LIBUSB_ERROR_ACCESS;
+	if (d->denied)
+		snprintf(d->problem, sizeof(d->problem), "%s",
+			 gm_text(N_("permission denied")));
 	else
-		snprintf(d->problem, sizeof(d->problem), "cannot open: %s",
-			 libusb_strerror(r));
+		snprintf(d->problem, sizeof(d->problem),
+			 gm_text(N_("cannot open: %s")), libusb_strerror(r));
 }
 
 int gm_usb_scan(uint16_t vendor, uint16_t product, gm_usb_device **out,

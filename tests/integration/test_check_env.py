@@ -211,14 +211,31 @@ def test_config_absent_is_a_warning_and_skips_the_service(tmp_path, token):
                     env_extra={"GMRENEW_PKCS11_MODULE": token.module})
     assert res.status("config") == "warn", res
     assert "no configuration file" in res.check("config")["summary"]
-    assert "[service] url" in res.check("config")["fix"]
+    assert "gmrenew config init --url URL" in res.check("config")["fix"]
     assert res.status("driver") == "pass"
     assert res.status("service") == "skip"
     assert "config" in res.check("service")["summary"]
     assert res.status("clock") == "skip"
     assert "service" in res.check("clock")["summary"]
-    assert res.status("matching_cert") == "skip"
+    # what the token holds, read locally
+    assert res.status("matching_cert") == "warn"
+    assert "could not be asked" in res.check("matching_cert")["summary"]
     assert res.rc == 0, res
+
+
+def test_config_typo_is_reported_once(tmp_path, token):
+    """A key that does not parse is the problem; the keys the file would
+    have set are not reported missing as if there were no file."""
+    cfg = tmp_path / "typo.conf"
+    cfg.write_text("[service]\nurll = https://typo.example\n")
+    res = check_env(str(cfg), token)
+    c = res.check("config")
+    text = c["summary"] + "\n" + (c["detail"] or "") + "\n" + c["fix"]
+    assert c["status"] == "fail", res
+    assert "urll" in c["summary"]
+    assert "no configuration file" not in text, res
+    assert "not set" not in text, res
+    assert text.count("urll") == 1, res
 
 
 def test_config_invalid_fails(tmp_path, clean_service, token):
@@ -357,12 +374,12 @@ def test_token_without_certificate_fails(tmp_path, clean_service, token):
     assert res.status("service") == "pass"
 
 
-def test_not_yet_due_warns_with_days_left(tmp_path, clean_service, token):
+def test_not_yet_due_passes_with_days_left(tmp_path, clean_service, token):
     token.enrolled(clean_service, days_left=400)
     res = check_env(config_for(tmp_path, clean_service, token.module), token)
     only_failed(res)
     c = res.check("matching_cert")
-    assert c["status"] == "warn", res
+    assert c["status"] == "pass", res
     assert "not yet due" in c["summary"]
     assert "399 days left" in c["summary"] or "400 days left" in c["summary"]
 
@@ -403,7 +420,7 @@ def test_superseded_certificate_fails(tmp_path, clean_service, token):
     # the renewed one: known, and not due for years
     res = check_env(cfg, token)
     only_failed(res)
-    assert res.status("matching_cert") == "warn"
+    assert res.status("matching_cert") == "pass"
     assert "not yet due" in res.check("matching_cert")["summary"]
 
 
@@ -429,8 +446,13 @@ def test_service_down_fails_quickly(tmp_path, ready, token, clean_service):
     only_failed(res, "service")
     assert "cannot reach" in res.check("service")["summary"], res
     assert res.check("service")["fix"]
-    assert res.status("matching_cert") == "skip"
-    assert "service" in res.check("matching_cert")["summary"]
+    # the token is still read: certificate, days left, window
+    c = res.check("matching_cert")
+    assert c["status"] == "warn", res
+    assert "CN=JSB0000@IST@30" in c["summary"]
+    assert "days left" in c["summary"]
+    assert "online renewal window is open" in c["summary"]
+    assert "service" in c["fix"]
     assert res.status("clock") == "skip"
 
 

@@ -68,6 +68,8 @@ def help_block(text, title):
         if inside:
             if not line.strip():
                 break
+            if line.startswith(" " * 29):
+                continue    # the help of the option above, wrapped
             m = HELP_LINE.match(line)
             assert m, "cannot read the help line %r" % line
             opts.add(line.strip().split("  ")[0].strip())
