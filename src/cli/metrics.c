@@ -192,6 +192,6 @@ int gm_metrics_write(gm_cli *cli, const gm_cert_list *list, const char *path,
 {
 	metrics_job job = { cli, list };
 
-	return gm_file_replace(path, "metrics file", 0644, fill_metrics, &job,
+	return gm_file_replace(path, N_("metrics file"), 0644, fill_metrics, &job,
 			       err);
 }

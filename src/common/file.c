@@ -71,7 +71,7 @@ int gm_file_replace(const char *path, const char *what, mode_t mode,
 	if (fd < 0) {
 		gm_fail(err, GM_EXIT_FAILED, "check that the directory exists "
 			"and is writable", "cannot create the %s next to '%s': %s",
-			what, path, strerror(errno));
+			gm_text(what), path, strerror(errno));
 		goto out;
 	}
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -80,12 +80,12 @@ int gm_file_replace(const char *path, const char *what, mode_t mode,
 		unlink(tmp);
 		gm_fail(err, GM_EXIT_FAILED, "check the free disk space and the "
 			"directory's permissions", "cannot write the %s '%s': %s",
-			what, path, strerror(saved));
+			gm_text(what), path, strerror(saved));
 		goto out;
 	}
 	if (sync_parent(path)) {
 		gm_fail(err, GM_EXIT_FAILED, "check the file system",
-			"cannot sync the directory of the %s '%s': %s", what,
+			"cannot sync the directory of the %s '%s': %s", gm_text(what),
 			path, strerror(errno));
 		goto out;
 	}

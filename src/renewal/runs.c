@@ -112,7 +112,7 @@ static int write_record(const char *path, const gm_run_record *r,
 	char *text = gm_xasprintf("last_run %lld\nlast_success %lld\n",
 				  (long long)r->last_run,
 				  (long long)r->last_success);
-	int ret = gm_file_replace_text(path, "run record", 0600, text, err);
+	int ret = gm_file_replace_text(path, N_("run record"), 0600, text, err);
 
 	free(text);
 	return ret;

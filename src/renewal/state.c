@@ -358,7 +358,7 @@ int gm_journal_write(gm_journal *j, gm_error *err)
 	int r;
 
 	line = gm_xasprintf("%s\n", text ? text : "{}");
-	r = gm_file_replace_text(j->path, "journal", 0600, line, err);
+	r = gm_file_replace_text(j->path, N_("journal"), 0600, line, err);
 	free(line);
 	cJSON_free(text);
 	return r;
