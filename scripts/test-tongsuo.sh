@@ -142,11 +142,14 @@ ctest --test-dir "$build/gmrenew" -N -R '^tlcp_service$' | grep -q "Total Tests:
   die "the TLCP tests are not part of the Tongsuo build"
 
 # An installed gmrenew must find Tongsuo through its RUNPATH, not by luck.
+# Staged under DESTDIR: files with absolute destinations (the udev rule)
+# must not land on this machine, where check-env's tests would see them.
 rm -rf "$build/install"
-cmake --install "$build/gmrenew" --prefix "$build/install" >/dev/null
-readelf -d "$build/install/bin/gmrenew" | grep -F "(RUNPATH)" | grep -qF "[$prefix/lib]" ||
+DESTDIR="$build/install" cmake --install "$build/gmrenew" --prefix /usr/local >/dev/null
+installed=$build/install/usr/local/bin/gmrenew
+readelf -d "$installed" | grep -F "(RUNPATH)" | grep -qF "[$prefix/lib]" ||
   die "the installed gmrenew has no RUNPATH to $prefix/lib"
-check_ldd "$build/install/bin/gmrenew"
+check_ldd "$installed"
 say "installed gmrenew: RUNPATH $prefix/lib, no system TLS library"
 
 cd "$build/gmrenew"
