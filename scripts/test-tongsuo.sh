@@ -155,7 +155,13 @@ say "installed gmrenew: RUNPATH $prefix/lib, no system TLS library"
 cd "$build/gmrenew"
 rm -f interruption-matrix.txt
 status=0
+# Every test but the Debian package: a .deb is built from the build on
+# Debian's own libraries (the main suite tests it); this build carries a
+# RUNPATH to a private prefix, which Debian's policy (lintian's
+# custom-library-search-path) rightly refuses in a package.
+say "not run on Tongsuo: packaging_deb (the .deb is made from the build on Debian's libraries)"
 GMRENEW_TONGSUO_BIN=$prefix/bin/tongsuo GMRENEW_TONGSUO_PREFIX=$prefix \
-  ctest --output-on-failure -j2 --timeout 900 "$@" || status=$?
+  ctest --output-on-failure -j2 --timeout 900 -E '^packaging_deb$' "$@" ||
+  status=$?
 [ -f interruption-matrix.txt ] && cat interruption-matrix.txt
 exit $status
