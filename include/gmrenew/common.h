@@ -216,6 +216,8 @@ char *gm_config_value_text(const gm_config *cfg, size_t i);
  * names the file in messages ("journal", "metrics file"). fill returns 0,
  * or -1 on a write error. */
 typedef int (*gm_file_fill)(FILE *f, void *ctx);
+/* All of buf to fd, across short writes and EINTR; -1 with errno. */
+int gm_write_all(int fd, const void *buf, size_t len);
 int gm_file_replace(const char *path, const char *what, mode_t mode,
 		    gm_file_fill fill, void *ctx, gm_error *err);
 int gm_file_replace_text(const char *path, const char *what, mode_t mode,

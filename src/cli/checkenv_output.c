@@ -244,7 +244,7 @@ cJSON *ce_report_json(const ce_run *r)
 
 int ce_write_private(const char *path, const char *text, gm_error *err)
 {
-	size_t len = strlen(text), done = 0;
+	size_t len = strlen(text);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 		      O_NOFOLLOW, 0600);
 
@@ -255,15 +255,8 @@ int ce_write_private(const char *path, const char *text, gm_error *err)
 	/* an existing file keeps its mode through O_TRUNC: narrow it */
 	if (fchmod(fd, 0600) < 0)
 		goto fail;
-	while (done < len) {
-		ssize_t n = write(fd, text + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		done += (size_t)n;
-	}
+	if (gm_write_all(fd, text, len) < 0)
+		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
 		goto fail;

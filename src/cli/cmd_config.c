@@ -190,7 +190,7 @@ static int write_file(const char *path, const char *text, int force,
 {
 	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
 		    (force ? O_TRUNC : O_EXCL);
-	size_t len = strlen(text), done = 0;
+	size_t len = strlen(text);
 	int fd;
 
 	make_parents(path);
@@ -205,15 +205,8 @@ static int write_file(const char *path, const char *text, int force,
 			       strerror(errno));
 	if (fchmod(fd, 0644) < 0)
 		goto fail;
-	while (done < len) {
-		ssize_t n = write(fd, text + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		done += (size_t)n;
-	}
+	if (gm_write_all(fd, text, len) < 0)
+		goto fail;
 	if (close(fd) == 0)
 		return 0;
 	fd = -1;

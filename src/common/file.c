@@ -18,6 +18,23 @@
 
 #include "gmrenew/common.h"
 
+int gm_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /* "DIR/.NAME.tmp-XXXXXX" for path "DIR/NAME". Caller frees. */
 static char *temp_template(const char *path)
 {
