@@ -1023,6 +1023,33 @@ static void check_exchange_key(struct skf *s)
 	free(buf);
 }
 
+/* SKF_ExtECCEncrypt to the key in enc.pem; the openssl command decrypts. */
+static void check_ext_encrypt(DEVHANDLE dev, ECCPUBLICKEYBLOB *pub)
+{
+	unsigned char *buf = calloc(1, 1024), *der = NULL, out[64];
+	ECCCIPHERBLOB *b = (ECCCIPHERBLOB *)buf;
+	struct gmsoft_sm2_cipher c;
+	size_t derlen = 0;
+
+	assert_non_null(buf);
+	assert_int_equal(f_SKF_ExtECCEncrypt(dev, pub, (BYTE *)"to the token", 12,
+					     b), SAR_OK);
+	assert_int_equal(b->CipherLen, 12);
+	memcpy(c.x, b->XCoordinate + 32, 32);
+	memcpy(c.y, b->YCoordinate + 32, 32);
+	memcpy(c.hash, b->HASH, 32);
+	c.c2 = b->Cipher;
+	c.c2len = b->CipherLen;
+	assert_int_equal(gmsoft_sm2_cipher_to_der(&c, &der, &derlen), CKR_OK);
+	write_file("ext.der", der, derlen);
+	OPENSSL_free(der);
+	assert_int_equal(openssl("pkeyutl -decrypt -inkey enc.pem -in ext.der "
+				 "-out ext.txt"), 0);
+	assert_int_equal(read_file("ext.txt", out, sizeof(out)), 12);
+	assert_memory_equal(out, "to the token", 12);
+	free(buf);
+}
+
 static void test_envelope_import(void **state)
 {
 	struct skf s;
@@ -1044,6 +1071,7 @@ static void test_envelope_import(void **state)
 			 SAR_OK);
 	assert_memory_equal(&out, &env->PubKey, sizeof(out));
 	check_exchange_key(&s);
+	check_ext_encrypt(s.dev, &env->PubKey);
 	h = p11_session(0, 1);
 	assert_int_equal(p11_find(h, CKO_PRIVATE_KEY, "env", objs, 4), 2);
 	assert_int_equal(p11->C_GetAttributeValue(h, objs[1], &a, 1), CKR_OK);
