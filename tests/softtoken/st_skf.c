@@ -614,17 +614,17 @@ ULONG SKF_ExtECCDecrypt(DEVHANDLE hDev, ECCPRIVATEKEYBLOB *pECCPriKeyBlob,
 			ECCCIPHERBLOB *pCipherText, BYTE *pbPlainText,
 			ULONG *pulPlainTextLen)
 {
-	(void)hDev; (void)pECCPriKeyBlob; (void)pCipherText; (void)pbPlainText;
-	(void)pulPlainTextLen;
-	SKF_UNSUPPORTED(SKF_ExtECCDecrypt);
+	SKF_CALL(SKF_ExtECCDecrypt,
+		 gmsoft_skf_ext_ecc_decrypt(hDev, pECCPriKeyBlob, pCipherText,
+					    pbPlainText, pulPlainTextLen));
 }
 
 ULONG SKF_ExtECCSign(DEVHANDLE hDev, ECCPRIVATEKEYBLOB *pECCPriKeyBlob,
 		     BYTE *pbData, ULONG ulDataLen, ECCSIGNATUREBLOB *pSignature)
 {
-	(void)hDev; (void)pECCPriKeyBlob; (void)pbData; (void)ulDataLen;
-	(void)pSignature;
-	SKF_UNSUPPORTED(SKF_ExtECCSign);
+	SKF_CALL(SKF_ExtECCSign, gmsoft_skf_ext_ecc_sign(hDev, pECCPriKeyBlob,
+							 pbData, ulDataLen,
+							 pSignature));
 }
 
 ULONG SKF_ExtECCVerify(DEVHANDLE hDev, ECCPUBLICKEYBLOB *pECCPubKeyBlob,

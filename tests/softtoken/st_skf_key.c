@@ -280,21 +280,40 @@ ULONG gmsoft_skf_ext_ecc_encrypt(DEVHANDLE p, ECCPUBLICKEYBLOB *pub, BYTE *in,
 	return sar;
 }
 
-/* Decrypt blob (at most cap cipher bytes) with the container's private
- * key of that kind; *plain (caller frees) receives the plaintext. */
-static ULONG con_decrypt(HCONTAINER p, int sign, const ECCCIPHERBLOB *blob,
-			 size_t cap, unsigned char **plain, size_t *len)
+/* Decrypt blob (at most cap cipher bytes) with the private key pem;
+ * *plain (caller frees) receives the plaintext. */
+static ULONG pem_decrypt(const char *pem, const ECCCIPHERBLOB *blob, size_t cap,
+			 unsigned char **plain, size_t *len)
 {
 	unsigned char *der = NULL;
 	size_t derlen = 0;
-	char *pem = NULL;
-	ULONG sar = private_pem(p, sign, &pem);
+	ULONG sar = cipher_to_der(blob, cap, &der, &derlen);
 
-	sar = sar ? sar : cipher_to_der(blob, cap, &der, &derlen);
 	sar = sar ? sar : gmsoft_skf_sar(gmsoft_sm2_decrypt(pem, der, derlen,
 							    plain, len));
 	OPENSSL_free(der);
+	return sar;
+}
+
+/* The same with the container's private key of that kind. */
+static ULONG con_decrypt(HCONTAINER p, int sign, const ECCCIPHERBLOB *blob,
+			 size_t cap, unsigned char **plain, size_t *len)
+{
+	char *pem = NULL;
+	ULONG sar = private_pem(p, sign, &pem);
+
+	sar = sar ? sar : pem_decrypt(pem, blob, cap, plain, len);
 	pem_free(pem);
+	return sar;
+}
+
+static ULONG plain_out(unsigned char *plain, size_t n, BYTE *out, ULONG *len)
+{
+	ULONG sar = gmsoft_skf_bytes_out(plain, n, out, len);
+
+	if (plain)
+		OPENSSL_cleanse(plain, n);
+	free(plain);
 	return sar;
 }
 
@@ -308,12 +327,57 @@ ULONG gmsoft_skf_ecc_decrypt(HCONTAINER p, ECCCIPHERBLOB *in, BYTE *out,
 	if (!in || !len)
 		return SAR_INVALIDPARAMERR;
 	sar = con_decrypt(p, 0, in, 256, &plain, &n);
+	return sar == SAR_OK ? plain_out(plain, n, out, len) : sar;
+}
+
+/* ---- external private keys ------------------------------------------ */
+
+/* The PEM of an ECCPRIVATEKEYBLOB (BitLen 256, d right-aligned). */
+static ULONG pem_from_blob(const ECCPRIVATEKEYBLOB *b, char **pem)
+{
+	if (!b)
+		return SAR_INVALIDPARAMERR;
+	if (b->BitLen != 256 || !zero(b->PrivateKey, 32))
+		return SAR_INVALIDPARAMERR;
+	return gmsoft_sm2_from_scalar(b->PrivateKey + 32, pem) == CKR_OK ?
+		       SAR_OK : SAR_INVALIDPARAMERR;
+}
+
+ULONG gmsoft_skf_ext_ecc_sign(DEVHANDLE p, ECCPRIVATEKEYBLOB *priv, BYTE *data,
+			      ULONG len, ECCSIGNATUREBLOB *sig)
+{
+	struct gmsoft_skf_handle *h;
+	unsigned char rs[GMSOFT_SM2_SIG_LEN];
+	char *pem = NULL;
+	ULONG sar = gmsoft_skf_open(p, SKF_KIND_DEV, &h);
+
+	if (sar == SAR_OK && (!data || !sig))
+		sar = SAR_INVALIDPARAMERR;
+	if (sar == SAR_OK && len != GMSOFT_SM2_DIGEST_MAX)
+		sar = SAR_INDATALENERR;
+	sar = sar ? sar : pem_from_blob(priv, &pem);
+	sar = sar ? sar : gmsoft_skf_sar(gmsoft_sm2_sign(pem, data, len, rs));
 	if (sar == SAR_OK)
-		sar = gmsoft_skf_bytes_out(plain, n, out, len);
-	if (plain)
-		OPENSSL_cleanse(plain, n);
-	free(plain);
+		gmsoft_sig_to_blob(rs, (unsigned char *)sig);
+	pem_free(pem);
 	return sar;
+}
+
+ULONG gmsoft_skf_ext_ecc_decrypt(DEVHANDLE p, ECCPRIVATEKEYBLOB *priv,
+				 ECCCIPHERBLOB *in, BYTE *out, ULONG *len)
+{
+	struct gmsoft_skf_handle *h;
+	unsigned char *plain = NULL;
+	size_t n = 0;
+	char *pem = NULL;
+	ULONG sar = gmsoft_skf_open(p, SKF_KIND_DEV, &h);
+
+	if (sar == SAR_OK && (!in || !len))
+		sar = SAR_INVALIDPARAMERR;
+	sar = sar ? sar : pem_from_blob(priv, &pem);
+	sar = sar ? sar : pem_decrypt(pem, in, 256, &plain, &n);
+	pem_free(pem);
+	return sar == SAR_OK ? plain_out(plain, n, out, len) : sar;
 }
 
 /* ---- the enveloped key import --------------------------------------- */

@@ -1023,6 +1023,42 @@ static void check_exchange_key(struct skf *s)
 	free(buf);
 }
 
+/* SKF_ExtECCSign and SKF_ExtECCDecrypt with the key in enc.pem given as a
+ * blob: the openssl command verifies and encrypts. */
+static void check_ext_private(DEVHANDLE dev, ECCPUBLICKEYBLOB *pub)
+{
+	static const char msg[] = "external key";
+	unsigned char point[65], d[32], e[32], der[512], out[64];
+	unsigned char *buf = calloc(1, 1024);
+	ECCPRIVATEKEYBLOB priv;
+	ECCSIGNATUREBLOB sig;
+	ULONG len = sizeof(out);
+
+	assert_non_null(buf);
+	pem_point_scalar("enc.pem", point, d);
+	memset(&priv, 0, sizeof(priv));
+	priv.BitLen = 256;
+	memcpy(priv.PrivateKey + 32, d, 32);
+	skf_e(dev, pub, msg, e);
+	assert_int_equal(f_SKF_ExtECCSign(dev, &priv, e, 32, &sig), SAR_OK);
+	assert_true(openssl_verifies(point, msg, &sig));
+	assert_int_equal(f_SKF_ExtECCSign(dev, &priv, e, 31, &sig),
+			 SAR_INDATALENERR);
+	write_file("secret", "external decrypt", 16);
+	assert_int_equal(openssl("pkeyutl -encrypt -pubin -inkey encpub.pem "
+				 "-in secret -out secret.der"), 0);
+	der_to_cipher_blob(der, read_file("secret.der", der, sizeof(der)),
+			   (ECCCIPHERBLOB *)buf);
+	assert_int_equal(f_SKF_ExtECCDecrypt(dev, &priv, (ECCCIPHERBLOB *)buf, out,
+					     &len), SAR_OK);
+	assert_int_equal(len, 16);
+	assert_memory_equal(out, "external decrypt", 16);
+	priv.PrivateKey[0] = 1; /* padding not zero */
+	assert_int_equal(f_SKF_ExtECCSign(dev, &priv, e, 32, &sig),
+			 SAR_INVALIDPARAMERR);
+	free(buf);
+}
+
 /* SKF_ExtECCEncrypt to the key in enc.pem; the openssl command decrypts. */
 static void check_ext_encrypt(DEVHANDLE dev, ECCPUBLICKEYBLOB *pub)
 {
@@ -1072,6 +1108,7 @@ static void test_envelope_import(void **state)
 	assert_memory_equal(&out, &env->PubKey, sizeof(out));
 	check_exchange_key(&s);
 	check_ext_encrypt(s.dev, &env->PubKey);
+	check_ext_private(s.dev, &env->PubKey);
 	h = p11_session(0, 1);
 	assert_int_equal(p11_find(h, CKO_PRIVATE_KEY, "env", objs, 4), 2);
 	assert_int_equal(p11->C_GetAttributeValue(h, objs[1], &a, 1), CKR_OK);
@@ -1188,6 +1225,8 @@ static void test_random_and_unsupported(void **state)
 			 SAR_NOTSUPPORTYETERR);
 	assert_int_equal(f_SKF_EncryptInit(NULL, bp), SAR_NOTSUPPORTYETERR);
 	assert_int_equal(f_SKF_RSASignData(NULL, a, 32, b, &n), SAR_NOTSUPPORTYETERR);
+	assert_int_equal(f_SKF_ExtECCSign(NULL, NULL, a, 32, NULL),
+			 SAR_INVALIDHANDLEERR);
 	assert_int_equal(f_SKF_WaitForDevEvent((LPSTR)a, &n, &ev),
 			 SAR_NOTSUPPORTYETERR);
 	assert_int_equal(f_SKF_EnumFiles(NULL, NULL, &n), SAR_NOTSUPPORTYETERR);
