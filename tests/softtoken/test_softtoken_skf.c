@@ -1127,8 +1127,8 @@ static void test_envelope_refused(void **state)
 	struct skf s;
 	ENVELOPEDKEYBLOB *env = calloc(1, 1024);
 	HCONTAINER rsa = NULL;
-	struct gmsoft_object c, *list[1] = { &c };
-	int fd;
+	ECCPUBLICKEYBLOB blob;
+	ULONG type = 0;
 
 	(void)state;
 	assert_non_null(env);
@@ -1150,15 +1150,16 @@ static void test_envelope_refused(void **state)
 	assert_int_equal(f_SKF_ClearSecureState(s.app), SAR_OK);
 	assert_int_equal(f_SKF_ImportECCKeyPair(s.con, env), SAR_USER_NOT_LOGGED_IN);
 	verify_user(s.app);
-	/* an RSA container (made in the store, the fixture has no RSA) */
-	assert_int_equal(gmsoft_container_build("rsa", &c), CKR_OK);
-	assert_int_equal(gmsoft_attr_set_ulong(&c, CKA_KEY_TYPE, CKK_RSA), CKR_OK);
-	assert_int_equal(gmsoft_lock(state_dir, 1, &fd), CKR_OK);
-	assert_int_equal(gmsoft_objects_store(state_dir, 0, list, 1), CKR_OK);
-	gmsoft_unlock(fd);
-	gmsoft_object_clear(&c);
+	/* an RSA container (marked by the tool: the fixture has no RSA) */
+	assert_int_equal(gmsoft_admin_add_container(state_dir, 0, "rsa", 1), CKR_OK);
+	assert_int_equal(gmsoft_admin_add_container(state_dir, 0, "rsa", 0),
+			 CKR_ATTRIBUTE_VALUE_INVALID);
 	assert_int_equal(f_SKF_OpenContainer(s.app, (LPSTR)"rsa", &rsa), SAR_OK);
+	assert_int_equal(f_SKF_GetContainerType(rsa, &type), SAR_OK);
+	assert_int_equal(type, SKF_CONTAINER_RSA);
 	assert_int_equal(f_SKF_ImportECCKeyPair(rsa, env), SAR_NOTSUPPORTYETERR);
+	assert_int_equal(f_SKF_GenECCKeyPair(rsa, SGD_SM2_1, &blob),
+			 SAR_NOTSUPPORTYETERR);
 	assert_int_equal(f_SKF_CloseContainer(rsa), SAR_OK);
 	/* nothing was imported */
 	assert_int_equal(f_SKF_ImportECCKeyPair(s.con, env), SAR_OK);
