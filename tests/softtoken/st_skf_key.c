@@ -68,8 +68,8 @@ static ULONG con_objects(HCONTAINER p, struct gmsoft_skf_handle **h,
 
 /* Store pem as the container's signing or exchange pair, replacing the
  * pair of that kind. The caller holds the exclusive lock. */
-static ULONG pair_store(struct gmsoft_skf_handle *h, const char *pem,
-			int local, int sign)
+static ULONG pair_store(struct gmsoft_skf_handle *h, const char *pem, int local,
+			int sign)
 {
 	struct gmsoft_object *objs = NULL, pub, priv;
 	struct gmsoft_object *list[2] = { &pub, &priv };
@@ -84,11 +84,11 @@ static ULONG pair_store(struct gmsoft_skf_handle *h, const char *pem,
 	}
 	old[0] = gmsoft_skf_key_find(objs, n, h->name, CKO_PUBLIC_KEY, sign);
 	old[1] = gmsoft_skf_key_find(objs, n, h->name, CKO_PRIVATE_KEY, sign);
-	sar = gmsoft_skf_sar(gmsoft_keypair_build(pem, local, h->name, sign,
-						  &pub, &priv));
+	sar = gmsoft_skf_sar(
+		gmsoft_keypair_build(pem, local, h->name, sign, &pub, &priv));
 	if (sar == SAR_OK) {
-		sar = gmsoft_skf_sar(gmsoft_skf_replace(h, objs, n, old, 2,
-							list, 2));
+		sar = gmsoft_skf_sar(
+			gmsoft_skf_replace(h, objs, n, old, 2, list, 2));
 		gmsoft_object_clear(&pub);
 		gmsoft_object_clear(&priv);
 	}
@@ -265,8 +265,8 @@ ULONG gmsoft_skf_ext_ecc_encrypt(DEVHANDLE p, ECCPUBLICKEYBLOB *pub, BYTE *in,
 	if (!in || !out || len == 0 || len > 256)
 		return in && out ? SAR_INDATALENERR : SAR_INVALIDPARAMERR;
 	sar = gmsoft_skf_sar(gmsoft_sm2_encrypt(point, in, len, &der, &derlen));
-	sar = sar ? sar : gmsoft_skf_sar(gmsoft_sm2_cipher_from_der(der, derlen,
-								    &c));
+	sar = sar ? sar :
+		    gmsoft_skf_sar(gmsoft_sm2_cipher_from_der(der, derlen, &c));
 	if (sar == SAR_OK) {
 		memset(out, 0, offsetof(ECCCIPHERBLOB, Cipher));
 		memcpy(out->XCoordinate + 32, c.x, 32);
@@ -289,8 +289,9 @@ static ULONG pem_decrypt(const char *pem, const ECCCIPHERBLOB *blob, size_t cap,
 	size_t derlen = 0;
 	ULONG sar = cipher_to_der(blob, cap, &der, &derlen);
 
-	sar = sar ? sar : gmsoft_skf_sar(gmsoft_sm2_decrypt(pem, der, derlen,
-							    plain, len));
+	sar = sar ? sar :
+		    gmsoft_skf_sar(
+			    gmsoft_sm2_decrypt(pem, der, derlen, plain, len));
 	OPENSSL_free(der);
 	return sar;
 }
@@ -340,7 +341,8 @@ static ULONG pem_from_blob(const ECCPRIVATEKEYBLOB *b, char **pem)
 	if (b->BitLen != 256 || !zero(b->PrivateKey, 32))
 		return SAR_INVALIDPARAMERR;
 	return gmsoft_sm2_from_scalar(b->PrivateKey + 32, pem) == CKR_OK ?
-		       SAR_OK : SAR_INVALIDPARAMERR;
+		       SAR_OK :
+		       SAR_INVALIDPARAMERR;
 }
 
 ULONG gmsoft_skf_ext_ecc_sign(DEVHANDLE p, ECCPRIVATEKEYBLOB *priv, BYTE *data,
@@ -385,8 +387,8 @@ ULONG gmsoft_skf_ext_ecc_decrypt(DEVHANDLE p, ECCPRIVATEKEYBLOB *priv,
 /* The 32-byte d from the 64-byte cbEncryptedPriKey. Two forms: the whole
  * field encrypted (32 zero bytes then d, as GmSSL builds it), or d alone
  * encrypted into the field's last 32 bytes, the first 32 being zero. */
-static ULONG envelope_scalar(const unsigned char key[16],
-			     const BYTE field[64], unsigned char d[32])
+static ULONG envelope_scalar(const unsigned char key[16], const BYTE field[64],
+			     unsigned char d[32])
 {
 	unsigned char plain[64];
 	ULONG sar = SAR_OK;
@@ -405,8 +407,7 @@ static ULONG envelope_scalar(const unsigned char key[16],
 }
 
 /* The private key PEM the envelope carries, checked against PubKey. */
-static ULONG envelope_key(HCONTAINER p, const ENVELOPEDKEYBLOB *env,
-			  char **pem)
+static ULONG envelope_key(HCONTAINER p, const ENVELOPEDKEYBLOB *env, char **pem)
 {
 	unsigned char *key = NULL, d[32];
 	unsigned char want[GMSOFT_SM2_POINT_LEN], got[GMSOFT_SM2_POINT_LEN];
