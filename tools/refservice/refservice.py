@@ -494,7 +494,7 @@ def cmd_fault(args):
 
 
 def cmd_faults(args):
-    """faults clear | show | rekey on|off | clock SECONDS."""
+    """faults clear | show | rekey on|off | clock SECONDS | protocol 1.0|1.1."""
     ff = faults.FaultFile(args.dir)
     if args.action == "clear":
         ff.clear()
@@ -504,6 +504,10 @@ def cmd_faults(args):
         ff.set("rekey_allowed", args.value == "on")
     elif args.action == "clock":
         ff.set("clock_offset", int(args.value))
+    elif args.action == "protocol":
+        if args.value not in ("1.0", "1.1"):
+            sys.exit("refservice: faults protocol takes 1.0 or 1.1")
+        ff.set("protocol", args.value)
 
 
 def cmd_serve(args):
@@ -586,8 +590,8 @@ def build_parser():
     p.add_argument("--part", choices=kmc_faults.PARTS, help="envelope_corrupt: which part is broken")
     p.set_defaults(func=cmd_fault)
 
-    p = sub.add_parser("faults", help="clear | show | rekey on|off | clock SECONDS")
-    p.add_argument("action", choices=("clear", "show", "rekey", "clock"))
+    p = sub.add_parser("faults", help="clear | show | rekey on|off | clock SECONDS | protocol 1.0|1.1")
+    p.add_argument("action", choices=("clear", "show", "rekey", "clock", "protocol"))
     p.add_argument("value", nargs="?")
     p.add_argument("--dir", required=True)
     p.set_defaults(func=cmd_faults)

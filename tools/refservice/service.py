@@ -27,6 +27,7 @@ CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 OPEN_STATES = ("started", "csr_received", "issued")
 POP_PREFIX = b"gmrenew-pop-v1\n"
 PROTOCOL = "1.1"
+V11_LOOKUP_MEMBERS = ("role", "double_certificate", "partner_sha256")
 
 # code -> (http status, retryable, message_zh, message_en)
 ERRORS = {
@@ -197,6 +198,11 @@ class RenewalService:
         """Server-wide re-key switch (default on)."""
         return bool(self.settings().get("rekey_allowed", True))
 
+    def speaks_1_0(self):
+        """Test switch "protocol": "1.0": act as a 1.0 service (no double
+        certificates, no 1.1 members), for 1.1 clients' tests."""
+        return self.settings().get("protocol") == "1.0"
+
     def next_challenge(self):
         """A new challenge for the response being built."""
         return self.challenges.issue(self.now().timestamp())
@@ -278,6 +284,8 @@ class RenewalService:
 
     def encryption_members(self, old, issued):
         """The order object's members of protocol 1.1 (section 3.8)."""
+        if self.speaks_1_0():
+            return {}
         pair = self.pair_of(issued.sha256) if issued else None
         double = pair is not None if issued else self.double_subject(old)
         return {"protocol": PROTOCOL, "double_certificate": double,
@@ -297,11 +305,15 @@ class RenewalService:
 
     def signing_partner(self, enc_sha256):
         """The signing certificate's fingerprint when enc_sha256 is an encryption certificate."""
+        if self.speaks_1_0():
+            return None
         row = self.db.execute("SELECT sign_sha256 FROM pairs WHERE enc_sha256=?", (enc_sha256,)).fetchone()
         return row["sign_sha256"] if row else None
 
     def double_subject(self, cert):
         """True when a signing certificate's subject gets double certificates."""
+        if self.speaks_1_0():
+            return False
         return kmc.is_double(self.dir, cert.subject) or self.pair_of(cert.sha256) is not None
 
     def revoke_with_partner(self, sign_sha256):
@@ -344,7 +356,11 @@ class RenewalService:
         if not isinstance(items, list) or not 1 <= len(items) <= MAX_LOOKUP_ITEMS:
             raise ApiError("bad_request", "certificates must be a list of 1 to %d items" % MAX_LOOKUP_ITEMS)
         with self.lock:
-            return 200, {"protocol": PROTOCOL, "results": [self.lookup_one(item) for item in items]}
+            results = [self.lookup_one(item) for item in items]
+        if self.speaks_1_0():
+            return 200, {"results": [{k: v for k, v in r.items() if k not in V11_LOOKUP_MEMBERS}
+                                     for r in results]}
+        return 200, {"protocol": PROTOCOL, "results": results}
 
     def lookup_one(self, item):
         """One lookup result."""
