@@ -482,5 +482,22 @@ def test_encryption_faults_leave_single_subjects_alone(svc, client):
     assert issued.status == 200 and issued.json["encryption"] is None, issued
 
 
+def test_enroll_double_needs_an_sm2_key(svc):
+    key = svc.key("ec-p256")
+    proc = tool("enroll", "--dir", svc.dir, "--pubkey", key.pub, "--subject", DOUBLE_SUBJECT,
+                "--gateway", "JSB0001", "--organization", "o", "--system", "s", "--days-left", "30",
+                "--out", os.path.join(svc.dir, "p256-double.pem"), "--double", check=False)
+    assert proc.returncode != 0 and "SM2" in proc.stderr, proc
+    assert not os.path.exists(os.path.join(svc.dir, "p256-double.pem"))
+
+
+def test_show_lists_pairs(svc):
+    key = svc.key()
+    sign, enc, _ = enroll_double(svc, key)
+    shown = json.loads(tool("show", "--dir", svc.dir).stdout)
+    assert {"signing_sha256": hashlib.sha256(sign).hexdigest(),
+            "encryption_sha256": hashlib.sha256(enc).hexdigest()} in shown["pairs"]
+
+
 def test_no_internal_errors_from_kmc(svc):
     assert "internal error" not in svc.stderr(), svc.stderr()
