@@ -68,8 +68,8 @@ static void print_report(const gm_cert_facts *f, size_t index,
 		gm_fputs("   ", stdout);
 		gm_print_cell(stdout, _(status_names[r->checks[i].status]), 4);
 		gm_printf(" %-9s ", r->checks[i].id);
-		gm_wrap(stdout, r->checks[i].detail, 18, 18,
-			gm_term_width(stdout));
+		gm_wrap_line(stdout, r->checks[i].detail, 18, 18,
+			     gm_term_width(stdout));
 	}
 }
 
