@@ -9,8 +9,10 @@
  * when trying later may help (network, TLS handshake, 5xx, busy), else the
  * code that fits the protocol error (not_due -> GM_EXIT_NOT_DUE,
  * offline_only -> GM_EXIT_OFFLINE, subject_mismatch -> GM_EXIT_VERIFY, ...);
- * err->reason holds the protocol's error code ("subject_mismatch"), and the
- * message carries the service's Chinese and English text.
+ * err->reason is the protocol's error code typed (GM_REASON_SUBJECT_MISMATCH;
+ * GM_REASON_SERVICE_CODE for a code gmrenew does not know), err->outside the
+ * code as sent, and the message carries the service's Chinese and English
+ * text.
  */
 #ifndef GMRENEW_SERVICE_H
 #define GMRENEW_SERVICE_H
@@ -74,6 +76,9 @@ typedef struct gm_ca_record {
 	char *sha256;
 	int online;			/* renewal.online */
 	char *reason;			/* renewal.reason or NULL */
+	gm_reason why;			/* renewal.reason typed: NOT_DUE,
+					 * OFFLINE_ONLY, REVOKED, SUPERSEDED,
+					 * UNKNOWN, SERVICE_CODE; NONE */
 	char *superseded_by;
 	time_t window_start, window_end;	/* 0 when null */
 	char *open_code;		/* open_order.update_code or NULL */

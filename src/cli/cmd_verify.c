@@ -356,6 +356,8 @@ int cmd_verify(gm_cli *cli, int argc, char **argv)
 			cJSON_AddNumberToObject(e, "exit_code", GM_EXIT_VERIFY);
 			cJSON_AddStringToObject(e, "message", err.msg);
 			cJSON_AddStringToObject(e, "fix", err.fix);
+			cJSON_AddStringToObject(e, "reason",
+						gm_error_reason_name(&err));
 		}
 		gm_cli_print_json(doc);
 	} else {

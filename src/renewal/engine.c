@@ -52,7 +52,7 @@ static int foreign_answer(gm_run *r, const gm_order *fresh, gm_error *err)
 			"nothing was changed; report this to the CA",
 			"the service answered for renewal %s instead of %s",
 			fresh->code, r->order.code);
-		return gm_error_set_reason(err, "wrong_order");
+		return gm_error_set_reason(err, GM_REASON_WRONG_ORDER);
 	}
 	if (r->old_sha256[0] && strcmp(fresh->old_sha256, r->old_sha256)) {
 		gm_fail(err, GM_EXIT_SERVICE,
@@ -61,7 +61,7 @@ static int foreign_answer(gm_run *r, const gm_order *fresh, gm_error *err)
 			"the service's answer names another certificate being "
 			"renewed (SHA-256 %s) than the one this renewal started "
 			"with (%s)", fresh->old_sha256, r->old_sha256);
-		return gm_error_set_reason(err, "old_certificate_changed");
+		return gm_error_set_reason(err, GM_REASON_OLD_CERTIFICATE_CHANGED);
 	}
 	return 0;
 }
@@ -90,7 +90,7 @@ int gm_run_interrupted(gm_run *r, gm_error *err)
 		return 0;
 	gm_fail(err, GM_EXIT_INTERRUPTED, NULL,
 		"interrupted: the renewal stopped at a safe point");
-	return gm_error_set_reason(err, "interrupted");
+	return gm_error_set_reason(err, GM_REASON_INTERRUPTED);
 }
 
 int gm_run_step(gm_run *r, gm_step step, gm_error *err)
@@ -266,7 +266,7 @@ static int check_subject(gm_run *r, const gm_cert_facts *old, gm_error *err)
 		"更新的证书与您当前 Ekey 的证书主题不符，无法更新证书 - the "
 		"renewed certificate does not match the subject of the "
 		"certificate on your Ekey ('%s'), cannot renew", old->subject);
-	return gm_error_set_reason(err, "subject_mismatch");
+	return gm_error_set_reason(err, GM_REASON_SUBJECT_MISMATCH);
 }
 
 /* started / csr_received: make sure a pending key exists and submit a CSR. */
@@ -435,7 +435,7 @@ static int check_confirmed(gm_run *r, gm_error *err)
 		"(SHA-256 %.16s...) that gmrenew did not install on this token",
 		r->order.code, r->order.state,
 		r->order.cert_sha256[0] ? r->order.cert_sha256 : "none");
-	return gm_error_set_reason(err, "confirmed_unknown_certificate");
+	return gm_error_set_reason(err, GM_REASON_CONFIRMED_UNKNOWN_CERTIFICATE);
 }
 
 static int confirm(gm_run *r, const gm_token_key *key, gm_error *err)
@@ -751,8 +751,8 @@ static int order_is_dead(gm_run *r, const char *label)
 	memset(&o, 0, sizeof(o));
 	if (gm_service_status(r->ctx->service, code, &o, &e)) {
 		gm_debug("renewal %s: %s", code, e.msg);
-		return !strcmp(e.reason, "unknown_code") ||
-		       !strcmp(e.reason, "code_expired");
+		return e.reason == GM_REASON_UNKNOWN_CODE ||
+		       e.reason == GM_REASON_CODE_EXPIRED;
 	}
 	dead = !strcmp(o.code, code) &&
 	       (!strcmp(o.state, "cancelled") || !strcmp(o.state, "expired"));

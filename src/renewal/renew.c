@@ -86,9 +86,9 @@ static int refusal(const gm_ca_record *rec, const char *subject,
 	const char *why = rec->reason ? rec->reason : "unknown";
 	char opens[32] = "";
 
-	if (!strcmp(why, "not_due") && rec->window_start)
+	if (rec->why == GM_REASON_NOT_DUE && rec->window_start)
 		gm_time_rfc3339(rec->window_start, opens, sizeof(opens));
-	if (!strcmp(why, "not_due"))
+	if (rec->why == GM_REASON_NOT_DUE)
 		return gm_fail(err, GM_EXIT_NOT_DUE,
 			       opens[0] ? "nothing was started; run 'gmrenew "
 			       "renew' again once the CA's window is open" :
@@ -98,7 +98,7 @@ static int refusal(const gm_ca_record *rec, const char *subject,
 			       "yet (not due)%s%s", subject,
 			       opens[0] ? "; its online renewal opens on " : "",
 			       opens);
-	if (!strcmp(why, "offline_only"))
+	if (rec->why == GM_REASON_OFFLINE_ONLY)
 		return gm_fail(err, GM_EXIT_OFFLINE,
 			       "mail the Ekey with the filled-in certificate "
 			       "business form (证书业务信息表) to the CA",
@@ -217,7 +217,7 @@ static int record_start(gm_run *r, const gm_token_cert *old,
  * service's fault, never a usage error. */
 static int service_fault(gm_error *err)
 {
-	if (!strcmp(err->reason, "unknown_code"))
+	if (err->reason == GM_REASON_UNKNOWN_CODE)
 		err->code = GM_EXIT_SERVICE;
 	return -1;
 }
@@ -280,14 +280,14 @@ static int resume(gm_run *r, int *ret, gm_error *err)
 	}
 	memset(&fresh, 0, sizeof(fresh));
 	if (gm_service_status(r->ctx->service, code, &fresh, err)) {
-		if (strcmp(err->reason, "unknown_code") &&
-		    strcmp(err->reason, "code_expired")) {
+		if (err->reason != GM_REASON_UNKNOWN_CODE &&
+		    err->reason != GM_REASON_CODE_EXPIRED) {
 			if (h->resumed)	/* the code to finish with later */
 				h->resumed(h->ctx, code, path);
 			*ret = service_fault(err);
 			return 1;
 		}
-		close_journal_of(r, code, err->reason);
+		close_journal_of(r, code, gm_error_reason_name(err));
 		return 0;
 	}
 	if (order_dead(&fresh)) {
@@ -411,7 +411,7 @@ static int journal_before(gm_run *r, const char *code, gm_error *err)
 			"to the one inserted (serial %s)", code, serial,
 			r->ctx->token->serial);
 		gm_journal_close(&j);
-		return gm_error_set_reason(err, "other_ekey");
+		return gm_error_set_reason(err, GM_REASON_OTHER_EKEY);
 	}
 	gm_journal_close(&j);
 	return 0;

@@ -25,7 +25,7 @@ int gm_svc_malformed(gm_error *err, const char *what, const char *fmt, ...)
 		"(run with -vv for the request log)",
 		"%s%sthe service sent a malformed answer: %s",
 		what ? what : "", what ? ": " : "", detail);
-	return gm_error_set_reason(err, "malformed");
+	return gm_error_set_reason(err, GM_REASON_MALFORMED);
 }
 
 #define MALFORMED(...) gm_svc_malformed(err, NULL, __VA_ARGS__)
@@ -364,6 +364,7 @@ static int parse_renewal(const cJSON *r, gm_ca_record *rec, gm_error *err)
 	    get_time(ren, "window_end", 0, &rec->window_end, err) < 0)
 		return -1;
 	rec->reason = dup_or_null(reason);
+	rec->why = reason ? gm_reason_of_protocol(reason) : GM_REASON_NONE;
 	return 0;
 }
 

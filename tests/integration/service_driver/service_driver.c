@@ -240,7 +240,7 @@ static int finish(cJSON *out, gm_service *s, double t0, int rc,
 		cJSON *e = cJSON_AddObjectToObject(out, "error");
 
 		cJSON_AddNumberToObject(e, "exit", err->code);
-		cJSON_AddStringToObject(e, "reason", err->reason);
+		cJSON_AddStringToObject(e, "reason", gm_error_reason_name(err));
 		cJSON_AddStringToObject(e, "message", err->msg);
 		cJSON_AddStringToObject(e, "fix", err->fix);
 		cJSON_AddNumberToObject(e, "detail", (double)err->detail);
