@@ -81,21 +81,6 @@ int gm_journal_find_previous(const char *state_dir, const char *sha256,
 
 /* ---- The renewal ---- */
 
-/* Steps, in order; the journal records the last one completed. */
-typedef enum gm_step {
-	GM_STEP_NONE = 0,
-	GM_STEP_STARTED,	/* the service gave the update code */
-	GM_STEP_KEY_GENERATED,	/* the pending key pair is on the token */
-	GM_STEP_ISSUED,		/* CSR accepted; certificate received */
-	GM_STEP_VERIFIED,	/* the new certificate passed every check */
-	GM_STEP_INSTALLED,	/* on the token next to its key, read back */
-	GM_STEP_CONFIRMED,	/* the service knows it is installed */
-	GM_STEP_RETIRED,	/* the old pair removed (or kept); labels final */
-	GM_STEP_COUNT
-} gm_step;
-
-const char *gm_step_name(gm_step s);	/* "started", ... */
-
 typedef struct gm_renewal_hooks {
 	void *ctx;
 	/* a step begins: number (from 1), total, what it does */

@@ -183,7 +183,7 @@ static cJSON *order_json(const gm_order *o)
 	cJSON *j = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(j, "update_code", o->code);
-	cJSON_AddStringToObject(j, "state", o->state);
+	cJSON_AddStringToObject(j, "state", gm_order_state_name(o->state));
 	cJSON_AddStringToObject(j, "next_step", o->next_step);
 	cJSON_AddStringToObject(j, "old_sha256", o->old_sha256);
 	cJSON_AddStringToObject(j, "key_type", o->key_type);
