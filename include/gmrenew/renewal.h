@@ -1,8 +1,8 @@
 /*
- * renewal.h - the renewal of one certificate as steps, each recorded in a
- * journal before the next begins, so that any interruption (an error, a
- * killed process, a pulled key, a dead network) can be finished later with
- * the update code alone. The invariant at every instant: the token holds a
+ * renewal.h - the renewal of one certificate as steps (one table,
+ * engine.c), the journal written after each before the next begins, so
+ * that any interruption (an error, a killed process, a pulled key, a dead
+ * network) can be finished later with the update code alone. The invariant at every instant: the token holds a
  * usable certificate with its private key (the old pair until the new pair
  * is installed and read back, the new pair after).
  *
@@ -146,8 +146,8 @@ int gm_renew_with_code(gm_renewal_ctx *ctx, const char *code,
 
 /* ---- Past runs, for schedulers and monitoring (runs.c) ---- */
 
-/* Renewals of the token with this serial whose journal has not reached the
- * last step (to be finished with the update code). */
+/* Renewals of the token with this serial whose journal is not finished
+ * (to be finished with the update code). */
 long gm_pending_renewals(const char *state_dir, const char *serial);
 
 typedef struct gm_run_record {
