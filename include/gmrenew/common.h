@@ -147,7 +147,8 @@ int gm_error_set_reason(gm_error *err, gm_reason reason);
  * name); returns -1. */
 int gm_error_set_outside(gm_error *err, gm_reason reason, const char *code);
 /* The word JSON, hooks and logs show for err: the reason's name; for
- * GM_REASON_PKCS11 and GM_REASON_SERVICE_CODE the outside code; without a
+ * GM_REASON_PKCS11 and GM_REASON_SERVICE_CODE the outside code (a service's
+ * code that is one of gmrenew's own words: "service_error"); without a
  * reason, the exit code's ("usage", "environment", ...). Never NULL. */
 const char *gm_error_reason_name(const gm_error *err);
 /* Replaces the fix of an error already set; returns -1. */

@@ -161,10 +161,23 @@ static const char *reason_of_exit(gm_exit code)
 							 : "failed";
 }
 
+/* A code the service made up may not pass for one of gmrenew's words. */
+static int is_a_name(const char *word)
+{
+	size_t r;
+
+	for (r = GM_REASON_NONE + 1; r < GM_REASON_COUNT; r++)
+		if (!strcmp(reason_names[r], word))
+			return 1;
+	return 0;
+}
+
 const char *gm_error_reason_name(const gm_error *err)
 {
-	if ((err->reason == GM_REASON_PKCS11 ||
-	     err->reason == GM_REASON_SERVICE_CODE) && err->outside[0])
+	if (err->reason == GM_REASON_PKCS11 && err->outside[0])
+		return err->outside;
+	if (err->reason == GM_REASON_SERVICE_CODE && err->outside[0] &&
+	    !is_a_name(err->outside))
 		return err->outside;
 	if (gm_reason_name(err->reason))
 		return gm_reason_name(err->reason);
