@@ -151,11 +151,20 @@ int gm_run_step_done(gm_run *r, gm_error *err)
 	return gm_run_interrupted(r, err);
 }
 
-/* One row of the table: its handler, then the journal and a stop. */
+/* One row of the table: its handler, the fact it must have left in the
+ * journal, then the journal written and a stop. */
 static int run_step(gm_run *r, gm_step step, gm_error *err)
 {
+	const char *fact = steps[step].journal;
+
 	if (steps[step].run(r, err))
 		return -1;
+	if (fact && !gm_journal_get(&r->journal, fact))
+		return gm_fail(err, GM_EXIT_FAILED, "report this with the output "
+			       "of -vv; the old certificate stays usable",
+			       "step %d of renewal %s left no '%s' in the "
+			       "journal", steps[step].progress, r->order.code,
+			       fact);
 	return gm_run_step_done(r, err);
 }
 
