@@ -262,7 +262,8 @@ static int choose(const gm_cert_list *l, const gm_cert_view **out,
 			*out = &l->views[i];
 			n++;
 		}
-		offline += l->views[i].obj->parsed && l->views[i].obj->key_state != GM_KEY_MISSING &&
+		offline += l->views[i].obj->parsed &&
+			   l->views[i].obj->key_state != GM_KEY_MISSING &&
 			   l->views[i].verdict.renewal == GM_RENEWAL_OFFLINE_ONLY;
 	}
 	if (n == 1)
