@@ -324,8 +324,8 @@ static void upgrade(gm_journal *j)
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(j->doc, "steps");
 	cJSON_DeleteItemFromObjectCaseSensitive(j->doc, "last_step");
-	cJSON_ReplaceItemInObjectCaseSensitive(j->doc, "version",
-					       cJSON_CreateNumber(2));
+	cJSON_DeleteItemFromObjectCaseSensitive(j->doc, "version");
+	cJSON_AddNumberToObject(j->doc, "version", 2);
 }
 
 int gm_journal_open(const char *state_dir, const char *code, gm_journal *out,
