@@ -324,4 +324,14 @@ typedef struct gm_usb_device {
 int gm_usb_scan(uint16_t vendor, uint16_t product, gm_usb_device **out,
 		size_t *n, gm_error *err);
 
+/* libusb's hotplug events for vendor:product (product 0: any). NULL when
+ * this machine gives none (no USB bus, no hotplug support): then the
+ * caller polls. */
+typedef struct gm_usb_watch gm_usb_watch;
+gm_usb_watch *gm_usb_watch_open(uint16_t vendor, uint16_t product);
+/* Waits up to ms for devices to arrive or leave; returns how many events
+ * came (0 on timeout or a signal), counted in *arrived and *left. */
+int gm_usb_watch_wait(gm_usb_watch *w, long ms, int *arrived, int *left);
+void gm_usb_watch_close(gm_usb_watch *w);
+
 #endif
