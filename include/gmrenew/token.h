@@ -257,10 +257,6 @@ void gm_token_snapshot_release(gm_token_snapshot *snap);	/* NULL-safe */
 void gm_token_snapshot_pair(gm_token_snapshot *snap);
 /* Index of the certificate with this SHA-256 fingerprint (hex), or -1. */
 long gm_snapshot_find_cert(const gm_token_snapshot *snap, const char *sha256);
-/* Index of a key pair with public key pub (with a private key when
- * need_priv), or -1. */
-long gm_snapshot_find_key(const gm_token_snapshot *snap, const EVP_PKEY *pub,
-			  int need_priv);
 /* The one pairing rule for any public key (a certificate on the token or
  * one the CA just issued): GM_KEY_FOUND with a private key, GM_KEY_UNKNOWN
  * when only a public key object has it and private keys cannot be seen,
