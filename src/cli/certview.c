@@ -48,7 +48,7 @@ static int same_key(gm_cli *cli, const gm_cert_view *v, CK_OBJECT_HANDLE h,
 		gm_debug("key object of certificate %zu: %s", v->index, kerr.msg);
 		return 0;
 	}
-	same = gm_pubkey_equal(pub, v->facts.pubkey) == 1;
+	same = gm_cert_facts_key_is(&v->facts, pub) == 1;
 	EVP_PKEY_free(pub);
 	return same;
 }
@@ -89,7 +89,7 @@ static int load_view(gm_cli *cli, const gm_policy *pol, gm_cert_view *v,
 			 _("the certificate object's value cannot be read"));
 		return 0;
 	}
-	if (gm_cert_facts_parse(v->obj->der, v->obj->der_len, &v->facts, &err)) {
+	if (gm_cert_facts_read(v->obj->der, v->obj->der_len, &v->facts, &err)) {
 		snprintf(v->problem, sizeof(v->problem), "%s", err.msg);
 		return 0;
 	}

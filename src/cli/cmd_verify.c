@@ -251,12 +251,21 @@ static void report_unreadable(verify_run *v, const gm_cert_view *cv)
 
 /* Once per run, not per certificate: the trust anchors, the token's
  * certificates (any may be an intermediate of another) and its keys. */
-static int load_once(verify_run *v, const gm_cert_list *l, gm_error *err)
+static int load_once(verify_run *v, gm_cert_list *l, gm_error *err)
 {
+	gm_error derr;
 	size_t i;
 
 	if (gm_chain_pool_new(v->ca, &v->chain, err))
 		return -1;
+	for (i = 0; i < l->n; i++)
+		if (l->views[i].parsed &&
+		    gm_cert_facts_decode(&l->views[i].facts, &derr)) {
+			/* the listing reads facts only; verify uses the keys */
+			l->views[i].parsed = 0;
+			snprintf(l->views[i].problem,
+				 sizeof(l->views[i].problem), "%s", derr.msg);
+		}
 	for (i = 0; i < l->n; i++)
 		if (l->views[i].parsed &&
 		    gm_chain_pool_add(v->chain, l->views[i].facts.x509))

@@ -31,4 +31,38 @@ int gm_crypto_verify_digest(gm_sig_scheme scheme, EVP_PKEY *pub,
 /* A name as one RFC 4514 line with UTF-8 kept; caller frees. NULL on error. */
 char *gm_crypto_name_line(const X509_NAME *name);
 
+/* A certificate's parts, parsed without decoding its public key
+ * (certparse.c). Pointers into cert; spki_der is the SubjectPublicKeyInfo
+ * in DER (OPENSSL_malloc'd). */
+typedef struct gm_cert_parts {
+	void *cert;		/* owned */
+	size_t consumed;	/* bytes of the input the certificate took */
+	const X509_NAME *subject, *issuer;
+	const ASN1_INTEGER *serial;
+	const ASN1_TIME *not_before, *not_after;
+	unsigned char *spki_der;	/* owned */
+	int spki_len;
+} gm_cert_parts;
+
+int gm_crypto_cert_parts(const unsigned char *der, size_t len,
+			 gm_cert_parts *out, gm_error *err);
+void gm_crypto_cert_parts_free(gm_cert_parts *parts);
+
+/*
+ * The key algorithm's name ("SM2", "EC-P256", "RSA-2048", ...) of the
+ * certificate's key, which must be well formed (an EC point on its curve,
+ * any other key decodable). A key of a kind other than SM2 and the NIST
+ * curves is decoded to tell, and *decoded then holds it (caller frees);
+ * else NULL. -1 when the key is not well formed.
+ */
+int gm_crypto_spki_facts(const gm_cert_parts *parts, char *alg, size_t n,
+			 EVP_PKEY **decoded);
+
+/* The algorithm's name of a decoded key, as gm_crypto_spki_facts says. */
+void gm_crypto_key_algorithm(EVP_PKEY *pk, char *out, size_t n);
+
+/* The DER SubjectPublicKeyInfo of a key (i2d_PUBKEY's bytes); caller frees
+ * with OPENSSL_free(). Returns the length, <= 0 on failure. */
+int gm_crypto_spki_der(EVP_PKEY *pub, unsigned char **der);
+
 #endif

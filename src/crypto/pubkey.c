@@ -238,13 +238,58 @@ EVP_PKEY *gm_pubkey_from_xy(const unsigned char *params, size_t params_len,
 	return key_from_point(nid, pt, xy_len + 1, err);
 }
 
-/* The DER SubjectPublicKeyInfo; caller frees with OPENSSL_free(). */
-static int spki_der(EVP_PKEY *pub, unsigned char **der)
+/*
+ * The SubjectPublicKeyInfo of a key on a named curve, built from its
+ * curve OID and encoded point: the bytes i2d_PUBKEY gives (RFC 5480:
+ * id-ecPublicKey, the curve's OID, the point in the key's own form), for
+ * an SM2 key too, without the encoder OpenSSL 3.0's i2d_PUBKEY sets up for
+ * every call. Returns the length, or 0 when the key is not of that kind.
+ */
+static int ec_spki_der(EVP_PKEY *pub, unsigned char **der)
 {
+	unsigned char pt[POINT_MAX], *copy;
+	char form[32];
+	size_t len = 0;
+	X509_PUBKEY *xp;
+	int nid = gm_crypto_curve_nid(pub), n = 0;
+
+	/* The encoded point is uncompressed whatever the key's form; a key
+	 * kept in another form takes OpenSSL's own encoder. */
+	if (nid == NID_undef ||
+	    !EVP_PKEY_get_utf8_string_param(pub,
+			OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, form,
+			sizeof(form), NULL) ||
+	    strcmp(form, "uncompressed") != 0 ||
+	    !EVP_PKEY_get_octet_string_param(pub,
+					     OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+					     pt, sizeof(pt), &len) ||
+	    len < 3 || pt[0] != 0x04) {
+		ERR_clear_error();
+		return 0;
+	}
+	xp = X509_PUBKEY_new();
+	copy = OPENSSL_memdup(pt, len);
+	if (xp && copy &&
+	    X509_PUBKEY_set0_param(xp, OBJ_nid2obj(NID_X9_62_id_ecPublicKey),
+				   V_ASN1_OBJECT, OBJ_nid2obj(nid), copy,
+				   (int)len)) {
+		copy = NULL;	/* xp owns it */
+		n = i2d_X509_PUBKEY(xp, der);
+	}
+	OPENSSL_free(copy);
+	X509_PUBKEY_free(xp);
+	return n > 0 ? n : 0;
+}
+
+int gm_crypto_spki_der(EVP_PKEY *pub, unsigned char **der)
+{
+	int n;
+
 	*der = NULL;
 	if (!pub)
 		return -1;
-	return i2d_PUBKEY(pub, der);
+	n = ec_spki_der(pub, der);
+	return n > 0 ? n : i2d_PUBKEY(pub, der);
 }
 
 int gm_pubkey_equal(EVP_PKEY *a, EVP_PKEY *b)
@@ -254,8 +299,8 @@ int gm_pubkey_equal(EVP_PKEY *a, EVP_PKEY *b)
 
 	/* SPKI, not EVP_PKEY_eq: an "SM2" and an "EC" key on the SM2 curve
 	 * with the same point are the same key. */
-	la = spki_der(a, &da);
-	lb = spki_der(b, &db);
+	la = gm_crypto_spki_der(a, &da);
+	lb = gm_crypto_spki_der(b, &db);
 	same = la > 0 && la == lb && memcmp(da, db, (size_t)la) == 0;
 	OPENSSL_free(da);
 	OPENSSL_free(db);
@@ -268,7 +313,7 @@ int gm_pubkey_sha256(EVP_PKEY *pub, unsigned char out[32], gm_error *err)
 	char ossl[256];
 	unsigned char *der = NULL;
 	unsigned int len = 0;
-	int n = spki_der(pub, &der);
+	int n = gm_crypto_spki_der(pub, &der);
 	int ret = -1;
 
 	if (n <= 0)
