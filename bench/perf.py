@@ -519,6 +519,8 @@ def main():
     ap.add_argument("--series", type=int, default=200)
     ap.add_argument("--json-out")
     ap.add_argument("--report")
+    ap.add_argument("--ns", default="1,10,100", help="the N of list-certs")
+    ap.add_argument("--verify-n", type=int, default=1000)
     ap.add_argument("--only", help="comma-separated parts: list, renewal, "
                     "check-env, verify, series")
     a = ap.parse_args()
@@ -527,13 +529,14 @@ def main():
     with tempfile.TemporaryDirectory(prefix="gmrenew-bench-") as work:
         if "list" in parts:
             list_certs_part(report, work, [1, 10] if a.smoke else
-                            [1, 10, 100], a.runs, a.smoke)
+                            [int(x) for x in a.ns.split(",")], a.runs,
+                            a.smoke)
         if "renewal" in parts:
             renewal_part(report, work, a.runs, a.smoke)
         if "check-env" in parts:
             check_env_part(report, work)
         if "verify" in parts and not a.smoke:
-            verify_part(report, work, 1000, max(3, a.runs // 2))
+            verify_part(report, work, a.verify_n, max(3, a.runs // 2))
         if "series" in parts:
             series_part(report, work, 3 if a.smoke else a.series)
     if a.json_out:

@@ -12,7 +12,8 @@ package_pkgs=(dpkg-dev lintian file fakeroot man-db)
 test_pkgs=(libcmocka-dev softhsm2 opensc gnutls-bin umockdev libumockdev-dev
   python3-pytest python3-cryptography util-linux procps man-db groff-base
   strace perl binutils prometheus prometheus-node-exporter systemd
-  python3-jsonschema ansible-core bash-completion zsh "${package_pkgs[@]}")
+  python3-jsonschema ansible-core bash-completion zsh valgrind
+  "${package_pkgs[@]}")
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then
