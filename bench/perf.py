@@ -290,14 +290,16 @@ def list_certs_part(report, workdir, ns, runs, smoke):
 
 def soft_list_wall(tok, d, runs):
     """gmrenew's wall time at 10 ms per call against calls x 10 ms."""
-    walls, calls = [], 0
+    walls, base, calls = [], [], 0
     fn = gmrenew_list(d)
     for _ in range(max(3, runs // 3)):
         c, wall, _ = tok.calls(fn, d, latency="call:%d" % LIST_LATENCY)
         walls.append(wall)
         calls = sum(c.values())
+        base.append(tok.calls(fn, d)[1])
     return {"median_s": median(walls), "calls": calls,
-            "floor_s": calls * LIST_LATENCY / 1000.0}
+            "floor_s": calls * LIST_LATENCY / 1000.0,
+            "base_s": median(base)}
 
 
 def cpu_rows(tok, d, runs):
@@ -455,6 +457,24 @@ def verify_part(report, workdir, n, runs):
         n, median(walls), report["verify"]["passed"]), flush=True)
 
 
+def startup_part(report, workdir):
+    """The libraries `list-certs` initialises (LD_DEBUG=libs): libcurl is
+    loaded only by commands that use the service."""
+    d = pathlib.Path(tempfile.mkdtemp(dir=workdir))
+    certs = Certs(d, "sm2", 1)
+    tok = Soft(d, certs, 1, True)
+    cmd, extra = direct(gmrenew_list(d)(tok.module))
+    env = dict(tok.env(), LD_DEBUG="libs", **extra)
+    p = subprocess.run([str(c) for c in cmd], env=env, capture_output=True,
+                       text=True, errors="replace")
+    libs = sorted(set(re.findall(r"calling init: (\S+)", p.stderr)))
+    report["startup"] = {"libraries": libs,
+                         "libcurl": any("libcurl" in l for l in libs)}
+    print("list-certs initialises %d libraries%s" % (
+        len(libs), ", libcurl among them" if report["startup"]["libcurl"]
+        else ", not libcurl"), flush=True)
+
+
 # ---- checks (the smoke test) and the report ----
 
 def gm_calls(row):
@@ -476,6 +496,9 @@ def count_failures(report):
         if r["requests"] != 4 or r["connections"] != 1:
             bad.append("renewal: %d HTTP requests on %d connections, target "
                        "4 on 1" % (r["requests"], r["connections"]))
+    st = report.get("startup")
+    if st and st["libcurl"]:
+        bad.append("list-certs loads libcurl at start-up")
     ce = report.get("check_env")
     if ce and ce["calls"] > CHECK_ENV_TARGET:
         bad.append("check-env: %d calls, target %d" % (ce["calls"],
@@ -525,8 +548,11 @@ def main():
                     "check-env, verify, series")
     a = ap.parse_args()
     report = {"smoke": a.smoke, "versions": versions(), "runs": a.runs}
-    parts = set((a.only or "list,renewal,check-env,verify,series").split(","))
+    parts = set((a.only or "startup,list,renewal,check-env,verify,series")
+                .split(","))
     with tempfile.TemporaryDirectory(prefix="gmrenew-bench-") as work:
+        if "startup" in parts:
+            startup_part(report, work)
         if "list" in parts:
             list_certs_part(report, work, [1, 10] if a.smoke else
                             [int(x) for x in a.ns.split(",")], a.runs,

@@ -9,7 +9,6 @@
 
 #include <openssl/asn1t.h>
 #include <openssl/bn.h>
-#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -127,40 +126,11 @@ int gm_crypto_cert_parts(const unsigned char *der, size_t len,
 	return 0;
 }
 
-/*
- * The curves ec_named checks points on, made once per process (making a
- * group costs more than checking a point): read-only after the first use.
- */
-static const int curve_nids[] = { NID_sm2, NID_X9_62_prime256v1,
-				  NID_secp384r1, NID_secp521r1 };
-static EC_GROUP *curve_groups[sizeof(curve_nids) / sizeof(curve_nids[0])];
-static CRYPTO_ONCE curves_once = CRYPTO_ONCE_STATIC_INIT;
-
-static void curves_init(void)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(curve_nids) / sizeof(curve_nids[0]); i++)
-		curve_groups[i] = EC_GROUP_new_by_curve_name(curve_nids[i]);
-}
-
-static const EC_GROUP *curve_group(int nid)
-{
-	size_t i;
-
-	if (!CRYPTO_THREAD_run_once(&curves_once, curves_init))
-		return NULL;
-	for (i = 0; i < sizeof(curve_nids) / sizeof(curve_nids[0]); i++)
-		if (curve_nids[i] == nid)
-			return curve_groups[i];
-	return NULL;
-}
-
 /* The facts of a key on sm2p256v1 or a NIST curve: the point is on it. */
 static int ec_named(int curve, const ASN1_BIT_STRING *key, char *out,
 		    size_t n)
 {
-	const EC_GROUP *g = curve_group(curve);
+	const EC_GROUP *g = gm_crypto_curve_group(curve);
 	EC_POINT *pt = g ? EC_POINT_new(g) : NULL;
 	int ok = pt && key->length > 0 && (key->flags & 0x07) == 0 &&
 		 EC_POINT_oct2point(g, pt, key->data, (size_t)key->length,

@@ -5,6 +5,7 @@
 #ifndef GMRENEW_CRYPTO_INTERNAL_H
 #define GMRENEW_CRYPTO_INTERNAL_H
 
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -12,6 +13,10 @@
 
 /* The NID of an EC (or SM2) key's named curve, or NID_undef. */
 int gm_crypto_curve_nid(EVP_PKEY *pub);
+
+/* The group of sm2p256v1, P-256, P-384 or P-521, shared (never freed);
+ * NULL for other curves. */
+const EC_GROUP *gm_crypto_curve_group(int nid);
 
 /* Whether pub is an SM2 key: key type "SM2", or EC on the SM2 curve. */
 int gm_crypto_is_sm2_key(EVP_PKEY *pub);

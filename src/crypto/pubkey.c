@@ -6,6 +6,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -49,6 +50,35 @@ int gm_crypto_is_sm2_key(EVP_PKEY *pub)
 	return EVP_PKEY_is_a(pub, "EC") && gm_crypto_curve_nid(pub) == NID_sm2;
 }
 
+/*
+ * The curves gmrenew reads keys on, made once per process (making a group
+ * costs more than checking a point on it): read-only after the first use.
+ */
+static const int curve_nids[] = { NID_sm2, NID_X9_62_prime256v1,
+				  NID_secp384r1, NID_secp521r1 };
+static EC_GROUP *curve_groups[sizeof(curve_nids) / sizeof(curve_nids[0])];
+static CRYPTO_ONCE curves_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void curves_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(curve_nids) / sizeof(curve_nids[0]); i++)
+		curve_groups[i] = EC_GROUP_new_by_curve_name(curve_nids[i]);
+}
+
+const EC_GROUP *gm_crypto_curve_group(int nid)
+{
+	size_t i;
+
+	if (!CRYPTO_THREAD_run_once(&curves_once, curves_init))
+		return NULL;
+	for (i = 0; i < sizeof(curve_nids) / sizeof(curve_nids[0]); i++)
+		if (curve_nids[i] == nid)
+			return curve_groups[i];
+	return NULL;
+}
+
 /* A public key of the given curve from an encoded point (checked on curve). */
 static EVP_PKEY *key_from_point(int nid, const unsigned char *pt, size_t len,
 				gm_error *err)
@@ -56,7 +86,7 @@ static EVP_PKEY *key_from_point(int nid, const unsigned char *pt, size_t len,
 	char ossl[256];
 	unsigned char enc[POINT_MAX];
 	size_t enc_len = 0;
-	EC_GROUP *group = EC_GROUP_new_by_curve_name(nid);
+	const EC_GROUP *group = gm_crypto_curve_group(nid);
 	EC_POINT *point = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pkey = NULL;
@@ -104,7 +134,6 @@ static EVP_PKEY *key_from_point(int nid, const unsigned char *pt, size_t len,
 out:
 	EVP_PKEY_CTX_free(ctx);
 	EC_POINT_free(point);
-	EC_GROUP_free(group);
 	return pkey;
 }
 
