@@ -144,10 +144,10 @@ typedef struct gm_cert_facts {
 int gm_cert_facts_parse(const unsigned char *der, size_t der_len,
 			gm_cert_facts *out, gm_error *err);
 /*
- * The same facts and checks (the key well formed: an EC point on its
- * curve) without decoding the key into an EVP_PKEY, which OpenSSL 3.0 does
- * at a high cost: x509 is NULL, pubkey NULL unless the key is of a kind
- * other than SM2 and P-256/384/521. gm_cert_facts_decode() fills both.
+ * The same facts, pubkey included, and the same checks, without d2i_X509,
+ * which in OpenSSL 3.0 sets up a decoder for every certificate's key (an
+ * uncompressed point on SM2 or a NIST curve is made into the key directly):
+ * x509 is NULL until gm_cert_facts_decode() fills it.
  */
 int gm_cert_facts_read(const unsigned char *der, size_t der_len,
 		       gm_cert_facts *out, gm_error *err);

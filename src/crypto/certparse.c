@@ -9,7 +9,6 @@
 
 #include <openssl/asn1t.h>
 #include <openssl/bn.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
@@ -126,21 +125,16 @@ int gm_crypto_cert_parts(const unsigned char *der, size_t len,
 	return 0;
 }
 
-/* The facts of a key on sm2p256v1 or a NIST curve: the point is on it. */
+/* A key on sm2p256v1 or a NIST curve, given as an uncompressed point. */
 static int ec_named(int curve, const ASN1_BIT_STRING *key, char *out,
-		    size_t n)
+		    size_t n, EVP_PKEY **decoded)
 {
-	const EC_GROUP *g = gm_crypto_curve_group(curve);
-	EC_POINT *pt = g ? EC_POINT_new(g) : NULL;
-	int ok = pt && key->length > 0 && (key->flags & 0x07) == 0 &&
-		 EC_POINT_oct2point(g, pt, key->data, (size_t)key->length,
-				    NULL) &&
-		 !EC_POINT_is_at_infinity(g, pt) &&
-		 EC_POINT_is_on_curve(g, pt, NULL) == 1;
-
-	EC_POINT_free(pt);
+	if ((key->flags & 0x07) != 0)	/* unused bits in the BIT STRING */
+		return -1;
+	*decoded = gm_crypto_key_from_point(curve, key->data,
+					    (size_t)key->length, NULL);
 	ERR_clear_error();
-	if (!ok)
+	if (!*decoded)
 		return -1;
 	if (curve == NID_sm2)
 		snprintf(out, n, "SM2");
@@ -182,9 +176,10 @@ int gm_crypto_spki_facts(const gm_cert_parts *parts, char *alg, size_t n,
 	EVP_PKEY *pk;
 
 	*decoded = NULL;
-	if (curve != NID_undef)
-		return ec_named(curve, s->key, alg, n);
-	/* any other key: decoded, as d2i_X509 would */
+	if (curve != NID_undef && s->key->length > 0 && s->key->data[0] == 0x04)
+		return ec_named(curve, s->key, alg, n, decoded);
+	/* any other key (a compressed point keeps its form): decoded, as
+	 * d2i_X509 would */
 	pk = d2i_PUBKEY(NULL, &p, parts->spki_len);
 	if (!pk)
 		return -1;

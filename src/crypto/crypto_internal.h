@@ -18,6 +18,11 @@ int gm_crypto_curve_nid(EVP_PKEY *pub);
  * NULL for other curves. */
 const EC_GROUP *gm_crypto_curve_group(int nid);
 
+/* A public key ("SM2" on sm2p256v1, else "EC") from an encoded point on
+ * the curve nid, checked on the curve, kept uncompressed. */
+EVP_PKEY *gm_crypto_key_from_point(int nid, const unsigned char *pt,
+				   size_t len, gm_error *err);
+
 /* Whether pub is an SM2 key: key type "SM2", or EC on the SM2 curve. */
 int gm_crypto_is_sm2_key(EVP_PKEY *pub);
 
@@ -54,11 +59,11 @@ int gm_crypto_cert_parts(const unsigned char *der, size_t len,
 void gm_crypto_cert_parts_free(gm_cert_parts *parts);
 
 /*
- * The key algorithm's name ("SM2", "EC-P256", "RSA-2048", ...) of the
- * certificate's key, which must be well formed (an EC point on its curve,
- * any other key decodable). A key of a kind other than SM2 and the NIST
- * curves is decoded to tell, and *decoded then holds it (caller frees);
- * else NULL. -1 when the key is not well formed.
+ * The certificate's key, which must be well formed (an EC point on its
+ * curve, any other key decodable), in *decoded (caller frees), and its
+ * algorithm's name ("SM2", "EC-P256", "RSA-2048", ...). An uncompressed
+ * point on SM2 or a NIST curve is made into a key directly; other keys go
+ * through OpenSSL's decoder, as d2i_X509 would. -1 when not well formed.
  */
 int gm_crypto_spki_facts(const gm_cert_parts *parts, char *alg, size_t n,
 			 EVP_PKEY **decoded);

@@ -79,18 +79,80 @@ const EC_GROUP *gm_crypto_curve_group(int nid)
 	return NULL;
 }
 
-/* A public key of the given curve from an encoded point (checked on curve). */
-static EVP_PKEY *key_from_point(int nid, const unsigned char *pt, size_t len,
-				gm_error *err)
+/* A key of the curve from an uncompressed point, by EVP_PKEY_fromdata. */
+static EVP_PKEY *key_from_data(int nid, const unsigned char *enc, size_t len)
+{
+	EVP_PKEY_CTX *ctx;
+	EVP_PKEY *pkey = NULL;
+	OSSL_PARAM params[3];
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+						     (char *)OBJ_nid2sn(nid), 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+						      (void *)enc, len);
+	params[2] = OSSL_PARAM_construct_end();
+	/* On the SM2 curve the key type must be "SM2" for SM2 signatures. */
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, nid == NID_sm2 ? "SM2" : "EC",
+					 NULL);
+	if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	return pkey;
+}
+
+/*
+ * One key per curve (its generator as the point), made once: a new key is
+ * a copy of it with the point set, which skips setting up the curve again
+ * as EVP_PKEY_fromdata does for every key.
+ */
+static EVP_PKEY *templates[sizeof(curve_nids) / sizeof(curve_nids[0])];
+static CRYPTO_ONCE templates_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void templates_init(void)
+{
+	unsigned char enc[POINT_MAX];
+	size_t i, n;
+	const EC_GROUP *g;
+
+	for (i = 0; i < sizeof(curve_nids) / sizeof(curve_nids[0]); i++) {
+		g = gm_crypto_curve_group(curve_nids[i]);
+		n = g ? EC_POINT_point2oct(g, EC_GROUP_get0_generator(g),
+					   POINT_CONVERSION_UNCOMPRESSED, enc,
+					   sizeof(enc), NULL) : 0;
+		templates[i] = n ? key_from_data(curve_nids[i], enc, n) : NULL;
+	}
+	ERR_clear_error();
+}
+
+static EVP_PKEY *key_of_point(int nid, const unsigned char *enc, size_t len)
+{
+	EVP_PKEY *pkey = NULL;
+	size_t i;
+
+	if (CRYPTO_THREAD_run_once(&templates_once, templates_init))
+		for (i = 0; i < sizeof(curve_nids) / sizeof(curve_nids[0]); i++)
+			if (curve_nids[i] == nid && templates[i])
+				pkey = EVP_PKEY_dup(templates[i]);
+	if (pkey && EVP_PKEY_set_octet_string_param(pkey,
+			OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, enc, len))
+		return pkey;
+	EVP_PKEY_free(pkey);
+	ERR_clear_error();
+	return key_from_data(nid, enc, len);
+}
+
+EVP_PKEY *gm_crypto_key_from_point(int nid, const unsigned char *pt,
+				   size_t len, gm_error *err)
 {
 	char ossl[256];
 	unsigned char enc[POINT_MAX];
 	size_t enc_len = 0;
 	const EC_GROUP *group = gm_crypto_curve_group(nid);
 	EC_POINT *point = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pkey = NULL;
-	OSSL_PARAM params[3];
 
 	if (!group) {
 		gm_fail(err, GM_EXIT_FAILED, NULL, "cannot set up curve '%s': %s",
@@ -115,24 +177,12 @@ static EVP_PKEY *key_from_point(int nid, const unsigned char *pt, size_t len,
 			gm_openssl_error(ossl, sizeof(ossl)));
 		goto out;
 	}
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-						     (char *)OBJ_nid2sn(nid), 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-						      enc, enc_len);
-	params[2] = OSSL_PARAM_construct_end();
-	/* On the SM2 curve the key type must be "SM2" for SM2 signatures. */
-	ctx = EVP_PKEY_CTX_new_from_name(NULL, nid == NID_sm2 ? "SM2" : "EC",
-					 NULL);
-	if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
-		EVP_PKEY_free(pkey);
-		pkey = NULL;
+	pkey = key_of_point(nid, enc, enc_len);
+	if (!pkey)
 		gm_fail(err, GM_EXIT_FAILED, NULL,
 			"cannot build a '%s' public key: %s", OBJ_nid2sn(nid),
 			gm_openssl_error(ossl, sizeof(ossl)));
-	}
 out:
-	EVP_PKEY_CTX_free(ctx);
 	EC_POINT_free(point);
 	return pkey;
 }
@@ -161,7 +211,7 @@ EVP_PKEY *gm_crypto_as_sm2(EVP_PKEY *pub, gm_error *err)
 			gm_openssl_error(ossl, sizeof(ossl)));
 		return NULL;
 	}
-	return key_from_point(NID_sm2, buf, len, err);
+	return gm_crypto_key_from_point(NID_sm2, buf, len, err);
 }
 
 /* The curve named by CKA_EC_PARAMS: a DER OBJECT IDENTIFIER. */
@@ -236,10 +286,10 @@ EVP_PKEY *gm_pubkey_from_ec_point(const unsigned char *params, size_t params_len
 		pt_len = (size_t)ASN1_STRING_length(os);
 	}
 	ERR_clear_error();
-	pkey = key_from_point(nid, pt, pt_len, err);
+	pkey = gm_crypto_key_from_point(nid, pt, pt_len, err);
 	if (!pkey && os) {
 		/* the DER reading was wrong: try the bytes as a bare point */
-		pkey = key_from_point(nid, point, point_len, NULL);
+		pkey = gm_crypto_key_from_point(nid, point, point_len, NULL);
 		if (pkey)
 			gm_error_clear(err);
 	}
@@ -264,7 +314,7 @@ EVP_PKEY *gm_pubkey_from_xy(const unsigned char *params, size_t params_len,
 	}
 	pt[0] = 0x04;
 	memcpy(pt + 1, xy, xy_len);
-	return key_from_point(nid, pt, xy_len + 1, err);
+	return gm_crypto_key_from_point(nid, pt, xy_len + 1, err);
 }
 
 /*

@@ -553,6 +553,19 @@ static void pubkey_fingerprint_is_spki(void **state)
 	assert_int_equal(gm_pubkey_equal(k, back), 1);
 	other = keygen("SM2", NULL);
 	assert_int_equal(gm_pubkey_equal(k, other), 0);
+	/* keys are made from one per curve: each keeps its own point */
+	len = point_of(other, pt, sizeof(pt));
+	{
+		EVP_PKEY *back2 = gm_pubkey_from_xy(NULL, 0, pt + 1, len - 1,
+						    NULL);
+
+		assert_non_null(back2);
+		assert_true(EVP_PKEY_is_a(back2, "SM2"));
+		assert_int_equal(gm_pubkey_equal(back2, other), 1);
+		assert_int_equal(gm_pubkey_equal(back, k), 1);
+		assert_int_equal(gm_pubkey_equal(back, back2), 0);
+		EVP_PKEY_free(back2);
+	}
 	EVP_PKEY_free(other);
 	EVP_PKEY_free(back);
 	EVP_PKEY_free(k);
