@@ -118,8 +118,13 @@ static void check_renewal(const gm_verify_input *in, gm_verify_report *r)
 	gm_policy_cert old, fresh;
 	char why[GM_ERR_MSG_MAX];
 
-	if (!in->previous)
+	if (!in->previous) {
+		add(r, "renewal", GM_CHECK_SKIP, N_("not run: no journal of a "
+		    "renewal names this certificate, so there is no previous "
+		    "certificate to compare it with (give one with --previous "
+		    "FILE)"));
 		return;
+	}
 	old = (gm_policy_cert){ in->previous->subject,
 				in->previous->spki_sha256,
 				in->previous->not_before,
@@ -142,9 +147,9 @@ int gm_verify_certificate(const gm_verify_input *in, gm_verify_report *out,
 	size_t i;
 
 	if (!in || !out || !in->cert || (in->previous && !in->policy))
-		return gm_fail(err, GM_EXIT_FAILED, NULL, "internal error: "
-			       "gm_verify_certificate called without its "
-			       "arguments");
+		return gm_fail(err, GM_EXIT_FAILED, NULL, "internal error: %s "
+			       "called without its arguments",
+			       "gm_verify_certificate");
 	memset(out, 0, sizeof(*out));
 	out->ok = 1;
 	check_chain(in, out);

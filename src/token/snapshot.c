@@ -62,8 +62,10 @@ static void parse(gm_snapshot_cert *c)
 	gm_debug("certificate '%s': %s", c->label ? c->label : "", err.msg);
 }
 
-long gm_snapshot_find_key(const gm_token_snapshot *snap, const EVP_PKEY *pub,
-			  int need_priv)
+/* Index of a key pair with public key pub (with a private key when
+ * need_priv), or -1. */
+static long find_key(const gm_token_snapshot *snap, const EVP_PKEY *pub,
+		     int need_priv)
 {
 	size_t i;
 
@@ -88,11 +90,11 @@ long gm_snapshot_find_key(const gm_token_snapshot *snap, const EVP_PKEY *pub,
 gm_key_state gm_snapshot_key_of(const gm_token_snapshot *snap,
 				const EVP_PKEY *pub, long *key)
 {
-	long k = gm_snapshot_find_key(snap, pub, 1);
+	long k = find_key(snap, pub, 1);
 	gm_key_state st = GM_KEY_FOUND;
 
 	if (k < 0) {
-		k = gm_snapshot_find_key(snap, pub, 0);
+		k = find_key(snap, pub, 0);
 		st = k >= 0 && snap && !snap->private_visible ?
 			GM_KEY_UNKNOWN : GM_KEY_MISSING;
 	}
@@ -169,9 +171,9 @@ int gm_snapshot_add_cert(gm_token_snapshot *snap, gm_token_ref ref,
 	gm_snapshot_cert *c;
 
 	if (!snap || !key || !der || !der_len)
-		return gm_fail(err, GM_EXIT_FAILED, NULL, "internal error: "
-			       "gm_snapshot_add_cert called without its "
-			       "arguments");
+		return gm_fail(err, GM_EXIT_FAILED, NULL, "internal error: %s "
+			       "called without its arguments",
+			       "gm_snapshot_add_cert");
 	snap->certs = gm_xrealloc(snap->certs,
 				  (snap->n_certs + 1) * sizeof(*snap->certs));
 	c = &snap->certs[snap->n_certs++];
