@@ -372,6 +372,14 @@ def renewal_part(report, workdir, runs, smoke):
                         c.get("C_Sign", 0) * USB["sign"]) / 1000.0
         r["calls_total"] = sum(c.values())
         r["calls"] = dict(c)
+        if not smoke and i < 3:
+            # the same renewal without added latency: what is not the token
+            d0 = pathlib.Path(tempfile.mkdtemp(dir=workdir))
+            w0 = gmtest.World(d0)
+            try:
+                r["wall_no_latency"] = renew_once(w0, d0, None)["wall"]
+            finally:
+                w0.close()
         res["runs"].append(r)
         print("renewal %d: %d calls, %.2f s (floor %.2f s), %d requests on "
               "%d connection(s)" % (i + 1, r["calls_total"], r["wall"],

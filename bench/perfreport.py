@@ -217,6 +217,14 @@ def section_renewal(r):
              "- wall: median %.2f s (min %.2f s, max %.2f s): %.2fx the floor"
              % (statistics.median(walls), min(walls), max(walls),
                 statistics.median(walls) / first["floor_s"]),
+             "- the same renewal without added latency: %s" % (
+                 "median %.2f s over %d runs (the service, the soft token's "
+                 "own work and gmrenew)" % (
+                     statistics.median(x["wall_no_latency"] for x in ren
+                                       if "wall_no_latency" in x),
+                     len([x for x in ren if "wall_no_latency" in x]))
+                 if any("wall_no_latency" in x for x in ren) else
+                 "not measured in this run"),
              "- CPU of gmrenew: median %s; peak RSS %d KiB" % (
                  ms(statistics.median(x["cpu"] for x in ren)),
                  statistics.median(x["rss"] for x in ren)),
