@@ -317,35 +317,48 @@ EVP_PKEY *gm_pubkey_from_xy(const unsigned char *params, size_t params_len,
 	return gm_crypto_key_from_point(nid, pt, xy_len + 1, err);
 }
 
-/*
- * The SubjectPublicKeyInfo of a key on a named curve, built from its
- * curve OID and encoded point: the bytes i2d_PUBKEY gives (RFC 5480:
- * id-ecPublicKey, the curve's OID, the point in the key's own form), for
- * an SM2 key too, without the encoder OpenSSL 3.0's i2d_PUBKEY sets up for
- * every call. Returns the length, or 0 when the key is not of that kind.
- */
-static int ec_spki_der(EVP_PKEY *pub, unsigned char **der)
+/* The curve and the uncompressed point of a key on a named curve kept in
+ * uncompressed form: what its SubjectPublicKeyInfo is made of. 0 when the
+ * key is not of that kind. */
+static int ec_named_point(EVP_PKEY *pub, int *nid, unsigned char *pt,
+			  size_t *len)
 {
-	unsigned char pt[POINT_MAX], *copy;
 	char form[32];
-	size_t len = 0;
-	X509_PUBKEY *xp;
-	int nid = gm_crypto_curve_nid(pub), n = 0;
 
+	*nid = gm_crypto_curve_nid(pub);
 	/* The encoded point is uncompressed whatever the key's form; a key
 	 * kept in another form takes OpenSSL's own encoder. */
-	if (nid == NID_undef ||
+	if (*nid == NID_undef ||
 	    !EVP_PKEY_get_utf8_string_param(pub,
 			OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, form,
 			sizeof(form), NULL) ||
 	    strcmp(form, "uncompressed") != 0 ||
 	    !EVP_PKEY_get_octet_string_param(pub,
 					     OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-					     pt, sizeof(pt), &len) ||
-	    len < 3 || pt[0] != 0x04) {
+					     pt, POINT_MAX, len) ||
+	    *len < 3 || pt[0] != 0x04) {
 		ERR_clear_error();
 		return 0;
 	}
+	return 1;
+}
+
+/*
+ * The SubjectPublicKeyInfo of a key on a named curve, built from its
+ * curve OID and encoded point: the bytes i2d_PUBKEY gives (RFC 5480:
+ * id-ecPublicKey, the curve's OID, the point), for an SM2 key too, without
+ * the encoder OpenSSL 3.0's i2d_PUBKEY sets up for every call. Returns the
+ * length, or 0 when the key is not of that kind.
+ */
+static int ec_spki_der(EVP_PKEY *pub, unsigned char **der)
+{
+	unsigned char pt[POINT_MAX], *copy;
+	size_t len = 0;
+	X509_PUBKEY *xp;
+	int nid, n = 0;
+
+	if (!ec_named_point(pub, &nid, pt, &len))
+		return 0;
 	xp = X509_PUBKEY_new();
 	copy = OPENSSL_memdup(pt, len);
 	if (xp && copy &&
@@ -376,8 +389,24 @@ int gm_pubkey_equal(EVP_PKEY *a, EVP_PKEY *b)
 	unsigned char *da = NULL, *db = NULL;
 	int la, lb, same;
 
+	unsigned char pa[POINT_MAX], pb[POINT_MAX];
+	size_t na = 0, nb = 0;
+	int ca, cb;
+
 	/* SPKI, not EVP_PKEY_eq: an "SM2" and an "EC" key on the SM2 curve
-	 * with the same point are the same key. */
+	 * with the same point are the same key. But two keys of one type that
+	 * EVP_PKEY_eq finds different (another point or curve) are different:
+	 * a cheap first look when many pairs are compared. Two keys whose SPKI
+	 * is made of a curve and an uncompressed point are compared by those. */
+	if (a && b && EVP_PKEY_get0_type_name(a) && EVP_PKEY_get0_type_name(b) &&
+	    strcmp(EVP_PKEY_get0_type_name(a), EVP_PKEY_get0_type_name(b)) == 0 &&
+	    EVP_PKEY_eq(a, b) == 0) {
+		ERR_clear_error();
+		return 0;
+	}
+	if (a && b && ec_named_point(a, &ca, pa, &na) &&
+	    ec_named_point(b, &cb, pb, &nb))
+		return ca == cb && na == nb && memcmp(pa, pb, na) == 0;
 	la = gm_crypto_spki_der(a, &da);
 	lb = gm_crypto_spki_der(b, &db);
 	same = la > 0 && la == lb && memcmp(da, db, (size_t)la) == 0;
