@@ -163,7 +163,7 @@ static size_t tokens_present(gm_cli *cli, char *serials, size_t size)
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
-		if (!(infos[i].flags & CKF_TOKEN_INITIALIZED))
+		if (!(infos[i].flags & GM_TOKEN_INITIALIZED))
 			continue;
 		snprintf(serials + used, size - used, "%s%s", k ? ", " : "",
 			 infos[i].serial);
@@ -286,7 +286,7 @@ static int wait_for_removal(gm_cli *cli, batch *b, const char *serial)
 
 static int renewable(const gm_cert_view *v)
 {
-	return v->parsed && v->has_private_key &&
+	return v->obj->parsed && v->obj->key_state != GM_KEY_MISSING &&
 	       v->verdict.renewal == GM_RENEWAL_ONLINE;
 }
 
@@ -300,7 +300,8 @@ static int choose(const gm_cert_list *l, const gm_cert_view **out,
 			*out = &l->views[i];
 			n++;
 		}
-		offline += l->views[i].parsed && l->views[i].has_private_key &&
+		offline += l->views[i].obj->parsed &&
+			   l->views[i].obj->key_state != GM_KEY_MISSING &&
 			   l->views[i].verdict.renewal == GM_RENEWAL_OFFLINE_ONLY;
 	}
 	if (n == 1)
@@ -309,7 +310,7 @@ static int choose(const gm_cert_list *l, const gm_cert_view **out,
 		gm_fail(err, GM_EXIT_FAILED, "renew this Ekey on its own with "
 			"'gmrenew renew --cert'", "%zu certificates on the Ekey "
 			"can be renewed", n);
-		return gm_error_set_reason(err, "several_certificates");
+		return gm_error_set_reason(err, GM_REASON_SEVERAL_CERTIFICATES);
 	}
 	if (offline)
 		return gm_fail(err, GM_EXIT_OFFLINE, "mail the Ekey with the "
@@ -334,6 +335,18 @@ static int login(gm_cli *cli, const gm_wait_options *o, gm_error *err)
 	return r;
 }
 
+/* The login failed: the certificate it was for still goes in the outcome
+ * (read without the PIN). */
+static void outcome_without_login(gm_cli *cli, gm_cert_list *list)
+{
+	const gm_cert_view *chosen = NULL;
+	gm_error ignored;
+
+	if (!gm_cert_list_load(cli, list, &ignored) &&
+	    !choose(list, &chosen, &ignored))
+		gm_outcome_old_cert(chosen);
+}
+
 /* Selects the inserted Ekey, renews what is due; the outcome is filled. */
 static void renew_one(gm_cli *cli, const gm_wait_options *o, gm_error *err,
 		      int *failed)
@@ -341,20 +354,29 @@ static void renew_one(gm_cli *cli, const gm_wait_options *o, gm_error *err,
 	const gm_cert_view *chosen = NULL;
 	gm_renew_session rs;
 	gm_cert_list list;
+	int r;
 
 	memset(&rs, 0, sizeof(rs));
 	memset(&list, 0, sizeof(list));
 	cli->now = time(NULL);
 	*failed = 1;
-	if (gm_cli_setup(cli, GM_CMD_TOKEN | GM_CMD_RW, err) ||
-	    gm_cert_list_load(cli, &list, err) || choose(&list, &chosen, err))
+	/* logged in first: the token is read once, private keys seen */
+	if (gm_cli_setup(cli, GM_CMD_TOKEN | GM_CMD_RW, err))
+		goto out;
+	if (login(cli, o, err)) {
+		outcome_without_login(cli, &list);
+		goto out;
+	}
+	if (gm_cert_list_load(cli, &list, err) || choose(&list, &chosen, err))
 		goto out;
 	gm_outcome_old_cert(chosen);
-	if (gm_renew_session_open(cli, &rs, err) || login(cli, o, err))
+	if (gm_renew_session_open(cli, &rs, err))
 		goto out;
 	rs.ctx.keep_old = o->keep_old;
 	rs.ctx.dry_run = o->dry_run;
-	if (gm_renew(&rs.ctx, chosen->obj, &rs.result, err)) {
+	r = gm_renew(&rs.ctx, &list.snap, chosen->index - 1, &rs.result, err);
+	gm_cert_list_sync(&list);
+	if (r) {
 		if (rs.code[0])
 			gm_outcome_update_code(rs.code);
 		goto out;
@@ -444,6 +466,7 @@ static void key_json(const batch *b, const gm_outcome *oc,
 		e = cJSON_AddObjectToObject(doc, "error");
 		cJSON_AddStringToObject(e, "message", err->msg);
 		gm_json_add_str(e, "fix", err->fix[0] ? err->fix : NULL);
+		cJSON_AddStringToObject(e, "reason", gm_error_reason_name(err));
 	}
 	print_line(doc);
 }
@@ -570,7 +593,7 @@ static int run_batch(gm_cli *cli, batch *b)
 	if (!b->n) {
 		gm_fail(&err, GM_EXIT_ENV, "insert an Ekey, or give a longer "
 			"--timeout", "no Ekey was inserted");
-		gm_error_set_reason(&err, "no_token");
+		gm_error_set_reason(&err, GM_REASON_NO_TOKEN);
 		return gm_cli_report_error(cli, &err);
 	}
 	if (cli->json)
