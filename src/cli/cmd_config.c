@@ -159,6 +159,18 @@ static char *checked_bundle(const char *path, const char *option,
 	return abs;
 }
 
+/* The default of [section] name, from the keys' table. */
+static const char *default_of(const char *section, const char *name)
+{
+	size_t i;
+
+	for (i = 0; gm_config_keys[i].name; i++)
+		if (!strcmp(gm_config_keys[i].section, section) &&
+		    !strcmp(gm_config_keys[i].name, name))
+			return gm_config_keys[i].default_text;
+	return "";
+}
+
 static char *file_text(const char *url, const char *ca, const char *chain)
 {
 	return gm_xasprintf(
@@ -166,10 +178,14 @@ static char *file_text(const char *url, const char *ca, const char *chain)
 		"# 'man gmrenew' (CONFIGURATION) describes every key; "
 		"'gmrenew config show'\n# shows the values in effect.\n\n"
 		"[service]\nurl = %s\nca_bundle = %s\nchain_bundle = %s\n"
-		"#connect_timeout_ms = 10000\n#total_timeout_ms = 60000\n\n"
+		"#connect_timeout_ms = %s\n#total_timeout_ms = %s\n\n"
 		"[token]\n#module = /opt/ePass3000GM/lib/libes_3000gm.so\n"
-		"#profile = epass3000gm\n\n[policy]\n#renew_before_days = 90\n"
-		"#renew_after_days = 90\n", url, ca, chain);
+		"#profile = epass3000gm\n\n[policy]\n#renew_before_days = %s\n"
+		"#renew_after_days = %s\n", url, ca, chain,
+		default_of("service", "connect_timeout_ms"),
+		default_of("service", "total_timeout_ms"),
+		default_of("policy", "renew_before_days"),
+		default_of("policy", "renew_after_days"));
 }
 
 /* Makes the folders above path (0755), as mkdir -p. */

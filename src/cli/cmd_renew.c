@@ -62,12 +62,6 @@ static int select_by_option(const gm_cert_list *l, const char *sel,
 		       sel, hits);
 }
 
-/* What the CA's guide says to do past the online window. */
-static const char offline_fix[] =
-	N_("offline renewal: mail the Ekey together with the filled-in "
-	"certificate business form (证书业务信息表) to the CA, as its renewal "
-	"guide says");
-
 /* When online renewal of a certificate opens, as the user reads it. */
 static void window_opens(const gm_cli *cli, const gm_cert_view *v, char *buf,
 			 size_t n)
@@ -108,10 +102,15 @@ static int none_due(const gm_cli *cli, const gm_cert_list *l, int force,
 	if (!parsed)
 		return gm_fail(err, GM_EXIT_FAILED, "check that this is the right "
 			       "Ekey", "the token holds no readable certificate");
-	if (offline)
-		return gm_fail(err, GM_EXIT_OFFLINE, offline_fix,
-			       "the certificate expired more than 90 days ago; "
-			       "online renewal is no longer possible");
+	if (offline) {
+		gm_policy p;
+
+		gm_cli_policy(cli, &p);
+		return gm_fail(err, GM_EXIT_OFFLINE, gm_advice_offline,
+			       "the certificate expired more than %d days ago; "
+			       "online renewal is no longer possible",
+			       p.renew_after_days);
+	}
 	if (next)
 		window_opens(cli, next, opens, sizeof(opens));
 	return gm_fail(err, GM_EXIT_NOT_DUE,
@@ -200,11 +199,15 @@ static int apply_policy(const gm_cli *cli, const renew_opts *o,
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
 			       "certificate #%zu cannot be read: %s", v->index,
 			       v->problem);
-	if (v->verdict.renewal == GM_RENEWAL_OFFLINE_ONLY)
-		return gm_fail(err, GM_EXIT_OFFLINE, offline_fix,
-			       "'%s' expired %ld days ago; online renewal ends 90 "
+	if (v->verdict.renewal == GM_RENEWAL_OFFLINE_ONLY) {
+		gm_policy p;
+
+		gm_cli_policy(cli, &p);
+		return gm_fail(err, GM_EXIT_OFFLINE, gm_advice_offline,
+			       "'%s' expired %ld days ago; online renewal ends %d "
 			       "days after expiry", v->facts.subject,
-			       -v->verdict.days_left);
+			       -v->verdict.days_left, p.renew_after_days);
+	}
 	window_opens(cli, v, opens, sizeof(opens));
 	if (v->verdict.renewal == GM_RENEWAL_NOT_DUE && !o->force)
 		return gm_fail(err, GM_EXIT_NOT_DUE,

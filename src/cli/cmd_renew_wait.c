@@ -252,10 +252,11 @@ static int renewable(const gm_cert_view *v)
 	       v->verdict.renewal == GM_RENEWAL_ONLINE;
 }
 
-static int choose(const gm_cert_list *l, const gm_cert_view **out,
-		  gm_error *err)
+static int choose(const gm_cli *cli, const gm_cert_list *l,
+		  const gm_cert_view **out, gm_error *err)
 {
 	size_t i, n = 0, offline = 0;
+	gm_policy p;
 
 	for (i = 0; i < l->n; i++) {
 		if (renewable(&l->views[i])) {
@@ -273,11 +274,12 @@ static int choose(const gm_cert_list *l, const gm_cert_view **out,
 			"can be renewed", n);
 		return gm_error_set_reason(err, "several_certificates");
 	}
+	gm_cli_policy(cli, &p);
 	if (offline)
-		return gm_fail(err, GM_EXIT_OFFLINE, "mail the Ekey with the "
-			       "certificate business form to the CA",
-			       "the certificate expired more than 90 days ago; "
-			       "online renewal is no longer possible");
+		return gm_fail(err, GM_EXIT_OFFLINE, gm_advice_offline,
+			       "the certificate expired more than %d days ago; "
+			       "online renewal is no longer possible",
+			       p.renew_after_days);
 	return gm_fail(err, GM_EXIT_NOT_DUE, NULL,
 		       "no certificate on the Ekey is due for renewal");
 }
@@ -309,7 +311,8 @@ static void renew_one(gm_cli *cli, const gm_wait_options *o, gm_error *err,
 	cli->now = time(NULL);
 	*failed = 1;
 	if (gm_cli_setup(cli, GM_CMD_TOKEN | GM_CMD_RW, err) ||
-	    gm_cert_list_load(cli, &list, err) || choose(&list, &chosen, err))
+	    gm_cert_list_load(cli, &list, err) ||
+	    choose(cli, &list, &chosen, err))
 		goto out;
 	gm_outcome_old_cert(chosen);
 	if (gm_renew_session_open(cli, &rs, err) || login(cli, o, err))

@@ -163,8 +163,7 @@ int gm_renew_session_open(gm_cli *cli, gm_renew_session *rs, gm_error *err)
 		.session = cli->session, .profile = &cli->profile,
 		.token = &cli->token, .service = rs->service,
 		.policy = &rs->policy,
-		.chain_bundle = cli->cfg.chain_bundle ? cli->cfg.chain_bundle :
-			cli->cfg.ca_bundle,
+		.chain_bundle = cli->cfg.chain_bundle,
 		.state_dir = rs->state_dir, .now = cli->now,
 		.hooks = { rs, on_progress, on_code, on_warn, on_resumed,
 			   on_interrupted, on_login },
