@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -303,32 +304,32 @@ out:
 	return code;
 }
 
+static const gm_option options[] = {
+	{ "url", 0, GM_OPT_STRING, offsetof(config_opts, url), "URL",
+	  N_("init: the CA's renewal service (https://...)") },
+	{ "ca-bundle", 0, GM_OPT_STRING, offsetof(config_opts, ca_bundle),
+	  "FILE", N_("init: PEM file of the CA of the service's TLS "
+		     "certificate") },
+	{ "chain-bundle", 0, GM_OPT_STRING, offsetof(config_opts, chain_bundle),
+	  "FILE", N_("init: PEM file of the CA's SM2 root certificate") },
+	{ "force", 0, GM_OPT_BOOL, offsetof(config_opts, force), NULL,
+	  N_("init: replace an existing file") },
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
+const gm_command_options cmd_config_options = {
+	options, sizeof(config_opts), NULL, NULL
+};
+
 int cmd_config(gm_cli *cli, int argc, char **argv)
 {
-	config_opts o = { 0 };
-	const gm_option opts[] = {
-		{ "url", 0, GM_OPT_STRING, &o.url, "URL",
-		  N_("init: the CA's renewal service (https://...)") },
-		{ "ca-bundle", 0, GM_OPT_STRING, &o.ca_bundle, "FILE",
-		  N_("init: PEM file of the CA of the service's TLS "
-		     "certificate") },
-		{ "chain-bundle", 0, GM_OPT_STRING, &o.chain_bundle, "FILE",
-		  N_("init: PEM file of the CA's SM2 root certificate") },
-		{ "force", 0, GM_OPT_BOOL, &o.force, NULL,
-		  N_("init: replace an existing file") },
-		{ NULL, 0, 0, NULL, NULL, NULL },
-	};
-	int pos, r;
+	const config_opts *o = cli->opts;
 
-	r = gm_cli_parse(cli, opts, argc, argv, &pos);
-	if (r)
-		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
-	gm_verbosity = cli->verbose;
-	if (pos + 1 == argc && !strcmp(argv[pos], "show") && !o.url &&
-	    !o.ca_bundle && !o.chain_bundle && !o.force)
+	if (argc == 1 && !strcmp(argv[0], "show") && !o->url &&
+	    !o->ca_bundle && !o->chain_bundle && !o->force)
 		return config_show(cli);
-	if (pos + 1 == argc && !strcmp(argv[pos], "init"))
-		return config_init(cli, &o);
+	if (argc == 1 && !strcmp(argv[0], "init"))
+		return config_init(cli, o);
 	gm_fprintf(stderr, _("usage: gmrenew config show\n"
 			     "       gmrenew config init --url URL "
 			     "--ca-bundle FILE --chain-bundle FILE "

@@ -549,18 +549,8 @@ int cmd_renew_wait(gm_cli *cli, const gm_wait_options *o)
 {
 	struct sigaction sa = { .sa_handler = on_stop }, old_int, old_term;
 	batch b = { o, NULL, 0, GM_EXIT_OK, 0 };
-	gm_error err;
 	int r;
 
-	if (o->pin_map && gm_pin_map_check(o->pin_map, &err))
-		return gm_cli_report_error(cli, &err);
-	if (o->count < 0 || o->timeout < 0) {
-		gm_fprintf(stderr, _("gmrenew renew: --count and --timeout take a "
-			"number of 0 or more\n"));
-		return GM_EXIT_USAGE;
-	}
-	if (gm_cli_setup(cli, GM_CMD_MODULE, &err))
-		return gm_cli_report_error(cli, &err);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);

@@ -197,32 +197,47 @@ char *gm_json_text_safe(const char *text)
 	return out;
 }
 
-int gm_cli_report_error(gm_cli *cli, const gm_error *err)
+static int exit_code_of(const gm_error *err)
 {
-	int code = err->code ? (int)err->code : GM_EXIT_FAILED;
+	return err->code ? (int)err->code : GM_EXIT_FAILED;
+}
 
-	gm_outcome_error(err);
-	if (cli && cli->json) {
-		cJSON *doc = cJSON_CreateObject();
-		cJSON *e = cJSON_AddObjectToObject(doc, "error");
+cJSON *gm_cli_error_json(const gm_error *err)
+{
+	cJSON *e = cJSON_CreateObject();
 
-		cJSON_AddNumberToObject(e, "exit_code", code);
-		cJSON_AddStringToObject(e, "message", err->msg);
-		if (err->fix[0])
-			cJSON_AddStringToObject(e, "fix", err->fix);
-		else
-			cJSON_AddNullToObject(e, "fix");
-		cJSON_AddBoolToObject(doc, "ok", 0);
-		gm_cli_print_json(doc);
-	}
+	cJSON_AddNumberToObject(e, "exit_code", exit_code_of(err));
+	cJSON_AddStringToObject(e, "message", err->msg);
+	if (err->fix[0])
+		cJSON_AddStringToObject(e, "fix", err->fix);
+	else
+		cJSON_AddNullToObject(e, "fix");
+	return e;
+}
+
+void gm_cli_error_text(const gm_error *err)
+{
 	/* not due is an answer, not a failure */
-	gm_print_wrapped(stderr, code == GM_EXIT_NOT_DUE ?
+	gm_print_wrapped(stderr, exit_code_of(err) == GM_EXIT_NOT_DUE ?
 			 _("gmrenew: nothing to do: ") : _("gmrenew: error: "),
 			 0, "%s", err->msg);
 	if (err->fix[0])
 		gm_print_wrapped(stderr, _("gmrenew: what to do: "), 0, "%s",
 				 err->fix);
-	return code;
+}
+
+int gm_cli_report_error(gm_cli *cli, const gm_error *err)
+{
+	gm_outcome_error(err);
+	if (cli && cli->json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		cJSON_AddItemToObject(doc, "error", gm_cli_error_json(err));
+		cJSON_AddBoolToObject(doc, "ok", 0);
+		gm_cli_print_json(doc);
+	}
+	gm_cli_error_text(err);
+	return exit_code_of(err);
 }
 
 void gm_json_add_str(cJSON *o, const char *key, const char *value)
