@@ -399,17 +399,14 @@ static void key_json(const batch *b, const gm_outcome *oc,
 	int ok = oc->action == GM_ACTION_RENEWED ||
 		 oc->action == GM_ACTION_RESUMED ||
 		 oc->action == GM_ACTION_DRY_RUN;
-	cJSON *doc = cJSON_CreateObject(), *e;
+	cJSON *doc = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(doc, "ok", ok);
 	cJSON_AddNumberToObject(doc, "batch_index", (double)b->n);
 	gm_json_add_str(doc, "update_code", r->code[0] ? r->code : NULL);
 	add_time_or_null(doc, "new_not_after", r->new_not_after);
-	if (!ok) {
-		e = cJSON_AddObjectToObject(doc, "error");
-		cJSON_AddStringToObject(e, "message", err->msg);
-		gm_json_add_str(e, "fix", err->fix[0] ? err->fix : NULL);
-	}
+	if (!ok)
+		cJSON_AddItemToObject(doc, "error", gm_cli_error_json(err));
 	print_line(doc);
 }
 

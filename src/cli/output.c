@@ -233,6 +233,8 @@ cJSON *gm_cli_error_json(const gm_error *err)
 		cJSON_AddStringToObject(e, "fix", err->fix);
 	else
 		cJSON_AddNullToObject(e, "fix");
+	if (err->reason[0])
+		cJSON_AddStringToObject(e, "reason", err->reason);
 	return e;
 }
 

@@ -264,32 +264,31 @@ static void print_next(const gm_renew_session *rs, int code)
 int gm_renew_report_failure(gm_renew_session *rs, gm_error *err)
 {
 	gm_cli *cli = rs->cli;
-	int code = err->code ? (int)err->code : GM_EXIT_FAILED;
 	char *fix = fix_with_code(err->fix, rs->code);
+	gm_error shown = *err;
+	int code;
 
+	snprintf(shown.fix, sizeof(shown.fix), "%s", fix);
+	free(fix);
+	code = shown.code ? (int)shown.code : GM_EXIT_FAILED;
 	gm_outcome_error(err);
 	if (rs->code[0])
 		gm_outcome_update_code(rs->code);
 	if (cli->json) {
 		cJSON *doc = gm_renew_result_json(rs, 0);
-		cJSON *e = cJSON_AddObjectToObject(doc, "error");
 
-		cJSON_AddNumberToObject(e, "exit_code", code);
-		cJSON_AddStringToObject(e, "message", err->msg);
-		cJSON_AddStringToObject(e, "fix", fix);
-		if (err->reason[0])
-			cJSON_AddStringToObject(e, "reason", err->reason);
+		cJSON_AddItemToObject(doc, "error", gm_cli_error_json(&shown));
 		gm_cli_print_json(doc);
 	}
-	if (code == GM_EXIT_INTERRUPTED)
+	if (code == GM_EXIT_INTERRUPTED) {
 		gm_fprintf(stderr, _("gmrenew: interrupted (signal %d): the renewal "
 			"stopped at a safe point\n"), (int)stop_signal);
-	else
-		gm_fprintf(stderr, _("gmrenew: %s: %s\n"), code == GM_EXIT_NOT_DUE ?
-			_("nothing to do") : "error", err->msg);
-	if (fix[0])
-		gm_fprintf(stderr, _("gmrenew: what to do: %s\n"), fix);
-	free(fix);
+		if (shown.fix[0])
+			gm_print_wrapped(stderr, _("gmrenew: what to do: "), 0,
+					 "%s", shown.fix);
+	} else {
+		gm_cli_error_text(&shown);
+	}
 	print_next(rs, code);
 	return code;
 }
