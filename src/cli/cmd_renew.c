@@ -205,8 +205,8 @@ static int apply_policy(const gm_cli *cli, const renew_opts *o,
 
 		gm_cli_policy(cli, &p);
 		return gm_fail(err, GM_EXIT_OFFLINE, gm_advice_offline,
-			       "'%s' expired %ld days ago; online renewal ends %d "
-			       "days after expiry", v->facts.subject,
+			       "'%s' expired %ld days ago; online renewal "
+			       "ends %d days after expiry", v->facts.subject,
 			       -v->verdict.days_left, p.renew_after_days);
 	}
 	window_opens(cli, v, opens, sizeof(opens));
@@ -332,8 +332,8 @@ static int check(gm_cli *cli, int argc, char **argv, gm_error *err)
 	if (o->batch.pin_map && gm_pin_map_check(o->batch.pin_map, err))
 		return -1;
 	if (o->batch.count < 0 || o->batch.timeout < 0)
-		return gm_fail(err, GM_EXIT_USAGE, NULL, "--count and --timeout "
-			       "take a number of 0 or more");
+		return gm_fail(err, GM_EXIT_USAGE, NULL, "--count and "
+			       "--timeout take a number of 0 or more");
 	cli->setup_flags = GM_CMD_MODULE;
 	return 0;
 }

@@ -68,9 +68,10 @@ static int check(gm_cli *cli, int argc, char **argv, gm_error *err)
 	code_opts *o = cli->opts;
 
 	if (argc != 1)
-		return gm_fail(err, GM_EXIT_USAGE, "e.g. 'gmrenew renew-with-code "
-			       "K7QF-3MZP-W9CD-HX2N'", "give the update code "
-			       "(更新码)");
+		return gm_fail(err, GM_EXIT_USAGE,
+			       "e.g. 'gmrenew renew-with-code "
+			       "K7QF-3MZP-W9CD-HX2N'",
+			       "give the update code (更新码)");
 	return gm_update_code_normalize(argv[0], o->code, err);
 }
 

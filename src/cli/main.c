@@ -333,7 +333,8 @@ int main(int argc, char **argv)
 	at = find_command(argc, argv);
 	if (at < 0)
 		return no_command(argc, argv);
-	if (has_arg(argc, argv, at, "--help") || has_arg(argc, argv, at, "-h")) {
+	if (has_arg(argc, argv, at, "--help") ||
+	    has_arg(argc, argv, at, "-h")) {
 		print_help(stdout);
 		return GM_EXIT_OK;
 	}

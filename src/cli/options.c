@@ -104,7 +104,8 @@ static int bad_usage(gm_cli *cli, const char *fmt, const char *what)
 {
 	gm_fprintf(stderr, "gmrenew %s: ", cli->command->name);
 	gm_fprintf(stderr, fmt, what);
-	gm_fprintf(stderr, _("\nTry 'gmrenew %s --help'.\n"), cli->command->name);
+	gm_fprintf(stderr, _("\nTry 'gmrenew %s --help'.\n"),
+		   cli->command->name);
 	return -1;
 }
 
@@ -307,11 +308,11 @@ const gm_command *gm_cli_command(const char *name)
 			return &gm_commands[i];
 	near = nearest(name);
 	if (near)
-		gm_fprintf(stderr, _("gmrenew: '%s' is not a gmrenew command; did "
-				  "you mean '%s'? See 'gmrenew --help'\n"),
-			   name, near);
+		gm_fprintf(stderr, _("gmrenew: '%s' is not a gmrenew command; "
+				     "did you mean '%s'? See 'gmrenew "
+				     "--help'\n"), name, near);
 	else
-		gm_fprintf(stderr, _("gmrenew: '%s' is not a gmrenew command; see "
-				  "'gmrenew --help'\n"), name);
+		gm_fprintf(stderr, _("gmrenew: '%s' is not a gmrenew command; "
+				     "see 'gmrenew --help'\n"), name);
 	return NULL;
 }

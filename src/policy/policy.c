@@ -2,8 +2,9 @@
  * policy.c - when a certificate is valid, expiring or expired, when it may be
  * renewed online, and whether a renewed certificate is acceptable.
  *
- * Pure: no I/O, no clock, no OpenSSL; the defaults are the configuration's. All arithmetic is done in long long
- * seconds so that windows near the limits of time_t cannot overflow.
+ * Pure: no I/O, no clock, no OpenSSL; the defaults are the
+ * configuration's. All arithmetic is done in long long seconds so that
+ * windows near the limits of time_t cannot overflow.
  */
 #include <stdio.h>
 #include <string.h>
