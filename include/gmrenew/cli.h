@@ -215,9 +215,15 @@ size_t gm_display_width(const char *s);
 size_t gm_term_width(FILE *f);
 /* Prints text from column col, wrapped at word boundaries by display width
  * to width columns; continuation lines (and those after a '\n') start at
- * column indent. A word longer than a line is cut. Ends with a newline. */
+ * column indent. A word longer than a line is cut. Ends with a newline.
+ * For texts whose line breaks are gmrenew's own. */
 void gm_wrap(FILE *f, const char *text, size_t col, size_t indent,
 	     size_t width);
+/* gm_wrap of a text that is one line: a line break in it (from a string
+ * from outside: a path, a token's or the service's text) is escaped like
+ * any other control, so it cannot start a line of its own. */
+void gm_wrap_line(FILE *f, const char *text, size_t col, size_t indent,
+		  size_t width);
 /* gm_wrap of a formatted text after prefix: to f's width on a terminal;
  * elsewhere (a log, a pipe) one line. */
 void gm_print_wrapped(FILE *f, const char *prefix, size_t indent,
@@ -262,36 +268,34 @@ int gm_have_terminal(void);
 
 /* ---- Certificates on the token, as list-certs shows them ---- */
 
-/* The certificate's private key as seen on the token: a private key object
- * with its public key; none (while private objects are visible: logged in,
- * or the token lists them without login); or unknown (only the public key
- * object can be seen without the PIN). */
-enum { GM_KEY_MISSING = 0, GM_KEY_FOUND = 1, GM_KEY_UNKNOWN = 2 };
-
+/* One certificate of the run's snapshot as list-certs shows it: its place
+ * and its renewal verdict at cli->now (the facts and the key are the
+ * snapshot's, gm_snapshot_cert). */
 typedef struct gm_cert_view {
 	size_t index;			/* from 1, in the token's order */
-	const gm_token_cert *obj;	/* borrowed from the list */
-	int parsed;			/* facts are valid */
-	gm_cert_facts facts;
-	gm_verdict verdict;
-	int key_state;			/* GM_KEY_*: what was seen */
-	int has_private_key;		/* key pair may be on the token: not
-					 * GM_KEY_MISSING */
-	char problem[GM_ERR_MSG_MAX];	/* why it could not be read */
+	const gm_snapshot_cert *obj;	/* in list->snap */
+	gm_verdict verdict;		/* valid where obj->parsed */
 } gm_cert_view;
 
 typedef struct gm_cert_list {
-	gm_token_cert *objs;
+	gm_token_snapshot snap;		/* the token, read once per run */
 	gm_cert_view *views;
 	size_t n;
 } gm_cert_list;
 
+/* Why a certificate could not be used (obj->parsed is 0). */
+const char *gm_cert_view_problem(const gm_cert_view *v);
+
 /* The configuration's [policy] as a gm_policy. */
 void gm_cli_policy(const gm_cli *cli, gm_policy *out);
-/* Reads every certificate of the open session and classifies it at
- * cli->now. A certificate that cannot be parsed is kept with its problem. */
+/* Reads the token once (gm_token_snapshot_read, after login when the
+ * command logged in) and classifies every certificate at cli->now. A
+ * certificate that cannot be parsed is kept with its problem. */
 int gm_cert_list_load(gm_cli *cli, gm_cert_list *out, gm_error *err);
 void gm_cert_list_release(gm_cert_list *list);
+/* Points the views at the snapshot again after something added to it
+ * (gm_renew adds what it installs; the arrays may have moved). */
+void gm_cert_list_sync(gm_cert_list *list);
 /* The table (80 columns), token line first. */
 void gm_cert_list_print(const gm_cli *cli, const gm_cert_list *list, FILE *f);
 cJSON *gm_cert_view_json(const gm_cert_view *v);

@@ -1,8 +1,8 @@
 /*
- * renewal.h - the renewal of one certificate as steps, each recorded in a
- * journal before the next begins, so that any interruption (an error, a
- * killed process, a pulled key, a dead network) can be finished later with
- * the update code alone. The invariant at every instant: the token holds a
+ * renewal.h - the renewal of one certificate as steps (one table,
+ * engine.c), the journal written after each before the next begins, so
+ * that any interruption (an error, a killed process, a pulled key, a dead
+ * network) can be finished later with the update code alone. The invariant at every instant: the token holds a
  * usable certificate with its private key (the old pair until the new pair
  * is installed and read back, the new pair after).
  *
@@ -48,10 +48,9 @@ typedef struct gm_verify_input {
 					 * loaded (then untrusted is unused) */
 	time_t now;
 	const gm_policy *policy;
-	gm_session *session;		/* look for the key; NULL: skipped */
-	const gm_token_key *keys;	/* the token's keys, when already read
-					 * (then the token is not asked again) */
-	size_t n_keys;
+	const gm_token_snapshot *token;	/* where to look for the key pair
+					 * (gm_snapshot_key_of); NULL:
+					 * skipped */
 	EVP_PKEY *expected_key;		/* must equal; NULL: not checked */
 	const gm_cert_facts *previous;	/* post-renewal check; may be NULL */
 } gm_verify_input;
@@ -80,21 +79,6 @@ int gm_journal_find_previous(const char *state_dir, const char *sha256,
 			     unsigned char **der, size_t *der_len);
 
 /* ---- The renewal ---- */
-
-/* Steps, in order; the journal records the last one completed. */
-typedef enum gm_step {
-	GM_STEP_NONE = 0,
-	GM_STEP_STARTED,	/* the service gave the update code */
-	GM_STEP_KEY_GENERATED,	/* the pending key pair is on the token */
-	GM_STEP_ISSUED,		/* CSR accepted; certificate received */
-	GM_STEP_VERIFIED,	/* the new certificate passed every check */
-	GM_STEP_INSTALLED,	/* on the token next to its key, read back */
-	GM_STEP_CONFIRMED,	/* the service knows it is installed */
-	GM_STEP_RETIRED,	/* the old pair removed (or kept); labels final */
-	GM_STEP_COUNT
-} gm_step;
-
-const char *gm_step_name(gm_step s);	/* "started", ... */
 
 typedef struct gm_renewal_hooks {
 	void *ctx;
@@ -152,8 +136,10 @@ void gm_pending_label(const char *code, char *buf, size_t n);
 int gm_journal_find_unfinished(const char *state_dir, const char *serial,
 			       const char *old_sha256, char code[24]);
 
-/* Renews `old` (a certificate object on the token with its key). */
-int gm_renew(gm_renewal_ctx *ctx, const gm_token_cert *old,
+/* Renews certificate `old` of snapshot `token` (read once by the caller,
+ * after login: the renewal reads the token only where it checks its own
+ * writes). The snapshot is updated with what the renewal adds. */
+int gm_renew(gm_renewal_ctx *ctx, gm_token_snapshot *token, size_t old,
 	     gm_renewal_result *out, gm_error *err);
 /* Finishes the renewal of an update code from whatever point it reached. */
 int gm_renew_with_code(gm_renewal_ctx *ctx, const char *code,
@@ -161,8 +147,8 @@ int gm_renew_with_code(gm_renewal_ctx *ctx, const char *code,
 
 /* ---- Past runs, for schedulers and monitoring (runs.c) ---- */
 
-/* Renewals of the token with this serial whose journal has not reached the
- * last step (to be finished with the update code). */
+/* Renewals of the token with this serial whose journal is not finished
+ * (to be finished with the update code). */
 long gm_pending_renewals(const char *state_dir, const char *serial);
 
 typedef struct gm_run_record {

@@ -395,7 +395,7 @@ static void check_single_token(ce_run *r, const gm_error *tokens_err)
 		       r->n_tokens);
 		return;
 	}
-	if (gm_session_open(r->cli->module, t[0].slot, 0, &r->cli->session,
+	if (gm_session_open(r->cli->module, &t[0], 0, &r->cli->session,
 			    &err) < 0) {
 		problem_err(c, CE_FAIL, &err);
 		return;
@@ -471,7 +471,7 @@ static void check_service(ce_run *r)
 	ders = gm_xcalloc(r->certs.n + 1, sizeof(*ders));
 	lens = gm_xcalloc(r->certs.n + 1, sizeof(*lens));
 	for (i = 0; r->certs_read && i < r->certs.n; i++)
-		if (r->certs.views[i].parsed) {
+		if (r->certs.views[i].obj->parsed) {
 			ders[n] = r->certs.views[i].obj->der;
 			lens[n++] = r->certs.views[i].obj->der_len;
 		}
@@ -483,8 +483,8 @@ static void check_service(ce_run *r)
 	}
 	if (gm_service_lookup(r->service, ders, lens, n ? n : 1, &recs,
 			      &err) < 0) {
-		if (!strcmp(err.reason, "network") ||
-		    !strcmp(err.reason, "timeout"))
+		if (err.reason == GM_REASON_NETWORK ||
+		    err.reason == GM_REASON_TIMEOUT)
 			gm_error_set_fix(&err, "check [service] url and that "
 					 "this machine reaches it (network, "
 					 "proxy: https_proxy and no_proxy, "
@@ -527,10 +527,10 @@ static const gm_ca_record *record_for(const ce_run *r, size_t view)
 {
 	size_t k, j = 0;
 
-	if (!r->certs.views[view].parsed)
+	if (!r->certs.views[view].obj->parsed)
 		return NULL;
 	for (k = 0; k < view; k++)
-		j += r->certs.views[k].parsed;
+		j += r->certs.views[k].obj->parsed;
 	return j < r->n_records ? &r->records[j] : NULL;
 }
 
@@ -542,32 +542,34 @@ static void day_text(time_t t, char *buf, size_t n)
 		snprintf(buf, n, "?");
 }
 
-/* What the CA says of a refused certificate, and what to do. */
-static const char *refusal(const char *reason, const char **fix)
+/* What the CA says of a refused certificate, and what to do; NULL (and the
+ * generic fix) for a reason without words of its own. */
+static const char *refusal(gm_reason why, const char **fix)
 {
 	static const struct {
-		const char *reason, *text, *fix;
+		gm_reason why;
+		const char *text, *fix;
 	} known[] = {
-		{ "unknown", N_("unknown to the CA"), N_("check that this is "
+		{ GM_REASON_UNKNOWN, N_("unknown to the CA"), N_("check that this is "
 		  "the right Ekey: the CA knows only the certificates it "
 		  "issued") },
-		{ "offline_only", N_("offline renewal only (past the CA's "
-		  "online renewal window)"), gm_advice_offline },
-		{ "revoked", N_("revoked by the CA"), N_("a revoked certificate "
+		{ GM_REASON_OFFLINE_ONLY, N_("offline renewal only (past the "
+		  "CA's online renewal window)"), gm_advice_offline },
+		{ GM_REASON_REVOKED, N_("revoked by the CA"), N_("a revoked certificate "
 		  "cannot be renewed: apply to the CA for a new one") },
-		{ "superseded", N_("superseded (already renewed)"), N_("check "
+		{ GM_REASON_SUPERSEDED, N_("superseded (already renewed)"), N_("check "
 		  "that this is the Ekey holding the new certificate ('gmrenew "
 		  "list-certs --online')") },
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(reason, known[i].reason)) {
+		if (why == known[i].why) {
 			*fix = _(known[i].fix);
 			return _(known[i].text);
 		}
 	*fix = "ask the CA why it refuses online renewal";
-	return _("not renewable online");
+	return NULL;
 }
 
 /* What can be said of certificate i: its standing, a sentence (caller
@@ -578,30 +580,32 @@ static enum standing judge_cert(const ce_run *r, size_t i, char **what,
 	const gm_cert_view *v = &r->certs.views[i];
 	const gm_ca_record *rec = record_for(r, i);
 	const char *reason, *text;
+	gm_reason why;
 	char day[16];
 	int generic;
 
 	*fix = NULL;
-	if (!v->parsed) {
+	if (!v->obj->parsed) {
 		*what = gm_xasprintf(_("certificate #%zu cannot be read: %s"),
-				     v->index, v->problem);
+				     v->index, gm_cert_view_problem(v));
 		*fix = _("check that this is the right Ekey");
 		return ST_UNREADABLE;
 	}
 	if (rec && rec->online) {
 		*what = gm_xasprintf(_("%s (serial %s), %ld days left: the CA "
-				       "renews it online now"), v->facts.subject,
-				     v->facts.serial_hex, v->verdict.days_left);
+				       "renews it online now"), v->obj->facts.subject,
+				     v->obj->facts.serial_hex, v->verdict.days_left);
 		return ST_ONLINE;
 	}
 	reason = rec && rec->found ? (rec->reason ? rec->reason : "") :
 		"unknown";
-	if (!strcmp(reason, "not_due")) {
+	why = rec && rec->found ? rec->why : GM_REASON_UNKNOWN;
+	if (why == GM_REASON_NOT_DUE) {
 		day_text(rec->window_start, day, sizeof(day));
 		*what = gm_xasprintf(_("%s (serial %s) is not yet due: %ld "
 				       "days left; online renewal opens %s (in "
-				       "%ld days)"), v->facts.subject,
-				     v->facts.serial_hex, v->verdict.days_left,
+				       "%ld days)"), v->obj->facts.subject,
+				     v->obj->facts.serial_hex, v->verdict.days_left,
 				     day, rec->window_start ?
 				     (long)((rec->window_start - r->cli->now) /
 					    86400) : 0L);
@@ -609,10 +613,12 @@ static enum standing judge_cert(const ce_run *r, size_t i, char **what,
 			 "opens");
 		return ST_NOT_DUE;
 	}
-	text = refusal(reason, fix);
-	generic = *reason && !strcmp(text, _("not renewable online"));
+	text = refusal(why, fix);
+	generic = *reason && !text;
+	if (!text)
+		text = _("not renewable online");
 	*what = gm_xasprintf(_("%s (serial %s), %ld days left: %s%s%s"),
-			     v->facts.subject, v->facts.serial_hex,
+			     v->obj->facts.subject, v->obj->facts.serial_hex,
 			     v->verdict.days_left, text, generic ? ": " : "",
 			     generic ? reason : "");
 	return ST_REFUSED;
@@ -652,13 +658,13 @@ static void local_standing(ce_run *r, ce_check *c)
 	for (i = 0; i < r->certs.n; i++) {
 		const gm_cert_view *v = &r->certs.views[i];
 
-		if (!v->parsed) {
+		if (!v->obj->parsed) {
 			ce_detail(c, _("#%zu cannot be read: %s"), v->index,
-				  v->problem);
+				  gm_cert_view_problem(v));
 			continue;
 		}
 		ce_detail(c, _("#%zu %s (serial %s), %ld days left: %s"),
-			  v->index, v->facts.subject, v->facts.serial_hex,
+			  v->index, v->obj->facts.subject, v->obj->facts.serial_hex,
 			  v->verdict.days_left, local_window(v));
 		if (!best || v->verdict.renewal == GM_RENEWAL_ONLINE)
 			best = v;
@@ -672,7 +678,7 @@ static void local_standing(ce_run *r, ce_check *c)
 	}
 	ce_set(c, CE_WARN, _("fix 'service' to compare with the CA's records"),
 	       _("%s, %ld days left: %s (the CA's records could not be "
-		 "asked)"), best->facts.subject, best->verdict.days_left,
+		 "asked)"), best->obj->facts.subject, best->verdict.days_left,
 	       local_window(best));
 }
 

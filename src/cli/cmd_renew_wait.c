@@ -21,7 +21,10 @@
 
 #include "fleet_internal.h"
 
-#define POLL_MS 300
+#define POLL_MS 300	/* between looks at the driver without USB events */
+#define WATCH_MS 1000	/* with them: the longest wait for one */
+#define SETTLE_S 5	/* after an event: look often while the driver
+			   catches up (FEITIAN's polls the bus every 0.5 s) */
 #define MAP_MAX (64 * 1024)
 
 static volatile sig_atomic_t stop_asked;
@@ -47,6 +50,8 @@ typedef struct batch {
 	size_t n;
 	int exit_code;
 	time_t deadline;	/* of the current wait; 0: none */
+	gm_usb_watch *watch;	/* USB events; NULL: poll */
+	time_t settle_until;	/* look often until then */
 } batch;
 
 /* ---- PINs ---- */
@@ -158,7 +163,7 @@ static size_t tokens_present(gm_cli *cli, char *serials, size_t size)
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
-		if (!(infos[i].flags & CKF_TOKEN_INITIALIZED))
+		if (!(infos[i].flags & GM_TOKEN_INITIALIZED))
 			continue;
 		snprintf(serials + used, size - used, "%s%s", k ? ", " : "",
 			 infos[i].serial);
@@ -167,6 +172,27 @@ static size_t tokens_present(gm_cli *cli, char *serials, size_t size)
 	}
 	gm_token_infos_free(infos, n);
 	return k;
+}
+
+/* Waits before the next look at the driver's slot list: for a USB event
+ * when the bus gives them (then often for a while, as the driver catches
+ * up), a short pause when it does not. */
+static void tick(gm_cli *cli, batch *b)
+{
+	int arrived = 0, left = 0, settling = time(NULL) < b->settle_until;
+
+	if (!b->watch) {
+		pause_ms(POLL_MS);
+		return;
+	}
+	if (!gm_usb_watch_wait(b->watch, settling ? POLL_MS : WATCH_MS,
+			       &arrived, &left))
+		return;
+	if (arrived)
+		gm_cli_note(cli, "an Ekey arrived on USB");
+	if (left)
+		gm_cli_note(cli, "an Ekey left USB");
+	b->settle_until = time(NULL) + SETTLE_S;
 }
 
 static int timed_out(const batch *b)
@@ -188,6 +214,18 @@ static size_t usb_ekeys(gm_cli *cli)
 		return 0;
 	free(devs);
 	return n;
+}
+
+/* USB events for the Ekeys of the profile, or NULL (then polling). */
+static gm_usb_watch *watch_ekeys(gm_cli *cli)
+{
+	gm_profile p;
+	gm_error err;
+
+	if (gm_profile_get(cli->cfg.profile ? cli->cfg.profile : "epass3000gm",
+			   &cli->cfg, &p, &err) || !p.usb_vendor)
+		return NULL;
+	return gm_usb_watch_open(p.usb_vendor, p.usb_product);
 }
 
 /* Waits until exactly one Ekey is inserted: 0, or -1 when stopped or
@@ -213,7 +251,7 @@ static int wait_for_one(gm_cli *cli, batch *b)
 				    "one", n, serials);
 			snprintf(said, sizeof(said), "%s", serials);
 		}
-		pause_ms(POLL_MS);
+		tick(cli, b);
 	}
 	return -1;
 }
@@ -238,7 +276,7 @@ static int wait_for_removal(gm_cli *cli, batch *b, const char *serial)
 	gm_cli_note(cli, "Ekey %s is done: remove it", serial);
 	while (!stop_asked && !timed_out(b))
 		if (still_there(cli, serial))
-			pause_ms(POLL_MS);
+			tick(cli, b);
 		else
 			return 0;
 	return -1;
@@ -248,7 +286,7 @@ static int wait_for_removal(gm_cli *cli, batch *b, const char *serial)
 
 static int renewable(const gm_cert_view *v)
 {
-	return v->parsed && v->has_private_key &&
+	return v->obj->parsed && v->obj->key_state != GM_KEY_MISSING &&
 	       v->verdict.renewal == GM_RENEWAL_ONLINE;
 }
 
@@ -263,7 +301,8 @@ static int choose(const gm_cli *cli, const gm_cert_list *l,
 			*out = &l->views[i];
 			n++;
 		}
-		offline += l->views[i].parsed && l->views[i].has_private_key &&
+		offline += l->views[i].obj->parsed &&
+			   l->views[i].obj->key_state != GM_KEY_MISSING &&
 			   l->views[i].verdict.renewal == GM_RENEWAL_OFFLINE_ONLY;
 	}
 	if (n == 1)
@@ -272,7 +311,7 @@ static int choose(const gm_cli *cli, const gm_cert_list *l,
 		gm_fail(err, GM_EXIT_FAILED, "renew this Ekey on its own with "
 			"'gmrenew renew --cert'", "%zu certificates on the Ekey "
 			"can be renewed", n);
-		return gm_error_set_reason(err, "several_certificates");
+		return gm_error_set_reason(err, GM_REASON_SEVERAL_CERTIFICATES);
 	}
 	gm_cli_policy(cli, &p);
 	if (offline)
@@ -298,6 +337,18 @@ static int login(gm_cli *cli, const gm_wait_options *o, gm_error *err)
 	return r;
 }
 
+/* The login failed: the certificate it was for still goes in the outcome
+ * (read without the PIN). */
+static void outcome_without_login(gm_cli *cli, gm_cert_list *list)
+{
+	const gm_cert_view *chosen = NULL;
+	gm_error ignored;
+
+	if (!gm_cert_list_load(cli, list, &ignored) &&
+	    !choose(cli, list, &chosen, &ignored))
+		gm_outcome_old_cert(chosen);
+}
+
 /* Selects the inserted Ekey, renews what is due; the outcome is filled. */
 static void renew_one(gm_cli *cli, const gm_wait_options *o, gm_error *err,
 		      int *failed)
@@ -305,21 +356,30 @@ static void renew_one(gm_cli *cli, const gm_wait_options *o, gm_error *err,
 	const gm_cert_view *chosen = NULL;
 	gm_renew_session rs;
 	gm_cert_list list;
+	int r;
 
 	memset(&rs, 0, sizeof(rs));
 	memset(&list, 0, sizeof(list));
 	cli->now = time(NULL);
 	*failed = 1;
-	if (gm_cli_setup(cli, GM_CMD_TOKEN | GM_CMD_RW, err) ||
-	    gm_cert_list_load(cli, &list, err) ||
+	/* logged in first: the token is read once, private keys seen */
+	if (gm_cli_setup(cli, GM_CMD_TOKEN | GM_CMD_RW, err))
+		goto out;
+	if (login(cli, o, err)) {
+		outcome_without_login(cli, &list);
+		goto out;
+	}
+	if (gm_cert_list_load(cli, &list, err) ||
 	    choose(cli, &list, &chosen, err))
 		goto out;
 	gm_outcome_old_cert(chosen);
-	if (gm_renew_session_open(cli, &rs, err) || login(cli, o, err))
+	if (gm_renew_session_open(cli, &rs, err))
 		goto out;
 	rs.ctx.keep_old = o->keep_old;
 	rs.ctx.dry_run = o->dry_run;
-	if (gm_renew(&rs.ctx, chosen->obj, &rs.result, err)) {
+	r = gm_renew(&rs.ctx, &list.snap, chosen->index - 1, &rs.result, err);
+	gm_cert_list_sync(&list);
+	if (r) {
 		if (rs.code[0])
 			gm_outcome_update_code(rs.code);
 		goto out;
@@ -532,7 +592,7 @@ static int run_batch(gm_cli *cli, batch *b)
 	if (!b->n) {
 		gm_fail(&err, GM_EXIT_ENV, "insert an Ekey, or give a longer "
 			"--timeout", "no Ekey was inserted");
-		gm_error_set_reason(&err, "no_token");
+		gm_error_set_reason(&err, GM_REASON_NO_TOKEN);
 		return gm_cli_report_error(cli, &err);
 	}
 	if (cli->json)
@@ -545,14 +605,17 @@ static int run_batch(gm_cli *cli, batch *b)
 int cmd_renew_wait(gm_cli *cli, const gm_wait_options *o)
 {
 	struct sigaction sa = { .sa_handler = on_stop }, old_int, old_term;
-	batch b = { o, NULL, 0, GM_EXIT_OK, 0 };
+	batch b = { o, NULL, 0, GM_EXIT_OK, 0, NULL, 0 };
 	int r;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	stop_asked = 0;
+	b.watch = watch_ekeys(cli);
+	gm_debug("waiting by %s", b.watch ? "USB events" : "polling");
 	r = run_batch(cli, &b);
+	gm_usb_watch_close(b.watch);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	free(b.rows);

@@ -45,6 +45,7 @@ static int begin(gm_renewal_ctx *ctx, gm_renewal_result *out, gm_run *r,
 static void end(gm_run *r, gm_token_lock *lock)
 {
 	gm_run_view_drop(r);
+	gm_run_issued_drop(r);
 	gm_journal_close(&r->journal);
 	gm_order_release(&r->order);
 	gm_token_lock_release(lock);
@@ -86,9 +87,9 @@ static int refusal(const gm_ca_record *rec, const char *subject,
 	const char *why = rec->reason ? rec->reason : "unknown";
 	char opens[32] = "";
 
-	if (!strcmp(why, "not_due") && rec->window_start)
+	if (rec->why == GM_REASON_NOT_DUE && rec->window_start)
 		gm_time_rfc3339(rec->window_start, opens, sizeof(opens));
-	if (!strcmp(why, "not_due"))
+	if (rec->why == GM_REASON_NOT_DUE)
 		return gm_fail(err, GM_EXIT_NOT_DUE,
 			       "nothing was started; run 'gmrenew renew' again "
 			       "once the CA's window is open",
@@ -96,7 +97,7 @@ static int refusal(const gm_ca_record *rec, const char *subject,
 			       "yet (not due)%s%s", subject,
 			       opens[0] ? "; its online renewal opens on " : "",
 			       opens);
-	if (!strcmp(why, "offline_only"))
+	if (rec->why == GM_REASON_OFFLINE_ONLY)
 		return gm_fail(err, GM_EXIT_OFFLINE,
 			       gm_advice_offline, "'%s' is past the CA's "
 			       "online renewal window: only offline renewal "
@@ -116,7 +117,7 @@ static int nothing_started(gm_error *err)
 }
 
 /* Asks the CA about the certificate: known, renewable, an open order? */
-static int check_with_ca(gm_run *r, const gm_token_cert *old,
+static int check_with_ca(gm_run *r, const gm_snapshot_cert *old,
 			 const gm_cert_facts *facts, char *open_code,
 			 gm_error *err)
 {
@@ -124,8 +125,7 @@ static int check_with_ca(gm_run *r, const gm_token_cert *old,
 	gm_ca_record *rec = NULL;
 	int ret = 0;
 
-	gm_run_progress(r, GM_PROGRESS_CHECK,
-			N_("Checking the certificate with the CA's service"));
+	gm_run_progress(r, GM_STEP_CHECK);
 	if (gm_service_lookup(r->ctx->service, &der, &old->der_len, 1, &rec,
 			      err))
 		return nothing_started(err);
@@ -143,16 +143,15 @@ static int check_with_ca(gm_run *r, const gm_token_cert *old,
 }
 
 /* The private key of the certificate being renewed, on the token. */
-static const gm_token_key *old_pair(gm_run *r, const gm_cert_facts *facts,
-				    gm_error *err)
+static const gm_snapshot_key *old_pair(gm_run *r, const gm_cert_facts *facts,
+				       gm_error *err)
 {
-	gm_view *v = gm_run_view(r, err);
-	int k;
+	gm_token_snapshot *v = gm_run_view(r, err);
+	long k;
 
 	if (!v)
 		return NULL;
-	k = gm_view_find_key(v, facts->pubkey, 1);
-	if (k >= 0)
+	if (gm_snapshot_key_of(v, facts->pubkey, &k) == GM_KEY_FOUND)
 		return &v->keys[k];
 	gm_fail(err, GM_EXIT_FAILED, "contact the CA",
 		"the token holds no private key for '%s'", facts->subject);
@@ -161,34 +160,33 @@ static const gm_token_key *old_pair(gm_run *r, const gm_cert_facts *facts,
 
 static int dry_run(gm_run *r, const gm_cert_facts *facts, gm_error *err)
 {
-	const gm_token_key *k = old_pair(r, facts, err);
+	const gm_snapshot_key *k = old_pair(r, facts, err);
 	unsigned char digest[GM_DIGEST_LEN] = { 0 }, *sig = NULL;
 	size_t sig_len = 0;
 
 	/* The old key must be able to prove possession. */
-	if (!k || gm_token_sign_digest(r->ctx->session, r->ctx->profile, k->priv,
-				       digest, &sig, &sig_len, err))
+	if (!k || gm_token_sign(r->ctx->session, k->ref, digest, &sig, &sig_len,
+				err))
 		return -1;
 	OPENSSL_free(sig);
 	snprintf(r->out->state, sizeof(r->out->state), "dry-run");
 	return 0;
 }
 
-static int start_order(gm_run *r, const gm_token_cert *old,
+static int start_order(gm_run *r, const gm_snapshot_cert *old,
 		       const gm_cert_facts *facts, gm_error *err)
 {
-	const gm_token_key *k = old_pair(r, facts, err);
-	gm_token_signer signer;
+	const gm_snapshot_key *k = old_pair(r, facts, err);
+	gm_key_signer signer;
 	gm_pop_key pop;
 	gm_order fresh;
 
 	if (!k)
 		return -1;
-	gm_run_progress(r, GM_PROGRESS_START,
-			N_("Starting the renewal with the service"));
-	signer = (gm_token_signer){ r->ctx->session, r->ctx->profile, k->priv };
+	gm_run_progress(r, GM_STEP_START);
+	signer = (gm_key_signer){ r->ctx->session, k->ref };
 	pop = (gm_pop_key){ r->ctx->profile->scheme, k->pubkey,
-			    gm_token_sign_cb, &signer };
+			    gm_key_sign_cb, &signer };
 	gm_sig_scheme_for_key(k->pubkey, &pop.scheme, NULL);
 	memset(&fresh, 0, sizeof(fresh));
 	if (gm_service_start(r->ctx->service, old->der, old->der_len, &pop,
@@ -197,14 +195,14 @@ static int start_order(gm_run *r, const gm_token_cert *old,
 	return gm_run_set_order(r, &fresh, err);
 }
 
-static int record_start(gm_run *r, const gm_token_cert *old,
+static int record_start(gm_run *r, const gm_snapshot_cert *old,
 			const gm_cert_facts *facts, gm_error *err)
 {
 	if (open_journal(r, err))
 		return -1;
 	if (!gm_journal_get(&r->journal, "old_sha256"))
 		gm_run_journal_old(r, old, facts);
-	if (gm_journal_step(&r->journal, GM_STEP_STARTED, err))
+	if (gm_journal_write(&r->journal, err))
 		return -1;
 	announce_code(r);
 	return 0;
@@ -214,7 +212,7 @@ static int record_start(gm_run *r, const gm_token_cert *old,
  * service's fault, never a usage error. */
 static int service_fault(gm_error *err)
 {
-	if (!strcmp(err->reason, "unknown_code"))
+	if (err->reason == GM_REASON_UNKNOWN_CODE)
 		err->code = GM_EXIT_SERVICE;
 	return -1;
 }
@@ -223,11 +221,11 @@ static int service_fault(gm_error *err)
  * now that the lock is held (another process may have renewed it). */
 static int still_there(gm_run *r, const gm_cert_facts *facts, gm_error *err)
 {
-	gm_view *v = gm_run_view(r, err);
+	gm_token_snapshot *v = gm_run_view(r, err);
 
 	if (!v)
 		return -1;
-	if (gm_view_find_cert(v, facts->sha256_hex) >= 0)
+	if (gm_snapshot_find_cert(v, facts->sha256_hex) >= 0)
 		return 0;
 	return gm_fail(err, GM_EXIT_FAILED,
 		       "run 'gmrenew list-certs' to see the token now, then "
@@ -240,8 +238,8 @@ static int still_there(gm_run *r, const gm_cert_facts *facts, gm_error *err)
  * does not try it again. */
 static int order_dead(const gm_order *o)
 {
-	return !strcmp(o->state, "cancelled") ||
-	       (!strcmp(o->state, "expired") && !o->cert);
+	return o->state == GM_ORDER_CANCELLED ||
+	       (o->state == GM_ORDER_EXPIRED && !o->cert);
 }
 
 static void close_journal_of(gm_run *r, const char *code, const char *why)
@@ -277,18 +275,18 @@ static int resume(gm_run *r, int *ret, gm_error *err)
 	}
 	memset(&fresh, 0, sizeof(fresh));
 	if (gm_service_status(r->ctx->service, code, &fresh, err)) {
-		if (strcmp(err->reason, "unknown_code") &&
-		    strcmp(err->reason, "code_expired")) {
+		if (err->reason != GM_REASON_UNKNOWN_CODE &&
+		    err->reason != GM_REASON_CODE_EXPIRED) {
 			if (h->resumed)	/* the code to finish with later */
 				h->resumed(h->ctx, code, path);
 			*ret = service_fault(err);
 			return 1;
 		}
-		close_journal_of(r, code, err->reason);
+		close_journal_of(r, code, gm_error_reason_name(err));
 		return 0;
 	}
 	if (order_dead(&fresh)) {
-		close_journal_of(r, code, fresh.state);
+		close_journal_of(r, code, gm_order_state_name(fresh.state));
 		gm_order_release(&fresh);
 		return 0;
 	}
@@ -302,15 +300,20 @@ static int resume(gm_run *r, int *ret, gm_error *err)
 	return 1;
 }
 
-int gm_renew(gm_renewal_ctx *ctx, const gm_token_cert *old,
+int gm_renew(gm_renewal_ctx *ctx, gm_token_snapshot *token, size_t index,
 	     gm_renewal_result *out, gm_error *err)
 {
+	const gm_snapshot_cert *old;
 	gm_token_lock *lock = NULL;
 	gm_cert_facts facts;
 	char open_code[24] = "";
 	gm_run r;
 	int ret = -1;
 
+	if (!ctx || !token || !out || index >= token->n_certs)
+		return gm_fail(err, GM_EXIT_FAILED, NULL, "internal error: %s "
+			       "called without its arguments", "gm_renew");
+	old = &token->certs[index];
 	if (!old->der)
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
 			       "the certificate object cannot be read");
@@ -318,6 +321,7 @@ int gm_renew(gm_renewal_ctx *ctx, const gm_token_cert *old,
 		return -1;
 	if (begin(ctx, out, &r, &lock, err))
 		goto out_facts;
+	r.view = token;		/* read once by the caller */
 	snprintf(r.old_sha256, sizeof(r.old_sha256), "%s", facts.sha256_hex);
 	if (still_there(&r, &facts, err))
 		goto out;
@@ -372,15 +376,15 @@ static int open_journal_for(gm_run *r, gm_error *err)
 
 static void journal_old_from_token(gm_run *r, gm_error *err)
 {
-	gm_view *v;
-	int c;
+	gm_token_snapshot *v;
+	long c;
 
 	if (gm_journal_get(&r->journal, "old_certificate"))
 		return;
 	v = gm_run_view(r, err);
-	c = v ? gm_view_find_cert(v, r->old_sha256) : -1;
+	c = v ? gm_snapshot_find_cert(v, r->old_sha256) : -1;
 	if (c >= 0)
-		gm_run_journal_old(r, &v->certs[c], &v->facts[c]);
+		gm_run_journal_old(r, &v->certs[c], &v->certs[c].facts);
 }
 
 /* What this machine's journal of the code says before the service is
@@ -408,29 +412,28 @@ static int journal_before(gm_run *r, const char *code, gm_error *err)
 			"to the one inserted (serial %s)", code, serial,
 			r->ctx->token->serial);
 		gm_journal_close(&j);
-		return gm_error_set_reason(err, "other_ekey");
+		return gm_error_set_reason(err, GM_REASON_OTHER_EKEY);
 	}
 	gm_journal_close(&j);
 	return 0;
 }
 
-/* Finished: confirmed, the journal says retired, the token shows the new
+/* Finished: confirmed, the journal says finished, the token shows the new
  * certificate and not the old one. Seen without logging in. */
 static int already_complete(gm_run *r, gm_error *err)
 {
-	const char *last = gm_journal_get(&r->journal, "last_step");
 	const char *mine = gm_journal_get(&r->journal, "new_sha256");
-	gm_view *v;
-	int c;
+	gm_token_snapshot *v;
+	long c;
 
-	if (strcmp(r->order.state, "confirmed") || !last ||
-	    strcmp(last, "retired") || !mine ||
+	if (r->order.state != GM_ORDER_CONFIRMED ||
+	    !gm_journal_finished(r->journal.doc) || !mine ||
 	    strcmp(mine, r->order.cert_sha256))
 		return 0;
 	v = gm_run_view(r, err);
-	if (!v || gm_view_find_cert(v, mine) < 0)
+	if (!v || gm_snapshot_find_cert(v, mine) < 0)
 		return 0;
-	c = gm_view_find_cert(v, r->old_sha256);
+	c = gm_snapshot_find_cert(v, r->old_sha256);
 	return c < 0 || gm_label_replaced(v->certs[c].label);
 }
 
@@ -461,8 +464,7 @@ int gm_renew_with_code(gm_renewal_ctx *ctx, const char *code,
 		return -1;
 	if (journal_before(&r, canon, err))
 		goto out;
-	gm_run_progress(&r, GM_PROGRESS_CHECK,
-			N_("Asking the service for the state of the renewal"));
+	gm_run_progress(&r, GM_STEP_STATUS);
 	memset(&fresh, 0, sizeof(fresh));
 	if (gm_service_status(ctx->service, canon, &fresh, err) ||
 	    gm_run_set_order(&r, &fresh, err))
