@@ -23,6 +23,22 @@ struct p11_session {
 	int have_last;			/* the login that follows it */
 };
 
+/* A list of CK_ULONGs (slots, mechanisms) read with one call into a
+ * buffer of guess entries, again with the size the module said when it
+ * did not fit, at most tries times and max entries; a size that makes no
+ * sense is CKR_GENERAL_ERROR. Caller frees *out. */
+typedef CK_RV (*p11_list_call)(gm_module *m, CK_ULONG arg, CK_ULONG *list,
+			       CK_ULONG *count);
+typedef struct p11_list_bounds {
+	CK_ULONG guess, max;
+	int tries;
+	const char *call_name;	/* for the debug log */
+	const char *what;	/* for the error: "listing ..." */
+} p11_list_bounds;
+int p11_list(p11_list_call call, gm_module *m, CK_ULONG arg,
+	     const p11_list_bounds *b, CK_ULONG **out, CK_ULONG *n,
+	     gm_error *err);
+
 static inline struct p11_module *p11_mod(const gm_module *m)
 {
 	return m->impl;

@@ -25,26 +25,23 @@ CK_RV gm_p11_token_info(gm_module *m, CK_SLOT_ID slot, CK_TOKEN_INFO *ti)
 #define SLOTS_GUESS 16
 #define SLOTS_MAX 4096
 
-/* The slots with a token: one C_GetSlotList with a buffer that fits the
- * usual few slots; when it does not, with the size the module said (again
- * if a token arrived in between). Caller frees *out. */
-static int slot_list(gm_module *m, CK_SLOT_ID **out, CK_ULONG *n,
-		     gm_error *err)
+int p11_list(p11_list_call call, gm_module *m, CK_ULONG arg,
+	     const p11_list_bounds *b, CK_ULONG **out, CK_ULONG *n,
+	     gm_error *err)
 {
-	CK_ULONG cap = SLOTS_GUESS, count;
-	CK_SLOT_ID *slots = NULL;
+	CK_ULONG cap = b->guess, count = 0, *list = NULL;
 	CK_RV rv = CKR_OK;
 	int tries;
 
-	for (tries = 0; tries < 8; tries++) {
-		free(slots);
-		slots = gm_xcalloc(cap, sizeof(*slots));
+	for (tries = 0; tries < b->tries; tries++) {
+		free(list);
+		list = gm_xcalloc(cap, sizeof(*list));
 		count = cap;
-		rv = p11_mod(m)->f->C_GetSlotList(CK_TRUE, slots, &count);
-		gm_p11_log("C_GetSlotList", rv);
+		rv = call(m, arg, list, &count);
+		gm_p11_log(b->call_name, rv);
 		if (rv != CKR_BUFFER_TOO_SMALL)
 			break;
-		if (count <= cap || count > SLOTS_MAX) {
+		if (count <= cap || count > b->max) {
 			rv = CKR_GENERAL_ERROR;	/* a size that makes no sense */
 			break;
 		}
@@ -53,12 +50,31 @@ static int slot_list(gm_module *m, CK_SLOT_ID **out, CK_ULONG *n,
 	if (rv == CKR_OK && count > cap)
 		rv = CKR_GENERAL_ERROR;	/* more than the buffer held */
 	if (rv != CKR_OK) {
-		free(slots);
-		return gm_ckr_fail(err, rv, "listing the token slots");
+		free(list);
+		return gm_ckr_fail(err, rv, b->what);
 	}
-	*out = slots;
+	*out = list;
 	*n = count;
 	return 0;
+}
+
+static CK_RV get_slot_list(gm_module *m, CK_ULONG unused, CK_ULONG *list,
+			   CK_ULONG *count)
+{
+	(void)unused;
+	return p11_mod(m)->f->C_GetSlotList(CK_TRUE, list, count);
+}
+
+/* The slots with a token: one C_GetSlotList with a buffer that fits the
+ * usual few slots; when it does not, with the size the module said (again
+ * if a token arrived in between). Caller frees *out. */
+static int slot_list(gm_module *m, CK_SLOT_ID **out, CK_ULONG *n,
+		     gm_error *err)
+{
+	static const p11_list_bounds b = { SLOTS_GUESS, SLOTS_MAX, 8,
+		"C_GetSlotList", "listing the token slots" };
+
+	return p11_list(get_slot_list, m, 0, &b, out, n, err);
 }
 
 /* The token's URI (token attributes only); caller frees. */
