@@ -27,6 +27,17 @@ typedef enum gm_pubkey_attr {
 	GM_PUBKEY_MODULUS_XY,	/* CKA_MODULUS holding raw X||Y (FEITIAN) */
 } gm_pubkey_attr;
 
+/* How an SKF (GM/T 0016) library was built, and the ids it takes
+ * (docs/skf.md): the ABI is the vendor's, so it is data. */
+typedef struct gm_skf_abi {
+	unsigned ulong_size;		/* bytes of ULONG: 8 FEITIAN x86-64, 4 */
+	unsigned bool_size;		/* bytes of BOOL: 4, or 8 (long) */
+	int packed;			/* structures #pragma pack(1) */
+	unsigned long sm2_sign_alg;	/* SGD_SM2_1: 0x00020100 FEITIAN */
+	unsigned long sm3_alg;		/* SGD_SM3: 0x00000001 */
+	char application[33];		/* "" = the only one on the device */
+} gm_skf_abi;
+
 typedef struct gm_profile {
 	char name[32];			/* "epass3000gm", "pkcs11-ec" */
 	CK_KEY_TYPE key_type;		/* CKK_SM2 0x80000200 / CKK_EC */
@@ -50,6 +61,7 @@ typedef struct gm_profile {
 	char module_manufacturer[33];
 	char token_manufacturer[33];
 	char token_model[17];
+	gm_skf_abi skf;			/* the SKF side of the same driver */
 } gm_profile;
 
 /* A built-in profile by name, with the config's [profile.NAME] keys applied;

@@ -46,4 +46,10 @@ CK_RV gm_p11_token_info(gm_module *m, CK_SLOT_ID slot, CK_TOKEN_INFO *ti);
 int gm_profile_apply_kv(gm_profile *p, const char *section, const char *key,
 			const char *value, gm_error *err);
 
+/* The SKF ABI of a built-in profile, and one skf_* profile key
+ * (src/token/skf/skf_profile.c); 1 when key is not an SKF key. */
+void gm_skf_abi_builtin(const char *profile, gm_skf_abi *out);
+int gm_skf_profile_kv(gm_skf_abi *abi, const char *section, const char *key,
+		      const char *value, gm_error *err);
+
 #endif
