@@ -245,11 +245,7 @@ int gm_have_terminal(void);
 
 /* ---- Certificates on the token, as list-certs shows them ---- */
 
-/* The certificate's private key as seen on the token: a private key object
- * with its public key; none (while private objects are visible: logged in,
- * or the token lists them without login); or unknown (only the public key
- * object can be seen without the PIN). */
-enum { GM_KEY_MISSING = 0, GM_KEY_FOUND = 1, GM_KEY_UNKNOWN = 2 };
+/* key_state: gm_key_state (token.h). */
 
 typedef struct gm_cert_view {
 	size_t index;			/* from 1, in the token's order */

@@ -253,6 +253,133 @@ int gm_token_set_label(gm_session *s, CK_OBJECT_HANDLE obj, const char *label,
 int gm_token_set_id(gm_session *s, CK_OBJECT_HANDLE obj,
 		    const unsigned char *id, size_t id_len, gm_error *err);
 
+/* ---- The snapshot: what is on the token, read once per run ---- */
+
+/*
+ * A backend's name for a certificate or a key pair on the token (PKCS#11
+ * object handles, an SKF container), meaningful to the token layer only and
+ * valid while the session that read it is open. All zeros: none.
+ */
+typedef struct gm_token_ref {
+	uint64_t a, b;
+} gm_token_ref;
+
+int gm_token_ref_is_none(gm_token_ref r);
+
+/* Which objects of a key pair the token showed. */
+enum {
+	GM_KEYPAIR_PUBLIC = 1u << 0,	/* a public key object */
+	GM_KEYPAIR_PRIVATE = 1u << 1,	/* a private key (seen after login,
+					 * or listed without it) */
+};
+
+/* A certificate's private key as seen on the token: a private key with the
+ * certificate's public key; none (while private keys are visible: logged
+ * in, or the token lists them without login); or unknown (only a public key
+ * object with that public key can be seen without the PIN). */
+typedef enum gm_key_state {
+	GM_KEY_MISSING = 0,
+	GM_KEY_FOUND = 1,
+	GM_KEY_UNKNOWN = 2,
+} gm_key_state;
+
+typedef struct gm_snapshot_key {
+	gm_token_ref ref;		/* the pair, for sign/destroy/relabel */
+	unsigned parts;			/* GM_KEYPAIR_* */
+	unsigned char *id;		/* CKA_ID (SKF: none); owned */
+	size_t id_len;
+	char *label;			/* owned, may be "" */
+	char *container;		/* container name; owned, may be "" */
+	EVP_PKEY *pubkey;		/* owned; NULL if unreadable */
+} gm_snapshot_key;
+
+typedef struct gm_snapshot_cert {
+	gm_token_ref ref;
+	unsigned char *id;		/* CKA_ID; owned */
+	size_t id_len;
+	char *label;			/* owned, may be "" */
+	char *container;		/* owned, may be "" */
+	unsigned char *der;		/* owned; NULL if unreadable */
+	size_t der_len;
+	int parsed;			/* facts are valid */
+	gm_cert_facts facts;
+	char problem[GM_ERR_MSG_MAX];	/* why not parsed ("" if der NULL) */
+	long key;			/* index in keys of its key pair
+					 * (same public key), -1 if none */
+	gm_key_state key_state;
+} gm_snapshot_cert;
+
+typedef struct gm_token_snapshot {
+	gm_snapshot_cert *certs;	/* in the token's order */
+	size_t n_certs;
+	gm_snapshot_key *keys;
+	size_t n_keys;
+	int private_visible;		/* private keys could be seen */
+} gm_token_snapshot;
+
+/*
+ * Reads every certificate and key pair of the session (after login when a
+ * PIN is available, so that the private keys are seen), parses the
+ * certificates and pairs them with their keys (gm_token_snapshot_pair).
+ * A certificate that cannot be read or parsed is kept with its problem; a
+ * failed token call is an error (never taken for a missing key).
+ */
+int gm_token_snapshot_read(gm_session *s, gm_token_snapshot *out,
+			   gm_error *err);
+void gm_token_snapshot_release(gm_token_snapshot *snap);	/* NULL-safe */
+/* The one pairing rule: a certificate's key pair is the key whose public
+ * key equals the certificate's (exact comparison), one with a private key
+ * first; sets key and key_state of every certificate. */
+void gm_token_snapshot_pair(gm_token_snapshot *snap);
+/* Index of the certificate with this SHA-256 fingerprint (hex), or -1. */
+long gm_snapshot_find_cert(const gm_token_snapshot *snap, const char *sha256);
+/* Index of a key pair with public key pub (with a private key when
+ * need_priv), or -1. */
+long gm_snapshot_find_key(const gm_token_snapshot *snap, const EVP_PKEY *pub,
+			  int need_priv);
+/* What this process itself put on the token, added without reading it
+ * again (copies are made) and paired. */
+void gm_snapshot_add_key(gm_token_snapshot *snap, const gm_snapshot_key *k);
+int gm_snapshot_add_cert(gm_token_snapshot *snap, gm_token_ref ref,
+			 const gm_snapshot_key *key, const char *label,
+			 const unsigned char *der, size_t der_len,
+			 gm_error *err);
+void gm_snapshot_key_release(gm_snapshot_key *k);	/* NULL-safe */
+
+/* ---- Keys, signing and writing, through the session's backend ---- */
+
+/* A new signing key pair with id and label (needs login), plus what the
+ * profile adds (container name from gm_container_name). */
+int gm_token_new_keypair(gm_session *s, const unsigned char *id,
+			 size_t id_len, const char *label,
+			 gm_snapshot_key *out, gm_error *err);
+/* Signs a 32-byte digest with key pair key; DER, OPENSSL_free. */
+int gm_token_sign(gm_session *s, gm_token_ref key,
+		  const unsigned char digest[GM_DIGEST_LEN],
+		  unsigned char **sig, size_t *sig_len, gm_error *err);
+/* gm_sign_fn adaptor: pass a gm_key_signer as the callback's context. */
+typedef struct gm_key_signer {
+	gm_session *session;
+	gm_token_ref key;
+} gm_key_signer;
+int gm_key_sign_cb(void *signer, const unsigned char digest[GM_DIGEST_LEN],
+		   unsigned char **sig, size_t *sig_len, gm_error *err);
+/* Stores a certificate next to its key pair; *out names it. */
+int gm_token_store_cert(gm_session *s, const gm_snapshot_key *key,
+			const char *label, const unsigned char *der,
+			size_t der_len, gm_token_ref *out, gm_error *err);
+/* The stored certificate's DER, read again; caller frees *der. */
+int gm_token_read_cert(gm_session *s, gm_token_ref cert, unsigned char **der,
+		       size_t *der_len, gm_error *err);
+/* Removes a certificate or a key pair (SKF: a key pair's container goes
+ * as a whole, its certificates with it). */
+int gm_token_remove(gm_session *s, gm_token_ref obj, gm_error *err);
+/* Renames a certificate or a key pair; GM_EXIT_FAILED where the API cannot
+ * rename (gm_session_can_relabel). */
+int gm_token_relabel(gm_session *s, gm_token_ref obj, const char *label,
+		     gm_error *err);
+int gm_session_can_relabel(const gm_session *s);
+
 /* ---- PKCS#11 return codes ---- */
 
 const char *gm_ckr_name(CK_RV rv);	/* "CKR_PIN_INCORRECT", "0x..." */
