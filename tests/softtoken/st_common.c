@@ -1,5 +1,6 @@
 /* st_common.c - name tables and small helpers of the soft ePass3000GM. */
 #include "st_common.h"
+#include "st_skf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -77,6 +78,27 @@ static const struct name_entry attr_names[] = {
 	N(CKA_ALWAYS_AUTHENTICATE), N(CKA_WRAP_WITH_TRUSTED),
 	N(CKA_PUBLIC_KEY_INFO), N(CKA_MODULUS),
 	{ GMSOFT_CKA_CONTAINER_NAME, "CKA_CONTAINER_NAME" },
+};
+
+static const struct name_entry sar_names[] = {
+	N(SAR_OK), N(SAR_FAIL), N(SAR_UNKNOWNERR), N(SAR_NOTSUPPORTYETERR),
+	N(SAR_FILEERR), N(SAR_INVALIDHANDLEERR), N(SAR_INVALIDPARAMERR),
+	N(SAR_READFILEERR), N(SAR_WRITEFILEERR), N(SAR_NAMELENERR),
+	N(SAR_KEYUSAGEERR), N(SAR_MODULUSLENERR), N(SAR_NOTINITIALIZEERR),
+	N(SAR_OBJERR), N(SAR_MEMORYERR), N(SAR_TIMEOUTERR),
+	N(SAR_INDATALENERR), N(SAR_INDATAERR), N(SAR_GENRANDERR),
+	N(SAR_HASHOBJERR), N(SAR_HASHERR), N(SAR_GENRSAKEYERR),
+	N(SAR_RSAMODULUSLENERR), N(SAR_CSPIMPRTPUBKEYERR), N(SAR_RSAENCERR),
+	N(SAR_RSADECERR), N(SAR_HASHNOTEQUALERR), N(SAR_KEYNOTFOUNTERR),
+	N(SAR_CERTNOTFOUNTERR), N(SAR_NOTEXPORTERR), N(SAR_DECRYPTPADERR),
+	N(SAR_MACLENERR), N(SAR_BUFFER_TOO_SMALL), N(SAR_KEYINFOTYPEERR),
+	N(SAR_NOT_EVENTERR), N(SAR_DEVICE_REMOVED), N(SAR_PIN_INCORRECT),
+	N(SAR_PIN_LOCKED), N(SAR_PIN_INVALID), N(SAR_PIN_LEN_RANGE),
+	N(SAR_USER_ALREADY_LOGGED_IN), N(SAR_USER_PIN_NOT_INITIALIZED),
+	N(SAR_USER_TYPE_INVALID), N(SAR_APPLICATION_NAME_INVALID),
+	N(SAR_APPLICATION_EXISTS), N(SAR_USER_NOT_LOGGED_IN),
+	N(SAR_APPLICATION_NOT_EXISTS), N(SAR_FILE_ALREADY_EXIST),
+	N(SAR_NO_ROOM), N(SAR_FILE_NOT_EXIST), N(SAR_REACH_MAX_CONTAINER_COUNT),
 };
 
 #undef N
@@ -206,4 +228,27 @@ void gmsoft_pad(unsigned char *field, size_t size, const char *text)
 
 	memset(field, ' ', size);
 	memcpy(field, text, n < size ? n : size);
+}
+
+const char *gmsoft_sar_name(ULONG sar, char *buf, size_t buflen)
+{
+	const char *name = table_name(sar_names,
+				      sizeof(sar_names) / sizeof(sar_names[0]),
+				      sar);
+
+	if (name)
+		return name;
+	snprintf(buf, buflen, "0x%08lx", sar);
+	return buf;
+}
+
+int gmsoft_sar_parse(const char *text, ULONG *sar)
+{
+	unsigned long v;
+
+	if (table_value(sar_names, sizeof(sar_names) / sizeof(sar_names[0]),
+			text, &v) && parse_number(text, &v))
+		return -1;
+	*sar = v;
+	return 0;
 }

@@ -1,14 +1,17 @@
 /* st_crypto.c - SM2 and X.509 helpers of the soft ePass3000GM. */
 #include "st_crypto.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -377,4 +380,284 @@ CK_RV gmsoft_blob_to_sig(const unsigned char blob[GMSOFT_SM2_BLOB_LEN],
 	memcpy(rs, blob + 32, 32);
 	memcpy(rs + 32, blob + 96, 32);
 	return CKR_OK;
+}
+
+/* ---- SKF helpers ----------------------------------------------------- */
+
+CK_RV gmsoft_sm2_from_scalar(const unsigned char d[32], char **pem)
+{
+	EC_GROUP *group = EC_GROUP_new_by_curve_name(NID_sm2);
+	EC_POINT *pt = group ? EC_POINT_new(group) : NULL;
+	BIGNUM *priv = BN_bin2bn(d, 32, NULL);
+	unsigned char point[GMSOFT_SM2_POINT_LEN];
+	EVP_PKEY *pkey = NULL;
+	CK_RV rv = CKR_HOST_MEMORY;
+
+	if (!group || !pt || !priv)
+		goto out;
+	rv = CKR_DATA_INVALID;
+	if (BN_is_zero(priv) || BN_cmp(priv, EC_GROUP_get0_order(group)) >= 0)
+		goto out;
+	if (!EC_POINT_mul(group, pt, priv, NULL, NULL, NULL) ||
+	    EC_POINT_point2oct(group, pt, POINT_CONVERSION_UNCOMPRESSED, point,
+			       sizeof(point), NULL) != sizeof(point))
+		goto out;
+	pkey = sm2_from_data(priv, point);
+	rv = pkey ? write_private_pem(pkey, pem) : CKR_DATA_INVALID;
+out:
+	EVP_PKEY_free(pkey);
+	BN_clear_free(priv);
+	EC_POINT_free(pt);
+	EC_GROUP_free(group);
+	return rv;
+}
+
+static CK_RV sm2_crypt(EVP_PKEY *pkey, int enc, const unsigned char *in,
+		       size_t inlen, unsigned char **out, size_t *outlen)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pkey, NULL);
+	unsigned char *buf = NULL;
+	size_t n = 0;
+	CK_RV rv = CKR_DEVICE_ERROR;
+
+	if (!ctx)
+		return CKR_HOST_MEMORY;
+	if ((enc ? EVP_PKEY_encrypt_init(ctx) : EVP_PKEY_decrypt_init(ctx)) <= 0)
+		goto out;
+	if ((enc ? EVP_PKEY_encrypt(ctx, NULL, &n, in, inlen) :
+		   EVP_PKEY_decrypt(ctx, NULL, &n, in, inlen)) <= 0)
+		goto out;
+	buf = malloc(n ? n : 1);
+	if (!buf) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	rv = CKR_ENCRYPTED_DATA_INVALID;
+	if ((enc ? EVP_PKEY_encrypt(ctx, buf, &n, in, inlen) :
+		   EVP_PKEY_decrypt(ctx, buf, &n, in, inlen)) <= 0)
+		goto out;
+	*out = buf;
+	*outlen = n;
+	buf = NULL;
+	rv = CKR_OK;
+out:
+	free(buf);
+	EVP_PKEY_CTX_free(ctx);
+	return rv;
+}
+
+CK_RV gmsoft_sm2_decrypt(const char *pem, const unsigned char *der, size_t len,
+			 unsigned char **out, size_t *outlen)
+{
+	EVP_PKEY *pkey = read_private_pem(pem);
+	CK_RV rv;
+
+	if (!pkey)
+		return CKR_DEVICE_ERROR;
+	rv = sm2_crypt(pkey, 0, der, len, out, outlen);
+	EVP_PKEY_free(pkey);
+	return rv;
+}
+
+CK_RV gmsoft_sm2_encrypt(const unsigned char point[GMSOFT_SM2_POINT_LEN],
+			 const unsigned char *in, size_t len,
+			 unsigned char **der, size_t *derlen)
+{
+	EVP_PKEY *pkey = sm2_from_data(NULL, point);
+	CK_RV rv;
+
+	if (!pkey)
+		return CKR_KEY_TYPE_INCONSISTENT;
+	rv = sm2_crypt(pkey, 1, in, len, der, derlen);
+	EVP_PKEY_free(pkey);
+	return rv;
+}
+
+CK_RV gmsoft_sm4_ecb_decrypt(const unsigned char key[16],
+			     const unsigned char *in, size_t len,
+			     unsigned char *out)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0, fin = 0;
+	CK_RV rv = CKR_DEVICE_ERROR;
+
+	if (!ctx)
+		return CKR_HOST_MEMORY;
+	if (len % 16 || len > INT_MAX)
+		goto out;
+	if (EVP_DecryptInit_ex(ctx, EVP_sm4_ecb(), NULL, key, NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(ctx, 0) != 1 ||
+	    EVP_DecryptUpdate(ctx, out, &n, in, (int)len) != 1 ||
+	    EVP_DecryptFinal_ex(ctx, out + n, &fin) != 1)
+		goto out;
+	rv = (size_t)(n + fin) == len ? CKR_OK : CKR_DEVICE_ERROR;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return rv;
+}
+
+static int bn_out(const BIGNUM *bn, unsigned char out[32])
+{
+	return BN_bn2binpad(bn, out, 32) == 32;
+}
+
+/* The curve's a, b, xG, yG as 32-byte big-endian values. */
+static CK_RV curve_params(unsigned char abxy[128])
+{
+	EC_GROUP *group = EC_GROUP_new_by_curve_name(NID_sm2);
+	BIGNUM *p = BN_new(), *a = BN_new(), *b = BN_new();
+	BIGNUM *x = BN_new(), *y = BN_new();
+	CK_RV rv = CKR_DEVICE_ERROR;
+
+	if (!group || !p || !a || !b || !x || !y)
+		goto out;
+	if (EC_GROUP_get_curve(group, p, a, b, NULL) &&
+	    EC_POINT_get_affine_coordinates(group, EC_GROUP_get0_generator(group),
+					    x, y, NULL) &&
+	    bn_out(a, abxy) && bn_out(b, abxy + 32) && bn_out(x, abxy + 64) &&
+	    bn_out(y, abxy + 96))
+		rv = CKR_OK;
+out:
+	BN_free(p);
+	BN_free(a);
+	BN_free(b);
+	BN_free(x);
+	BN_free(y);
+	EC_GROUP_free(group);
+	return rv;
+}
+
+CK_RV gmsoft_sm2_z(const unsigned char point[GMSOFT_SM2_POINT_LEN],
+		   const unsigned char *id, size_t idlen, unsigned char z[32])
+{
+	unsigned char abxy[128], entl[2];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	CK_RV rv = CKR_DEVICE_ERROR;
+
+	if (!md)
+		return CKR_HOST_MEMORY;
+	if (idlen > 8191) /* ENTL is the bit length in two bytes */
+		goto out;
+	entl[0] = (unsigned char)((idlen * 8) >> 8);
+	entl[1] = (unsigned char)(idlen * 8);
+	if (curve_params(abxy) != CKR_OK)
+		goto out;
+	if (EVP_DigestInit_ex(md, EVP_sm3(), NULL) == 1 &&
+	    EVP_DigestUpdate(md, entl, 2) == 1 &&
+	    EVP_DigestUpdate(md, id, idlen) == 1 &&
+	    EVP_DigestUpdate(md, abxy, sizeof(abxy)) == 1 &&
+	    EVP_DigestUpdate(md, point + 1, 64) == 1 &&
+	    EVP_DigestFinal_ex(md, z, &n) == 1 && n == 32)
+		rv = CKR_OK;
+out:
+	EVP_MD_CTX_free(md);
+	return rv;
+}
+
+static ASN1_TYPE *asn1_integer(const unsigned char v[32])
+{
+	BIGNUM *bn = BN_bin2bn(v, 32, NULL);
+	ASN1_INTEGER *i = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
+	ASN1_TYPE *t = i ? ASN1_TYPE_new() : NULL;
+
+	BN_free(bn);
+	if (!t) {
+		ASN1_INTEGER_free(i);
+		return NULL;
+	}
+	ASN1_TYPE_set(t, V_ASN1_INTEGER, i);
+	return t;
+}
+
+static ASN1_TYPE *asn1_octets(const unsigned char *v, size_t len)
+{
+	ASN1_OCTET_STRING *o = ASN1_OCTET_STRING_new();
+	ASN1_TYPE *t = o ? ASN1_TYPE_new() : NULL;
+
+	if (!t || len > INT_MAX || !ASN1_OCTET_STRING_set(o, v, (int)len)) {
+		ASN1_OCTET_STRING_free(o);
+		ASN1_TYPE_free(t);
+		return NULL;
+	}
+	ASN1_TYPE_set(t, V_ASN1_OCTET_STRING, o);
+	return t;
+}
+
+CK_RV gmsoft_sm2_cipher_to_der(const struct gmsoft_sm2_cipher *c,
+			       unsigned char **der, size_t *len)
+{
+	STACK_OF(ASN1_TYPE) *seq = sk_ASN1_TYPE_new_null();
+	ASN1_TYPE *items[4] = {
+		asn1_integer(c->x), asn1_integer(c->y),
+		asn1_octets(c->hash, 32), asn1_octets(c->c2, c->c2len),
+	};
+	unsigned char *buf = NULL;
+	int n, i;
+	CK_RV rv = CKR_HOST_MEMORY;
+
+	for (i = 0; i < 4; i++)
+		if (!seq || !items[i] || !sk_ASN1_TYPE_push(seq, items[i]))
+			break;
+	if (i == 4) {
+		for (int j = 0; j < 4; j++)
+			items[j] = NULL; /* owned by seq */
+		n = i2d_ASN1_SEQUENCE_ANY(seq, &buf);
+		if (n > 0) {
+			*der = buf;
+			*len = (size_t)n;
+			rv = CKR_OK;
+		}
+	}
+	for (i = 0; i < 4; i++)
+		ASN1_TYPE_free(items[i]);
+	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+	return rv;
+}
+
+static int integer_out(const ASN1_TYPE *t, unsigned char out[32])
+{
+	BIGNUM *bn;
+	int ok;
+
+	if (ASN1_TYPE_get(t) != V_ASN1_INTEGER)
+		return 0;
+	bn = ASN1_INTEGER_to_BN(t->value.integer, NULL);
+	ok = bn && !BN_is_negative(bn) && BN_bn2binpad(bn, out, 32) == 32;
+	BN_free(bn);
+	return ok;
+}
+
+CK_RV gmsoft_sm2_cipher_from_der(const unsigned char *der, size_t len,
+				 struct gmsoft_sm2_cipher *c)
+{
+	const unsigned char *p = der;
+	STACK_OF(ASN1_TYPE) *seq = len <= LONG_MAX ?
+		d2i_ASN1_SEQUENCE_ANY(NULL, &p, (long)len) : NULL;
+	const ASN1_TYPE *h, *c2;
+	CK_RV rv = CKR_ENCRYPTED_DATA_INVALID;
+
+	memset(c, 0, sizeof(*c));
+	if (!seq || sk_ASN1_TYPE_num(seq) != 4)
+		goto out;
+	h = sk_ASN1_TYPE_value(seq, 2);
+	c2 = sk_ASN1_TYPE_value(seq, 3);
+	if (!integer_out(sk_ASN1_TYPE_value(seq, 0), c->x) ||
+	    !integer_out(sk_ASN1_TYPE_value(seq, 1), c->y) ||
+	    ASN1_TYPE_get(h) != V_ASN1_OCTET_STRING ||
+	    ASN1_TYPE_get(c2) != V_ASN1_OCTET_STRING ||
+	    ASN1_STRING_length(h->value.octet_string) != 32)
+		goto out;
+	memcpy(c->hash, ASN1_STRING_get0_data(h->value.octet_string), 32);
+	c->c2len = (size_t)ASN1_STRING_length(c2->value.octet_string);
+	c->c2 = malloc(c->c2len ? c->c2len : 1);
+	if (!c->c2) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	memcpy(c->c2, ASN1_STRING_get0_data(c2->value.octet_string), c->c2len);
+	rv = CKR_OK;
+out:
+	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+	return rv;
 }

@@ -49,4 +49,33 @@ void gmsoft_sig_to_blob(const unsigned char rs[GMSOFT_SM2_SIG_LEN],
 CK_RV gmsoft_blob_to_sig(const unsigned char blob[GMSOFT_SM2_BLOB_LEN],
 			 unsigned char rs[GMSOFT_SM2_SIG_LEN]);
 
+/* For the SKF side. An SM2 private key PEM from the scalar d (32 bytes,
+ * big-endian; CKR_DATA_INVALID when not in [1, n-1]). */
+CK_RV gmsoft_sm2_from_scalar(const unsigned char d[32], char **pem);
+/* SM2 encryption (GM/T 0003.4) as OpenSSL does it: the ciphertext is the
+ * DER SEQUENCE { x, y, C3, C2 }. Callers free *out / *der. Decryption
+ * failures are CKR_ENCRYPTED_DATA_INVALID. */
+CK_RV gmsoft_sm2_decrypt(const char *pem, const unsigned char *der, size_t len,
+			 unsigned char **out, size_t *outlen);
+CK_RV gmsoft_sm2_encrypt(const unsigned char point[GMSOFT_SM2_POINT_LEN],
+			 const unsigned char *in, size_t len,
+			 unsigned char **der, size_t *derlen);
+/* SM4-ECB without padding; len a multiple of 16. */
+CK_RV gmsoft_sm4_ecb_decrypt(const unsigned char key[16],
+			     const unsigned char *in, size_t len,
+			     unsigned char *out);
+/* An SM2 ciphertext by parts: C1 = (x, y), C3 = hash, C2. */
+struct gmsoft_sm2_cipher {
+	unsigned char x[32], y[32], hash[32];
+	unsigned char *c2; /* owned when filled by _from_der */
+	size_t c2len;
+};
+CK_RV gmsoft_sm2_cipher_to_der(const struct gmsoft_sm2_cipher *c,
+			       unsigned char **der, size_t *len);
+CK_RV gmsoft_sm2_cipher_from_der(const unsigned char *der, size_t len,
+				 struct gmsoft_sm2_cipher *c);
+/* Z = SM3(ENTL || ID || a || b || xG || yG || xA || yA) (GM/T 0003.2). */
+CK_RV gmsoft_sm2_z(const unsigned char point[GMSOFT_SM2_POINT_LEN],
+		   const unsigned char *id, size_t idlen, unsigned char z[32]);
+
 #endif

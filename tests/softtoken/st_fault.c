@@ -12,12 +12,18 @@
 #define GMSOFT_FN_NAME(name) #name,
 static const char *const fn_names[FN_COUNT] = {
 	GMSOFT_FUNCTIONS(GMSOFT_FN_NAME)
+	GMSOFT_SKF_FUNCTIONS(GMSOFT_FN_NAME)
 };
 #undef GMSOFT_FN_NAME
 
 const char *gmsoft_fn_name(enum gmsoft_fn fn)
 {
 	return (unsigned)fn < FN_COUNT ? fn_names[fn] : "C_GetFunctionList";
+}
+
+int gmsoft_fn_is_skf(enum gmsoft_fn fn)
+{
+	return fn >= FN_SKF_WaitForDevEvent && fn < FN_COUNT;
 }
 
 static int fn_parse(const char *name, enum gmsoft_fn *fn)
@@ -56,7 +62,7 @@ static CK_RV parse_fail_item(struct gmsoft_faults *f, char *item)
 	struct gmsoft_fail_rule *r;
 
 	if (!rv)
-		return bad("GMSOFT_FAIL", item, "want FUNCTION:N:CKR_NAME");
+		return bad("GMSOFT_FAIL", item, "want FUNCTION:N:CKR_NAME or SKF_FUNCTION:N:SAR_NAME");
 	*nth++ = '\0';
 	*rv++ = '\0';
 	if (f->nfail == GMSOFT_MAX_FAIL_RULES)
@@ -66,7 +72,8 @@ static CK_RV parse_fail_item(struct gmsoft_faults *f, char *item)
 		return bad("GMSOFT_FAIL", item, "unknown function");
 	if (parse_ulong(nth, &r->nth) || r->nth == 0)
 		return bad("GMSOFT_FAIL", nth, "call number must be 1 or more");
-	if (gmsoft_rv_parse(rv, &r->rv))
+	if (gmsoft_fn_is_skf(r->fn) ? gmsoft_sar_parse(rv, &r->rv) :
+				      gmsoft_rv_parse(rv, &r->rv))
 		return bad("GMSOFT_FAIL", rv, "unknown return value");
 	f->nfail++;
 	return CKR_OK;

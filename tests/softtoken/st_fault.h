@@ -7,8 +7,10 @@
 #include <limits.h>
 
 #include "st_common.h"
+#include "st_skf.h"
 
-/* Every function of CK_FUNCTION_LIST except C_GetFunctionList. */
+/* Every function of CK_FUNCTION_LIST except C_GetFunctionList, then
+ * every SKF function (GMSOFT_SKF_FUNCTIONS of st_skf.h). */
 #define GMSOFT_FUNCTIONS(X) \
 	X(C_Initialize) X(C_Finalize) X(C_GetInfo) X(C_GetSlotList) \
 	X(C_GetSlotInfo) X(C_GetTokenInfo) X(C_GetMechanismList) \
@@ -32,17 +34,23 @@
 	X(C_CancelFunction) X(C_WaitForSlotEvent)
 
 #define GMSOFT_FN_ENUM(name) FN_##name,
-enum gmsoft_fn { GMSOFT_FUNCTIONS(GMSOFT_FN_ENUM) FN_COUNT };
+enum gmsoft_fn {
+	GMSOFT_FUNCTIONS(GMSOFT_FN_ENUM)
+	GMSOFT_SKF_FUNCTIONS(GMSOFT_FN_ENUM)
+	FN_COUNT
+};
 #undef GMSOFT_FN_ENUM
 
 const char *gmsoft_fn_name(enum gmsoft_fn fn);
+/* Whether fn is an SKF function (its results are SAR_ values). */
+int gmsoft_fn_is_skf(enum gmsoft_fn fn);
 
 #define GMSOFT_MAX_FAIL_RULES 32
 
 struct gmsoft_fail_rule {
 	enum gmsoft_fn fn;
 	unsigned long nth; /* 1-based, per function */
-	CK_RV rv;
+	CK_RV rv; /* a SAR_ value for an SKF function */
 };
 
 struct gmsoft_faults {
@@ -65,7 +73,8 @@ CK_RV gmsoft_faults_load(struct gmsoft_faults *f);
 /* The CK_RV forced on call number nth of fn, or CKR_OK. */
 CK_RV gmsoft_faults_forced(const struct gmsoft_faults *f, enum gmsoft_fn fn,
 			   unsigned long nth);
-/* Append "<index> <function> <CKR name>\n" to the trace file, if any. */
+/* Append "<index> <function> <CKR or SAR name>\n" to the trace file, if
+ * any. */
 void gmsoft_trace(const struct gmsoft_faults *f, unsigned long index,
 		  enum gmsoft_fn fn, const char *result);
 void gmsoft_sleep_ms(unsigned long ms);

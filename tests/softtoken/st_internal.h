@@ -56,10 +56,26 @@ struct gmsoft_state {
 
 extern struct gmsoft_state gmsoft_g;
 
+/* Call accounting and fault switches around every entry point, PKCS#11
+ * and SKF (st_module.c): begin returns 1 when the call must not do its
+ * work, *rv being its result; end traces, unlocks and returns rv. */
+int gmsoft_call_begin(enum gmsoft_fn fn, CK_RV *rv);
+CK_RV gmsoft_call_end(enum gmsoft_fn fn, CK_RV rv);
+/* Forget the SKF handles (a forked child starts afresh; st_skf.c). */
+void gmsoft_skf_reset(void);
+
 /* Slots and sessions (st_session.c). */
 CK_RV gmsoft_slot_token(CK_SLOT_ID slot, struct gmsoft_token *t);
 CK_RV gmsoft_session_get(CK_SESSION_HANDLE h, struct gmsoft_session **s);
 CK_USER_TYPE gmsoft_login_user(CK_SLOT_ID slot);
+/* Set gmsoft_g.dir from GMSOFT_DIR (prints why on stderr when unusable). */
+CK_RV gmsoft_state_dir(void);
+/* Check pin against the user (CKU_USER) or SO (CKU_SO) PIN of t,
+ * counting a wrong one, as the card does for both APIs; t is saved when
+ * its counter changed. The caller holds the exclusive lock and has
+ * checked the length its API allows. */
+CK_RV gmsoft_pin_check(struct gmsoft_token *t, CK_USER_TYPE user,
+		       const unsigned char *pin, size_t len);
 void gmsoft_state_reset(void);
 
 /* Objects (st_objops.c). */

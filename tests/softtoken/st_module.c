@@ -25,8 +25,10 @@ static void process_check(void)
 {
 	if (owner_pid == getpid())
 		return;
-	if (owner_pid)
+	if (owner_pid) {
 		gmsoft_state_reset();
+		gmsoft_skf_reset();
+	}
 	owner_pid = getpid();
 	call_index = 0;
 	config_loaded = 0;
@@ -48,8 +50,10 @@ static void load_config(enum gmsoft_fn fn)
 	config_loaded = 1;
 }
 
-/* Returns 1 when the call must not do its work; *rv is then its result. */
-static int call_begin(enum gmsoft_fn fn, CK_RV *rv)
+/* Returns 1 when the call must not do its work; *rv is then its result.
+ * SKF has no C_Initialize: its calls need none, and a malformed switch
+ * makes every one of them SAR_FAIL. */
+int gmsoft_call_begin(enum gmsoft_fn fn, CK_RV *rv)
 {
 	const struct gmsoft_faults *f = &gmsoft_g.faults;
 	unsigned long nth;
@@ -69,6 +73,10 @@ static int call_begin(enum gmsoft_fn fn, CK_RV *rv)
 	*rv = gmsoft_faults_forced(f, fn, nth);
 	if (*rv != CKR_OK)
 		return 1;
+	if (gmsoft_fn_is_skf(fn)) {
+		*rv = config_rv == CKR_OK ? SAR_OK : SAR_FAIL;
+		return config_rv != CKR_OK;
+	}
 	if (!gmsoft_g.initialized && fn != FN_C_Initialize) {
 		*rv = CKR_CRYPTOKI_NOT_INITIALIZED;
 		return 1;
@@ -76,12 +84,14 @@ static int call_begin(enum gmsoft_fn fn, CK_RV *rv)
 	return 0;
 }
 
-static CK_RV call_end(enum gmsoft_fn fn, CK_RV rv)
+CK_RV gmsoft_call_end(enum gmsoft_fn fn, CK_RV rv)
 {
 	const struct gmsoft_faults *f = &gmsoft_g.faults;
 	char buf[32];
 
-	gmsoft_trace(f, call_index, fn, gmsoft_rv_name(rv, buf, sizeof(buf)));
+	gmsoft_trace(f, call_index, fn,
+		     gmsoft_fn_is_skf(fn) ? gmsoft_sar_name(rv, buf, sizeof(buf)) :
+					    gmsoft_rv_name(rv, buf, sizeof(buf)));
 	if (f->kill_after && call_index == f->kill_after)
 		raise(SIGKILL);
 	pthread_mutex_unlock(&module_mutex);
@@ -91,9 +101,9 @@ static CK_RV call_end(enum gmsoft_fn fn, CK_RV rv)
 #define CALL(fn, expr)                                   \
 	do {                                             \
 		CK_RV rv_;                               \
-		if (!call_begin(FN_##fn, &rv_))          \
+		if (!gmsoft_call_begin(FN_##fn, &rv_))   \
 			rv_ = (expr);                    \
-		return call_end(FN_##fn, rv_);           \
+		return gmsoft_call_end(FN_##fn, rv_);    \
 	} while (0)
 
 #define UNSUPPORTED(fn) CALL(fn, CKR_FUNCTION_NOT_SUPPORTED)

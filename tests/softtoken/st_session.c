@@ -151,7 +151,7 @@ static CK_RV check_init_args(const CK_C_INITIALIZE_ARGS *a)
 	return (given == 0 || given == 4) ? CKR_OK : CKR_ARGUMENTS_BAD;
 }
 
-static CK_RV state_dir(void)
+CK_RV gmsoft_state_dir(void)
 {
 	const char *dir = getenv("GMSOFT_DIR");
 	struct stat st;
@@ -180,7 +180,7 @@ CK_RV gmsoft_op_initialize(CK_VOID_PTR args)
 	rv = check_init_args(args);
 	if (rv != CKR_OK)
 		return rv;
-	rv = state_dir();
+	rv = gmsoft_state_dir();
 	if (rv != CKR_OK)
 		return rv;
 	gmsoft_store_kill_in_write(gmsoft_g.faults.kill_in_write);
@@ -410,6 +410,20 @@ static CK_RV pin_verify(struct gmsoft_token *t, CK_USER_TYPE user,
 		return CKR_PIN_LOCKED;
 	if (!pin_len_ok(len))
 		return CKR_PIN_LEN_RANGE;
+	return gmsoft_pin_check(t, user, pin, len);
+}
+
+CK_RV gmsoft_pin_check(struct gmsoft_token *t, CK_USER_TYPE user,
+		       const unsigned char *pin, size_t len)
+{
+	int *tries = user == CKU_SO ? &t->so_tries : &t->tries;
+	const char *hash = user == CKU_SO ? t->so_pin_hash : t->pin_hash;
+
+	if (!hash[0])
+		return user == CKU_SO ? CKR_USER_TYPE_INVALID :
+					CKR_USER_PIN_NOT_INITIALIZED;
+	if (*tries <= 0)
+		return CKR_PIN_LOCKED;
 	if (!gmsoft_pin_matches(t->salt, hash, pin, len)) {
 		(*tries)--;
 		return gmsoft_token_save(gmsoft_g.dir, t) == CKR_OK ?
