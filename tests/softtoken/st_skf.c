@@ -49,12 +49,26 @@ static void handle_clear(struct gmsoft_skf_handle *h)
 	memset(h, 0, sizeof(*h));
 }
 
+static int apps_open(CK_SLOT_ID slot)
+{
+	for (size_t i = 0; i < GMSOFT_SKF_MAX_HANDLES; i++)
+		if (handles[i].kind == SKF_KIND_APP && handles[i].slot == slot)
+			return 1;
+	return 0;
+}
+
 void gmsoft_skf_free(struct gmsoft_skf_handle *h)
 {
+	CK_SLOT_ID slot = h->slot;
+	int app = h->kind == SKF_KIND_APP || h->kind == SKF_KIND_DEV;
+
 	for (size_t i = 0; i < GMSOFT_SKF_MAX_HANDLES; i++)
 		if (handles[i].kind != SKF_KIND_FREE && handles[i].parent == h)
 			gmsoft_skf_free(&handles[i]);
 	handle_clear(h);
+	/* The security state lasts while the application is open. */
+	if (app && !apps_open(slot))
+		gmsoft_skf_login_set(slot, -1);
 }
 
 struct gmsoft_skf_handle *gmsoft_skf_get(const void *p,

@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* locked: the caller holds the lock already (flock(2) locks of one
+ * process on two descriptors exclude each other). */
 static ULONG objects_load(CK_SLOT_ID slot, struct gmsoft_object **objs,
-			  size_t *n)
+			  size_t *n, int locked)
 {
-	int fd;
-	CK_RV rv = gmsoft_lock(gmsoft_g.dir, 0, &fd);
+	int fd = -1;
+	CK_RV rv = locked ? CKR_OK : gmsoft_lock(gmsoft_g.dir, 0, &fd);
 
 	if (rv != CKR_OK)
 		return SAR_FAIL;
@@ -41,9 +43,9 @@ static int in_container(const struct gmsoft_object *o, const char *name)
 }
 
 ULONG gmsoft_skf_objects(struct gmsoft_skf_handle *con,
-			 struct gmsoft_object **objs, size_t *n)
+			 struct gmsoft_object **objs, size_t *n, int locked)
 {
-	ULONG sar = objects_load(con->slot, objs, n);
+	ULONG sar = objects_load(con->slot, objs, n, locked);
 
 	if (sar == SAR_OK && container_at(*objs, *n, con->name) == *n) {
 		/* deleted meanwhile, through this API or the other */
@@ -103,7 +105,7 @@ ULONG gmsoft_skf_enum_container(HAPPLICATION p, LPSTR list, ULONG *size)
 	size_t n = 0, k = 0;
 	ULONG sar = app_open(p, &h);
 
-	sar = sar ? sar : objects_load(h->slot, &objs, &n);
+	sar = sar ? sar : objects_load(h->slot, &objs, &n, 0);
 	if (sar != SAR_OK)
 		return sar;
 	names = calloc(n + 1, sizeof(*names));
@@ -216,7 +218,7 @@ ULONG gmsoft_skf_open_container(HAPPLICATION p, LPSTR name, HCONTAINER *out)
 	sar = sar ? sar : name_check(name);
 	if (sar == SAR_OK && !out)
 		sar = SAR_INVALIDPARAMERR;
-	sar = sar ? sar : objects_load(h->slot, &objs, &n);
+	sar = sar ? sar : objects_load(h->slot, &objs, &n, 0);
 	if (sar == SAR_OK && container_at(objs, n, name) == n)
 		sar = SAR_FILE_NOT_EXIST;
 	gmsoft_objects_free(objs, n);
@@ -240,7 +242,7 @@ ULONG gmsoft_skf_get_container_type(HCONTAINER p, ULONG *type)
 	size_t n = 0;
 	ULONG sar = gmsoft_skf_open(p, SKF_KIND_CON, &h);
 
-	sar = sar ? sar : gmsoft_skf_objects(h, &objs, &n);
+	sar = sar ? sar : gmsoft_skf_objects(h, &objs, &n, 0);
 	if (sar != SAR_OK)
 		return sar;
 	if (!type)
@@ -353,7 +355,7 @@ ULONG gmsoft_skf_import_certificate(HCONTAINER p, BOOL sign, BYTE *der,
 		return sar;
 	if (gmsoft_lock(gmsoft_g.dir, 1, &fd) != CKR_OK)
 		return SAR_FAIL;
-	sar = gmsoft_skf_objects(h, &objs, &n);
+	sar = gmsoft_skf_objects(h, &objs, &n, 1);
 	sar = sar ? sar : gmsoft_skf_sar(cert_object(objs, n, h->name, sign,
 						     der, len, &cert));
 	old = cert_find(objs, n, h->name, sign);
@@ -376,7 +378,7 @@ ULONG gmsoft_skf_export_certificate(HCONTAINER p, BOOL sign, BYTE *der,
 
 	if (sar == SAR_OK && !len)
 		sar = SAR_INVALIDPARAMERR;
-	sar = sar ? sar : gmsoft_skf_objects(h, &objs, &n);
+	sar = sar ? sar : gmsoft_skf_objects(h, &objs, &n, 0);
 	if (sar != SAR_OK)
 		return sar;
 	at = cert_find(objs, n, h->name, sign);

@@ -126,10 +126,11 @@ ULONG gmsoft_skf_digest_update(HANDLE h, BYTE *data, ULONG len);
 ULONG gmsoft_skf_digest_final(HANDLE h, BYTE *out, ULONG *outlen);
 ULONG gmsoft_skf_close_handle(HANDLE h);
 
-/* Key objects (st_skf_con.c). The container of h and all objects of its
- * token; caller frees *objs. */
+/* Key objects (st_skf_con.c). All objects of the token of container
+ * con (SAR_INVALIDHANDLEERR when the container is gone); caller frees
+ * *objs. locked: the caller holds the lock of the store. */
 ULONG gmsoft_skf_objects(struct gmsoft_skf_handle *con,
-			 struct gmsoft_object **objs, size_t *n);
+			 struct gmsoft_object **objs, size_t *n, int locked);
 /* The index in objs of the key of that class and kind (signing or
  * exchange) in container name, or n. */
 size_t gmsoft_skf_key_find(const struct gmsoft_object *objs, size_t n,

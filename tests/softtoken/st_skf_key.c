@@ -63,7 +63,7 @@ static ULONG con_objects(HCONTAINER p, struct gmsoft_skf_handle **h,
 
 	*objs = NULL;
 	*n = 0;
-	return sar ? sar : gmsoft_skf_objects(*h, objs, n);
+	return sar ? sar : gmsoft_skf_objects(*h, objs, n, 0);
 }
 
 /* Store pem as the container's signing or exchange pair, replacing the
@@ -74,7 +74,7 @@ static ULONG pair_store(struct gmsoft_skf_handle *h, const char *pem,
 	struct gmsoft_object *objs = NULL, pub, priv;
 	struct gmsoft_object *list[2] = { &pub, &priv };
 	size_t n = 0, old[2];
-	ULONG sar = gmsoft_skf_objects(h, &objs, &n);
+	ULONG sar = gmsoft_skf_objects(h, &objs, &n, 1);
 
 	if (sar != SAR_OK)
 		return sar;
