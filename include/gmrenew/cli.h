@@ -95,6 +95,7 @@ void gm_doc_example(gm_doc *d, const char *lines);
 typedef struct gm_cli {
 	/* global options */
 	const char *module_opt;
+	const char *api_opt;		/* --api: auto, pkcs11, skf */
 	const char *token_opt;
 	const char *config_opt;
 	int json;

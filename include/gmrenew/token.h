@@ -97,6 +97,37 @@ const char *gm_module_path(const gm_module *m);
 CK_FUNCTION_LIST *gm_module_functions(gm_module *m);
 int gm_module_get_info(gm_module *m, gm_module_info *out, gm_error *err);
 
+/* ---- Which interface of the library (docs/skf.md) ---- */
+
+typedef enum gm_token_api {
+	GM_API_AUTO = 0,	/* what the library exports */
+	GM_API_PKCS11,
+	GM_API_SKF,		/* GM/T 0016-2012 */
+} gm_token_api;
+
+/* "auto", "pkcs11" or "skf" (NULL: auto); where names the source in the
+ * message (GM_EXIT_USAGE). */
+int gm_token_api_parse(const char *text, const char *where,
+		       gm_token_api *out, gm_error *err);
+const char *gm_token_api_name(gm_token_api api);
+
+typedef struct gm_api_choice {
+	int pkcs11;		/* exports C_GetFunctionList */
+	int skf;		/* 1: every SKF function gmrenew needs; -1 some;
+				 * 0 none */
+	char skf_missing[256];	/* the SKF functions missing (skf = -1) */
+	gm_token_api used;	/* PKCS11 or SKF */
+	char why[160];		/* why that one, in words */
+} gm_api_choice;
+
+/* Looks at what the library at path exports and picks the interface:
+ * want, if it offers it (else GM_EXIT_ENV naming what is missing); for
+ * auto the one it offers, or, offering both, SKF for the epass3000gm
+ * profile and PKCS#11 for any other. Neither: GM_EXIT_ENV. */
+int gm_token_api_choose(const char *path, gm_token_api want,
+			const char *profile, gm_api_choice *out,
+			gm_error *err);
+
 /* ---- Tokens ---- */
 
 typedef struct gm_token_info {

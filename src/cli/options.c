@@ -27,6 +27,9 @@ const gm_option gm_global_options[] = {
 	  N_("also append the outcome to FILE") },
 	{ "not-due-exit", 0, GM_OPT_INT, NULL, "CODE",
 	  N_("exit with CODE instead of 3 when nothing is due") },
+	{ "api", 0, GM_OPT_STRING, NULL, "auto|pkcs11|skf",
+	  N_("the token library's interface: PKCS#11, GM/T 0016 (SKF), or "
+	     "what it offers") },
 	{ NULL, 0, 0, NULL, NULL, NULL },
 };
 
@@ -35,7 +38,7 @@ static void *global_value(gm_cli *cli, size_t i)
 {
 	void *v[] = { &cli->module_opt, &cli->token_opt, &cli->config_opt,
 		      &cli->json, &cli->verbose, &cli->syslog, &cli->log_file,
-		      &cli->not_due_exit };
+		      &cli->not_due_exit, &cli->api_opt };
 
 	return i < sizeof(v) / sizeof(v[0]) ? v[i] : NULL;
 }

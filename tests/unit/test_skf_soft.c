@@ -235,6 +235,55 @@ static void container_life(void **state)
 	gm_skf_dev_close(d);
 }
 
+static void api_choice(void **state)
+{
+	gm_api_choice c;
+	gm_token_api a;
+	gm_error err;
+
+	(void)state;
+	/* both: SKF for epass3000gm, PKCS#11 otherwise */
+	assert_int_equal(gm_token_api_choose(GMSOFT_MODULE, GM_API_AUTO,
+					     "epass3000gm", &c, &err), 0);
+	assert_true(c.pkcs11 && c.skf == 1 && c.used == GM_API_SKF);
+	assert_non_null(strstr(c.why, "offers both"));
+	assert_int_equal(gm_token_api_choose(GMSOFT_MODULE, GM_API_AUTO,
+					     "pkcs11-ec", &c, &err), 0);
+	assert_int_equal(c.used, GM_API_PKCS11);
+	assert_int_equal(gm_token_api_choose(GMSOFT_MODULE, GM_API_PKCS11,
+					     "epass3000gm", &c, &err), 0);
+	assert_int_equal(c.used, GM_API_PKCS11);
+	/* one API only */
+	assert_int_equal(gm_token_api_choose(GMSOFT_SKF_ONLY, GM_API_AUTO,
+					     "pkcs11-ec", &c, &err), 0);
+	assert_true(!c.pkcs11 && c.used == GM_API_SKF);
+	assert_int_equal(gm_token_api_choose(GMSOFT_P11_ONLY, GM_API_AUTO,
+					     "epass3000gm", &c, &err), 0);
+	assert_true(c.skf == 0 && c.used == GM_API_PKCS11);
+	assert_int_equal(gm_token_api_choose(GMSOFT_P11_ONLY, GM_API_SKF,
+					     "epass3000gm", &c, &err), -1);
+	assert_int_equal(err.code, GM_EXIT_ENV);
+	assert_non_null(strstr(err.msg, "exports no SKF function"));
+	assert_int_equal(gm_token_api_choose(GMSOFT_SKF_ONLY, GM_API_PKCS11,
+					     "epass3000gm", &c, &err), -1);
+	assert_non_null(strstr(err.msg, "does not export C_GetFunctionList"));
+	/* neither; SKF without SKF_ECCSignData */
+	assert_int_equal(gm_token_api_choose(GMSOFT_NONE, GM_API_AUTO,
+					     "epass3000gm", &c, &err), -1);
+	assert_non_null(strstr(err.msg, "exports neither PKCS#11"));
+	assert_int_equal(gm_token_api_choose(GMSOFT_SKF_NOSIGN, GM_API_SKF,
+					     "epass3000gm", &c, &err), -1);
+	assert_non_null(strstr(err.msg, "does not export SKF_ECCSignData"));
+	/* the words */
+	assert_int_equal(gm_token_api_parse("skf", "--api", &a, &err), 0);
+	assert_int_equal(a, GM_API_SKF);
+	assert_int_equal(gm_token_api_parse(NULL, "--api", &a, &err), 0);
+	assert_int_equal(a, GM_API_AUTO);
+	assert_int_equal(gm_token_api_parse("SKF", "--api", &a, &err), -1);
+	assert_int_equal(err.code, GM_EXIT_USAGE);
+	assert_string_equal(err.msg, "--api: 'SKF' is not a token interface");
+}
+
 static int setup(void **state)
 {
 	snprintf(dir, sizeof(dir), "/tmp/gm-skf-soft-%ld", (long)getpid());
@@ -260,6 +309,7 @@ int main(void)
 		cmocka_unit_test(devices),
 		cmocka_unit_test(pin_down_to_lockout),
 		cmocka_unit_test(container_life),
+		cmocka_unit_test(api_choice),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
