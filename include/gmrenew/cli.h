@@ -246,32 +246,34 @@ int gm_have_terminal(void);
 
 /* ---- Certificates on the token, as list-certs shows them ---- */
 
-/* key_state: gm_key_state (token.h). */
-
+/* One certificate of the run's snapshot as list-certs shows it: its place
+ * and its renewal verdict at cli->now (the facts and the key are the
+ * snapshot's, gm_snapshot_cert). */
 typedef struct gm_cert_view {
 	size_t index;			/* from 1, in the token's order */
-	const gm_token_cert *obj;	/* borrowed from the list */
-	int parsed;			/* facts are valid */
-	gm_cert_facts facts;
-	gm_verdict verdict;
-	int key_state;			/* GM_KEY_*: what was seen */
-	int has_private_key;		/* key pair may be on the token: not
-					 * GM_KEY_MISSING */
-	char problem[GM_ERR_MSG_MAX];	/* why it could not be read */
+	const gm_snapshot_cert *obj;	/* in list->snap */
+	gm_verdict verdict;		/* valid where obj->parsed */
 } gm_cert_view;
 
 typedef struct gm_cert_list {
-	gm_token_cert *objs;
+	gm_token_snapshot snap;		/* the token, read once per run */
 	gm_cert_view *views;
 	size_t n;
 } gm_cert_list;
 
+/* Why a certificate could not be used (obj->parsed is 0). */
+const char *gm_cert_view_problem(const gm_cert_view *v);
+
 /* The configuration's [policy] as a gm_policy. */
 void gm_cli_policy(const gm_cli *cli, gm_policy *out);
-/* Reads every certificate of the open session and classifies it at
- * cli->now. A certificate that cannot be parsed is kept with its problem. */
+/* Reads the token once (gm_token_snapshot_read, after login when the
+ * command logged in) and classifies every certificate at cli->now. A
+ * certificate that cannot be parsed is kept with its problem. */
 int gm_cert_list_load(gm_cli *cli, gm_cert_list *out, gm_error *err);
 void gm_cert_list_release(gm_cert_list *list);
+/* Points the views at the snapshot again after something added to it
+ * (gm_renew adds what it installs; the arrays may have moved). */
+void gm_cert_list_sync(gm_cert_list *list);
 /* The table (80 columns), token line first. */
 void gm_cert_list_print(const gm_cli *cli, const gm_cert_list *list, FILE *f);
 cJSON *gm_cert_view_json(const gm_cert_view *v);

@@ -48,10 +48,9 @@ typedef struct gm_verify_input {
 					 * loaded (then untrusted is unused) */
 	time_t now;
 	const gm_policy *policy;
-	gm_session *session;		/* look for the key; NULL: skipped */
-	const gm_token_key *keys;	/* the token's keys, when already read
-					 * (then the token is not asked again) */
-	size_t n_keys;
+	const gm_token_snapshot *token;	/* where to look for the key pair
+					 * (gm_snapshot_key_of); NULL:
+					 * skipped */
 	EVP_PKEY *expected_key;		/* must equal; NULL: not checked */
 	const gm_cert_facts *previous;	/* post-renewal check; may be NULL */
 } gm_verify_input;
@@ -152,8 +151,10 @@ void gm_pending_label(const char *code, char *buf, size_t n);
 int gm_journal_find_unfinished(const char *state_dir, const char *serial,
 			       const char *old_sha256, char code[24]);
 
-/* Renews `old` (a certificate object on the token with its key). */
-int gm_renew(gm_renewal_ctx *ctx, const gm_token_cert *old,
+/* Renews certificate `old` of snapshot `token` (read once by the caller,
+ * after login: the renewal reads the token only where it checks its own
+ * writes). The snapshot is updated with what the renewal adds. */
+int gm_renew(gm_renewal_ctx *ctx, gm_token_snapshot *token, size_t old,
 	     gm_renewal_result *out, gm_error *err);
 /* Finishes the renewal of an update code from whatever point it reached. */
 int gm_renew_with_code(gm_renewal_ctx *ctx, const char *code,

@@ -1,18 +1,19 @@
 /*
- * token.h - the token layer: a PKCS#11 module, its tokens, sessions, PIN
- * login, the certificate and key objects, key generation and signing,
- * vendor profiles as data, and USB presence (libusb).
+ * token.h - the token layer: a token library (PKCS#11 today, behind the
+ * backend table of src/token/backend.h), its tokens, sessions, PIN login,
+ * one snapshot of the certificates and key pairs, key generation and
+ * signing, vendor profiles as data, and USB presence (libusb).
  *
  * Calls crypto/ and common/ only. Never prints; every failure is a gm_error
- * naming the PKCS#11 operation, what the CKR_* code means, and what to do.
+ * naming the token operation, what the API's code means, and what to do.
+ * Nothing here is a PKCS#11 type: the layers above hold opaque references
+ * (gm_token_ref) and gmrenew's own enums and flags.
  */
 #ifndef GMRENEW_TOKEN_H
 #define GMRENEW_TOKEN_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include <p11-kit/pkcs11.h>
 
 #include "gmrenew/common.h"
 #include "gmrenew/crypto.h"
@@ -40,9 +41,10 @@ typedef struct gm_skf_abi {
 
 typedef struct gm_profile {
 	char name[32];			/* "epass3000gm", "pkcs11-ec" */
-	CK_KEY_TYPE key_type;		/* CKK_SM2 0x80000200 / CKK_EC */
-	CK_MECHANISM_TYPE keygen_mechanism;	/* 0x80000201 / CKM_EC_KEY_PAIR_GEN */
-	CK_MECHANISM_TYPE sign_mechanism;	/* 0x80000202 / CKM_ECDSA */
+	/* PKCS#11 numbers (CK_KEY_TYPE, CK_MECHANISM_TYPE) as data */
+	unsigned long key_type;		/* CKK_SM2 0x80000200 / CKK_EC */
+	unsigned long keygen_mechanism;	/* 0x80000201 / CKM_EC_KEY_PAIR_GEN */
+	unsigned long sign_mechanism;	/* 0x80000202 / CKM_ECDSA */
 	gm_sig_scheme scheme;		/* how the host prepares the digest */
 	size_t sign_input_max;		/* 32: the token signs a digest */
 	unsigned char ec_params[16];	/* DER curve OID for key generation */
@@ -54,9 +56,9 @@ typedef struct gm_profile {
 	unsigned pin_max_tries;		/* 6 for FEITIAN; 0 = unknown */
 	gm_pubkey_attr public_key;	/* where the public point is */
 	gm_sig_format signature;	/* what C_Sign returns */
-	CK_ULONG keygen_modulus_bits;	/* CKA_MODULUS_BITS sent; 0 = none */
+	unsigned long keygen_modulus_bits;	/* CKA_MODULUS_BITS sent; 0 = none */
 	int keygen_ec_params;		/* send CKA_EC_PARAMS */
-	CK_ATTRIBUTE_TYPE container_attr;	/* container name; 0 = none */
+	unsigned long container_attr;	/* container name; 0 = none */
 	/* Identity (C_GetInfo / C_GetTokenInfo strings); "" = not used. */
 	char module_manufacturer[33];
 	char token_manufacturer[33];
@@ -89,12 +91,14 @@ typedef struct gm_module_info {
  */
 char *gm_module_locate(const char *cli_path, const gm_config *cfg,
 		       const gm_profile *profile, gm_error *err);
-/* dlopen, check C_GetFunctionList, C_Initialize(CKF_OS_LOCKING_OK). */
+/* Loads the library through its backend (PKCS#11: dlopen, check
+ * C_GetFunctionList, C_Initialize(CKF_OS_LOCKING_OK)). */
 int gm_module_open(const char *path, gm_module **out, gm_error *err);
 /* C_Finalize and dlclose; NULL-safe. */
 void gm_module_close(gm_module *m);
 const char *gm_module_path(const gm_module *m);
-CK_FUNCTION_LIST *gm_module_functions(gm_module *m);
+/* The backend's name: "pkcs11". */
+const char *gm_module_api(const gm_module *m);
 int gm_module_get_info(gm_module *m, gm_module_info *out, gm_error *err);
 
 /* ---- Which interface of the library (docs/skf.md) ---- */
@@ -127,16 +131,27 @@ typedef struct gm_api_choice {
 int gm_token_api_choose(const char *path, gm_token_api want,
 			const char *profile, gm_api_choice *out,
 			gm_error *err);
+/* gm_module_open through the interface api (PKCS11 or SKF). */
+int gm_module_open_api(const char *path, gm_token_api api, gm_module **out,
+		       gm_error *err);
 
 /* ---- Tokens ---- */
 
+/* What the token says about itself (gm_token_info.flags). */
+enum {
+	GM_TOKEN_INITIALIZED = 1u << 0,
+	GM_TOKEN_LOGIN_REQUIRED = 1u << 1,
+	GM_TOKEN_PIN_PAD = 1u << 2,	/* protected authentication path */
+	GM_TOKEN_WRITE_PROTECTED = 1u << 3,
+};
+
 typedef struct gm_token_info {
-	CK_SLOT_ID slot;
+	unsigned long slot;		/* the backend's number of the slot */
 	char label[33];			/* blank padding removed */
 	char serial[17];		/* the "Ekey number" */
 	char manufacturer[33];
 	char model[17];
-	CK_FLAGS flags;			/* CK_TOKEN_INFO.flags */
+	unsigned flags;			/* GM_TOKEN_* */
 	char *uri;			/* RFC 7512, made by p11-kit; owned */
 } gm_token_info;
 
@@ -159,14 +174,14 @@ int gm_token_select(gm_module *m, const char *uri, gm_token_info *out,
  * generation mechanism offered (a hint), then by a device of the
  * profile's USB ids on a module that lists no mechanisms; else
  * "pkcs11-ec". */
-int gm_profile_detect(gm_module *m, CK_SLOT_ID slot, const gm_config *cfg,
-		      gm_profile *out, gm_error *err);
+int gm_profile_detect(gm_module *m, const gm_token_info *t,
+		      const gm_config *cfg, gm_profile *out, gm_error *err);
 
 /* ---- Sessions and PIN ---- */
 
 typedef struct gm_session gm_session;
 
-int gm_session_open(gm_module *m, CK_SLOT_ID slot, int read_write,
+int gm_session_open(gm_module *m, const gm_token_info *t, int read_write,
 		    gm_session **out, gm_error *err);
 /* Logs out when logged in, closes; NULL-safe. */
 void gm_session_close(gm_session *s);
@@ -177,6 +192,8 @@ typedef struct gm_pin_state {
 	int locked;		/* CKF_USER_PIN_LOCKED */
 	int pin_pad;		/* CKF_PROTECTED_AUTHENTICATION_PATH */
 	unsigned long min_len, max_len;
+	int tries_left;		/* exact count where the API tells it
+				 * (SKF_GetPINInfo); -1 = unknown (PKCS#11) */
 } gm_pin_state;
 
 /* Reads the token's PIN flags afresh (C_GetTokenInfo). */
@@ -197,92 +214,11 @@ void gm_session_set_profile(gm_session *s, const gm_profile *p);
  * a failed login can say how many tries are left; 0 = unknown (default). */
 void gm_session_set_pin_tries(gm_session *s, unsigned tries);
 
-/* ---- Objects ---- */
-
-typedef struct gm_token_cert {
-	CK_OBJECT_HANDLE handle;
-	unsigned char *id;		/* CKA_ID; owned */
-	size_t id_len;
-	char *label;			/* CKA_LABEL; owned, may be "" */
-	unsigned char *der;		/* CKA_VALUE; owned, NULL if unreadable */
-	size_t der_len;
-	CK_OBJECT_HANDLE pubkey;	/* same CKA_ID; CK_INVALID_HANDLE if none */
-	CK_OBJECT_HANDLE privkey;	/* same CKA_ID; visible after login only */
-} gm_token_cert;
-
-/* Every X.509 certificate object, in the token's order, paired with its
- * keys by CKA_ID. Caller frees with gm_token_certs_free. */
-int gm_token_certs(gm_session *s, gm_token_cert **out, size_t *n,
-		   gm_error *err);
-void gm_token_certs_free(gm_token_cert *certs, size_t n);
-
-typedef struct gm_token_key {
-	CK_OBJECT_HANDLE pub;		/* CK_INVALID_HANDLE if none */
-	CK_OBJECT_HANDLE priv;		/* CK_INVALID_HANDLE if none/not visible */
-	unsigned char *id;		/* owned */
-	size_t id_len;
-	char *label;			/* owned */
-	EVP_PKEY *pubkey;		/* owned; NULL if unreadable */
-} gm_token_key;
-
-/* Every key pair (public and private objects joined by CKA_ID). */
-int gm_token_keys(gm_session *s, gm_token_key **out, size_t *n, gm_error *err);
-void gm_token_keys_free(gm_token_key *keys, size_t n);
-void gm_token_key_release(gm_token_key *key);
-
-/* The public key of a public or private key object, where the session's
- * profile says it is. Caller frees with EVP_PKEY_free. Returns 0; -1 when
- * the object has no usable public point; -2 when the module failed a call
- * (a failed read, not a fact about the key). */
-int gm_token_object_pubkey(gm_session *s, CK_OBJECT_HANDLE obj,
-			   EVP_PKEY **out, gm_error *err);
-
-/* A new key pair on the token (needs login), token objects with CKA_ID id
- * and CKA_LABEL label, plus the profile's extra attributes (CKA_MODULUS_BITS,
- * the container name made from id by gm_container_name); out receives
- * handles, id, label and the public key. */
-int gm_token_generate_keypair(gm_session *s, const gm_profile *p,
-			      const unsigned char *id, size_t id_len,
-			      const char *label, gm_token_key *out,
-			      gm_error *err);
-
-/* The container name of the key pair with CKA_ID id: "{GUID}" (38
- * characters), the GUID being the 16-byte id (other lengths: the first 16
- * bytes of SHA-256(id)), upper-case hex. buf holds at least 39 bytes. */
+/* The container name of the key pair with id: "{GUID}" (38 characters),
+ * the GUID being the 16-byte id (other lengths: the first 16 bytes of
+ * SHA-256(id)), upper-case hex. buf holds at least 39 bytes. */
 void gm_container_name(const unsigned char *id, size_t id_len, char *buf,
 		       size_t size);
-
-/* Signs a 32-byte digest with priv using the profile's mechanism; the
- * answer, in the profile's signature format, becomes DER. Caller frees
- * *sig with OPENSSL_free(). */
-int gm_token_sign_digest(gm_session *s, const gm_profile *p,
-			 CK_OBJECT_HANDLE priv,
-			 const unsigned char digest[GM_DIGEST_LEN],
-			 unsigned char **sig, size_t *sig_len, gm_error *err);
-
-/* gm_sign_fn adaptor: pass a gm_token_signer as the callback's context. */
-typedef struct gm_token_signer {
-	gm_session *session;
-	const gm_profile *profile;
-	CK_OBJECT_HANDLE priv;
-} gm_token_signer;
-int gm_token_sign_cb(void *signer, const unsigned char digest[GM_DIGEST_LEN],
-		     unsigned char **sig, size_t *sig_len, gm_error *err);
-
-/* A certificate object (CKA_SUBJECT, CKA_ISSUER, CKA_SERIAL_NUMBER taken
- * from der); with a profile that names containers it joins the container
- * of the key pair with the same CKA_ID (gm_container_name of id). */
-int gm_token_create_cert(gm_session *s, const unsigned char *id, size_t id_len,
-			 const char *label, const unsigned char *der,
-			 size_t der_len, CK_OBJECT_HANDLE *out, gm_error *err);
-/* CKA_VALUE of an object, read back; caller frees *der. */
-int gm_token_read_value(gm_session *s, CK_OBJECT_HANDLE obj,
-			unsigned char **der, size_t *der_len, gm_error *err);
-int gm_token_destroy(gm_session *s, CK_OBJECT_HANDLE obj, gm_error *err);
-int gm_token_set_label(gm_session *s, CK_OBJECT_HANDLE obj, const char *label,
-		       gm_error *err);
-int gm_token_set_id(gm_session *s, CK_OBJECT_HANDLE obj,
-		    const unsigned char *id, size_t id_len, gm_error *err);
 
 /* ---- The snapshot: what is on the token, read once per run ---- */
 
@@ -292,8 +228,11 @@ int gm_token_set_id(gm_session *s, CK_OBJECT_HANDLE obj,
  * valid while the session that read it is open. All zeros: none.
  */
 typedef struct gm_token_ref {
-	uint64_t a, b;
+	unsigned kind;			/* GM_REF_*; 0 = none */
+	uint64_t a, b;			/* the backend's */
 } gm_token_ref;
+
+enum { GM_REF_NONE = 0, GM_REF_CERT = 1, GM_REF_KEYPAIR = 2 };
 
 int gm_token_ref_is_none(gm_token_ref r);
 
@@ -368,6 +307,12 @@ long gm_snapshot_find_cert(const gm_token_snapshot *snap, const char *sha256);
  * need_priv), or -1. */
 long gm_snapshot_find_key(const gm_token_snapshot *snap, const EVP_PKEY *pub,
 			  int need_priv);
+/* The one pairing rule for any public key (a certificate on the token or
+ * one the CA just issued): GM_KEY_FOUND with a private key, GM_KEY_UNKNOWN
+ * when only a public key object has it and private keys cannot be seen,
+ * else GM_KEY_MISSING; *key (may be NULL) gets the key pair's index or -1. */
+gm_key_state gm_snapshot_key_of(const gm_token_snapshot *snap,
+				const EVP_PKEY *pub, long *key);
 /* What this process itself put on the token, added without reading it
  * again (copies are made) and paired. */
 void gm_snapshot_add_key(gm_token_snapshot *snap, const gm_snapshot_key *k);
@@ -410,15 +355,6 @@ int gm_token_remove(gm_session *s, gm_token_ref obj, gm_error *err);
 int gm_token_relabel(gm_session *s, gm_token_ref obj, const char *label,
 		     gm_error *err);
 int gm_session_can_relabel(const gm_session *s);
-
-/* ---- PKCS#11 return codes ---- */
-
-const char *gm_ckr_name(CK_RV rv);	/* "CKR_PIN_INCORRECT", "0x..." */
-const char *gm_ckr_meaning(CK_RV rv);	/* a sentence */
-const char *gm_ckr_fix(CK_RV rv);	/* what to do, or "" */
-/* Fills err: "<operation> failed: <meaning> (<name>)", the fix, and the
- * exit code that fits rv; err->detail = rv. Returns -1. */
-int gm_ckr_fail(gm_error *err, CK_RV rv, const char *operation);
 
 /* ---- USB presence ---- */
 

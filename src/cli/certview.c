@@ -26,119 +26,52 @@ void gm_format_time(time_t t, char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%d %H:%M:%S %Z", &tm);
 }
 
-/* Whether key object h has the certificate's public key. */
-/* 1 when the key object h holds the certificate's public key, 0 when it
- * does not (or has no usable point), -1 with err when the module failed a
- * call: a failed read of the token is never taken for a missing key. */
-static int same_key(gm_cli *cli, const gm_cert_view *v, CK_OBJECT_HANDLE h,
-		    gm_error *err)
-{
-	EVP_PKEY *pub = NULL;
-	gm_error kerr;
-	int same, r;
-
-	if (h == CK_INVALID_HANDLE)
-		return 0;
-	r = gm_token_object_pubkey(cli->session, h, &pub, &kerr);
-	if (r == -2) {
-		*err = kerr;
-		return -1;
-	}
-	if (r) {
-		gm_debug("key object of certificate %zu: %s", v->index, kerr.msg);
-		return 0;
-	}
-	same = gm_pubkey_equal(pub, v->facts.pubkey) == 1;
-	EVP_PKEY_free(pub);
-	return same;
-}
-
-/* The private key with the same CKA_ID and the certificate's public key;
- * a public key object alone proves nothing about the private key. */
-static int key_state(gm_cli *cli, const gm_cert_view *v, int privs_visible,
-		     int *out, gm_error *err)
-{
-	int r = same_key(cli, v, v->obj->privkey, err);
-
-	if (r < 0)
-		return -1;
-	if (r) {
-		*out = GM_KEY_FOUND;
-		return 0;
-	}
-	if (privs_visible) {
-		*out = GM_KEY_MISSING;
-		return 0;
-	}
-	r = same_key(cli, v, v->obj->pubkey, err);
-	if (r < 0)
-		return -1;
-	*out = r ? GM_KEY_UNKNOWN : GM_KEY_MISSING;
-	return 0;
-}
-
-/* -1 with err only when the token failed a call; a certificate that cannot
- * be read or parsed is listed with its problem. */
-static int load_view(gm_cli *cli, const gm_policy *pol, gm_cert_view *v,
-		     int privs_visible, gm_error *terr)
-{
-	gm_error err;
-
-	if (!v->obj->der) {
-		snprintf(v->problem, sizeof(v->problem),
-			 _("the certificate object's value cannot be read"));
-		return 0;
-	}
-	if (gm_cert_facts_parse(v->obj->der, v->obj->der_len, &v->facts, &err)) {
-		snprintf(v->problem, sizeof(v->problem), "%s", err.msg);
-		return 0;
-	}
-	v->parsed = 1;
-	gm_policy_classify(pol, v->facts.not_before, v->facts.not_after,
-			   cli->now, &v->verdict);
-	if (key_state(cli, v, privs_visible, &v->key_state, terr))
-		return -1;
-	v->has_private_key = v->key_state != GM_KEY_MISSING;
-	return 0;
-}
-
 int gm_cert_list_load(gm_cli *cli, gm_cert_list *out, gm_error *err)
 {
 	gm_policy pol;
 	size_t i;
-	int privs_visible;
 
 	memset(out, 0, sizeof(*out));
-	if (gm_token_certs(cli->session, &out->objs, &out->n, err))
+	if (gm_token_snapshot_read(cli->session, &out->snap, err))
 		return -1;
 	gm_cli_policy(cli, &pol);
-	privs_visible = gm_session_logged_in(cli->session);
-	for (i = 0; i < out->n; i++)
-		privs_visible |= out->objs[i].privkey != CK_INVALID_HANDLE;
-	out->views = gm_xcalloc(out->n, sizeof(*out->views));
+	out->n = out->snap.n_certs;
+	out->views = gm_xcalloc(out->n ? out->n : 1, sizeof(*out->views));
 	for (i = 0; i < out->n; i++) {
-		out->views[i].index = i + 1;
-		out->views[i].obj = &out->objs[i];
-		if (load_view(cli, &pol, &out->views[i], privs_visible, err)) {
-			gm_cert_list_release(out);
-			return -1;
-		}
+		gm_cert_view *v = &out->views[i];
+
+		v->index = i + 1;
+		v->obj = &out->snap.certs[i];
+		if (v->obj->parsed)
+			gm_policy_classify(&pol, v->obj->facts.not_before,
+					   v->obj->facts.not_after, cli->now,
+					   &v->verdict);
 	}
 	return 0;
 }
 
 void gm_cert_list_release(gm_cert_list *list)
 {
-	size_t i;
-
 	if (!list)
 		return;
-	for (i = 0; i < list->n && list->views; i++)
-		if (list->views[i].parsed)
-			gm_cert_facts_release(&list->views[i].facts);
 	free(list->views);
-	gm_token_certs_free(list->objs, list->n);
+	gm_token_snapshot_release(&list->snap);
 	memset(list, 0, sizeof(*list));
+}
+
+void gm_cert_list_sync(gm_cert_list *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++)
+		list->views[i].obj = &list->snap.certs[i];
+}
+
+const char *gm_cert_view_problem(const gm_cert_view *v)
+{
+	if (v->obj->problem[0])
+		return v->obj->problem;
+	return _("the certificate object's value cannot be read");
 }
 
 /* Short words for the table (JSON has the full names). */
@@ -245,10 +178,11 @@ static void print_wrapped(FILE *f, const char *text, size_t indent)
 
 static void print_row(FILE *f, const gm_cert_view *v)
 {
+	const gm_cert_facts *facts = &v->obj->facts;
 	char from[16], to[16], days[24], until[48];
 
-	local_date(v->facts.not_before, from, sizeof(from));
-	local_date(v->facts.not_after, to, sizeof(to));
+	local_date(facts->not_before, from, sizeof(from));
+	local_date(facts->not_after, to, sizeof(to));
 	if (v->verdict.days_left > 999999)	/* e.g. 9999-12-31 */
 		snprintf(days, sizeof(days), "%s", _("never"));
 	else if (v->verdict.days_left < -99999)
@@ -256,12 +190,12 @@ static void print_row(FILE *f, const gm_cert_view *v)
 	else
 		snprintf(days, sizeof(days), "%ld", v->verdict.days_left);
 	gm_fprintf(f, "%*zu ", W_IDX, v->index);
-	gm_print_cell(f, v->facts.gateway ? v->facts.gateway : "-", W_GW);
+	gm_print_cell(f, facts->gateway ? facts->gateway : "-", W_GW);
 	fputc(' ', f);
-	gm_print_cell(f, v->facts.organization ? v->facts.organization : "-",
+	gm_print_cell(f, facts->organization ? facts->organization : "-",
 		      W_ORG);
 	fputc(' ', f);
-	gm_print_cell(f, v->facts.system ? v->facts.system : "-", W_SYS);
+	gm_print_cell(f, facts->system ? facts->system : "-", W_SYS);
 	fputc(' ', f);
 	gm_print_cell(f, from, W_DATE);
 	fputc(' ', f);
@@ -269,12 +203,12 @@ static void print_row(FILE *f, const gm_cert_view *v)
 	gm_fprintf(f, " %*s ", W_DAYS, days);
 	gm_print_cell(f, status_label(v->verdict.status), W_STATUS);
 	gm_fprintf(f, " %s\n", renewal_label(v->verdict.renewal));
-	gm_fprintf(f, "%*s %s\n", W_IDX, "", v->facts.subject);
-	gm_format_time(v->facts.not_after, until, sizeof(until));
+	gm_fprintf(f, "%*s %s\n", W_IDX, "", facts->subject);
+	gm_format_time(facts->not_after, until, sizeof(until));
 	gm_fprintf(f, _("%*s expires %s; %s key %s\n"), W_IDX, "", until,
-		   v->facts.key_algorithm,
-		   v->key_state == GM_KEY_FOUND ? _("on the token") :
-		   v->key_state == GM_KEY_MISSING ? _("NOT on the token") :
+		   facts->key_algorithm,
+		   v->obj->key_state == GM_KEY_FOUND ? _("on the token") :
+		   v->obj->key_state == GM_KEY_MISSING ? _("NOT on the token") :
 		   _("not checked (the private key is seen only with the "
 		     "PIN)"));
 }
@@ -284,7 +218,7 @@ static void print_problem(FILE *f, const gm_cert_view *v)
 	char *id = gm_hex(v->obj->id, v->obj->id_len);
 	char *label = printable(v->obj->label);
 	char *text = gm_xasprintf(_("label '%s', id %s: %s"), label,
-				  id[0] ? id : "none", v->problem);
+				  id[0] ? id : "none", gm_cert_view_problem(v));
 
 	gm_fprintf(f, _("%*zu unreadable certificate object\n"), W_IDX, v->index);
 	print_wrapped(f, text, W_IDX + 1);
@@ -306,7 +240,7 @@ void gm_cert_list_print(const gm_cli *cli, const gm_cert_list *list, FILE *f)
 	fputc('\n', f);
 	print_header(f);
 	for (i = 0; i < list->n; i++) {
-		if (list->views[i].parsed)
+		if (list->views[i].obj->parsed)
 			print_row(f, &list->views[i]);
 		else
 			print_problem(f, &list->views[i]);
@@ -335,7 +269,7 @@ cJSON *gm_token_json(const gm_token_info *t)
 
 static void add_facts(cJSON *o, const gm_cert_view *v)
 {
-	const gm_cert_facts *f = &v->facts;
+	const gm_cert_facts *f = &v->obj->facts;
 
 	gm_json_add_str(o, "subject", f->subject);
 	gm_json_add_str(o, "issuer", f->issuer);
@@ -350,11 +284,11 @@ static void add_facts(cJSON *o, const gm_cert_view *v)
 	gm_json_add_str(o, "status", gm_status_name(v->verdict.status));
 	gm_json_add_str(o, "renewal", gm_renewal_name(v->verdict.renewal));
 	gm_json_add_str(o, "key_algorithm", f->key_algorithm);
-	if (v->key_state == GM_KEY_UNKNOWN)
+	if (v->obj->key_state == GM_KEY_UNKNOWN)
 		cJSON_AddNullToObject(o, "has_private_key");
 	else
 		cJSON_AddBoolToObject(o, "has_private_key",
-				      v->key_state == GM_KEY_FOUND);
+				      v->obj->key_state == GM_KEY_FOUND);
 }
 
 static const char *const fact_keys[] = {
@@ -370,7 +304,7 @@ cJSON *gm_cert_view_json(const gm_cert_view *v)
 	size_t i;
 
 	cJSON_AddNumberToObject(o, "index", (double)v->index);
-	if (v->parsed) {
+	if (v->obj->parsed) {
 		add_facts(o, v);
 	} else {
 		for (i = 0; fact_keys[i]; i++)
@@ -379,7 +313,8 @@ cJSON *gm_cert_view_json(const gm_cert_view *v)
 	gm_json_add_str(o, "id", id);
 	gm_json_add_str(o, "label", v->obj->label && v->obj->label[0] ? v->obj->label :
 		NULL);
-	gm_json_add_str(o, "error", v->parsed ? NULL : v->problem);
+	gm_json_add_str(o, "error", v->obj->parsed ? NULL :
+			gm_cert_view_problem(v));
 	free(id);
 	return o;
 }

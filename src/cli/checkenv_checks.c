@@ -399,7 +399,7 @@ static void check_single_token(ce_run *r, const gm_error *tokens_err)
 		       r->n_tokens);
 		return;
 	}
-	if (gm_session_open(r->cli->module, t[0].slot, 0, &r->cli->session,
+	if (gm_session_open(r->cli->module, &t[0], 0, &r->cli->session,
 			    &err) < 0) {
 		problem_err(c, CE_FAIL, &err);
 		return;
@@ -475,7 +475,7 @@ static void check_service(ce_run *r)
 	ders = gm_xcalloc(r->certs.n + 1, sizeof(*ders));
 	lens = gm_xcalloc(r->certs.n + 1, sizeof(*lens));
 	for (i = 0; r->certs_read && i < r->certs.n; i++)
-		if (r->certs.views[i].parsed) {
+		if (r->certs.views[i].obj->parsed) {
 			ders[n] = r->certs.views[i].obj->der;
 			lens[n++] = r->certs.views[i].obj->der_len;
 		}
@@ -531,10 +531,10 @@ static const gm_ca_record *record_for(const ce_run *r, size_t view)
 {
 	size_t k, j = 0;
 
-	if (!r->certs.views[view].parsed)
+	if (!r->certs.views[view].obj->parsed)
 		return NULL;
 	for (k = 0; k < view; k++)
-		j += r->certs.views[k].parsed;
+		j += r->certs.views[k].obj->parsed;
 	return j < r->n_records ? &r->records[j] : NULL;
 }
 
@@ -586,16 +586,16 @@ static enum standing judge_cert(const ce_run *r, size_t i, char **what,
 	int generic;
 
 	*fix = NULL;
-	if (!v->parsed) {
+	if (!v->obj->parsed) {
 		*what = gm_xasprintf(_("certificate #%zu cannot be read: %s"),
-				     v->index, v->problem);
+				     v->index, gm_cert_view_problem(v));
 		*fix = _("check that this is the right Ekey");
 		return ST_UNREADABLE;
 	}
 	if (rec && rec->online) {
 		*what = gm_xasprintf(_("%s (serial %s), %ld days left: the CA "
-				       "renews it online now"), v->facts.subject,
-				     v->facts.serial_hex, v->verdict.days_left);
+				       "renews it online now"), v->obj->facts.subject,
+				     v->obj->facts.serial_hex, v->verdict.days_left);
 		return ST_ONLINE;
 	}
 	reason = rec && rec->found ? (rec->reason ? rec->reason : "") :
@@ -604,8 +604,8 @@ static enum standing judge_cert(const ce_run *r, size_t i, char **what,
 		day_text(rec->window_start, day, sizeof(day));
 		*what = gm_xasprintf(_("%s (serial %s) is not yet due: %ld "
 				       "days left; online renewal opens %s (in "
-				       "%ld days)"), v->facts.subject,
-				     v->facts.serial_hex, v->verdict.days_left,
+				       "%ld days)"), v->obj->facts.subject,
+				     v->obj->facts.serial_hex, v->verdict.days_left,
 				     day, rec->window_start ?
 				     (long)((rec->window_start - r->cli->now) /
 					    86400) : 0L);
@@ -616,7 +616,7 @@ static enum standing judge_cert(const ce_run *r, size_t i, char **what,
 	text = refusal(reason, fix);
 	generic = *reason && !strcmp(text, _("not renewable online"));
 	*what = gm_xasprintf(_("%s (serial %s), %ld days left: %s%s%s"),
-			     v->facts.subject, v->facts.serial_hex,
+			     v->obj->facts.subject, v->obj->facts.serial_hex,
 			     v->verdict.days_left, text, generic ? ": " : "",
 			     generic ? reason : "");
 	return ST_REFUSED;
@@ -656,13 +656,13 @@ static void local_standing(ce_run *r, ce_check *c)
 	for (i = 0; i < r->certs.n; i++) {
 		const gm_cert_view *v = &r->certs.views[i];
 
-		if (!v->parsed) {
+		if (!v->obj->parsed) {
 			ce_detail(c, _("#%zu cannot be read: %s"), v->index,
-				  v->problem);
+				  gm_cert_view_problem(v));
 			continue;
 		}
 		ce_detail(c, _("#%zu %s (serial %s), %ld days left: %s"),
-			  v->index, v->facts.subject, v->facts.serial_hex,
+			  v->index, v->obj->facts.subject, v->obj->facts.serial_hex,
 			  v->verdict.days_left, local_window(v));
 		if (!best || v->verdict.renewal == GM_RENEWAL_ONLINE)
 			best = v;
@@ -676,7 +676,7 @@ static void local_standing(ce_run *r, ce_check *c)
 	}
 	ce_set(c, CE_WARN, _("fix 'service' to compare with the CA's records"),
 	       _("%s, %ld days left: %s (the CA's records could not be "
-		 "asked)"), best->facts.subject, best->verdict.days_left,
+		 "asked)"), best->obj->facts.subject, best->verdict.days_left,
 	       local_window(best));
 }
 

@@ -26,7 +26,7 @@ static int fetch_records(gm_cli *cli, const gm_cert_list *list, online *on,
 	int r;
 
 	for (i = 0; i < list->n; i++)
-		if (list->views[i].parsed) {
+		if (list->views[i].obj->parsed) {
 			ders[n] = list->views[i].obj->der;
 			lens[n++] = list->views[i].obj->der_len;
 		}
@@ -46,10 +46,10 @@ static const gm_ca_record *record_of(const gm_cert_list *l, const online *on,
 {
 	size_t k, j = 0;
 
-	if (!on || !on->rec || !l->views[i].parsed)
+	if (!on || !on->rec || !l->views[i].obj->parsed)
 		return NULL;
 	for (k = 0; k < i; k++)
-		j += l->views[k].parsed;
+		j += l->views[k].obj->parsed;
 	return j < on->n ? &on->rec[j] : NULL;
 }
 

@@ -23,7 +23,7 @@ typedef struct renew_opts {
  * not one). */
 static int renewable(const gm_cert_view *v)
 {
-	return v->parsed && v->has_private_key &&
+	return v->obj->parsed && v->obj->key_state != GM_KEY_MISSING &&
 	       v->verdict.renewal == GM_RENEWAL_ONLINE;
 }
 
@@ -35,11 +35,11 @@ static int matches(const gm_cert_view *v, const char *sel)
 
 	if (*sel && !*end && len < 4)
 		return idx == v->index;
-	if (!v->parsed)
+	if (!v->obj->parsed)
 		return 0;
-	if (len >= 8 && !strncasecmp(v->facts.sha256_hex, sel, len) && len <= 64)
+	if (len >= 8 && !strncasecmp(v->obj->facts.sha256_hex, sel, len) && len <= 64)
 		return 1;
-	return !strcasecmp(v->facts.serial_hex, sel);
+	return !strcasecmp(v->obj->facts.serial_hex, sel);
 }
 
 static int select_by_option(const gm_cert_list *l, const char *sel,
@@ -75,7 +75,7 @@ static void window_opens(const gm_cli *cli, const gm_cert_view *v, char *buf,
 	gm_policy p;
 
 	gm_cli_policy(cli, &p);
-	gm_format_time(v->facts.not_after - (time_t)p.renew_before_days * 86400,
+	gm_format_time(v->obj->facts.not_after - (time_t)p.renew_before_days * 86400,
 		       buf, n);
 }
 
@@ -86,9 +86,9 @@ static const gm_cert_view *first_due(const gm_cert_list *l)
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		if (l->views[i].parsed && l->views[i].has_private_key &&
+		if (l->views[i].obj->parsed && l->views[i].obj->key_state != GM_KEY_MISSING &&
 		    l->views[i].verdict.renewal == GM_RENEWAL_NOT_DUE &&
-		    (!best || l->views[i].facts.not_after < best->facts.not_after))
+		    (!best || l->views[i].obj->facts.not_after < best->obj->facts.not_after))
 			best = &l->views[i];
 	return best;
 }
@@ -101,8 +101,8 @@ static int none_due(const gm_cli *cli, const gm_cert_list *l, int force,
 	char opens[48] = "";
 
 	for (i = 0; i < l->n; i++) {
-		parsed += l->views[i].parsed;
-		offline += l->views[i].parsed &&
+		parsed += l->views[i].obj->parsed;
+		offline += l->views[i].obj->parsed &&
 			   l->views[i].verdict.renewal == GM_RENEWAL_OFFLINE_ONLY;
 	}
 	if (!parsed)
@@ -119,7 +119,7 @@ static int none_due(const gm_cli *cli, const gm_cert_list *l, int force,
 		       "run 'gmrenew renew' again once the window is open",
 		       "no certificate on the token is due for renewal%s%s%s%s",
 		       next ? "; online renewal of '" : "",
-		       next ? next->facts.subject : "",
+		       next ? next->obj->facts.subject : "",
 		       next ? "' opens on " : "", opens);
 }
 
@@ -134,7 +134,7 @@ static int ask_choice(const gm_cli *cli, const gm_cert_list *l,
 				"Which one (#)? "));
 	if (answer) {
 		for (i = 0; i < l->n; i++)
-			if (l->views[i].parsed && matches(&l->views[i], answer))
+			if (l->views[i].obj->parsed && matches(&l->views[i], answer))
 				*out = &l->views[i];
 		free(answer);
 		if (*out)
@@ -154,7 +154,7 @@ static int several(const gm_cert_list *l, gm_error *err)
 			o += (size_t)snprintf(list + o, sizeof(list) - o,
 					      "%s#%zu %s", o ? "; " : "",
 					      l->views[i].index,
-					      l->views[i].facts.subject);
+					      l->views[i].obj->facts.subject);
 	return gm_fail(err, GM_EXIT_USAGE,
 		       "pick one with --cert INDEX|SHA256|SERIAL",
 		       "several certificates can be renewed: %s", list);
@@ -178,7 +178,7 @@ static int choose(const gm_cli *cli, const renew_opts *o,
 		return 0;
 	*out = NULL;
 	if (n == 0) {
-		if (o->force && l->n == 1 && l->views[0].parsed &&
+		if (o->force && l->n == 1 && l->views[0].obj->parsed &&
 		    l->views[0].verdict.renewal == GM_RENEWAL_NOT_DUE) {
 			*out = &l->views[0];
 			return 0;
@@ -196,14 +196,14 @@ static int apply_policy(const gm_cli *cli, const renew_opts *o,
 {
 	char opens[48];
 
-	if (!v->parsed)
+	if (!v->obj->parsed)
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
 			       "certificate #%zu cannot be read: %s", v->index,
-			       v->problem);
+			       gm_cert_view_problem(v));
 	if (v->verdict.renewal == GM_RENEWAL_OFFLINE_ONLY)
 		return gm_fail(err, GM_EXIT_OFFLINE, offline_fix,
 			       "'%s' expired %ld days ago; online renewal ends 90 "
-			       "days after expiry", v->facts.subject,
+			       "days after expiry", v->obj->facts.subject,
 			       -v->verdict.days_left);
 	window_opens(cli, v, opens, sizeof(opens));
 	if (v->verdict.renewal == GM_RENEWAL_NOT_DUE && !o->force)
@@ -212,12 +212,12 @@ static int apply_policy(const gm_cli *cli, const renew_opts *o,
 			       "open (--force only if the CA asked you to renew "
 			       "early)",
 			       "'%s' is valid for %ld more days; its online "
-			       "renewal opens on %s", v->facts.subject,
+			       "renewal opens on %s", v->obj->facts.subject,
 			       v->verdict.days_left, opens);
-	if (!v->has_private_key)
+	if (v->obj->key_state == GM_KEY_MISSING)
 		return gm_fail(err, GM_EXIT_FAILED, "contact the CA",
 			       "the token holds no key pair for '%s'",
-			       v->facts.subject);
+			       v->obj->facts.subject);
 	return 0;
 }
 
@@ -230,10 +230,10 @@ static int confirm_start(const gm_cli *cli, const renew_opts *o,
 		return 0;
 	if (v->verdict.days_left >= 0)
 		snprintf(q, sizeof(q), _("Renew '%s' (expires in %ld days)? [y/N] "),
-			 v->facts.subject, v->verdict.days_left);
+			 v->obj->facts.subject, v->verdict.days_left);
 	else
 		snprintf(q, sizeof(q), _("Renew '%s' (expired %ld days ago)? [y/N] "),
-			 v->facts.subject, -v->verdict.days_left);
+			 v->obj->facts.subject, -v->verdict.days_left);
 	if (gm_prompt_yes(q))
 		return 0;
 	return gm_fail(err, GM_EXIT_FAILED, NULL, "renewal not confirmed");
@@ -254,7 +254,7 @@ static int print_result(gm_renew_session *rs, const gm_cert_view *old,
 		} else {
 			gm_printf(_("Dry run: '%s' can be renewed now; the PIN, the key "
 			       "and the CA's records were checked. Nothing was "
-			       "changed.\n"), old->facts.subject);
+			       "changed.\n"), old->obj->facts.subject);
 		}
 		return GM_EXIT_OK;
 	}
@@ -267,11 +267,11 @@ static int print_result(gm_renew_session *rs, const gm_cert_view *old,
 		cJSON_AddStringToObject(doc, "new_sha256", fresh.sha256_hex);
 		cJSON_AddNumberToObject(doc, "days_added",
 					(double)((fresh.not_after -
-						  old->facts.not_after) / 86400));
+						  old->obj->facts.not_after) / 86400));
 		gm_cli_print_json(doc);
 	} else {
 		gm_printf(_("Renewed. Update code %s.\n"), rs->code);
-		gm_renew_print_change(stdout, &old->facts, &fresh);
+		gm_renew_print_change(stdout, &old->obj->facts, &fresh);
 	}
 	gm_cert_facts_release(&fresh);
 	return GM_EXIT_OK;
@@ -353,15 +353,17 @@ int cmd_renew(gm_cli *cli, int argc, char **argv)
 	memset(&rs, 0, sizeof(rs));
 	memset(&list, 0, sizeof(list));
 	/* The lock is taken before the token is read, so that what is read
-	 * stays true until the end (another gmrenew may have just renewed). */
+	 * stays true until the end (another gmrenew may have just renewed);
+	 * the login comes first, so that the token is read once, its private
+	 * keys seen, and the renewal works on that snapshot. */
 	if (gm_cli_setup(cli, cli->command->flags, &err) ||
 	    gm_renew_session_open(cli, &rs, &err) ||
 	    gm_renew_session_lock(&rs, &err) ||
+	    gm_cli_login(cli, &o.login, &err) ||
 	    gm_cert_list_load(cli, &list, &err) ||
 	    choose(cli, &o, &list, &chosen, &err) ||
 	    apply_policy(cli, &o, chosen, &err) ||
-	    confirm_start(cli, &o, chosen, &err) ||
-	    gm_cli_login(cli, &o.login, &err)) {
+	    confirm_start(cli, &o, chosen, &err)) {
 		r = gm_cli_report_error(cli, &err);
 		goto out;
 	}
@@ -369,7 +371,8 @@ int cmd_renew(gm_cli *cli, int argc, char **argv)
 	rs.ctx.keep_old = o.keep_old;
 	rs.ctx.dry_run = o.dry_run;
 	gm_renew_signals(1);
-	r = gm_renew(&rs.ctx, chosen->obj, &rs.result, &err);
+	r = gm_renew(&rs.ctx, &list.snap, chosen->index - 1, &rs.result, &err);
+	gm_cert_list_sync(&list);
 	gm_renew_signals(0);
 	if (r)
 		r = gm_renew_report_failure(&rs, &err);

@@ -158,7 +158,7 @@ static size_t tokens_present(gm_cli *cli, char *serials, size_t size)
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
-		if (!(infos[i].flags & CKF_TOKEN_INITIALIZED))
+		if (!(infos[i].flags & GM_TOKEN_INITIALIZED))
 			continue;
 		snprintf(serials + used, size - used, "%s%s", k ? ", " : "",
 			 infos[i].serial);
@@ -248,7 +248,7 @@ static int wait_for_removal(gm_cli *cli, batch *b, const char *serial)
 
 static int renewable(const gm_cert_view *v)
 {
-	return v->parsed && v->has_private_key &&
+	return v->obj->parsed && v->obj->key_state != GM_KEY_MISSING &&
 	       v->verdict.renewal == GM_RENEWAL_ONLINE;
 }
 
@@ -262,7 +262,7 @@ static int choose(const gm_cert_list *l, const gm_cert_view **out,
 			*out = &l->views[i];
 			n++;
 		}
-		offline += l->views[i].parsed && l->views[i].has_private_key &&
+		offline += l->views[i].obj->parsed && l->views[i].obj->key_state != GM_KEY_MISSING &&
 			   l->views[i].verdict.renewal == GM_RENEWAL_OFFLINE_ONLY;
 	}
 	if (n == 1)
@@ -303,20 +303,25 @@ static void renew_one(gm_cli *cli, const gm_wait_options *o, gm_error *err,
 	const gm_cert_view *chosen = NULL;
 	gm_renew_session rs;
 	gm_cert_list list;
+	int r;
 
 	memset(&rs, 0, sizeof(rs));
 	memset(&list, 0, sizeof(list));
 	cli->now = time(NULL);
 	*failed = 1;
+	/* logged in first: the token is read once, private keys seen */
 	if (gm_cli_setup(cli, GM_CMD_TOKEN | GM_CMD_RW, err) ||
-	    gm_cert_list_load(cli, &list, err) || choose(&list, &chosen, err))
+	    login(cli, o, err) || gm_cert_list_load(cli, &list, err) ||
+	    choose(&list, &chosen, err))
 		goto out;
 	gm_outcome_old_cert(chosen);
-	if (gm_renew_session_open(cli, &rs, err) || login(cli, o, err))
+	if (gm_renew_session_open(cli, &rs, err))
 		goto out;
 	rs.ctx.keep_old = o->keep_old;
 	rs.ctx.dry_run = o->dry_run;
-	if (gm_renew(&rs.ctx, chosen->obj, &rs.result, err)) {
+	r = gm_renew(&rs.ctx, &list.snap, chosen->index - 1, &rs.result, err);
+	gm_cert_list_sync(&list);
+	if (r) {
 		if (rs.code[0])
 			gm_outcome_update_code(rs.code);
 		goto out;

@@ -30,8 +30,8 @@ typedef struct verify_run {
 	cJSON *items;		/* JSON results */
 	gm_chain_pool *chain;	/* token runs: anchors and the token's
 				 * certificates as intermediates, loaded once */
-	gm_token_key *keys;	/* token runs: the token's keys, read once */
-	size_t n_keys;
+	const gm_token_snapshot *token;	/* the token, read once; NULL: none */
+	gm_token_snapshot own;	/* file runs: the snapshot read here */
 	int ok;
 	char token_problem[GM_ERR_MSG_MAX];
 	char failed[GM_ERR_MSG_MAX];	/* "#1 chain, #2 key", for the summary */
@@ -129,8 +129,7 @@ static int verify_one(verify_run *v, const gm_cert_facts *f, size_t index,
 	gm_verify_input in = {
 		.cert = f, .untrusted = untrusted, .ca_bundle = v->ca,
 		.chain = v->chain, .now = v->cli->now, .policy = &v->policy,
-		.session = intermediate ? NULL : v->cli->session,
-		.keys = v->keys, .n_keys = v->n_keys,
+		.token = intermediate ? NULL : v->token,
 	};
 	gm_error verr;
 	size_t i;
@@ -148,7 +147,7 @@ static int verify_one(verify_run *v, const gm_cert_facts *f, size_t index,
 				 "certificate (an intermediate): its key pair "
 				 "is not expected on the token"));
 		else if (!strcmp(rep.checks[i].id, "key") &&
-			 !v->cli->session && v->token_problem[0])
+			 !v->token && v->token_problem[0])
 			snprintf(rep.checks[i].detail,
 				 sizeof(rep.checks[i].detail),
 				 _("no token to look at: %.480s"),
@@ -202,12 +201,17 @@ static int verify_file(verify_run *v, gm_error *err)
 	if (gm_cli_setup(v->cli, GM_CMD_TOKEN, &terr)) {
 		snprintf(v->token_problem, sizeof(v->token_problem), "%s",
 			 terr.msg);
-	} else if (login(v, err)) {
+	} else if (login(v, err) ||
+		   gm_token_snapshot_read(v->cli->session, &v->own, err)) {
 		sk_X509_pop_free(sk, X509_free);
 		return -1;
+	} else {
+		v->token = &v->own;
 	}
 	if (der_of(sk_X509_value(sk, 0), &der, &len) ||
 	    gm_cert_facts_parse(der, len, &f, err)) {
+		gm_token_snapshot_release(&v->own);
+		v->token = NULL;
 		sk_X509_pop_free(sk, X509_free);
 		return -1;
 	}
@@ -215,6 +219,8 @@ static int verify_file(verify_run *v, gm_error *err)
 	rest = sk_X509_dup(sk);
 	(void)sk_X509_shift(rest);
 	r = verify_one(v, &f, 0, rest, 0, err);
+	gm_token_snapshot_release(&v->own);
+	v->token = NULL;
 	sk_X509_free(rest);
 	sk_X509_pop_free(sk, X509_free);
 	gm_cert_facts_release(&f);
@@ -238,19 +244,20 @@ static void report_unreadable(verify_run *v, const gm_cert_view *cv)
 		c = cJSON_CreateObject();
 		cJSON_AddStringToObject(c, "id", "read");
 		cJSON_AddStringToObject(c, "status", "fail");
-		cJSON_AddStringToObject(c, "detail", cv->problem);
+		cJSON_AddStringToObject(c, "detail", gm_cert_view_problem(cv));
 		cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "checks"), c);
 		cJSON_AddItemToArray(v->items, o);
 	} else {
 		gm_printf(_("#%zu unreadable certificate object (id %s)\n"
 		       "   %-4s %-9s %s\n"), cv->index, id[0] ? id : "none",
-		       "fail", "read", cv->problem);
+		       "fail", "read", gm_cert_view_problem(cv));
 	}
 	free(id);
 }
 
-/* Once per run, not per certificate: the trust anchors, the token's
- * certificates (any may be an intermediate of another) and its keys. */
+/* Once per run, not per certificate: the trust anchors and the token's
+ * certificates (any may be an intermediate of another); the keys are the
+ * snapshot's. */
 static int load_once(verify_run *v, const gm_cert_list *l, gm_error *err)
 {
 	size_t i;
@@ -258,11 +265,12 @@ static int load_once(verify_run *v, const gm_cert_list *l, gm_error *err)
 	if (gm_chain_pool_new(v->ca, &v->chain, err))
 		return -1;
 	for (i = 0; i < l->n; i++)
-		if (l->views[i].parsed &&
-		    gm_chain_pool_add(v->chain, l->views[i].facts.x509))
+		if (l->views[i].obj->parsed &&
+		    gm_chain_pool_add(v->chain, l->views[i].obj->facts.x509))
 			return gm_fail(err, GM_EXIT_FAILED, NULL, "cannot copy "
 				       "certificate #%zu", l->views[i].index);
-	return gm_token_keys(v->cli->session, &v->keys, &v->n_keys, err);
+	v->token = &l->snap;
+	return 0;
 }
 
 static int verify_token(verify_run *v, gm_error *err)
@@ -281,18 +289,17 @@ static int verify_token(verify_run *v, gm_error *err)
 	}
 	r = load_once(v, &l, err);
 	for (i = 0; i < l.n && !r; i++) {
-		if (!l.views[i].parsed) {
+		if (!l.views[i].obj->parsed) {
 			report_unreadable(v, &l.views[i]);
 			continue;
 		}
-		r = verify_one(v, &l.views[i].facts, l.views[i].index, NULL,
-			       !l.views[i].has_private_key &&
-			       X509_check_ca(l.views[i].facts.x509) != 0, err);
+		r = verify_one(v, &l.views[i].obj->facts, l.views[i].index, NULL,
+			       l.views[i].obj->key_state == GM_KEY_MISSING &&
+			       X509_check_ca(l.views[i].obj->facts.x509) != 0, err);
 	}
 	gm_chain_pool_free(v->chain);
 	v->chain = NULL;
-	gm_token_keys_free(v->keys, v->n_keys);
-	v->keys = NULL;
+	v->token = NULL;
 	gm_cert_list_release(&l);
 	return r;
 }

@@ -50,16 +50,16 @@ static void cert_labels(FILE *f, const char *name, const gm_cli *cli,
 {
 	fprintf(f, "%s{", name);
 	put_label(f, "token_serial", cli->token.serial, 1);
-	put_label(f, "cert_serial", v->facts.serial_hex, 0);
-	put_label(f, "gateway", v->facts.gateway, 0);
-	put_label(f, "system", v->facts.system, 0);
+	put_label(f, "cert_serial", v->obj->facts.serial_hex, 0);
+	put_label(f, "gateway", v->obj->facts.gateway, 0);
+	put_label(f, "system", v->obj->facts.system, 0);
 }
 
 /* The certificates that count: readable, with their key pair on the token
  * (a CA certificate stored on the Ekey is not renewed). */
 static int counted(const gm_cert_view *v)
 {
-	return v->parsed && v->has_private_key;
+	return v->obj->parsed && v->obj->key_state != GM_KEY_MISSING;
 }
 
 #define EXPIRY "gmrenew_certificate_expiry_timestamp_seconds"
@@ -78,7 +78,7 @@ static void cert_series(FILE *f, const gm_cli *cli, const gm_cert_list *l)
 		if (counted(&l->views[i])) {
 			cert_labels(f, EXPIRY, cli, &l->views[i]);
 			fprintf(f, "} %lld\n",
-				(long long)l->views[i].facts.not_after);
+				(long long)l->views[i].obj->facts.not_after);
 		}
 	family(f, DAYS, "Whole days until the certificate expires (negative: "
 	       "expired).");

@@ -48,12 +48,12 @@ static int open_token(gm_cli *cli, unsigned flags, gm_error *err)
 	if (gm_token_select(cli->module, uri, &cli->token, err))
 		return -1;
 	gm_outcome_token(&cli->token);
-	if (gm_profile_detect(cli->module, cli->token.slot, &cli->cfg,
+	if (gm_profile_detect(cli->module, &cli->token, &cli->cfg,
 			      &cli->profile, err))
 		return -1;
 	gm_debug("token '%s' serial '%s', profile '%s'", cli->token.label,
 		 cli->token.serial, cli->profile.name);
-	if (gm_session_open(cli->module, cli->token.slot,
+	if (gm_session_open(cli->module, &cli->token,
 			    (flags & GM_CMD_RW) != 0, &cli->session, err))
 		return -1;
 	gm_session_set_pin_tries(cli->session, cli->profile.pin_max_tries);

@@ -27,21 +27,21 @@ void gm_run_progress(gm_run *r, int number, const char *what)
 				       GM_PROGRESS_TOTAL, what);
 }
 
-gm_view *gm_run_view(gm_run *r, gm_error *err)
+gm_token_snapshot *gm_run_view(gm_run *r, gm_error *err)
 {
-	if (!r->have_view) {
-		if (gm_view_load(r->ctx->session, &r->view, err))
+	if (!r->view) {
+		if (gm_token_snapshot_read(r->ctx->session, &r->own_view, err))
 			return NULL;
-		r->have_view = 1;
+		r->view = &r->own_view;
 	}
-	return &r->view;
+	return r->view;
 }
 
 void gm_run_view_drop(gm_run *r)
 {
-	if (r->have_view)
-		gm_view_release(&r->view);
-	r->have_view = 0;
+	if (r->view == &r->own_view)
+		gm_token_snapshot_release(&r->own_view);
+	r->view = NULL;
 }
 
 /* An answer about another renewal than the one this run drives. */
@@ -105,7 +105,7 @@ static int journal_step(gm_run *r, gm_step step, gm_error *err)
 	return gm_run_step(r, step, err);
 }
 
-void gm_run_journal_old(gm_run *r, const gm_token_cert *obj,
+void gm_run_journal_old(gm_run *r, const gm_snapshot_cert *obj,
 			const gm_cert_facts *facts)
 {
 	char *id = gm_hex(obj->id, obj->id_len);
@@ -123,21 +123,22 @@ void gm_run_journal_old(gm_run *r, const gm_token_cert *obj,
 }
 
 /* The proof-of-possession key made of a key pair on the token. */
-static void pop_key(gm_run *r, const gm_token_key *k, gm_token_signer *signer,
+static void pop_key(gm_run *r, const gm_snapshot_key *k, gm_key_signer *signer,
 		    gm_pop_key *pop)
 {
-	*signer = (gm_token_signer){ r->ctx->session, r->ctx->profile, k->priv };
+	*signer = (gm_key_signer){ r->ctx->session, k->ref };
 	pop->pub = k->pubkey;
-	pop->sign = gm_token_sign_cb;
+	pop->sign = gm_key_sign_cb;
 	pop->sign_ctx = signer;
 	if (gm_sig_scheme_for_key(k->pubkey, &pop->scheme, NULL))
 		pop->scheme = r->ctx->profile->scheme;
 }
 
 /* The old certificate's key pair, needed to prove possession. */
-static int old_key(gm_run *r, gm_view *v, int *key_index, gm_error *err)
+static int old_key(gm_run *r, gm_token_snapshot *v, int *key_index,
+		   gm_error *err)
 {
-	int c = gm_view_find_cert(v, r->old_sha256);
+	int c = (int)gm_snapshot_find_cert(v, r->old_sha256);
 
 	if (c < 0)
 		return gm_fail(err, GM_EXIT_ENV,
@@ -145,18 +146,18 @@ static int old_key(gm_run *r, gm_view *v, int *key_index, gm_error *err)
 			       "the renewal was started with",
 			       "the certificate being renewed (SHA-256 %s) is "
 			       "not on this token", r->old_sha256);
-	*key_index = gm_view_find_key(v, v->facts[c].pubkey, 1);
+	*key_index = (int)gm_snapshot_find_key(v, v->certs[c].facts.pubkey, 1);
 	if (*key_index < 0)
 		return gm_fail(err, GM_EXIT_FAILED,
 			       "the certificate cannot be renewed online without "
 			       "its key; contact the CA",
 			       "the token holds no private key for the "
 			       "certificate being renewed ('%s')",
-			       v->facts[c].subject);
+			       v->certs[c].facts.subject);
 	return 0;
 }
 
-static int generate_pending(gm_run *r, gm_token_key *out, gm_error *err)
+static int generate_pending(gm_run *r, gm_snapshot_key *out, gm_error *err)
 {
 	unsigned char id[16];
 	char *hex;
@@ -167,12 +168,12 @@ static int generate_pending(gm_run *r, gm_token_key *out, gm_error *err)
 	gm_run_progress(r, GM_PROGRESS_KEYGEN,
 			N_("Generating the new key pair on the token (this can "
 			"take several seconds; do not unplug the Ekey)"));
-	if (gm_token_generate_keypair(r->ctx->session, r->ctx->profile, id,
-				      sizeof(id), r->pending, out, err))
+	if (gm_token_new_keypair(r->ctx->session, id, sizeof(id), r->pending,
+				 out, err))
 		return gm_error_prefix(err, "generating the new key pair");
 	r->changed = 1;
-	if (r->have_view)
-		gm_view_add_key(&r->view, out);
+	if (r->view)
+		gm_snapshot_add_key(r->view, out);
 	hex = gm_hex(id, sizeof(id));
 	gm_journal_set(&r->journal, "new_id", hex);
 	free(hex);
@@ -193,21 +194,26 @@ static int same_id(const unsigned char *id, size_t len, const char *hex)
 	return same;
 }
 
+/* Both objects of a key pair are on the token. */
+static int has_both(const gm_snapshot_key *k)
+{
+	return (k->parts & GM_KEYPAIR_PUBLIC) && (k->parts & GM_KEYPAIR_PRIVATE);
+}
+
 /* The pending key pair this renewal generated: its label and, once the
  * journal knows it, its CKA_ID (both objects, public key readable); -1 when
  * it is not on the token. A pair found by its label alone (the journal was
  * not written after the key generation) is adopted into the journal. */
-static int find_pending(gm_run *r, const gm_view *v)
+static int find_pending(gm_run *r, const gm_token_snapshot *v)
 {
 	const char *want = gm_journal_get(&r->journal, "new_id");
 	size_t i;
 
 	for (i = v->n_keys; i-- > 0;) {
-		const gm_token_key *k = &v->keys[i];
+		const gm_snapshot_key *k = &v->keys[i];
 
 		if (!k->label || strcmp(k->label, r->pending) ||
-		    k->priv == CK_INVALID_HANDLE ||
-		    k->pub == CK_INVALID_HANDLE || !k->pubkey)
+		    !has_both(k) || !k->pubkey)
 			continue;
 		if (want && !same_id(k->id, k->id_len, want))
 			continue;
@@ -222,10 +228,10 @@ static int find_pending(gm_run *r, const gm_view *v)
 	return -1;
 }
 
-static int submit_csr(gm_run *r, const gm_token_key *newkey,
-		      const gm_token_key *oldkey, gm_error *err)
+static int submit_csr(gm_run *r, const gm_snapshot_key *newkey,
+		      const gm_snapshot_key *oldkey, gm_error *err)
 {
-	gm_token_signer nsigner, osigner;
+	gm_key_signer nsigner, osigner;
 	gm_pop_key npop, opop;
 	unsigned char *csr = NULL;
 	size_t csr_len = 0;
@@ -239,7 +245,7 @@ static int submit_csr(gm_run *r, const gm_token_key *newkey,
 	pop_key(r, oldkey, &osigner, &opop);
 	if (gm_csr_build(npop.scheme, r->order.subject_der,
 			 r->order.subject_der_len, newkey->pubkey,
-			 gm_token_sign_cb, &nsigner, &csr, &csr_len, err))
+			 gm_key_sign_cb, &nsigner, &csr, &csr_len, err))
 		return gm_error_prefix(err, "building the CSR");
 	memset(&fresh, 0, sizeof(fresh));
 	ret = gm_service_submit_csr(r->ctx->service, r->order.code, csr,
@@ -272,13 +278,13 @@ static int check_subject(gm_run *r, const gm_cert_facts *old, gm_error *err)
 /* started / csr_received: make sure a pending key exists and submit a CSR. */
 static int request_certificate(gm_run *r, gm_error *err)
 {
-	gm_view *v = gm_run_view(r, err);
-	gm_token_key fresh;
+	gm_token_snapshot *v = gm_run_view(r, err);
+	gm_snapshot_key fresh;
 	int ok = -1, p, ret;
 
 	if (!v || old_key(r, v, &ok, err) ||
-	    check_subject(r, &v->facts[gm_view_find_cert(v, r->old_sha256)],
-			  err))
+	    check_subject(r, &v->certs[gm_snapshot_find_cert(v,
+				r->old_sha256)].facts, err))
 		return -1;
 	p = find_pending(r, v);
 	if (p >= 0)
@@ -287,7 +293,7 @@ static int request_certificate(gm_run *r, gm_error *err)
 	ret = generate_pending(r, &fresh, err);
 	if (!ret)	/* the view's key array may have moved: by index */
 		ret = submit_csr(r, &fresh, &v->keys[ok], err);
-	gm_token_key_release(&fresh);
+	gm_snapshot_key_release(&fresh);
 	return ret;
 }
 
@@ -308,9 +314,9 @@ static STACK_OF(X509) *order_chain(const gm_order *o)
 
 /* The facts of the certificate being renewed: from the token, else from
  * the journal's copy (the old pair may be gone after confirmation). */
-static int old_facts(gm_run *r, const gm_view *v, gm_cert_facts *out)
+static int old_facts(gm_run *r, const gm_token_snapshot *v, gm_cert_facts *out)
 {
-	int c = gm_view_find_cert(v, r->old_sha256);
+	long c = gm_snapshot_find_cert(v, r->old_sha256);
 	const char *hex = gm_journal_get(&r->journal, "old_certificate");
 	unsigned char *der;
 	size_t len;
@@ -326,7 +332,8 @@ static int old_facts(gm_run *r, const gm_view *v, gm_cert_facts *out)
 	return ret;
 }
 
-static int verify_new(gm_run *r, const gm_view *v, const gm_cert_facts *cert,
+static int verify_new(gm_run *r, const gm_token_snapshot *v,
+		      const gm_cert_facts *cert,
 		      EVP_PKEY *newkey, gm_error *err)
 {
 	gm_cert_facts prev;
@@ -335,8 +342,7 @@ static int verify_new(gm_run *r, const gm_view *v, const gm_cert_facts *cert,
 	gm_verify_input in = {
 		.cert = cert, .untrusted = chain,
 		.ca_bundle = r->ctx->chain_bundle, .now = r->ctx->now,
-		.policy = r->ctx->policy, .session = r->ctx->session,
-		.keys = v->keys, .n_keys = v->n_keys,
+		.policy = r->ctx->policy, .token = v,
 		.expected_key = newkey, .previous = have_prev ? &prev : NULL,
 	};
 
@@ -366,13 +372,14 @@ out:
 
 /* The certificate object with this fingerprint next to the key with this
  * CKA_ID, or -1. */
-static int find_cert_on(const gm_view *v, const char *sha256,
+static int find_cert_on(const gm_token_snapshot *v, const char *sha256,
 			const unsigned char *id, size_t id_len)
 {
 	size_t i;
 
 	for (i = 0; i < v->n_certs; i++)
-		if (v->parsed[i] && !strcmp(v->facts[i].sha256_hex, sha256) &&
+		if (v->certs[i].parsed &&
+		    !strcmp(v->certs[i].facts.sha256_hex, sha256) &&
 		    v->certs[i].id_len == id_len &&
 		    !memcmp(v->certs[i].id, id, id_len))
 			return (int)i;
@@ -381,10 +388,11 @@ static int find_cert_on(const gm_view *v, const char *sha256,
 
 /* Creates the certificate object next to the pending key (unless it is
  * already there) and reads it back. */
-static int install(gm_run *r, gm_view *v, const gm_token_key *key,
+static int install(gm_run *r, gm_token_snapshot *v, int k,
 		   const gm_cert_facts *cert, gm_error *err)
 {
-	CK_OBJECT_HANDLE h;
+	const gm_snapshot_key *key = &v->keys[k];
+	gm_token_ref h;
 	unsigned char *back = NULL;
 	size_t back_len = 0;
 	int c = find_cert_on(v, cert->sha256_hex, key->id, key->id_len), same;
@@ -392,18 +400,20 @@ static int install(gm_run *r, gm_view *v, const gm_token_key *key,
 	gm_run_progress(r, GM_PROGRESS_INSTALL,
 			N_("Installing the new certificate next to its key"));
 	if (c >= 0) {
-		h = v->certs[c].handle;
+		h = v->certs[c].ref;
 	} else {
-		if (gm_token_create_cert(r->ctx->session, key->id, key->id_len,
-					 r->pending, r->order.cert,
-					 r->order.cert_len, &h, err))
+		if (gm_token_store_cert(r->ctx->session, key, r->pending,
+					r->order.cert, r->order.cert_len, &h,
+					err))
 			return gm_error_prefix(err, "installing the certificate");
 		r->changed = 1;
-		if (gm_view_add_cert(v, h, key->id, key->id_len, r->pending,
-				     r->order.cert, r->order.cert_len, err))
+		if (gm_snapshot_add_cert(v, h, key, r->pending, r->order.cert,
+					 r->order.cert_len, err))
 			return -1;
 	}
-	if (gm_token_read_value(r->ctx->session, h, &back, &back_len, err))
+	/* the read-back of what was written: a targeted read, not a new
+	 * snapshot */
+	if (gm_token_read_cert(r->ctx->session, h, &back, &back_len, err))
 		return gm_error_prefix(err, "reading the certificate back");
 	same = back_len == r->order.cert_len &&
 	       !memcmp(back, r->order.cert, back_len);
@@ -438,9 +448,9 @@ static int check_confirmed(gm_run *r, gm_error *err)
 	return gm_error_set_reason(err, "confirmed_unknown_certificate");
 }
 
-static int confirm(gm_run *r, const gm_token_key *key, gm_error *err)
+static int confirm(gm_run *r, const gm_snapshot_key *key, gm_error *err)
 {
-	gm_token_signer signer;
+	gm_key_signer signer;
 	gm_pop_key pop;
 	gm_order fresh;
 
@@ -459,9 +469,9 @@ static int confirm(gm_run *r, const gm_token_key *key, gm_error *err)
 }
 
 /* The pending key was lost after issuance: a new key, a new CSR. */
-static int rekey(gm_run *r, gm_view *v, gm_error *err)
+static int rekey(gm_run *r, gm_token_snapshot *v, gm_error *err)
 {
-	gm_token_key fresh;
+	gm_snapshot_key fresh;
 	int ok = -1, ret;
 
 	if (!r->order.rekey_allowed)
@@ -476,7 +486,7 @@ static int rekey(gm_run *r, gm_view *v, gm_error *err)
 	ret = generate_pending(r, &fresh, err);
 	if (!ret)
 		ret = submit_csr(r, &fresh, &v->keys[ok], err);
-	gm_token_key_release(&fresh);
+	gm_snapshot_key_release(&fresh);
 	return ret;
 }
 
@@ -486,7 +496,7 @@ static int rekey(gm_run *r, gm_view *v, gm_error *err)
 static int finish_issued(gm_run *r, gm_error *err)
 {
 	gm_cert_facts cert;
-	gm_view *v;
+	gm_token_snapshot *v;
 	int p, ret = -1;
 
 	if (!r->order.cert)
@@ -504,7 +514,7 @@ static int finish_issued(gm_run *r, gm_error *err)
 		goto out;
 	}
 	if (verify_new(r, v, &cert, v->keys[p].pubkey, err) ||
-	    install(r, v, &v->keys[p], &cert, err) ||
+	    install(r, v, p, &cert, err) ||
 	    confirm(r, &v->keys[p], err))
 		goto out;
 	ret = 0;
@@ -515,8 +525,8 @@ out:
 
 /* ---- confirmed: retire the old pair ----
  *
- * What is removed is decided from this machine's journal and a fresh read
- * of the token only: the new pair is the certificate gmrenew installed
+ * What is removed is decided from this machine's journal and the run's
+ * snapshot of the token only (read once, with what this run wrote added): the new pair is the certificate gmrenew installed
  * (journal new_sha256) next to the key it generated (journal new_id); the
  * old pair is the certificate the renewal started with (r->old_sha256) and
  * its key, which must not be the new key. Fingerprints in the service's
@@ -543,7 +553,8 @@ typedef struct retire_plan {
 } retire_plan;
 
 /* The pair gmrenew installed, as the token shows it now. */
-static int find_new_pair(gm_run *r, const gm_view *v, retire_plan *p)
+static int find_new_pair(gm_run *r, const gm_token_snapshot *v,
+			 retire_plan *p)
 {
 	const char *sha = gm_journal_get(&r->journal, "new_sha256");
 	const char *id = gm_journal_get(&r->journal, "new_id");
@@ -551,15 +562,15 @@ static int find_new_pair(gm_run *r, const gm_view *v, retire_plan *p)
 
 	p->c = p->k = -1;
 	for (i = 0; sha && id && i < v->n_certs && p->c < 0; i++)
-		if (v->parsed[i] && !strcmp(v->facts[i].sha256_hex, sha) &&
+		if (v->certs[i].parsed &&
+		    !strcmp(v->certs[i].facts.sha256_hex, sha) &&
 		    same_id(v->certs[i].id, v->certs[i].id_len, id))
 			p->c = (int)i;
 	for (i = 0; p->c >= 0 && i < v->n_keys && p->k < 0; i++)
 		if (same_id(v->keys[i].id, v->keys[i].id_len, id) &&
-		    v->keys[i].priv != CK_INVALID_HANDLE &&
-		    v->keys[i].pub != CK_INVALID_HANDLE && v->keys[i].pubkey &&
+		    has_both(&v->keys[i]) && v->keys[i].pubkey &&
 		    gm_pubkey_equal(v->keys[i].pubkey,
-				    v->facts[p->c].pubkey) == 1)
+				    v->certs[p->c].facts.pubkey) == 1)
 			p->k = (int)i;
 	return p->c >= 0 && p->k >= 0 ? 0 : -1;
 }
@@ -578,7 +589,7 @@ static int new_pair_missing(gm_run *r, gm_error *err)
 		       r->ctx->token->serial, serial ? serial : "unknown");
 }
 
-static const char *final_label(gm_run *r, const gm_view *v, int oc)
+static const char *final_label(gm_run *r, const gm_token_snapshot *v, int oc)
 {
 	const char *l = gm_journal_get(&r->journal, "old_label");
 
@@ -589,10 +600,10 @@ static const char *final_label(gm_run *r, const gm_view *v, int oc)
 }
 
 /* A key the old certificate's public key names, that is not the new key. */
-static int is_old_key(const gm_view *v, size_t i, EVP_PKEY *oldpub,
-		      const gm_token_key *newk)
+static int is_old_key(const gm_token_snapshot *v, size_t i, EVP_PKEY *oldpub,
+		      const gm_snapshot_key *newk)
 {
-	const gm_token_key *k = &v->keys[i];
+	const gm_snapshot_key *k = &v->keys[i];
 
 	return k->pubkey && gm_pubkey_equal(k->pubkey, oldpub) == 1 &&
 	       gm_pubkey_equal(k->pubkey, newk->pubkey) != 1 &&
@@ -600,45 +611,34 @@ static int is_old_key(const gm_view *v, size_t i, EVP_PKEY *oldpub,
 		 !memcmp(k->id, newk->id, k->id_len));
 }
 
-static int destroy_old_keys(gm_run *r, const gm_view *v, EVP_PKEY *oldpub,
-			    const gm_token_key *newk, gm_error *err)
+/* Each old key pair as a whole: its private key first (backend.h). */
+static int destroy_old_keys(gm_run *r, const gm_token_snapshot *v,
+			    EVP_PKEY *oldpub, const gm_snapshot_key *newk,
+			    gm_error *err)
 {
 	size_t i;
 
-	/* private keys first: a certificate left alone is harmless */
 	for (i = 0; i < v->n_keys; i++)
-		if (v->keys[i].priv != CK_INVALID_HANDLE &&
-		    is_old_key(v, i, oldpub, newk) &&
-		    gm_token_destroy(r->ctx->session, v->keys[i].priv, err))
-			return -1;
-	for (i = 0; i < v->n_keys; i++)
-		if (v->keys[i].pub != CK_INVALID_HANDLE &&
-		    is_old_key(v, i, oldpub, newk) &&
-		    gm_token_destroy(r->ctx->session, v->keys[i].pub, err))
+		if (is_old_key(v, i, oldpub, newk) &&
+		    gm_token_remove(r->ctx->session, v->keys[i].ref, err))
 			return -1;
 	return 0;
 }
 
-static int relabel_key(gm_run *r, const gm_token_key *k, const char *label,
+static int relabel_key(gm_run *r, const gm_snapshot_key *k, const char *label,
 		       gm_error *err)
 {
 	if (k->label && !strcmp(k->label, label))
 		return 0;
 	r->changed = 1;
-	if (k->priv != CK_INVALID_HANDLE &&
-	    gm_token_set_label(r->ctx->session, k->priv, label, err))
-		return -1;
-	if (k->pub != CK_INVALID_HANDLE &&
-	    gm_token_set_label(r->ctx->session, k->pub, label, err))
-		return -1;
-	return 0;
+	return gm_token_relabel(r->ctx->session, k->ref, label, err);
 }
 
-static int retire_old(gm_run *r, const gm_view *v, const retire_plan *p,
-		      gm_error *err)
+static int retire_old(gm_run *r, const gm_token_snapshot *v,
+		      const retire_plan *p, gm_error *err)
 {
-	const gm_token_cert *old;
-	const gm_token_key *newk = &v->keys[p->k];
+	const gm_snapshot_cert *old;
+	const gm_snapshot_key *newk = &v->keys[p->k];
 	char *label;
 	size_t i;
 	int ret = 0;
@@ -649,30 +649,29 @@ static int retire_old(gm_run *r, const gm_view *v, const retire_plan *p,
 	/* kept by an earlier run with --keep-old: stays */
 	if (!r->ctx->keep_old && !ends_with(old->label, REPLACED)) {
 		r->changed = 1;
-		if (destroy_old_keys(r, v, v->facts[p->oc].pubkey, newk, err))
+		if (destroy_old_keys(r, v, old->facts.pubkey, newk, err))
 			return -1;
-		return gm_token_destroy(r->ctx->session, old->handle, err);
+		return gm_token_remove(r->ctx->session, old->ref, err);
 	}
 	if (ends_with(old->label, REPLACED))
 		return 0;
 	label = gm_xasprintf("%s%s", old->label ? old->label : "", REPLACED);
 	for (i = 0; i < v->n_keys && !ret; i++)
-		if (is_old_key(v, i, v->facts[p->oc].pubkey, newk))
+		if (is_old_key(v, i, old->facts.pubkey, newk))
 			ret = relabel_key(r, &v->keys[i], label, err);
 	if (!ret) {
 		r->changed = 1;
-		ret = gm_token_set_label(r->ctx->session, old->handle, label,
-					 err);
+		ret = gm_token_relabel(r->ctx->session, old->ref, label, err);
 	}
 	free(label);
 	return ret;
 }
 
 /* Objects with this renewal's pending label that are not the new pair. */
-static int is_stale_key(gm_run *r, const gm_view *v, size_t i,
+static int is_stale_key(gm_run *r, const gm_token_snapshot *v, size_t i,
 			const retire_plan *p)
 {
-	const gm_token_key *k = &v->keys[i], *newk = &v->keys[p->k];
+	const gm_snapshot_key *k = &v->keys[i], *newk = &v->keys[p->k];
 
 	return k->label && !strcmp(k->label, r->pending) && (int)i != p->k &&
 	       !(k->id_len == newk->id_len &&
@@ -680,29 +679,23 @@ static int is_stale_key(gm_run *r, const gm_view *v, size_t i,
 	       !(k->pubkey && gm_pubkey_equal(k->pubkey, newk->pubkey) == 1);
 }
 
-static int is_stale_cert(gm_run *r, const gm_view *v, size_t i,
+static int is_stale_cert(gm_run *r, const gm_token_snapshot *v, size_t i,
 			 const retire_plan *p)
 {
-	const gm_token_cert *c = &v->certs[i];
+	const gm_snapshot_cert *c = &v->certs[i];
 
 	return c->label && !strcmp(c->label, r->pending) && (int)i != p->c &&
 	       (int)i != p->oc;
 }
 
-static int destroy_key(gm_run *r, const gm_token_key *k, gm_error *err)
+static int destroy_key(gm_run *r, const gm_snapshot_key *k, gm_error *err)
 {
 	r->changed = 1;
-	if (k->priv != CK_INVALID_HANDLE &&
-	    gm_token_destroy(r->ctx->session, k->priv, err))
-		return -1;
-	if (k->pub != CK_INVALID_HANDLE &&
-	    gm_token_destroy(r->ctx->session, k->pub, err))
-		return -1;
-	return 0;
+	return gm_token_remove(r->ctx->session, k->ref, err);
 }
 
-static int remove_stale(gm_run *r, const gm_view *v, const retire_plan *p,
-			gm_error *err)
+static int remove_stale(gm_run *r, const gm_token_snapshot *v,
+			const retire_plan *p, gm_error *err)
 {
 	size_t i;
 
@@ -713,7 +706,7 @@ static int remove_stale(gm_run *r, const gm_view *v, const retire_plan *p,
 		if (!is_stale_cert(r, v, i, p))
 			continue;
 		r->changed = 1;
-		if (gm_token_destroy(r->ctx->session, v->certs[i].handle, err))
+		if (gm_token_remove(r->ctx->session, v->certs[i].ref, err))
 			return -1;
 	}
 	return 0;
@@ -721,7 +714,7 @@ static int remove_stale(gm_run *r, const gm_view *v, const retire_plan *p,
 
 /* A key some certificate on the token belongs to (by CKA_ID or public
  * key): never a leftover. */
-static int key_has_cert(const gm_view *v, const gm_token_key *k)
+static int key_has_cert(const gm_token_snapshot *v, const gm_snapshot_key *k)
 {
 	size_t i;
 
@@ -729,8 +722,8 @@ static int key_has_cert(const gm_view *v, const gm_token_key *k)
 		if (v->certs[i].id_len == k->id_len && k->id_len &&
 		    !memcmp(v->certs[i].id, k->id, k->id_len))
 			return 1;
-		if (v->parsed[i] && k->pubkey &&
-		    gm_pubkey_equal(k->pubkey, v->facts[i].pubkey) == 1)
+		if (v->certs[i].parsed && k->pubkey &&
+		    gm_pubkey_equal(k->pubkey, v->certs[i].facts.pubkey) == 1)
 			return 1;
 	}
 	return 0;
@@ -763,13 +756,14 @@ static int order_is_dead(gm_run *r, const char *label)
 /* Key pairs left by renewals that will never finish (an update code the
  * CA does not know, an expired or cancelled order), which hold no
  * certificate: removed once the service says their order is not live. */
-static int remove_dead_pending(gm_run *r, const gm_view *v, gm_error *err)
+static int remove_dead_pending(gm_run *r, const gm_token_snapshot *v,
+			       gm_error *err)
 {
 	static const char prefix[] = "gmrenew-pending-";
 	size_t i;
 
 	for (i = 0; i < v->n_keys; i++) {
-		const gm_token_key *k = &v->keys[i];
+		const gm_snapshot_key *k = &v->keys[i];
 
 		if (!k->label || strncmp(k->label, prefix, strlen(prefix)) ||
 		    !strcmp(k->label, r->pending) || key_has_cert(v, k) ||
@@ -784,11 +778,11 @@ static int remove_dead_pending(gm_run *r, const gm_view *v, gm_error *err)
 }
 
 /* Whether retiring has anything left to do on the token. */
-static int retire_pending_work(gm_run *r, const gm_view *v,
+static int retire_pending_work(gm_run *r, const gm_token_snapshot *v,
 			       const retire_plan *p)
 {
-	const gm_token_key *k = &v->keys[p->k];
-	const gm_token_cert *c = &v->certs[p->c];
+	const gm_snapshot_key *k = &v->keys[p->k];
+	const gm_snapshot_cert *c = &v->certs[p->c];
 	size_t i;
 
 	if (!k->label || strcmp(k->label, p->label) || !c->label ||
@@ -805,41 +799,40 @@ static int retire_pending_work(gm_run *r, const gm_view *v,
 	return 0;
 }
 
-static int give_final_labels(gm_run *r, const gm_view *v,
+static int give_final_labels(gm_run *r, const gm_token_snapshot *v,
 			     const retire_plan *p, gm_error *err)
 {
-	const gm_token_cert *c = &v->certs[p->c];
+	const gm_snapshot_cert *c = &v->certs[p->c];
 
 	if (relabel_key(r, &v->keys[p->k], p->label, err))
 		return -1;
 	if (c->label && !strcmp(c->label, p->label))
 		return 0;
 	r->changed = 1;
-	return gm_token_set_label(r->ctx->session, c->handle, p->label, err);
+	return gm_token_relabel(r->ctx->session, c->ref, p->label, err);
 }
 
 /* No journal of the installation, the old certificate gone and the
  * confirmed certificate on the token with its key: finished elsewhere,
  * nothing to do. */
-static int finished_without_journal(gm_run *r, const gm_view *v)
+static int finished_without_journal(gm_run *r, const gm_token_snapshot *v)
 {
-	int c;
+	long c;
 
 	if (gm_journal_get(&r->journal, "new_sha256") ||
-	    gm_view_find_cert(v, r->old_sha256) >= 0)
+	    gm_snapshot_find_cert(v, r->old_sha256) >= 0)
 		return 0;
-	c = gm_view_find_cert(v, r->order.cert_sha256);
-	return c >= 0 && gm_view_find_key(v, v->facts[c].pubkey, 1) >= 0;
+	c = gm_snapshot_find_cert(v, r->order.cert_sha256);
+	return c >= 0 && v->certs[c].key_state == GM_KEY_FOUND;
 }
 
 /* confirmed: the old pair goes, the new pair gets its final label. */
 static int retire(gm_run *r, gm_error *err)
 {
 	retire_plan p = { -1, -1, -1, NULL };
-	gm_view *v;
+	gm_token_snapshot *v;
 	int ret = -1;
 
-	gm_run_view_drop(r);	/* decide from a fresh read of the token */
 	v = gm_run_view(r, err);
 	if (!v)
 		return -1;
@@ -853,7 +846,7 @@ static int retire(gm_run *r, gm_error *err)
 		new_pair_missing(r, err);
 		goto out;
 	}
-	p.oc = gm_view_find_cert(v, r->old_sha256);
+	p.oc = (int)gm_snapshot_find_cert(v, r->old_sha256);
 	if (p.oc == p.c)
 		p.oc = -1;
 	p.label = gm_xstrdup(final_label(r, v, p.oc));

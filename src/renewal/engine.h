@@ -2,7 +2,7 @@
 #ifndef GMRENEW_RENEWAL_ENGINE_H
 #define GMRENEW_RENEWAL_ENGINE_H
 
-#include "renewal_view.h"
+#include "renewal_internal.h"
 
 enum {
 	GM_PROGRESS_CHECK = 1,
@@ -26,14 +26,16 @@ typedef struct gm_run {
 				 * when the renewal starts; an answer
 				 * naming another is refused */
 	int changed;		/* this run changed the token or the order */
-	gm_view view;		/* the token, read once per run and kept up
-				 * to date with what this run changes */
-	int have_view;
+	gm_token_snapshot *view;	/* the token, read once per run (the
+					 * caller's, or own_view) and kept up
+					 * to date with what this run adds */
+	gm_token_snapshot own_view;	/* read here when the caller gave none */
 } gm_run;
 
-/* The run's view of the token, read on first use. */
-gm_view *gm_run_view(gm_run *r, gm_error *err);
-/* Forget the view: the next use reads the token again. */
+/* The run's snapshot of the token: the caller's, else read on first use. */
+gm_token_snapshot *gm_run_view(gm_run *r, gm_error *err);
+/* Forget the snapshot (releasing it when the run read it): the next use
+ * reads the token again. */
 void gm_run_view_drop(gm_run *r);
 
 void gm_run_progress(gm_run *r, int number, const char *what);
@@ -51,7 +53,7 @@ int gm_run_interrupted(gm_run *r, gm_error *err);
 /* Drives the order from its current state to the end. */
 int gm_run_drive(gm_run *r, gm_error *err);
 /* Records the facts of the certificate being renewed in the journal. */
-void gm_run_journal_old(gm_run *r, const gm_token_cert *obj,
+void gm_run_journal_old(gm_run *r, const gm_snapshot_cert *obj,
 			const gm_cert_facts *facts);
 
 #endif

@@ -119,7 +119,7 @@ static int nothing_started(gm_error *err)
 }
 
 /* Asks the CA about the certificate: known, renewable, an open order? */
-static int check_with_ca(gm_run *r, const gm_token_cert *old,
+static int check_with_ca(gm_run *r, const gm_snapshot_cert *old,
 			 const gm_cert_facts *facts, char *open_code,
 			 gm_error *err)
 {
@@ -146,15 +146,15 @@ static int check_with_ca(gm_run *r, const gm_token_cert *old,
 }
 
 /* The private key of the certificate being renewed, on the token. */
-static const gm_token_key *old_pair(gm_run *r, const gm_cert_facts *facts,
-				    gm_error *err)
+static const gm_snapshot_key *old_pair(gm_run *r, const gm_cert_facts *facts,
+				       gm_error *err)
 {
-	gm_view *v = gm_run_view(r, err);
-	int k;
+	gm_token_snapshot *v = gm_run_view(r, err);
+	long k;
 
 	if (!v)
 		return NULL;
-	k = gm_view_find_key(v, facts->pubkey, 1);
+	k = gm_snapshot_find_key(v, facts->pubkey, 1);
 	if (k >= 0)
 		return &v->keys[k];
 	gm_fail(err, GM_EXIT_FAILED, "contact the CA",
@@ -164,24 +164,24 @@ static const gm_token_key *old_pair(gm_run *r, const gm_cert_facts *facts,
 
 static int dry_run(gm_run *r, const gm_cert_facts *facts, gm_error *err)
 {
-	const gm_token_key *k = old_pair(r, facts, err);
+	const gm_snapshot_key *k = old_pair(r, facts, err);
 	unsigned char digest[GM_DIGEST_LEN] = { 0 }, *sig = NULL;
 	size_t sig_len = 0;
 
 	/* The old key must be able to prove possession. */
-	if (!k || gm_token_sign_digest(r->ctx->session, r->ctx->profile, k->priv,
-				       digest, &sig, &sig_len, err))
+	if (!k || gm_token_sign(r->ctx->session, k->ref, digest, &sig, &sig_len,
+				err))
 		return -1;
 	OPENSSL_free(sig);
 	snprintf(r->out->state, sizeof(r->out->state), "dry-run");
 	return 0;
 }
 
-static int start_order(gm_run *r, const gm_token_cert *old,
+static int start_order(gm_run *r, const gm_snapshot_cert *old,
 		       const gm_cert_facts *facts, gm_error *err)
 {
-	const gm_token_key *k = old_pair(r, facts, err);
-	gm_token_signer signer;
+	const gm_snapshot_key *k = old_pair(r, facts, err);
+	gm_key_signer signer;
 	gm_pop_key pop;
 	gm_order fresh;
 
@@ -189,9 +189,9 @@ static int start_order(gm_run *r, const gm_token_cert *old,
 		return -1;
 	gm_run_progress(r, GM_PROGRESS_START,
 			N_("Starting the renewal with the service"));
-	signer = (gm_token_signer){ r->ctx->session, r->ctx->profile, k->priv };
+	signer = (gm_key_signer){ r->ctx->session, k->ref };
 	pop = (gm_pop_key){ r->ctx->profile->scheme, k->pubkey,
-			    gm_token_sign_cb, &signer };
+			    gm_key_sign_cb, &signer };
 	gm_sig_scheme_for_key(k->pubkey, &pop.scheme, NULL);
 	memset(&fresh, 0, sizeof(fresh));
 	if (gm_service_start(r->ctx->service, old->der, old->der_len, &pop,
@@ -200,7 +200,7 @@ static int start_order(gm_run *r, const gm_token_cert *old,
 	return gm_run_set_order(r, &fresh, err);
 }
 
-static int record_start(gm_run *r, const gm_token_cert *old,
+static int record_start(gm_run *r, const gm_snapshot_cert *old,
 			const gm_cert_facts *facts, gm_error *err)
 {
 	if (open_journal(r, err))
@@ -226,11 +226,11 @@ static int service_fault(gm_error *err)
  * now that the lock is held (another process may have renewed it). */
 static int still_there(gm_run *r, const gm_cert_facts *facts, gm_error *err)
 {
-	gm_view *v = gm_run_view(r, err);
+	gm_token_snapshot *v = gm_run_view(r, err);
 
 	if (!v)
 		return -1;
-	if (gm_view_find_cert(v, facts->sha256_hex) >= 0)
+	if (gm_snapshot_find_cert(v, facts->sha256_hex) >= 0)
 		return 0;
 	return gm_fail(err, GM_EXIT_FAILED,
 		       "run 'gmrenew list-certs' to see the token now, then "
@@ -305,15 +305,20 @@ static int resume(gm_run *r, int *ret, gm_error *err)
 	return 1;
 }
 
-int gm_renew(gm_renewal_ctx *ctx, const gm_token_cert *old,
+int gm_renew(gm_renewal_ctx *ctx, gm_token_snapshot *token, size_t index,
 	     gm_renewal_result *out, gm_error *err)
 {
+	const gm_snapshot_cert *old;
 	gm_token_lock *lock = NULL;
 	gm_cert_facts facts;
 	char open_code[24] = "";
 	gm_run r;
 	int ret = -1;
 
+	if (!ctx || !token || !out || index >= token->n_certs)
+		return gm_fail(err, GM_EXIT_FAILED, NULL, "internal error: "
+			       "gm_renew called without a certificate");
+	old = &token->certs[index];
 	if (!old->der)
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
 			       "the certificate object cannot be read");
@@ -321,6 +326,7 @@ int gm_renew(gm_renewal_ctx *ctx, const gm_token_cert *old,
 		return -1;
 	if (begin(ctx, out, &r, &lock, err))
 		goto out_facts;
+	r.view = token;		/* read once by the caller */
 	snprintf(r.old_sha256, sizeof(r.old_sha256), "%s", facts.sha256_hex);
 	if (still_there(&r, &facts, err))
 		goto out;
@@ -375,15 +381,15 @@ static int open_journal_for(gm_run *r, gm_error *err)
 
 static void journal_old_from_token(gm_run *r, gm_error *err)
 {
-	gm_view *v;
-	int c;
+	gm_token_snapshot *v;
+	long c;
 
 	if (gm_journal_get(&r->journal, "old_certificate"))
 		return;
 	v = gm_run_view(r, err);
-	c = v ? gm_view_find_cert(v, r->old_sha256) : -1;
+	c = v ? gm_snapshot_find_cert(v, r->old_sha256) : -1;
 	if (c >= 0)
-		gm_run_journal_old(r, &v->certs[c], &v->facts[c]);
+		gm_run_journal_old(r, &v->certs[c], &v->certs[c].facts);
 }
 
 /* What this machine's journal of the code says before the service is
@@ -423,17 +429,17 @@ static int already_complete(gm_run *r, gm_error *err)
 {
 	const char *last = gm_journal_get(&r->journal, "last_step");
 	const char *mine = gm_journal_get(&r->journal, "new_sha256");
-	gm_view *v;
-	int c;
+	gm_token_snapshot *v;
+	long c;
 
 	if (strcmp(r->order.state, "confirmed") || !last ||
 	    strcmp(last, "retired") || !mine ||
 	    strcmp(mine, r->order.cert_sha256))
 		return 0;
 	v = gm_run_view(r, err);
-	if (!v || gm_view_find_cert(v, mine) < 0)
+	if (!v || gm_snapshot_find_cert(v, mine) < 0)
 		return 0;
-	c = gm_view_find_cert(v, r->old_sha256);
+	c = gm_snapshot_find_cert(v, r->old_sha256);
 	return c < 0 || gm_label_replaced(v->certs[c].label);
 }
 

@@ -18,8 +18,14 @@ static gm_check *add(gm_verify_report *r, const char *id, int status,
 static gm_check *add(gm_verify_report *r, const char *id, int status,
 		     const char *fmt, ...)
 {
-	gm_check *c = &r->checks[r->n++];
+	gm_check *c;
 	va_list ap;
+
+	if (r->n >= GM_VERIFY_MAX_CHECKS) {	/* never silently passed */
+		r->ok = 0;
+		return NULL;
+	}
+	c = &r->checks[r->n++];
 
 	c->id = id;
 	c->status = status;
@@ -64,64 +70,28 @@ static void check_validity(const gm_verify_input *in, gm_verify_report *r)
 		add(r, "validity", GM_CHECK_PASS, N_("valid from %s to %s"), nb, na);
 }
 
-/* What the keys show of the certificate's key pair: 2 the private key,
- * 1 only a public key object, 0 nothing; *privs_visible when private key
- * objects can be seen at all. */
-static int key_seen(const gm_verify_input *in, const gm_token_key *keys,
-		    size_t n, int *privs_visible)
-{
-	size_t i;
-	int seen = 0;
-
-	*privs_visible = gm_session_logged_in(in->session);
-	for (i = 0; i < n; i++) {
-		if (keys[i].priv != CK_INVALID_HANDLE)
-			*privs_visible = 1;
-		if (!keys[i].pubkey ||
-		    gm_pubkey_equal(keys[i].pubkey, in->cert->pubkey) != 1)
-			continue;
-		if (keys[i].priv != CK_INVALID_HANDLE)
-			seen = 2;
-		else if (!seen)
-			seen = 1;
-	}
-	return seen;
-}
-
 /* The certificate's private key on the token: a pass only when a private
  * key object was seen; without the PIN (private objects hidden) the check
  * is incomplete, never a pass from the public key alone. */
 static void check_key_on_token(const gm_verify_input *in,
 			       gm_verify_report *r)
 {
-	gm_token_key *read = NULL;
-	const gm_token_key *keys = in->keys;
-	size_t n = in->n_keys;
-	gm_error err;
-	int seen, privs_visible;
+	gm_key_state st;
+	long k;
 
-	if (!in->session) {
+	if (!in->token) {
 		add(r, "key", GM_CHECK_SKIP, N_("no token to look at"));
 		return;
 	}
-	if (!keys) {
-		if (gm_token_keys(in->session, &read, &n, &err)) {
-			add(r, "key", GM_CHECK_FAIL, N_("cannot read the token's "
-			    "keys: %s"), err.msg);
-			return;
-		}
-		keys = read;
-	}
-	seen = key_seen(in, keys, n, &privs_visible);
-	gm_token_keys_free(read, read ? n : 0);
-	if (seen == 2)
+	st = gm_snapshot_key_of(in->token, in->cert->pubkey, &k);
+	if (st == GM_KEY_FOUND)
 		add(r, "key", GM_CHECK_PASS, N_("the token holds the private key "
 		    "of this certificate"));
-	else if (privs_visible)
+	else if (in->token->private_visible)
 		add(r, "key", GM_CHECK_FAIL, N_("the token holds no private key "
-		    "for this certificate's public key%s"), seen ? gm_text(N_(" (only its "
-		    "public key object)")) : "");
-	else if (seen)
+		    "for this certificate's public key%s"), k >= 0 ?
+		    gm_text(N_(" (only its public key object)")) : "");
+	else if (st == GM_KEY_UNKNOWN)
 		add(r, "key", GM_CHECK_SKIP, N_("incomplete: the public key object "
 		    "is on the token, but its private key can be seen only "
 		    "after login (give the PIN with --pin-file, --pin-fd or "
@@ -171,6 +141,10 @@ int gm_verify_certificate(const gm_verify_input *in, gm_verify_report *out,
 {
 	size_t i;
 
+	if (!in || !out || !in->cert || (in->previous && !in->policy))
+		return gm_fail(err, GM_EXIT_FAILED, NULL, "internal error: "
+			       "gm_verify_certificate called without its "
+			       "arguments");
 	memset(out, 0, sizeof(*out));
 	out->ok = 1;
 	check_chain(in, out);
@@ -180,7 +154,8 @@ int gm_verify_certificate(const gm_verify_input *in, gm_verify_report *out,
 	check_renewal(in, out);
 	if (out->ok)
 		return 0;
-	for (i = 0; out->checks[i].status != GM_CHECK_FAIL; i++)
+	for (i = 0; i + 1 < out->n && out->checks[i].status != GM_CHECK_FAIL;
+	     i++)
 		;
 	return gm_fail(err, GM_EXIT_VERIFY,
 		       "do not use this certificate; report it to the CA",

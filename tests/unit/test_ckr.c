@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "gmrenew/token.h"
+#include "../../src/token/pkcs11/p11.h"	/* the CKR table is internal */
 
 struct code {
 	CK_RV rv;

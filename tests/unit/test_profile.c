@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include <p11-kit/pkcs11.h>
+
 #include "gmrenew/token.h"
 
 static const unsigned char sm2_oid[] = {

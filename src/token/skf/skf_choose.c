@@ -4,6 +4,7 @@
  * (docs/skf.md, "Which API").
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "skf_internal.h"
@@ -101,5 +102,25 @@ int gm_token_api_choose(const char *path, gm_token_api want,
 	}
 	gm_debug("token library '%s': %s API (%s)", path,
 		 gm_token_api_name(out->used), out->why);
+	return 0;
+}
+
+int gm_module_open_api(const char *path, gm_token_api api, gm_module **out,
+		       gm_error *err)
+{
+	gm_module *m;
+
+	if (api != GM_API_SKF)
+		return gm_module_open(path, out, err);
+	*out = NULL;
+	m = gm_xcalloc(1, sizeof(*m));
+	m->be = &gm_skf_backend;
+	m->path = gm_xstrdup(path ? path : "");
+	if (m->be->open(m, err) < 0) {
+		free(m->path);
+		free(m);
+		return -1;
+	}
+	*out = m;		/* the caller owns m now */
 	return 0;
 }

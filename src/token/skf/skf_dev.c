@@ -248,6 +248,7 @@ int gm_skf_pin_state(gm_skf_dev *d, gm_pin_state *out, gm_error *err)
 	out->final_try = p.remaining == 1;
 	out->count_low = p.remaining < p.max_tries;
 	out->min_len = 6;	/* feitian-driver.md: 6 to 16 */
+	out->tries_left = (int)(p.remaining > 255 ? 255 : p.remaining);
 	out->max_len = 16;
 	return 0;
 }

@@ -107,11 +107,11 @@ static int setup(struct ctx *c, int want_session, int login, gm_error *err)
 	if (c->o->profile) {
 		if (gm_profile_get(c->o->profile, &c->o->cfg, &c->prof, err) < 0)
 			return -1;
-	} else if (gm_profile_detect(c->m, c->tok.slot, &c->o->cfg, &c->prof,
+	} else if (gm_profile_detect(c->m, &c->tok, &c->o->cfg, &c->prof,
 				     err) < 0) {
 		return -1;
 	}
-	if (gm_session_open(c->m, c->tok.slot, 1, &c->s, err) < 0)
+	if (gm_session_open(c->m, &c->tok, 1, &c->s, err) < 0)
 		return -1;
 	gm_session_set_pin_tries(c->s, c->prof.pin_max_tries);
 	gm_session_set_profile(c->s, &c->prof);
@@ -127,62 +127,60 @@ static void teardown(struct ctx *c)
 	gm_module_close(c->m);
 }
 
-/* The certificate with CKA_ID id; CK_INVALID_HANDLE if none. */
-static CK_OBJECT_HANDLE cert_by_id(struct ctx *c, const char *idhex,
-				   gm_error *err, int *failed)
+/* The token, read once (the snapshot). */
+static int read_token(struct ctx *c, gm_token_snapshot *snap, gm_error *err)
 {
-	gm_token_cert *certs = NULL;
-	size_t n = 0, i;
-	unsigned char *id = NULL;
-	size_t id_len = 0;
-	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
-
-	*failed = 0;
-	if (unhex_arg(idhex, &id, &id_len, err) < 0 ||
-	    gm_token_certs(c->s, &certs, &n, err) < 0) {
-		*failed = 1;
-		free(id);
-		return h;
-	}
-	for (i = 0; i < n; i++)
-		if (certs[i].id_len == id_len &&
-		    !memcmp(certs[i].id, id, id_len))
-			h = certs[i].handle;
-	gm_token_certs_free(certs, n);
-	free(id);
-	return h;
+	return gm_token_snapshot_read(c->s, snap, err);
 }
 
-/* The key pair with CKA_ID id; out->pub and out->priv may be invalid. */
-static int key_by_id(struct ctx *c, const char *idhex, gm_token_key *out,
-		     gm_error *err)
+static int same_id(const unsigned char *a, size_t a_len,
+		   const unsigned char *b, size_t b_len)
 {
-	gm_token_key *keys = NULL;
-	size_t n = 0, i;
-	unsigned char *id = NULL;
-	size_t id_len = 0;
-	int found = 0;
+	return a_len == b_len && (!a_len || !memcmp(a, b, a_len));
+}
 
-	memset(out, 0, sizeof(*out));
+/* The index of the certificate with CKA_ID id, -1 if none, -2 on error. */
+static long cert_by_id(struct ctx *c, gm_token_snapshot *snap,
+		       const char *idhex, gm_error *err)
+{
+	unsigned char *id = NULL;
+	size_t id_len = 0, i;
+	long found = -1;
+
+	if (unhex_arg(idhex, &id, &id_len, err) < 0 ||
+	    read_token(c, snap, err) < 0) {
+		free(id);
+		return -2;
+	}
+	for (i = 0; i < snap->n_certs; i++)
+		if (same_id(snap->certs[i].id, snap->certs[i].id_len, id,
+			    id_len))
+			found = (long)i;
+	free(id);
+	return found;
+}
+
+/* The key pair with CKA_ID id, or -1 with err. */
+static long key_by_id(struct ctx *c, gm_token_snapshot *snap,
+		      const char *idhex, gm_error *err)
+{
+	unsigned char *id = NULL;
+	size_t id_len = 0, i;
+
 	if (unhex_arg(idhex, &id, &id_len, err) < 0)
 		return -1;
-	if (gm_token_keys(c->s, &keys, &n, err) < 0) {
+	if (read_token(c, snap, err) < 0) {
 		free(id);
 		return -1;
 	}
-	for (i = 0; i < n && !found; i++) {
-		if (keys[i].id_len != id_len || memcmp(keys[i].id, id, id_len))
-			continue;
-		*out = keys[i];
-		memset(&keys[i], 0, sizeof(keys[i]));
-		found = 1;
-	}
-	gm_token_keys_free(keys, n);
+	for (i = 0; i < snap->n_keys; i++)
+		if (same_id(snap->keys[i].id, snap->keys[i].id_len, id,
+			    id_len)) {
+			free(id);
+			return (long)i;
+		}
 	free(id);
-	if (!found)
-		return gm_fail(err, GM_EXIT_FAILED, NULL, "no key with id %s",
-			       idhex);
-	return 0;
+	return gm_fail(err, GM_EXIT_FAILED, NULL, "no key with id %s", idhex);
 }
 
 static int cmd_locate(struct ctx *c, int argc, char **argv, gm_error *err)
@@ -307,24 +305,23 @@ static int cmd_keygen(struct ctx *c, int argc, char **argv, gm_error *err)
 {
 	unsigned char *id = NULL;
 	size_t id_len = 0;
-	gm_token_key key;
+	gm_snapshot_key key;
 	int ret = -1;
 
+	memset(&key, 0, sizeof(key));
 	if (argc != 3)
 		return usage();
 	if (unhex_arg(argv[0], &id, &id_len, err) < 0)
 		return 2;
 	if (setup(c, 1, 1, err) < 0 ||
-	    gm_token_generate_keypair(c->s, &c->prof, id, id_len, argv[1], &key,
-				      err) < 0)
+	    gm_token_new_keypair(c->s, id, id_len, argv[1], &key, err) < 0)
 		goto out;
-	printf("keygen pub=%lu priv=%lu label=%s ", (unsigned long)key.pub,
-	       (unsigned long)key.priv, key.label);
+	printf("keygen parts=%u label=%s ", key.parts, key.label);
 	print_hex("id", key.id, key.id_len);
 	printf("\n");
 	ret = write_pub_pem(key.pubkey, argv[2]) < 0 ? 1 : 0;
-	gm_token_key_release(&key);
 out:
+	gm_snapshot_key_release(&key);
 	free(id);
 	return ret;
 }
@@ -333,11 +330,12 @@ static int cmd_sign(struct ctx *c, int argc, char **argv, gm_error *err)
 {
 	unsigned char *digest = NULL, *sig = NULL;
 	size_t digest_len = 0, sig_len = 0;
-	gm_token_key key;
-	gm_token_signer signer;
+	gm_token_snapshot snap;
+	gm_key_signer signer;
+	long k;
 	int ret = -1;
 
-	memset(&key, 0, sizeof(key));
+	memset(&snap, 0, sizeof(snap));
 	if (argc != 3)
 		return usage();
 	if (unhex_arg(argv[1], &digest, &digest_len, err) < 0 ||
@@ -346,91 +344,99 @@ static int cmd_sign(struct ctx *c, int argc, char **argv, gm_error *err)
 		free(digest);
 		return 2;
 	}
-	if (setup(c, 1, 1, err) < 0 || key_by_id(c, argv[0], &key, err) < 0)
+	if (setup(c, 1, 1, err) < 0 ||
+	    (k = key_by_id(c, &snap, argv[0], err)) < 0)
 		goto out;
 	signer.session = c->s;
-	signer.profile = &c->prof;
-	signer.priv = key.priv;
-	if (gm_token_sign_cb(&signer, digest, &sig, &sig_len, err) < 0)
+	signer.key = snap.keys[k].ref;
+	if (gm_key_sign_cb(&signer, digest, &sig, &sig_len, err) < 0)
 		goto out;
 	printf("signed len=%zu\n", sig_len);
 	ret = write_file(argv[2], sig, sig_len) < 0 ? 1 : 0;
 out:
 	OPENSSL_free(sig);
 	free(digest);
-	gm_token_key_release(&key);
+	gm_token_snapshot_release(&snap);
 	return ret;
 }
 
+/* The public key the token shows for the key pair (from the public key
+ * object, or the private key's own point when it stands alone). */
 static int cmd_pubkey(struct ctx *c, int argc, char **argv, gm_error *err)
 {
-	gm_token_key key;
-	EVP_PKEY *pub = NULL;
+	gm_token_snapshot snap;
+	long k;
 	int ret = -1;
 
-	memset(&key, 0, sizeof(key));
+	memset(&snap, 0, sizeof(snap));
 	if (argc != 2)
 		return usage();
-	if (setup(c, 1, 1, err) < 0 || key_by_id(c, argv[0], &key, err) < 0)
+	if (setup(c, 1, 1, err) < 0 ||
+	    (k = key_by_id(c, &snap, argv[0], err)) < 0)
 		goto out;
-	/* from the private key object: the layer finds the point */
-	if (gm_token_object_pubkey(c->s, key.priv != CK_INVALID_HANDLE ?
-				   key.priv : key.pub, &pub, err) < 0)
+	if (!snap.keys[k].pubkey) {
+		ret = gm_fail(err, GM_EXIT_FAILED, NULL,
+			      "the key pair shows no public key");
 		goto out;
-	printf("pubkey equal=%d\n", key.pubkey ? gm_pubkey_equal(pub,
-								 key.pubkey) : -1);
-	ret = write_pub_pem(pub, argv[1]) < 0 ? 1 : 0;
+	}
+	printf("pubkey parts=%u\n", snap.keys[k].parts);
+	ret = write_pub_pem(snap.keys[k].pubkey, argv[1]) < 0 ? 1 : 0;
 out:
-	EVP_PKEY_free(pub);
-	gm_token_key_release(&key);
+	gm_token_snapshot_release(&snap);
 	return ret;
 }
 
+/* Every certificate: pub/priv say whether its key pair (by public key)
+ * shows a public and a private key object. */
 static int cmd_certs(struct ctx *c, int argc, char **argv, gm_error *err)
 {
-	gm_token_cert *certs = NULL;
-	size_t n = 0, i;
+	gm_token_snapshot snap;
+	size_t i;
 
-	if (setup(c, 1, 1, err) < 0 || gm_token_certs(c->s, &certs, &n, err) < 0)
+	if (setup(c, 1, 1, err) < 0 || read_token(c, &snap, err) < 0)
 		return -1;
-	printf("count=%zu\n", n);
-	for (i = 0; i < n; i++) {
+	printf("count=%zu\n", snap.n_certs);
+	for (i = 0; i < snap.n_certs; i++) {
+		const gm_snapshot_cert *cert = &snap.certs[i];
+		unsigned parts = cert->key >= 0 ? snap.keys[cert->key].parts : 0;
+
 		printf("cert ");
-		print_hex("id", certs[i].id, certs[i].id_len);
+		print_hex("id", cert->id, cert->id_len);
 		printf(" label=%s len=%zu value=%d pub=%d priv=%d\n",
-		       certs[i].label, certs[i].der_len, certs[i].der != NULL,
-		       certs[i].pubkey != CK_INVALID_HANDLE,
-		       certs[i].privkey != CK_INVALID_HANDLE);
-		if (argc > 0 && certs[i].der) {
-			char *hex = gm_hex(certs[i].id, certs[i].id_len);
+		       cert->label, cert->der_len, cert->der != NULL,
+		       !!(parts & GM_KEYPAIR_PUBLIC),
+		       !!(parts & GM_KEYPAIR_PRIVATE));
+		if (argc > 0 && cert->der) {
+			char *hex = gm_hex(cert->id, cert->id_len);
 			char *path = gm_xasprintf("%s/%s.der", argv[0], hex);
 
-			write_file(path, certs[i].der, certs[i].der_len);
+			write_file(path, cert->der, cert->der_len);
 			free(path);
 			free(hex);
 		}
 	}
-	gm_token_certs_free(certs, n);
+	gm_token_snapshot_release(&snap);
 	return 0;
 }
 
 static int cmd_keys(struct ctx *c, gm_error *err)
 {
-	gm_token_key *keys = NULL;
-	size_t n = 0, i;
+	gm_token_snapshot snap;
+	size_t i;
 
-	if (setup(c, 1, 1, err) < 0 || gm_token_keys(c->s, &keys, &n, err) < 0)
+	if (setup(c, 1, 1, err) < 0 || read_token(c, &snap, err) < 0)
 		return -1;
-	printf("count=%zu\n", n);
-	for (i = 0; i < n; i++) {
+	printf("count=%zu\n", snap.n_keys);
+	for (i = 0; i < snap.n_keys; i++) {
+		const gm_snapshot_key *k = &snap.keys[i];
+
 		printf("key ");
-		print_hex("id", keys[i].id, keys[i].id_len);
-		printf(" label=%s pub=%d priv=%d pubkey=%d\n", keys[i].label,
-		       keys[i].pub != CK_INVALID_HANDLE,
-		       keys[i].priv != CK_INVALID_HANDLE,
-		       keys[i].pubkey != NULL);
+		print_hex("id", k->id, k->id_len);
+		printf(" label=%s pub=%d priv=%d pubkey=%d\n", k->label,
+		       !!(k->parts & GM_KEYPAIR_PUBLIC),
+		       !!(k->parts & GM_KEYPAIR_PRIVATE), k->pubkey != NULL);
 	}
-	gm_token_keys_free(keys, n);
+	gm_token_snapshot_release(&snap);
 	return 0;
 }
 
@@ -438,19 +444,23 @@ static int cmd_putcert(struct ctx *c, int argc, char **argv, gm_error *err)
 {
 	unsigned char *id = NULL, *der = NULL;
 	size_t id_len = 0, der_len = 0;
-	CK_OBJECT_HANDLE h;
+	gm_snapshot_key key;
+	gm_token_ref ref;
 	int ret = -1;
 
 	if (argc != 3)
 		return usage();
 	if (unhex_arg(argv[0], &id, &id_len, err) < 0)
 		return 2;
+	memset(&key, 0, sizeof(key));
+	key.id = id;		/* the certificate goes next to this CKA_ID */
+	key.id_len = id_len;
 	if (gm_read_file(argv[2], 1 << 20, &der, &der_len, err) < 0 ||
 	    setup(c, 1, 1, err) < 0 ||
-	    gm_token_create_cert(c->s, id, id_len, argv[1], der, der_len, &h,
-				 err) < 0)
+	    gm_token_store_cert(c->s, &key, argv[1], der, der_len, &ref,
+				err) < 0)
 		goto out;
-	printf("created handle=%lu\n", (unsigned long)h);
+	printf("created ref=%d\n", !gm_token_ref_is_none(ref));
 	ret = 0;
 out:
 	free(id);
@@ -462,75 +472,69 @@ static int cmd_readcert(struct ctx *c, int argc, char **argv, gm_error *err)
 {
 	unsigned char *der = NULL;
 	size_t der_len = 0;
-	CK_OBJECT_HANDLE h;
-	int failed, ret = -1;
+	gm_token_snapshot snap;
+	long i;
+	int ret = -1;
 
+	memset(&snap, 0, sizeof(snap));
 	if (argc != 2)
 		return usage();
 	if (setup(c, 1, 1, err) < 0)
 		return -1;
-	h = cert_by_id(c, argv[0], err, &failed);
-	if (failed)
-		return -1;
-	if (h == CK_INVALID_HANDLE) {
+	i = cert_by_id(c, &snap, argv[0], err);
+	if (i == -2)
+		goto out;
+	if (i < 0) {
 		printf("NOTFOUND id=%s\n", argv[0]);
-		return 1;
+		ret = 1;
+		goto out;
 	}
-	if (gm_token_read_value(c->s, h, &der, &der_len, err) < 0)
-		return -1;
+	if (gm_token_read_cert(c->s, snap.certs[i].ref, &der, &der_len,
+			       err) < 0)
+		goto out;
 	printf("read len=%zu\n", der_len);
 	ret = write_file(argv[1], der, der_len) < 0 ? 1 : 0;
 	free(der);
+out:
+	gm_token_snapshot_release(&snap);
 	return ret;
 }
 
-/* destroy-cert, setlabel-cert, setid-cert, destroy-key */
+/* destroy-cert, setlabel-cert, destroy-key */
 static int cmd_object(struct ctx *c, const char *cmd, int argc, char **argv,
 		      gm_error *err)
 {
-	CK_OBJECT_HANDLE h;
-	unsigned char *id = NULL;
-	size_t id_len = 0;
-	int failed, ret;
+	gm_token_snapshot snap;
+	long i;
+	int ret = -1;
 
+	memset(&snap, 0, sizeof(snap));
 	if (argc < 1 || setup(c, 1, 1, err) < 0)
 		return argc < 1 ? usage() : -1;
 	if (!strcmp(cmd, "destroy-key")) {
-		gm_token_key key;
-
-		if (key_by_id(c, argv[0], &key, err) < 0)
-			return -1;
-		ret = 0;
-		if (key.priv != CK_INVALID_HANDLE)
-			ret = gm_token_destroy(c->s, key.priv, err);
-		if (ret == 0 && key.pub != CK_INVALID_HANDLE)
-			ret = gm_token_destroy(c->s, key.pub, err);
-		gm_token_key_release(&key);
-		if (ret == 0)
-			printf("done\n");
-		return ret;
+		i = key_by_id(c, &snap, argv[0], err);
+		if (i >= 0)
+			ret = gm_token_remove(c->s, snap.keys[i].ref, err);
+		goto out;
 	}
-	h = cert_by_id(c, argv[0], err, &failed);
-	if (failed)
-		return -1;
-	if (h == CK_INVALID_HANDLE) {
+	i = cert_by_id(c, &snap, argv[0], err);
+	if (i == -2)
+		goto out;
+	if (i < 0) {
 		printf("NOTFOUND id=%s\n", argv[0]);
-		return 1;
+		ret = 1;
+		goto out;
 	}
-	if (!strcmp(cmd, "destroy-cert")) {
-		ret = gm_token_destroy(c->s, h, err);
-	} else if (argc != 2) {
-		return usage();
-	} else if (!strcmp(cmd, "setlabel-cert")) {
-		ret = gm_token_set_label(c->s, h, argv[1], err);
-	} else {
-		if (unhex_arg(argv[1], &id, &id_len, err) < 0)
-			return 2;
-		ret = gm_token_set_id(c->s, h, id, id_len, err);
-		free(id);
-	}
+	if (!strcmp(cmd, "destroy-cert"))
+		ret = gm_token_remove(c->s, snap.certs[i].ref, err);
+	else if (argc != 2)
+		ret = usage();
+	else
+		ret = gm_token_relabel(c->s, snap.certs[i].ref, argv[1], err);
+out:
 	if (ret == 0)
 		printf("done\n");
+	gm_token_snapshot_release(&snap);
 	return ret;
 }
 
@@ -660,7 +664,7 @@ static int run(struct ctx *c, const char *cmd, int argc, char **argv,
 	if (!strcmp(cmd, "readcert"))
 		return cmd_readcert(c, argc, argv, err);
 	if (!strcmp(cmd, "destroy-cert") || !strcmp(cmd, "setlabel-cert") ||
-	    !strcmp(cmd, "setid-cert") || !strcmp(cmd, "destroy-key"))
+	    !strcmp(cmd, "destroy-key"))
 		return cmd_object(c, cmd, argc, argv, err);
 	if (!strcmp(cmd, "usb"))
 		return cmd_usb(argc, argv, err);

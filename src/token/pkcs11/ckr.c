@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "token_internal.h"
+#include "p11.h"
 
 #define FIX_REINSERT \
 	N_("re-insert the Ekey; if a renewal was running, finish it with " \

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "token_internal.h"
+#include "p11.h"
 
 #define FIX_INSTALL \
 	N_("install the FEITIAN ePass3000GM driver or pass --module PATH")
@@ -144,7 +144,7 @@ char *gm_module_locate(const char *cli_path, const gm_config *cfg,
 
 static int check_version(gm_module *m, gm_error *err)
 {
-	CK_VERSION v = m->f->version;
+	CK_VERSION v = p11_mod(m)->f->version;
 
 	if (v.major != 2 && v.major != 3)
 		return gm_fail(err, GM_EXIT_ENV, FIX_INSTALL,
@@ -177,8 +177,9 @@ static struct loaded *loaded_for(void *dl)
 	return NULL;
 }
 
-static int initialize(gm_module *m, gm_error *err)
+static int initialize(gm_module *gm, gm_error *err)
 {
+	struct p11_module *m = p11_mod(gm);
 	CK_C_INITIALIZE_ARGS args;
 	struct loaded *l = loaded_for(m->dl);
 	CK_RV rv;
@@ -207,20 +208,22 @@ static int initialize(gm_module *m, gm_error *err)
 		gm_ckr_fail(err, rv, "initialising the PKCS#11 module");
 		if (err && err->code == GM_EXIT_FAILED)
 			err->code = GM_EXIT_ENV;
-		return gm_error_prefix(err, "'%s'", m->path);
+		return gm_error_prefix(err, "'%s'", gm->path);
 	}
 	m->finalize = 1;
 	return 0;
 }
 
-int gm_module_open(const char *path, gm_module **out, gm_error *err)
+/* dlopen, C_GetFunctionList, the version check and C_Initialize; m->path
+ * was checked by gm_module_open. */
+int p11_open(gm_module *gm, gm_error *err)
 {
+	const char *path = gm->path;
 	CK_C_GetFunctionList get_list;
-	gm_module *m;
+	struct p11_module *m;
 	CK_RV rv;
 
-	*out = NULL;
-	if (!path || !*path)
+	if (!*path)
 		return gm_fail(err, GM_EXIT_USAGE, FIX_INSTALL,
 			       "no PKCS#11 module path was given");
 	if (strchr(path, '/') && access(path, F_OK) < 0) {
@@ -230,7 +233,7 @@ int gm_module_open(const char *path, gm_module **out, gm_error *err)
 		return gm_error_set_reason(err, "driver_missing");
 	}
 	m = gm_xcalloc(1, sizeof(*m));
-	m->path = gm_xstrdup(path);
+	gm->impl = m;
 	/* RTLD_NODELETE: the library stays, whatever dlclose is called. */
 	m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (!m->dl) {
@@ -253,23 +256,23 @@ int gm_module_open(const char *path, gm_module **out, gm_error *err)
 			gm_ckr_meaning(rv), gm_ckr_name(rv));
 		goto fail;
 	}
-	if (check_version(m, err) < 0 || initialize(m, err) < 0)
+	if (check_version(gm, err) < 0 || initialize(gm, err) < 0)
 		goto fail;
 	gm_debug("loaded PKCS#11 module '%s' (version %u.%u)", path,
 		 m->f->version.major, m->f->version.minor);
-	*out = m;		/* the caller owns m now */
 	return 0;
 fail:
 	if (err && !err->reason[0])
 		gm_error_set_reason(err, "driver_invalid");
 	m->f = NULL;
-	gm_module_close(m);
+	p11_close(gm);
 	return -1;
 }
 
 /* The last user of a library finalises it; it is never unloaded. */
-void gm_module_close(gm_module *m)
+void p11_close(gm_module *gm)
 {
+	struct p11_module *m = gm ? p11_mod(gm) : NULL;
 	struct loaded *l;
 
 	if (!m)
@@ -282,26 +285,16 @@ void gm_module_close(gm_module *m)
 		gm_p11_log("C_Finalize", rv);
 		l->finalize = 0;
 	}
-	free(m->path);
 	free(m);
+	gm->impl = NULL;
 }
 
-const char *gm_module_path(const gm_module *m)
-{
-	return m ? m->path : NULL;
-}
-
-CK_FUNCTION_LIST *gm_module_functions(gm_module *m)
-{
-	return m ? m->f : NULL;
-}
-
-int gm_module_get_info(gm_module *m, gm_module_info *out, gm_error *err)
+int p11_library_info(gm_module *m, gm_module_info *out, gm_error *err)
 {
 	CK_INFO info;
 	CK_RV rv;
 
-	rv = m->f->C_GetInfo(&info);
+	rv = p11_mod(m)->f->C_GetInfo(&info);
 	gm_p11_log("C_GetInfo", rv);
 	if (rv != CKR_OK)
 		return gm_ckr_fail(err, rv, "reading the PKCS#11 module's information");

@@ -7,60 +7,62 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "token_internal.h"
+#include "p11.h"
 
 #define FIX_PIN_LOCKED \
 	N_("have it unlocked by the security officer (SO PIN) or the CA")
 #define FIX_GUESS \
 	N_("do not guess: find the right PIN before trying again")
 
-int gm_session_open(gm_module *m, CK_SLOT_ID slot, int read_write,
-		    gm_session **out, gm_error *err)
+int p11_session_open(gm_session *s, const gm_token_info *t, int read_write,
+		     gm_error *err)
 {
 	CK_FLAGS flags = CKF_SERIAL_SESSION;
 	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+	struct p11_session *ps;
 	CK_RV rv;
 
-	*out = NULL;
 	if (read_write)
 		flags |= CKF_RW_SESSION;
-	rv = m->f->C_OpenSession(slot, flags, NULL, NULL, &h);
+	rv = p11_mod(s->m)->f->C_OpenSession((CK_SLOT_ID)t->slot, flags, NULL,
+					     NULL, &h);
 	gm_p11_log("C_OpenSession", rv);
 	if (rv != CKR_OK)
 		return gm_ckr_fail(err, rv, "opening a session with the token");
-	*out = gm_xcalloc(1, sizeof(**out));
-	(*out)->m = m;
-	(*out)->slot = slot;
-	(*out)->h = h;
-	(*out)->pin_tries_left = -1;
+	ps = gm_xcalloc(1, sizeof(*ps));
+	ps->slot = (CK_SLOT_ID)t->slot;
+	ps->h = h;
+	ps->pin_tries_left = -1;
+	s->impl = ps;
 	return 0;
 }
 
-void gm_session_close(gm_session *s)
+void p11_session_close(gm_session *s)
 {
 	CK_RV rv;
 
-	if (!s)
+	if (!s->impl)
 		return;
 	if (s->logged_in) {
-		rv = s->m->f->C_Logout(s->h);
+		rv = p11_fl(s)->C_Logout(p11_h(s));
 		gm_p11_log("C_Logout", rv);
 	}
-	rv = s->m->f->C_CloseSession(s->h);
+	rv = p11_fl(s)->C_CloseSession(p11_h(s));
 	gm_p11_log("C_CloseSession", rv);
-	free(s);
+	free(s->impl);
+	s->impl = NULL;
 }
 
 static int read_flags(gm_session *s, CK_TOKEN_INFO *ti, gm_error *err)
 {
-	CK_RV rv = gm_p11_token_info(s->m, s->slot, ti);
+	CK_RV rv = gm_p11_token_info(s->m, p11_sess(s)->slot, ti);
 
 	if (rv != CKR_OK)
 		return gm_ckr_fail(err, rv, "reading the token's PIN state");
 	return 0;
 }
 
-int gm_session_pin_state(gm_session *s, gm_pin_state *out, gm_error *err)
+int p11_pin_state(gm_session *s, gm_pin_state *out, gm_error *err)
 {
 	CK_TOKEN_INFO ti;
 
@@ -73,24 +75,10 @@ int gm_session_pin_state(gm_session *s, gm_pin_state *out, gm_error *err)
 	out->pin_pad = !!(ti.flags & CKF_PROTECTED_AUTHENTICATION_PATH);
 	out->min_len = ti.ulMinPinLen;
 	out->max_len = ti.ulMaxPinLen;
+	out->tries_left = -1;	/* PKCS#11 does not tell */
+	p11_sess(s)->last = *out;
+	p11_sess(s)->have_last = 1;
 	return 0;
-}
-
-void gm_session_set_pin_tries(gm_session *s, unsigned tries)
-{
-	if (s)
-		s->pin_max_tries = tries;
-}
-
-void gm_session_set_profile(gm_session *s, const gm_profile *p)
-{
-	if (s)
-		s->profile = p;
-}
-
-int gm_session_logged_in(const gm_session *s)
-{
-	return s && s->logged_in;
 }
 
 /* After CKR_PIN_INCORRECT: what the token's flags say is left. */
@@ -100,19 +88,19 @@ static int pin_incorrect(gm_session *s, const gm_pin_state *before,
 	gm_pin_state after;
 	gm_error ignored;
 
-	if (gm_session_pin_state(s, &after, &ignored) < 0) {
+	if (p11_pin_state(s, &after, &ignored) < 0) {
 		gm_fail(err, GM_EXIT_PIN, FIX_GUESS, "the PIN is incorrect");
 		goto out;
 	}
 	if (after.locked) {
-		s->pin_tries_left = 0;
+		p11_sess(s)->pin_tries_left = 0;
 		gm_fail(err, GM_EXIT_PIN, FIX_PIN_LOCKED,
 			"the PIN is incorrect, and the Ekey's user PIN is now "
 			"locked");
 		goto out;
 	}
 	if (after.final_try) {
-		s->pin_tries_left = 1;
+		p11_sess(s)->pin_tries_left = 1;
 		gm_fail(err, GM_EXIT_PIN,
 			"do not guess: one more wrong PIN locks the Ekey",
 			"the PIN is incorrect: one try is left before the Ekey "
@@ -123,16 +111,16 @@ static int pin_incorrect(gm_session *s, const gm_pin_state *before,
 	 * token just went from a full counter to "count low" (FEITIAN sets it
 	 * after the first wrong PIN) and the number of tries is known, or
 	 * from an earlier failure in this session. */
-	if (s->pin_tries_left > 1)
-		s->pin_tries_left--;
+	if (p11_sess(s)->pin_tries_left > 1)
+		p11_sess(s)->pin_tries_left--;
 	else if (after.count_low && !before->count_low && s->pin_max_tries > 1)
-		s->pin_tries_left = (int)s->pin_max_tries - 1;
+		p11_sess(s)->pin_tries_left = (int)s->pin_max_tries - 1;
 	else
-		s->pin_tries_left = -1;
-	if (s->pin_tries_left > 1)
+		p11_sess(s)->pin_tries_left = -1;
+	if (p11_sess(s)->pin_tries_left > 1)
 		gm_fail(err, GM_EXIT_PIN, FIX_GUESS,
 			"the PIN is incorrect: the Ekey will lock after %d more "
-			"wrong PINs", s->pin_tries_left);
+			"wrong PINs", p11_sess(s)->pin_tries_left);
 	else if (after.count_low)
 		gm_fail(err, GM_EXIT_PIN, FIX_GUESS,
 			"the PIN is incorrect: tries are running low before the "
@@ -178,14 +166,18 @@ static int login_failed(gm_session *s, CK_RV rv, const gm_pin_state *before,
 	return gm_error_set_reason(err, gm_ckr_name(rv));
 }
 
-int gm_session_login(gm_session *s, const char *pin, size_t pin_len,
-		     gm_error *err)
+int p11_login(gm_session *s, const char *pin, size_t pin_len, gm_error *err)
 {
 	gm_pin_state before;
 	CK_RV rv;
 
-	if (gm_session_pin_state(s, &before, err) < 0)
+	/* the state the caller just read before asking for the PIN (one
+	 * C_GetTokenInfo less), else read now */
+	if (p11_sess(s)->have_last)
+		before = p11_sess(s)->last;
+	else if (p11_pin_state(s, &before, err) < 0)
 		return -1;
+	p11_sess(s)->have_last = 0;
 	if (before.locked) {
 		gm_fail(err, GM_EXIT_PIN, FIX_PIN_LOCKED,
 			"the Ekey's user PIN is locked");
@@ -196,13 +188,13 @@ int gm_session_login(gm_session *s, const char *pin, size_t pin_len,
 	if (!pin && !before.pin_pad)
 		return gm_fail(err, GM_EXIT_USAGE, "give the Ekey's user PIN",
 			       "no PIN was given");
-	rv = s->m->f->C_Login(s->h, CKU_USER,
+	rv = p11_fl(s)->C_Login(p11_h(s), CKU_USER,
 			      pin ? (CK_UTF8CHAR_PTR)(uintptr_t)pin : NULL,
 			      pin ? (CK_ULONG)pin_len : 0);
 	gm_p11_log("C_Login", rv);
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
 		s->logged_in = 1;
-		s->pin_tries_left = -1;
+		p11_sess(s)->pin_tries_left = -1;
 		return 0;
 	}
 	return login_failed(s, rv, &before, err);

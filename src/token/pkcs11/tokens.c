@@ -8,44 +8,50 @@
 
 #include <p11-kit/uri.h>
 
-#include "token_internal.h"
+#include "p11.h"
 
 #define FIX_ONE_TOKEN \
 	N_("remove all but one, or pick one with --token 'pkcs11:serial=...'")
 
 CK_RV gm_p11_token_info(gm_module *m, CK_SLOT_ID slot, CK_TOKEN_INFO *ti)
 {
-	CK_RV rv = m->f->C_GetTokenInfo(slot, ti);
+	CK_RV rv = p11_mod(m)->f->C_GetTokenInfo(slot, ti);
 
 	gm_debug("C_GetTokenInfo(slot %lu): %s", (unsigned long)slot,
 		 gm_ckr_name(rv));
 	return rv;
 }
 
-/* The slots with a token: C_GetSlotList twice, again if a token arrived in
- * between. Caller frees *out. */
+#define SLOTS_GUESS 16
+#define SLOTS_MAX 4096
+
+/* The slots with a token: one C_GetSlotList with a buffer that fits the
+ * usual few slots; when it does not, with the size the module said (again
+ * if a token arrived in between). Caller frees *out. */
 static int slot_list(gm_module *m, CK_SLOT_ID **out, CK_ULONG *n,
 		     gm_error *err)
 {
+	CK_ULONG cap = SLOTS_GUESS, count;
 	CK_SLOT_ID *slots = NULL;
-	CK_ULONG count = 0;
 	CK_RV rv = CKR_OK;
 	int tries;
 
 	for (tries = 0; tries < 8; tries++) {
-		rv = m->f->C_GetSlotList(CK_TRUE, NULL, &count);
-		gm_p11_log("C_GetSlotList(count)", rv);
-		if (rv != CKR_OK)
-			break;
 		free(slots);
-		slots = gm_xcalloc(count ? count : 1, sizeof(*slots));
-		if (count == 0)
-			break;
-		rv = m->f->C_GetSlotList(CK_TRUE, slots, &count);
+		slots = gm_xcalloc(cap, sizeof(*slots));
+		count = cap;
+		rv = p11_mod(m)->f->C_GetSlotList(CK_TRUE, slots, &count);
 		gm_p11_log("C_GetSlotList", rv);
 		if (rv != CKR_BUFFER_TOO_SMALL)
 			break;
+		if (count <= cap || count > SLOTS_MAX) {
+			rv = CKR_GENERAL_ERROR;	/* a size that makes no sense */
+			break;
+		}
+		cap = count;
 	}
+	if (rv == CKR_OK && count > cap)
+		rv = CKR_GENERAL_ERROR;	/* more than the buffer held */
 	if (rv != CKR_OK) {
 		free(slots);
 		return gm_ckr_fail(err, rv, "listing the token slots");
@@ -82,7 +88,11 @@ static void fill_info(gm_token_info *info, CK_SLOT_ID slot,
 	gm_p11_trim(info->manufacturer, ti->manufacturerID,
 		    sizeof(ti->manufacturerID));
 	gm_p11_trim(info->model, ti->model, sizeof(ti->model));
-	info->flags = ti->flags;
+	info->flags = (ti->flags & CKF_TOKEN_INITIALIZED ? GM_TOKEN_INITIALIZED : 0) |
+		(ti->flags & CKF_LOGIN_REQUIRED ? GM_TOKEN_LOGIN_REQUIRED : 0) |
+		(ti->flags & CKF_PROTECTED_AUTHENTICATION_PATH ?
+		 GM_TOKEN_PIN_PAD : 0) |
+		(ti->flags & CKF_WRITE_PROTECTED ? GM_TOKEN_WRITE_PROTECTED : 0);
 	info->uri = token_uri(ti);
 }
 
@@ -125,29 +135,10 @@ static int list_tokens(gm_module *m, gm_token_info **out, CK_TOKEN_INFO **raw,
 	return 0;
 }
 
-int gm_module_tokens(gm_module *m, gm_token_info **out, size_t *n,
+int p11_tokens(gm_module *m, gm_token_info **out, size_t *n,
 		     gm_error *err)
 {
 	return list_tokens(m, out, NULL, n, err);
-}
-
-void gm_token_info_release(gm_token_info *info)
-{
-	if (!info)
-		return;
-	free(info->uri);
-	memset(info, 0, sizeof(*info));
-}
-
-void gm_token_infos_free(gm_token_info *infos, size_t n)
-{
-	size_t i;
-
-	if (!infos)
-		return;
-	for (i = 0; i < n; i++)
-		gm_token_info_release(&infos[i]);
-	free(infos);
 }
 
 /* "A, B and C" of the serials (or labels) of the tokens picked. */
@@ -190,7 +181,7 @@ static int parse_uri(const char *text, P11KitUri **out, gm_error *err)
 	return 0;
 }
 
-int gm_token_select(gm_module *m, const char *uri, gm_token_info *out,
+int p11_select(gm_module *m, const char *uri, gm_token_info *out,
 		    gm_error *err)
 {
 	gm_token_info *infos = NULL;
@@ -218,7 +209,7 @@ int gm_token_select(gm_module *m, const char *uri, gm_token_info *out,
 	for (i = 0; i < n; i++) {
 		/* A token never initialised (SoftHSM's spare slot, a blank
 		 * key) holds no certificate: it does not count. */
-		if (!(infos[i].flags & CKF_TOKEN_INITIALIZED)) {
+		if (!(infos[i].flags & GM_TOKEN_INITIALIZED)) {
 			gm_debug("slot %lu: token not initialised, ignored",
 				 (unsigned long)infos[i].slot);
 			uninitialised++;
@@ -246,7 +237,7 @@ int gm_token_select(gm_module *m, const char *uri, gm_token_info *out,
 	}
 	if (hits == 0) {
 		for (i = 0; i < n; i++)
-			picked[i] = !!(infos[i].flags & CKF_TOKEN_INITIALIZED);
+			picked[i] = !!(infos[i].flags & GM_TOKEN_INITIALIZED);
 		describe(list, sizeof(list), infos, picked, n);
 		gm_fail(err, GM_EXIT_ENV,
 			"check the URI against the inserted tokens listed",
