@@ -156,6 +156,10 @@ void gm_cli_print_options(FILE *f, const gm_option *table);
 void gm_cli_help_line(FILE *f, const char *left, const char *help);
 
 /* Shared setup by flags; fills cli. */
+/* The token library's interface: --api, else [token] api, chosen by
+ * what the library at path exports (gm_token_api_choose). */
+int gm_cli_choose_api(gm_cli *cli, const char *path, gm_api_choice *out,
+		      gm_error *err);
 int gm_cli_setup(gm_cli *cli, unsigned flags, gm_error *err);
 void gm_cli_teardown(gm_cli *cli);
 

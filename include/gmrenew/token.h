@@ -131,6 +131,11 @@ typedef struct gm_api_choice {
 int gm_token_api_choose(const char *path, gm_token_api want,
 			const char *profile, gm_api_choice *out,
 			gm_error *err);
+/* What each device tells beyond gm_token_info, one line each (SKF: the
+ * DEVINFO's firmware, DevAuthAlgId, space); none for PKCS#11. Caller
+ * frees each line and the array. */
+int gm_module_device_details(gm_module *m, char ***lines, size_t *n,
+			     gm_error *err);
 /* gm_module_open through the interface api (PKCS11 or SKF). */
 int gm_module_open_api(const char *path, gm_token_api api, gm_module **out,
 		       gm_error *err);

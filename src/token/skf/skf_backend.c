@@ -592,6 +592,50 @@ static int skf_destroy(gm_session *s, gm_token_ref obj, gm_error *err)
 	return gm_skf_delete_container(ss->dev, name, err);
 }
 
+static char *detail_line(const gm_skf_dev *d)
+{
+	const gm_skf_devinfo *i = &d->info;
+
+	return gm_xasprintf("SKF device '%s': serial %s, label '%s', "
+			    "manufacturer '%s', issuer '%s', hardware %u.%u, "
+			    "firmware %u.%u, DevAuthAlgId 0x%08llx, space %llu "
+			    "of %llu bytes free", d->name, i->serial, i->label,
+			    i->manufacturer, i->issuer, i->hw_major,
+			    i->hw_minor, i->fw_major, i->fw_minor,
+			    (unsigned long long)i->dev_auth_alg,
+			    (unsigned long long)i->free_space,
+			    (unsigned long long)i->total_space);
+}
+
+int gm_module_device_details(gm_module *m, char ***lines, size_t *n,
+			     gm_error *err)
+{
+	char **names = NULL;
+	size_t count = 0, i;
+
+	*lines = NULL;
+	*n = 0;
+	if (!m || m->be != &gm_skf_backend)
+		return 0;
+	if (gm_skf_enum_devices(lib_of(m), &names, &count, err))
+		return -1;
+	*lines = gm_xcalloc(count ? count : 1, sizeof(**lines));
+	for (i = 0; i < count; i++) {
+		gm_skf_dev *d;
+		gm_error e;
+
+		if (gm_skf_dev_open(lib_of(m), names[i], &d, &e)) {
+			(*lines)[(*n)++] = gm_xasprintf("SKF device '%s': %s",
+							names[i], e.msg);
+			continue;
+		}
+		(*lines)[(*n)++] = detail_line(d);
+		gm_skf_dev_close(d);
+	}
+	gm_skf_names_free(names, count);
+	return 0;
+}
+
 const gm_token_backend gm_skf_backend = {
 	.name = "skf",
 	.open = skf_open,
