@@ -9,9 +9,9 @@
 #include "../token_internal.h"
 #include "skf_api.h"
 
-/* Logs one SKF call's result at -v: "SKF_VerifyPIN: SAR_OK". */
-#define gm_skf_log(call, rv) \
-	gm_debug("%s: %s (0x%lx)", (call), gm_sar_name(rv), (unsigned long)(rv))
+/* Logs one SKF call's result at -v: "SKF_VerifyPIN: SAR_OK"; rv is
+ * evaluated once (it is often the call itself). */
+#define gm_skf_log(call, rv) gm_skf_log_rv((call), (rv))
 
 /* ---- SAR_* codes as words (skf_sar.c) ---- */
 
@@ -23,6 +23,7 @@ int gm_sar_is_gone(skf_rv rv);
 /* "<operation> failed: <meaning> (<name>)", the fix, the exit code;
  * err->detail = rv. Returns -1. */
 int gm_sar_fail(gm_error *err, skf_rv rv, const char *operation);
+void gm_skf_log_rv(const char *call, skf_rv rv);
 
 /* ---- Values at the library's widths (skf_abi.c) ---- */
 

@@ -165,3 +165,8 @@ int gm_sar_fail(gm_error *err, skf_rv rv, const char *operation)
 		err->detail = (long)rv;
 	return gm_error_set_reason(err, gm_sar_name(rv));
 }
+
+void gm_skf_log_rv(const char *call, skf_rv rv)
+{
+	gm_debug("%s: %s (0x%lx)", call, gm_sar_name(rv), (unsigned long)rv);
+}
