@@ -169,6 +169,42 @@ static EVP_PKEY *self_signed(EVP_PKEY *pub, unsigned char **der, int *len)
 	return ca;
 }
 
+static void write_file(const char *name, const void *p, size_t n)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(p, 1, n, f), n);
+	fclose(f);
+}
+
+/* The signature checked by the openssl command, not by gmrenew's code. */
+static void openssl_verifies(EVP_PKEY *pub, const unsigned char *msg,
+			     size_t msg_len, const unsigned char *sig,
+			     size_t sig_len)
+{
+	unsigned char *der = NULL;
+	int len = i2d_PUBKEY(pub, &der);
+	char cmd[1024];
+
+	assert_true(len > 0);
+	write_file("pub.der", der, (size_t)len);
+	OPENSSL_free(der);
+	write_file("msg", msg, msg_len);
+	write_file("sig.der", sig, sig_len);
+	snprintf(cmd, sizeof(cmd), "openssl pkeyutl -verify -pubin -keyform DER "
+		 "-inkey %s/pub.der -rawin -in %s/msg -sigfile %s/sig.der "
+		 "-digest sm3 -pkeyopt distid:1234567812345678 >/dev/null",
+		 dir, dir, dir);
+	assert_int_equal(system(cmd), 0);
+	/* and a changed message does not verify */
+	write_file("msg", "other", 5);
+	assert_int_not_equal(system(cmd), 0);
+}
+
 static void container_life(void **state)
 {
 	static const unsigned char msg[] = "the CSR's CertificationRequestInfo";
@@ -205,6 +241,7 @@ static void container_life(void **state)
 		fail_msg("%s", err.msg);
 	assert_int_equal(gm_sig_verify(GM_SIG_SM2_SM3, pub, msg, sizeof(msg),
 				       sig, sig_len, &err), 0);
+	openssl_verifies(pub, msg, sizeof(msg), sig, sig_len);
 	OPENSSL_free(sig);
 	/* the certificate goes into the container, and is listed there */
 	ca = self_signed(pub, &cert, &cert_len);
