@@ -3,7 +3,7 @@
 # XGETTEXT_OPTIONS. gm_fail() has two texts (the fix, argument 3, and the
 # message, argument 4), which xgettext cannot take from one call in one
 # pass: a second pass takes the fixes, msgcat joins the two. The same for
-# the table of PKCS#11 return values (src/token/ckr.c: E(code, meaning,
+# the table of PKCS#11 return values (src/token/pkcs11/ckr.c: E(code, meaning,
 # fix)).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

@@ -86,9 +86,11 @@ static const gm_cert_view *first_due(const gm_cert_list *l)
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		if (l->views[i].obj->parsed && l->views[i].obj->key_state != GM_KEY_MISSING &&
+		if (l->views[i].obj->parsed &&
+		    l->views[i].obj->key_state != GM_KEY_MISSING &&
 		    l->views[i].verdict.renewal == GM_RENEWAL_NOT_DUE &&
-		    (!best || l->views[i].obj->facts.not_after < best->obj->facts.not_after))
+		    (!best || l->views[i].obj->facts.not_after <
+			      best->obj->facts.not_after))
 			best = &l->views[i];
 	return best;
 }

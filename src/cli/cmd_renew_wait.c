@@ -262,7 +262,8 @@ static int choose(const gm_cert_list *l, const gm_cert_view **out,
 			*out = &l->views[i];
 			n++;
 		}
-		offline += l->views[i].obj->parsed && l->views[i].obj->key_state != GM_KEY_MISSING &&
+		offline += l->views[i].obj->parsed &&
+			   l->views[i].obj->key_state != GM_KEY_MISSING &&
 			   l->views[i].verdict.renewal == GM_RENEWAL_OFFLINE_ONLY;
 	}
 	if (n == 1)
@@ -296,6 +297,18 @@ static int login(gm_cli *cli, const gm_wait_options *o, gm_error *err)
 	return r;
 }
 
+/* The login failed: the certificate it was for still goes in the outcome
+ * (read without the PIN). */
+static void outcome_without_login(gm_cli *cli, gm_cert_list *list)
+{
+	const gm_cert_view *chosen = NULL;
+	gm_error ignored;
+
+	if (!gm_cert_list_load(cli, list, &ignored) &&
+	    !choose(list, &chosen, &ignored))
+		gm_outcome_old_cert(chosen);
+}
+
 /* Selects the inserted Ekey, renews what is due; the outcome is filled. */
 static void renew_one(gm_cli *cli, const gm_wait_options *o, gm_error *err,
 		      int *failed)
@@ -310,9 +323,13 @@ static void renew_one(gm_cli *cli, const gm_wait_options *o, gm_error *err,
 	cli->now = time(NULL);
 	*failed = 1;
 	/* logged in first: the token is read once, private keys seen */
-	if (gm_cli_setup(cli, GM_CMD_TOKEN | GM_CMD_RW, err) ||
-	    login(cli, o, err) || gm_cert_list_load(cli, &list, err) ||
-	    choose(&list, &chosen, err))
+	if (gm_cli_setup(cli, GM_CMD_TOKEN | GM_CMD_RW, err))
+		goto out;
+	if (login(cli, o, err)) {
+		outcome_without_login(cli, &list);
+		goto out;
+	}
+	if (gm_cert_list_load(cli, &list, err) || choose(&list, &chosen, err))
 		goto out;
 	gm_outcome_old_cert(chosen);
 	if (gm_renew_session_open(cli, &rs, err))

@@ -537,9 +537,9 @@ out:
 /* ---- confirmed: retire the old pair ----
  *
  * What is removed is decided from this machine's journal and the run's
- * snapshot of the token only (read once, with what this run wrote added): the new pair is the certificate gmrenew installed
- * (journal new_sha256) next to the key it generated (journal new_id); the
- * old pair is the certificate the renewal started with (r->old_sha256) and
+ * snapshot of the token only (read once, with what this run wrote added):
+ * the new pair is the certificate gmrenew installed (journal new_sha256)
+ * next to the key it generated (journal new_id); the old pair is the certificate the renewal started with (r->old_sha256) and
  * its key, which must not be the new key. Fingerprints in the service's
  * answers select nothing. */
 

@@ -316,8 +316,8 @@ int gm_renew(gm_renewal_ctx *ctx, gm_token_snapshot *token, size_t index,
 	int ret = -1;
 
 	if (!ctx || !token || !out || index >= token->n_certs)
-		return gm_fail(err, GM_EXIT_FAILED, NULL, "internal error: "
-			       "gm_renew called without a certificate");
+		return gm_fail(err, GM_EXIT_FAILED, NULL, "internal error: %s "
+			       "called without its arguments", "gm_renew");
 	old = &token->certs[index];
 	if (!old->der)
 		return gm_fail(err, GM_EXIT_FAILED, NULL,

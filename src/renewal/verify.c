@@ -142,9 +142,9 @@ int gm_verify_certificate(const gm_verify_input *in, gm_verify_report *out,
 	size_t i;
 
 	if (!in || !out || !in->cert || (in->previous && !in->policy))
-		return gm_fail(err, GM_EXIT_FAILED, NULL, "internal error: "
-			       "gm_verify_certificate called without its "
-			       "arguments");
+		return gm_fail(err, GM_EXIT_FAILED, NULL, "internal error: %s "
+			       "called without its arguments",
+			       "gm_verify_certificate");
 	memset(out, 0, sizeof(*out));
 	out->ok = 1;
 	check_chain(in, out);

@@ -169,9 +169,9 @@ int gm_snapshot_add_cert(gm_token_snapshot *snap, gm_token_ref ref,
 	gm_snapshot_cert *c;
 
 	if (!snap || !key || !der || !der_len)
-		return gm_fail(err, GM_EXIT_FAILED, NULL, "internal error: "
-			       "gm_snapshot_add_cert called without its "
-			       "arguments");
+		return gm_fail(err, GM_EXIT_FAILED, NULL, "internal error: %s "
+			       "called without its arguments",
+			       "gm_snapshot_add_cert");
 	snap->certs = gm_xrealloc(snap->certs,
 				  (snap->n_certs + 1) * sizeof(*snap->certs));
 	c = &snap->certs[snap->n_certs++];

@@ -22,13 +22,19 @@ static int bad_call(gm_error *err, const char *what)
 
 int gm_module_open(const char *path, gm_module **out, gm_error *err)
 {
+	return gm_module_open_backend(&gm_pkcs11_backend, path, out, err);
+}
+
+int gm_module_open_backend(const gm_token_backend *be, const char *path,
+			   gm_module **out, gm_error *err)
+{
 	gm_module *m;
 
-	if (!out)
+	if (!be || !out)
 		return bad_call(err, "gm_module_open");
 	*out = NULL;
 	m = gm_xcalloc(1, sizeof(*m));
-	m->be = &gm_pkcs11_backend;
+	m->be = be;
 	m->path = gm_xstrdup(path ? path : "");
 	if (m->be->open(m, err) < 0) {
 		free(m->path);

@@ -9,6 +9,10 @@
 #include "gmrenew/token.h"
 #include "backend.h"
 
+/* gm_module_open through a given backend (gm_module_open: PKCS#11). */
+int gm_module_open_backend(const gm_token_backend *be, const char *path,
+			   gm_module **out, gm_error *err);
+
 /* Applies one [profile.NAME] key to p; GM_EXIT_USAGE naming section, key
  * and value on a bad value. Unit tests reach it through gm_profile_get. */
 int gm_profile_apply_kv(gm_profile *p, const char *section, const char *key,

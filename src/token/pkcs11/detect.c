@@ -23,26 +23,36 @@ static int offers(const CK_MECHANISM_TYPE *list, CK_ULONG n,
 }
 
 /* The mechanisms a slot offers; caller frees *out. */
+#define MECHS_GUESS 128
+#define MECHS_MAX 4096
+
+/* The mechanisms a slot offers: one call with a buffer that fits the usual
+ * lists, again with the size the module said when it did not. Caller
+ * frees *out. */
 static int mechanism_list(gm_module *m, CK_SLOT_ID slot,
 			  CK_MECHANISM_TYPE **out, CK_ULONG *n, gm_error *err)
 {
+	CK_ULONG cap = MECHS_GUESS, count = 0;
 	CK_MECHANISM_TYPE *list = NULL;
-	CK_ULONG count = 0;
-	CK_RV rv;
+	CK_RV rv = CKR_OK;
 	int tries;
 
 	for (tries = 0; tries < 4; tries++) {
-		rv = p11_mod(m)->f->C_GetMechanismList(slot, NULL, &count);
-		gm_p11_log("C_GetMechanismList(count)", rv);
-		if (rv != CKR_OK)
-			return gm_ckr_fail(err, rv, "listing the token's mechanisms");
 		free(list);
-		list = gm_xcalloc(count ? count : 1, sizeof(*list));
+		list = gm_xcalloc(cap, sizeof(*list));
+		count = cap;
 		rv = p11_mod(m)->f->C_GetMechanismList(slot, list, &count);
 		gm_p11_log("C_GetMechanismList", rv);
 		if (rv != CKR_BUFFER_TOO_SMALL)
 			break;
+		if (count <= cap || count > MECHS_MAX) {
+			rv = CKR_GENERAL_ERROR;	/* a size that makes no sense */
+			break;
+		}
+		cap = count;
 	}
+	if (rv == CKR_OK && count > cap)
+		rv = CKR_GENERAL_ERROR;	/* more than the buffer held */
 	if (rv != CKR_OK) {
 		free(list);
 		return gm_ckr_fail(err, rv, "listing the token's mechanisms");

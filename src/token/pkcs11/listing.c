@@ -208,7 +208,11 @@ static CK_RV read_object(gm_session *s, struct obj *o)
 		return rv;
 	if (n < A_N)
 		o->a[A_CONTAINER].ulValueLen = CK_UNAVAILABLE_INFORMATION;
-	if (rv != CKR_OK && untouched(&o->a[A_CLASS])) {
+	/* the class must come: not given in the template, it is asked alone
+	 * (a module that lies about lengths fails there) */
+	if (rv != CKR_OK && (untouched(&o->a[A_CLASS]) ||
+			     o->a[A_CLASS].ulValueLen ==
+			     CK_UNAVAILABLE_INFORMATION)) {
 		rv = unanswered(s, o);
 		if (rv != CKR_OK)
 			return rv;
