@@ -4,7 +4,6 @@
  * (docs/skf.md, "Which API").
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "skf_internal.h"
@@ -108,19 +107,6 @@ int gm_token_api_choose(const char *path, gm_token_api want,
 int gm_module_open_api(const char *path, gm_token_api api, gm_module **out,
 		       gm_error *err)
 {
-	gm_module *m;
-
-	if (api != GM_API_SKF)
-		return gm_module_open(path, out, err);
-	*out = NULL;
-	m = gm_xcalloc(1, sizeof(*m));
-	m->be = &gm_skf_backend;
-	m->path = gm_xstrdup(path ? path : "");
-	if (m->be->open(m, err) < 0) {
-		free(m->path);
-		free(m);
-		return -1;
-	}
-	*out = m;		/* the caller owns m now */
-	return 0;
+	return gm_module_open_backend(api == GM_API_SKF ? &gm_skf_backend :
+				      &gm_pkcs11_backend, path, out, err);
 }
