@@ -173,20 +173,27 @@ static int generate_pending(gm_run *r, gm_snapshot_key *out, gm_error *err)
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
 			       "cannot get random bytes for the key id");
 	hex = gm_hex(id, sizeof(id));
-	gm_journal_set(&r->journal, "new_id", hex);
-	free(hex);
 	/* no label to find it by: the journal names it before it exists */
-	if (names_fixed(r) && gm_journal_write(&r->journal, err))
-		return -1;
+	if (names_fixed(r)) {
+		gm_journal_set(&r->journal, "new_id", hex);
+		if (gm_journal_write(&r->journal, err)) {
+			free(hex);
+			return -1;
+		}
+	}
 	gm_run_progress(r, GM_PROGRESS_KEYGEN,
 			N_("Generating the new key pair on the token (this can "
 			"take several seconds; do not unplug the Ekey)"));
 	if (gm_token_new_keypair(r->ctx->session, id, sizeof(id), r->pending,
-				 out, err))
+				 out, err)) {
+		free(hex);
 		return gm_error_prefix(err, "generating the new key pair");
+	}
 	r->changed = 1;
 	if (r->view)
 		gm_snapshot_add_key(r->view, out);
+	gm_journal_set(&r->journal, "new_id", hex);
+	free(hex);
 	return journal_step(r, GM_STEP_KEY_GENERATED, err);
 }
 
