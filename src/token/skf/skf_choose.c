@@ -96,8 +96,9 @@ int gm_token_api_choose(const char *path, gm_token_api want,
 	} else {
 		return gm_fail(err, GM_EXIT_ENV,
 			       "pass the vendor's driver with --module PATH",
-			       "the token library '%s' exports neither PKCS#11 "
-			       "(C_GetFunctionList) nor GM/T 0016 (SKF_*)", path);
+			       "the token library '%s' is not a PKCS#11 module "
+			       "(no C_GetFunctionList) and exports no GM/T 0016 "
+			       "(SKF) function", path);
 	}
 	gm_debug("token library '%s': %s API (%s)", path,
 		 gm_token_api_name(out->used), out->why);
