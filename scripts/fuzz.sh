@@ -27,6 +27,7 @@ shift || true
 
 # the tools: clang (and libFuzzer) always, llvm's for coverage
 need_tools() {
+  local t     # not the caller's: run_one's target is also $t
   scripts/install-deps.sh fuzz
   for t in clang "$@"; do
     command -v "$t" >/dev/null || { echo "fuzz.sh: $t is missing" >&2; exit 2; }

@@ -10,6 +10,7 @@ build_pkgs=(gcc make cmake pkg-config openssl ca-certificates libssl-dev
   libinih-dev python3 gettext locales)
 package_pkgs=(dpkg-dev lintian file fakeroot man-db)
 test_pkgs=(libcmocka-dev softhsm2 opensc gnutls-bin umockdev libumockdev-dev
+  gir1.2-umockdev-1.0 python3-gi
   python3-pytest python3-cryptography util-linux procps man-db groff-base
   strace perl binutils prometheus prometheus-node-exporter systemd
   python3-jsonschema ansible-core bash-completion zsh "${package_pkgs[@]}")

@@ -203,9 +203,15 @@ size_t gm_display_width(const char *s);
 size_t gm_term_width(FILE *f);
 /* Prints text from column col, wrapped at word boundaries by display width
  * to width columns; continuation lines (and those after a '\n') start at
- * column indent. A word longer than a line is cut. Ends with a newline. */
+ * column indent. A word longer than a line is cut. Ends with a newline.
+ * For texts whose line breaks are gmrenew's own. */
 void gm_wrap(FILE *f, const char *text, size_t col, size_t indent,
 	     size_t width);
+/* gm_wrap of a text that is one line: a line break in it (from a string
+ * from outside: a path, a token's or the service's text) is escaped like
+ * any other control, so it cannot start a line of its own. */
+void gm_wrap_line(FILE *f, const char *text, size_t col, size_t indent,
+		  size_t width);
 /* gm_wrap of a formatted text after prefix: to f's width on a terminal;
  * elsewhere (a log, a pipe) one line. */
 void gm_print_wrapped(FILE *f, const char *prefix, size_t indent,

@@ -308,10 +308,6 @@ void gm_token_snapshot_release(gm_token_snapshot *snap);	/* NULL-safe */
 void gm_token_snapshot_pair(gm_token_snapshot *snap);
 /* Index of the certificate with this SHA-256 fingerprint (hex), or -1. */
 long gm_snapshot_find_cert(const gm_token_snapshot *snap, const char *sha256);
-/* Index of a key pair with public key pub (with a private key when
- * need_priv), or -1. */
-long gm_snapshot_find_key(const gm_token_snapshot *snap, const EVP_PKEY *pub,
-			  int need_priv);
 /* The one pairing rule for any public key (a certificate on the token or
  * one the CA just issued): GM_KEY_FOUND with a private key, GM_KEY_UNKNOWN
  * when only a public key object has it and private keys cannot be seen,
@@ -378,5 +374,15 @@ typedef struct gm_usb_device {
  * an error (n = 0). Caller frees *out. */
 int gm_usb_scan(uint16_t vendor, uint16_t product, gm_usb_device **out,
 		size_t *n, gm_error *err);
+
+/* libusb's hotplug events for vendor:product (product 0: any). NULL when
+ * this machine gives none (no USB bus, no hotplug support): then the
+ * caller polls. */
+typedef struct gm_usb_watch gm_usb_watch;
+gm_usb_watch *gm_usb_watch_open(uint16_t vendor, uint16_t product);
+/* Waits up to ms for devices to arrive or leave; returns how many events
+ * came (0 on timeout or a signal), counted in *arrived and *left. */
+int gm_usb_watch_wait(gm_usb_watch *w, long ms, int *arrived, int *left);
+void gm_usb_watch_close(gm_usb_watch *w);
 
 #endif

@@ -60,6 +60,7 @@ void ce_detail(ce_check *c, const char *fmt, ...)
 {
 	va_list ap;
 	size_t old = c->detail ? strlen(c->detail) : 0;
+	char *line, *safe;
 	int n;
 
 	va_start(ap, fmt);
@@ -67,12 +68,19 @@ void ce_detail(ce_check *c, const char *fmt, ...)
 	va_end(ap);
 	if (n <= 0)
 		return;
+	line = gm_xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(line, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	/* the '\n' between lines is the only line break a detail holds */
+	safe = gm_sanitize(line);
+	n = (int)strlen(safe);
 	c->detail = gm_xrealloc(c->detail, old + (size_t)n + 2);
 	if (old)
 		c->detail[old++] = '\n';
-	va_start(ap, fmt);
-	vsnprintf(c->detail + old, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	memcpy(c->detail + old, safe, (size_t)n + 1);
+	free(safe);
+	free(line);
 }
 
 void ce_skip(ce_check *c, const char *because_id, const char *why)
@@ -296,15 +304,15 @@ void ce_print(const ce_run *r, FILE *f, int colour)
 
 		print_tag(f, c->status, colour);
 		gm_fprintf(f, " %-*s ", ID_WIDTH, c->id);
-		gm_wrap(f, c->summary ? c->summary : "", SUMMARY_COL,
-			SUMMARY_COL, width);
+		gm_wrap_line(f, c->summary ? c->summary : "", SUMMARY_COL,
+			     SUMMARY_COL, width);
 		if (c->detail && c->status != CE_SKIP) {
 			gm_fprintf(f, "%*s", DETAIL_COL, "");
 			gm_wrap(f, c->detail, DETAIL_COL, DETAIL_COL, width);
 		}
 		if (c->fix && c->status != CE_PASS && c->status != CE_SKIP) {
 			gm_fprintf(f, "%*s%s", DETAIL_COL, "", fix_tag);
-			gm_wrap(f, c->fix, fix_col, fix_col, width);
+			gm_wrap_line(f, c->fix, fix_col, fix_col, width);
 		}
 		failed += c->status == CE_FAIL;
 		warned += c->status == CE_WARN;

@@ -338,6 +338,39 @@ static int renew_wait(gm_cli *cli, renew_opts *o)
 	return cmd_renew_wait(cli, &o->batch);
 }
 
+/* At a terminal: the PIN after the choice, then the token read again with
+ * its private keys; the chosen certificate must be the same one. */
+static int login_and_reread(gm_cli *cli, const renew_opts *o,
+			    gm_cert_list *l, const gm_cert_view **chosen,
+			    gm_error *err)
+{
+	char sha[sizeof((*chosen)->obj->facts.sha256_hex)];
+	char *subject = gm_xstrdup((*chosen)->obj->facts.subject);
+	size_t i;
+	int r = -1;
+
+	snprintf(sha, sizeof(sha), "%s", (*chosen)->obj->facts.sha256_hex);
+	gm_cert_list_release(l);
+	*chosen = NULL;
+	if (gm_cli_login(cli, &o->login, err) || gm_cert_list_load(cli, l, err))
+		goto out;
+	for (i = 0; i < l->n && !*chosen; i++)
+		if (l->views[i].obj->parsed &&
+		    !strcmp(l->views[i].obj->facts.sha256_hex, sha))
+			*chosen = &l->views[i];
+	if (!*chosen)
+		gm_fail(err, GM_EXIT_FAILED,
+			"run 'gmrenew list-certs' to see the token now, then "
+			"'gmrenew renew' again",
+			"the certificate '%s' is no longer on the token: it was "
+			"changed while gmrenew waited", subject);
+	else
+		r = apply_policy(cli, o, *chosen, err);
+out:
+	free(subject);
+	return r;
+}
+
 int cmd_renew(gm_cli *cli, int argc, char **argv)
 {
 	const gm_cert_view *chosen;
@@ -345,7 +378,7 @@ int cmd_renew(gm_cli *cli, int argc, char **argv)
 	gm_cert_list list;
 	renew_opts o;
 	gm_error err;
-	int r;
+	int r, scripted;
 
 	r = parse(cli, &o, argc, argv);
 	if (r)
@@ -355,17 +388,22 @@ int cmd_renew(gm_cli *cli, int argc, char **argv)
 	memset(&rs, 0, sizeof(rs));
 	memset(&list, 0, sizeof(list));
 	/* The lock is taken before the token is read, so that what is read
-	 * stays true until the end (another gmrenew may have just renewed);
-	 * the login comes first, so that the token is read once, its private
-	 * keys seen, and the renewal works on that snapshot. */
+	 * stays true until the end (another gmrenew may have just renewed).
+	 * With a PIN from a file, a descriptor or the environment the login
+	 * comes first, so that the token is read once, its private keys seen,
+	 * and the renewal works on that snapshot; at a terminal the user
+	 * chooses and confirms before typing the PIN, and the token is read
+	 * again once logged in. */
+	scripted = gm_pin_source_scripted(&o.login.pin);
 	if (gm_cli_setup(cli, cli->command->flags, &err) ||
 	    gm_renew_session_open(cli, &rs, &err) ||
 	    gm_renew_session_lock(&rs, &err) ||
-	    gm_cli_login(cli, &o.login, &err) ||
+	    (scripted && gm_cli_login(cli, &o.login, &err)) ||
 	    gm_cert_list_load(cli, &list, &err) ||
 	    choose(cli, &o, &list, &chosen, &err) ||
 	    apply_policy(cli, &o, chosen, &err) ||
-	    confirm_start(cli, &o, chosen, &err)) {
+	    confirm_start(cli, &o, chosen, &err) ||
+	    (!scripted && login_and_reread(cli, &o, &list, &chosen, &err))) {
 		r = gm_cli_report_error(cli, &err);
 		goto out;
 	}

@@ -21,7 +21,10 @@
 
 #include "fleet_internal.h"
 
-#define POLL_MS 300
+#define POLL_MS 300	/* between looks at the driver without USB events */
+#define WATCH_MS 1000	/* with them: the longest wait for one */
+#define SETTLE_S 5	/* after an event: look often while the driver
+			   catches up (FEITIAN's polls the bus every 0.5 s) */
 #define MAP_MAX (64 * 1024)
 
 static volatile sig_atomic_t stop_asked;
@@ -47,6 +50,8 @@ typedef struct batch {
 	size_t n;
 	int exit_code;
 	time_t deadline;	/* of the current wait; 0: none */
+	gm_usb_watch *watch;	/* USB events; NULL: poll */
+	time_t settle_until;	/* look often until then */
 } batch;
 
 /* ---- PINs ---- */
@@ -169,6 +174,27 @@ static size_t tokens_present(gm_cli *cli, char *serials, size_t size)
 	return k;
 }
 
+/* Waits before the next look at the driver's slot list: for a USB event
+ * when the bus gives them (then often for a while, as the driver catches
+ * up), a short pause when it does not. */
+static void tick(gm_cli *cli, batch *b)
+{
+	int arrived = 0, left = 0, settling = time(NULL) < b->settle_until;
+
+	if (!b->watch) {
+		pause_ms(POLL_MS);
+		return;
+	}
+	if (!gm_usb_watch_wait(b->watch, settling ? POLL_MS : WATCH_MS,
+			       &arrived, &left))
+		return;
+	if (arrived)
+		gm_cli_note(cli, "an Ekey arrived on USB");
+	if (left)
+		gm_cli_note(cli, "an Ekey left USB");
+	b->settle_until = time(NULL) + SETTLE_S;
+}
+
 static int timed_out(const batch *b)
 {
 	return b->deadline && time(NULL) >= b->deadline;
@@ -188,6 +214,18 @@ static size_t usb_ekeys(gm_cli *cli)
 		return 0;
 	free(devs);
 	return n;
+}
+
+/* USB events for the Ekeys of the profile, or NULL (then polling). */
+static gm_usb_watch *watch_ekeys(gm_cli *cli)
+{
+	gm_profile p;
+	gm_error err;
+
+	if (gm_profile_get(cli->cfg.profile ? cli->cfg.profile : "epass3000gm",
+			   &cli->cfg, &p, &err) || !p.usb_vendor)
+		return NULL;
+	return gm_usb_watch_open(p.usb_vendor, p.usb_product);
 }
 
 /* Waits until exactly one Ekey is inserted: 0, or -1 when stopped or
@@ -213,7 +251,7 @@ static int wait_for_one(gm_cli *cli, batch *b)
 				    "one", n, serials);
 			snprintf(said, sizeof(said), "%s", serials);
 		}
-		pause_ms(POLL_MS);
+		tick(cli, b);
 	}
 	return -1;
 }
@@ -238,7 +276,7 @@ static int wait_for_removal(gm_cli *cli, batch *b, const char *serial)
 	gm_cli_note(cli, "Ekey %s is done: remove it", serial);
 	while (!stop_asked && !timed_out(b))
 		if (still_there(cli, serial))
-			pause_ms(POLL_MS);
+			tick(cli, b);
 		else
 			return 0;
 	return -1;
@@ -567,7 +605,7 @@ static int run_batch(gm_cli *cli, batch *b)
 int cmd_renew_wait(gm_cli *cli, const gm_wait_options *o)
 {
 	struct sigaction sa = { .sa_handler = on_stop }, old_int, old_term;
-	batch b = { o, NULL, 0, GM_EXIT_OK, 0 };
+	batch b = { o, NULL, 0, GM_EXIT_OK, 0, NULL, 0 };
 	gm_error err;
 	int r;
 
@@ -584,7 +622,10 @@ int cmd_renew_wait(gm_cli *cli, const gm_wait_options *o)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	stop_asked = 0;
+	b.watch = watch_ekeys(cli);
+	gm_debug("waiting by %s", b.watch ? "USB events" : "polling");
 	r = run_batch(cli, &b);
+	gm_usb_watch_close(b.watch);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	free(b.rows);

@@ -68,8 +68,8 @@ static void print_report(const gm_cert_facts *f, size_t index,
 		gm_fputs("   ", stdout);
 		gm_print_cell(stdout, _(status_names[r->checks[i].status]), 4);
 		gm_printf(" %-9s ", r->checks[i].id);
-		gm_wrap(stdout, r->checks[i].detail, 18, 18,
-			gm_term_width(stdout));
+		gm_wrap_line(stdout, r->checks[i].detail, 18, 18,
+			     gm_term_width(stdout));
 	}
 }
 
@@ -146,6 +146,12 @@ static int verify_one(verify_run *v, const gm_cert_facts *f, size_t index,
 				 sizeof(rep.checks[i].detail), _("a CA "
 				 "certificate (an intermediate): its key pair "
 				 "is not expected on the token"));
+		else if (!strcmp(rep.checks[i].id, "renewal") &&
+			 intermediate && hp)
+			snprintf(rep.checks[i].detail,
+				 sizeof(rep.checks[i].detail), _("a CA "
+				 "certificate (an intermediate): not renewed "
+				 "on the token"));
 		else if (!strcmp(rep.checks[i].id, "key") &&
 			 !v->token && v->token_problem[0])
 			snprintf(rep.checks[i].detail,

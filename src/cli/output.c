@@ -275,7 +275,8 @@ static void vprint_wrapped(FILE *f, const char *prefix, size_t indent,
 	text = gm_xmalloc((size_t)n + 1);
 	vsnprintf(text, (size_t)n + 1, fmt, ap);
 	fputs(prefix, f);
-	gm_wrap(f, text, gm_display_width(prefix), indent, message_width(f));
+	gm_wrap_line(f, text, gm_display_width(prefix), indent,
+		     message_width(f));
 	free(text);
 }
 
@@ -510,10 +511,10 @@ static char *sanitize_lines(const char *text)
 	}
 }
 
-void gm_wrap(FILE *f, const char *text, size_t col, size_t indent,
-	     size_t width)
+/* Wraps safe, text already made safe for a terminal. */
+static void wrap_safe(FILE *f, const char *safe, size_t col, size_t indent,
+		      size_t width)
 {
-	char *safe = sanitize_lines(text ? text : "");
 	const char *p = safe;
 	int line_start = 1, space = 0;
 
@@ -553,6 +554,23 @@ void gm_wrap(FILE *f, const char *text, size_t col, size_t indent,
 		p += n;
 	}
 	fputc('\n', f);
+}
+
+void gm_wrap(FILE *f, const char *text, size_t col, size_t indent,
+	     size_t width)
+{
+	char *safe = sanitize_lines(text ? text : "");
+
+	wrap_safe(f, safe, col, indent, width);
+	free(safe);
+}
+
+void gm_wrap_line(FILE *f, const char *text, size_t col, size_t indent,
+		  size_t width)
+{
+	char *safe = gm_sanitize(text ? text : "");
+
+	wrap_safe(f, safe, col, indent, width);
 	free(safe);
 }
 

@@ -139,6 +139,7 @@ static int old_key(gm_run *r, gm_token_snapshot *v, int *key_index,
 		   gm_error *err)
 {
 	int c = (int)gm_snapshot_find_cert(v, r->old_sha256);
+	long k;
 
 	if (c < 0)
 		return gm_fail(err, GM_EXIT_ENV,
@@ -146,7 +147,9 @@ static int old_key(gm_run *r, gm_token_snapshot *v, int *key_index,
 			       "the renewal was started with",
 			       "the certificate being renewed (SHA-256 %s) is "
 			       "not on this token", r->old_sha256);
-	*key_index = (int)gm_snapshot_find_key(v, v->certs[c].facts.pubkey, 1);
+	*key_index = -1;
+	if (gm_snapshot_key_of(v, v->certs[c].facts.pubkey, &k) == GM_KEY_FOUND)
+		*key_index = (int)k;
 	if (*key_index < 0)
 		return gm_fail(err, GM_EXIT_FAILED,
 			       "the certificate cannot be renewed online without "

@@ -154,8 +154,7 @@ static const gm_snapshot_key *old_pair(gm_run *r, const gm_cert_facts *facts,
 
 	if (!v)
 		return NULL;
-	k = gm_snapshot_find_key(v, facts->pubkey, 1);
-	if (k >= 0)
+	if (gm_snapshot_key_of(v, facts->pubkey, &k) == GM_KEY_FOUND)
 		return &v->keys[k];
 	gm_fail(err, GM_EXIT_FAILED, "contact the CA",
 		"the token holds no private key for '%s'", facts->subject);

@@ -118,8 +118,13 @@ static void check_renewal(const gm_verify_input *in, gm_verify_report *r)
 	gm_policy_cert old, fresh;
 	char why[GM_ERR_MSG_MAX];
 
-	if (!in->previous)
+	if (!in->previous) {
+		add(r, "renewal", GM_CHECK_SKIP, N_("not run: no journal of a "
+		    "renewal names this certificate, so there is no previous "
+		    "certificate to compare it with (give one with --previous "
+		    "FILE)"));
 		return;
+	}
 	old = (gm_policy_cert){ in->previous->subject,
 				in->previous->spki_sha256,
 				in->previous->not_before,

@@ -62,8 +62,10 @@ static void parse(gm_snapshot_cert *c)
 	gm_debug("certificate '%s': %s", c->label ? c->label : "", err.msg);
 }
 
-long gm_snapshot_find_key(const gm_token_snapshot *snap, const EVP_PKEY *pub,
-			  int need_priv)
+/* Index of a key pair with public key pub (with a private key when
+ * need_priv), or -1. */
+static long find_key(const gm_token_snapshot *snap, const EVP_PKEY *pub,
+		     int need_priv)
 {
 	size_t i;
 
@@ -88,11 +90,11 @@ long gm_snapshot_find_key(const gm_token_snapshot *snap, const EVP_PKEY *pub,
 gm_key_state gm_snapshot_key_of(const gm_token_snapshot *snap,
 				const EVP_PKEY *pub, long *key)
 {
-	long k = gm_snapshot_find_key(snap, pub, 1);
+	long k = find_key(snap, pub, 1);
 	gm_key_state st = GM_KEY_FOUND;
 
 	if (k < 0) {
-		k = gm_snapshot_find_key(snap, pub, 0);
+		k = find_key(snap, pub, 0);
 		st = k >= 0 && snap && !snap->private_visible ?
 			GM_KEY_UNKNOWN : GM_KEY_MISSING;
 	}

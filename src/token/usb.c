@@ -1,7 +1,8 @@
 /*
  * usb.c - whether the token is on the USB bus and whether this user may
  * open it (libusb-1.0). Used to tell "not inserted" from "no permission"
- * from "driver missing".
+ * from "driver missing", and to wait for an Ekey to arrive or leave
+ * (libusb's hotplug events) instead of asking the driver over and over.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,4 +86,77 @@ int gm_usb_scan(uint16_t vendor, uint16_t product, gm_usb_device **out,
 	*out = devs;		/* the caller frees it */
 	*n = got;
 	return 0;
+}
+
+/* ---- Waiting for the bus to change ---- */
+
+struct gm_usb_watch {
+	libusb_context *ctx;
+	libusb_hotplug_callback_handle handle;
+	int arrived, left;	/* events seen by the current wait */
+};
+
+static int LIBUSB_CALL on_hotplug(libusb_context *ctx, libusb_device *dev,
+				  libusb_hotplug_event event, void *data)
+{
+	gm_usb_watch *w = data;
+
+	(void)ctx;
+	(void)dev;
+	if (event == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED)
+		w->arrived++;
+	else
+		w->left++;
+	return 0;		/* stay registered */
+}
+
+gm_usb_watch *gm_usb_watch_open(uint16_t vendor, uint16_t product)
+{
+	gm_usb_watch *w = gm_xcalloc(1, sizeof(*w));
+	int r = libusb_init(&w->ctx);
+
+	if (r < 0) {
+		gm_debug("libusb_init: %s: no USB events", libusb_error_name(r));
+		free(w);
+		return NULL;
+	}
+	if (!libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG)) {
+		gm_debug("libusb has no hotplug events here");
+		goto fail;
+	}
+	r = libusb_hotplug_register_callback(w->ctx,
+		LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED |
+		LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT, 0, vendor,
+		product ? product : LIBUSB_HOTPLUG_MATCH_ANY,
+		LIBUSB_HOTPLUG_MATCH_ANY, on_hotplug, w, &w->handle);
+	gm_debug("libusb_hotplug_register_callback: %s", libusb_error_name(r));
+	if (r == LIBUSB_SUCCESS)
+		return w;
+fail:
+	libusb_exit(w->ctx);
+	free(w);
+	return NULL;
+}
+
+int gm_usb_watch_wait(gm_usb_watch *w, long ms, int *arrived, int *left)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	int r;
+
+	w->arrived = w->left = 0;
+	r = libusb_handle_events_timeout_completed(w->ctx, &tv, NULL);
+	if (r < 0 && r != LIBUSB_ERROR_INTERRUPTED)
+		gm_debug("libusb_handle_events: %s", libusb_error_name(r));
+	*arrived = w->arrived;
+	*left = w->left;
+	return w->arrived + w->left;
+}
+
+void gm_usb_watch_close(gm_usb_watch *w)
+{
+	if (!w)
+		return;
+	libusb_hotplug_deregister_callback(w->ctx, w->handle);
+	libusb_exit(w->ctx);
+	free(w);
 }

@@ -407,3 +407,32 @@ def test_softhsm(tmp_path):
     for line in p.stdout.splitlines():
         if line.strip() not in {x["subject"] for x in doc["certificates"]}:
             assert width(line) <= 80, line
+
+
+def test_key_pair_found_by_public_key_whatever_its_id(world):
+    """A certificate belongs to the key pair with its public key, even
+    when the two objects were given different CKA_IDs; a key with the
+    certificate's CKA_ID but another public key is not its key."""
+    pub = world.root / "pub-other.pem"
+    cert = world.root / "cert-other.pem"
+    world.token.gen_key(0, "0a", "other key", pub)
+    world.service.enroll(pub, cert, days_left=30)
+    world.token.import_cert(0, "0b", "other cert", cert)
+    # a certificate with the CKA_ID of the first pair, for another key
+    pub2 = world.root / "pub-lone.pem"
+    lone = world.root / "cert-lone.pem"
+    key2 = world.root / "lone.key"
+    gmtest.make_sm2_key(key2)
+    gmtest.pubkey_of(key2, pub2)
+    world.service.enroll(pub2, lone, days_left=30)
+    world.token.import_cert(0, "01", "lone cert", lone)
+    by_label = {c["label"]: c for c in world.certs()}
+    assert by_label["other cert"]["has_private_key"] is True
+    assert by_label["other cert"]["id"] == "0b"
+    assert by_label["lone cert"]["has_private_key"] is False
+    assert by_label["JSB0000"]["has_private_key"] is True
+    # without the PIN: the public key object alone says "unknown"
+    doc = world.json("list-certs")
+    by_label = {c["label"]: c for c in doc["certificates"]}
+    assert by_label["other cert"]["has_private_key"] is None
+    assert by_label["lone cert"]["has_private_key"] is False

@@ -332,6 +332,41 @@ def test_token_strings_escaped_in_json(evil):
     assert doc["token"]["label"].startswith("Ek\x1b[2J\x07\x1b]52;")
 
 
+FORGED = b"[ ok ] forged"
+
+
+@pytest.fixture
+def newlines(tmp_path):
+    """Configuration, bundle, token store and PIN file in a
+    directory whose name holds line breaks: a name from the file system is
+    text from outside."""
+    root = tmp_path / ("d\r\n" + FORGED.decode())
+    root.mkdir()
+    b = Bench(root)
+    b.m = Maker(tmp_path / "certs")     # openssl ca cannot take such paths
+    anchor, _, leaf = b.m.chain("n", 2, SUBJECT, days=300)
+    b.put(leaf)
+    b.configure(anchor)
+    return b
+
+
+def test_line_breaks_from_outside_start_no_line(newlines):
+    """A line break in a string from outside is shown escaped wherever it
+    is printed, wrapped text included (check-env's details, verify's
+    checks, error messages), so it can never make a line of its own."""
+    seen = b""
+    missing = str(newlines.root / "no-pin")
+    for args in (["list-certs"], ["verify"], ["check-env"],
+                 ["verify", "--pin-file", missing]):
+        p = run_bytes(newlines, args)
+        for out in (p.stdout, p.stderr):
+            assert b"\r" not in out, (args, out)
+            for line in out.split(b"\n"):
+                assert not line.startswith(FORGED), (args, out)
+            seen += out
+    assert b"d\\x0d\\x0a[ ok ] forged" in seen, seen
+
+
 def test_pin_prompt_sanitised(evil):
     import pty
     pid, fd = pty.fork()

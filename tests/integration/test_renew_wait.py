@@ -8,6 +8,7 @@ Ekey on USB while the driver sees no token."""
 import json
 import os
 import select
+import shlex
 import subprocess
 import time
 
@@ -207,6 +208,43 @@ def test_usb_ekey_without_token_under_umockdev(world, tmp_path):
     q = world.gmrenew("renew", "--wait", "--timeout", 1, "--pin-file",
                       world.pin_file, check=5)
     assert "on USB" not in q.stderr
+
+
+def test_usb_events_drive_the_wait(world, tmp_path):
+    """Where the bus gives hotplug events (here umockdev's testbed, with
+    real uevents), the wait sleeps until an Ekey arrives or leaves and says
+    so, then looks at the driver: the key is renewed as it comes, and its
+    removal is seen as it happens."""
+    world.token.tool_run("remove", "--slot", 0)
+    usb = os.path.join(os.environ["GMRENEW_SOURCE_DIR"], "tests", "usb")
+    err = tmp_path / "stderr"
+    tool = shlex.quote(str(world.token.tool))
+    steps = ",".join([
+        "sleep:1.5", "add", "run:%s insert --slot 0" % tool,
+        "until:%s=is done: remove it" % err,
+        "run:%s remove --slot 0" % tool, "remove"])
+    with open(err, "w") as f:
+        p = subprocess.run(
+            [gmtest.need_tool("umockdev-wrapper"), "/usr/bin/python3",
+             os.path.join(usb, "hotplug.py"),
+             os.path.join(usb, "epass3000gm.umockdev"), steps, "--",
+             os.environ["GMRENEW_BIN"], "-v", "renew", "--wait", "--count",
+             "2", "--timeout", "8", "--pin-file", str(world.pin_file)],
+            stdout=subprocess.PIPE, stderr=f, text=True, timeout=120,
+            env=world.env(ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") +
+                          ":verify_asan_link_order=0"))
+    text = err.read_text()
+    for mark in gmtest.SANITIZER_MARKS:
+        assert mark not in text, text
+    assert p.returncode == 0, text
+    assert "waiting by USB events" in text, text
+    arrived = text.index("an Ekey arrived on USB")
+    done = text.index("is done: remove it")
+    assert arrived < text.index("[8/8]") < done, text
+    assert text.index("an Ekey left USB") > done, text
+    world.token.tool_run("insert", "--slot", 0)
+    (cert,) = world.certs()
+    assert cert["days_left"] > 1000
 
 
 def test_timeout_while_the_ekey_stays_ends_the_batch(world):

@@ -4,6 +4,7 @@ post-renewal check with --previous or the journal. Exit 8 naming the check
 that failed."""
 import datetime
 import json
+import re
 
 import pytest
 
@@ -77,9 +78,11 @@ def test_two_levels_pass(bench):
     assert item["index"] == 1 and item["subject"] == leaf.subject_line()
     assert item["sha256"] == leaf.sha256()
     assert checks(item) == {"chain": "pass", "validity": "pass",
-                            "key": "pass"}
+                            "key": "pass", "renewal": "skip"}
     p = bench.run("verify")
     assert "pass chain" in p.stdout and "pass key" in p.stdout
+    # no journal names it: the post-renewal check says it did not run
+    assert re.search(r"skip renewal +not run: no journal", p.stdout), p.stdout
     assert "All checks passed." in p.stdout
 
 
@@ -92,10 +95,10 @@ def test_three_levels_intermediate_on_token(bench):
     assert doc["ok"] is True
     leaf_item, inter_item = doc["certificates"]
     assert checks(leaf_item) == {"chain": "pass", "validity": "pass",
-                                 "key": "pass"}
+                                 "key": "pass", "renewal": "skip"}
     # a CA certificate on the token is checked too, its key is not expected
     assert checks(inter_item) == {"chain": "pass", "validity": "pass",
-                                  "key": "skip"}
+                                  "key": "skip", "renewal": "skip"}
 
 
 def test_three_levels_intermediate_in_bundle(bench):
@@ -138,7 +141,7 @@ def test_untrusted_chain_fails(bench):
     doc = bench.json(check=8)
     assert checks(doc["certificates"][0]) == {"chain": "fail",
                                               "validity": "pass",
-                                              "key": "pass"}
+                                              "key": "pass", "renewal": "skip"}
 
 
 def test_wrong_key_fails(bench):
@@ -151,7 +154,7 @@ def test_wrong_key_fails(bench):
     doc = bench.json(check=8)
     assert checks(doc["certificates"][0]) == {"chain": "pass",
                                               "validity": "pass",
-                                              "key": "fail"}
+                                              "key": "fail", "renewal": "skip"}
     p = bench.run("verify", check=8)
     assert "fail key" in p.stdout and "#1 key" in p.stdout
 
@@ -241,7 +244,7 @@ def test_cert_file_with_token(bench):
     assert doc["ok"] is True
     assert checks(doc["certificates"][0]) == {"chain": "pass",
                                               "validity": "pass",
-                                              "key": "pass"}
+                                              "key": "pass", "renewal": "skip"}
     # a certificate whose key the token does not hold
     doc = bench.json("--cert", stranger.chain_pem(), check=8)
     assert checks(doc["certificates"][0])["key"] == "fail"
@@ -257,7 +260,7 @@ def test_cert_file_without_token(tmp_path):
     doc = bench.json("--cert", leaf.pem)
     assert doc["ok"] is True
     c = doc["certificates"][0]
-    assert checks(c) == {"chain": "pass", "validity": "pass", "key": "skip"}
+    assert checks(c) == {"chain": "pass", "validity": "pass", "key": "skip", "renewal": "skip"}
     assert "no token" in [x for x in c["checks"]
                           if x["id"] == "key"][0]["detail"]
     # --ca-bundle wins over the configuration
