@@ -30,13 +30,26 @@ case ${1:-build} in
   fuzz) want+=("${fuzz_pkgs[@]}") ;;
 esac
 
+# the service tests' independent SM2/SM4 check (tests/service/jscheck) runs
+# on node with the sm-crypto package from the npm registry, pinned there
+if [ "${1:-build}" = test ] && ! command -v npm >/dev/null; then
+  want+=(nodejs npm)
+fi
+install_jscheck() {
+  [ "${1:-build}" = test ] || return 0
+  npm ci --prefix "$(dirname "$0")/../tests/service/jscheck" --no-audit --no-fund >/dev/null
+}
+
 missing=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  install_jscheck "${1:-build}"
+  exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "gmrenew: these Debian packages are missing: ${missing[*]}" >&2
@@ -47,3 +60,4 @@ echo "gmrenew: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_jscheck "${1:-build}"

@@ -394,6 +394,19 @@ static void list_one(const struct gmsoft_object *obj)
 	       c ? c : "");
 }
 
+static int cmd_add_container(const struct opts *o)
+{
+	int rsa = o->kind && !strcmp(o->kind, "rsa");
+	CK_RV rv;
+
+	if (!o->container)
+		return usage_error("%s needs --container C", "add-container");
+	if (o->kind && !rsa && strcmp(o->kind, "sm2"))
+		return usage_error("--kind '%s' is not 'sm2' or 'rsa'", o->kind);
+	rv = gmsoft_admin_add_container(o->dir, o->slot_id, o->container, rsa);
+	return rv == CKR_OK ? 0 : error_rv("add-container", rv);
+}
+
 static int cmd_list(const struct opts *o)
 {
 	struct gmsoft_object *objs;
@@ -502,6 +515,8 @@ static const struct {
 	  "[--container C] --cert FILE(.pem|.der)" },
 	{ "import-raw-cert", cmd_import_raw_cert, 1, "--slot N --id HEX "
 	  "[--label L] [--container C] --file FILE" },
+	{ "add-container", cmd_add_container, 1, "--slot N --container C "
+	  "[--kind sm2|rsa]" },
 	{ "list", cmd_list, 1, "--slot N" },
 	{ "pin-status", cmd_pin_status, 1, "--slot N" },
 	{ "set-tries", cmd_set_tries, 1, "--slot N --tries K" },

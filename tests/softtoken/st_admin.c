@@ -280,3 +280,43 @@ CK_RV gmsoft_admin_sign(const char *dir, CK_SLOT_ID slot,
 	gmsoft_objects_free(objs, n);
 	return rv;
 }
+
+static int container_exists(const char *dir, CK_SLOT_ID slot, const char *name)
+{
+	struct gmsoft_object *objs;
+	size_t n;
+	int found = 0;
+
+	if (gmsoft_objects_load(dir, slot, &objs, &n) != CKR_OK)
+		return 0;
+	for (size_t i = 0; !found && i < n; i++)
+		found = gmsoft_container_is(&objs[i], name);
+	gmsoft_objects_free(objs, n);
+	return found;
+}
+
+CK_RV gmsoft_admin_add_container(const char *dir, CK_SLOT_ID slot,
+				 const char *name, int rsa)
+{
+	struct gmsoft_object c;
+	struct gmsoft_object *list[1] = { &c };
+	int fd;
+	CK_RV rv;
+
+	if (!*name || strlen(name) > GMSOFT_CONTAINER_NAME_MAX)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	rv = gmsoft_container_build(name, &c);
+	if (rv == CKR_OK && rsa)
+		rv = gmsoft_attr_set_ulong(&c, CKA_KEY_TYPE, CKK_RSA);
+	if (rv != CKR_OK)
+		return rv;
+	rv = gmsoft_lock(dir, 1, &fd);
+	if (rv == CKR_OK) {
+		rv = container_exists(dir, slot, name) ?
+			     CKR_ATTRIBUTE_VALUE_INVALID :
+			     gmsoft_objects_store(dir, slot, list, 1);
+		gmsoft_unlock(fd);
+	}
+	gmsoft_object_clear(&c);
+	return rv;
+}

@@ -46,6 +46,12 @@ CK_RV gmsoft_admin_gen_key(const char *dir, CK_SLOT_ID slot,
 CK_RV gmsoft_admin_import_cert(const char *dir, CK_SLOT_ID slot,
 			       const struct gmsoft_key_spec *k,
 			       struct gmsoft_bytes value, CK_OBJECT_HANDLE *handle);
+/* An empty container named name (1 to 64 characters); rsa: marked as an
+ * RSA container (CKA_KEY_TYPE CKK_RSA), which the SKF side reports and
+ * refuses to put SM2 keys in. CKR_ATTRIBUTE_VALUE_INVALID for a bad or
+ * existing name. */
+CK_RV gmsoft_admin_add_container(const char *dir, CK_SLOT_ID slot,
+				 const char *name, int rsa);
 /* Sign a digest with the private key whose CKA_ID is id. */
 CK_RV gmsoft_admin_sign(const char *dir, CK_SLOT_ID slot,
 			struct gmsoft_bytes id, struct gmsoft_bytes digest,

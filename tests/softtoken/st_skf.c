@@ -77,11 +77,12 @@ struct gmsoft_skf_handle *gmsoft_skf_get(const void *p,
 	const struct gmsoft_skf_handle *base = handles;
 	uintptr_t off = (uintptr_t)p - (uintptr_t)base;
 
-	if (!p || (uintptr_t)p < (uintptr_t)base ||
-	    off % sizeof(*base) || off / sizeof(*base) >= GMSOFT_SKF_MAX_HANDLES)
+	if (!p || (uintptr_t)p < (uintptr_t)base || off % sizeof(*base) ||
+	    off / sizeof(*base) >= GMSOFT_SKF_MAX_HANDLES)
 		return NULL;
 	return handles[off / sizeof(*base)].kind == kind ?
-		       &handles[off / sizeof(*base)] : NULL;
+		       &handles[off / sizeof(*base)] :
+		       NULL;
 }
 
 void gmsoft_skf_reset(void)
@@ -150,7 +151,8 @@ ULONG gmsoft_skf_present(struct gmsoft_skf_handle *h, struct gmsoft_token *t)
 		return sar;
 	if (!dev)
 		return SAR_INVALIDHANDLEERR;
-	if (!dev->gone && gmsoft_slot_token(dev->slot, t ? t : &local) != CKR_OK)
+	if (!dev->gone &&
+	    gmsoft_slot_token(dev->slot, t ? t : &local) != CKR_OK)
 		dev->gone = 1;
 	if (dev->gone) {
 		/* A pulled key forgets its security state. */
@@ -171,8 +173,9 @@ ULONG gmsoft_skf_open(const void *p, enum gmsoft_skf_kind k,
 
 ULONG gmsoft_skf_need_user(const struct gmsoft_skf_handle *h)
 {
-	return gmsoft_skf_login(h->slot) == SKF_USER_TYPE ? SAR_OK :
-							    SAR_USER_NOT_LOGGED_IN;
+	return gmsoft_skf_login(h->slot) == SKF_USER_TYPE ?
+		       SAR_OK :
+		       SAR_USER_NOT_LOGGED_IN;
 }
 
 /* ---- answers -------------------------------------------------------- */
@@ -202,8 +205,7 @@ ULONG gmsoft_skf_names_out(const char *const *names, size_t n, LPSTR out,
 	return SAR_OK;
 }
 
-ULONG gmsoft_skf_bytes_out(const void *data, size_t len, BYTE *out,
-			   ULONG *size)
+ULONG gmsoft_skf_bytes_out(const void *data, size_t len, BYTE *out, ULONG *size)
 {
 	if (!size)
 		return SAR_INVALIDPARAMERR;
@@ -222,15 +224,16 @@ ULONG gmsoft_skf_sar(CK_RV rv)
 	switch (rv) {
 	case CKR_OK: return SAR_OK;
 	case CKR_HOST_MEMORY: return SAR_MEMORYERR;
-	case CKR_SLOT_ID_INVALID: case CKR_TOKEN_NOT_PRESENT:
+	case CKR_SLOT_ID_INVALID:
+	case CKR_TOKEN_NOT_PRESENT:
 	case CKR_DEVICE_REMOVED: return SAR_DEVICE_REMOVED;
 	case CKR_PIN_INCORRECT: return SAR_PIN_INCORRECT;
 	case CKR_PIN_LOCKED: return SAR_PIN_LOCKED;
 	case CKR_PIN_LEN_RANGE: return SAR_PIN_LEN_RANGE;
 	case CKR_USER_PIN_NOT_INITIALIZED: return SAR_USER_PIN_NOT_INITIALIZED;
 	case CKR_USER_TYPE_INVALID: return SAR_USER_TYPE_INVALID;
-	case CKR_DATA_INVALID: case CKR_ENCRYPTED_DATA_INVALID:
-		return SAR_INDATAERR;
+	case CKR_DATA_INVALID:
+	case CKR_ENCRYPTED_DATA_INVALID: return SAR_INDATAERR;
 	case CKR_DATA_LEN_RANGE: return SAR_INDATALENERR;
 	case CKR_ARGUMENTS_BAD: return SAR_INVALIDPARAMERR;
 	default: return SAR_FAIL;
@@ -239,19 +242,22 @@ ULONG gmsoft_skf_sar(CK_RV rv)
 
 /* ---- entry points --------------------------------------------------- */
 
-#define SKF_CALL(fn, expr)                               \
-	do {                                             \
-		CK_RV rv_;                               \
-		if (!gmsoft_call_begin(FN_##fn, &rv_))   \
-			rv_ = (expr);                    \
-		return gmsoft_call_end(FN_##fn, rv_);    \
+#define SKF_CALL(fn, expr)                                                     \
+	do {                                                                   \
+		CK_RV rv_;                                                     \
+		if (!gmsoft_call_begin(FN_##fn, &rv_))                         \
+			rv_ = (expr);                                          \
+		return gmsoft_call_end(FN_##fn, rv_);                          \
 	} while (0)
 
 #define SKF_UNSUPPORTED(fn) SKF_CALL(fn, SAR_NOTSUPPORTYETERR)
 
-ULONG SKF_WaitForDevEvent(LPSTR szDevName, ULONG *pulDevNameLen, ULONG *pulEvent)
+ULONG SKF_WaitForDevEvent(LPSTR szDevName, ULONG *pulDevNameLen,
+			  ULONG *pulEvent)
 {
-	(void)szDevName; (void)pulDevNameLen; (void)pulEvent;
+	(void)szDevName;
+	(void)pulDevNameLen;
+	(void)pulEvent;
 	SKF_UNSUPPORTED(SKF_WaitForDevEvent);
 }
 
@@ -262,7 +268,8 @@ ULONG SKF_CancelWaitForDevEvent(void)
 
 ULONG SKF_EnumDev(BOOL bPresent, LPSTR szNameList, ULONG *pulSize)
 {
-	SKF_CALL(SKF_EnumDev, gmsoft_skf_enum_dev(bPresent, szNameList, pulSize));
+	SKF_CALL(SKF_EnumDev,
+		 gmsoft_skf_enum_dev(bPresent, szNameList, pulSize));
 }
 
 ULONG SKF_ConnectDev(LPSTR szName, DEVHANDLE *phDev)
@@ -277,7 +284,8 @@ ULONG SKF_DisConnectDev(DEVHANDLE hDev)
 
 ULONG SKF_GetDevState(LPSTR szDevName, ULONG *pulDevState)
 {
-	SKF_CALL(SKF_GetDevState, gmsoft_skf_get_dev_state(szDevName, pulDevState));
+	SKF_CALL(SKF_GetDevState,
+		 gmsoft_skf_get_dev_state(szDevName, pulDevState));
 }
 
 ULONG SKF_SetLabel(DEVHANDLE hDev, LPSTR szLabel)
@@ -304,29 +312,36 @@ ULONG SKF_UnlockDev(DEVHANDLE hDev)
 ULONG SKF_Transmit(DEVHANDLE hDev, BYTE *pbCommand, ULONG ulCommandLen,
 		   BYTE *pbData, ULONG *pulDataLen)
 {
-	(void)hDev; (void)pbCommand; (void)ulCommandLen; (void)pbData;
+	(void)hDev;
+	(void)pbCommand;
+	(void)ulCommandLen;
+	(void)pbData;
 	(void)pulDataLen;
 	SKF_UNSUPPORTED(SKF_Transmit);
 }
 
 ULONG SKF_ChangeDevAuthKey(DEVHANDLE hDev, BYTE *pbKeyValue, ULONG ulKeyLen)
 {
-	(void)hDev; (void)pbKeyValue; (void)ulKeyLen;
+	(void)hDev;
+	(void)pbKeyValue;
+	(void)ulKeyLen;
 	SKF_UNSUPPORTED(SKF_ChangeDevAuthKey);
 }
 
 ULONG SKF_DevAuth(DEVHANDLE hDev, BYTE *pbAuthData, ULONG ulLen)
 {
-	(void)hDev; (void)pbAuthData; (void)ulLen;
+	(void)hDev;
+	(void)pbAuthData;
+	(void)ulLen;
 	SKF_UNSUPPORTED(SKF_DevAuth);
 }
 
 ULONG SKF_ChangePIN(HAPPLICATION hApplication, ULONG ulPINType, LPSTR szOldPin,
 		    LPSTR szNewPin, ULONG *pulRetryCount)
 {
-	SKF_CALL(SKF_ChangePIN, gmsoft_skf_change_pin(hApplication, ulPINType,
-						      szOldPin, szNewPin,
-						      pulRetryCount));
+	SKF_CALL(SKF_ChangePIN,
+		 gmsoft_skf_change_pin(hApplication, ulPINType, szOldPin,
+				       szNewPin, pulRetryCount));
 }
 
 ULONG SKF_GetPINInfo(HAPPLICATION hApplication, ULONG ulPINType,
@@ -334,8 +349,9 @@ ULONG SKF_GetPINInfo(HAPPLICATION hApplication, ULONG ulPINType,
 		     BOOL *pbDefaultPin)
 {
 	SKF_CALL(SKF_GetPINInfo,
-		 gmsoft_skf_get_pin_info(hApplication, ulPINType, pulMaxRetryCount,
-					 pulRemainRetryCount, pbDefaultPin));
+		 gmsoft_skf_get_pin_info(hApplication, ulPINType,
+					 pulMaxRetryCount, pulRemainRetryCount,
+					 pbDefaultPin));
 }
 
 ULONG SKF_VerifyPIN(HAPPLICATION hApplication, ULONG ulPINType, LPSTR szPIN,
@@ -348,14 +364,15 @@ ULONG SKF_VerifyPIN(HAPPLICATION hApplication, ULONG ulPINType, LPSTR szPIN,
 ULONG SKF_UnblockPIN(HAPPLICATION hApplication, LPSTR szAdminPIN,
 		     LPSTR szNewUserPIN, ULONG *pulRetryCount)
 {
-	SKF_CALL(SKF_UnblockPIN, gmsoft_skf_unblock_pin(hApplication, szAdminPIN,
-							szNewUserPIN,
-							pulRetryCount));
+	SKF_CALL(SKF_UnblockPIN,
+		 gmsoft_skf_unblock_pin(hApplication, szAdminPIN, szNewUserPIN,
+					pulRetryCount));
 }
 
 ULONG SKF_ClearSecureState(HAPPLICATION hApplication)
 {
-	SKF_CALL(SKF_ClearSecureState, gmsoft_skf_clear_secure_state(hApplication));
+	SKF_CALL(SKF_ClearSecureState,
+		 gmsoft_skf_clear_secure_state(hApplication));
 }
 
 ULONG SKF_CreateApplication(DEVHANDLE hDev, LPSTR szAppName, LPSTR szAdminPin,
@@ -363,8 +380,13 @@ ULONG SKF_CreateApplication(DEVHANDLE hDev, LPSTR szAppName, LPSTR szAdminPin,
 			    DWORD dwUserPinRetryCount, DWORD dwCreateFileRights,
 			    HAPPLICATION *phApplication)
 {
-	(void)hDev; (void)szAppName; (void)szAdminPin; (void)dwAdminPinRetryCount;
-	(void)szUserPin; (void)dwUserPinRetryCount; (void)dwCreateFileRights;
+	(void)hDev;
+	(void)szAppName;
+	(void)szAdminPin;
+	(void)dwAdminPinRetryCount;
+	(void)szUserPin;
+	(void)dwUserPinRetryCount;
+	(void)dwCreateFileRights;
 	(void)phApplication;
 	SKF_UNSUPPORTED(SKF_CreateApplication);
 }
@@ -377,7 +399,8 @@ ULONG SKF_EnumApplication(DEVHANDLE hDev, LPSTR szAppName, ULONG *pulSize)
 
 ULONG SKF_DeleteApplication(DEVHANDLE hDev, LPSTR szAppName)
 {
-	(void)hDev; (void)szAppName;
+	(void)hDev;
+	(void)szAppName;
 	SKF_UNSUPPORTED(SKF_DeleteApplication);
 }
 
@@ -390,48 +413,64 @@ ULONG SKF_OpenApplication(DEVHANDLE hDev, LPSTR szAppName,
 
 ULONG SKF_CloseApplication(HAPPLICATION hApplication)
 {
-	SKF_CALL(SKF_CloseApplication, gmsoft_skf_close_application(hApplication));
+	SKF_CALL(SKF_CloseApplication,
+		 gmsoft_skf_close_application(hApplication));
 }
 
 ULONG SKF_CreateFile(HAPPLICATION hApplication, LPSTR szFileName,
 		     ULONG ulFileSize, ULONG ulReadRights, ULONG ulWriteRights)
 {
-	(void)hApplication; (void)szFileName; (void)ulFileSize;
-	(void)ulReadRights; (void)ulWriteRights;
+	(void)hApplication;
+	(void)szFileName;
+	(void)ulFileSize;
+	(void)ulReadRights;
+	(void)ulWriteRights;
 	SKF_UNSUPPORTED(SKF_CreateFile);
 }
 
 ULONG SKF_DeleteFile(HAPPLICATION hApplication, LPSTR szFileName)
 {
-	(void)hApplication; (void)szFileName;
+	(void)hApplication;
+	(void)szFileName;
 	SKF_UNSUPPORTED(SKF_DeleteFile);
 }
 
 ULONG SKF_EnumFiles(HAPPLICATION hApplication, LPSTR szFileList, ULONG *pulSize)
 {
-	(void)hApplication; (void)szFileList; (void)pulSize;
+	(void)hApplication;
+	(void)szFileList;
+	(void)pulSize;
 	SKF_UNSUPPORTED(SKF_EnumFiles);
 }
 
 ULONG SKF_GetFileInfo(HAPPLICATION hApplication, LPSTR szFileName,
 		      FILEATTRIBUTE *pFileInfo)
 {
-	(void)hApplication; (void)szFileName; (void)pFileInfo;
+	(void)hApplication;
+	(void)szFileName;
+	(void)pFileInfo;
 	SKF_UNSUPPORTED(SKF_GetFileInfo);
 }
 
 ULONG SKF_ReadFile(HAPPLICATION hApplication, LPSTR szFileName, ULONG ulOffset,
 		   ULONG ulSize, BYTE *pbOutData, ULONG *pulOutLen)
 {
-	(void)hApplication; (void)szFileName; (void)ulOffset; (void)ulSize;
-	(void)pbOutData; (void)pulOutLen;
+	(void)hApplication;
+	(void)szFileName;
+	(void)ulOffset;
+	(void)ulSize;
+	(void)pbOutData;
+	(void)pulOutLen;
 	SKF_UNSUPPORTED(SKF_ReadFile);
 }
 
 ULONG SKF_WriteFile(HAPPLICATION hApplication, LPSTR szFileName, ULONG ulOffset,
 		    BYTE *pbData, ULONG ulSize)
 {
-	(void)hApplication; (void)szFileName; (void)ulOffset; (void)pbData;
+	(void)hApplication;
+	(void)szFileName;
+	(void)ulOffset;
+	(void)pbData;
 	(void)ulSize;
 	SKF_UNSUPPORTED(SKF_WriteFile);
 }
@@ -467,7 +506,8 @@ ULONG SKF_EnumContainer(HAPPLICATION hApplication, LPSTR szContainerName,
 			ULONG *pulSize)
 {
 	SKF_CALL(SKF_EnumContainer,
-		 gmsoft_skf_enum_container(hApplication, szContainerName, pulSize));
+		 gmsoft_skf_enum_container(hApplication, szContainerName,
+					   pulSize));
 }
 
 ULONG SKF_GetContainerType(HCONTAINER hContainer, ULONG *pulContainerType)
@@ -494,19 +534,25 @@ ULONG SKF_ExportCertificate(HCONTAINER hContainer, BOOL bSignFlag, BYTE *pbCert,
 
 ULONG SKF_GenRandom(DEVHANDLE hDev, BYTE *pbRandom, ULONG ulRandomLen)
 {
-	SKF_CALL(SKF_GenRandom, gmsoft_skf_gen_random(hDev, pbRandom, ulRandomLen));
+	SKF_CALL(SKF_GenRandom,
+		 gmsoft_skf_gen_random(hDev, pbRandom, ulRandomLen));
 }
 
-ULONG SKF_GenExtRSAKey(DEVHANDLE hDev, ULONG ulBitsLen, RSAPRIVATEKEYBLOB *pBlob)
+ULONG SKF_GenExtRSAKey(DEVHANDLE hDev, ULONG ulBitsLen,
+		       RSAPRIVATEKEYBLOB *pBlob)
 {
-	(void)hDev; (void)ulBitsLen; (void)pBlob;
+	(void)hDev;
+	(void)ulBitsLen;
+	(void)pBlob;
 	SKF_UNSUPPORTED(SKF_GenExtRSAKey);
 }
 
 ULONG SKF_GenRSAKeyPair(HCONTAINER hContainer, ULONG ulBitsLen,
 			RSAPUBLICKEYBLOB *pBlob)
 {
-	(void)hContainer; (void)ulBitsLen; (void)pBlob;
+	(void)hContainer;
+	(void)ulBitsLen;
+	(void)pBlob;
 	SKF_UNSUPPORTED(SKF_GenRSAKeyPair);
 }
 
@@ -514,15 +560,22 @@ ULONG SKF_ImportRSAKeyPair(HCONTAINER hContainer, ULONG ulSymAlgId,
 			   BYTE *pbWrappedKey, ULONG ulWrappedKeyLen,
 			   BYTE *pbEncryptedData, ULONG ulEncryptedDataLen)
 {
-	(void)hContainer; (void)ulSymAlgId; (void)pbWrappedKey;
-	(void)ulWrappedKeyLen; (void)pbEncryptedData; (void)ulEncryptedDataLen;
+	(void)hContainer;
+	(void)ulSymAlgId;
+	(void)pbWrappedKey;
+	(void)ulWrappedKeyLen;
+	(void)pbEncryptedData;
+	(void)ulEncryptedDataLen;
 	SKF_UNSUPPORTED(SKF_ImportRSAKeyPair);
 }
 
 ULONG SKF_RSASignData(HCONTAINER hContainer, BYTE *pbData, ULONG ulDataLen,
 		      BYTE *pbSignature, ULONG *pulSignLen)
 {
-	(void)hContainer; (void)pbData; (void)ulDataLen; (void)pbSignature;
+	(void)hContainer;
+	(void)pbData;
+	(void)ulDataLen;
+	(void)pbSignature;
 	(void)pulSignLen;
 	SKF_UNSUPPORTED(SKF_RSASignData);
 }
@@ -531,8 +584,12 @@ ULONG SKF_RSAVerify(DEVHANDLE hDev, RSAPUBLICKEYBLOB *pRSAPubKeyBlob,
 		    BYTE *pbData, ULONG ulDataLen, BYTE *pbSignature,
 		    ULONG ulSignLen)
 {
-	(void)hDev; (void)pRSAPubKeyBlob; (void)pbData; (void)ulDataLen;
-	(void)pbSignature; (void)ulSignLen;
+	(void)hDev;
+	(void)pRSAPubKeyBlob;
+	(void)pbData;
+	(void)ulDataLen;
+	(void)pbSignature;
+	(void)ulSignLen;
 	SKF_UNSUPPORTED(SKF_RSAVerify);
 }
 
@@ -540,26 +597,40 @@ ULONG SKF_RSAExportSessionKey(HCONTAINER hContainer, ULONG ulAlgId,
 			      RSAPUBLICKEYBLOB *pPubKey, BYTE *pbData,
 			      ULONG *pulDataLen, HANDLE *phSessionKey)
 {
-	(void)hContainer; (void)ulAlgId; (void)pPubKey; (void)pbData;
-	(void)pulDataLen; (void)phSessionKey;
+	(void)hContainer;
+	(void)ulAlgId;
+	(void)pPubKey;
+	(void)pbData;
+	(void)pulDataLen;
+	(void)phSessionKey;
 	SKF_UNSUPPORTED(SKF_RSAExportSessionKey);
 }
 
-ULONG SKF_ExtRSAPubKeyOperation(DEVHANDLE hDev, RSAPUBLICKEYBLOB *pRSAPubKeyBlob,
-				BYTE *pbInput, ULONG ulInputLen, BYTE *pbOutput,
+ULONG SKF_ExtRSAPubKeyOperation(DEVHANDLE hDev,
+				RSAPUBLICKEYBLOB *pRSAPubKeyBlob, BYTE *pbInput,
+				ULONG ulInputLen, BYTE *pbOutput,
 				ULONG *pulOutputLen)
 {
-	(void)hDev; (void)pRSAPubKeyBlob; (void)pbInput; (void)ulInputLen;
-	(void)pbOutput; (void)pulOutputLen;
+	(void)hDev;
+	(void)pRSAPubKeyBlob;
+	(void)pbInput;
+	(void)ulInputLen;
+	(void)pbOutput;
+	(void)pulOutputLen;
 	SKF_UNSUPPORTED(SKF_ExtRSAPubKeyOperation);
 }
 
-ULONG SKF_ExtRSAPriKeyOperation(DEVHANDLE hDev, RSAPRIVATEKEYBLOB *pRSAPriKeyBlob,
+ULONG SKF_ExtRSAPriKeyOperation(DEVHANDLE hDev,
+				RSAPRIVATEKEYBLOB *pRSAPriKeyBlob,
 				BYTE *pbInput, ULONG ulInputLen, BYTE *pbOutput,
 				ULONG *pulOutputLen)
 {
-	(void)hDev; (void)pRSAPriKeyBlob; (void)pbInput; (void)ulInputLen;
-	(void)pbOutput; (void)pulOutputLen;
+	(void)hDev;
+	(void)pRSAPriKeyBlob;
+	(void)pbInput;
+	(void)ulInputLen;
+	(void)pbOutput;
+	(void)pulOutputLen;
 	SKF_UNSUPPORTED(SKF_ExtRSAPriKeyOperation);
 }
 
@@ -588,15 +659,19 @@ ULONG SKF_ECCSignData(HCONTAINER hContainer, BYTE *pbData, ULONG ulDataLen,
 ULONG SKF_ECCVerify(DEVHANDLE hDev, ECCPUBLICKEYBLOB *pECCPubKeyBlob,
 		    BYTE *pbData, ULONG ulDataLen, ECCSIGNATUREBLOB *pSignature)
 {
-	SKF_CALL(SKF_ECCVerify, gmsoft_skf_ecc_verify(hDev, pECCPubKeyBlob, pbData,
-						      ulDataLen, pSignature));
+	SKF_CALL(SKF_ECCVerify,
+		 gmsoft_skf_ecc_verify(hDev, pECCPubKeyBlob, pbData, ulDataLen,
+				       pSignature));
 }
 
 ULONG SKF_ECCExportSessionKey(HCONTAINER hContainer, ULONG ulAlgId,
 			      ECCPUBLICKEYBLOB *pPubKey, ECCCIPHERBLOB *pData,
 			      HANDLE *phSessionKey)
 {
-	(void)hContainer; (void)ulAlgId; (void)pPubKey; (void)pData;
+	(void)hContainer;
+	(void)ulAlgId;
+	(void)pPubKey;
+	(void)pData;
 	(void)phSessionKey;
 	SKF_UNSUPPORTED(SKF_ECCExportSessionKey);
 }
@@ -614,34 +689,35 @@ ULONG SKF_ExtECCDecrypt(DEVHANDLE hDev, ECCPRIVATEKEYBLOB *pECCPriKeyBlob,
 			ECCCIPHERBLOB *pCipherText, BYTE *pbPlainText,
 			ULONG *pulPlainTextLen)
 {
-	(void)hDev; (void)pECCPriKeyBlob; (void)pCipherText; (void)pbPlainText;
-	(void)pulPlainTextLen;
-	SKF_UNSUPPORTED(SKF_ExtECCDecrypt);
+	SKF_CALL(SKF_ExtECCDecrypt,
+		 gmsoft_skf_ext_ecc_decrypt(hDev, pECCPriKeyBlob, pCipherText,
+					    pbPlainText, pulPlainTextLen));
 }
 
 ULONG SKF_ExtECCSign(DEVHANDLE hDev, ECCPRIVATEKEYBLOB *pECCPriKeyBlob,
-		     BYTE *pbData, ULONG ulDataLen, ECCSIGNATUREBLOB *pSignature)
+		     BYTE *pbData, ULONG ulDataLen,
+		     ECCSIGNATUREBLOB *pSignature)
 {
-	(void)hDev; (void)pECCPriKeyBlob; (void)pbData; (void)ulDataLen;
-	(void)pSignature;
-	SKF_UNSUPPORTED(SKF_ExtECCSign);
+	SKF_CALL(SKF_ExtECCSign,
+		 gmsoft_skf_ext_ecc_sign(hDev, pECCPriKeyBlob, pbData,
+					 ulDataLen, pSignature));
 }
 
 ULONG SKF_ExtECCVerify(DEVHANDLE hDev, ECCPUBLICKEYBLOB *pECCPubKeyBlob,
 		       BYTE *pbData, ULONG ulDataLen,
 		       ECCSIGNATUREBLOB *pSignature)
 {
-	SKF_CALL(SKF_ExtECCVerify, gmsoft_skf_ecc_verify(hDev, pECCPubKeyBlob,
-							 pbData, ulDataLen,
-							 pSignature));
+	SKF_CALL(SKF_ExtECCVerify,
+		 gmsoft_skf_ecc_verify(hDev, pECCPubKeyBlob, pbData, ulDataLen,
+				       pSignature));
 }
 
 ULONG SKF_ECCDecrypt(HCONTAINER hContainer, ECCCIPHERBLOB *pCipherText,
 		     BYTE *pbPlainText, ULONG *pulPlainTextLen)
 {
-	SKF_CALL(SKF_ECCDecrypt, gmsoft_skf_ecc_decrypt(hContainer, pCipherText,
-							pbPlainText,
-							pulPlainTextLen));
+	SKF_CALL(SKF_ECCDecrypt,
+		 gmsoft_skf_ecc_decrypt(hContainer, pCipherText, pbPlainText,
+					pulPlainTextLen));
 }
 
 ULONG SKF_GenerateAgreementDataWithECC(HCONTAINER hContainer, ULONG ulAlgId,
@@ -649,20 +725,31 @@ ULONG SKF_GenerateAgreementDataWithECC(HCONTAINER hContainer, ULONG ulAlgId,
 				       BYTE *pbID, ULONG ulIDLen,
 				       HANDLE *phAgreementHandle)
 {
-	(void)hContainer; (void)ulAlgId; (void)pTempECCPubKeyBlob; (void)pbID;
-	(void)ulIDLen; (void)phAgreementHandle;
+	(void)hContainer;
+	(void)ulAlgId;
+	(void)pTempECCPubKeyBlob;
+	(void)pbID;
+	(void)ulIDLen;
+	(void)phAgreementHandle;
 	SKF_UNSUPPORTED(SKF_GenerateAgreementDataWithECC);
 }
 
 ULONG SKF_GenerateAgreementDataAndKeyWithECC(
-	HANDLE hContainer, ULONG ulAlgId, ECCPUBLICKEYBLOB *pSponsorECCPubKeyBlob,
+	HANDLE hContainer, ULONG ulAlgId,
+	ECCPUBLICKEYBLOB *pSponsorECCPubKeyBlob,
 	ECCPUBLICKEYBLOB *pSponsorTempECCPubKeyBlob,
 	ECCPUBLICKEYBLOB *pTempECCPubKeyBlob, BYTE *pbID, ULONG ulIDLen,
 	BYTE *pbSponsorID, ULONG ulSponsorIDLen, HANDLE *phKeyHandle)
 {
-	(void)hContainer; (void)ulAlgId; (void)pSponsorECCPubKeyBlob;
-	(void)pSponsorTempECCPubKeyBlob; (void)pTempECCPubKeyBlob; (void)pbID;
-	(void)ulIDLen; (void)pbSponsorID; (void)ulSponsorIDLen;
+	(void)hContainer;
+	(void)ulAlgId;
+	(void)pSponsorECCPubKeyBlob;
+	(void)pSponsorTempECCPubKeyBlob;
+	(void)pTempECCPubKeyBlob;
+	(void)pbID;
+	(void)ulIDLen;
+	(void)pbSponsorID;
+	(void)ulSponsorIDLen;
 	(void)phKeyHandle;
 	SKF_UNSUPPORTED(SKF_GenerateAgreementDataAndKeyWithECC);
 }
@@ -672,8 +759,12 @@ ULONG SKF_GenerateKeyWithECC(HANDLE hAgreementHandle,
 			     ECCPUBLICKEYBLOB *pTempECCPubKeyBlob, BYTE *pbID,
 			     ULONG ulIDLen, HANDLE *phKeyHandle)
 {
-	(void)hAgreementHandle; (void)pECCPubKeyBlob; (void)pTempECCPubKeyBlob;
-	(void)pbID; (void)ulIDLen; (void)phKeyHandle;
+	(void)hAgreementHandle;
+	(void)pECCPubKeyBlob;
+	(void)pTempECCPubKeyBlob;
+	(void)pbID;
+	(void)ulIDLen;
+	(void)phKeyHandle;
 	SKF_UNSUPPORTED(SKF_GenerateKeyWithECC);
 }
 
@@ -688,27 +779,37 @@ ULONG SKF_ExportPublicKey(HCONTAINER hContainer, BOOL bSignFlag, BYTE *pbBlob,
 ULONG SKF_ImportSessionKey(HCONTAINER hContainer, ULONG ulAlgId,
 			   BYTE *pbWrapedData, ULONG ulWrapedLen, HANDLE *phKey)
 {
-	(void)hContainer; (void)ulAlgId; (void)pbWrapedData; (void)ulWrapedLen;
+	(void)hContainer;
+	(void)ulAlgId;
+	(void)pbWrapedData;
+	(void)ulWrapedLen;
 	(void)phKey;
 	SKF_UNSUPPORTED(SKF_ImportSessionKey);
 }
 
 ULONG SKF_SetSymmKey(DEVHANDLE hDev, BYTE *pbKey, ULONG ulAlgID, HANDLE *phKey)
 {
-	(void)hDev; (void)pbKey; (void)ulAlgID; (void)phKey;
+	(void)hDev;
+	(void)pbKey;
+	(void)ulAlgID;
+	(void)phKey;
 	SKF_UNSUPPORTED(SKF_SetSymmKey);
 }
 
 ULONG SKF_EncryptInit(HANDLE hKey, BLOCKCIPHERPARAM EncryptParam)
 {
-	(void)hKey; (void)EncryptParam;
+	(void)hKey;
+	(void)EncryptParam;
 	SKF_UNSUPPORTED(SKF_EncryptInit);
 }
 
 ULONG SKF_Encrypt(HANDLE hKey, BYTE *pbData, ULONG ulDataLen,
 		  BYTE *pbEncryptedData, ULONG *pulEncryptedLen)
 {
-	(void)hKey; (void)pbData; (void)ulDataLen; (void)pbEncryptedData;
+	(void)hKey;
+	(void)pbData;
+	(void)ulDataLen;
+	(void)pbEncryptedData;
 	(void)pulEncryptedLen;
 	SKF_UNSUPPORTED(SKF_Encrypt);
 }
@@ -716,7 +817,10 @@ ULONG SKF_Encrypt(HANDLE hKey, BYTE *pbData, ULONG ulDataLen,
 ULONG SKF_EncryptUpdate(HANDLE hKey, BYTE *pbData, ULONG ulDataLen,
 			BYTE *pbEncryptedData, ULONG *pulEncryptedLen)
 {
-	(void)hKey; (void)pbData; (void)ulDataLen; (void)pbEncryptedData;
+	(void)hKey;
+	(void)pbData;
+	(void)ulDataLen;
+	(void)pbEncryptedData;
 	(void)pulEncryptedLen;
 	SKF_UNSUPPORTED(SKF_EncryptUpdate);
 }
@@ -724,20 +828,26 @@ ULONG SKF_EncryptUpdate(HANDLE hKey, BYTE *pbData, ULONG ulDataLen,
 ULONG SKF_EncryptFinal(HANDLE hKey, BYTE *pbEncryptedData,
 		       ULONG *pulEncryptedDataLen)
 {
-	(void)hKey; (void)pbEncryptedData; (void)pulEncryptedDataLen;
+	(void)hKey;
+	(void)pbEncryptedData;
+	(void)pulEncryptedDataLen;
 	SKF_UNSUPPORTED(SKF_EncryptFinal);
 }
 
 ULONG SKF_DecryptInit(HANDLE hKey, BLOCKCIPHERPARAM DecryptParam)
 {
-	(void)hKey; (void)DecryptParam;
+	(void)hKey;
+	(void)DecryptParam;
 	SKF_UNSUPPORTED(SKF_DecryptInit);
 }
 
 ULONG SKF_Decrypt(HANDLE hKey, BYTE *pbEncryptedData, ULONG ulEncryptedLen,
 		  BYTE *pbData, ULONG *pulDataLen)
 {
-	(void)hKey; (void)pbEncryptedData; (void)ulEncryptedLen; (void)pbData;
+	(void)hKey;
+	(void)pbEncryptedData;
+	(void)ulEncryptedLen;
+	(void)pbData;
 	(void)pulDataLen;
 	SKF_UNSUPPORTED(SKF_Decrypt);
 }
@@ -745,7 +855,10 @@ ULONG SKF_Decrypt(HANDLE hKey, BYTE *pbEncryptedData, ULONG ulEncryptedLen,
 ULONG SKF_DecryptUpdate(HANDLE hKey, BYTE *pbEncryptedData,
 			ULONG ulEncryptedLen, BYTE *pbData, ULONG *pulDataLen)
 {
-	(void)hKey; (void)pbEncryptedData; (void)ulEncryptedLen; (void)pbData;
+	(void)hKey;
+	(void)pbEncryptedData;
+	(void)ulEncryptedLen;
+	(void)pbData;
 	(void)pulDataLen;
 	SKF_UNSUPPORTED(SKF_DecryptUpdate);
 }
@@ -753,7 +866,9 @@ ULONG SKF_DecryptUpdate(HANDLE hKey, BYTE *pbEncryptedData,
 ULONG SKF_DecryptFinal(HANDLE hKey, BYTE *pbDecryptedData,
 		       ULONG *pulDecryptedDataLen)
 {
-	(void)hKey; (void)pbDecryptedData; (void)pulDecryptedDataLen;
+	(void)hKey;
+	(void)pbDecryptedData;
+	(void)pulDecryptedDataLen;
 	SKF_UNSUPPORTED(SKF_DecryptFinal);
 }
 
@@ -773,39 +888,48 @@ ULONG SKF_Digest(HANDLE hHash, BYTE *pbData, ULONG ulDataLen, BYTE *pbHashData,
 
 ULONG SKF_DigestUpdate(HANDLE hHash, BYTE *pbData, ULONG ulDataLen)
 {
-	SKF_CALL(SKF_DigestUpdate, gmsoft_skf_digest_update(hHash, pbData,
-							    ulDataLen));
+	SKF_CALL(SKF_DigestUpdate,
+		 gmsoft_skf_digest_update(hHash, pbData, ulDataLen));
 }
 
 ULONG SKF_DigestFinal(HANDLE hHash, BYTE *pHashData, ULONG *pulHashLen)
 {
-	SKF_CALL(SKF_DigestFinal, gmsoft_skf_digest_final(hHash, pHashData,
-							  pulHashLen));
+	SKF_CALL(SKF_DigestFinal,
+		 gmsoft_skf_digest_final(hHash, pHashData, pulHashLen));
 }
 
 ULONG SKF_MacInit(HANDLE hKey, BLOCKCIPHERPARAM *pMacParam, HANDLE *phMac)
 {
-	(void)hKey; (void)pMacParam; (void)phMac;
+	(void)hKey;
+	(void)pMacParam;
+	(void)phMac;
 	SKF_UNSUPPORTED(SKF_MacInit);
 }
 
 ULONG SKF_Mac(HANDLE hMac, BYTE *pbData, ULONG ulDataLen, BYTE *pbMacData,
 	      ULONG *pulMacLen)
 {
-	(void)hMac; (void)pbData; (void)ulDataLen; (void)pbMacData;
+	(void)hMac;
+	(void)pbData;
+	(void)ulDataLen;
+	(void)pbMacData;
 	(void)pulMacLen;
 	SKF_UNSUPPORTED(SKF_Mac);
 }
 
 ULONG SKF_MacUpdate(HANDLE hMac, BYTE *pbData, ULONG ulDataLen)
 {
-	(void)hMac; (void)pbData; (void)ulDataLen;
+	(void)hMac;
+	(void)pbData;
+	(void)ulDataLen;
 	SKF_UNSUPPORTED(SKF_MacUpdate);
 }
 
 ULONG SKF_MacFinal(HANDLE hMac, BYTE *pbMacData, ULONG *pulMacDataLen)
 {
-	(void)hMac; (void)pbMacData; (void)pulMacDataLen;
+	(void)hMac;
+	(void)pbMacData;
+	(void)pulMacDataLen;
 	SKF_UNSUPPORTED(SKF_MacFinal);
 }
 

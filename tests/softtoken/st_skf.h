@@ -234,8 +234,8 @@ _Static_assert(offsetof(ENVELOPEDKEYBLOB, ECCCipherBlob.Cipher) == 0x184,
 _Static_assert(sizeof(BLOCKCIPHERPARAM) == 56, "BLOCKCIPHERPARAM");
 
 /* Every exported SKF function, in GM/T 0016 order, with SKF_ECCDecrypt
- * (a common vendor extension) after the ECC group. X(name, implemented):
- * the ones with 0 return SAR_NOTSUPPORTYETERR. */
+ * (a common vendor extension) after the ECC group. The ones the fixture
+ * does not implement return SAR_NOTSUPPORTYETERR (docs/softtoken.md). */
 #define GMSOFT_SKF_FUNCTIONS(X) \
 	X(SKF_WaitForDevEvent) X(SKF_CancelWaitForDevEvent) X(SKF_EnumDev) \
 	X(SKF_ConnectDev) X(SKF_DisConnectDev) X(SKF_GetDevState) \

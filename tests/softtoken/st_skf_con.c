@@ -39,7 +39,8 @@ static int in_container(const struct gmsoft_object *o, const char *name)
 	char have[GMSOFT_CONTAINER_NAME_MAX + 1];
 
 	return !gmsoft_container_is(o, NULL) &&
-	       gmsoft_container_of(o, have, sizeof(have)) && !strcmp(have, name);
+	       gmsoft_container_of(o, have, sizeof(have)) &&
+	       !strcmp(have, name);
 }
 
 ULONG gmsoft_skf_objects(struct gmsoft_skf_handle *con,
@@ -76,8 +77,8 @@ int gmsoft_skf_container_rsa(const struct gmsoft_object *objs, size_t n,
 {
 	size_t at = container_at(objs, n, name);
 
-	return at < n &&
-	       gmsoft_attr_ulong(&objs[at], CKA_KEY_TYPE, GMSOFT_CKK_SM2) == CKK_RSA;
+	return at < n && gmsoft_attr_ulong(&objs[at], CKA_KEY_TYPE,
+					   GMSOFT_CKK_SM2) == CKK_RSA;
 }
 
 /* The application handle p, its device present. */
@@ -93,7 +94,8 @@ static ULONG name_check(const char *name)
 	if (!name)
 		return SAR_INVALIDPARAMERR;
 	n = strnlen(name, GMSOFT_CONTAINER_NAME_MAX + 1);
-	return (n == 0 || n > GMSOFT_CONTAINER_NAME_MAX) ? SAR_NAMELENERR : SAR_OK;
+	return (n == 0 || n > GMSOFT_CONTAINER_NAME_MAX) ? SAR_NAMELENERR :
+							   SAR_OK;
 }
 
 ULONG gmsoft_skf_enum_container(HAPPLICATION p, LPSTR list, ULONG *size)
@@ -155,12 +157,14 @@ ULONG gmsoft_skf_create_container(HAPPLICATION p, LPSTR name, HCONTAINER *out)
 		return sar;
 	if (gmsoft_lock(gmsoft_g.dir, 1, &fd) != CKR_OK)
 		return SAR_FAIL;
-	sar = gmsoft_skf_sar(gmsoft_objects_load(gmsoft_g.dir, h->slot, &objs, &n));
+	sar = gmsoft_skf_sar(
+		gmsoft_objects_load(gmsoft_g.dir, h->slot, &objs, &n));
 	if (sar == SAR_OK && container_at(objs, n, name) < n)
 		sar = SAR_FILE_ALREADY_EXIST;
 	sar = sar ? sar : gmsoft_skf_sar(gmsoft_container_build(name, &c));
-	sar = sar ? sar : gmsoft_skf_sar(gmsoft_objects_store(gmsoft_g.dir,
-							       h->slot, list, 1));
+	sar = sar ? sar :
+		    gmsoft_skf_sar(gmsoft_objects_store(gmsoft_g.dir, h->slot,
+							list, 1));
 	gmsoft_unlock(fd);
 	gmsoft_object_clear(&c);
 	gmsoft_objects_free(objs, n);
@@ -199,10 +203,12 @@ ULONG gmsoft_skf_delete_container(HAPPLICATION p, LPSTR name)
 		return sar;
 	if (gmsoft_lock(gmsoft_g.dir, 1, &fd) != CKR_OK)
 		return SAR_FAIL;
-	sar = gmsoft_skf_sar(gmsoft_objects_load(gmsoft_g.dir, h->slot, &objs, &n));
+	sar = gmsoft_skf_sar(
+		gmsoft_objects_load(gmsoft_g.dir, h->slot, &objs, &n));
 	if (sar == SAR_OK && container_at(objs, n, name) == n)
 		sar = SAR_FILE_NOT_EXIST;
-	sar = sar ? sar : gmsoft_skf_sar(container_remove(h->slot, objs, n, name));
+	sar = sar ? sar :
+		    gmsoft_skf_sar(container_remove(h->slot, objs, n, name));
 	gmsoft_unlock(fd);
 	gmsoft_objects_free(objs, n);
 	return sar;
@@ -235,6 +241,13 @@ ULONG gmsoft_skf_close_container(HCONTAINER p)
 	return SAR_OK;
 }
 
+static int has_key(const struct gmsoft_object *objs, size_t n,
+		   const char *name)
+{
+	return gmsoft_skf_key_find(objs, n, name, CKO_PRIVATE_KEY, 1) < n ||
+	       gmsoft_skf_key_find(objs, n, name, CKO_PRIVATE_KEY, 0) < n;
+}
+
 ULONG gmsoft_skf_get_container_type(HCONTAINER p, ULONG *type)
 {
 	struct gmsoft_skf_handle *h;
@@ -249,8 +262,7 @@ ULONG gmsoft_skf_get_container_type(HCONTAINER p, ULONG *type)
 		sar = SAR_INVALIDPARAMERR;
 	else if (gmsoft_skf_container_rsa(objs, n, h->name))
 		*type = SKF_CONTAINER_RSA;
-	else if (gmsoft_skf_key_find(objs, n, h->name, CKO_PRIVATE_KEY, 1) < n ||
-		 gmsoft_skf_key_find(objs, n, h->name, CKO_PRIVATE_KEY, 0) < n)
+	else if (has_key(objs, n, h->name))
 		*type = SKF_CONTAINER_SM2;
 	else
 		*type = SKF_CONTAINER_EMPTY;
@@ -265,7 +277,8 @@ static int same_id(const struct gmsoft_object *a, const struct gmsoft_object *b)
 	const struct gmsoft_attr *x = gmsoft_attr_find(a, CKA_ID);
 	const struct gmsoft_attr *y = gmsoft_attr_find(b, CKA_ID);
 
-	return x && y && x->len == y->len && !memcmp(x->value, y->value, x->len);
+	return x && y && x->len == y->len &&
+	       !memcmp(x->value, y->value, x->len);
 }
 
 /* Whether certificate o is the signing one of container name: as marked
@@ -305,14 +318,15 @@ CK_RV gmsoft_skf_replace(struct gmsoft_skf_handle *con,
 	for (size_t i = 0; rv == CKR_OK && i < nold; i++) {
 		if (old[i] >= n)
 			continue;
-		rv = gmsoft_container_forget(gmsoft_g.dir, con->slot, &objs[old[i]]);
+		rv = gmsoft_container_forget(gmsoft_g.dir, con->slot,
+					     &objs[old[i]]);
 		if (rv == CKR_OK)
 			rv = gmsoft_object_remove(gmsoft_g.dir, con->slot,
 						  objs[old[i]].handle);
 	}
 	if (rv == CKR_OK)
-		rv = gmsoft_objects_store_contained(gmsoft_g.dir, con->slot, add,
-						    nadd, con->name);
+		rv = gmsoft_objects_store_contained(gmsoft_g.dir, con->slot,
+						    add, nadd, con->name);
 	return rv;
 }
 
@@ -321,8 +335,8 @@ static CK_RV cert_object(const struct gmsoft_object *objs, size_t n,
 			 struct gmsoft_object *cert)
 {
 	size_t key = gmsoft_skf_key_find(objs, n, name, CKO_PRIVATE_KEY, sign);
-	const struct gmsoft_attr *id = key < n ?
-		gmsoft_attr_find(&objs[key], CKA_ID) : NULL;
+	const struct gmsoft_attr *id =
+		key < n ? gmsoft_attr_find(&objs[key], CKA_ID) : NULL;
 	CK_BBOOL flag = sign ? CK_TRUE : CK_FALSE;
 	CK_RV rv = gmsoft_cert_build(der, len, cert);
 
@@ -356,11 +370,13 @@ ULONG gmsoft_skf_import_certificate(HCONTAINER p, BOOL sign, BYTE *der,
 	if (gmsoft_lock(gmsoft_g.dir, 1, &fd) != CKR_OK)
 		return SAR_FAIL;
 	sar = gmsoft_skf_objects(h, &objs, &n, 1);
-	sar = sar ? sar : gmsoft_skf_sar(cert_object(objs, n, h->name, sign,
-						     der, len, &cert));
+	sar = sar ? sar :
+		    gmsoft_skf_sar(cert_object(objs, n, h->name, sign, der, len,
+					       &cert));
 	old = cert_find(objs, n, h->name, sign);
-	sar = sar ? sar : gmsoft_skf_sar(gmsoft_skf_replace(h, objs, n, &old, 1,
-							    list, 1));
+	sar = sar ? sar :
+		    gmsoft_skf_sar(
+			    gmsoft_skf_replace(h, objs, n, &old, 1, list, 1));
 	gmsoft_unlock(fd);
 	gmsoft_object_clear(&cert);
 	gmsoft_objects_free(objs, n);

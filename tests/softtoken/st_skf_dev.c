@@ -15,7 +15,8 @@
 
 static void dev_name(CK_SLOT_ID slot, char *buf, size_t size)
 {
-	snprintf(buf, size, GMSOFT_SKF_DEV_PREFIX "%lu", (unsigned long)slot + 1);
+	snprintf(buf, size, GMSOFT_SKF_DEV_PREFIX "%lu",
+		 (unsigned long)slot + 1);
 }
 
 /* The slots with a token in, and their names. */
@@ -169,8 +170,10 @@ ULONG gmsoft_skf_get_dev_info(DEVHANDLE p, DEVINFO *info)
 		return SAR_INVALIDPARAMERR;
 	memset(info, 0, sizeof(*info));
 	info->Version.major = 1;
-	text_field(info->Manufacturer, sizeof(info->Manufacturer), t.manufacturer);
-	text_field(info->Issuer, sizeof(info->Issuer), GMSOFT_SLOT_MANUFACTURER);
+	text_field(info->Manufacturer, sizeof(info->Manufacturer),
+		   t.manufacturer);
+	text_field(info->Issuer, sizeof(info->Issuer),
+		   GMSOFT_SLOT_MANUFACTURER);
 	text_field(info->Label, sizeof(info->Label), t.label);
 	text_field(info->SerialNumber, sizeof(info->SerialNumber), t.serial);
 	info->HWVersion.major = 1;
@@ -282,8 +285,8 @@ ULONG gmsoft_skf_get_pin_info(HAPPLICATION p, ULONG type, ULONG *max,
 
 /* Check pin (NUL-terminated) as user; *retry gets the tries left. The
  * caller holds the exclusive lock and t was loaded under it. */
-static ULONG pin_try(struct gmsoft_token *t, CK_USER_TYPE user,
-		     const char *pin, ULONG *retry)
+static ULONG pin_try(struct gmsoft_token *t, CK_USER_TYPE user, const char *pin,
+		     ULONG *retry)
 {
 	CK_RV rv = gmsoft_pin_check(t, user, (const unsigned char *)pin,
 				    strlen(pin));
@@ -315,8 +318,7 @@ static ULONG pin_locked(struct gmsoft_skf_handle *h, CK_USER_TYPE user,
 	return sar;
 }
 
-ULONG gmsoft_skf_verify_pin(HAPPLICATION p, ULONG type, LPSTR pin,
-			    ULONG *retry)
+ULONG gmsoft_skf_verify_pin(HAPPLICATION p, ULONG type, LPSTR pin, ULONG *retry)
 {
 	struct gmsoft_skf_handle *h;
 	CK_USER_TYPE user;
@@ -404,5 +406,5 @@ ULONG gmsoft_skf_gen_random(DEVHANDLE p, BYTE *buf, ULONG len)
 	if ((!buf && len) || len > 4096)
 		return SAR_INVALIDPARAMERR;
 	return (len == 0 || RAND_bytes(buf, (int)len) == 1) ? SAR_OK :
-							     SAR_GENRANDERR;
+							      SAR_GENRANDERR;
 }

@@ -117,6 +117,10 @@ ULONG gmsoft_skf_ext_ecc_encrypt(DEVHANDLE h, ECCPUBLICKEYBLOB *pub,
 				 BYTE *in, ULONG len, ECCCIPHERBLOB *out);
 ULONG gmsoft_skf_ecc_decrypt(HCONTAINER h, ECCCIPHERBLOB *in, BYTE *out,
 			     ULONG *len);
+ULONG gmsoft_skf_ext_ecc_sign(DEVHANDLE h, ECCPRIVATEKEYBLOB *priv, BYTE *data,
+			      ULONG len, ECCSIGNATUREBLOB *sig);
+ULONG gmsoft_skf_ext_ecc_decrypt(DEVHANDLE h, ECCPRIVATEKEYBLOB *priv,
+				 ECCCIPHERBLOB *in, BYTE *out, ULONG *len);
 ULONG gmsoft_skf_import_ecc_key_pair(HCONTAINER h, ENVELOPEDKEYBLOB *env);
 ULONG gmsoft_skf_digest_init(DEVHANDLE h, ULONG alg, ECCPUBLICKEYBLOB *pub,
 			     BYTE *id, ULONG idlen, HANDLE *hash);

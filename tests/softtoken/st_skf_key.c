@@ -68,8 +68,8 @@ static ULONG con_objects(HCONTAINER p, struct gmsoft_skf_handle **h,
 
 /* Store pem as the container's signing or exchange pair, replacing the
  * pair of that kind. The caller holds the exclusive lock. */
-static ULONG pair_store(struct gmsoft_skf_handle *h, const char *pem,
-			int local, int sign)
+static ULONG pair_store(struct gmsoft_skf_handle *h, const char *pem, int local,
+			int sign)
 {
 	struct gmsoft_object *objs = NULL, pub, priv;
 	struct gmsoft_object *list[2] = { &pub, &priv };
@@ -84,11 +84,11 @@ static ULONG pair_store(struct gmsoft_skf_handle *h, const char *pem,
 	}
 	old[0] = gmsoft_skf_key_find(objs, n, h->name, CKO_PUBLIC_KEY, sign);
 	old[1] = gmsoft_skf_key_find(objs, n, h->name, CKO_PRIVATE_KEY, sign);
-	sar = gmsoft_skf_sar(gmsoft_keypair_build(pem, local, h->name, sign,
-						  &pub, &priv));
+	sar = gmsoft_skf_sar(
+		gmsoft_keypair_build(pem, local, h->name, sign, &pub, &priv));
 	if (sar == SAR_OK) {
-		sar = gmsoft_skf_sar(gmsoft_skf_replace(h, objs, n, old, 2,
-							list, 2));
+		sar = gmsoft_skf_sar(
+			gmsoft_skf_replace(h, objs, n, old, 2, list, 2));
 		gmsoft_object_clear(&pub);
 		gmsoft_object_clear(&priv);
 	}
@@ -265,8 +265,8 @@ ULONG gmsoft_skf_ext_ecc_encrypt(DEVHANDLE p, ECCPUBLICKEYBLOB *pub, BYTE *in,
 	if (!in || !out || len == 0 || len > 256)
 		return in && out ? SAR_INDATALENERR : SAR_INVALIDPARAMERR;
 	sar = gmsoft_skf_sar(gmsoft_sm2_encrypt(point, in, len, &der, &derlen));
-	sar = sar ? sar : gmsoft_skf_sar(gmsoft_sm2_cipher_from_der(der, derlen,
-								    &c));
+	sar = sar ? sar :
+		    gmsoft_skf_sar(gmsoft_sm2_cipher_from_der(der, derlen, &c));
 	if (sar == SAR_OK) {
 		memset(out, 0, offsetof(ECCCIPHERBLOB, Cipher));
 		memcpy(out->XCoordinate + 32, c.x, 32);
@@ -280,21 +280,41 @@ ULONG gmsoft_skf_ext_ecc_encrypt(DEVHANDLE p, ECCPUBLICKEYBLOB *pub, BYTE *in,
 	return sar;
 }
 
-/* Decrypt blob (at most cap cipher bytes) with the container's private
- * key of that kind; *plain (caller frees) receives the plaintext. */
-static ULONG con_decrypt(HCONTAINER p, int sign, const ECCCIPHERBLOB *blob,
-			 size_t cap, unsigned char **plain, size_t *len)
+/* Decrypt blob (at most cap cipher bytes) with the private key pem;
+ * *plain (caller frees) receives the plaintext. */
+static ULONG pem_decrypt(const char *pem, const ECCCIPHERBLOB *blob, size_t cap,
+			 unsigned char **plain, size_t *len)
 {
 	unsigned char *der = NULL;
 	size_t derlen = 0;
+	ULONG sar = cipher_to_der(blob, cap, &der, &derlen);
+
+	sar = sar ? sar :
+		    gmsoft_skf_sar(
+			    gmsoft_sm2_decrypt(pem, der, derlen, plain, len));
+	OPENSSL_free(der);
+	return sar;
+}
+
+/* The same with the container's private key of that kind. */
+static ULONG con_decrypt(HCONTAINER p, int sign, const ECCCIPHERBLOB *blob,
+			 size_t cap, unsigned char **plain, size_t *len)
+{
 	char *pem = NULL;
 	ULONG sar = private_pem(p, sign, &pem);
 
-	sar = sar ? sar : cipher_to_der(blob, cap, &der, &derlen);
-	sar = sar ? sar : gmsoft_skf_sar(gmsoft_sm2_decrypt(pem, der, derlen,
-							    plain, len));
-	OPENSSL_free(der);
+	sar = sar ? sar : pem_decrypt(pem, blob, cap, plain, len);
 	pem_free(pem);
+	return sar;
+}
+
+static ULONG plain_out(unsigned char *plain, size_t n, BYTE *out, ULONG *len)
+{
+	ULONG sar = gmsoft_skf_bytes_out(plain, n, out, len);
+
+	if (plain)
+		OPENSSL_cleanse(plain, n);
+	free(plain);
 	return sar;
 }
 
@@ -308,12 +328,58 @@ ULONG gmsoft_skf_ecc_decrypt(HCONTAINER p, ECCCIPHERBLOB *in, BYTE *out,
 	if (!in || !len)
 		return SAR_INVALIDPARAMERR;
 	sar = con_decrypt(p, 0, in, 256, &plain, &n);
+	return sar == SAR_OK ? plain_out(plain, n, out, len) : sar;
+}
+
+/* ---- external private keys ------------------------------------------ */
+
+/* The PEM of an ECCPRIVATEKEYBLOB (BitLen 256, d right-aligned). */
+static ULONG pem_from_blob(const ECCPRIVATEKEYBLOB *b, char **pem)
+{
+	if (!b)
+		return SAR_INVALIDPARAMERR;
+	if (b->BitLen != 256 || !zero(b->PrivateKey, 32))
+		return SAR_INVALIDPARAMERR;
+	return gmsoft_sm2_from_scalar(b->PrivateKey + 32, pem) == CKR_OK ?
+		       SAR_OK :
+		       SAR_INVALIDPARAMERR;
+}
+
+ULONG gmsoft_skf_ext_ecc_sign(DEVHANDLE p, ECCPRIVATEKEYBLOB *priv, BYTE *data,
+			      ULONG len, ECCSIGNATUREBLOB *sig)
+{
+	struct gmsoft_skf_handle *h;
+	unsigned char rs[GMSOFT_SM2_SIG_LEN];
+	char *pem = NULL;
+	ULONG sar = gmsoft_skf_open(p, SKF_KIND_DEV, &h);
+
+	if (sar == SAR_OK && (!data || !sig))
+		sar = SAR_INVALIDPARAMERR;
+	if (sar == SAR_OK && len != GMSOFT_SM2_DIGEST_MAX)
+		sar = SAR_INDATALENERR;
+	sar = sar ? sar : pem_from_blob(priv, &pem);
+	sar = sar ? sar : gmsoft_skf_sar(gmsoft_sm2_sign(pem, data, len, rs));
 	if (sar == SAR_OK)
-		sar = gmsoft_skf_bytes_out(plain, n, out, len);
-	if (plain)
-		OPENSSL_cleanse(plain, n);
-	free(plain);
+		gmsoft_sig_to_blob(rs, (unsigned char *)sig);
+	pem_free(pem);
 	return sar;
+}
+
+ULONG gmsoft_skf_ext_ecc_decrypt(DEVHANDLE p, ECCPRIVATEKEYBLOB *priv,
+				 ECCCIPHERBLOB *in, BYTE *out, ULONG *len)
+{
+	struct gmsoft_skf_handle *h;
+	unsigned char *plain = NULL;
+	size_t n = 0;
+	char *pem = NULL;
+	ULONG sar = gmsoft_skf_open(p, SKF_KIND_DEV, &h);
+
+	if (sar == SAR_OK && (!in || !len))
+		sar = SAR_INVALIDPARAMERR;
+	sar = sar ? sar : pem_from_blob(priv, &pem);
+	sar = sar ? sar : pem_decrypt(pem, in, 256, &plain, &n);
+	pem_free(pem);
+	return sar == SAR_OK ? plain_out(plain, n, out, len) : sar;
 }
 
 /* ---- the enveloped key import --------------------------------------- */
@@ -321,8 +387,8 @@ ULONG gmsoft_skf_ecc_decrypt(HCONTAINER p, ECCCIPHERBLOB *in, BYTE *out,
 /* The 32-byte d from the 64-byte cbEncryptedPriKey. Two forms: the whole
  * field encrypted (32 zero bytes then d, as GmSSL builds it), or d alone
  * encrypted into the field's last 32 bytes, the first 32 being zero. */
-static ULONG envelope_scalar(const unsigned char key[16],
-			     const BYTE field[64], unsigned char d[32])
+static ULONG envelope_scalar(const unsigned char key[16], const BYTE field[64],
+			     unsigned char d[32])
 {
 	unsigned char plain[64];
 	ULONG sar = SAR_OK;
@@ -341,8 +407,7 @@ static ULONG envelope_scalar(const unsigned char key[16],
 }
 
 /* The private key PEM the envelope carries, checked against PubKey. */
-static ULONG envelope_key(HCONTAINER p, const ENVELOPEDKEYBLOB *env,
-			  char **pem)
+static ULONG envelope_key(HCONTAINER p, const ENVELOPEDKEYBLOB *env, char **pem)
 {
 	unsigned char *key = NULL, d[32];
 	unsigned char want[GMSOFT_SM2_POINT_LEN], got[GMSOFT_SM2_POINT_LEN];

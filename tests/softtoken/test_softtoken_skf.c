@@ -41,9 +41,14 @@
 #define APP "ENTERSAFE-ESPK"
 #define SM2_ID "1234567812345678"
 
-#define CHILD_CHECK(cond) \
-	do { if (!(cond)) { fprintf(stderr, "child check failed line %d: %s\n", \
-				    __LINE__, #cond); _exit(1); } } while (0)
+#define CHILD_CHECK(cond)                                                      \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "child check failed line %d: %s\n",    \
+				__LINE__, #cond);                              \
+			_exit(1);                                              \
+		}                                                              \
+	} while (0)
 
 static char state_dir[] = "/tmp/gmsoft-skf-test.XXXXXX";
 static void *module;
@@ -81,9 +86,10 @@ static int load_all(void)
 {
 	CK_RV (*get)(CK_FUNCTION_LIST_PTR_PTR);
 
-#define SKF_LOAD(name) \
-	*(void **)&f_##name = dlsym(module, #name); \
-	if (!f_##name) return -1;
+#define SKF_LOAD(name)                                                         \
+	*(void **)&f_##name = dlsym(module, #name);                            \
+	if (!f_##name)                                                         \
+		return -1;
 	GMSOFT_SKF_FUNCTIONS(SKF_LOAD)
 #undef SKF_LOAD
 	*(void **)&get = dlsym(module, "C_GetFunctionList");
@@ -186,8 +192,9 @@ static void verify_user(HAPPLICATION app)
 {
 	ULONG retry = 99;
 
-	assert_int_equal(f_SKF_VerifyPIN(app, SKF_USER_TYPE, (LPSTR)PIN, &retry),
-			 SAR_OK);
+	assert_int_equal(
+		f_SKF_VerifyPIN(app, SKF_USER_TYPE, (LPSTR)PIN, &retry),
+		SAR_OK);
 }
 
 struct skf {
@@ -205,8 +212,9 @@ static void skf_open(struct skf *s, const char *name)
 	verify_user(s->app);
 	s->con = NULL;
 	if (name)
-		assert_int_equal(f_SKF_CreateContainer(s->app, (LPSTR)name, &s->con),
-				 SAR_OK);
+		assert_int_equal(
+			f_SKF_CreateContainer(s->app, (LPSTR)name, &s->con),
+			SAR_OK);
 }
 
 static void skf_close(struct skf *s)
@@ -221,12 +229,14 @@ static CK_SESSION_HANDLE p11_session(CK_SLOT_ID slot, int login)
 {
 	CK_SESSION_HANDLE h = 0;
 
-	assert_int_equal(p11->C_OpenSession(slot, CKF_SERIAL_SESSION |
-						  CKF_RW_SESSION, NULL, NULL, &h),
+	assert_int_equal(p11->C_OpenSession(slot,
+					    CKF_SERIAL_SESSION | CKF_RW_SESSION,
+					    NULL, NULL, &h),
 			 CKR_OK);
 	if (login)
 		assert_int_equal(p11->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)PIN,
-					      strlen(PIN)), CKR_OK);
+					      strlen(PIN)),
+				 CKR_OK);
 	return h;
 }
 
@@ -259,8 +269,9 @@ static ULONG pin_remaining(HAPPLICATION app)
 	ULONG max = 0, remain = 0;
 	BOOL dflt = 7;
 
-	assert_int_equal(f_SKF_GetPINInfo(app, SKF_USER_TYPE, &max, &remain, &dflt),
-			 SAR_OK);
+	assert_int_equal(
+		f_SKF_GetPINInfo(app, SKF_USER_TYPE, &max, &remain, &dflt),
+		SAR_OK);
 	assert_int_equal(max, 6);
 	return remain;
 }
@@ -292,8 +303,9 @@ static void skf_e(DEVHANDLE dev, ECCPUBLICKEYBLOB *pub, const char *msg,
 	HANDLE hash = NULL;
 	ULONG len = 32;
 
-	assert_int_equal(f_SKF_DigestInit(dev, SGD_SM3, pub, (BYTE *)SM2_ID, 16,
-					  &hash), SAR_OK);
+	assert_int_equal(
+		f_SKF_DigestInit(dev, SGD_SM3, pub, (BYTE *)SM2_ID, 16, &hash),
+		SAR_OK);
 	assert_int_equal(f_SKF_Digest(hash, (BYTE *)msg, strlen(msg), e, &len),
 			 SAR_OK);
 	assert_int_equal(len, 32);
@@ -325,7 +337,8 @@ static int openssl_verifies(const unsigned char point[65], const char *msg,
 	OPENSSL_free(der);
 	write_file("msg.bin", msg, strlen(msg));
 	write_pub_pem(point, "pub.pem");
-	return openssl("pkeyutl -verify -pubin -inkey pub.pem -rawin -in msg.bin "
+	return openssl("pkeyutl -verify -pubin -inkey pub.pem -rawin -in "
+		       "msg.bin "
 		       "-sigfile sig.der -digest sm3 "
 		       "-pkeyopt distid:" SM2_ID " >/dev/null 2>&1") == 0;
 }
@@ -378,13 +391,13 @@ static void test_abi_bytes(void **state)
 	(void)state;
 	memset(buf, 0xAA, sizeof(buf));
 	assert_int_equal(f_SKF_GetDevInfo(dev, (DEVINFO *)buf), SAR_OK);
-	assert_int_equal(buf[0], 1);                   /* Version 1.0 */
+	assert_int_equal(buf[0], 1); /* Version 1.0 */
 	assert_string_equal((char *)buf + 0x82, "Ekey A");
 	assert_string_equal((char *)buf + 0xA2, SERIAL_A);
-	assert_int_equal(le64(buf + 0xDE), 0x201);      /* DevAuthAlgId */
+	assert_int_equal(le64(buf + 0xDE), 0x201); /* DevAuthAlgId */
 	assert_int_equal(le64(buf + 0xCE) & SGD_SM2_1, SGD_SM2_1);
-	assert_int_equal(buf[0x106 + 63], 0);          /* end of Reserved */
-	assert_int_equal(buf[326], 0xAA);              /* nothing beyond */
+	assert_int_equal(buf[0x106 + 63], 0); /* end of Reserved */
+	assert_int_equal(buf[326], 0xAA); /* nothing beyond */
 	/* *pulSize is written as 64 bits */
 	memset(size, 0xAA, sizeof(size));
 	assert_int_equal(f_SKF_EnumDev(SKF_TRUE, NULL, (ULONG *)size), SAR_OK);
@@ -393,7 +406,8 @@ static void test_abi_bytes(void **state)
 	/* max and remaining 8 bytes each, the default-PIN flag 4 */
 	memset(pin, 0xAA, sizeof(pin));
 	assert_int_equal(f_SKF_GetPINInfo(app, SKF_USER_TYPE, (ULONG *)pin,
-					  (ULONG *)(pin + 8), (BOOL *)(pin + 16)),
+					  (ULONG *)(pin + 8),
+					  (BOOL *)(pin + 16)),
 			 SAR_OK);
 	assert_int_equal(le64(pin), 6);
 	assert_int_equal(le64(pin + 8), 6);
@@ -402,7 +416,8 @@ static void test_abi_bytes(void **state)
 	assert_int_equal(sizeof(DEVINFO), 326);
 	assert_int_equal(offsetof(DEVINFO, DevAuthAlgId), 0xDE);
 	assert_int_equal(sizeof(ECCPUBLICKEYBLOB), 132);
-	assert_int_equal(offsetof(ENVELOPEDKEYBLOB, ECCCipherBlob.Cipher), 0x184);
+	assert_int_equal(offsetof(ENVELOPEDKEYBLOB, ECCCipherBlob.Cipher),
+			 0x184);
 	assert_int_equal(f_SKF_CloseApplication(app), SAR_OK);
 	assert_int_equal(f_SKF_DisConnectDev(dev), SAR_OK);
 }
@@ -428,7 +443,8 @@ static void test_enum_dev(void **state)
 	assert_int_equal(f_SKF_EnumDev(SKF_TRUE, NULL, &size), SAR_OK);
 	assert_int_equal(size, sizeof(want));
 	size = 5;
-	assert_int_equal(f_SKF_EnumDev(SKF_TRUE, list, &size), SAR_BUFFER_TOO_SMALL);
+	assert_int_equal(f_SKF_EnumDev(SKF_TRUE, list, &size),
+			 SAR_BUFFER_TOO_SMALL);
 	assert_int_equal(size, sizeof(want));
 	assert_int_equal(SAR_BUFFER_TOO_SMALL, 0x0A000020);
 	size = sizeof(list);
@@ -438,9 +454,11 @@ static void test_enum_dev(void **state)
 	assert_memory_equal(list, want, sizeof(want));
 	assert_int_equal(f_SKF_GetDevState((LPSTR)DEV_A, &st), SAR_OK);
 	assert_int_equal(st, 1);
-	assert_int_equal(f_SKF_GetDevState((LPSTR)"ES3000GM VCR 3", &st), SAR_OK);
+	assert_int_equal(f_SKF_GetDevState((LPSTR) "ES3000GM VCR 3", &st),
+			 SAR_OK);
 	assert_int_equal(st, 0);
-	assert_int_equal(f_SKF_EnumDev(SKF_TRUE, list, NULL), SAR_INVALIDPARAMERR);
+	assert_int_equal(f_SKF_EnumDev(SKF_TRUE, list, NULL),
+			 SAR_INVALIDPARAMERR);
 }
 
 static void test_no_device(void **state)
@@ -457,7 +475,8 @@ static void test_no_device(void **state)
 	size = 99;
 	assert_int_equal(f_SKF_EnumDev(SKF_TRUE, NULL, &size), SAR_OK);
 	assert_int_equal(size, 0);
-	assert_int_equal(f_SKF_ConnectDev((LPSTR)DEV_A, &dev), SAR_DEVICE_REMOVED);
+	assert_int_equal(f_SKF_ConnectDev((LPSTR)DEV_A, &dev),
+			 SAR_DEVICE_REMOVED);
 	assert_null(dev);
 }
 
@@ -478,7 +497,7 @@ static void test_dev_info(void **state)
 	assert_int_equal(info.DevAuthAlgId, SGD_SSF33_ECB);
 	assert_int_equal(f_SKF_GetDevInfo(b, &info), SAR_OK);
 	assert_string_equal(info.SerialNumber, SERIAL_B);
-	assert_int_equal(f_SKF_SetLabel(b, (LPSTR)"Renamed"), SAR_OK);
+	assert_int_equal(f_SKF_SetLabel(b, (LPSTR) "Renamed"), SAR_OK);
 	assert_int_equal(p11->C_GetTokenInfo(1, &ti), CKR_OK);
 	assert_memory_equal(ti.label, "Renamed ", 8);
 	assert_int_equal(f_SKF_LockDev(a, 0xFFFFFFFFUL), SAR_OK);
@@ -489,7 +508,8 @@ static void test_dev_info(void **state)
 	assert_int_equal(f_SKF_DisConnectDev(a), SAR_INVALIDHANDLEERR);
 	assert_int_equal(f_SKF_GetDevInfo((DEVHANDLE)&info, &info),
 			 SAR_INVALIDHANDLEERR);
-	assert_int_equal(f_SKF_ConnectDev((LPSTR)"no such", &a), SAR_DEVICE_REMOVED);
+	assert_int_equal(f_SKF_ConnectDev((LPSTR) "no such", &a),
+			 SAR_DEVICE_REMOVED);
 }
 
 /* A device pulled out after connecting: SAR_DEVICE_REMOVED from then on. */
@@ -504,8 +524,9 @@ static void test_pulled_out(void **state)
 	verify_user(app);
 	assert_int_equal(gmsoft_admin_presence(state_dir, 0, 0), CKR_OK);
 	assert_int_equal(f_SKF_GetDevInfo(dev, &info), SAR_DEVICE_REMOVED);
-	assert_int_equal(f_SKF_VerifyPIN(app, SKF_USER_TYPE, (LPSTR)PIN, &retry),
-			 SAR_DEVICE_REMOVED);
+	assert_int_equal(
+		f_SKF_VerifyPIN(app, SKF_USER_TYPE, (LPSTR)PIN, &retry),
+		SAR_DEVICE_REMOVED);
 	assert_int_equal(gmsoft_admin_presence(state_dir, 0, 1), CKR_OK);
 	assert_int_equal(f_SKF_GetDevInfo(dev, &info), SAR_DEVICE_REMOVED);
 	assert_int_equal(f_SKF_CloseApplication(app), SAR_OK);
@@ -528,7 +549,7 @@ static void test_applications(void **state)
 	assert_int_equal(f_SKF_EnumApplication(dev, list, &size),
 			 SAR_BUFFER_TOO_SMALL);
 	assert_int_equal(size, sizeof(want));
-	assert_int_equal(f_SKF_OpenApplication(dev, (LPSTR)"OTHER", &app),
+	assert_int_equal(f_SKF_OpenApplication(dev, (LPSTR) "OTHER", &app),
 			 SAR_APPLICATION_NOT_EXISTS);
 	app = open_app(dev);
 	assert_int_equal(f_SKF_CloseApplication(app), SAR_OK);
@@ -542,8 +563,9 @@ static void wrong_skf(HAPPLICATION app, ULONG want_sar, ULONG want_retry)
 {
 	ULONG retry = 99;
 
-	assert_int_equal(f_SKF_VerifyPIN(app, SKF_USER_TYPE, (LPSTR)"99999999",
-					 &retry), want_sar);
+	assert_int_equal(
+		f_SKF_VerifyPIN(app, SKF_USER_TYPE, (LPSTR) "99999999", &retry),
+		want_sar);
 	assert_int_equal(retry, want_retry);
 }
 
@@ -557,19 +579,22 @@ static void test_pin_counter(void **state)
 
 	(void)state;
 	assert_int_equal(pin_remaining(app), 6);
-	assert_int_equal(f_SKF_VerifyPIN(app, SKF_USER_TYPE, (LPSTR)"12345", &retry),
-			 SAR_PIN_LEN_RANGE);
+	assert_int_equal(
+		f_SKF_VerifyPIN(app, SKF_USER_TYPE, (LPSTR) "12345", &retry),
+		SAR_PIN_LEN_RANGE);
 	assert_int_equal(f_SKF_VerifyPIN(app, SKF_USER_TYPE,
-					 (LPSTR)"12345678901234567", &retry),
+					 (LPSTR) "12345678901234567", &retry),
 			 SAR_PIN_LEN_RANGE);
 	assert_int_equal(pin_remaining(app), 6); /* not counted */
 	wrong_skf(app, SAR_PIN_INCORRECT, 5);
 	assert_true(token_flags(0) & CKF_USER_PIN_COUNT_LOW);
-	assert_int_equal(p11->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)"99999999", 8),
-			 CKR_PIN_INCORRECT);
+	assert_int_equal(
+		p11->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR) "99999999", 8),
+		CKR_PIN_INCORRECT);
 	assert_int_equal(pin_remaining(app), 4);
 	/* the right PIN through PKCS#11 resets the SKF count */
-	assert_int_equal(p11->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)PIN, 8), CKR_OK);
+	assert_int_equal(p11->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)PIN, 8),
+			 CKR_OK);
 	assert_int_equal(p11->C_Logout(h), CKR_OK);
 	assert_int_equal(pin_remaining(app), 6);
 	for (ULONG left = 5; left >= 2; left--)
@@ -582,20 +607,24 @@ static void test_pin_counter(void **state)
 	assert_int_equal(pin_remaining(app), 0);
 	/* locked: even the right PIN, through either API */
 	retry = 99;
-	assert_int_equal(f_SKF_VerifyPIN(app, SKF_USER_TYPE, (LPSTR)PIN, &retry),
-			 SAR_PIN_LOCKED);
+	assert_int_equal(
+		f_SKF_VerifyPIN(app, SKF_USER_TYPE, (LPSTR)PIN, &retry),
+		SAR_PIN_LOCKED);
 	assert_int_equal(retry, 0);
 	assert_int_equal(p11->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)PIN, 8),
 			 CKR_PIN_LOCKED);
 	/* the admin PIN unblocks */
-	assert_int_equal(f_SKF_UnblockPIN(app, (LPSTR)"00000000", (LPSTR)PIN, &retry),
-			 SAR_PIN_INCORRECT);
+	assert_int_equal(
+		f_SKF_UnblockPIN(app, (LPSTR) "00000000", (LPSTR)PIN, &retry),
+		SAR_PIN_INCORRECT);
 	assert_int_equal(retry, 5);
-	assert_int_equal(f_SKF_UnblockPIN(app, (LPSTR)SO_PIN, (LPSTR)PIN, &retry),
-			 SAR_OK);
+	assert_int_equal(
+		f_SKF_UnblockPIN(app, (LPSTR)SO_PIN, (LPSTR)PIN, &retry),
+		SAR_OK);
 	assert_int_equal(pin_remaining(app), 6);
-	assert_int_equal(token_flags(0) & (CKF_USER_PIN_LOCKED |
-					   CKF_USER_PIN_COUNT_LOW), 0);
+	assert_int_equal(token_flags(0) &
+				 (CKF_USER_PIN_LOCKED | CKF_USER_PIN_COUNT_LOW),
+			 0);
 	verify_user(app);
 	assert_int_equal(f_SKF_VerifyPIN(app, 7, (LPSTR)PIN, &retry),
 			 SAR_USER_TYPE_INVALID);
@@ -612,17 +641,20 @@ static void test_change_pin(void **state)
 	ULONG retry = 99;
 
 	(void)state;
-	assert_int_equal(f_SKF_ChangePIN(app, SKF_USER_TYPE, (LPSTR)"00000000",
-					 (LPSTR)"abcdefgh", &retry),
+	assert_int_equal(f_SKF_ChangePIN(app, SKF_USER_TYPE, (LPSTR) "00000000",
+					 (LPSTR) "abcdefgh", &retry),
 			 SAR_PIN_INCORRECT);
 	assert_int_equal(retry, 5);
 	assert_int_equal(f_SKF_ChangePIN(app, SKF_USER_TYPE, (LPSTR)PIN,
-					 (LPSTR)"abc", &retry), SAR_PIN_LEN_RANGE);
+					 (LPSTR) "abc", &retry),
+			 SAR_PIN_LEN_RANGE);
 	assert_int_equal(f_SKF_ChangePIN(app, SKF_USER_TYPE, (LPSTR)PIN,
-					 (LPSTR)"abcdefgh", &retry), SAR_OK);
+					 (LPSTR) "abcdefgh", &retry),
+			 SAR_OK);
 	assert_int_equal(pin_remaining(app), 6);
-	assert_int_equal(p11->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)"abcdefgh", 8),
-			 CKR_OK);
+	assert_int_equal(
+		p11->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR) "abcdefgh", 8),
+		CKR_OK);
 	assert_int_equal(p11->C_CloseSession(h), CKR_OK);
 	assert_int_equal(f_SKF_ClearSecureState(app), SAR_OK);
 	assert_int_equal(f_SKF_CloseApplication(app), SAR_OK);
@@ -642,16 +674,19 @@ static void test_containers(void **state)
 	CK_OBJECT_HANDLE objs[4];
 
 	(void)state;
-	assert_int_equal(f_SKF_CreateContainer(app, (LPSTR)"c1", &con),
+	assert_int_equal(f_SKF_CreateContainer(app, (LPSTR) "c1", &con),
 			 SAR_USER_NOT_LOGGED_IN);
 	verify_user(app);
-	assert_int_equal(f_SKF_CreateContainer(app, (LPSTR)"c1", &con), SAR_OK);
-	assert_int_equal(f_SKF_CreateContainer(app, (LPSTR)"c1", &con2),
+	assert_int_equal(f_SKF_CreateContainer(app, (LPSTR) "c1", &con),
+			 SAR_OK);
+	assert_int_equal(f_SKF_CreateContainer(app, (LPSTR) "c1", &con2),
 			 SAR_FILE_ALREADY_EXIST);
 	memset(name65, 'n', 65);
 	name65[65] = '\0';
-	assert_int_equal(f_SKF_CreateContainer(app, name65, &con2), SAR_NAMELENERR);
-	assert_int_equal(f_SKF_CreateContainer(app, (LPSTR)"c2", &con2), SAR_OK);
+	assert_int_equal(f_SKF_CreateContainer(app, name65, &con2),
+			 SAR_NAMELENERR);
+	assert_int_equal(f_SKF_CreateContainer(app, (LPSTR) "c2", &con2),
+			 SAR_OK);
 	assert_int_equal(f_SKF_EnumContainer(app, list, &size), SAR_OK);
 	assert_int_equal(size, 7);
 	assert_memory_equal(list, "c1\0c2\0", 7);
@@ -660,12 +695,14 @@ static void test_containers(void **state)
 	/* the same container through PKCS#11, before login */
 	assert_int_equal(p11_find(h, GMSOFT_CKO_CONTAINER, "c1", objs, 4), 1);
 	assert_int_equal(f_SKF_CloseContainer(con), SAR_OK);
-	assert_int_equal(f_SKF_OpenContainer(app, (LPSTR)"nope", &con),
+	assert_int_equal(f_SKF_OpenContainer(app, (LPSTR) "nope", &con),
 			 SAR_FILE_NOT_EXIST);
-	assert_int_equal(f_SKF_OpenContainer(app, (LPSTR)"c1", &con), SAR_OK);
-	assert_int_equal(f_SKF_DeleteContainer(app, (LPSTR)"c1"), SAR_OK);
-	assert_int_equal(f_SKF_DeleteContainer(app, (LPSTR)"c1"), SAR_FILE_NOT_EXIST);
-	assert_int_equal(f_SKF_GetContainerType(con, &type), SAR_INVALIDHANDLEERR);
+	assert_int_equal(f_SKF_OpenContainer(app, (LPSTR) "c1", &con), SAR_OK);
+	assert_int_equal(f_SKF_DeleteContainer(app, (LPSTR) "c1"), SAR_OK);
+	assert_int_equal(f_SKF_DeleteContainer(app, (LPSTR) "c1"),
+			 SAR_FILE_NOT_EXIST);
+	assert_int_equal(f_SKF_GetContainerType(con, &type),
+			 SAR_INVALIDHANDLEERR);
 	assert_int_equal(p11_find(h, GMSOFT_CKO_CONTAINER, "c1", objs, 4), 0);
 	size = sizeof(list);
 	assert_int_equal(f_SKF_EnumContainer(app, list, &size), SAR_OK);
@@ -690,7 +727,8 @@ static void test_keygen_rules(void **state)
 	assert_int_equal(f_SKF_GenECCKeyPair(s.con, 0x00020200UL, &blob),
 			 SAR_INVALIDPARAMERR);
 	assert_int_equal(f_SKF_ClearSecureState(s.app), SAR_OK);
-	assert_int_equal(f_SKF_GenECCKeyPair(s.con, SGD_SM2_1, &blob), 0x0A00002D);
+	assert_int_equal(f_SKF_GenECCKeyPair(s.con, SGD_SM2_1, &blob),
+			 0x0A00002D);
 	verify_user(s.app);
 	assert_int_equal(f_SKF_GenECCKeyPair(s.con, SGD_SM2_1, &blob), SAR_OK);
 	assert_int_equal(blob.BitLen, 256);
@@ -712,19 +750,24 @@ static void test_sign_openssl(void **state)
 	skf_open(&s, "sig");
 	assert_int_equal(f_SKF_GenECCKeyPair(s.con, SGD_SM2_1, &blob), SAR_OK);
 	point_of_blob(&blob, point);
-	assert_int_equal(f_SKF_ExportPublicKey(s.con, SKF_TRUE, NULL, &len), SAR_OK);
+	assert_int_equal(f_SKF_ExportPublicKey(s.con, SKF_TRUE, NULL, &len),
+			 SAR_OK);
 	assert_int_equal(len, 132);
 	len = 100;
-	assert_int_equal(f_SKF_ExportPublicKey(s.con, SKF_TRUE, (BYTE *)&exported,
-					       &len), SAR_BUFFER_TOO_SMALL);
+	assert_int_equal(
+		f_SKF_ExportPublicKey(s.con, SKF_TRUE, (BYTE *)&exported, &len),
+		SAR_BUFFER_TOO_SMALL);
 	assert_int_equal(len, 132);
-	assert_int_equal(f_SKF_ExportPublicKey(s.con, SKF_TRUE, (BYTE *)&exported,
-					       &len), SAR_OK);
+	assert_int_equal(
+		f_SKF_ExportPublicKey(s.con, SKF_TRUE, (BYTE *)&exported, &len),
+		SAR_OK);
 	assert_memory_equal(&exported, &blob, sizeof(blob));
-	assert_int_equal(f_SKF_ExportPublicKey(s.con, SKF_FALSE, (BYTE *)&exported,
-					       &len), SAR_KEYNOTFOUNTERR);
+	assert_int_equal(f_SKF_ExportPublicKey(s.con, SKF_FALSE,
+					       (BYTE *)&exported, &len),
+			 SAR_KEYNOTFOUNTERR);
 	skf_e(s.dev, &blob, msg, e);
-	assert_int_equal(f_SKF_ECCSignData(s.con, e, 31, &sig), SAR_INDATALENERR);
+	assert_int_equal(f_SKF_ECCSignData(s.con, e, 31, &sig),
+			 SAR_INDATALENERR);
 	assert_int_equal(f_SKF_ECCSignData(s.con, e, 33, &sig), 0x0A000010);
 	assert_int_equal(f_SKF_ECCSignData(s.con, e, 32, &sig), SAR_OK);
 	/* openssl computes Z itself: this checks SKF_DigestInit's e too */
@@ -748,10 +791,12 @@ static void test_exchange_pair(void **state)
 	(void)state;
 	skf_open(&s, "x");
 	assert_int_equal(f_SKF_GenECCKeyPair(s.con, SGD_SM2_3, &xchg), SAR_OK);
-	assert_int_equal(f_SKF_ECCSignData(s.con, e, 32, &sig), SAR_KEYNOTFOUNTERR);
+	assert_int_equal(f_SKF_ECCSignData(s.con, e, 32, &sig),
+			 SAR_KEYNOTFOUNTERR);
 	assert_int_equal(f_SKF_GenECCKeyPair(s.con, SGD_SM2_1, &sign), SAR_OK);
-	assert_int_equal(f_SKF_ExportPublicKey(s.con, SKF_FALSE, (BYTE *)&out, &len),
-			 SAR_OK);
+	assert_int_equal(
+		f_SKF_ExportPublicKey(s.con, SKF_FALSE, (BYTE *)&out, &len),
+		SAR_OK);
 	assert_memory_equal(&out, &xchg, sizeof(out));
 	/* a second signing pair replaces the first */
 	assert_int_equal(f_SKF_GenECCKeyPair(s.con, SGD_SM2_1, &out), SAR_OK);
@@ -794,37 +839,46 @@ static void test_cross_api_keys(void **state)
 	assert_int_equal(f_SKF_GenECCKeyPair(s.con, SGD_SM2_1, &blob), SAR_OK);
 	h = p11_session(0, 1);
 	assert_int_equal(p11_find(h, CKO_PRIVATE_KEY, "fromskf", objs, 4), 1);
-	assert_int_equal(p11_find(h, CKO_PUBLIC_KEY, "fromskf", objs + 1, 3), 1);
+	assert_int_equal(p11_find(h, CKO_PUBLIC_KEY, "fromskf", objs + 1, 3),
+			 1);
 	assert_int_equal(p11->C_GetAttributeValue(h, objs[1], &mod, 1), CKR_OK);
 	assert_memory_equal(xy, blob.XCoordinate + 32, 32);
 	assert_memory_equal(xy + 32, blob.YCoordinate + 32, 32);
 	assert_int_equal(p11->C_SignInit(h, &sign_mech, objs[0]), CKR_OK);
-	assert_int_equal(p11->C_Sign(h, e, 32, (CK_BYTE_PTR)&sig, &siglen), CKR_OK);
+	assert_int_equal(p11->C_Sign(h, e, 32, (CK_BYTE_PTR)&sig, &siglen),
+			 CKR_OK);
 	assert_int_equal(f_SKF_ECCVerify(s.dev, &blob, e, 32, &sig), SAR_OK);
 	/* the reverse */
-	assert_int_equal(p11->C_GenerateKeyPair(h, &gen_mech, pt, 3, kt, 2, &pub,
-						&priv), CKR_OK);
+	assert_int_equal(
+		p11->C_GenerateKeyPair(h, &gen_mech, pt, 3, kt, 2, &pub, &priv),
+		CKR_OK);
 	assert_int_equal(f_SKF_EnumContainer(s.app, list, &size), SAR_OK);
 	assert_memory_equal(list, "fromskf\0fromp11\0", 17);
-	assert_int_equal(f_SKF_OpenContainer(s.app, (LPSTR)"fromp11", &con2), SAR_OK);
-	assert_int_equal(f_SKF_ExportPublicKey(con2, SKF_TRUE, (BYTE *)&exported,
-					       &len), SAR_OK);
+	assert_int_equal(f_SKF_OpenContainer(s.app, (LPSTR) "fromp11", &con2),
+			 SAR_OK);
+	assert_int_equal(
+		f_SKF_ExportPublicKey(con2, SKF_TRUE, (BYTE *)&exported, &len),
+		SAR_OK);
 	assert_int_equal(p11->C_GetAttributeValue(h, pub, &mod, 1), CKR_OK);
 	point[0] = 4;
 	memcpy(point + 1, xy, 64);
 	point_of_blob(&exported, point); /* padding and BitLen checked */
 	assert_memory_equal(point + 1, xy, 64);
 	assert_int_equal(f_SKF_ECCSignData(con2, e, 32, &sig), SAR_OK);
-	assert_int_equal(p11->C_VerifyInit(h, &(CK_MECHANISM){ GMSOFT_CKM_SM2_VERIFY,
-							       NULL, 0 }, pub),
-			 CKR_OK);
-	assert_int_equal(p11->C_Verify(h, e, 32, (CK_BYTE_PTR)&sig, sizeof(sig)),
-			 CKR_OK);
+	assert_int_equal(
+		p11->C_VerifyInit(
+			h, &(CK_MECHANISM){ GMSOFT_CKM_SM2_VERIFY, NULL, 0 },
+			pub),
+		CKR_OK);
+	assert_int_equal(
+		p11->C_Verify(h, e, 32, (CK_BYTE_PTR)&sig, sizeof(sig)),
+		CKR_OK);
 	/* deleted through PKCS#11: SKF no longer finds it */
 	assert_int_equal(p11->C_DestroyObject(h, pub), CKR_OK);
 	assert_int_equal(p11->C_DestroyObject(h, priv), CKR_OK);
-	assert_int_equal(f_SKF_ExportPublicKey(con2, SKF_TRUE, (BYTE *)&exported,
-					       &len), SAR_INVALIDHANDLEERR);
+	assert_int_equal(
+		f_SKF_ExportPublicKey(con2, SKF_TRUE, (BYTE *)&exported, &len),
+		SAR_INVALIDHANDLEERR);
 	assert_int_equal(f_SKF_CloseContainer(con2), SAR_OK);
 	assert_int_equal(p11->C_CloseSession(h), CKR_OK);
 	skf_close(&s);
@@ -839,7 +893,8 @@ static size_t make_cert(const char *name, unsigned char *der, size_t size)
 	snprintf(args, sizeof(args),
 		 "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:SM2 -nodes "
 		 "-keyout %s.key -out %s.der -outform DER -subj /CN=%s -days 2 "
-		 ">/dev/null 2>&1", name, name, name);
+		 ">/dev/null 2>&1",
+		 name, name, name);
 	assert_int_equal(openssl(args), 0);
 	snprintf(args, sizeof(args), "%s.der", name);
 	return read_file(args, der, size);
@@ -855,8 +910,9 @@ static void test_certificates(void **state)
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE objs[4];
 	CK_ATTRIBUTE v = { CKA_VALUE, out, sizeof(out) };
-	struct gmsoft_key_spec k = { { (const unsigned char *)"\x01", 1 },
-				     "p11 cert", "viatool", 0 };
+	struct gmsoft_key_spec k = {
+		{ (const unsigned char *)"\x01", 1 }, "p11 cert", "viatool", 0
+	};
 	CK_OBJECT_HANDLE ch;
 	HCONTAINER con2 = NULL;
 
@@ -864,33 +920,42 @@ static void test_certificates(void **state)
 	skf_open(&s, "certs");
 	assert_int_equal(f_SKF_ExportCertificate(s.con, SKF_TRUE, NULL, &len),
 			 SAR_CERTNOTFOUNTERR);
-	assert_int_equal(f_SKF_ImportCertificate(s.con, SKF_TRUE, c1, n1), SAR_OK);
-	assert_int_equal(f_SKF_ImportCertificate(s.con, SKF_FALSE, c2, n2), SAR_OK);
-	assert_int_equal(f_SKF_ExportCertificate(s.con, SKF_TRUE, NULL, &len), SAR_OK);
+	assert_int_equal(f_SKF_ImportCertificate(s.con, SKF_TRUE, c1, n1),
+			 SAR_OK);
+	assert_int_equal(f_SKF_ImportCertificate(s.con, SKF_FALSE, c2, n2),
+			 SAR_OK);
+	assert_int_equal(f_SKF_ExportCertificate(s.con, SKF_TRUE, NULL, &len),
+			 SAR_OK);
 	assert_int_equal(len, n1);
 	len = 10;
 	assert_int_equal(f_SKF_ExportCertificate(s.con, SKF_TRUE, out, &len),
 			 SAR_BUFFER_TOO_SMALL);
 	len = sizeof(out);
-	assert_int_equal(f_SKF_ExportCertificate(s.con, SKF_TRUE, out, &len), SAR_OK);
+	assert_int_equal(f_SKF_ExportCertificate(s.con, SKF_TRUE, out, &len),
+			 SAR_OK);
 	assert_memory_equal(out, c1, n1);
 	len = sizeof(out);
-	assert_int_equal(f_SKF_ExportCertificate(s.con, SKF_FALSE, out, &len), SAR_OK);
+	assert_int_equal(f_SKF_ExportCertificate(s.con, SKF_FALSE, out, &len),
+			 SAR_OK);
 	assert_int_equal(len, n2);
 	assert_memory_equal(out, c2, n2);
 	/* replaced, not added */
-	assert_int_equal(f_SKF_ImportCertificate(s.con, SKF_TRUE, c2, n2), SAR_OK);
+	assert_int_equal(f_SKF_ImportCertificate(s.con, SKF_TRUE, c2, n2),
+			 SAR_OK);
 	h = p11_session(0, 0);
 	assert_int_equal(p11_find(h, CKO_CERTIFICATE, "certs", objs, 4), 2);
 	assert_int_equal(p11->C_GetAttributeValue(h, objs[0], &v, 1), CKR_OK);
 	assert_int_equal(v.ulValueLen, n2);
 	/* a certificate stored through PKCS#11 (the tool) is the signing one */
-	assert_int_equal(gmsoft_admin_import_cert(state_dir, 0, &k,
-						  (struct gmsoft_bytes){ c1, n1 },
-						  &ch), CKR_OK);
-	assert_int_equal(f_SKF_OpenContainer(s.app, (LPSTR)"viatool", &con2), SAR_OK);
+	assert_int_equal(
+		gmsoft_admin_import_cert(state_dir, 0, &k,
+					 (struct gmsoft_bytes){ c1, n1 }, &ch),
+		CKR_OK);
+	assert_int_equal(f_SKF_OpenContainer(s.app, (LPSTR) "viatool", &con2),
+			 SAR_OK);
 	len = sizeof(out);
-	assert_int_equal(f_SKF_ExportCertificate(con2, SKF_TRUE, out, &len), SAR_OK);
+	assert_int_equal(f_SKF_ExportCertificate(con2, SKF_TRUE, out, &len),
+			 SAR_OK);
 	assert_memory_equal(out, c1, n1);
 	assert_int_equal(f_SKF_ExportCertificate(con2, SKF_FALSE, out, &len),
 			 SAR_CERTNOTFOUNTERR);
@@ -919,9 +984,8 @@ static void pem_point_scalar(const char *file, unsigned char point[65],
 	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	assert_non_null(pkey);
-	assert_true(EVP_PKEY_get_octet_string_param(pkey,
-						    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-						    point, 65, &len));
+	assert_true(EVP_PKEY_get_octet_string_param(
+		pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, 65, &len));
 	assert_int_equal(len, 65);
 	assert_true(EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &bn));
 	assert_int_equal(BN_bn2binpad(bn, d, 32), 32);
@@ -944,8 +1008,11 @@ static void der_to_cipher_blob(const unsigned char *der, size_t len,
 		t = sk_ASN1_TYPE_value(seq, i);
 		assert_int_equal(ASN1_TYPE_get(t), V_ASN1_INTEGER);
 		bn = ASN1_INTEGER_to_BN(t->value.integer, NULL);
-		assert_int_equal(BN_bn2binpad(bn, (i ? b->YCoordinate : b->XCoordinate)
-						   + 32, 32), 32);
+		assert_int_equal(
+			BN_bn2binpad(bn,
+				     (i ? b->YCoordinate : b->XCoordinate) + 32,
+				     32),
+			32);
 		BN_free(bn);
 	}
 	t = sk_ASN1_TYPE_value(seq, 2);
@@ -976,14 +1043,17 @@ static void build_envelope(ENVELOPEDKEYBLOB *env, int whole)
 	pem_point_scalar("enc.pem", point, d);
 	write_file("sm4.key", key, 16);
 	assert_int_equal(openssl("pkeyutl -encrypt -pubin -inkey signpub.pem "
-				 "-in sm4.key -out sm4.der"), 0);
+				 "-in sm4.key -out sm4.der"),
+			 0);
 	n = read_file("sm4.der", der, sizeof(der));
 	memcpy(plain + 32, d, 32);
 	write_file("priv.bin", whole ? plain : plain + 32, whole ? 64 : 32);
 	snprintf(args, sizeof(args),
-		 "enc -sm4-ecb -K %s -nopad -in priv.bin -out priv.enc", key_hex);
+		 "enc -sm4-ecb -K %s -nopad -in priv.bin -out priv.enc",
+		 key_hex);
 	assert_int_equal(openssl(args), 0);
-	assert_int_equal(read_file("priv.enc", enc, sizeof(enc)), whole ? 64 : 32);
+	assert_int_equal(read_file("priv.enc", enc, sizeof(enc)),
+			 whole ? 64 : 32);
 	memset(env, 0, sizeof(*env));
 	env->Version = 1;
 	env->ulSymmAlgID = SGD_SM4_ECB;
@@ -1010,16 +1080,86 @@ static void check_exchange_key(struct skf *s)
 	ULONG len = sizeof(out);
 
 	assert_non_null(buf);
-	assert_int_equal(openssl("pkey -in enc.pem -pubout -out encpub.pem"), 0);
+	assert_int_equal(openssl("pkey -in enc.pem -pubout -out encpub.pem"),
+			 0);
 	write_file("secret", "kmc escrow check", 16);
 	assert_int_equal(openssl("pkeyutl -encrypt -pubin -inkey encpub.pem "
-				 "-in secret -out secret.der"), 0);
+				 "-in secret -out secret.der"),
+			 0);
 	der_to_cipher_blob(der, read_file("secret.der", der, sizeof(der)),
 			   (ECCCIPHERBLOB *)buf);
-	assert_int_equal(f_SKF_ECCDecrypt(s->con, (ECCCIPHERBLOB *)buf, out, &len),
-			 SAR_OK);
+	assert_int_equal(
+		f_SKF_ECCDecrypt(s->con, (ECCCIPHERBLOB *)buf, out, &len),
+		SAR_OK);
 	assert_int_equal(len, 16);
 	assert_memory_equal(out, "kmc escrow check", 16);
+	free(buf);
+}
+
+/* SKF_ExtECCSign and SKF_ExtECCDecrypt with the key in enc.pem given as a
+ * blob: the openssl command verifies and encrypts. */
+static void check_ext_private(DEVHANDLE dev, ECCPUBLICKEYBLOB *pub)
+{
+	static const char msg[] = "external key";
+	unsigned char point[65], d[32], e[32], der[512], out[64];
+	unsigned char *buf = calloc(1, 1024);
+	ECCPRIVATEKEYBLOB priv;
+	ECCSIGNATUREBLOB sig;
+	ULONG len = sizeof(out);
+
+	assert_non_null(buf);
+	pem_point_scalar("enc.pem", point, d);
+	memset(&priv, 0, sizeof(priv));
+	priv.BitLen = 256;
+	memcpy(priv.PrivateKey + 32, d, 32);
+	skf_e(dev, pub, msg, e);
+	assert_int_equal(f_SKF_ExtECCSign(dev, &priv, e, 32, &sig), SAR_OK);
+	assert_true(openssl_verifies(point, msg, &sig));
+	assert_int_equal(f_SKF_ExtECCSign(dev, &priv, e, 31, &sig),
+			 SAR_INDATALENERR);
+	write_file("secret", "external decrypt", 16);
+	assert_int_equal(openssl("pkeyutl -encrypt -pubin -inkey encpub.pem "
+				 "-in secret -out secret.der"),
+			 0);
+	der_to_cipher_blob(der, read_file("secret.der", der, sizeof(der)),
+			   (ECCCIPHERBLOB *)buf);
+	assert_int_equal(f_SKF_ExtECCDecrypt(dev, &priv, (ECCCIPHERBLOB *)buf,
+					     out, &len),
+			 SAR_OK);
+	assert_int_equal(len, 16);
+	assert_memory_equal(out, "external decrypt", 16);
+	priv.PrivateKey[0] = 1; /* padding not zero */
+	assert_int_equal(f_SKF_ExtECCSign(dev, &priv, e, 32, &sig),
+			 SAR_INVALIDPARAMERR);
+	free(buf);
+}
+
+/* SKF_ExtECCEncrypt to the key in enc.pem; the openssl command decrypts. */
+static void check_ext_encrypt(DEVHANDLE dev, ECCPUBLICKEYBLOB *pub)
+{
+	unsigned char *buf = calloc(1, 1024), *der = NULL, out[64];
+	ECCCIPHERBLOB *b = (ECCCIPHERBLOB *)buf;
+	struct gmsoft_sm2_cipher c;
+	size_t derlen = 0;
+
+	assert_non_null(buf);
+	assert_int_equal(
+		f_SKF_ExtECCEncrypt(dev, pub, (BYTE *)"to the token", 12, b),
+		SAR_OK);
+	assert_int_equal(b->CipherLen, 12);
+	memcpy(c.x, b->XCoordinate + 32, 32);
+	memcpy(c.y, b->YCoordinate + 32, 32);
+	memcpy(c.hash, b->HASH, 32);
+	c.c2 = b->Cipher;
+	c.c2len = b->CipherLen;
+	assert_int_equal(gmsoft_sm2_cipher_to_der(&c, &der, &derlen), CKR_OK);
+	write_file("ext.der", der, derlen);
+	OPENSSL_free(der);
+	assert_int_equal(openssl("pkeyutl -decrypt -inkey enc.pem -in ext.der "
+				 "-out ext.txt"),
+			 0);
+	assert_int_equal(read_file("ext.txt", out, sizeof(out)), 12);
+	assert_memory_equal(out, "to the token", 12);
 	free(buf);
 }
 
@@ -1040,10 +1180,13 @@ static void test_envelope_import(void **state)
 	make_sign_pub(&s);
 	build_envelope(env, 1);
 	assert_int_equal(f_SKF_ImportECCKeyPair(s.con, env), SAR_OK);
-	assert_int_equal(f_SKF_ExportPublicKey(s.con, SKF_FALSE, (BYTE *)&out, &len),
-			 SAR_OK);
+	assert_int_equal(
+		f_SKF_ExportPublicKey(s.con, SKF_FALSE, (BYTE *)&out, &len),
+		SAR_OK);
 	assert_memory_equal(&out, &env->PubKey, sizeof(out));
 	check_exchange_key(&s);
+	check_ext_encrypt(s.dev, &env->PubKey);
+	check_ext_private(s.dev, &env->PubKey);
 	h = p11_session(0, 1);
 	assert_int_equal(p11_find(h, CKO_PRIVATE_KEY, "env", objs, 4), 2);
 	assert_int_equal(p11->C_GetAttributeValue(h, objs[1], &a, 1), CKR_OK);
@@ -1062,8 +1205,8 @@ static void test_envelope_refused(void **state)
 	struct skf s;
 	ENVELOPEDKEYBLOB *env = calloc(1, 1024);
 	HCONTAINER rsa = NULL;
-	struct gmsoft_object c, *list[1] = { &c };
-	int fd;
+	ECCPUBLICKEYBLOB blob;
+	ULONG type = 0;
 
 	(void)state;
 	assert_non_null(env);
@@ -1080,20 +1223,26 @@ static void test_envelope_refused(void **state)
 	assert_int_equal(f_SKF_ImportECCKeyPair(s.con, env), SAR_INDATAERR);
 	env->ECCCipherBlob.HASH[0] ^= 1;
 	env->ulSymmAlgID = 0x101; /* SM1-ECB: the card's own cipher */
-	assert_int_equal(f_SKF_ImportECCKeyPair(s.con, env), SAR_NOTSUPPORTYETERR);
+	assert_int_equal(f_SKF_ImportECCKeyPair(s.con, env),
+			 SAR_NOTSUPPORTYETERR);
 	env->ulSymmAlgID = SGD_SM4_ECB;
 	assert_int_equal(f_SKF_ClearSecureState(s.app), SAR_OK);
-	assert_int_equal(f_SKF_ImportECCKeyPair(s.con, env), SAR_USER_NOT_LOGGED_IN);
+	assert_int_equal(f_SKF_ImportECCKeyPair(s.con, env),
+			 SAR_USER_NOT_LOGGED_IN);
 	verify_user(s.app);
-	/* an RSA container (made in the store, the fixture has no RSA) */
-	assert_int_equal(gmsoft_container_build("rsa", &c), CKR_OK);
-	assert_int_equal(gmsoft_attr_set_ulong(&c, CKA_KEY_TYPE, CKK_RSA), CKR_OK);
-	assert_int_equal(gmsoft_lock(state_dir, 1, &fd), CKR_OK);
-	assert_int_equal(gmsoft_objects_store(state_dir, 0, list, 1), CKR_OK);
-	gmsoft_unlock(fd);
-	gmsoft_object_clear(&c);
-	assert_int_equal(f_SKF_OpenContainer(s.app, (LPSTR)"rsa", &rsa), SAR_OK);
-	assert_int_equal(f_SKF_ImportECCKeyPair(rsa, env), SAR_NOTSUPPORTYETERR);
+	/* an RSA container (marked by the tool: the fixture has no RSA) */
+	assert_int_equal(gmsoft_admin_add_container(state_dir, 0, "rsa", 1),
+			 CKR_OK);
+	assert_int_equal(gmsoft_admin_add_container(state_dir, 0, "rsa", 0),
+			 CKR_ATTRIBUTE_VALUE_INVALID);
+	assert_int_equal(f_SKF_OpenContainer(s.app, (LPSTR) "rsa", &rsa),
+			 SAR_OK);
+	assert_int_equal(f_SKF_GetContainerType(rsa, &type), SAR_OK);
+	assert_int_equal(type, SKF_CONTAINER_RSA);
+	assert_int_equal(f_SKF_ImportECCKeyPair(rsa, env),
+			 SAR_NOTSUPPORTYETERR);
+	assert_int_equal(f_SKF_GenECCKeyPair(rsa, SGD_SM2_1, &blob),
+			 SAR_NOTSUPPORTYETERR);
 	assert_int_equal(f_SKF_CloseContainer(rsa), SAR_OK);
 	/* nothing was imported */
 	assert_int_equal(f_SKF_ImportECCKeyPair(s.con, env), SAR_OK);
@@ -1107,9 +1256,10 @@ static void test_digest(void **state)
 {
 	/* GM/T 0004 example 1: SM3("abc") */
 	static const unsigned char abc[32] = {
-		0x66, 0xc7, 0xf0, 0xf4, 0x62, 0xee, 0xed, 0xd9, 0xd1, 0xf2, 0xd4,
-		0x6b, 0xdc, 0x10, 0xe4, 0xe2, 0x41, 0x67, 0xc4, 0x87, 0x5c, 0xf2,
-		0xf7, 0xa2, 0x29, 0x7d, 0xa0, 0x2b, 0x8f, 0x4b, 0xa8, 0xe0,
+		0x66, 0xc7, 0xf0, 0xf4, 0x62, 0xee, 0xed, 0xd9,
+		0xd1, 0xf2, 0xd4, 0x6b, 0xdc, 0x10, 0xe4, 0xe2,
+		0x41, 0x67, 0xc4, 0x87, 0x5c, 0xf2, 0xf7, 0xa2,
+		0x29, 0x7d, 0xa0, 0x2b, 0x8f, 0x4b, 0xa8, 0xe0,
 	};
 	DEVHANDLE dev = connect_dev(DEV_A);
 	HANDLE hash = NULL;
@@ -1117,18 +1267,22 @@ static void test_digest(void **state)
 	ULONG len = 0;
 
 	(void)state;
-	assert_int_equal(f_SKF_DigestInit(dev, SGD_SM3, NULL, NULL, 0, &hash), SAR_OK);
-	assert_int_equal(f_SKF_Digest(hash, (BYTE *)"abc", 3, NULL, &len), SAR_OK);
+	assert_int_equal(f_SKF_DigestInit(dev, SGD_SM3, NULL, NULL, 0, &hash),
+			 SAR_OK);
+	assert_int_equal(f_SKF_Digest(hash, (BYTE *)"abc", 3, NULL, &len),
+			 SAR_OK);
 	assert_int_equal(len, 32);
 	len = 31;
 	assert_int_equal(f_SKF_Digest(hash, (BYTE *)"abc", 3, out, &len),
 			 SAR_BUFFER_TOO_SMALL);
 	len = 32;
-	assert_int_equal(f_SKF_Digest(hash, (BYTE *)"abc", 3, out, &len), SAR_OK);
+	assert_int_equal(f_SKF_Digest(hash, (BYTE *)"abc", 3, out, &len),
+			 SAR_OK);
 	assert_memory_equal(out, abc, 32);
 	assert_int_equal(f_SKF_CloseHandle(hash), SAR_OK);
 	assert_int_equal(f_SKF_CloseHandle(hash), SAR_INVALIDHANDLEERR);
-	assert_int_equal(f_SKF_DigestInit(dev, SGD_SM3, NULL, NULL, 0, &hash), SAR_OK);
+	assert_int_equal(f_SKF_DigestInit(dev, SGD_SM3, NULL, NULL, 0, &hash),
+			 SAR_OK);
 	assert_int_equal(f_SKF_DigestUpdate(hash, (BYTE *)"a", 1), SAR_OK);
 	assert_int_equal(f_SKF_DigestUpdate(hash, (BYTE *)"bc", 2), SAR_OK);
 	len = 32;
@@ -1155,11 +1309,15 @@ static void test_random_and_unsupported(void **state)
 	assert_int_equal(f_SKF_GenRandom(dev, b, 32), SAR_OK);
 	assert_memory_not_equal(a, b, 32);
 	assert_int_equal(f_SKF_DevAuth(dev, a, 16), SAR_NOTSUPPORTYETERR);
-	assert_int_equal(f_SKF_CreateApplication(dev, (LPSTR)"A", (LPSTR)SO_PIN, 6,
-						 (LPSTR)PIN, 6, 0xFF, &app),
+	assert_int_equal(f_SKF_CreateApplication(dev, (LPSTR) "A",
+						 (LPSTR)SO_PIN, 6, (LPSTR)PIN,
+						 6, 0xFF, &app),
 			 SAR_NOTSUPPORTYETERR);
 	assert_int_equal(f_SKF_EncryptInit(NULL, bp), SAR_NOTSUPPORTYETERR);
-	assert_int_equal(f_SKF_RSASignData(NULL, a, 32, b, &n), SAR_NOTSUPPORTYETERR);
+	assert_int_equal(f_SKF_RSASignData(NULL, a, 32, b, &n),
+			 SAR_NOTSUPPORTYETERR);
+	assert_int_equal(f_SKF_ExtECCSign(NULL, NULL, a, 32, NULL),
+			 SAR_INVALIDHANDLEERR);
 	assert_int_equal(f_SKF_WaitForDevEvent((LPSTR)a, &n, &ev),
 			 SAR_NOTSUPPORTYETERR);
 	assert_int_equal(f_SKF_EnumFiles(NULL, NULL, &n), SAR_NOTSUPPORTYETERR);
@@ -1182,13 +1340,14 @@ static void test_two_devices(void **state)
 	assert_int_equal(f_SKF_GenECCKeyPair(s.con, SGD_SM2_1, &blob), SAR_OK);
 	assert_int_equal(f_SKF_EnumContainer(app_b, list, &size), SAR_OK);
 	assert_int_equal(size, 0);
-	assert_int_equal(f_SKF_OpenContainer(app_b, (LPSTR)"onA", &con),
+	assert_int_equal(f_SKF_OpenContainer(app_b, (LPSTR) "onA", &con),
 			 SAR_FILE_NOT_EXIST);
 	/* A's PIN state is A's */
-	assert_int_equal(f_SKF_CreateContainer(app_b, (LPSTR)"onB", &con),
+	assert_int_equal(f_SKF_CreateContainer(app_b, (LPSTR) "onB", &con),
 			 SAR_USER_NOT_LOGGED_IN);
-	assert_int_equal(f_SKF_VerifyPIN(app_b, SKF_USER_TYPE, (LPSTR)"00000000",
-					 &retry), SAR_PIN_INCORRECT);
+	assert_int_equal(f_SKF_VerifyPIN(app_b, SKF_USER_TYPE,
+					 (LPSTR) "00000000", &retry),
+			 SAR_PIN_INCORRECT);
 	assert_int_equal(retry, 5);
 	assert_int_equal(pin_remaining(s.app), 6);
 	assert_int_equal(f_SKF_CloseApplication(app_b), SAR_OK);
@@ -1255,9 +1414,11 @@ static void child_fail(void)
 	CHILD_CHECK(f_SKF_GetPINInfo(s.app, 1, &max, &remain, &dflt) == SAR_OK);
 	CHILD_CHECK(remain == 6);
 	CHILD_CHECK(f_SKF_VerifyPIN(s.app, 1, (LPSTR)PIN, &retry) == SAR_OK);
-	CHILD_CHECK(f_SKF_CreateContainer(s.app, (LPSTR)"f", &s.con) == SAR_OK);
+	CHILD_CHECK(f_SKF_CreateContainer(s.app, (LPSTR) "f", &s.con) ==
+		    SAR_OK);
 	CHILD_CHECK(f_SKF_GenECCKeyPair(s.con, SGD_SM2_1, &blob) == SAR_OK);
-	CHILD_CHECK(f_SKF_ECCSignData(s.con, e, 32, &sig) == SAR_DEVICE_REMOVED);
+	CHILD_CHECK(f_SKF_ECCSignData(s.con, e, 32, &sig) ==
+		    SAR_DEVICE_REMOVED);
 	CHILD_CHECK(f_SKF_ECCSignData(s.con, e, 32, &sig) == SAR_OK);
 	CHILD_CHECK(f_SKF_ECCSignData(s.con, e, 32, &sig) == 0x0A000001);
 }
@@ -1266,7 +1427,8 @@ static void test_fault_fail(void **state)
 {
 	static const char *const env[] = {
 		"GMSOFT_FAIL=SKF_VerifyPIN:1:SAR_PIN_INCORRECT,"
-		"SKF_ECCSignData:1:SAR_DEVICE_REMOVED,SKF_ECCSignData:3:0x0A000001",
+		"SKF_ECCSignData:1:SAR_DEVICE_REMOVED,SKF_ECCSignData:3:"
+		"0x0A000001",
 		NULL
 	};
 
@@ -1368,7 +1530,8 @@ static void child_latency(void)
 	CHILD_CHECK(now_ms() - t0 >= 50);
 	CHILD_CHECK(f_SKF_OpenApplication(s.dev, (LPSTR)APP, &s.app) == SAR_OK);
 	CHILD_CHECK(f_SKF_VerifyPIN(s.app, 1, (LPSTR)PIN, &retry) == SAR_OK);
-	CHILD_CHECK(f_SKF_CreateContainer(s.app, (LPSTR)"l", &s.con) == SAR_OK);
+	CHILD_CHECK(f_SKF_CreateContainer(s.app, (LPSTR) "l", &s.con) ==
+		    SAR_OK);
 	t0 = now_ms();
 	CHILD_CHECK(f_SKF_GenECCKeyPair(s.con, SGD_SM2_1, &blob) == SAR_OK);
 	CHILD_CHECK(now_ms() - t0 >= 350);
@@ -1390,34 +1553,53 @@ static void test_fault_latency(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_abi_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abi_bytes, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_exports, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enum_dev, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_device, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_device, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_dev_info, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pulled_out, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_applications, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pin_counter, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_change_pin, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_containers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_keygen_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sign_openssl, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exchange_pair, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cross_api_keys, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_certificates, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_envelope_import, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_envelope_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pulled_out, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_applications, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_pin_counter, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_change_pin, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_containers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_keygen_rules, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sign_openssl, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_exchange_pair, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cross_api_keys, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_certificates, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_envelope_import, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_envelope_refused, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_digest, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_random_and_unsupported, setup,
+		cmocka_unit_test_setup_teardown(test_random_and_unsupported,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_devices, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_two_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_variants, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fault_fail, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fault_malformed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fault_remove, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fault_kill_and_trace, setup,
+		cmocka_unit_test_setup_teardown(test_fault_fail, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_fault_latency, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_malformed, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fault_remove, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fault_kill_and_trace,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_latency, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

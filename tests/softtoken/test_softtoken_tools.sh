@@ -86,6 +86,16 @@ contains "$WORK/list" "private-key	id=01	label=sign key	container=ST-"
 contains "$WORK/list" "container	id=	label=	container=ST-"
 ok "tool provisions two tokens, an empty slot, a key and a certificate in one container"
 
+"$TOOL" add-container --slot 1 --container "SKF one" >/dev/null
+"$TOOL" add-container --slot 1 --container legacy --kind rsa >/dev/null
+"$TOOL" list --slot 1 >"$WORK/list1"
+contains "$WORK/list1" "container	id=	label=	container=SKF one"
+contains "$WORK/list1" "container	id=	label=	container=legacy"
+if "$TOOL" add-container --slot 1 --container legacy 2>/dev/null; then
+	fail "a second container of the same name was accepted"
+fi
+ok "tool adds empty containers, one marked RSA, and refuses a duplicate name"
+
 if "$TOOL" init --slot 3 --label bad --serial 3000GM0001 2>"$WORK/badserial"; then
 	fail "a serial that is not 16 upper-case hex digits was accepted"
 fi

@@ -23,6 +23,9 @@ TYPES = TYPES + ANSWER_TYPES
 # hostile_certs.py: certificate faults with their own parameters (pubkey)
 from hostile_certs import TYPES as HOSTILE_CERT_TYPES  # noqa: E402
 TYPES += HOSTILE_CERT_TYPES
+# kmc_faults.py: the encryption part of a csr/status answer (protocol 1.1)
+from kmc_faults import TYPES as KMC_TYPES  # noqa: E402
+TYPES += KMC_TYPES
 
 
 class FaultFile:

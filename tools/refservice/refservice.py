@@ -28,6 +28,8 @@ import der  # noqa: E402
 import faults  # noqa: E402
 import answer_faults  # noqa: E402
 import hostile_certs  # noqa: E402
+import kmc  # noqa: E402
+import kmc_faults  # noqa: E402
 import pki  # noqa: E402
 import service  # noqa: E402
 from service import ApiError  # noqa: E402
@@ -157,6 +159,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise ApiError("internal") from exc
             obj = self.cert_faults(kind, entries, obj)
             obj = answer_faults.apply(self.server.service, kind, entries, obj)
+            obj = kmc_faults.apply(self.server.service, kind, entries, obj)
             headers = {}
         except ApiError as err:
             status, obj, headers = err.status, err.body(), {}
@@ -406,13 +409,34 @@ def cmd_enroll(args):
         if not (args.not_before and args.not_after):
             sys.exit("refservice: give --days-left or both --not-before and --not-after")
         not_before, not_after = parse_time(args.not_before), parse_time(args.not_after)
+    if args.double and pki.key_type(spki) != pki.KEY_SM2:
+        sys.exit("refservice: double certificates need an SM2 signing key")
     issuer = service.load_issuer(args.dir, "issuing")
     cert = pki.Cert(pki.issue(issuer, der.encode_name(args.subject), spki, not_before, not_after))
     db = service.open_db(args.dir)
-    service.register(db, cert, args.gateway, args.organization, args.system)
+    labels = (args.gateway, args.organization, args.system)
+    service.register(db, cert, *labels)
+    if args.double:
+        kmc.add_double_subject(args.dir, cert.subject)
+        enroll_encryption_part(args, db, issuer, cert, labels)
     db.close()
     write_pem(args.out, cert.der)
     print(cert.sha256)
+
+
+def enroll_encryption_part(args, db, issuer, cert, labels):
+    """enroll --double: the KMC's encryption part and the files asked for."""
+    enc, envelope = service.add_encryption_part(db, issuer, cert, labels)
+    if args.enc_out:
+        write_pem(args.enc_out, enc.der)
+    if args.envelope_out:
+        with open(args.envelope_out, "w", encoding="utf-8") as handle:
+            json.dump(envelope, handle, indent=1)
+    if args.enc_key_out:
+        key_pem = db.execute("SELECT enc_key FROM pairs WHERE enc_sha256=?", (enc.sha256,)).fetchone()[0]
+        fd = os.open(args.enc_key_out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key_pem)
 
 
 def find_cert_sha(args):
@@ -450,14 +474,16 @@ def cmd_show(args):
                "created_at": service.iso(r["created"]), "expires_at": service.iso(r["expires"]),
                "cert_sha256": r["cert_sha256"]}
               for r in db.execute("SELECT * FROM orders ORDER BY created")]
-    print(json.dumps({"certificates": certs, "orders": orders}, ensure_ascii=False, indent=1))
+    pairs = [{"signing_sha256": r["sign_sha256"], "encryption_sha256": r["enc_sha256"]}
+             for r in db.execute("SELECT sign_sha256, enc_sha256 FROM pairs")]
+    print(json.dumps({"certificates": certs, "orders": orders, "pairs": pairs}, ensure_ascii=False, indent=1))
 
 
 def cmd_fault(args):
     """Append one fault entry (or set a switch) in D/faults.json."""
     ff = faults.FaultFile(args.dir)
     entry = {"type": args.type}
-    for key in ("count", "status", "retry_after", "ms", "seconds", "bytes", "when", "code", "pubkey"):
+    for key in ("count", "status", "retry_after", "ms", "seconds", "bytes", "when", "code", "pubkey", "part"):
         value = getattr(args, key)
         if value is not None:
             entry[key] = value
@@ -468,7 +494,7 @@ def cmd_fault(args):
 
 
 def cmd_faults(args):
-    """faults clear | show | rekey on|off | clock SECONDS."""
+    """faults clear | show | rekey on|off | clock SECONDS | protocol 1.0|1.1."""
     ff = faults.FaultFile(args.dir)
     if args.action == "clear":
         ff.clear()
@@ -478,6 +504,10 @@ def cmd_faults(args):
         ff.set("rekey_allowed", args.value == "on")
     elif args.action == "clock":
         ff.set("clock_offset", int(args.value))
+    elif args.action == "protocol":
+        if args.value not in ("1.0", "1.1"):
+            sys.exit("refservice: faults protocol takes 1.0 or 1.1")
+        ff.set("protocol", args.value)
 
 
 def cmd_serve(args):
@@ -520,6 +550,12 @@ def build_parser():
     p.add_argument("--not-before")
     p.add_argument("--not-after")
     p.add_argument("--out", required=True)
+    p.add_argument("--double", action="store_true",
+                   help="double certificates: the KMC also issues an encryption certificate and "
+                        "the subject's renewals carry one (D/config.json)")
+    p.add_argument("--enc-out", help="--double: write the encryption certificate (PEM)")
+    p.add_argument("--envelope-out", help="--double: write the enveloped key to --pubkey (JSON)")
+    p.add_argument("--enc-key-out", help="--double: write the escrowed encryption private key (PEM)")
     p.set_defaults(func=cmd_enroll)
 
     p = sub.add_parser("serve", help="run the HTTPS service")
@@ -549,11 +585,13 @@ def build_parser():
     p.add_argument("--seconds", type=int, help="skew: Date header offset")
     p.add_argument("--bytes", type=int, help="oversized: body size")
     p.add_argument("--when", choices=("before", "after"), help="drop: before or after processing")
-    p.add_argument("--pubkey", help="cert_for_key, other_key: the PEM public key the certificate is issued for")
+    p.add_argument("--pubkey", help="cert_for_key, other_key, envelope_other_key, enc_cert_other_key: "
+                                    "the PEM public key used instead of the right one")
+    p.add_argument("--part", choices=kmc_faults.PARTS, help="envelope_corrupt: which part is broken")
     p.set_defaults(func=cmd_fault)
 
-    p = sub.add_parser("faults", help="clear | show | rekey on|off | clock SECONDS")
-    p.add_argument("action", choices=("clear", "show", "rekey", "clock"))
+    p = sub.add_parser("faults", help="clear | show | rekey on|off | clock SECONDS | protocol 1.0|1.1")
+    p.add_argument("action", choices=("clear", "show", "rekey", "clock", "protocol"))
     p.add_argument("value", nargs="?")
     p.add_argument("--dir", required=True)
     p.set_defaults(func=cmd_faults)

@@ -15,6 +15,7 @@ import sqlite3
 import threading
 
 import der
+import kmc
 import pki
 
 WINDOW = datetime.timedelta(days=90)
@@ -25,6 +26,8 @@ MAX_LOOKUP_ITEMS = 16
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 OPEN_STATES = ("started", "csr_received", "issued")
 POP_PREFIX = b"gmrenew-pop-v1\n"
+PROTOCOL = "1.1"
+V11_LOOKUP_MEMBERS = ("role", "double_certificate", "partner_sha256")
 
 # code -> (http status, retryable, message_zh, message_en)
 ERRORS = {
@@ -61,6 +64,9 @@ CREATE TABLE IF NOT EXISTS certs (
 CREATE TABLE IF NOT EXISTS orders (
     code TEXT PRIMARY KEY, old_sha256 TEXT NOT NULL, state TEXT NOT NULL,
     created INTEGER NOT NULL, expires INTEGER NOT NULL, csr BLOB, cert_sha256 TEXT);
+CREATE TABLE IF NOT EXISTS pairs (
+    sign_sha256 TEXT PRIMARY KEY, enc_sha256 TEXT NOT NULL UNIQUE, enc_key BLOB NOT NULL,
+    envelope TEXT NOT NULL);
 """
 
 
@@ -192,6 +198,11 @@ class RenewalService:
         """Server-wide re-key switch (default on)."""
         return bool(self.settings().get("rekey_allowed", True))
 
+    def speaks_1_0(self):
+        """Test switch "protocol": "1.0": act as a 1.0 service (no double
+        certificates, no 1.1 members), for 1.1 clients' tests."""
+        return self.settings().get("protocol") == "1.0"
+
     def next_challenge(self):
         """A new challenge for the response being built."""
         return self.challenges.issue(self.now().timestamp())
@@ -268,7 +279,49 @@ class RenewalService:
             "certificate_sha256": issued.sha256 if issued else None,
             "chain": [b64(self.issuing.cert.der), b64(self.root.der)] if issued else None,
             "not_after": iso(issued.not_after) if issued else None,
+            **self.encryption_members(old, issued),
         }
+
+    def encryption_members(self, old, issued):
+        """The order object's members of protocol 1.1 (section 3.8)."""
+        if self.speaks_1_0():
+            return {}
+        pair = self.pair_of(issued.sha256) if issued else None
+        double = pair is not None if issued else self.double_subject(old)
+        return {"protocol": PROTOCOL, "double_certificate": double,
+                "encryption": self.encryption_object(pair) if pair else None}
+
+    def encryption_object(self, pair):
+        """The order object's encryption part for a pairs row."""
+        cert = pki.Cert(self.cert_row(pair["enc_sha256"])["der"])
+        return {"certificate": b64(cert.der), "certificate_sha256": cert.sha256,
+                "not_after": iso(cert.not_after), "enveloped_key": json.loads(pair["envelope"])}
+
+    # -- double certificates
+
+    def pair_of(self, sign_sha256):
+        """The pairs row of a signing certificate, or None."""
+        return self.db.execute("SELECT * FROM pairs WHERE sign_sha256=?", (sign_sha256,)).fetchone()
+
+    def signing_partner(self, enc_sha256):
+        """The signing certificate's fingerprint when enc_sha256 is an encryption certificate."""
+        if self.speaks_1_0():
+            return None
+        row = self.db.execute("SELECT sign_sha256 FROM pairs WHERE enc_sha256=?", (enc_sha256,)).fetchone()
+        return row["sign_sha256"] if row else None
+
+    def double_subject(self, cert):
+        """True when a signing certificate's subject gets double certificates."""
+        if self.speaks_1_0():
+            return False
+        return kmc.is_double(self.dir, cert.subject) or self.pair_of(cert.sha256) is not None
+
+    def revoke_with_partner(self, sign_sha256):
+        """Revoke a signing certificate and its encryption partner."""
+        pair = self.pair_of(sign_sha256)
+        for sha in [sign_sha256] + ([pair["enc_sha256"]] if pair else []):
+            self.db.execute("UPDATE certs SET revoked=1 WHERE sha256=?", (sha,))
+        self.db.commit()
 
     def issued_cert(self, row):
         """The order's current certificate (pki.Cert) or None."""
@@ -303,7 +356,11 @@ class RenewalService:
         if not isinstance(items, list) or not 1 <= len(items) <= MAX_LOOKUP_ITEMS:
             raise ApiError("bad_request", "certificates must be a list of 1 to %d items" % MAX_LOOKUP_ITEMS)
         with self.lock:
-            return 200, {"results": [self.lookup_one(item) for item in items]}
+            results = [self.lookup_one(item) for item in items]
+        if self.speaks_1_0():
+            return 200, {"results": [{k: v for k, v in r.items() if k not in V11_LOOKUP_MEMBERS}
+                                     for r in results]}
+        return 200, {"protocol": PROTOCOL, "results": results}
 
     def lookup_one(self, item):
         """One lookup result."""
@@ -333,6 +390,14 @@ class RenewalService:
         cert = pki.Cert(row["der"])
         status, online, reason, start, end = self.renewal_status(row, cert, self.now())
         order = self.open_order(row["sha256"])
+        signing = self.signing_partner(cert.sha256)
+        if signing:
+            online, reason, start, end = False, "encryption_partner", None, None
+            roles = {"role": "encryption", "double_certificate": True, "partner_sha256": signing}
+        else:
+            pair = self.pair_of(cert.sha256)
+            roles = {"role": "signing", "double_certificate": self.double_subject(cert),
+                     "partner_sha256": pair["enc_sha256"] if pair else None}
         return {
             "found": True, "sha256": cert.sha256, "serial": cert.serial_hex,
             "subject": cert.subject, "issuer": cert.issuer,
@@ -342,6 +407,7 @@ class RenewalService:
             "renewal": {"online": online, "reason": reason,
                         "window_start": iso(start), "window_end": iso(end)},
             "open_order": {"update_code": order["code"], "state": order["state"]} if order else None,
+            **roles,
         }
 
     def start(self, headers, path, body):
@@ -351,6 +417,9 @@ class RenewalService:
             row = self.cert_row(old.sha256)
             if row is None:
                 raise ApiError("unknown_certificate")
+            if self.signing_partner(old.sha256):
+                raise ApiError("conflict", "an encryption certificate is renewed with its signing "
+                               "certificate (partner_sha256 in lookup)")
             self.check_pop(headers, "POST", path, body, [old.spki])
             order = self.open_order(old.sha256)
             if order:
@@ -399,7 +468,7 @@ class RenewalService:
             if fail_issuance:
                 raise ApiError("internal", "issuance failed (fault switch)")
             if issued:
-                self.db.execute("UPDATE certs SET revoked=1 WHERE sha256=?", (issued.sha256,))
+                self.revoke_with_partner(issued.sha256)
             new = self.issue_for(row, old, csr.spki)
             self.set_state(row["code"], "issued", cert_sha256=new.sha256)
             return 200, self.order_object(self.order_row(row["code"]))
@@ -436,7 +505,10 @@ class RenewalService:
                          old.not_after + NEW_VALIDITY)
         cert = pki.Cert(data)
         old_row = self.cert_row(old.sha256)
-        register(self.db, cert, old_row["gateway"], old_row["organization"], old_row["system"])
+        labels = (old_row["gateway"], old_row["organization"], old_row["system"])
+        register(self.db, cert, *labels)
+        if self.double_subject(old) and pki.key_type(spki) == pki.KEY_SM2:
+            add_encryption_part(self.db, self.issuing, cert, labels)
         return cert
 
     def confirm(self, code, headers, path, body):
@@ -458,6 +530,10 @@ class RenewalService:
             if row["state"] != "confirmed":
                 self.set_state(row["code"], "confirmed")
                 self.db.execute("UPDATE certs SET superseded_by=? WHERE sha256=?", (issued.sha256, old.sha256))
+                old_pair, new_pair = self.pair_of(old.sha256), self.pair_of(issued.sha256)
+                if old_pair and new_pair:
+                    self.db.execute("UPDATE certs SET superseded_by=? WHERE sha256=?",
+                                    (new_pair["enc_sha256"], old_pair["enc_sha256"]))
                 self.db.commit()
             return 200, self.order_object(self.order_row(row["code"]))
 
@@ -473,7 +549,7 @@ class RenewalService:
                 raise ApiError("conflict", "the renewal is already confirmed")
             if row["state"] != "cancelled":
                 if issued:
-                    self.db.execute("UPDATE certs SET revoked=1 WHERE sha256=?", (issued.sha256,))
+                    self.revoke_with_partner(issued.sha256)
                 self.set_state(row["code"], "cancelled")
             return 200, self.order_object(self.order_row(row["code"]))
 
@@ -489,7 +565,8 @@ def parse_cert(data):
 def not_found_result(given):
     """Lookup result for a certificate the CA does not know."""
     result = {k: None for k in ("sha256", "serial", "subject", "issuer", "not_before", "not_after",
-                                "gateway", "organization", "system", "superseded_by", "open_order")}
+                                "gateway", "organization", "system", "superseded_by", "open_order",
+                                "role", "double_certificate", "partner_sha256")}
     if given is not None:
         result.update(sha256=given.sha256, serial=given.serial_hex, subject=given.subject,
                       issuer=given.issuer, not_before=iso(given.not_before),
@@ -517,6 +594,21 @@ def register(db, cert, gateway, organization, system):
                (cert.sha256, cert.der, cert.serial_hex, cert.issuer_der, gateway, organization, system,
                 int(pki.utcnow().timestamp())))
     db.commit()
+
+
+def add_encryption_part(db, issuer, sign_cert, labels):
+    """KMC: a new encryption key pair (escrowed in pairs), its certificate
+    (subject and validity of sign_cert) and the envelope to sign_cert's key.
+    Return (encryption pki.Cert, enveloped_key object)."""
+    key_pem, spki = kmc.new_key_pair()
+    enc = pki.Cert(kmc.issue_encryption_cert(issuer, sign_cert.subject_der, spki,
+                                             sign_cert.not_before, sign_cert.not_after))
+    register(db, enc, *labels)
+    envelope = kmc.envelope(key_pem, spki, sign_cert.spki, sign_cert.sha256)
+    db.execute("INSERT OR REPLACE INTO pairs (sign_sha256, enc_sha256, enc_key, envelope) VALUES (?,?,?,?)",
+               (sign_cert.sha256, enc.sha256, key_pem, json.dumps(envelope)))
+    db.commit()
+    return enc, envelope
 
 
 def load_issuer(directory, name):
