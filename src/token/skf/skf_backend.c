@@ -507,26 +507,20 @@ static int skf_read_cert(gm_session *s, gm_token_ref cert, unsigned char **der,
 {
 	skf_session *ss = sess(s);
 	const char *name = ref_name(ss, cert, err);
-	gm_skf_container *c = NULL;
-	size_t n = 0, i;
-	int ret = -1;
+	gm_skf_container c;
 
 	*der = NULL;
 	*der_len = 0;
-	if (!name || gm_skf_containers(ss->dev, &c, &n, err))
+	if (!name || gm_skf_container_read(ss->dev, name, &c, err))
 		return -1;
-	for (i = 0; i < n && ret; i++)
-		if (!strcmp(c[i].name, name) && c[i].cert) {
-			*der = c[i].cert;
-			*der_len = c[i].cert_len;
-			c[i].cert = NULL;
-			ret = 0;
-		}
-	gm_skf_containers_free(c, n);
-	if (ret)
-		gm_fail(err, GM_EXIT_FAILED, NULL,
-			"container '%s' holds no signing certificate", name);
-	return ret;
+	EVP_PKEY_free(c.pub);
+	if (!c.cert)
+		return gm_fail(err, GM_EXIT_FAILED, NULL,
+			       "container '%s' holds no signing certificate",
+			       name);
+	*der = c.cert;		/* the caller owns it now */
+	*der_len = c.cert_len;
+	return 0;
 }
 
 /* ---- writing and keys ---- */

@@ -447,6 +447,21 @@ out:
 	return ret;
 }
 
+int gm_skf_container_read(gm_skf_dev *d, const char *name,
+			  gm_skf_container *out, gm_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (gm_skf_app_open(d, err))
+		return -1;
+	if (read_container(d, name, out, err)) {
+		free(out->cert);
+		EVP_PKEY_free(out->pub);
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	return 0;
+}
+
 void gm_skf_containers_free(gm_skf_container *c, size_t n)
 {
 	size_t i;

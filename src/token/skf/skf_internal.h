@@ -147,6 +147,10 @@ typedef struct gm_skf_container {
 int gm_skf_containers(gm_skf_dev *d, gm_skf_container **out, size_t *n,
 		      gm_error *err);
 void gm_skf_containers_free(gm_skf_container *c, size_t n);
+/* One container by name, read as gm_skf_containers reads each; the
+ * caller frees out->cert and out->pub. */
+int gm_skf_container_read(gm_skf_dev *d, const char *name,
+			  gm_skf_container *out, gm_error *err);
 
 /* ---- What a renewal changes (skf_ops.c) ---- */
 
