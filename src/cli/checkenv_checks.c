@@ -473,7 +473,12 @@ static void check_pin(ce_run *r)
 		problem_err(c, CE_FAIL, &err);
 		return;
 	}
-	ce_detail(c, _("read from the token's flags; no PIN was asked"));
+	if (ps.tries_left >= 0)
+		ce_detail(c, _("%d tries left, read from the token "
+			       "(SKF_GetPINInfo); no PIN was asked"),
+			  ps.tries_left);
+	else
+		ce_detail(c, _("read from the token's flags; no PIN was asked"));
 	if (ps.pin_pad)
 		ce_detail(c, _("the PIN is typed on the token's PIN pad"));
 	if (ps.locked)

@@ -75,6 +75,7 @@ def test_every_subcommand_through_skf(world):
     assert "the library offers PKCS#11 and SKF" in p.stdout
     assert "DevAuthAlgId 0x00000201" in p.stdout
     assert "serial %s" % gmtest.SERIAL in p.stdout
+    assert "6 tries left, read from the token (SKF_GetPINInfo)" in p.stdout
     (cert,) = certs_via(world, "skf")
     assert cert["renewal"] == "online" and cert["has_private_key"] is True
     skf(world, "verify", check=0)
