@@ -35,6 +35,9 @@ static int matches(const gm_cert_view *v, const char *sel)
 
 	if (*sel && !*end && len < 4)
 		return idx == v->index;
+	if (v->obj->container && v->obj->container[0] &&
+	    !strcmp(v->obj->container, sel))
+		return 1;	/* SKF software names a certificate so */
 	if (!v->obj->parsed)
 		return 0;
 	if (len >= 8 && !strncasecmp(v->obj->facts.sha256_hex, sel, len) && len <= 64)
@@ -55,8 +58,9 @@ static int select_by_option(const gm_cert_list *l, const char *sel,
 	if (hits == 1)
 		return 0;
 	return gm_fail(err, GM_EXIT_USAGE,
-		       "run 'gmrenew list-certs' and give an index, a serial "
-		       "or a SHA-256 fingerprint (at least 8 hex digits)",
+		       "run 'gmrenew list-certs' and give an index, a serial, "
+		       "a SHA-256 fingerprint (at least 8 hex digits) or a "
+		       "container name",
 		       hits ? "--cert '%s' matches %zu certificates" :
 		       "--cert '%s' matches no certificate on the token%.0zu",
 		       sel, hits);
@@ -283,7 +287,7 @@ static int parse(gm_cli *cli, renew_opts *o, int argc, char **argv)
 {
 	const gm_option opts[] = {
 		{ "cert", 'c', GM_OPT_STRING, &o->cert, "SEL",
-		  N_("certificate to renew: index, serial or SHA-256") },
+		  N_("certificate to renew: index, serial, SHA-256 or container") },
 		{ "yes", 'y', GM_OPT_BOOL, &o->yes, NULL,
 		  N_("do not ask for confirmation") },
 		{ "dry-run", 'n', GM_OPT_BOOL, &o->dry_run, NULL,

@@ -58,6 +58,16 @@ def test_renew_through_skf_seen_through_pkcs11(world):
     assert seen["has_private_key"] is True
 
 
+def test_cert_chosen_by_container_name(world):
+    (old,) = containers(world)
+    p = skf(world, "renew", "--yes", "--dry-run", "--cert", "no-such",
+            "--pin-file", world.pin_file, check=2)
+    assert "matches no certificate" in p.stderr
+    skf(world, "renew", "--yes", "--cert", old, "--pin-file",
+        world.pin_file, check=0)
+    assert old not in containers(world)
+
+
 def test_renew_through_pkcs11_seen_through_skf(world):
     (before,) = certs_via(world, "skf")
     renew_via(world, "pkcs11")
