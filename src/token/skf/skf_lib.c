@@ -114,9 +114,8 @@ int gm_skf_lib_open(const char *path, const gm_skf_abi *abi,
 		gm_fail(err, GM_EXIT_ENV,
 			"use a driver that implements GM/T 0016 (SKF), or use "
 			"--api pkcs11",
-			"the token library '%s' does not export %s %s, which "
-			"gmrenew needs for SKF", path, n == 1 ? "the function" :
-			"the functions", missing);
+			"the token library '%s' does not export %s, which "
+			"gmrenew needs for SKF", path, missing);
 		goto fail;
 	}
 	lib->path = gm_xstrdup(path);
