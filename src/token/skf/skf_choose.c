@@ -66,8 +66,15 @@ int gm_token_api_choose(const char *path, gm_token_api want,
 {
 	memset(out, 0, sizeof(*out));
 	if (gm_skf_exports(path, &out->pkcs11, &out->skf, out->skf_missing,
-			   sizeof(out->skf_missing), err))
-		return -1;
+			   sizeof(out->skf_missing),
+			   want == GM_API_SKF ? err : NULL)) {
+		if (want == GM_API_SKF)
+			return -1;
+		/* not loadable: opening it as PKCS#11 says why, as ever */
+		set_why(out, GM_API_PKCS11, N_("the library could not be "
+			"loaded to look at it"));
+		return 0;
+	}
 	if (want == GM_API_PKCS11 || want == GM_API_SKF) {
 		if ((want == GM_API_PKCS11 && !out->pkcs11) ||
 		    (want == GM_API_SKF && out->skf != 1))
