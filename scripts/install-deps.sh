@@ -13,7 +13,8 @@ test_pkgs=(libcmocka-dev softhsm2 opensc gnutls-bin umockdev libumockdev-dev
   gir1.2-umockdev-1.0 python3-gi
   python3-pytest python3-cryptography util-linux procps man-db groff-base
   strace perl binutils prometheus prometheus-node-exporter systemd
-  python3-jsonschema ansible-core bash-completion zsh "${package_pkgs[@]}")
+  python3-jsonschema ansible-core bash-completion zsh valgrind
+  "${package_pkgs[@]}")
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then

@@ -128,7 +128,15 @@ check_ldd() {
 $bad"
   printf '%s\n' "$libs" | grep -qF "libcrypto.so.3 => $prefix/lib/" ||
     die "$file does not load Tongsuo's libcrypto"
-  printf '%s\n' "$libs" | grep -qF "libcurl.so.4 => $prefix/lib/" ||
+  # libcurl is loaded when the service is first used (--version names its
+  # version): what that run initialises must be the prefix's too
+  libs=$(LD_DEBUG=libs "$file" --version 2>&1 >/dev/null |
+    sed -n 's/.*calling init: //p')
+  bad=$(printf '%s\n' "$libs" | grep -E 'lib(ssl|crypto|curl|ssh2)\.so' |
+    grep -vF "$prefix/lib/" || true)
+  [ -z "$bad" ] || die "$file loads a system TLS library with libcurl:
+$bad"
+  printf '%s\n' "$libs" | grep -qF "$prefix/lib/libcurl.so.4" ||
     die "$file does not load the Tongsuo libcurl"
 }
 check_ldd "$bin"

@@ -49,11 +49,79 @@ void gm_set_text_fn(const char *(*fn)(const char *msgid));
 #define GM_ERR_MSG_MAX 512
 #define GM_ERR_FIX_MAX 512
 
+/*
+ * Why something failed, for programs: callers branch on the value, JSON and
+ * hooks show its name (gm_error_reason_name). The names are an interface
+ * (docs/fleet.md, docs/schema/common.json): a value is added, never renamed.
+ */
+typedef enum gm_reason {
+	GM_REASON_NONE = 0,	/* none given: named after the exit code */
+	/* the token and its driver */
+	GM_REASON_NO_TOKEN,
+	GM_REASON_SEVERAL_TOKENS,
+	GM_REASON_NO_MATCHING_TOKEN,
+	GM_REASON_TOKEN_NOT_INITIALISED,
+	GM_REASON_TOKEN_REMOVED,
+	GM_REASON_DRIVER_MISSING,
+	GM_REASON_DRIVER_INVALID,
+	GM_REASON_PIN_INCORRECT,	/* "CKR_PIN_INCORRECT" */
+	GM_REASON_PIN_LOCKED,
+	GM_REASON_PIN_FINAL_TRY,
+	GM_REASON_PKCS11,	/* another PKCS#11 code: named by gm_error.code */
+	GM_REASON_SEVERAL_CERTIFICATES,
+	/* the service: its protocol's codes (docs/protocol.md) */
+	GM_REASON_BAD_REQUEST,
+	GM_REASON_CSR_INVALID,
+	GM_REASON_BAD_CHALLENGE,
+	GM_REASON_POP_INVALID,
+	GM_REASON_NOT_DUE,
+	GM_REASON_OFFLINE_ONLY,
+	GM_REASON_REVOKED,
+	GM_REASON_UNKNOWN_CERTIFICATE,
+	GM_REASON_UNKNOWN_CODE,
+	GM_REASON_SUPERSEDED,
+	GM_REASON_CONFLICT,
+	GM_REASON_CODE_EXPIRED,
+	GM_REASON_SUBJECT_MISMATCH,
+	GM_REASON_BUSY,
+	GM_REASON_INTERNAL,
+	GM_REASON_UNKNOWN,	/* a lookup's renewal.reason: not the CA's */
+	GM_REASON_SERVICE_CODE,	/* another protocol code: gm_error.code */
+	/* the service client */
+	GM_REASON_NETWORK,
+	GM_REASON_TIMEOUT,
+	GM_REASON_TLS,
+	GM_REASON_TLS_UNTRUSTED,
+	GM_REASON_TLS_POLICY,
+	GM_REASON_CA_BUNDLE,
+	GM_REASON_HTTP_ERROR,
+	GM_REASON_MALFORMED,
+	GM_REASON_TOO_LARGE,
+	GM_REASON_REDIRECT,
+	/* the renewal */
+	GM_REASON_WRONG_ORDER,
+	GM_REASON_OLD_CERTIFICATE_CHANGED,
+	GM_REASON_CONFIRMED_UNKNOWN_CERTIFICATE,
+	GM_REASON_OTHER_EKEY,
+	GM_REASON_INTERRUPTED,
+	GM_REASON_COUNT
+} gm_reason;
+
+/* The JSON name of a reason ("no_token", "CKR_PIN_INCORRECT", ...); NULL
+ * for GM_REASON_NONE and values out of range. */
+const char *gm_reason_name(gm_reason r);
+/* The reason a protocol code of the service stands for
+ * (GM_REASON_BAD_REQUEST ... GM_REASON_UNKNOWN), GM_REASON_SERVICE_CODE
+ * for any other code. */
+gm_reason gm_reason_of_protocol(const char *code);
+
 typedef struct gm_error {
 	gm_exit code;		/* the exit code this error maps to */
 	long detail;		/* layer-specific: CK_RV, HTTP status, ... */
-	char reason[40];	/* machine-readable: "CKR_PIN_INCORRECT",
-				 * "subject_mismatch", ...; may be empty */
+	gm_reason reason;	/* machine-readable; may be GM_REASON_NONE */
+	char outside[40];	/* the outside code behind it, as sent: the
+				 * service's protocol code or the CKR_ name;
+				 * may be empty */
 	char msg[GM_ERR_MSG_MAX];	/* what failed and why */
 	char fix[GM_ERR_FIX_MAX];	/* what the user can do; may be empty */
 } gm_error;
@@ -74,7 +142,15 @@ int gm_failv(gm_error *err, gm_exit code, const char *fix, const char *fmt,
 int gm_error_prefix(gm_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Sets the machine-readable reason of an error already set; returns -1. */
-int gm_error_set_reason(gm_error *err, const char *reason);
+int gm_error_set_reason(gm_error *err, gm_reason reason);
+/* Sets the reason and the outside code behind it (a protocol code, a CKR_
+ * name); returns -1. */
+int gm_error_set_outside(gm_error *err, gm_reason reason, const char *code);
+/* The word JSON, hooks and logs show for err: the reason's name; for
+ * GM_REASON_PKCS11 and GM_REASON_SERVICE_CODE the outside code (a service's
+ * code that is one of gmrenew's own words: "service_error"); without a
+ * reason, the exit code's ("usage", "environment", ...). Never NULL. */
+const char *gm_error_reason_name(const gm_error *err);
 /* Replaces the fix of an error already set; returns -1. */
 int gm_error_set_fix(gm_error *err, const char *fix);
 void gm_error_clear(gm_error *err);

@@ -133,11 +133,28 @@ typedef struct gm_cert_facts {
 	char key_algorithm[24];	/* "SM2", "EC-P256", "RSA-2048", ... */
 	EVP_PKEY *pubkey;	/* owned */
 	unsigned char spki_sha256[32];
+	unsigned char *der;	/* owned: the certificate */
+	size_t der_len;
+	unsigned char *spki_der;	/* owned: its SubjectPublicKeyInfo */
+	size_t spki_der_len;
 } gm_cert_facts;
 
-/* Parses a DER certificate; on failure err says why (GM_EXIT_FAILED). */
+/* Parses a DER certificate, x509 and pubkey included; on failure err says
+ * why (GM_EXIT_FAILED). */
 int gm_cert_facts_parse(const unsigned char *der, size_t der_len,
 			gm_cert_facts *out, gm_error *err);
+/*
+ * The same facts, pubkey included, and the same checks, without d2i_X509,
+ * which in OpenSSL 3.0 sets up a decoder for every certificate's key (an
+ * uncompressed point on SM2 or a NIST curve is made into the key directly):
+ * x509 is NULL until gm_cert_facts_decode() fills it.
+ */
+int gm_cert_facts_read(const unsigned char *der, size_t der_len,
+		       gm_cert_facts *out, gm_error *err);
+int gm_cert_facts_decode(gm_cert_facts *facts, gm_error *err);
+/* Whether pub is the certificate's public key (exact, as gm_pubkey_equal):
+ * 1 yes, 0 no. Decodes the certificate's key only when the bytes differ. */
+int gm_cert_facts_key_is(const gm_cert_facts *facts, EVP_PKEY *pub);
 void gm_cert_facts_release(gm_cert_facts *facts);
 
 /* Reads certificates (PEM, any number; or one DER) from a file. */

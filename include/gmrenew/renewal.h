@@ -1,8 +1,8 @@
 /*
- * renewal.h - the renewal of one certificate as steps, each recorded in a
- * journal before the next begins, so that any interruption (an error, a
- * killed process, a pulled key, a dead network) can be finished later with
- * the update code alone. The invariant at every instant: the token holds a
+ * renewal.h - the renewal of one certificate as steps (one table,
+ * engine.c), the journal written after each before the next begins, so
+ * that any interruption (an error, a killed process, a pulled key, a dead
+ * network) can be finished later with the update code alone. The invariant at every instant: the token holds a
  * usable certificate with its private key (the old pair until the new pair
  * is installed and read back, the new pair after).
  *
@@ -80,21 +80,6 @@ int gm_journal_find_previous(const char *state_dir, const char *sha256,
 
 /* ---- The renewal ---- */
 
-/* Steps, in order; the journal records the last one completed. */
-typedef enum gm_step {
-	GM_STEP_NONE = 0,
-	GM_STEP_STARTED,	/* the service gave the update code */
-	GM_STEP_KEY_GENERATED,	/* the pending key pair is on the token */
-	GM_STEP_ISSUED,		/* CSR accepted; certificate received */
-	GM_STEP_VERIFIED,	/* the new certificate passed every check */
-	GM_STEP_INSTALLED,	/* on the token next to its key, read back */
-	GM_STEP_CONFIRMED,	/* the service knows it is installed */
-	GM_STEP_RETIRED,	/* the old pair removed (or kept); labels final */
-	GM_STEP_COUNT
-} gm_step;
-
-const char *gm_step_name(gm_step s);	/* "started", ... */
-
 typedef struct gm_renewal_hooks {
 	void *ctx;
 	/* a step begins: number (from 1), total, what it does */
@@ -162,8 +147,8 @@ int gm_renew_with_code(gm_renewal_ctx *ctx, const char *code,
 
 /* ---- Past runs, for schedulers and monitoring (runs.c) ---- */
 
-/* Renewals of the token with this serial whose journal has not reached the
- * last step (to be finished with the update code). */
+/* Renewals of the token with this serial whose journal is not finished
+ * (to be finished with the update code). */
 long gm_pending_renewals(const char *state_dir, const char *serial);
 
 typedef struct gm_run_record {

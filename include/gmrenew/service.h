@@ -9,8 +9,10 @@
  * when trying later may help (network, TLS handshake, 5xx, busy), else the
  * code that fits the protocol error (not_due -> GM_EXIT_NOT_DUE,
  * offline_only -> GM_EXIT_OFFLINE, subject_mismatch -> GM_EXIT_VERIFY, ...);
- * err->reason holds the protocol's error code ("subject_mismatch"), and the
- * message carries the service's Chinese and English text.
+ * err->reason is the protocol's error code typed (GM_REASON_SUBJECT_MISMATCH;
+ * GM_REASON_SERVICE_CODE for a code gmrenew does not know), err->outside the
+ * code as sent, and the message carries the service's Chinese and English
+ * text.
  */
 #ifndef GMRENEW_SERVICE_H
 #define GMRENEW_SERVICE_H
@@ -74,6 +76,9 @@ typedef struct gm_ca_record {
 	char *sha256;
 	int online;			/* renewal.online */
 	char *reason;			/* renewal.reason or NULL */
+	gm_reason why;			/* renewal.reason typed: NOT_DUE,
+					 * OFFLINE_ONLY, REVOKED, SUPERSEDED,
+					 * UNKNOWN, SERVICE_CODE; NONE */
 	char *superseded_by;
 	time_t window_start, window_end;	/* 0 when null */
 	char *open_code;		/* open_order.update_code or NULL */
@@ -85,10 +90,27 @@ int gm_service_lookup(gm_service *s, const unsigned char *const *certs,
 		      gm_error *err);
 void gm_ca_records_free(gm_ca_record *r, size_t n);
 
+/* The states of an order (docs/protocol.md section 3.7), parsed once: an
+ * answer with any other state is a malformed answer (GM_EXIT_SERVICE). */
+typedef enum gm_order_state {
+	GM_ORDER_NONE = 0,		/* no answer yet */
+	GM_ORDER_STARTED,
+	GM_ORDER_CSR_RECEIVED,
+	GM_ORDER_ISSUED,
+	GM_ORDER_CONFIRMED,
+	GM_ORDER_CANCELLED,
+	GM_ORDER_EXPIRED,
+	GM_ORDER_STATE_COUNT
+} gm_order_state;
+
+/* The protocol's word for a state ("csr_received"); "none" for
+ * GM_ORDER_NONE. */
+const char *gm_order_state_name(gm_order_state s);
+
 /* The order object of docs/protocol.md section 3.7. */
 typedef struct gm_order {
 	char code[24];			/* canonical, e.g. K7QF-3MZP-W9CD-HX2N */
-	char state[16];			/* started, csr_received, issued, ... */
+	gm_order_state state;
 	char next_step[12];		/* csr, confirm, none */
 	char old_sha256[65];
 	char *subject;

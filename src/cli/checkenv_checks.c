@@ -539,8 +539,8 @@ static void check_service(ce_run *r)
 	}
 	if (gm_service_lookup(r->service, ders, lens, n ? n : 1, &recs,
 			      &err) < 0) {
-		if (!strcmp(err.reason, "network") ||
-		    !strcmp(err.reason, "timeout"))
+		if (err.reason == GM_REASON_NETWORK ||
+		    err.reason == GM_REASON_TIMEOUT)
 			gm_error_set_fix(&err, "check [service] url and that "
 					 "this machine reaches it (network, "
 					 "proxy: https_proxy and no_proxy, "
@@ -598,32 +598,34 @@ static void day_text(time_t t, char *buf, size_t n)
 		snprintf(buf, n, "?");
 }
 
-/* What the CA says of a refused certificate, and what to do. */
-static const char *refusal(const char *reason, const char **fix)
+/* What the CA says of a refused certificate, and what to do; NULL (and the
+ * generic fix) for a reason without words of its own. */
+static const char *refusal(gm_reason why, const char **fix)
 {
 	static const struct {
-		const char *reason, *text, *fix;
+		gm_reason why;
+		const char *text, *fix;
 	} known[] = {
-		{ "unknown", N_("unknown to the CA"), N_("check that this is "
+		{ GM_REASON_UNKNOWN, N_("unknown to the CA"), N_("check that this is "
 		  "the right Ekey: the CA knows only the certificates it "
 		  "issued") },
-		{ "offline_only", N_("offline renewal only (expired more than "
+		{ GM_REASON_OFFLINE_ONLY, N_("offline renewal only (expired more than "
 		  "90 days ago)"), FIX_OFFLINE },
-		{ "revoked", N_("revoked by the CA"), N_("a revoked certificate "
+		{ GM_REASON_REVOKED, N_("revoked by the CA"), N_("a revoked certificate "
 		  "cannot be renewed: apply to the CA for a new one") },
-		{ "superseded", N_("superseded (already renewed)"), N_("check "
+		{ GM_REASON_SUPERSEDED, N_("superseded (already renewed)"), N_("check "
 		  "that this is the Ekey holding the new certificate ('gmrenew "
 		  "list-certs --online')") },
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(reason, known[i].reason)) {
+		if (why == known[i].why) {
 			*fix = _(known[i].fix);
 			return _(known[i].text);
 		}
 	*fix = "ask the CA why it refuses online renewal";
-	return _("not renewable online");
+	return NULL;
 }
 
 /* What can be said of certificate i: its standing, a sentence (caller
@@ -634,6 +636,7 @@ static enum standing judge_cert(const ce_run *r, size_t i, char **what,
 	const gm_cert_view *v = &r->certs.views[i];
 	const gm_ca_record *rec = record_for(r, i);
 	const char *reason, *text;
+	gm_reason why;
 	char day[16];
 	int generic;
 
@@ -652,7 +655,8 @@ static enum standing judge_cert(const ce_run *r, size_t i, char **what,
 	}
 	reason = rec && rec->found ? (rec->reason ? rec->reason : "") :
 		"unknown";
-	if (!strcmp(reason, "not_due")) {
+	why = rec && rec->found ? rec->why : GM_REASON_UNKNOWN;
+	if (why == GM_REASON_NOT_DUE) {
 		day_text(rec->window_start, day, sizeof(day));
 		*what = gm_xasprintf(_("%s (serial %s) is not yet due: %ld "
 				       "days left; online renewal opens %s (in "
@@ -665,8 +669,10 @@ static enum standing judge_cert(const ce_run *r, size_t i, char **what,
 		       "(90 days before expiry)";
 		return ST_NOT_DUE;
 	}
-	text = refusal(reason, fix);
-	generic = *reason && !strcmp(text, _("not renewable online"));
+	text = refusal(why, fix);
+	generic = *reason && !text;
+	if (!text)
+		text = _("not renewable online");
 	*what = gm_xasprintf(_("%s (serial %s), %ld days left: %s%s%s"),
 			     v->obj->facts.subject, v->obj->facts.serial_hex,
 			     v->verdict.days_left, text, generic ? ": " : "",

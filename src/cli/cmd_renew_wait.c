@@ -310,7 +310,7 @@ static int choose(const gm_cert_list *l, const gm_cert_view **out,
 		gm_fail(err, GM_EXIT_FAILED, "renew this Ekey on its own with "
 			"'gmrenew renew --cert'", "%zu certificates on the Ekey "
 			"can be renewed", n);
-		return gm_error_set_reason(err, "several_certificates");
+		return gm_error_set_reason(err, GM_REASON_SEVERAL_CERTIFICATES);
 	}
 	if (offline)
 		return gm_fail(err, GM_EXIT_OFFLINE, "mail the Ekey with the "
@@ -466,6 +466,7 @@ static void key_json(const batch *b, const gm_outcome *oc,
 		e = cJSON_AddObjectToObject(doc, "error");
 		cJSON_AddStringToObject(e, "message", err->msg);
 		gm_json_add_str(e, "fix", err->fix[0] ? err->fix : NULL);
+		cJSON_AddStringToObject(e, "reason", gm_error_reason_name(err));
 	}
 	print_line(doc);
 }
@@ -592,7 +593,7 @@ static int run_batch(gm_cli *cli, batch *b)
 	if (!b->n) {
 		gm_fail(&err, GM_EXIT_ENV, "insert an Ekey, or give a longer "
 			"--timeout", "no Ekey was inserted");
-		gm_error_set_reason(&err, "no_token");
+		gm_error_set_reason(&err, GM_REASON_NO_TOKEN);
 		return gm_cli_report_error(cli, &err);
 	}
 	if (cli->json)

@@ -263,18 +263,27 @@ static void report_unreadable(verify_run *v, const gm_cert_view *cv)
 
 /* Once per run, not per certificate: the trust anchors and the token's
  * certificates (any may be an intermediate of another); the keys are the
- * snapshot's. */
-static int load_once(verify_run *v, const gm_cert_list *l, gm_error *err)
+ * snapshot's. The snapshot reads the certificates' facts; their X.509 is
+ * decoded here, where it is used. */
+static int load_once(verify_run *v, gm_cert_list *l, gm_error *err)
 {
+	gm_error derr;
 	size_t i;
 
 	if (gm_chain_pool_new(v->ca, &v->chain, err))
 		return -1;
-	for (i = 0; i < l->n; i++)
-		if (l->views[i].obj->parsed &&
-		    gm_chain_pool_add(v->chain, l->views[i].obj->facts.x509))
+	for (i = 0; i < l->n; i++) {
+		gm_snapshot_cert *c = &l->snap.certs[i];
+
+		if (c->parsed && gm_cert_facts_decode(&c->facts, &derr)) {
+			gm_cert_facts_release(&c->facts);
+			c->parsed = 0;
+			snprintf(c->problem, sizeof(c->problem), "%s", derr.msg);
+		}
+		if (c->parsed && gm_chain_pool_add(v->chain, c->facts.x509))
 			return gm_fail(err, GM_EXIT_FAILED, NULL, "cannot copy "
 				       "certificate #%zu", l->views[i].index);
+	}
 	v->token = &l->snap;
 	return 0;
 }
@@ -369,6 +378,8 @@ int cmd_verify(gm_cli *cli, int argc, char **argv)
 			cJSON_AddNumberToObject(e, "exit_code", GM_EXIT_VERIFY);
 			cJSON_AddStringToObject(e, "message", err.msg);
 			cJSON_AddStringToObject(e, "fix", err.fix);
+			cJSON_AddStringToObject(e, "reason",
+						gm_error_reason_name(&err));
 		}
 		gm_cli_print_json(doc);
 	} else {

@@ -19,7 +19,7 @@ static int pin_locked(gm_error *err)
 		"vendor's tool, or take the Ekey to the CA; gmrenew never "
 		"guesses PINs",
 		"the Ekey's user PIN is locked (too many wrong PINs)");
-	return gm_error_set_reason(err, "pin_locked");
+	return gm_error_set_reason(err, GM_REASON_PIN_LOCKED);
 }
 
 static int final_try_refused(gm_error *err)
@@ -29,7 +29,7 @@ static int final_try_refused(gm_error *err)
 		"(or answer 'yes' at the terminal)",
 		"one PIN try is left before the Ekey locks; gmrenew will not use "
 		"it without your consent");
-	return gm_error_set_reason(err, "pin_final_try");
+	return gm_error_set_reason(err, GM_REASON_PIN_FINAL_TRY);
 }
 
 /* Checks the retry flags; may ask at the terminal. */
@@ -100,10 +100,10 @@ static int attempt(gm_cli *cli, const gm_login_options *o, failed_pins *f,
 	}
 	r = gm_session_login(cli->session, pin, strlen(pin), err);
 	gm_free_secret(pin);
-	if (r && !strcmp(err->reason, "CKR_PIN_INCORRECT") && f->n < MAX_FAILED)
+	if (r && err->reason == GM_REASON_PIN_INCORRECT && f->n < MAX_FAILED)
 		memcpy(f->hash[f->n++], h, 32);
 	gm_wipe(h, sizeof(h));
-	*again = r && !strcmp(err->reason, "CKR_PIN_INCORRECT");
+	*again = r && err->reason == GM_REASON_PIN_INCORRECT;
 	return r;
 }
 

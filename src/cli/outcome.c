@@ -47,39 +47,13 @@ void gm_outcome_begin(const gm_cli *cli)
 	current_cli = cli;
 }
 
-/* The reason when the error has none, by its exit code. */
-static const char *reason_of_code(int code)
-{
-	static const char *const by_code[] = {
-		"ok", "failed", "usage", "not_due", "offline_only",
-		"environment", "pin", "service_unavailable",
-		"verification_failed",
-	};
-
-	return code >= 0 && code <= GM_EXIT_VERIFY ? by_code[code] : "failed";
-}
-
-/* PKCS#11 codes that mean the Ekey went away. */
-static int token_gone(const char *reason)
-{
-	static const char *const gone[] = { "CKR_DEVICE_REMOVED",
-		"CKR_TOKEN_NOT_PRESENT", "CKR_SESSION_HANDLE_INVALID",
-		"CKR_SESSION_CLOSED", "CKR_SLOT_ID_INVALID", NULL };
-	size_t i;
-
-	for (i = 0; gone[i]; i++)
-		if (!strcmp(reason, gone[i]))
-			return 1;
-	return 0;
-}
-
 /* Whether the same run later, with nothing changed by hand, may succeed:
  * the service was unavailable, or the Ekey was out. Never a PIN. */
-static int retryable(int code, const char *reason)
+static int retryable(const gm_error *err)
 {
-	if (code == GM_EXIT_SERVICE)
-		return 1;
-	return !strcmp(reason, "token_removed") || !strcmp(reason, "no_token");
+	return err->code == GM_EXIT_SERVICE ||
+	       err->reason == GM_REASON_TOKEN_REMOVED ||
+	       err->reason == GM_REASON_NO_TOKEN;
 }
 
 void gm_outcome_error(const gm_error *err)
@@ -90,12 +64,9 @@ void gm_outcome_error(const gm_error *err)
 	current.action = code == GM_EXIT_NOT_DUE ? GM_ACTION_NOT_DUE :
 			 code == GM_EXIT_OFFLINE ? GM_ACTION_OFFLINE_ONLY :
 			 GM_ACTION_FAILED;
-	if (err->reason[0] && token_gone(err->reason))
-		snprintf(current.reason, sizeof(current.reason), "token_removed");
-	else
-		snprintf(current.reason, sizeof(current.reason), "%s",
-			 err->reason[0] ? err->reason : reason_of_code(code));
-	current.retryable = retryable(code, current.reason);
+	snprintf(current.reason, sizeof(current.reason), "%s",
+		 gm_error_reason_name(err));
+	current.retryable = retryable(err);
 	snprintf(current.message, sizeof(current.message), "%s", err->msg);
 }
 

@@ -208,6 +208,7 @@ int gm_cli_report_error(gm_cli *cli, const gm_error *err)
 
 		cJSON_AddNumberToObject(e, "exit_code", code);
 		cJSON_AddStringToObject(e, "message", err->msg);
+		cJSON_AddStringToObject(e, "reason", gm_error_reason_name(err));
 		if (err->fix[0])
 			cJSON_AddStringToObject(e, "fix", err->fix);
 		else

@@ -278,8 +278,8 @@ int gm_renew_report_failure(gm_renew_session *rs, gm_error *err)
 		cJSON_AddNumberToObject(e, "exit_code", code);
 		cJSON_AddStringToObject(e, "message", err->msg);
 		cJSON_AddStringToObject(e, "fix", fix);
-		if (err->reason[0])
-			cJSON_AddStringToObject(e, "reason", err->reason);
+		cJSON_AddStringToObject(e, "reason",
+					gm_error_reason_name(err));
 		gm_cli_print_json(doc);
 	}
 	if (code == GM_EXIT_INTERRUPTED)

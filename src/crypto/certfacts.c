@@ -120,7 +120,7 @@ static int asn1_time_to_time_t(const ASN1_TIME *t, time_t *out)
 	return 0;
 }
 
-static void key_algorithm(EVP_PKEY *pk, char *out, size_t n)
+void gm_crypto_key_algorithm(EVP_PKEY *pk, char *out, size_t n)
 {
 	int nid;
 
@@ -159,6 +159,8 @@ void gm_cert_facts_release(gm_cert_facts *f)
 	free(f->organization);
 	free(f->system);
 	EVP_PKEY_free(f->pubkey);
+	free(f->der);
+	free(f->spki_der);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -190,90 +192,163 @@ static int name_facts(gm_cert_facts *f, const X509_NAME *subj, gm_error *err)
 	return 0;
 }
 
-int gm_cert_facts_parse(const unsigned char *der, size_t der_len,
-			gm_cert_facts *out, gm_error *err)
+/* The fingerprints: SHA-256 of the certificate and of its own
+ * SubjectPublicKeyInfo bytes (not of the key encoded again). */
+static int fingerprints(gm_cert_facts *f, gm_error *err)
 {
 	char ossl[256];
-	const unsigned char *p = der;
-	const X509_NAME *subj;
 	unsigned char md[32];
-	unsigned char *sd = NULL;
-	unsigned int md_len = 0;
+	unsigned int md_len = 0, spki_len = 0;
 	char *hex;
+
+	if (!EVP_Digest(f->der, f->der_len, md, &md_len, EVP_sha256(), NULL) ||
+	    !EVP_Digest(f->spki_der, f->spki_der_len, f->spki_sha256,
+			&spki_len, EVP_sha256(), NULL))
+		return gm_fail(err, GM_EXIT_FAILED, NULL,
+			       "cannot compute SHA-256: %s",
+			       gm_openssl_error(ossl, sizeof(ossl)));
+	hex = gm_hex(md, sizeof(md));
+	snprintf(f->sha256_hex, sizeof(f->sha256_hex), "%s", hex);
+	free(hex);
+	return 0;
+}
+
+/* Names, serial and dates from the parsed parts. */
+static int part_facts(gm_cert_facts *f, const gm_cert_parts *parts,
+		      gm_error *err)
+{
+	char ossl[256];
+	unsigned char *sd = NULL;
 	int sd_len;
+
+	f->subject = gm_crypto_name_line(parts->subject);
+	f->issuer = gm_crypto_name_line(parts->issuer);
+	sd_len = i2d_X509_NAME(parts->subject, &sd);
+	f->serial_hex = serial_hex(parts->serial);
+	if (!f->subject || !f->issuer || sd_len <= 0 || !f->serial_hex) {
+		OPENSSL_free(sd);
+		return gm_fail(err, GM_EXIT_FAILED, NULL,
+			       "cannot read the certificate's names or serial: "
+			       "%s", gm_openssl_error(ossl, sizeof(ossl)));
+	}
+	f->subject_der = (unsigned char *)gm_xmemdup(sd, (size_t)sd_len);
+	f->subject_der_len = (size_t)sd_len;
+	OPENSSL_free(sd);
+	if (name_facts(f, parts->subject, err) < 0)
+		return -1;
+	if (asn1_time_to_time_t(parts->not_before, &f->not_before) < 0 ||
+	    asn1_time_to_time_t(parts->not_after, &f->not_after) < 0) {
+		ERR_clear_error();
+		return gm_fail(err, GM_EXIT_FAILED, NULL,
+			       "the certificate's validity dates are not valid "
+			       "times");
+	}
+	return 0;
+}
+
+int gm_cert_facts_read(const unsigned char *der, size_t der_len,
+		       gm_cert_facts *out, gm_error *err)
+{
+	char ossl[256];
+	gm_cert_parts parts;
 
 	memset(out, 0, sizeof(*out));
 	if (!der || der_len == 0 || der_len > CERT_FILE_MAX)
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
 			       "certificate data of %zu bytes is empty or too "
 			       "large", der_len);
-	out->x509 = d2i_X509(NULL, &p, (long)der_len);
-	if (!out->x509) {
-		gm_fail(err, GM_EXIT_FAILED, NULL,
-			"the certificate (%zu bytes) is not valid DER X.509: %s",
-			der_len, gm_openssl_error(ossl, sizeof(ossl)));
-		goto fail;
-	}
-	if (p != der + der_len) {
+	if (gm_crypto_cert_parts(der, der_len, &parts, err) < 0)
+		return -1;
+	if (parts.consumed != der_len) {
 		gm_fail(err, GM_EXIT_FAILED, NULL,
 			"%zu bytes of junk after the certificate",
-			(size_t)(der + der_len - p));
+			der_len - parts.consumed);
 		goto fail;
 	}
-
-	subj = X509_get_subject_name(out->x509);
-	out->subject = gm_crypto_name_line(subj);
-	out->issuer = gm_crypto_name_line(X509_get_issuer_name(out->x509));
-	sd_len = i2d_X509_NAME(subj, &sd);
-	out->serial_hex = serial_hex(X509_get0_serialNumber(out->x509));
-	if (!out->subject || !out->issuer || sd_len <= 0 || !out->serial_hex) {
-		gm_fail(err, GM_EXIT_FAILED, NULL,
-			"cannot read the certificate's names or serial: %s",
-			gm_openssl_error(ossl, sizeof(ossl)));
+	out->der = (unsigned char *)gm_xmemdup(der, der_len);
+	out->der_len = der_len;
+	out->spki_der = (unsigned char *)gm_xmemdup(parts.spki_der,
+						    (size_t)parts.spki_len);
+	out->spki_der_len = (size_t)parts.spki_len;
+	if (part_facts(out, &parts, err) < 0 || fingerprints(out, err) < 0)
 		goto fail;
-	}
-	out->subject_der = (unsigned char *)gm_xmemdup(sd, (size_t)sd_len);
-	out->subject_der_len = (size_t)sd_len;
-
-	if (!EVP_Digest(der, der_len, md, &md_len, EVP_sha256(), NULL)) {
-		gm_fail(err, GM_EXIT_FAILED, NULL, "cannot compute SHA-256: %s",
-			gm_openssl_error(ossl, sizeof(ossl)));
-		goto fail;
-	}
-	hex = gm_hex(md, sizeof(md));
-	snprintf(out->sha256_hex, sizeof(out->sha256_hex), "%s", hex);
-	free(hex);
-
-	if (name_facts(out, subj, err) < 0)
-		goto fail;
-
-	if (asn1_time_to_time_t(X509_get0_notBefore(out->x509),
-				&out->not_before) < 0 ||
-	    asn1_time_to_time_t(X509_get0_notAfter(out->x509),
-				&out->not_after) < 0) {
-		ERR_clear_error();
-		gm_fail(err, GM_EXIT_FAILED, NULL,
-			"the certificate's validity dates are not valid times");
-		goto fail;
-	}
-
-	out->pubkey = X509_get_pubkey(out->x509);
-	if (!out->pubkey) {
+	if (gm_crypto_spki_facts(&parts, out->key_algorithm,
+				 sizeof(out->key_algorithm), &out->pubkey) < 0) {
 		gm_fail(err, GM_EXIT_FAILED, NULL,
 			"cannot read the certificate's public key: %s",
 			gm_openssl_error(ossl, sizeof(ossl)));
 		goto fail;
 	}
-	key_algorithm(out->pubkey, out->key_algorithm,
-		      sizeof(out->key_algorithm));
-	if (gm_pubkey_sha256(out->pubkey, out->spki_sha256, err) < 0)
-		goto fail;
-	OPENSSL_free(sd);
+	gm_crypto_cert_parts_free(&parts);
 	return 0;
 fail:
-	OPENSSL_free(sd);
+	gm_crypto_cert_parts_free(&parts);
 	gm_cert_facts_release(out);
 	return -1;
+}
+
+int gm_cert_facts_decode(gm_cert_facts *f, gm_error *err)
+{
+	char ossl[256];
+	const unsigned char *p = f->der;
+
+	if (!f->x509) {
+		f->x509 = d2i_X509(NULL, &p, (long)f->der_len);
+		if (!f->x509 || p != f->der + f->der_len) {
+			X509_free(f->x509);
+			f->x509 = NULL;
+			return gm_fail(err, GM_EXIT_FAILED, NULL,
+				       "the certificate (%zu bytes) is not "
+				       "valid DER X.509: %s", f->der_len,
+				       gm_openssl_error(ossl, sizeof(ossl)));
+		}
+	}
+	if (!f->pubkey) {
+		f->pubkey = X509_get_pubkey(f->x509);
+		if (!f->pubkey)
+			return gm_fail(err, GM_EXIT_FAILED, NULL,
+				       "cannot read the certificate's public "
+				       "key: %s",
+				       gm_openssl_error(ossl, sizeof(ossl)));
+	}
+	return 0;
+}
+
+int gm_cert_facts_parse(const unsigned char *der, size_t der_len,
+			gm_cert_facts *out, gm_error *err)
+{
+	if (gm_cert_facts_read(der, der_len, out, err) < 0)
+		return -1;
+	if (gm_cert_facts_decode(out, err) < 0) {
+		gm_cert_facts_release(out);
+		return -1;
+	}
+	return 0;
+}
+
+int gm_cert_facts_key_is(const gm_cert_facts *f, EVP_PKEY *pub)
+{
+	const unsigned char *p = f->spki_der;
+	unsigned char *der = NULL;
+	int n = pub ? gm_crypto_spki_der(pub, &der) : -1;
+	int same = n > 0 && (size_t)n == f->spki_der_len &&
+		   memcmp(der, f->spki_der, f->spki_der_len) == 0;
+	EVP_PKEY *mine;
+
+	OPENSSL_free(der);
+	ERR_clear_error();
+	if (same || n <= 0)
+		return same;
+	/* other bytes may still be the same key (another encoding of it):
+	 * compare it decoded, as a full parse would */
+	mine = f->pubkey;
+	if (!mine)
+		mine = d2i_PUBKEY(NULL, &p, (long)f->spki_der_len);
+	same = mine && gm_pubkey_equal(pub, mine) == 1;
+	if (mine != f->pubkey)
+		EVP_PKEY_free(mine);
+	ERR_clear_error();
+	return same;
 }
 
 static int load_pem(const unsigned char *data, size_t len, const char *path,

@@ -1,14 +1,11 @@
 /*
- * engine.c - the renewal's steps after the service gave the update code.
- * Each step first looks at the token and the order, so that it can be run
- * again after any interruption: it does only what is missing.
- *
- *   started/csr_received: a pending key pair (label gmrenew-pending-CODE) on
- *       the token, a CSR signed by it, submitted with proof by the old key
- *   issued: verify the certificate, install it next to its key, read it
- *       back, confirm with proof by the new key
- *   confirmed: remove (or relabel) the old pair, give the new pair its final
- *       label, remove stale pending objects
+ * engine.c - the renewal as one table (steps[] below): each step names the
+ * order state it acts in, its handler, its progress number and text, and
+ * the fact it leaves in the journal. gm_run_drive() runs the steps of the
+ * order's current state in order; each handler first looks at the token and
+ * the order, so that it can be run again after any interruption: it does
+ * only what is missing. After each step the journal is written and a stop
+ * asked for by the user is honoured.
  *
  * The old pair is never touched before the order is confirmed, which happens
  * only after the new certificate was installed and read back.
@@ -20,11 +17,63 @@
 
 #include "engine.h"
 
-void gm_run_progress(gm_run *r, int number, const char *what)
+static int step_key(gm_run *r, gm_error *err);
+static int step_request(gm_run *r, gm_error *err);
+static int step_verify(gm_run *r, gm_error *err);
+static int step_install(gm_run *r, gm_error *err);
+static int step_confirm(gm_run *r, gm_error *err);
+static int step_retire(gm_run *r, gm_error *err);
+
+#define IN(state) (1u << (state))
+#define REQUESTING (IN(GM_ORDER_STARTED) | IN(GM_ORDER_CSR_RECEIVED))
+
+/* The renewal. Rows without a state run before the service has an order
+ * (renew.c); rows sharing a progress number are two wordings of one step. */
+static const gm_step_row steps[GM_STEP_COUNT] = {
+	[GM_STEP_CHECK] = { 0, NULL, 1,
+		N_("Checking the certificate with the CA's service"), NULL },
+	[GM_STEP_STATUS] = { 0, NULL, 1,
+		N_("Asking the service for the state of the renewal"), NULL },
+	[GM_STEP_START] = { 0, NULL, 2,
+		N_("Starting the renewal with the service"), "update_code" },
+	[GM_STEP_KEY] = { REQUESTING, step_key, 3,
+		N_("Generating the new key pair on the token (this can take "
+		"several seconds; do not unplug the Ekey)"), "new_id" },
+	[GM_STEP_REQUEST] = { REQUESTING, step_request, 4,
+		N_("Requesting the new certificate (CSR signed on the token)"),
+		NULL },
+	[GM_STEP_VERIFY] = { IN(GM_ORDER_ISSUED), step_verify, 5,
+		N_("Verifying the new certificate (chain, validity, key, "
+		"subject, about 5 years more)"), NULL },
+	[GM_STEP_INSTALL] = { IN(GM_ORDER_ISSUED), step_install, 6,
+		N_("Installing the new certificate next to its key"),
+		"new_sha256" },
+	[GM_STEP_CONFIRM] = { IN(GM_ORDER_ISSUED), step_confirm, 7,
+		N_("Confirming the installation with the service"), NULL },
+	[GM_STEP_RETIRE] = { IN(GM_ORDER_CONFIRMED), step_retire, 8,
+		N_("Removing the old certificate and key"), "finished" },
+	[GM_STEP_KEEP_OLD] = { 0, NULL, 8,
+		N_("Keeping the old certificate and key (relabelled)"),
+		"finished" },
+};
+
+const gm_step_row *gm_step_of(gm_step s)
 {
+	return &steps[s < GM_STEP_COUNT ? s : GM_STEP_CHECK];
+}
+
+void gm_run_progress(gm_run *r, gm_step step)
+{
+	int total = 0;
+	size_t i;
+
+	for (i = 0; i < GM_STEP_COUNT; i++)
+		if (steps[i].progress > total)
+			total = steps[i].progress;
 	if (r->ctx->hooks.progress)
-		r->ctx->hooks.progress(r->ctx->hooks.ctx, number,
-				       GM_PROGRESS_TOTAL, what);
+		r->ctx->hooks.progress(r->ctx->hooks.ctx,
+				       gm_step_of(step)->progress, total,
+				       gm_step_of(step)->text);
 }
 
 gm_token_snapshot *gm_run_view(gm_run *r, gm_error *err)
@@ -52,7 +101,7 @@ static int foreign_answer(gm_run *r, const gm_order *fresh, gm_error *err)
 			"nothing was changed; report this to the CA",
 			"the service answered for renewal %s instead of %s",
 			fresh->code, r->order.code);
-		return gm_error_set_reason(err, "wrong_order");
+		return gm_error_set_reason(err, GM_REASON_WRONG_ORDER);
 	}
 	if (r->old_sha256[0] && strcmp(fresh->old_sha256, r->old_sha256)) {
 		gm_fail(err, GM_EXIT_SERVICE,
@@ -61,7 +110,7 @@ static int foreign_answer(gm_run *r, const gm_order *fresh, gm_error *err)
 			"the service's answer names another certificate being "
 			"renewed (SHA-256 %s) than the one this renewal started "
 			"with (%s)", fresh->old_sha256, r->old_sha256);
-		return gm_error_set_reason(err, "old_certificate_changed");
+		return gm_error_set_reason(err, GM_REASON_OLD_CERTIFICATE_CHANGED);
 	}
 	return 0;
 }
@@ -78,7 +127,9 @@ int gm_run_set_order(gm_run *r, gm_order *fresh, gm_error *err)
 	if (!r->old_sha256[0])
 		snprintf(r->old_sha256, sizeof(r->old_sha256), "%s",
 			 r->order.old_sha256);
-	snprintf(r->out->state, sizeof(r->out->state), "%s", r->order.state);
+	snprintf(r->out->state, sizeof(r->out->state), "%s",
+		 gm_order_state_name(r->order.state));
+	gm_run_issued_drop(r);	/* the facts were of the previous answer */
 	return 0;
 }
 
@@ -90,19 +141,59 @@ int gm_run_interrupted(gm_run *r, gm_error *err)
 		return 0;
 	gm_fail(err, GM_EXIT_INTERRUPTED, NULL,
 		"interrupted: the renewal stopped at a safe point");
-	return gm_error_set_reason(err, "interrupted");
+	return gm_error_set_reason(err, GM_REASON_INTERRUPTED);
 }
 
-int gm_run_step(gm_run *r, gm_step step, gm_error *err)
+int gm_run_step_done(gm_run *r, gm_error *err)
 {
-	if (gm_journal_step(&r->journal, step, err))
+	if (gm_journal_write(&r->journal, err))
 		return -1;
 	return gm_run_interrupted(r, err);
 }
 
-static int journal_step(gm_run *r, gm_step step, gm_error *err)
+/* One row of the table: its handler, the fact it must have left in the
+ * journal, then the journal written and a stop. */
+static int run_step(gm_run *r, gm_step step, gm_error *err)
 {
-	return gm_run_step(r, step, err);
+	const char *fact = steps[step].journal;
+
+	if (steps[step].run(r, err))
+		return -1;
+	if (fact && !gm_journal_get(&r->journal, fact))
+		return gm_fail(err, GM_EXIT_FAILED, "report this with the output "
+			       "of -vv; the old certificate stays usable",
+			       "step %d of renewal %s left no '%s' in the "
+			       "journal", steps[step].progress, r->order.code,
+			       fact);
+	return gm_run_step_done(r, err);
+}
+
+void gm_run_issued_drop(gm_run *r)
+{
+	if (r->have_issued)
+		gm_cert_facts_release(&r->issued);
+	r->have_issued = 0;
+}
+
+/* The facts of the certificate the service issued, parsed once per
+ * answer. */
+static const gm_cert_facts *issued_cert(gm_run *r, gm_error *err)
+{
+	if (r->have_issued)
+		return &r->issued;
+	if (!r->order.cert) {
+		gm_fail(err, GM_EXIT_SERVICE, "try again later",
+			"the service reports renewal %s as issued but sent no "
+			"certificate", r->order.code);
+		return NULL;
+	}
+	if (gm_cert_facts_parse(r->order.cert, r->order.cert_len, &r->issued,
+				err)) {
+		gm_error_prefix(err, "the certificate from the service");
+		return NULL;
+	}
+	r->have_issued = 1;
+	return &r->issued;
 }
 
 void gm_run_journal_old(gm_run *r, const gm_snapshot_cert *obj,
@@ -184,9 +275,7 @@ static int generate_pending(gm_run *r, gm_snapshot_key *out, gm_error *err)
 			return -1;
 		}
 	}
-	gm_run_progress(r, GM_PROGRESS_KEYGEN,
-			N_("Generating the new key pair on the token (this can "
-			"take several seconds; do not unplug the Ekey)"));
+	gm_run_progress(r, GM_STEP_KEY);
 	if (gm_token_new_keypair(r->ctx->session, id, sizeof(id), r->pending,
 				 out, err)) {
 		free(hex);
@@ -197,7 +286,7 @@ static int generate_pending(gm_run *r, gm_snapshot_key *out, gm_error *err)
 		gm_snapshot_add_key(r->view, out);
 	gm_journal_set(&r->journal, "new_id", hex);
 	free(hex);
-	return journal_step(r, GM_STEP_KEY_GENERATED, err);
+	return 0;
 }
 
 /* The CKA_ID of an object, as the journal writes it. */
@@ -259,9 +348,7 @@ static int submit_csr(gm_run *r, const gm_snapshot_key *newkey,
 	gm_order fresh;
 	int ret;
 
-	gm_run_progress(r, GM_PROGRESS_REQUEST,
-			N_("Requesting the new certificate (CSR signed on the "
-			"token)"));
+	gm_run_progress(r, GM_STEP_REQUEST);
 	pop_key(r, newkey, &nsigner, &npop);
 	pop_key(r, oldkey, &osigner, &opop);
 	if (gm_csr_build(npop.scheme, r->order.subject_der,
@@ -275,9 +362,7 @@ static int submit_csr(gm_run *r, const gm_snapshot_key *newkey,
 	if (ret)
 		return -1;
 	r->changed = 1;
-	if (gm_run_set_order(r, &fresh, err))
-		return -1;
-	return journal_step(r, GM_STEP_ISSUED, err);
+	return gm_run_set_order(r, &fresh, err);
 }
 
 /* The subject the service asks for must be the old certificate's. */
@@ -293,29 +378,46 @@ static int check_subject(gm_run *r, const gm_cert_facts *old, gm_error *err)
 		"更新的证书与您当前 Ekey 的证书主题不符，无法更新证书 - the "
 		"renewed certificate does not match the subject of the "
 		"certificate on your Ekey ('%s'), cannot renew", old->subject);
-	return gm_error_set_reason(err, "subject_mismatch");
+	return gm_error_set_reason(err, GM_REASON_SUBJECT_MISMATCH);
 }
 
-/* started / csr_received: make sure a pending key exists and submit a CSR. */
-static int request_certificate(gm_run *r, gm_error *err)
+/* key (started, csr_received): the old pair is there and the service asks
+ * for its subject; the pending key pair is on the token (made unless this
+ * renewal's is already there). */
+static int step_key(gm_run *r, gm_error *err)
 {
 	gm_token_snapshot *v = gm_run_view(r, err);
 	gm_snapshot_key fresh;
-	int ok = -1, p, ret;
+	int ok = -1, ret;
 
 	if (!v || old_key(r, v, &ok, err) ||
 	    check_subject(r, &v->certs[gm_snapshot_find_cert(v,
 				r->old_sha256)].facts, err))
 		return -1;
-	p = find_pending(r, v);
-	if (p >= 0)
-		return submit_csr(r, &v->keys[p], &v->keys[ok], err);
+	if (find_pending(r, v) >= 0)
+		return 0;
 	memset(&fresh, 0, sizeof(fresh));
-	ret = generate_pending(r, &fresh, err);
-	if (!ret)	/* the view's key array may have moved: by index */
-		ret = submit_csr(r, &fresh, &v->keys[ok], err);
+	ret = generate_pending(r, &fresh, err);	/* added to the view */
 	gm_snapshot_key_release(&fresh);
 	return ret;
+}
+
+/* request (started, csr_received): a CSR signed by the pending key,
+ * submitted with proof by the old key. */
+static int step_request(gm_run *r, gm_error *err)
+{
+	gm_token_snapshot *v = gm_run_view(r, err);
+	int ok = -1, p = v ? find_pending(r, v) : -1;
+
+	if (!v || old_key(r, v, &ok, err))
+		return -1;
+	if (p < 0)
+		return gm_fail(err, GM_EXIT_FAILED,
+			       "run 'gmrenew renew-with-code CODE' again; the "
+			       "old certificate stays usable",
+			       "the new key pair of renewal %s is not on the "
+			       "token", r->order.code);
+	return submit_csr(r, &v->keys[p], &v->keys[ok], err);
 }
 
 static STACK_OF(X509) *order_chain(const gm_order *o)
@@ -367,9 +469,7 @@ static int verify_new(gm_run *r, const gm_token_snapshot *v,
 		.expected_key = newkey, .previous = have_prev ? &prev : NULL,
 	};
 
-	gm_run_progress(r, GM_PROGRESS_VERIFY,
-			N_("Verifying the new certificate (chain, validity, key, "
-			"subject, about 5 years more)"));
+	gm_run_progress(r, GM_STEP_VERIFY);
 	if (!r->ctx->chain_bundle) {
 		ret = gm_fail(err, GM_EXIT_USAGE,
 			      "set [service] chain_bundle in the configuration",
@@ -382,8 +482,6 @@ static int verify_new(gm_run *r, const gm_token_snapshot *v,
 		gm_error_set_fix(err, "the new certificate was NOT installed; "
 				 "the old certificate stays usable; report this "
 				 "to the CA");
-	else
-		ret = journal_step(r, GM_STEP_VERIFIED, err);
 out:
 	sk_X509_pop_free(chain, X509_free);
 	if (have_prev)
@@ -418,8 +516,7 @@ static int install(gm_run *r, gm_token_snapshot *v, int k,
 	size_t back_len = 0;
 	int c = find_cert_on(v, cert->sha256_hex, key->id, key->id_len), same;
 
-	gm_run_progress(r, GM_PROGRESS_INSTALL,
-			N_("Installing the new certificate next to its key"));
+	gm_run_progress(r, GM_STEP_INSTALL);
 	if (c >= 0) {
 		h = v->certs[c].ref;
 	} else {
@@ -448,7 +545,7 @@ static int install(gm_run *r, gm_token_snapshot *v, int k,
 	/* Only now does the journal say which certificate gmrenew installed:
 	 * the one thing a confirmation may name. */
 	gm_journal_set(&r->journal, "new_sha256", cert->sha256_hex);
-	return journal_step(r, GM_STEP_INSTALLED, err);
+	return 0;
 }
 
 /* A confirmation must be for the certificate gmrenew installed. */
@@ -456,7 +553,7 @@ static int check_confirmed(gm_run *r, gm_error *err)
 {
 	const char *mine = gm_journal_get(&r->journal, "new_sha256");
 
-	if (mine && !strcmp(r->order.state, "confirmed") &&
+	if (mine && r->order.state == GM_ORDER_CONFIRMED &&
 	    !strcmp(r->order.cert_sha256, mine))
 		return 0;
 	gm_fail(err, GM_EXIT_SERVICE,
@@ -464,9 +561,9 @@ static int check_confirmed(gm_run *r, gm_error *err)
 		"this to the CA with the update code",
 		"the service reports renewal %s as %s for a certificate "
 		"(SHA-256 %.16s...) that gmrenew did not install on this token",
-		r->order.code, r->order.state,
+		r->order.code, gm_order_state_name(r->order.state),
 		r->order.cert_sha256[0] ? r->order.cert_sha256 : "none");
-	return gm_error_set_reason(err, "confirmed_unknown_certificate");
+	return gm_error_set_reason(err, GM_REASON_CONFIRMED_UNKNOWN_CERTIFICATE);
 }
 
 static int confirm(gm_run *r, const gm_snapshot_key *key, gm_error *err)
@@ -475,8 +572,7 @@ static int confirm(gm_run *r, const gm_snapshot_key *key, gm_error *err)
 	gm_pop_key pop;
 	gm_order fresh;
 
-	gm_run_progress(r, GM_PROGRESS_CONFIRM,
-			N_("Confirming the installation with the service"));
+	gm_run_progress(r, GM_STEP_CONFIRM);
 	pop_key(r, key, &signer, &pop);
 	memset(&fresh, 0, sizeof(fresh));
 	if (gm_service_confirm(r->ctx->service, r->order.code,
@@ -486,62 +582,87 @@ static int confirm(gm_run *r, const gm_snapshot_key *key, gm_error *err)
 	r->changed = 1;
 	if (gm_run_set_order(r, &fresh, err) || check_confirmed(r, err))
 		return -1;
-	return journal_step(r, GM_STEP_CONFIRMED, err);
+	return 0;
 }
 
-/* The pending key was lost after issuance: a new key, a new CSR. */
-static int rekey(gm_run *r, gm_token_snapshot *v, gm_error *err)
+/* The pending key was lost after issuance: a new key, a new CSR, under the
+ * same order when the service allows it. */
+static int rekey(gm_run *r, gm_error *err)
 {
-	gm_snapshot_key fresh;
-	int ok = -1, ret;
-
 	if (!r->order.rekey_allowed)
 		return gm_fail(err, GM_EXIT_FAILED,
 			       "contact the CA with the update code",
 			       "the key of the issued certificate is not on the "
 			       "token and the service does not allow a new key "
 			       "for renewal %s", r->order.code);
-	if (old_key(r, v, &ok, err))
-		return -1;
-	memset(&fresh, 0, sizeof(fresh));
-	ret = generate_pending(r, &fresh, err);
-	if (!ret)
-		ret = submit_csr(r, &fresh, &v->keys[ok], err);
-	gm_snapshot_key_release(&fresh);
-	return ret;
+	return run_step(r, GM_STEP_KEY, err) ||
+	       run_step(r, GM_STEP_REQUEST, err) ? -1 : 0;
 }
 
-/* issued: the certificate must be for the pending key this renewal made
- * (by its CKA_ID and label), never for any other key on the token: verify,
- * install next to it, read back, confirm. */
-static int finish_issued(gm_run *r, gm_error *err)
+/* The issued certificate and the pending key this renewal made (by its
+ * CKA_ID and label), never any other key on the token; -1 with err when
+ * either is missing. */
+static int issued_pair(gm_run *r, const gm_cert_facts **cert, gm_token_snapshot **v,
+		       int *p, gm_error *err)
 {
-	gm_cert_facts cert;
-	gm_token_snapshot *v;
-	int p, ret = -1;
+	*cert = issued_cert(r, err);
+	*v = *cert ? gm_run_view(r, err) : NULL;
+	if (!*v)
+		return -1;
+	*p = find_pending(r, *v);
+	if (*p >= 0)
+		return 0;
+	return gm_fail(err, GM_EXIT_FAILED,
+		       "run 'gmrenew renew-with-code CODE' again; the old "
+		       "certificate stays usable",
+		       "the new key pair of renewal %s is not on the token",
+		       r->order.code);
+}
 
-	if (!r->order.cert)
-		return gm_fail(err, GM_EXIT_SERVICE, "try again later",
-			       "the service reports renewal %s as issued but "
-			       "sent no certificate", r->order.code);
-	if (gm_cert_facts_parse(r->order.cert, r->order.cert_len, &cert, err))
-		return gm_error_prefix(err, "the certificate from the service");
-	v = gm_run_view(r, err);
+/* verify (issued): the certificate must be for the pending key; a lost
+ * pending key is made again first. */
+static int step_verify(gm_run *r, gm_error *err)
+{
+	const gm_cert_facts *cert = issued_cert(r, err);
+	gm_token_snapshot *v = cert ? gm_run_view(r, err) : NULL;
+	int p;
+
 	if (!v)
-		goto out;
-	p = find_pending(r, v);
-	if (p < 0) {	/* the pending key is gone */
-		ret = rekey(r, v, err);
-		goto out;
+		return -1;
+	if (find_pending(r, v) < 0) {
+		if (rekey(r, err))
+			return -1;
+		/* not issued again yet: the driver goes by the new state */
+		if (gm_order_acting_state(&r->order) != GM_ORDER_ISSUED)
+			return 0;
 	}
-	if (verify_new(r, v, &cert, v->keys[p].pubkey, err) ||
-	    install(r, v, p, &cert, err) ||
-	    confirm(r, &v->keys[p], err))
-		goto out;
-	ret = 0;
-out:
-	gm_cert_facts_release(&cert);
-	return ret;
+	if (issued_pair(r, &cert, &v, &p, err))
+		return -1;
+	return verify_new(r, v, cert, v->keys[p].pubkey, err);
+}
+
+/* install (issued): next to the pending key, read back. */
+static int step_install(gm_run *r, gm_error *err)
+{
+	const gm_cert_facts *cert;
+	gm_token_snapshot *v;
+	int p;
+
+	if (issued_pair(r, &cert, &v, &p, err))
+		return -1;
+	return install(r, v, p, cert, err);
+}
+
+/* confirm (issued): proved by the new key. */
+static int step_confirm(gm_run *r, gm_error *err)
+{
+	const gm_cert_facts *cert;
+	gm_token_snapshot *v;
+	int p;
+
+	if (issued_pair(r, &cert, &v, &p, err))
+		return -1;
+	return confirm(r, &v->keys[p], err);
 }
 
 /* ---- confirmed: retire the old pair ----
@@ -765,11 +886,11 @@ static int order_is_dead(gm_run *r, const char *label)
 	memset(&o, 0, sizeof(o));
 	if (gm_service_status(r->ctx->service, code, &o, &e)) {
 		gm_debug("renewal %s: %s", code, e.msg);
-		return !strcmp(e.reason, "unknown_code") ||
-		       !strcmp(e.reason, "code_expired");
+		return e.reason == GM_REASON_UNKNOWN_CODE ||
+		       e.reason == GM_REASON_CODE_EXPIRED;
 	}
 	dead = !strcmp(o.code, code) &&
-	       (!strcmp(o.state, "cancelled") || !strcmp(o.state, "expired"));
+	       (o.state == GM_ORDER_CANCELLED || o.state == GM_ORDER_EXPIRED);
 	gm_order_release(&o);
 	return dead;
 }
@@ -849,8 +970,9 @@ static int finished_without_journal(gm_run *r, const gm_token_snapshot *v)
 	return c >= 0 && v->certs[c].key_state == GM_KEY_FOUND;
 }
 
-/* confirmed: the old pair goes, the new pair gets its final label. */
-static int retire(gm_run *r, gm_error *err)
+/* retire (confirmed): the old pair goes, the new pair gets its final label;
+ * the journal records that the renewal is finished. */
+static int step_retire(gm_run *r, gm_error *err)
 {
 	retire_plan p = { -1, -1, -1, NULL };
 	gm_token_snapshot *v;
@@ -860,6 +982,7 @@ static int retire(gm_run *r, gm_error *err)
 	if (!v)
 		return -1;
 	if (finished_without_journal(r, v)) {
+		gm_journal_finish(&r->journal);
 		ret = 0;
 		goto out;
 	}
@@ -874,10 +997,8 @@ static int retire(gm_run *r, gm_error *err)
 		p.oc = -1;
 	p.label = gm_xstrdup(final_label(r, v, p.oc));
 	if (retire_pending_work(r, v, &p))
-		gm_run_progress(r, GM_PROGRESS_RETIRE, r->ctx->keep_old ?
-				N_("Keeping the old certificate and key "
-				"(relabelled)") :
-				N_("Removing the old certificate and key"));
+		gm_run_progress(r, r->ctx->keep_old ? GM_STEP_KEEP_OLD :
+				GM_STEP_RETIRE);
 	/* The new pair takes its final label while the old certificate still
 	 * shows it, so an interruption never loses the label. */
 	if (give_final_labels(r, v, &p, err) || retire_old(r, v, &p, err) ||
@@ -886,12 +1007,47 @@ static int retire(gm_run *r, gm_error *err)
 	r->out->new_der = (unsigned char *)gm_xmemdup(v->certs[p.c].der,
 						     v->certs[p.c].der_len);
 	r->out->new_der_len = v->certs[p.c].der_len;
-	ret = r->changed ? gm_journal_step(&r->journal, GM_STEP_RETIRED, err)
-			 : 0;
+	gm_journal_finish(&r->journal);
+	ret = 0;
 out:
 	free(p.label);
 	gm_run_view_drop(r);	/* objects were removed and relabelled */
 	return ret;
+}
+
+/* The state whose steps run: an expired order that holds its certificate
+ * is finished as an issued one. */
+gm_order_state gm_order_acting_state(const gm_order *o)
+{
+	return o->state == GM_ORDER_EXPIRED && o->cert ? GM_ORDER_ISSUED
+							: o->state;
+}
+
+/* The steps of one state, in the table's order, until the order moves on
+ * (then the next state's steps run). */
+static int run_state(gm_run *r, gm_order_state st, gm_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < GM_STEP_COUNT; i++) {
+		if (!(steps[i].states & IN(st)))
+			continue;
+		if (run_step(r, (gm_step)i, err))
+			return -1;
+		if (gm_order_acting_state(&r->order) != st)
+			return 0;
+	}
+	return 0;
+}
+
+static int has_steps(gm_order_state st)
+{
+	size_t i;
+
+	for (i = 0; i < GM_STEP_COUNT; i++)
+		if (steps[i].states & IN(st))
+			return 1;
+	return 0;
 }
 
 int gm_run_drive(gm_run *r, gm_error *err)
@@ -899,27 +1055,22 @@ int gm_run_drive(gm_run *r, gm_error *err)
 	int guard;
 
 	for (guard = 0; guard < 6; guard++) {
-		const char *s = r->order.state;
+		gm_order_state st = gm_order_acting_state(&r->order);
 
 		if (gm_run_interrupted(r, err))
 			return -1;
-		if (!strcmp(s, "started") || !strcmp(s, "csr_received")) {
-			if (request_certificate(r, err))
-				return -1;
-		} else if (!strcmp(s, "issued") ||
-			   (!strcmp(s, "expired") && r->order.cert)) {
-			if (finish_issued(r, err))
-				return -1;
-		} else if (!strcmp(s, "confirmed")) {
-			return retire(r, err);
-		} else {
+		if (!has_steps(st))
 			return gm_fail(err, GM_EXIT_FAILED,
 				       "start a new renewal with 'gmrenew renew'",
 				       "renewal %s is %s and cannot be finished",
-				       r->order.code, s);
-		}
+				       r->order.code,
+				       gm_order_state_name(r->order.state));
+		if (run_state(r, st, err))
+			return -1;
+		if (st == GM_ORDER_CONFIRMED)
+			return 0;	/* the last state: retired */
 	}
 	return gm_fail(err, GM_EXIT_FAILED, "contact the CA with the update code",
 		       "renewal %s did not reach an end (state '%s')",
-		       r->order.code, r->order.state);
+		       r->order.code, gm_order_state_name(r->order.state));
 }

@@ -4,17 +4,33 @@
 
 #include "renewal_internal.h"
 
-enum {
-	GM_PROGRESS_CHECK = 1,
-	GM_PROGRESS_START,
-	GM_PROGRESS_KEYGEN,
-	GM_PROGRESS_REQUEST,
-	GM_PROGRESS_VERIFY,
-	GM_PROGRESS_INSTALL,
-	GM_PROGRESS_CONFIRM,
-	GM_PROGRESS_RETIRE,
-	GM_PROGRESS_TOTAL = GM_PROGRESS_RETIRE
-};
+/* The renewal's steps: the rows of the table in engine.c. */
+typedef enum gm_step {
+	GM_STEP_CHECK,		/* renew: the CA's lookup */
+	GM_STEP_STATUS,		/* renew-with-code: the order's state */
+	GM_STEP_START,		/* the service gives the update code */
+	GM_STEP_KEY,		/* the pending key pair on the token */
+	GM_STEP_REQUEST,	/* the CSR submitted */
+	GM_STEP_VERIFY,		/* the issued certificate checked */
+	GM_STEP_INSTALL,	/* next to its key, read back */
+	GM_STEP_CONFIRM,	/* the service told */
+	GM_STEP_RETIRE,		/* the old pair removed; labels final */
+	GM_STEP_KEEP_OLD,	/* the same, with --keep-old */
+	GM_STEP_COUNT
+} gm_step;
+
+struct gm_run;
+
+typedef struct gm_step_row {
+	unsigned states;	/* 1 << gm_order_state it acts in; 0: run
+				 * before there is an order (renew.c) */
+	int (*run)(struct gm_run *r, gm_error *err);
+	int progress;		/* the number the user sees, from 1 */
+	const char *text;	/* what it does, for the progress line */
+	const char *journal;	/* the journal member it leaves, or NULL */
+} gm_step_row;
+
+const gm_step_row *gm_step_of(gm_step s);
 
 typedef struct gm_run {
 	gm_renewal_ctx *ctx;
@@ -26,6 +42,8 @@ typedef struct gm_run {
 				 * when the renewal starts; an answer
 				 * naming another is refused */
 	int changed;		/* this run changed the token or the order */
+	gm_cert_facts issued;	/* the order's certificate, parsed */
+	int have_issued;
 	gm_token_snapshot *view;	/* the token, read once per run (the
 					 * caller's, or own_view) and kept up
 					 * to date with what this run adds */
@@ -38,14 +56,20 @@ gm_token_snapshot *gm_run_view(gm_run *r, gm_error *err);
  * reads the token again. */
 void gm_run_view_drop(gm_run *r);
 
-void gm_run_progress(gm_run *r, int number, const char *what);
+/* Shows the progress line of a step. */
+void gm_run_progress(gm_run *r, gm_step step);
 /* Takes a new order answer (releases the previous one); refuses
  * (GM_EXIT_SERVICE, nothing changed) an answer for another update code or
  * another certificate being renewed. fresh is released either way. */
 int gm_run_set_order(gm_run *r, gm_order *fresh, gm_error *err);
-/* Records a completed step; then stops (GM_EXIT_INTERRUPTED) when the user
- * asked to. */
-int gm_run_step(gm_run *r, gm_step step, gm_error *err);
+/* After a step: writes the journal; then stops (GM_EXIT_INTERRUPTED) when
+ * the user asked to. */
+int gm_run_step_done(gm_run *r, gm_error *err);
+/* Forgets the parsed issued certificate (a new answer came). */
+void gm_run_issued_drop(gm_run *r);
+/* The state whose steps run (an expired order holding its certificate is
+ * finished as issued). */
+gm_order_state gm_order_acting_state(const gm_order *o);
 /* The label of an old pair kept with --keep-old ("LABEL (replaced)"). */
 int gm_label_replaced(const char *label);
 /* GM_EXIT_INTERRUPTED when the user asked to stop, else 0. */

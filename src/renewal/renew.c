@@ -45,6 +45,7 @@ static int begin(gm_renewal_ctx *ctx, gm_renewal_result *out, gm_run *r,
 static void end(gm_run *r, gm_token_lock *lock)
 {
 	gm_run_view_drop(r);
+	gm_run_issued_drop(r);
 	gm_journal_close(&r->journal);
 	gm_order_release(&r->order);
 	gm_token_lock_release(lock);
@@ -86,9 +87,9 @@ static int refusal(const gm_ca_record *rec, const char *subject,
 	const char *why = rec->reason ? rec->reason : "unknown";
 	char opens[32] = "";
 
-	if (!strcmp(why, "not_due") && rec->window_start)
+	if (rec->why == GM_REASON_NOT_DUE && rec->window_start)
 		gm_time_rfc3339(rec->window_start, opens, sizeof(opens));
-	if (!strcmp(why, "not_due"))
+	if (rec->why == GM_REASON_NOT_DUE)
 		return gm_fail(err, GM_EXIT_NOT_DUE,
 			       opens[0] ? "nothing was started; run 'gmrenew "
 			       "renew' again once the CA's window is open" :
@@ -98,7 +99,7 @@ static int refusal(const gm_ca_record *rec, const char *subject,
 			       "yet (not due)%s%s", subject,
 			       opens[0] ? "; its online renewal opens on " : "",
 			       opens);
-	if (!strcmp(why, "offline_only"))
+	if (rec->why == GM_REASON_OFFLINE_ONLY)
 		return gm_fail(err, GM_EXIT_OFFLINE,
 			       "mail the Ekey with the filled-in certificate "
 			       "business form (证书业务信息表) to the CA",
@@ -127,8 +128,7 @@ static int check_with_ca(gm_run *r, const gm_snapshot_cert *old,
 	gm_ca_record *rec = NULL;
 	int ret = 0;
 
-	gm_run_progress(r, GM_PROGRESS_CHECK,
-			N_("Checking the certificate with the CA's service"));
+	gm_run_progress(r, GM_STEP_CHECK);
 	if (gm_service_lookup(r->ctx->service, &der, &old->der_len, 1, &rec,
 			      err))
 		return nothing_started(err);
@@ -186,8 +186,7 @@ static int start_order(gm_run *r, const gm_snapshot_cert *old,
 
 	if (!k)
 		return -1;
-	gm_run_progress(r, GM_PROGRESS_START,
-			N_("Starting the renewal with the service"));
+	gm_run_progress(r, GM_STEP_START);
 	signer = (gm_key_signer){ r->ctx->session, k->ref };
 	pop = (gm_pop_key){ r->ctx->profile->scheme, k->pubkey,
 			    gm_key_sign_cb, &signer };
@@ -206,7 +205,7 @@ static int record_start(gm_run *r, const gm_snapshot_cert *old,
 		return -1;
 	if (!gm_journal_get(&r->journal, "old_sha256"))
 		gm_run_journal_old(r, old, facts);
-	if (gm_journal_step(&r->journal, GM_STEP_STARTED, err))
+	if (gm_journal_write(&r->journal, err))
 		return -1;
 	announce_code(r);
 	return 0;
@@ -216,7 +215,7 @@ static int record_start(gm_run *r, const gm_snapshot_cert *old,
  * service's fault, never a usage error. */
 static int service_fault(gm_error *err)
 {
-	if (!strcmp(err->reason, "unknown_code"))
+	if (err->reason == GM_REASON_UNKNOWN_CODE)
 		err->code = GM_EXIT_SERVICE;
 	return -1;
 }
@@ -242,8 +241,8 @@ static int still_there(gm_run *r, const gm_cert_facts *facts, gm_error *err)
  * does not try it again. */
 static int order_dead(const gm_order *o)
 {
-	return !strcmp(o->state, "cancelled") ||
-	       (!strcmp(o->state, "expired") && !o->cert);
+	return o->state == GM_ORDER_CANCELLED ||
+	       (o->state == GM_ORDER_EXPIRED && !o->cert);
 }
 
 static void close_journal_of(gm_run *r, const char *code, const char *why)
@@ -279,18 +278,18 @@ static int resume(gm_run *r, int *ret, gm_error *err)
 	}
 	memset(&fresh, 0, sizeof(fresh));
 	if (gm_service_status(r->ctx->service, code, &fresh, err)) {
-		if (strcmp(err->reason, "unknown_code") &&
-		    strcmp(err->reason, "code_expired")) {
+		if (err->reason != GM_REASON_UNKNOWN_CODE &&
+		    err->reason != GM_REASON_CODE_EXPIRED) {
 			if (h->resumed)	/* the code to finish with later */
 				h->resumed(h->ctx, code, path);
 			*ret = service_fault(err);
 			return 1;
 		}
-		close_journal_of(r, code, err->reason);
+		close_journal_of(r, code, gm_error_reason_name(err));
 		return 0;
 	}
 	if (order_dead(&fresh)) {
-		close_journal_of(r, code, fresh.state);
+		close_journal_of(r, code, gm_order_state_name(fresh.state));
 		gm_order_release(&fresh);
 		return 0;
 	}
@@ -416,23 +415,22 @@ static int journal_before(gm_run *r, const char *code, gm_error *err)
 			"to the one inserted (serial %s)", code, serial,
 			r->ctx->token->serial);
 		gm_journal_close(&j);
-		return gm_error_set_reason(err, "other_ekey");
+		return gm_error_set_reason(err, GM_REASON_OTHER_EKEY);
 	}
 	gm_journal_close(&j);
 	return 0;
 }
 
-/* Finished: confirmed, the journal says retired, the token shows the new
+/* Finished: confirmed, the journal says finished, the token shows the new
  * certificate and not the old one. Seen without logging in. */
 static int already_complete(gm_run *r, gm_error *err)
 {
-	const char *last = gm_journal_get(&r->journal, "last_step");
 	const char *mine = gm_journal_get(&r->journal, "new_sha256");
 	gm_token_snapshot *v;
 	long c;
 
-	if (strcmp(r->order.state, "confirmed") || !last ||
-	    strcmp(last, "retired") || !mine ||
+	if (r->order.state != GM_ORDER_CONFIRMED ||
+	    !gm_journal_finished(r->journal.doc) || !mine ||
 	    strcmp(mine, r->order.cert_sha256))
 		return 0;
 	v = gm_run_view(r, err);
@@ -469,8 +467,7 @@ int gm_renew_with_code(gm_renewal_ctx *ctx, const char *code,
 		return -1;
 	if (journal_before(&r, canon, err))
 		goto out;
-	gm_run_progress(&r, GM_PROGRESS_CHECK,
-			N_("Asking the service for the state of the renewal"));
+	gm_run_progress(&r, GM_STEP_STATUS);
 	memset(&fresh, 0, sizeof(fresh));
 	if (gm_service_status(ctx->service, canon, &fresh, err) ||
 	    gm_run_set_order(&r, &fresh, err))

@@ -8,9 +8,14 @@
 
 /*
  * The journal of one renewal: <state_dir>/journal/<CODE>.json, mode 0600,
- * rewritten atomically after every completed step. Never holds the PIN or
- * anything secret: the update code, the token's serial, fingerprints,
- * object ids and labels, and the steps with their times.
+ * rewritten atomically after every step. It holds what gmrenew must not
+ * learn from the service: the certificate being renewed (its fingerprint,
+ * label, CKA_ID and a copy), the token's serial, the pending label, the new
+ * key's CKA_ID and the fingerprint of the certificate gmrenew installed;
+ * "finished" once the old pair is retired, "abandoned" when the order can
+ * never finish. Resuming goes by the service's state and a fresh read of
+ * the token, checked against these facts; no step list (version 1
+ * journals had one: read, and rewritten without it). Never the PIN.
  */
 typedef struct gm_journal {
 	char path[512];
@@ -37,8 +42,11 @@ void gm_journal_close(gm_journal *j);
 /* Records a string fact ("old_sha256", ...). */
 void gm_journal_set(gm_journal *j, const char *key, const char *value);
 const char *gm_journal_get(const gm_journal *j, const char *key);
-/* Records that a step was completed and writes the file. */
-int gm_journal_step(gm_journal *j, gm_step step, gm_error *err);
+/* Marks the renewal finished (written with the next gm_journal_write). */
+void gm_journal_finish(gm_journal *j);
+/* Whether a journal document says its renewal is finished ("finished", or
+ * a version 1 journal's last step "retired"). */
+int gm_journal_finished(const cJSON *doc);
 int gm_journal_write(gm_journal *j, gm_error *err);
 
 #endif

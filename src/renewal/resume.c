@@ -35,7 +35,7 @@ static int unfinished(const char *path, const char *serial,
 	c = cJSON_GetObjectItemCaseSensitive(doc, "update_code");
 	if (cJSON_IsObject(doc) && str_is(doc, "token_serial", serial) &&
 	    str_is(doc, "old_sha256", old_sha256) &&
-	    !str_is(doc, "last_step", "retired") &&
+	    !gm_journal_finished(doc) &&
 	    !cJSON_GetObjectItemCaseSensitive(doc, "abandoned") &&
 	    cJSON_IsString(c) &&
 	    gm_update_code_normalize(c->valuestring, code, NULL) == 0)

@@ -21,7 +21,7 @@
 static int journal_pending(const char *path, const char *serial)
 {
 	unsigned char *text = NULL;
-	const cJSON *s, *last;
+	const cJSON *s;
 	cJSON *doc;
 	size_t len;
 	gm_error err;
@@ -32,11 +32,8 @@ static int journal_pending(const char *path, const char *serial)
 	doc = cJSON_ParseWithLength((const char *)text, len);
 	free(text);
 	s = cJSON_GetObjectItemCaseSensitive(doc, "token_serial");
-	last = cJSON_GetObjectItemCaseSensitive(doc, "last_step");
 	if (cJSON_IsString(s) && !strcmp(s->valuestring, serial))
-		pending = !cJSON_IsString(last) ||
-			  strcmp(last->valuestring,
-				 gm_step_name(GM_STEP_RETIRED)) != 0;
+		pending = !gm_journal_finished(doc);
 	cJSON_Delete(doc);
 	return pending;
 }

@@ -200,16 +200,6 @@ void gm_token_lock_release(gm_token_lock *lock)
 	free(lock);
 }
 
-static const char *const step_names[GM_STEP_COUNT] = {
-	"none", "started", "key_generated", "issued", "verified",
-	"installed", "confirmed", "retired",
-};
-
-const char *gm_step_name(gm_step s)
-{
-	return s < GM_STEP_COUNT ? step_names[s] : "unknown";
-}
-
 static void journal_path(const char *state_dir, const char *code, char *buf,
 			 size_t n)
 {
@@ -304,6 +294,40 @@ int gm_state_dir_check(const char *state_dir, gm_error *err)
 	return make_dirs(state_dir, err) || dir_is_safe(state_dir, err) ? -1 : 0;
 }
 
+/* The time of the last entry of a version 1 journal's step list. */
+static const char *last_step_time(const cJSON *doc)
+{
+	const cJSON *steps = cJSON_GetObjectItemCaseSensitive(doc, "steps");
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1), "at");
+
+	return cJSON_IsString(at) ? at->valuestring : NULL;
+}
+
+/* A journal of version 1 (a list of steps and the last one) in today's
+ * form: the facts stay, a finished renewal is marked "finished", the step
+ * list goes. */
+static void upgrade(gm_journal *j)
+{
+	const cJSON *last = cJSON_GetObjectItemCaseSensitive(j->doc,
+							     "last_step");
+	char now[32];
+
+	if (!last && !cJSON_GetObjectItemCaseSensitive(j->doc, "steps"))
+		return;
+	if (cJSON_IsString(last) && !strcmp(last->valuestring, "retired") &&
+	    !gm_journal_get(j, "finished")) {
+		const char *at = last_step_time(j->doc);
+
+		gm_time_rfc3339(time(NULL), now, sizeof(now));
+		gm_journal_set(j, "finished", at ? at : now);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(j->doc, "steps");
+	cJSON_DeleteItemFromObjectCaseSensitive(j->doc, "last_step");
+	cJSON_DeleteItemFromObjectCaseSensitive(j->doc, "version");
+	cJSON_AddNumberToObject(j->doc, "version", 2);
+}
+
 int gm_journal_open(const char *state_dir, const char *code, gm_journal *out,
 		    gm_error *err)
 {
@@ -312,16 +336,17 @@ int gm_journal_open(const char *state_dir, const char *code, gm_journal *out,
 	if (!dir)
 		return -1;
 	free(dir);
-	if (load(state_dir, code, out, 1) == 0)
+	if (load(state_dir, code, out, 1) == 0) {
+		upgrade(out);
 		return 0;
+	}
 	/* a new journal: the renewal's state comes from the service and the
 	 * token, as after a journal that was never written */
 	snprintf(damaged, sizeof(damaged), "%s", out->damaged);
 	out->doc = cJSON_CreateObject();
 	snprintf(out->damaged, sizeof(out->damaged), "%s", damaged);
-	cJSON_AddNumberToObject(out->doc, "version", 1);
+	cJSON_AddNumberToObject(out->doc, "version", 2);
 	cJSON_AddStringToObject(out->doc, "update_code", code);
-	cJSON_AddArrayToObject(out->doc, "steps");
 	if (damaged[0])
 		cJSON_AddStringToObject(out->doc, "damaged_journal", damaged);
 	return gm_journal_write(out, err);
@@ -364,20 +389,23 @@ int gm_journal_write(gm_journal *j, gm_error *err)
 	return r;
 }
 
-int gm_journal_step(gm_journal *j, gm_step step, gm_error *err)
+void gm_journal_finish(gm_journal *j)
 {
-	cJSON *steps = cJSON_GetObjectItemCaseSensitive(j->doc, "steps");
-	cJSON *entry = cJSON_CreateObject();
 	char at[32];
 
+	if (gm_journal_get(j, "finished"))
+		return;
 	gm_time_rfc3339(time(NULL), at, sizeof(at));
-	cJSON_AddStringToObject(entry, "step", gm_step_name(step));
-	cJSON_AddStringToObject(entry, "at", at);
-	if (!cJSON_IsArray(steps))
-		steps = cJSON_AddArrayToObject(j->doc, "steps");
-	cJSON_AddItemToArray(steps, entry);
-	gm_journal_set(j, "last_step", gm_step_name(step));
-	return gm_journal_write(j, err);
+	gm_journal_set(j, "finished", at);
+}
+
+int gm_journal_finished(const cJSON *doc)
+{
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(doc, "finished");
+	const cJSON *last = cJSON_GetObjectItemCaseSensitive(doc, "last_step");
+
+	return cJSON_IsString(f) ||
+	       (cJSON_IsString(last) && !strcmp(last->valuestring, "retired"));
 }
 
 static int previous_from(const char *path, const char *sha256,

@@ -113,5 +113,6 @@ int gm_svc_fail_protocol(gm_error *err, const char *what, long status,
 	gm_fail(err, code, fix, "%s", text);
 	if (err)
 		err->detail = status;
-	return gm_error_set_reason(err, pe->code);
+	return gm_error_set_outside(err, gm_reason_of_protocol(pe->code),
+				    pe->code);
 }

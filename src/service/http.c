@@ -214,7 +214,7 @@ static enum verdict fail_transport(gm_service *s, const char *what,
 		gm_fail(err, GM_EXIT_SERVICE, gm_svc_fix_later,
 			"%s: the service's answer is larger than %d bytes "
 			"(256 KiB) and was refused", what, GM_SVC_MAX_BODY);
-		gm_error_set_reason(err, "too_large");
+		gm_error_set_reason(err, GM_REASON_TOO_LARGE);
 		return FAIL;
 	}
 	if (cc == CURLE_PEER_FAILED_VERIFICATION && strstr(why, "host name")) {
@@ -224,7 +224,7 @@ static enum verdict fail_transport(gm_service *s, const char *what,
 			"turned off)",
 			"%s: the TLS certificate of '%s' is not valid for that "
 			"host name: %s", what, s->base, why);
-		gm_error_set_reason(err, "tls_untrusted");
+		gm_error_set_reason(err, GM_REASON_TLS_UNTRUSTED);
 		return FAIL;
 	}
 	if (cc == CURLE_PEER_FAILED_VERIFICATION) {
@@ -235,7 +235,7 @@ static enum verdict fail_transport(gm_service *s, const char *what,
 			"%s: the TLS certificate of '%s' is not trusted by the "
 			"configured CA bundle '%s': %s", what, s->base,
 			s->ca_bundle, why);
-		gm_error_set_reason(err, "tls_untrusted");
+		gm_error_set_reason(err, GM_REASON_TLS_UNTRUSTED);
 		return FAIL;
 	}
 	if (cc == CURLE_SSL_CIPHER) {
@@ -244,7 +244,7 @@ static enum verdict fail_transport(gm_service *s, const char *what,
 			"OpenSSL cipher names (man gmrenew, CONFIGURATION)",
 			"%s: the configured TLS ciphers cannot be used: %s",
 			what, why);
-		gm_error_set_reason(err, "tls_policy");
+		gm_error_set_reason(err, GM_REASON_TLS_POLICY);
 		return FAIL;
 	}
 	if (cc == CURLE_SSL_CACERT_BADFILE) {
@@ -253,22 +253,22 @@ static enum verdict fail_transport(gm_service *s, const char *what,
 			"certificates",
 			"%s: cannot use the CA bundle '%s': %s", what,
 			s->ca_bundle, why);
-		gm_error_set_reason(err, "ca_bundle");
+		gm_error_set_reason(err, GM_REASON_CA_BUNDLE);
 		return FAIL;
 	}
 	if (cc == CURLE_OPERATION_TIMEDOUT) {
 		gm_fail(err, GM_EXIT_SERVICE, gm_svc_fix_handshake(s, cc),
 			"%s: the renewal service at '%s' did not answer in "
 			"time (%d attempts): %s", what, s->base, attempts, why);
-		gm_error_set_reason(err, "timeout");
+		gm_error_set_reason(err, GM_REASON_TIMEOUT);
 		return RETRY;
 	}
 	gm_fail(err, GM_EXIT_SERVICE, gm_svc_fix_handshake(s, cc),
 		"%s: cannot reach the renewal service at '%s' (%d %s): %s",
 		what, s->base, attempts, attempts == 1 ? "attempt" : "attempts",
 		why);
-	gm_error_set_reason(err, cc == CURLE_SSL_CONNECT_ERROR ? "tls"
-							  : "network");
+	gm_error_set_reason(err, cc == CURLE_SSL_CONNECT_ERROR ?
+			    GM_REASON_TLS : GM_REASON_NETWORK);
 	return transport_retryable(cc) ? RETRY : FAIL;
 }
 
@@ -287,7 +287,7 @@ static enum verdict judge_http(gm_service *s, const char *what,
 			"check [service] url: redirects are not followed",
 			"%s: the service answered with a redirect (HTTP %ld) "
 			"to '%.200s'", what, r->status, r->location);
-		gm_error_set_reason(err, "redirect");
+		gm_error_set_reason(err, GM_REASON_REDIRECT);
 		if (err)
 			err->detail = r->status;
 		return FAIL;
@@ -310,7 +310,7 @@ static enum verdict judge_http(gm_service *s, const char *what,
 			"%s: the renewal service failed with HTTP %ld "
 			"(%d %s)", what, r->status, attempts,
 			attempts == 1 ? "attempt" : "attempts");
-		gm_error_set_reason(err, "http_error");
+		gm_error_set_reason(err, GM_REASON_HTTP_ERROR);
 		if (err)
 			err->detail = r->status;
 		return RETRY;

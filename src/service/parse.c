@@ -25,7 +25,7 @@ int gm_svc_malformed(gm_error *err, const char *what, const char *fmt, ...)
 		"(run with -vv for the request log)",
 		"%s%sthe service sent a malformed answer: %s",
 		what ? what : "", what ? ": " : "", detail);
-	return gm_error_set_reason(err, "malformed");
+	return gm_error_set_reason(err, GM_REASON_MALFORMED);
 }
 
 #define MALFORMED(...) gm_svc_malformed(err, NULL, __VA_ARGS__)
@@ -119,7 +119,8 @@ static int get_bool(const cJSON *obj, const char *name, int *out,
 	return 0;
 }
 
-/* A string member copied into a fixed buffer, checked against a set. */
+/* A string member copied into a fixed buffer, checked against a set: its
+ * index in allowed, or -1. */
 static int get_word(const cJSON *obj, const char *name, const char *const *allowed,
 		    char *out, size_t outsz, gm_error *err)
 {
@@ -131,7 +132,7 @@ static int get_word(const cJSON *obj, const char *name, const char *const *allow
 	for (i = 0; allowed[i]; i++)
 		if (!strcmp(v, allowed[i])) {
 			snprintf(out, outsz, "%s", v);
-			return 0;
+			return (int)i;
 		}
 	return MALFORMED("'%s' has the unknown value '%.40s'", name, v);
 }
@@ -225,10 +226,34 @@ int gm_svc_parse_time(const char *t, time_t *out)
 
 /* ---------------------------------------------------------------- orders */
 
-static const char *const order_states[] = {
-	"started", "csr_received", "issued", "confirmed", "cancelled",
-	"expired", NULL
+static const char *const order_states[GM_ORDER_STATE_COUNT + 1] = {
+	[GM_ORDER_NONE] = "none",
+	[GM_ORDER_STARTED] = "started",
+	[GM_ORDER_CSR_RECEIVED] = "csr_received",
+	[GM_ORDER_ISSUED] = "issued",
+	[GM_ORDER_CONFIRMED] = "confirmed",
+	[GM_ORDER_CANCELLED] = "cancelled",
+	[GM_ORDER_EXPIRED] = "expired",
 };
+
+const char *gm_order_state_name(gm_order_state s)
+{
+	return s < GM_ORDER_STATE_COUNT ? order_states[s] : "none";
+}
+
+/* The order's state word into its value; any other word, "none" included,
+ * is malformed. */
+static int get_state(const cJSON *obj, gm_order_state *out, gm_error *err)
+{
+	char word[16];
+	int i = get_word(obj, "state", order_states + GM_ORDER_STARTED, word,
+			 sizeof(word), err);
+
+	if (i < 0)
+		return -1;
+	*out = (gm_order_state)(GM_ORDER_STARTED + i);
+	return 0;
+}
 static const char *const next_steps[] = { "csr", "confirm", "none", NULL };
 static const char *const key_types[] = { "sm2", "ec-p256", NULL };
 
@@ -275,8 +300,7 @@ static int parse_order_obj(const cJSON *obj, gm_order *o, gm_error *err)
 	    strcmp(canon, code))
 		return MALFORMED("'update_code' is not a canonical update code");
 	memcpy(o->code, canon, sizeof(o->code));
-	if (get_word(obj, "state", order_states, o->state, sizeof(o->state),
-		     err) < 0 ||
+	if (get_state(obj, &o->state, err) < 0 ||
 	    get_word(obj, "next_step", next_steps, o->next_step,
 		     sizeof(o->next_step), err) < 0 ||
 	    get_hex64(obj, "old_certificate_sha256", 1, o->old_sha256, err) < 0 ||
@@ -310,9 +334,10 @@ static int parse_order_obj(const cJSON *obj, gm_order *o, gm_error *err)
 	} else if (o->cert_sha256[0]) {
 		return MALFORMED("'certificate_sha256' without a certificate");
 	}
-	if ((!strcmp(o->state, "issued") || !strcmp(o->state, "confirmed")) &&
+	if ((o->state == GM_ORDER_ISSUED || o->state == GM_ORDER_CONFIRMED) &&
 	    !o->cert)
-		return MALFORMED("state '%s' without a certificate", o->state);
+		return MALFORMED("state '%s' without a certificate",
+				 gm_order_state_name(o->state));
 	return 0;
 }
 
@@ -364,6 +389,7 @@ static int parse_renewal(const cJSON *r, gm_ca_record *rec, gm_error *err)
 	    get_time(ren, "window_end", 0, &rec->window_end, err) < 0)
 		return -1;
 	rec->reason = dup_or_null(reason);
+	rec->why = reason ? gm_reason_of_protocol(reason) : GM_REASON_NONE;
 	return 0;
 }
 

@@ -368,7 +368,7 @@ static int take_order(gm_service *s, const char *what, const char *code,
 					"certificate (%s)", out->old_sha256);
 	}
 	gm_debug("%s: order %s is %s, next step %s", what, out->code,
-		 out->state, out->next_step);
+		 gm_order_state_name(out->state), out->next_step);
 	return 0;
 }
 

@@ -54,7 +54,7 @@ static void parse(gm_snapshot_cert *c)
 	c->parsed = 0;
 	if (!c->der)
 		return;
-	if (gm_cert_facts_parse(c->der, c->der_len, &c->facts, &err) == 0) {
+	if (gm_cert_facts_read(c->der, c->der_len, &c->facts, &err) == 0) {
 		c->parsed = 1;
 		return;
 	}

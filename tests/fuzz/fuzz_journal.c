@@ -11,7 +11,7 @@
  * directory afterwards, whatever the reader made of it.
  *
  * Seeds: tests/fuzz/corpus/journal (journals of every step, as gmrenew
- * writes them; made by make_seeds.py). Built and run by scripts/fuzz.sh.
+ * writes them and as version 1 wrote them; made by make_seeds.py). Built and run by scripts/fuzz.sh.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -34,7 +34,7 @@ static char journal_dir[300];
 static const char *const keys[] = {
 	"version", "update_code", "last_step", "token_serial", "old_sha256",
 	"old_label", "old_id", "old_certificate", "subject", "pending_label",
-	"new_id", "new_sha256", "steps", NULL
+	"new_id", "new_sha256", "steps", "finished", "abandoned", NULL
 };
 
 static void empty_dir(void)
@@ -111,6 +111,7 @@ static void read_facts(void)
 			abort();
 	}
 	old_certificate(gm_journal_get(&j, "old_certificate"));
+	(void)gm_journal_finished(j.doc);
 	fresh = gm_journal_get(&j, "new_sha256");
 	if (fresh) {
 		char sha[65];

@@ -29,7 +29,9 @@ static void check_order(const gm_order *o)
 		if (strcmp(hex, o->cert_sha256))
 			abort();	/* the fingerprint check let it pass */
 	}
-	if ((!strcmp(o->state, "issued") || !strcmp(o->state, "confirmed")) &&
+	if (o->state <= GM_ORDER_NONE || o->state >= GM_ORDER_STATE_COUNT)
+		abort();	/* every answer has a state gmrenew knows */
+	if ((o->state == GM_ORDER_ISSUED || o->state == GM_ORDER_CONFIRMED) &&
 	    !o->cert)
 		abort();
 }

@@ -218,6 +218,12 @@ def journals(m):
         if n >= 2:
             doc["new_sha256"] = new_sha
         put("journal", "%d-%s.json" % (n, step), json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        # version 2: the same facts, no step list, "finished" at the end
+        doc2 = {k: v for k, v in doc.items() if k not in ("steps", "last_step")}
+        doc2["version"] = 2
+        if step == "retired":
+            doc2["finished"] = doc["steps"][-1]["at"]
+        put("journal", "v2-%d-%s.json" % (n, step), json.dumps(doc2, ensure_ascii=False, indent=2) + "\n")
     put("journal", "empty.json", "")
     put("journal", "not-object.json", "[1, 2, 3]\n")
 

@@ -183,7 +183,7 @@ def test_journal_temp_symlink_is_not_followed(world):
                        env=world.env(), check=0)
     assert v.read_text() == "precious\n"
     doc = json.loads((jdir / (code + ".json")).read_text())
-    assert doc["last_step"] == "retired"
+    assert doc.get("finished")
     assert not (jdir / (code + ".json")).is_symlink()
 
 
@@ -266,6 +266,56 @@ def test_damaged_journal_moved_aside_and_renewal_finishes(world, damage):
     (cert,) = world.certs()
     assert cert["sha256"] == order["cert_sha256"]
     assert cert["has_private_key"] is True
+
+
+# ---- a journal written by the previous version ---------------------------
+
+V1_STEPS = ["started", "key_generated", "issued", "verified", "installed",
+            "confirmed", "retired"]
+
+
+def as_version_1(path, last_step):
+    """The journal as version 1 wrote it: the same facts, a list of the
+    steps done and the last one, no "finished"."""
+    doc = json.loads(path.read_text())
+    doc.pop("finished", None)
+    doc["version"] = 1
+    done = V1_STEPS[:V1_STEPS.index(last_step) + 1]
+    doc["steps"] = [{"step": s, "at": "2026-11-24T06:31:%02dZ" % n}
+                    for n, s in enumerate(done)]
+    doc["last_step"] = last_step
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def test_version_1_journal_is_resumed_and_rewritten(world):
+    world.service.fault("confirm", "http_error", status=500)
+    code = code_of(renew(world, check=7))
+    world.service.faults_clear()
+    path = world.state / "journal" / (code + ".json")
+    as_version_1(path, "installed")
+    # a plain renew finds the unfinished renewal in the old journal
+    p = renew(world, check=0)
+    assert "Resuming the interrupted renewal %s" % code in p.stderr
+    doc = json.loads(path.read_text())
+    assert doc["version"] == 2 and doc.get("finished")
+    assert "steps" not in doc and "last_step" not in doc
+    (order,) = [o for o in world.service.orders() if o["update_code"] == code]
+    (cert,) = world.certs()
+    assert cert["sha256"] == order["cert_sha256"] == doc["new_sha256"]
+    assert cert["has_private_key"] is True
+
+
+def test_version_1_finished_journal_is_complete(world):
+    code = code_of(renew(world, check=0))
+    path = world.state / "journal" / (code + ".json")
+    as_version_1(path, "retired")
+    # no PIN source: a finished renewal needs none
+    p = gmtest.gmrenew_run("renew-with-code", code, env=world.env(), check=0)
+    assert "already complete" in p.stdout
+    doc = json.loads(path.read_text())
+    assert doc["version"] == 2
+    assert doc["finished"] == "2026-11-24T06:31:06Z"
+    assert "steps" not in doc and "last_step" not in doc
 
 
 # ---- terminal controls in token and certificate strings ----------------

@@ -56,13 +56,15 @@ def test_full_renewal_on_the_soft_ekey(world):
     # the order is confirmed at the service
     (order,) = [o for o in orders(world) if o["update_code"] == code]
     assert order["state"] == "confirmed"
-    # the journal: 0600, every step, no PIN
+    # the journal: 0600, the facts of the renewal, finished, no PIN
     (journal,) = journal_files(world)
     assert stat.S_IMODE(journal.stat().st_mode) == 0o600
     doc = json.loads(journal.read_text())
-    assert [s["step"] for s in doc["steps"]] == [
-        "started", "key_generated", "issued", "verified", "installed",
-        "confirmed", "retired"]
+    assert doc["version"] == 2 and doc["update_code"] == code
+    assert doc["old_sha256"] == before[0]["sha256"]
+    assert doc["new_sha256"] == new["sha256"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", doc["finished"])
+    assert "steps" not in doc and "last_step" not in doc
     assert PIN not in journal.read_text()
     # the token holds exactly one certificate and one key pair, in one
     # container (the old one went with the old pair)

@@ -127,6 +127,8 @@ def test_every_link_uses_the_default_id(bench):
     assert "depth 1" in detail, detail
     assert doc["error"]["exit_code"] == 8
     assert "chain" in doc["error"]["message"]
+    # every JSON error object carries the typed reason
+    assert doc["error"]["reason"] == "verification_failed"
 
 
 def test_untrusted_chain_fails(bench):

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include <openssl/core_names.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -504,6 +505,117 @@ static void facts_corrupt(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* The facts read without decoding the key are those of the full parse,
+ * and no certificate the full parse refuses is read: for every key kind
+ * and every single-byte change of a certificate. */
+static void assert_same_facts(const gm_cert_facts *a, const gm_cert_facts *b)
+{
+	assert_string_equal(a->subject, b->subject);
+	assert_string_equal(a->issuer, b->issuer);
+	assert_string_equal(a->serial_hex, b->serial_hex);
+	assert_string_equal(a->sha256_hex, b->sha256_hex);
+	assert_string_equal(a->key_algorithm, b->key_algorithm);
+	assert_memory_equal(a->spki_sha256, b->spki_sha256, 32);
+	assert_int_equal(a->not_before, b->not_before);
+	assert_int_equal(a->not_after, b->not_after);
+	assert_int_equal(a->subject_der_len, b->subject_der_len);
+}
+
+static void facts_read_as_parse(void **state)
+{
+	static const char *const rdn[] = { "CN=r@1", "OU=a", "OU=b", NULL };
+	const char *kinds[][2] = { { "SM2", NULL }, { "EC", "SM2" },
+				   { "EC", "P-256" }, { "EC", "P-521" },
+				   { "RSA", NULL } };
+	size_t k, i, len;
+
+	(void)state;
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		EVP_PKEY *key = strcmp(kinds[k][0], "RSA") ?
+				keygen(kinds[k][0], kinds[k][1]) :
+				EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
+						  (size_t)2048);
+		EVP_PKEY *signer = keygen("EC", "P-256");
+		struct spec s = { rdn, key, NULL, signer, 0, 0, 0, 0, "0a",
+				  NULL };
+		X509 *x = make_cert(&s);
+		unsigned char *der = der_of(x, &len), *buf = gm_xmalloc(len);
+		gm_cert_facts full, light;
+		gm_error err;
+		int rp, rr;
+
+		assert_int_equal(gm_cert_facts_read(der, len, &light, &err), 0);
+		assert_null(light.x509);
+		assert_non_null(light.pubkey);
+		parse(x, &full);
+		assert_same_facts(&light, &full);
+		assert_int_equal(gm_pubkey_equal(light.pubkey, full.pubkey), 1);
+		assert_int_equal(EVP_PKEY_is_a(light.pubkey, "SM2"),
+				 EVP_PKEY_is_a(full.pubkey, "SM2"));
+		assert_int_equal(gm_cert_facts_key_is(&light, key), 1);
+		assert_int_equal(gm_cert_facts_key_is(&light, signer), 0);
+		assert_int_equal(gm_cert_facts_decode(&light, &err), 0);
+		assert_int_equal(gm_pubkey_equal(light.pubkey, key), 1);
+		assert_int_equal(X509_cmp(light.x509, full.x509), 0);
+		gm_cert_facts_release(&light);
+		gm_cert_facts_release(&full);
+		for (i = 0; i < len; i++) {
+			memcpy(buf, der, len);
+			buf[i] ^= 0x5a;
+			rp = gm_cert_facts_parse(buf, len, &full, &err);
+			rr = gm_cert_facts_read(buf, len, &light, &err);
+			if (rp < 0 && rr == 0)
+				fail_msg("%s: byte %zu changed: read, not parsed",
+					 kinds[k][0], i);
+			if (rp == 0 && rr == 0)
+				assert_same_facts(&light, &full);
+			if (rp == 0)
+				gm_cert_facts_release(&full);
+			if (rr == 0)
+				gm_cert_facts_release(&light);
+		}
+		ERR_clear_error();
+		free(buf);
+		OPENSSL_free(der);
+		X509_free(x);
+		EVP_PKEY_free(signer);
+		EVP_PKEY_free(key);
+	}
+}
+
+/* The key in another encoding is still the certificate's key; an "SM2"
+ * and an "EC" key with the same point are the same key. */
+static void facts_key_is_exact(void **state)
+{
+	static const char *const rdn[] = { "CN=k", NULL };
+	EVP_PKEY *key = keygen("SM2", NULL), *ec = NULL, *other;
+	struct spec s = { rdn, key, NULL, key, 0, 0, 0, 0, "0b", NULL };
+	X509 *x = make_cert(&s);
+	unsigned char pt[65];
+	size_t len = 0, dlen;
+	unsigned char *der = der_of(x, &dlen);
+	gm_cert_facts f;
+	gm_error err;
+
+	(void)state;
+	assert_int_equal(EVP_PKEY_get_octet_string_param(key,
+			 OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt),
+			 &len), 1);
+	ec = gm_pubkey_from_xy(NULL, 0, pt + 1, len - 1, &err);
+	assert_non_null(ec);
+	assert_int_equal(gm_cert_facts_read(der, dlen, &f, &err), 0);
+	assert_int_equal(gm_cert_facts_key_is(&f, ec), 1);
+	assert_int_equal(gm_cert_facts_key_is(&f, NULL), 0);
+	other = keygen("SM2", NULL);
+	assert_int_equal(gm_cert_facts_key_is(&f, other), 0);
+	gm_cert_facts_release(&f);
+	EVP_PKEY_free(other);
+	EVP_PKEY_free(ec);
+	OPENSSL_free(der);
+	X509_free(x);
+	EVP_PKEY_free(key);
+}
+
 /* ---- loading files ---- */
 
 static void load_files(void **state)
@@ -820,6 +932,8 @@ int main(void)
 		cmocka_unit_test(facts_serials),
 		cmocka_unit_test(facts_generalized_time),
 		cmocka_unit_test(facts_corrupt),
+		cmocka_unit_test(facts_read_as_parse),
+		cmocka_unit_test(facts_key_is_exact),
 		cmocka_unit_test(load_files),
 		cmocka_unit_test(chain_sm2_two_levels),
 		cmocka_unit_test(chain_sm2_three_levels),

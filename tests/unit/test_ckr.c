@@ -164,6 +164,66 @@ static void fail_message_and_detail(void **state)
 	assert_int_equal(gm_ckr_fail(NULL, CKR_DEVICE_ERROR, "x"), -1);
 }
 
+/* The reason of a PKCS#11 failure is typed; the CKR_ name is kept as the
+ * outside code and is what JSON shows for codes without a reason of their
+ * own. */
+static void typed_reasons(void **state)
+{
+	gm_error err;
+
+	(void)state;
+	gm_ckr_fail(&err, CKR_MECHANISM_INVALID, "x");
+	assert_int_equal(err.reason, GM_REASON_PKCS11);
+	assert_string_equal(err.outside, "CKR_MECHANISM_INVALID");
+	assert_string_equal(gm_error_reason_name(&err), "CKR_MECHANISM_INVALID");
+	gm_ckr_fail(&err, CKR_PIN_INCORRECT, "x");
+	assert_int_equal(err.reason, GM_REASON_PIN_INCORRECT);
+	assert_string_equal(gm_error_reason_name(&err), "CKR_PIN_INCORRECT");
+	gm_ckr_fail(&err, CKR_DEVICE_REMOVED, "x");
+	assert_int_equal(err.reason, GM_REASON_TOKEN_REMOVED);
+	assert_string_equal(err.outside, "CKR_DEVICE_REMOVED");
+	assert_string_equal(gm_error_reason_name(&err), "token_removed");
+}
+
+/* Every reason has one name of its own, a word JSON can carry; without a
+ * reason the exit code names it. */
+static void reason_names(void **state)
+{
+	gm_error err;
+	int r, q;
+
+	(void)state;
+	assert_null(gm_reason_name(GM_REASON_NONE));
+	assert_null(gm_reason_name(GM_REASON_COUNT));
+	for (r = GM_REASON_NONE + 1; r < GM_REASON_COUNT; r++) {
+		const char *n = gm_reason_name((gm_reason)r);
+
+		assert_non_null(n);
+		assert_int_equal(strspn(n, "abcdefghijklmnopqrstuvwxyz"
+					"ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789"),
+				 strlen(n));
+		for (q = GM_REASON_NONE + 1; q < r; q++)
+			assert_string_not_equal(n, gm_reason_name((gm_reason)q));
+	}
+	assert_int_equal(gm_reason_of_protocol("unknown_code"),
+			 GM_REASON_UNKNOWN_CODE);
+	assert_int_equal(gm_reason_of_protocol("not_due"), GM_REASON_NOT_DUE);
+	/* only the protocol's codes: a service cannot claim a token reason */
+	assert_int_equal(gm_reason_of_protocol("no_token"),
+			 GM_REASON_SERVICE_CODE);
+	assert_int_equal(gm_reason_of_protocol("something_new"),
+			 GM_REASON_SERVICE_CODE);
+	gm_fail(&err, GM_EXIT_SERVICE, NULL, "x");
+	gm_error_set_outside(&err, GM_REASON_SERVICE_CODE, "something_new");
+	assert_string_equal(gm_error_reason_name(&err), "something_new");
+	gm_error_set_outside(&err, GM_REASON_SERVICE_CODE, "token_removed");
+	assert_string_equal(gm_error_reason_name(&err), "service_error");
+	gm_fail(&err, GM_EXIT_ENV, NULL, "x");
+	assert_string_equal(gm_error_reason_name(&err), "environment");
+	gm_fail(&err, GM_EXIT_SERVICE, NULL, "x");
+	assert_string_equal(gm_error_reason_name(&err), "service_unavailable");
+}
+
 static void exit_codes(void **state)
 {
 	static const CK_RV pin[] = {
@@ -208,6 +268,8 @@ int main(void)
 		cmocka_unit_test(vendor_and_unknown_codes),
 		cmocka_unit_test(fail_message_and_detail),
 		cmocka_unit_test(exit_codes),
+		cmocka_unit_test(typed_reasons),
+		cmocka_unit_test(reason_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

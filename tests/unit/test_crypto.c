@@ -519,6 +519,71 @@ static void pubkey_from_xy(void **state)
 	EVP_PKEY_free(sm2);
 }
 
+/* The fingerprint is SHA-256 of exactly what i2d_PUBKEY gives, for every
+ * kind of key (the named-curve keys take a path without the encoder). */
+static void assert_spki_as_openssl(EVP_PKEY *k)
+{
+	unsigned char *der = NULL, md[32], fp[32];
+	unsigned int md_len = 0;
+	int n = i2d_PUBKEY(k, &der);
+	gm_error err;
+
+	assert_true(n > 0);
+	assert_int_equal(EVP_Digest(der, (size_t)n, md, &md_len, EVP_sha256(),
+				    NULL), 1);
+	assert_int_equal(gm_pubkey_sha256(k, fp, &err), 0);
+	assert_memory_equal(fp, md, 32);
+	OPENSSL_free(der);
+}
+
+static void pubkey_fingerprint_is_spki(void **state)
+{
+	const char *curves[] = { "SM2", "P-256", "P-384", "P-521" };
+	EVP_PKEY *k, *back, *other;
+	unsigned char pt[65];
+	size_t i, len;
+
+	(void)state;
+	k = keygen("SM2", NULL);
+	assert_spki_as_openssl(k);
+	len = point_of(k, pt, sizeof(pt));
+	back = gm_pubkey_from_xy(NULL, 0, pt + 1, len - 1, NULL);
+	assert_non_null(back);
+	assert_spki_as_openssl(back);
+	assert_int_equal(gm_pubkey_equal(k, back), 1);
+	other = keygen("SM2", NULL);
+	assert_int_equal(gm_pubkey_equal(k, other), 0);
+	/* keys are made from one per curve: each keeps its own point */
+	len = point_of(other, pt, sizeof(pt));
+	{
+		EVP_PKEY *back2 = gm_pubkey_from_xy(NULL, 0, pt + 1, len - 1,
+						    NULL);
+
+		assert_non_null(back2);
+		assert_true(EVP_PKEY_is_a(back2, "SM2"));
+		assert_int_equal(gm_pubkey_equal(back2, other), 1);
+		assert_int_equal(gm_pubkey_equal(back, k), 1);
+		assert_int_equal(gm_pubkey_equal(back, back2), 0);
+		EVP_PKEY_free(back2);
+	}
+	EVP_PKEY_free(other);
+	EVP_PKEY_free(back);
+	EVP_PKEY_free(k);
+	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
+		k = keygen("EC", curves[i]);
+		assert_spki_as_openssl(k);
+		/* a key kept in compressed form encodes compressed */
+		assert_int_equal(EVP_PKEY_set_utf8_string_param(k,
+				 OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+				 "compressed"), 1);
+		assert_spki_as_openssl(k);
+		EVP_PKEY_free(k);
+	}
+	k = rsa_keygen();
+	assert_spki_as_openssl(k);
+	EVP_PKEY_free(k);
+}
+
 static void sign_message_sm2_and_p256(void **state)
 {
 	static const unsigned char msg[] = "hello";
@@ -858,6 +923,7 @@ int main(void)
 		cmocka_unit_test(raw_to_der),
 		cmocka_unit_test(sig_formats),
 		cmocka_unit_test(pubkey_from_xy),
+		cmocka_unit_test(pubkey_fingerprint_is_spki),
 		cmocka_unit_test(sign_message_sm2_and_p256),
 		cmocka_unit_test(sign_message_wrong_mechanism),
 		cmocka_unit_test(pubkey_from_point_forms),

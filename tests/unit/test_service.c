@@ -160,7 +160,8 @@ static void order_good(void **state)
 	assert_int_equal(gm_svc_parse_order(good_order, strlen(good_order), &o,
 					    &err), 0);
 	assert_string_equal(o.code, "K7QF-3MZP-W9CD-HX2N");
-	assert_string_equal(o.state, "issued");
+	assert_int_equal(o.state, GM_ORDER_ISSUED);
+	assert_string_equal(gm_order_state_name(o.state), "issued");
 	assert_string_equal(o.next_step, "confirm");
 	assert_string_equal(o.old_sha256, HEX64A);
 	assert_string_equal(o.key_type, "sm2");
@@ -198,6 +199,8 @@ static void order_bad(void **state)
 		  "\"x\":1", "'update_code' is missing" },
 		{ "K7QF-3MZP-W9CD-HX2N", "k7qf3mzpw9cdhx2n", "canonical" },
 		{ "\"state\":\"issued\"", "\"state\":\"done\"", "unknown value" },
+		/* gmrenew's own word for "no answer yet" is no state */
+		{ "\"state\":\"issued\"", "\"state\":\"none\"", "unknown value" },
 		{ "\"next_step\":\"confirm\"", "\"next_step\":null", "missing" },
 		{ "\"expires_at\":\"2026-02-03T08:15:00Z\"",
 		  "\"expires_at\":\"2026-02-03 08:15\"", "RFC 3339" },
@@ -237,7 +240,7 @@ static void order_bad(void **state)
 		assert_int_equal(gm_svc_parse_order(text, strlen(text), &o,
 						    &err), -1);
 		assert_int_equal(err.code, GM_EXIT_SERVICE);
-		assert_string_equal(err.reason, "malformed");
+		assert_int_equal(err.reason, GM_REASON_MALFORMED);
 		assert_non_null(strstr(err.msg, "the service sent a malformed "
 				       "answer: "));
 		if (cases[i].says && !strstr(err.msg, cases[i].says))
@@ -297,6 +300,8 @@ static void records_good(void **state)
 	assert_false(r[1].found);
 	assert_false(r[1].online);
 	assert_string_equal(r[1].reason, "unknown");
+	assert_int_equal(r[1].why, GM_REASON_UNKNOWN);
+	assert_int_equal(r[0].why, GM_REASON_NONE);
 	assert_string_equal(r[1].status, "unknown");
 	assert_null(r[1].gateway);
 	assert_null(r[1].sha256);
@@ -336,7 +341,7 @@ static void records_bad(void **state)
 		gm_error_clear(&err);
 		if (gm_svc_parse_records(text, strlen(text), 2, r, &err) != -1)
 			fail_msg("case %zu parsed", i);
-		assert_string_equal(err.reason, "malformed");
+		assert_int_equal(err.reason, GM_REASON_MALFORMED);
 		assert_null(r[0].status);
 		free(text);
 	}
@@ -385,7 +390,11 @@ static void error_mapping(void **state)
 		assert_int_equal(gm_svc_fail_protocol(&err, "step",
 						      cases[i].status, &pe), -1);
 		assert_int_equal(err.code, cases[i].exit);
-		assert_string_equal(err.reason, cases[i].code);
+		/* typed, and named in JSON by the code as sent */
+		assert_string_equal(err.outside, cases[i].code);
+		assert_string_equal(gm_error_reason_name(&err), cases[i].code);
+		assert_int_equal(err.reason == GM_REASON_SERVICE_CODE,
+				 !strcmp(cases[i].code, "something_new"));
 		assert_int_equal(err.detail, cases[i].status);
 		assert_non_null(strstr(err.msg, "cannot"));
 		assert_non_null(strstr(err.msg, "\xe6\x97\xa0\xe6\xb3\x95"));

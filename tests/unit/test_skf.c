@@ -88,7 +88,8 @@ static void unknown_and_message(void **state)
 	assert_non_null(strstr(err.fix, "nothing was removed"));
 	assert_int_equal(err.code, GM_EXIT_FAILED);
 	assert_int_equal(err.detail, (long)SAR_NO_ROOM);
-	assert_string_equal(err.reason, "SAR_NO_ROOM");
+	assert_int_equal(err.reason, GM_REASON_PKCS11);
+	assert_string_equal(err.outside, "SAR_NO_ROOM");
 }
 
 static void widths(void **state)

@@ -129,7 +129,8 @@ static void pin_down_to_lockout(void **state)
 		snprintf(want, sizeof(want), "will lock after %d more wrong "
 			 "PINs", i);
 		assert_non_null(strstr(err.msg, want));
-		assert_string_equal(err.reason, "CKR_PIN_INCORRECT");
+		assert_int_equal(err.reason, GM_REASON_PIN_INCORRECT);
+		assert_string_equal(err.outside, "SAR_PIN_INCORRECT");
 	}
 	assert_int_equal(gm_skf_login(d, "87654321", 8, &err), -1);
 	assert_non_null(strstr(err.msg, "one try is left"));

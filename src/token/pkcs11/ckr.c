@@ -222,5 +222,22 @@ int gm_ckr_fail(gm_error *err, CK_RV rv, const char *operation)
 		gm_ckr_name(rv));
 	if (err)
 		err->detail = (long)rv;
-	return gm_error_set_reason(err, gm_ckr_name(rv));
+	return gm_ckr_set_reason(err, rv);
+}
+
+/* PKCS#11 codes that mean the Ekey went away during the run. */
+static int token_removed(CK_RV rv)
+{
+	return rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT ||
+	       rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
+	       rv == CKR_SLOT_ID_INVALID;
+}
+
+int gm_ckr_set_reason(gm_error *err, CK_RV rv)
+{
+	gm_reason r = rv == CKR_PIN_INCORRECT ? GM_REASON_PIN_INCORRECT :
+		      token_removed(rv) ? GM_REASON_TOKEN_REMOVED :
+		      GM_REASON_PKCS11;
+
+	return gm_error_set_outside(err, r, gm_ckr_name(rv));
 }

@@ -130,7 +130,7 @@ char *gm_module_locate(const char *cli_path, const gm_config *cfg,
 			"no PKCS#11 module was given, and token profile '%s' "
 			"names no driver to look for",
 			profile ? profile->name : "(none)");
-		gm_error_set_reason(err, "driver_missing");
+		gm_error_set_reason(err, GM_REASON_DRIVER_MISSING);
 		return NULL;
 	}
 	gm_fail(err, GM_EXIT_ENV,
@@ -138,7 +138,7 @@ char *gm_module_locate(const char *cli_path, const gm_config *cfg,
 		"install the token's PKCS#11 driver or pass --module PATH",
 		"no PKCS#11 module found: looked for %s in /usr/lib, "
 		"/usr/local/lib, /usr/lib/x86_64-linux-gnu and /opt", tried);
-	gm_error_set_reason(err, "driver_missing");
+	gm_error_set_reason(err, GM_REASON_DRIVER_MISSING);
 	return NULL;
 }
 
@@ -230,7 +230,7 @@ int p11_open(gm_module *gm, gm_error *err)
 		gm_fail(err, GM_EXIT_ENV, FIX_INSTALL,
 			"PKCS#11 module '%s' does not exist: %s", path,
 			strerror(errno));
-		return gm_error_set_reason(err, "driver_missing");
+		return gm_error_set_reason(err, GM_REASON_DRIVER_MISSING);
 	}
 	m = gm_xcalloc(1, sizeof(*m));
 	gm->impl = m;
@@ -262,8 +262,8 @@ int p11_open(gm_module *gm, gm_error *err)
 		 m->f->version.major, m->f->version.minor);
 	return 0;
 fail:
-	if (err && !err->reason[0])
-		gm_error_set_reason(err, "driver_invalid");
+	if (err && err->reason == GM_REASON_NONE)
+		gm_error_set_reason(err, GM_REASON_DRIVER_INVALID);
 	m->f = NULL;
 	p11_close(gm);
 	return -1;

@@ -56,6 +56,9 @@ const char *gm_ckr_fix(CK_RV rv);	/* what to do, or "" */
 int gm_ckr_fail(gm_error *err, CK_RV rv, const char *operation);
 /* Whether rv means the token or its session went away. */
 int gm_ckr_is_gone(CK_RV rv);
+/* The reason of a PKCS#11 code (the CKR_ name kept as the outside code);
+ * returns -1. */
+int gm_ckr_set_reason(gm_error *err, CK_RV rv);
 /* The exit code that fits rv (GM_EXIT_PIN, GM_EXIT_ENV or GM_EXIT_FAILED). */
 gm_exit gm_ckr_exit(CK_RV rv);
 

@@ -131,7 +131,8 @@ static int pin_incorrect(gm_session *s, const gm_pin_state *before,
 out:
 	if (err)
 		err->detail = (long)CKR_PIN_INCORRECT;
-	return gm_error_set_reason(err, "CKR_PIN_INCORRECT");
+	return gm_error_set_outside(err, GM_REASON_PIN_INCORRECT,
+				    "CKR_PIN_INCORRECT");
 }
 
 static int login_failed(gm_session *s, CK_RV rv, const gm_pin_state *before,
@@ -163,7 +164,7 @@ static int login_failed(gm_session *s, CK_RV rv, const gm_pin_state *before,
 	}
 	if (err)
 		err->detail = (long)rv;
-	return gm_error_set_reason(err, gm_ckr_name(rv));
+	return gm_ckr_set_reason(err, rv);
 }
 
 int p11_login(gm_session *s, const char *pin, size_t pin_len, gm_error *err)
@@ -181,7 +182,7 @@ int p11_login(gm_session *s, const char *pin, size_t pin_len, gm_error *err)
 	if (before.locked) {
 		gm_fail(err, GM_EXIT_PIN, FIX_PIN_LOCKED,
 			"the Ekey's user PIN is locked");
-		return gm_error_set_reason(err, "CKR_PIN_LOCKED");
+		return gm_ckr_set_reason(err, CKR_PIN_LOCKED);
 	}
 	/* With a PIN pad (CKF_PROTECTED_AUTHENTICATION_PATH) and no PIN, the
 	 * user types it on the device. */

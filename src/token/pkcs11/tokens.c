@@ -202,7 +202,7 @@ int p11_select(gm_module *m, const char *uri, gm_token_info *out,
 	if (n == 0) {
 		gm_fail(err, GM_EXIT_ENV, "insert the Ekey",
 			"no token is inserted");
-		gm_error_set_reason(err, "no_token");
+		gm_error_set_reason(err, GM_REASON_NO_TOKEN);
 		goto out;
 	}
 	picked = gm_xcalloc(n, sizeof(*picked));
@@ -224,7 +224,7 @@ int p11_select(gm_module *m, const char *uri, gm_token_info *out,
 	if (uninitialised == n) {
 		gm_fail(err, GM_EXIT_ENV, "have the Ekey initialised by the CA",
 			"the inserted token is not initialised");
-		gm_error_set_reason(err, "token_not_initialised");
+		gm_error_set_reason(err, GM_REASON_TOKEN_NOT_INITIALISED);
 		goto out;
 	}
 	if (hits == 1) {
@@ -243,7 +243,7 @@ int p11_select(gm_module *m, const char *uri, gm_token_info *out,
 			"check the URI against the inserted tokens listed",
 			"no inserted token matches '%s' (inserted: %s)", uri,
 			list);
-		gm_error_set_reason(err, "no_matching_token");
+		gm_error_set_reason(err, GM_REASON_NO_MATCHING_TOKEN);
 		goto out;
 	}
 	describe(list, sizeof(list), infos, picked, n);
@@ -256,7 +256,7 @@ int p11_select(gm_module *m, const char *uri, gm_token_info *out,
 		gm_fail(err, GM_EXIT_ENV, FIX_ONE_TOKEN,
 			"%zu tokens are inserted (serials %s): the CA's rule is "
 			"one Ekey at a time", hits, list);
-	gm_error_set_reason(err, "several_tokens");
+	gm_error_set_reason(err, GM_REASON_SEVERAL_TOKENS);
 out:
 	free(picked);
 	free(raw);

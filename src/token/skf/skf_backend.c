@@ -206,14 +206,14 @@ static int select_one(const gm_token_info *infos, const CK_TOKEN_INFO *raw,
 			"check the URI against the inserted tokens listed",
 			"no inserted token matches '%s' (inserted: %s)", uri,
 			list);
-		return gm_error_set_reason(err, "no_matching_token");
+		return gm_error_set_reason(err, GM_REASON_NO_MATCHING_TOKEN);
 	}
 	gm_fail(err, GM_EXIT_ENV,
 		"remove all but one, or pick one with --token "
 		"'pkcs11:serial=...'",
 		"%zu tokens are inserted (serials %s): the CA's rule is one "
 		"Ekey at a time", hits, list);
-	return gm_error_set_reason(err, "several_tokens");
+	return gm_error_set_reason(err, GM_REASON_SEVERAL_TOKENS);
 }
 
 static int skf_select(gm_module *m, const char *uri, gm_token_info *out,
@@ -243,7 +243,7 @@ static int skf_select(gm_module *m, const char *uri, gm_token_info *out,
 	if (n == 0) {
 		gm_fail(err, GM_EXIT_ENV, "insert the Ekey",
 			"no token is inserted");
-		gm_error_set_reason(err, "no_token");
+		gm_error_set_reason(err, GM_REASON_NO_TOKEN);
 		goto out;
 	}
 	if (select_one(infos, raw, n, puri, uri, &hit, err))

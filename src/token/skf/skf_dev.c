@@ -270,8 +270,9 @@ static int pin_incorrect(uint64_t left, gm_error *err)
 			"more wrong PINs", (unsigned long long)left);
 	if (err)
 		err->detail = (long)SAR_PIN_INCORRECT;
-	/* the PKCS#11 side's reason, so the CLI treats both the same */
-	return gm_error_set_reason(err, "CKR_PIN_INCORRECT");
+	/* the reason the PKCS#11 side gives: the CLI treats both the same */
+	return gm_error_set_outside(err, GM_REASON_PIN_INCORRECT,
+				    "SAR_PIN_INCORRECT");
 }
 
 static int login_failed(skf_rv rv, uint64_t left, gm_error *err)
@@ -282,13 +283,15 @@ static int login_failed(skf_rv rv, uint64_t left, gm_error *err)
 	case SAR_PIN_LOCKED:
 		gm_fail(err, GM_EXIT_PIN, FIX_PIN_LOCKED,
 			"the Ekey's user PIN is locked");
-		gm_error_set_reason(err, "CKR_PIN_LOCKED");
+		gm_error_set_outside(err, GM_REASON_PIN_LOCKED,
+				     "SAR_PIN_LOCKED");
 		break;
 	case SAR_PIN_LEN_RANGE:
 		gm_fail(err, GM_EXIT_PIN, "type the Ekey's user PIN again",
 			"the PIN's length is not accepted: the Ekey takes 6 to "
 			"16 characters");
-		gm_error_set_reason(err, "CKR_PIN_LEN_RANGE");
+		gm_error_set_outside(err, GM_REASON_PKCS11,
+				     "SAR_PIN_LEN_RANGE");
 		break;
 	default:
 		return gm_sar_fail(err, rv, "logging in to the Ekey");
@@ -314,7 +317,7 @@ int gm_skf_login(gm_skf_dev *d, const char *pin, size_t pin_len,
 	if (before.remaining == 0) {
 		gm_fail(err, GM_EXIT_PIN, FIX_PIN_LOCKED,
 			"the Ekey's user PIN is locked");
-		return gm_error_set_reason(err, "CKR_PIN_LOCKED");
+		return gm_error_set_reason(err, GM_REASON_PIN_LOCKED);
 	}
 	memset(&retry, 0, sizeof(retry));
 	rv = gm_skf_rv(abi, d->lib->f.VerifyPIN(d->app, SKF_USER_TYPE, pin,

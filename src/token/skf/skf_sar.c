@@ -163,7 +163,12 @@ int gm_sar_fail(gm_error *err, skf_rv rv, const char *operation)
 		gm_sar_name(rv));
 	if (err)
 		err->detail = (long)rv;
-	return gm_error_set_reason(err, gm_sar_name(rv));
+	/* another API's code: named by its outside code, as PKCS#11's */
+	return gm_error_set_outside(err, rv == SAR_PIN_INCORRECT ?
+				    GM_REASON_PIN_INCORRECT :
+				    rv == SAR_DEVICE_REMOVED ?
+				    GM_REASON_TOKEN_REMOVED : GM_REASON_PKCS11,
+				    gm_sar_name(rv));
 }
 
 void gm_skf_log_rv(const char *call, skf_rv rv)

@@ -183,7 +183,7 @@ static cJSON *order_json(const gm_order *o)
 	cJSON *j = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(j, "update_code", o->code);
-	cJSON_AddStringToObject(j, "state", o->state);
+	cJSON_AddStringToObject(j, "state", gm_order_state_name(o->state));
 	cJSON_AddStringToObject(j, "next_step", o->next_step);
 	cJSON_AddStringToObject(j, "old_sha256", o->old_sha256);
 	cJSON_AddStringToObject(j, "key_type", o->key_type);
@@ -240,7 +240,7 @@ static int finish(cJSON *out, gm_service *s, double t0, int rc,
 		cJSON *e = cJSON_AddObjectToObject(out, "error");
 
 		cJSON_AddNumberToObject(e, "exit", err->code);
-		cJSON_AddStringToObject(e, "reason", err->reason);
+		cJSON_AddStringToObject(e, "reason", gm_error_reason_name(err));
 		cJSON_AddStringToObject(e, "message", err->msg);
 		cJSON_AddStringToObject(e, "fix", err->fix);
 		cJSON_AddNumberToObject(e, "detail", (double)err->detail);

@@ -1,0 +1,285 @@
+"""docs/performance.md from the measurements of bench/perf.py. Every number
+in the report comes from the run; the explanations of misses that need
+more than the numbers are in bench/performance-notes.md, quoted at the
+end."""
+import datetime
+import pathlib
+import statistics
+
+import perf
+
+GM = "gmrenew list-certs --json"
+P11 = "pkcs11-tool --list-objects --type cert"
+GT = "p11tool --list-all-certs"
+
+
+def ok(flag):
+    return "met" if flag else "**missed**"
+
+
+def ms(s):
+    return "%.1f ms" % (s * 1000.0)
+
+
+def by_function(calls):
+    return ", ".join("%s %d" % (k, v) for k, v in
+                     sorted(calls.items(), key=lambda kv: -kv[1]))
+
+
+def rows_of(r, **match):
+    return [row for row in r["list_certs"]
+            if all(row[k] == v for k, v in match.items())]
+
+
+def targets(r):
+    """(target, measured, met) lines."""
+    out = []
+    for row in rows_of(r, keys=True):
+        calls = row["tools"][GM]["calls"]
+        out.append(("list-certs, %s, N=%d with key pairs: at most %d token "
+                    "calls" % (row["token"], row["n"], perf.list_target(row["n"])),
+                    "%d" % calls, calls <= perf.list_target(row["n"])))
+    for row in rows_of(r, token=perf.Soft.name, keys=True):
+        w = row.get("wall_10ms")
+        if w:
+            out.append(("list-certs, N=%d, %d ms per call: wall within 10%% "
+                        "of calls x latency" % (row["n"], perf.LIST_LATENCY),
+                        "%.2f s for %.2f s (%.2fx)" % (
+                            w["median_s"], w["floor_s"],
+                            w["median_s"] / w["floor_s"]),
+                        w["median_s"] <= 1.1 * w["floor_s"]))
+    ren = r["renewal"]["runs"]
+    first = ren[0]
+    out.append(("renewal: at most %d PKCS#11 calls" % perf.RENEW_TARGET,
+                "%d" % first["calls_total"],
+                first["calls_total"] <= perf.RENEW_TARGET))
+    walls = [x["wall"] for x in ren]
+    floor = first["floor_s"]
+    out.append(("renewal at USB-key latency (%s): wall at most 1.1x the floor"
+                % perf.latency_spec(perf.USB),
+                "median %.2f s, floor %.2f s (%.2fx)" % (
+                    statistics.median(walls), floor,
+                    statistics.median(walls) / floor),
+                statistics.median(walls) <= 1.1 * floor))
+    out.append(("renewal: 4 HTTP requests on one TLS connection",
+                "%d on %d" % (first["requests"], first["connections"]),
+                first["requests"] == 4 and first["connections"] == 1))
+    for n, limit in sorted(perf.CPU_TARGET.items()):
+        for row in rows_of(r, n=n, keys=False):
+            c = row["cpu"]
+            ratio = c[GM]["cpu"] / c[P11]["cpu"]
+            out.append(("CPU of list-certs --json, %s, N=%d: at most %.1fx "
+                        "pkcs11-tool's" % (row["token"], n, limit),
+                        "%.2fx (%s / %s; instructions %.2fx)" % (
+                            ratio, ms(c[GM]["cpu"]), ms(c[P11]["cpu"]),
+                            c[GM]["instructions"] / c[P11]["instructions"]),
+                        ratio <= limit))
+    for row in rows_of(r, keys=False):
+        c = row["cpu"]
+        extra = c[GM]["rss"] - c[P11]["rss"]
+        out.append(("peak RSS, %s, N=%d: at most pkcs11-tool's + 2 MiB"
+                    % (row["token"], row["n"]),
+                    "%d KiB vs %d KiB (%+d KiB)" % (c[GM]["rss"],
+                                                    c[P11]["rss"], extra),
+                    extra <= perf.RSS_MARGIN_KIB))
+    v = r.get("verify")
+    if v:
+        out.append(("verify on %d certificates: under 1 s" % v["n"],
+                    "%.2f s (%d chains passed, exit %d)" % (
+                        v["wall_s"], v["passed"], v["rc"]),
+                    v["wall_s"] < perf.VERIFY_TARGET_S))
+    st = r.get("startup")
+    if st:
+        out.append(("list-certs does not load libcurl (start-up)",
+                    "%d libraries initialised%s" % (
+                        len(st["libraries"]),
+                        ", libcurl among them" if st["libcurl"] else ""),
+                    not st["libcurl"]))
+    ce = r["check_env"]
+    out.append(("check-env: at most %d token calls" % perf.CHECK_ENV_TARGET,
+                "%d" % ce["calls"], ce["calls"] <= perf.CHECK_ENV_TARGET))
+    s = r.get("series")
+    if s and len(s) >= 20:
+        a, b = s[:10], s[-10:]
+
+        def ratio(k):
+            return statistics.median(x[k] for x in b) / \
+                statistics.median(x[k] for x in a)
+        tw, tc, tr = ratio("wall"), ratio("cpu"), ratio("rss")
+        out.append(("%d renewals in a row: gmrenew's time (CPU) and peak RSS "
+                    "flat (+-10%%)" % len(s),
+                    "last 10 / first 10: CPU %.2fx, RSS %.2fx (wall %.2fx)"
+                    % (tc, tr, tw), abs(tc - 1) <= perf.FLAT and
+                    abs(tr - 1) <= perf.FLAT))
+        out.append(("%d renewals in a row: wall time flat (+-10%%)" % len(s),
+                    "last 10 / first 10: %.2fx" % tw,
+                    abs(tw - 1) <= perf.FLAT))
+    return out
+
+
+def section_targets(r):
+    lines = ["## Targets", "", "| target | measured | |", "|---|---|---|"]
+    for t, m, flag in targets(r):
+        lines.append("| %s | %s | %s |" % (t, m, ok(flag)))
+    return lines
+
+
+def section_calls(r):
+    lines = ["## Token calls of list-certs", "",
+             "Counted by function: the soft ePass3000GM's `GMSOFT_TRACE`, "
+             "OpenSC's `pkcs11-spy` around SoftHSM2 (`C_GetFunctionList` and "
+             "`C_GetInterface` are answered by the library, not the token, "
+             "and are not counted). Key pairs on SoftHSM2 are P-256 "
+             "(SoftHSM2 has no SM2); its certificates without keys are SM2.",
+             "",
+             "| token | N | key pairs | gmrenew | target | pkcs11-tool | "
+             "p11tool |", "|---|---|---|---|---|---|---|"]
+    for row in r["list_certs"]:
+        t = row["tools"]
+        lines.append("| %s | %d | %s | %d | %s | %d | %d |" % (
+            row["token"], row["n"], "yes" if row["keys"] else "no",
+            t[GM]["calls"], perf.list_target(row["n"]) if row["keys"] else "-",
+            t[P11]["calls"], t[GT]["calls"]))
+    lines += ["", "gmrenew's calls by function:", ""]
+    for row in r["list_certs"]:
+        if row["n"] in (1, 10):
+            lines.append("- %s, N=%d, %s: %s" % (
+                row["token"], row["n"],
+                "key pairs" if row["keys"] else "certificates only",
+                by_function(row["tools"][GM]["by_function"])))
+    walls = [row for row in r["list_certs"] if row.get("wall_10ms")]
+    if walls:
+        lines += ["", "Wall time on the soft ePass3000GM at %d ms per call "
+                  "(median of %d runs):" % (perf.LIST_LATENCY,
+                                            max(3, r["runs"] // 3)), "",
+                  "| N | key pairs | calls | calls x latency | wall | ratio | "
+                  "wall without added latency |",
+                  "|---|---|---|---|---|---|---|"]
+        for row in walls:
+            w = row["wall_10ms"]
+            lines.append("| %d | %s | %d | %.2f s | %.2f s | %.2fx | %s |" % (
+                row["n"], "yes" if row["keys"] else "no", w["calls"],
+                w["floor_s"], w["median_s"], w["median_s"] / w["floor_s"],
+                "%.2f s" % w["base_s"] if "base_s" in w else "-"))
+    return lines
+
+
+def section_cpu(r):
+    lines = ["## CPU and memory of list-certs", "",
+             "Medians of %d interleaved runs of each program (gmrenew, "
+             "pkcs11-tool, p11tool, in turn), no added latency. CPU is user + "
+             "system time from wait4(2); instructions are valgrind's "
+             "(callgrind) count of one run; peak RSS is ru_maxrss."
+             % r["runs"], "",
+             "| token | N | key pairs | gmrenew CPU | pkcs11-tool CPU | "
+             "p11tool CPU | ratio | instructions gmrenew / pkcs11-tool | "
+             "peak RSS gmrenew / pkcs11-tool / p11tool |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in r["list_certs"]:
+        c = row.get("cpu")
+        if not c:
+            continue
+        lines.append("| %s | %d | %s | %s | %s | %s | %.2fx | %.1fM / %.1fM "
+                     "(%.2fx) | %d / %d / %d KiB |" % (
+                         row["token"], row["n"], "yes" if row["keys"] else "no",
+                         ms(c[GM]["cpu"]), ms(c[P11]["cpu"]), ms(c[GT]["cpu"]),
+                         c[GM]["cpu"] / c[P11]["cpu"],
+                         c[GM]["instructions"] / 1e6,
+                         c[P11]["instructions"] / 1e6,
+                         c[GM]["instructions"] / c[P11]["instructions"],
+                         c[GM]["rss"], c[P11]["rss"], c[GT]["rss"]))
+    return lines
+
+
+def section_renewal(r):
+    ren = r["renewal"]["runs"]
+    first = ren[0]
+    walls = [x["wall"] for x in ren]
+    lat = perf.USB
+    lines = ["## A renewal", "",
+             "On the soft ePass3000GM with `GMSOFT_LATENCY=%s` (a USB key: "
+             "%d ms per call, %d ms per key generation, %d ms per signature) "
+             "and the reference service over TLS on 127.0.0.1; %d runs, each "
+             "from a fresh token." % (perf.latency_spec(lat), lat["call"],
+                                      lat["keygen"], lat["sign"], len(ren)),
+             "",
+             "- calls: %d (%s)" % (first["calls_total"],
+                                   by_function(first["calls"])),
+             "- the floor: %d unavoidable calls x %d ms + %d key generation(s) "
+             "x %d ms + %d signature(s) x %d ms = %.2f s" % (
+                 perf.RENEW_UNAVOIDABLE, lat["call"],
+                 first["calls"].get("C_GenerateKeyPair", 0), lat["keygen"],
+                 first["calls"].get("C_Sign", 0), lat["sign"],
+                 first["floor_s"]),
+             "- the token's share at today's count: %d calls x %d ms + key "
+             "generation + signatures = %.2f s" % (
+                 first["calls_total"], lat["call"], first["token_s"]),
+             "- wall: median %.2f s (min %.2f s, max %.2f s): %.2fx the floor"
+             % (statistics.median(walls), min(walls), max(walls),
+                statistics.median(walls) / first["floor_s"]),
+             "- the same renewal without added latency: %s" % (
+                 "median %.2f s over %d runs (the service, the soft token's "
+                 "own work and gmrenew)" % (
+                     statistics.median(x["wall_no_latency"] for x in ren
+                                       if "wall_no_latency" in x),
+                     len([x for x in ren if "wall_no_latency" in x]))
+                 if any("wall_no_latency" in x for x in ren) else
+                 "not measured in this run"),
+             "- CPU of gmrenew: median %s; peak RSS %d KiB" % (
+                 ms(statistics.median(x["cpu"] for x in ren)),
+                 statistics.median(x["rss"] for x in ren)),
+             "- HTTP: %d requests on %d TLS connection(s)" % (
+                 first["requests"], first["connections"])]
+    return lines
+
+
+def section_other(r):
+    lines = ["## check-env, verify, renewals in a row", ""]
+    ce = r["check_env"]
+    lines.append("- check-env: %d token calls (%s); exit %d (the test "
+                 "machine has no USB Ekey and no udev rule installed)"
+                 % (ce["calls"], by_function(ce["by_function"]), ce["rc"]))
+    v = r.get("verify")
+    if v:
+        lines.append("- verify on %d certificates (one SM2 root, one key): "
+                     "median %.2f s wall, %s CPU, peak RSS %d KiB over %d runs"
+                     % (v["n"], v["wall_s"], ms(v["cpu_s"]), v["rss"],
+                        v["runs"]))
+    s = r.get("series")
+    if s:
+        def med(xs, k):
+            return statistics.median(x[k] for x in xs)
+        chunks = [s[i:i + max(1, len(s) // 5)]
+                  for i in range(0, len(s), max(1, len(s) // 5))]
+        lines.append("- %d renewals in a row (one service and state "
+                     "directory, one fresh soft token each, no added "
+                     "latency), median per fifth:" % len(s))
+        lines += ["", "| renewals | wall | CPU | peak RSS | calls |",
+                  "|---|---|---|---|---|"]
+        at = 0
+        for c in chunks:
+            lines.append("| %d-%d | %s | %s | %d KiB | %d |" % (
+                at + 1, at + len(c), ms(med(c, "wall")), ms(med(c, "cpu")),
+                med(c, "rss"), med(c, "calls")))
+            at += len(c)
+    return lines
+
+
+def render(r):
+    v = r["versions"]
+    lines = ["# Performance", "",
+             "Written by `bench/run` on %s; do not edit: run it again "
+             "(`bench/run --smoke`, ctest `bench_smoke`, checks the call "
+             "counts only)." % datetime.datetime.utcnow().strftime(
+                 "%Y-%m-%d %H:%M UTC"), "",
+             "## Machine and versions", ""]
+    for k, val in v.items():
+        lines.append("- %s: %s" % (k, val))
+    lines.append("")
+    for sec in (section_targets, section_calls, section_cpu, section_renewal,
+                section_other):
+        lines += sec(r) + [""]
+    notes = pathlib.Path(__file__).resolve().parent / "performance-notes.md"
+    if notes.exists():
+        lines += notes.read_text().rstrip().splitlines() + [""]
+    return "\n".join(lines)
