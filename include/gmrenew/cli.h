@@ -5,12 +5,16 @@
  *
  * Adding a subcommand:
  *   1. write src/cli/cmd_NAME.c with `int cmd_NAME(gm_cli *cli, int argc,
- *      char **argv)` returning a gm_exit code; declare its options as a
- *      gm_option table and parse them with gm_cli_parse();
- *   2. declare cmd_NAME below and add a row to the table in main.c with the
- *      setup flags it needs and one line of summary;
+ *      char **argv)` returning a gm_exit code; argv holds the positional
+ *      arguments only. Declare its options at file scope as a gm_option
+ *      table whose values go into a struct of the command's (cli->opts),
+ *      and export them as a gm_command_options;
+ *   2. declare both below and add a row to the table in main.c with the
+ *      setup flags it needs, how many arguments it takes, and one line of
+ *      summary. main parses the options, rejects extra arguments and does
+ *      the setup before calling the command;
  *   3. document it in docs/cli.md (tests/integration/test_cli_help.py checks
- *      that the documented options and --help agree).
+ *      that the documented options and their meanings agree with --help).
  */
 #ifndef GMRENEW_CLI_H
 #define GMRENEW_CLI_H
@@ -48,7 +52,8 @@ typedef struct gm_option {
 	const char *name;	/* long name without "--"; NULL ends a table */
 	int short_name;		/* 0 for none */
 	gm_opt_type type;
-	void *value;
+	size_t offset;		/* of the value: in gm_cli for the global
+				 * options, in the command's struct else */
 	const char *arg_name;	/* for STRING and INT: "FILE", "N", ... */
 	const char *help;
 } gm_option;
@@ -63,14 +68,28 @@ enum {
 
 struct gm_cli;
 
+/* A command's options: the table, the struct their values go into, and
+ * what is checked of them before the setup. */
+typedef struct gm_command_options {
+	const gm_option *table;		/* ends with a NULL name */
+	size_t size;			/* of the values' struct */
+	void (*init)(void *values);	/* its defaults; NULL: all zero */
+	/* Checks the options and the arguments before any setup (may be
+	 * NULL); may narrow cli->setup_flags. 0, or -1 with err set. */
+	int (*check)(struct gm_cli *cli, int argc, char **argv,
+		     gm_error *err);
+} gm_command_options;
+
 typedef struct gm_command {
 	const char *name;
 	int (*run)(struct gm_cli *cli, int argc, char **argv);
-	unsigned flags;
+	unsigned flags;		/* GM_CMD_*: the setup main does */
 	const char *synopsis;	/* after "gmrenew NAME " */
 	const char *summary;	/* one line for gmrenew --help */
 	const char *description;	/* the manual's text; paragraphs
 					 * separated by an empty line */
+	const gm_command_options *options;	/* NULL: none */
+	int max_args;		/* positional arguments it takes */
 } gm_command;
 
 /*
@@ -100,15 +119,15 @@ typedef struct gm_cli {
 	const char *config_opt;
 	int json;
 	int verbose;
-	/* what --help does; NULL: print the usage. The manual and the
-	 * completion scripts set it to collect each command's options. */
-	void (*help)(struct gm_cli *cli, const gm_option *opts);
-	void *help_data;
 	int syslog;		/* --syslog: outcomes to syslog */
 	const char *log_file;	/* --log-file: outcomes appended to it */
 	long not_due_exit;	/* --not-due-exit: exit code for "not due"; -1 */
-	/* shared setup */
+	/* the command and its options' values (command->options->size) */
 	const gm_command *command;
+	void *opts;
+	/* shared setup */
+	unsigned setup_flags;	/* GM_CMD_* main sets up: command->flags,
+				 * unless its check narrowed them */
 	unsigned setup_done;	/* GM_CMD_* parts already set up */
 	gm_config cfg;
 	gm_profile profile;
@@ -123,24 +142,21 @@ extern const gm_option gm_global_options[];
 
 /*
  * Parses argv (argv[0] is the command name) with the command's options and
- * the global ones; positional arguments are moved to argv[*first_pos ..
- * argc-1]. "--help" prints the command's usage and returns 1 (caller exits
- * 0). Errors print a usage message and return -1 (exit 2).
+ * the global ones into cli and cli->opts; positional arguments are moved to
+ * argv[*first_pos .. argc-1]. "--help" prints the command's usage and
+ * returns 1 (caller exits 0). Errors print a usage message and return -1
+ * (exit 2): an unknown option, a missing value (naming the option), more
+ * arguments than the command takes.
  */
-int gm_cli_parse(gm_cli *cli, const gm_option *opts, int argc, char **argv,
-		 int *first_pos);
-void gm_cli_usage(FILE *f, const gm_command *cmd, const gm_option *opts);
-/* gm_cli_parse for a command without positional arguments: 0 go on, 1
- * --help was shown (exit 0), -1 usage error shown (exit 2). */
-int gm_cli_parse_noargs(gm_cli *cli, const gm_option *opts, int argc,
-			char **argv);
+int gm_cli_parse(gm_cli *cli, int argc, char **argv, int *first_pos);
+void gm_cli_usage(FILE *f, const gm_command *cmd);
+/* A command's option table (an empty one when it has none). */
+const gm_option *gm_command_table(const gm_command *cmd);
 /* The subcommands (main.c), ending with a NULL name. */
 extern const gm_command gm_commands[];
-/* Runs cmd with "--help" and cli->help set to fn (for the manual, the help
- * command and completion). */
-void gm_cli_each_help(const gm_command *cmd,
-		      void (*fn)(gm_cli *cli, const gm_option *opts),
-		      void *data);
+/* The command called name; NULL after saying on stderr that there is
+ * none, with the nearest name when one is close. */
+const gm_command *gm_cli_command(const char *name);
 /* The manual: every section, as roff or text. */
 void gm_manual(gm_doc *d);
 /* One command's part of it (`gmrenew help COMMAND`). */
@@ -187,15 +203,16 @@ void gm_cli_write_json(FILE *f, cJSON *doc, int one_line);
 /* Reports an error (text on stderr, or JSON on stdout with --json) and
  * returns its exit code. */
 int gm_cli_report_error(gm_cli *cli, const gm_error *err);
+/* Its two halves, for a command that puts the error into its own JSON
+ * document: the "error" object, and the text on stderr. */
+cJSON *gm_cli_error_json(const gm_error *err);
+void gm_cli_error_text(const gm_error *err);
 /* Adds key: value, or key: null when value is NULL. */
 void gm_json_add_str(cJSON *o, const char *key, const char *value);
 /* Prints a JSON document on stdout and frees it. */
 void gm_cli_print_json(cJSON *doc);
 /* "gmrenew: warning: ..." on stderr. */
 void gm_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* "gmrenew: ..." on stderr, a note for the user (not with --json). */
-void gm_cli_note(gm_cli *cli, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 /* Width of UTF-8 text on a terminal (CJK characters take two columns). */
 size_t gm_display_width(const char *s);
@@ -325,7 +342,13 @@ void gm_renew_signals(int on);
 void gm_renew_print_change(FILE *f, const gm_cert_facts *old,
 			   const gm_cert_facts *fresh);
 
-/* Subcommands. */
+/* Subcommands and their options. */
+extern const gm_command_options cmd_check_env_options;
+extern const gm_command_options cmd_list_certs_options;
+extern const gm_command_options cmd_verify_options;
+extern const gm_command_options cmd_renew_options;
+extern const gm_command_options cmd_renew_with_code_options;
+extern const gm_command_options cmd_config_options;
 int cmd_check_env(gm_cli *cli, int argc, char **argv);
 int cmd_list_certs(gm_cli *cli, int argc, char **argv);
 int cmd_renew(gm_cli *cli, int argc, char **argv);

@@ -276,9 +276,12 @@ void gm_config_init(gm_config *cfg);	/* defaults */
 int gm_config_load(gm_config *cfg, const char *path, int required,
 		   gm_error *err);
 /* Reads the system file, the user's file, then explicit (--config; NULL:
- * $GMRENEW_CONFIG when set), in that order. */
+ * $GMRENEW_CONFIG when set), in that order, then gm_config_resolve(). */
 int gm_config_load_all(gm_config *cfg, const char *explicit_path,
 		       gm_error *err);
+/* Fills the values that default to another key's, once all files are
+ * read: chain_bundle to ca_bundle. */
+void gm_config_resolve(gm_config *cfg);
 /* Parses INI text (for tests and fuzzing). */
 int gm_config_load_string(gm_config *cfg, const char *text, gm_error *err);
 void gm_config_release(gm_config *cfg);
@@ -287,6 +290,10 @@ char *gm_config_system_path(void);
 char *gm_config_user_path(void);
 /* The value of gm_config_keys[i] as text, NULL when unset. Caller frees. */
 char *gm_config_value_text(const gm_config *cfg, size_t i);
+
+/* What to do when only offline renewal is possible, as the CA's guide
+ * says (N_(): translate with gm_text() or _()). */
+extern const char gm_advice_offline[];
 
 /* Replacing a file whole (file.c): a unique temporary file next to path,
  * filled, synced, closed, renamed over path, the directory synced; what

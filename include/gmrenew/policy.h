@@ -8,12 +8,16 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "gmrenew/common.h"
+
+/* The [policy] keys of the configuration; their defaults are in
+ * gm_config_keys (src/common/config.c) only. */
 typedef struct gm_policy {
-	int renew_before_days;	/* online window opens: 90 */
-	int renew_after_days;	/* online window closes after expiry: 90 */
-	int extension_days;	/* expected extension: 1826 */
-	int extension_tolerance_days;	/* 31 either way */
-	int clock_skew_seconds;	/* new notBefore may be this far ahead: 300 */
+	int renew_before_days;	/* online window opens before expiry */
+	int renew_after_days;	/* online window closes after expiry */
+	int extension_days;	/* expected extension */
+	int extension_tolerance_days;	/* either way */
+	int clock_skew_seconds;	/* new notBefore may be this far ahead */
 } gm_policy;
 
 typedef enum gm_cert_status {
@@ -35,6 +39,9 @@ typedef struct gm_verdict {
 	long days_left;		/* floor((notAfter - now) / 86400) */
 } gm_verdict;
 
+/* The configuration's [policy] (gm_policy_defaults: of a configuration
+ * without files). */
+void gm_policy_from_config(const gm_config *cfg, gm_policy *p);
 void gm_policy_defaults(gm_policy *p);
 void gm_policy_classify(const gm_policy *p, time_t not_before,
 			time_t not_after, time_t now, gm_verdict *out);

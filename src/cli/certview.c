@@ -11,11 +11,7 @@
 
 void gm_cli_policy(const gm_cli *cli, gm_policy *out)
 {
-	out->renew_before_days = cli->cfg.renew_before_days;
-	out->renew_after_days = cli->cfg.renew_after_days;
-	out->extension_days = cli->cfg.extension_days;
-	out->extension_tolerance_days = cli->cfg.extension_tolerance_days;
-	out->clock_skew_seconds = cli->cfg.clock_skew_seconds;
+	gm_policy_from_config(&cli->cfg, out);
 }
 
 void gm_format_time(time_t t, char *buf, size_t n)

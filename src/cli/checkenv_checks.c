@@ -15,7 +15,6 @@
 #include "gmrenew/version.h"
 
 #define DEFAULT_PROFILE "epass3000gm"
-#define CLOCK_LIMIT_S 300	/* the CA's service allows five minutes */
 #define UDEV_RULE_PATH GMRENEW_UDEV_RULES_DIR "/" GMRENEW_UDEV_RULE
 #define FIX_ONE_EKEY \
 	N_("remove all but one — the CA's rule: one Ekey at a time")
@@ -23,9 +22,6 @@
 #define FIX_PIN_LOCKED \
 	N_("do not try more PINs: unlock the user PIN with the SO PIN " \
 	   "(FEITIAN's token manager), or ask the CA to reset the Ekey")
-#define FIX_OFFLINE \
-	N_("offline renewal only: mail the Ekey and a filled-in " \
-	   "证书业务信息表 (certificate business form) to the CA")
 #define FIX_CONFIG_INIT \
 	N_("write one with 'gmrenew config init --url URL --ca-bundle FILE " \
 	   "--chain-bundle FILE' (the CA gives the three); 'man gmrenew' " \
@@ -609,8 +605,8 @@ static const char *refusal(gm_reason why, const char **fix)
 		{ GM_REASON_UNKNOWN, N_("unknown to the CA"), N_("check that this is "
 		  "the right Ekey: the CA knows only the certificates it "
 		  "issued") },
-		{ GM_REASON_OFFLINE_ONLY, N_("offline renewal only (expired more than "
-		  "90 days ago)"), FIX_OFFLINE },
+		{ GM_REASON_OFFLINE_ONLY, N_("offline renewal only (past the "
+		  "CA's online renewal window)"), gm_advice_offline },
 		{ GM_REASON_REVOKED, N_("revoked by the CA"), N_("a revoked certificate "
 		  "cannot be renewed: apply to the CA for a new one") },
 		{ GM_REASON_SUPERSEDED, N_("superseded (already renewed)"), N_("check "
@@ -665,8 +661,8 @@ static enum standing judge_cert(const ce_run *r, size_t i, char **what,
 				     day, rec->window_start ?
 				     (long)((rec->window_start - r->cli->now) /
 					    86400) : 0L);
-		*fix = "nothing to do yet: renew once the online window opens "
-		       "(90 days before expiry)";
+		*fix = _("nothing to do yet: renew once the online window "
+			 "opens");
 		return ST_NOT_DUE;
 	}
 	text = refusal(why, fix);
@@ -789,11 +785,26 @@ static void check_matching_cert(ce_run *r, const gm_error *certs_err)
 
 /* ---- clock ------------------------------------------------------------- */
 
+/* [policy] clock_skew_seconds in words: "5 minutes", "90 seconds". */
+static void span_text(long s, char *buf, size_t n)
+{
+	if (s >= 60 && s % 60 == 0)
+		snprintf(buf, n, ngettext("%ld minute", "%ld minutes",
+					  (unsigned long)(s / 60)), s / 60);
+	else
+		snprintf(buf, n, ngettext("%ld second", "%ld seconds",
+					  (unsigned long)s), s);
+}
+
+/* The clock may be off by as much as the post-renewal check allows a new
+ * certificate to start in the future ([policy] clock_skew_seconds). */
 static void check_clock(ce_run *r)
 {
 	ce_check *c = &r->checks[CE_CLOCK];
+	char span[48];
 	time_t date;
 	long off;
+	int limit;
 
 	if (!usable(r, CE_SERVICE)) {
 		ce_skip(c, "service", _("no answer to take the time from"));
@@ -807,19 +818,21 @@ static void check_clock(ce_run *r)
 		return;
 	}
 	off = (long)(r->answered_at - date);
+	limit = r->cli->cfg.clock_skew_seconds;
+	span_text(limit, span, sizeof(span));
 	ce_detail(c, _("offset %+ld s (local minus the service's Date header); "
-		  "allowed: %d s either way"), off, CLOCK_LIMIT_S);
-	if (labs(off) <= CLOCK_LIMIT_S)
-		ce_set(c, CE_PASS, NULL, _("within 5 minutes of the service "
-		       "(offset %+ld s)"), off);
+		  "allowed: %d s either way"), off, limit);
+	if (labs(off) <= limit)
+		ce_set(c, CE_PASS, NULL, _("within %s of the service (offset "
+		       "%+ld s)"), span, off);
 	else
 		ce_set(c, CE_FAIL, _("set the clock right: turn on time "
 		       "synchronisation ('sudo timedatectl set-ntp true') or "
 		       "set the date"), off > 0 ?
 		       _("the local clock is %ld s ahead of the service's "
-			 "(more than 5 minutes)") :
+			 "(more than %s)") :
 		       _("the local clock is %ld s behind the service's (more "
-			 "than 5 minutes)"), labs(off));
+			 "than %s)"), labs(off), span);
 }
 
 /* ---- the run ------------------------------------------------------------ */

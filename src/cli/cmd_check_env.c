@@ -8,6 +8,7 @@
  * so that a missing driver is a failed check rather than an early error.
  * Exit 0 when no check fails (warnings are fine), 5 otherwise.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,36 +40,35 @@ static int write_report(const ce_run *r, const char *path)
 	cJSON_free(text);
 	rc = ce_write_private(path, with_newline, &err);
 	free(with_newline);
-	if (rc < 0) {
-		gm_fprintf(stderr, _("gmrenew: error: %s\n"), err.msg);
-		if (err.fix[0])
-			gm_fprintf(stderr, _("gmrenew: what to do: %s\n"), err.fix);
-	}
+	if (rc < 0)
+		gm_cli_error_text(&err);
 	return rc;
 }
 
+typedef struct check_env_opts {
+	const char *report;
+} check_env_opts;
+
+static const gm_option options[] = {
+	{ "report", 0, GM_OPT_STRING, offsetof(check_env_opts, report), "FILE",
+	  N_("also write the result and the versions of gmrenew, its "
+	  "libraries, the driver and the system to FILE (mode 0600), "
+	  "for a support ticket") },
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
+const gm_command_options cmd_check_env_options = {
+	options, sizeof(check_env_opts), NULL, NULL
+};
+
 int cmd_check_env(gm_cli *cli, int argc, char **argv)
 {
-	const char *report = NULL;
-	const gm_option opts[] = {
-		{ "report", 0, GM_OPT_STRING, &report, "FILE",
-		  N_("also write the result and the versions of gmrenew, its "
-		  "libraries, the driver and the system to FILE (mode 0600), "
-		  "for a support ticket") },
-		{ NULL, 0, 0, NULL, NULL, NULL },
-	};
+	const char *report = ((const check_env_opts *)cli->opts)->report;
 	ce_run r;
-	int pos, code;
+	int code;
 
-	code = gm_cli_parse(cli, opts, argc, argv, &pos);
-	if (code)
-		return code > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
-	if (pos < argc) {
-		gm_fprintf(stderr, _("gmrenew check-env: unexpected argument '%s'\n"),
-			argv[pos]);
-		return GM_EXIT_USAGE;
-	}
-	gm_verbosity = cli->verbose;
+	(void)argc;
+	(void)argv;
 	ce_run_init(&r, cli);
 	ce_run_all(&r);
 	code = ce_ok(&r) ? GM_EXIT_OK : GM_EXIT_ENV;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -159,6 +160,18 @@ static char *checked_bundle(const char *path, const char *option,
 	return abs;
 }
 
+/* The default of [section] name, from the keys' table. */
+static const char *default_of(const char *section, const char *name)
+{
+	size_t i;
+
+	for (i = 0; gm_config_keys[i].name; i++)
+		if (!strcmp(gm_config_keys[i].section, section) &&
+		    !strcmp(gm_config_keys[i].name, name))
+			return gm_config_keys[i].default_text;
+	return "";
+}
+
 static char *file_text(const char *url, const char *ca, const char *chain)
 {
 	return gm_xasprintf(
@@ -166,10 +179,14 @@ static char *file_text(const char *url, const char *ca, const char *chain)
 		"# 'man gmrenew' (CONFIGURATION) describes every key; "
 		"'gmrenew config show'\n# shows the values in effect.\n\n"
 		"[service]\nurl = %s\nca_bundle = %s\nchain_bundle = %s\n"
-		"#connect_timeout_ms = 10000\n#total_timeout_ms = 60000\n\n"
+		"#connect_timeout_ms = %s\n#total_timeout_ms = %s\n\n"
 		"[token]\n#module = /opt/ePass3000GM/lib/libes_3000gm.so\n"
-		"#profile = epass3000gm\n\n[policy]\n#renew_before_days = 90\n"
-		"#renew_after_days = 90\n", url, ca, chain);
+		"#profile = epass3000gm\n\n[policy]\n#renew_before_days = %s\n"
+		"#renew_after_days = %s\n", url, ca, chain,
+		default_of("service", "connect_timeout_ms"),
+		default_of("service", "total_timeout_ms"),
+		default_of("policy", "renew_before_days"),
+		default_of("policy", "renew_after_days"));
 }
 
 /* Makes the folders above path (0755), as mkdir -p. */
@@ -287,32 +304,32 @@ out:
 	return code;
 }
 
+static const gm_option options[] = {
+	{ "url", 0, GM_OPT_STRING, offsetof(config_opts, url), "URL",
+	  N_("init: the CA's renewal service (https://...)") },
+	{ "ca-bundle", 0, GM_OPT_STRING, offsetof(config_opts, ca_bundle),
+	  "FILE", N_("init: PEM file of the CA of the service's TLS "
+		     "certificate") },
+	{ "chain-bundle", 0, GM_OPT_STRING, offsetof(config_opts, chain_bundle),
+	  "FILE", N_("init: PEM file of the CA's SM2 root certificate") },
+	{ "force", 0, GM_OPT_BOOL, offsetof(config_opts, force), NULL,
+	  N_("init: replace an existing file") },
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
+const gm_command_options cmd_config_options = {
+	options, sizeof(config_opts), NULL, NULL
+};
+
 int cmd_config(gm_cli *cli, int argc, char **argv)
 {
-	config_opts o = { 0 };
-	const gm_option opts[] = {
-		{ "url", 0, GM_OPT_STRING, &o.url, "URL",
-		  N_("init: the CA's renewal service (https://...)") },
-		{ "ca-bundle", 0, GM_OPT_STRING, &o.ca_bundle, "FILE",
-		  N_("init: PEM file of the CA of the service's TLS "
-		     "certificate") },
-		{ "chain-bundle", 0, GM_OPT_STRING, &o.chain_bundle, "FILE",
-		  N_("init: PEM file of the CA's SM2 root certificate") },
-		{ "force", 0, GM_OPT_BOOL, &o.force, NULL,
-		  N_("init: replace an existing file") },
-		{ NULL, 0, 0, NULL, NULL, NULL },
-	};
-	int pos, r;
+	const config_opts *o = cli->opts;
 
-	r = gm_cli_parse(cli, opts, argc, argv, &pos);
-	if (r)
-		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
-	gm_verbosity = cli->verbose;
-	if (pos + 1 == argc && !strcmp(argv[pos], "show") && !o.url &&
-	    !o.ca_bundle && !o.chain_bundle && !o.force)
+	if (argc == 1 && !strcmp(argv[0], "show") && !o->url &&
+	    !o->ca_bundle && !o->chain_bundle && !o->force)
 		return config_show(cli);
-	if (pos + 1 == argc && !strcmp(argv[pos], "init"))
-		return config_init(cli, &o);
+	if (argc == 1 && !strcmp(argv[0], "init"))
+		return config_init(cli, o);
 	gm_fprintf(stderr, _("usage: gmrenew config show\n"
 			     "       gmrenew config init --url URL "
 			     "--ca-bundle FILE --chain-bundle FILE "

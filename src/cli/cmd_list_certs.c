@@ -5,6 +5,7 @@
  * renewal is allowed). Exit 0 when the list was read, whatever state the
  * certificates are in.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,33 +154,49 @@ static void print_records(const gm_cert_list *list, const online *on)
 	}
 }
 
+typedef struct list_opts {
+	int online;
+	const char *metrics;
+	gm_login_options login;
+} list_opts;
+
+static const gm_option options[] = {
+	{ "online", 0, GM_OPT_BOOL, offsetof(list_opts, online), NULL,
+	  N_("also show the CA's records (asks the renewal service)") },
+	{ "metrics", 0, GM_OPT_STRING, offsetof(list_opts, metrics), "FILE",
+	  N_("also write Prometheus metrics to FILE (node_exporter "
+	     "textfile)") },
+	{ "pin-file", 0, GM_OPT_STRING, offsetof(list_opts, login.pin.file),
+	  "FILE", N_("log in with the PIN from FILE, to see the private "
+		     "keys") },
+	{ "pin-fd", 0, GM_OPT_INT, offsetof(list_opts, login.pin.fd), "N",
+	  N_("log in with the PIN from file descriptor N") },
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
+static void defaults(void *values)
+{
+	((list_opts *)values)->login.pin.fd = -1;
+}
+
+const gm_command_options cmd_list_certs_options = {
+	options, sizeof(list_opts), defaults, NULL
+};
+
 int cmd_list_certs(gm_cli *cli, int argc, char **argv)
 {
-	int online_opt = 0;
-	const char *metrics = NULL;
-	gm_login_options login = { .pin = { NULL, -1 } };
-	const gm_option opts[] = {
-		{ "online", 0, GM_OPT_BOOL, &online_opt, NULL,
-		  N_("also show the CA's records (asks the renewal service)") },
-		{ "metrics", 0, GM_OPT_STRING, &metrics, "FILE",
-		  N_("also write Prometheus metrics to FILE (node_exporter "
-		     "textfile)") },
-		{ "pin-file", 0, GM_OPT_STRING, &login.pin.file, "FILE",
-		  N_("log in with the PIN from FILE, to see the private keys") },
-		{ "pin-fd", 0, GM_OPT_INT, &login.pin.fd, "N",
-		  N_("log in with the PIN from file descriptor N") },
-		{ NULL, 0, 0, NULL, NULL, NULL },
-	};
+	const list_opts *o = cli->opts;
+	const int online_opt = o->online;
+	const char *metrics = o->metrics;
+	const gm_login_options login = o->login;
 	online on = { NULL, 0 };
 	gm_cert_list list;
 	gm_error err;
 	int r;
 
-	r = gm_cli_parse_noargs(cli, opts, argc, argv);
-	if (r)
-		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
-	if (gm_cli_setup(cli, cli->command->flags, &err) ||
-	    (gm_pin_source_scripted(&login.pin) &&
+	(void)argc;
+	(void)argv;
+	if ((gm_pin_source_scripted(&login.pin) &&
 	     gm_cli_login(cli, &login, &err)) ||
 	    gm_cert_list_load(cli, &list, &err))
 		return gm_cli_report_error(cli, &err);

@@ -4,6 +4,7 @@
  * and runs the renewal (src/renewal/), showing the update code before the
  * token changes and the certificate before and after.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -58,19 +59,12 @@ static int select_by_option(const gm_cert_list *l, const char *sel,
 	if (hits == 1)
 		return 0;
 	return gm_fail(err, GM_EXIT_USAGE,
-		       "run 'gmrenew list-certs' and give an index, a serial, "
-		       "a SHA-256 fingerprint (at least 8 hex digits) or a "
-		       "container name",
+		       "run 'gmrenew list-certs' and give an index, a serial "
+		       "or a SHA-256 fingerprint (at least 8 hex digits)",
 		       hits ? "--cert '%s' matches %zu certificates" :
 		       "--cert '%s' matches no certificate on the token%.0zu",
 		       sel, hits);
 }
-
-/* What the CA's guide says to do past the online window. */
-static const char offline_fix[] =
-	N_("offline renewal: mail the Ekey together with the filled-in "
-	"certificate business form (证书业务信息表) to the CA, as its renewal "
-	"guide says");
 
 /* When online renewal of a certificate opens, as the user reads it. */
 static void window_opens(const gm_cli *cli, const gm_cert_view *v, char *buf,
@@ -114,10 +108,15 @@ static int none_due(const gm_cli *cli, const gm_cert_list *l, int force,
 	if (!parsed)
 		return gm_fail(err, GM_EXIT_FAILED, "check that this is the right "
 			       "Ekey", "the token holds no readable certificate");
-	if (offline)
-		return gm_fail(err, GM_EXIT_OFFLINE, offline_fix,
-			       "the certificate expired more than 90 days ago; "
-			       "online renewal is no longer possible");
+	if (offline) {
+		gm_policy p;
+
+		gm_cli_policy(cli, &p);
+		return gm_fail(err, GM_EXIT_OFFLINE, gm_advice_offline,
+			       "the certificate expired more than %d days ago; "
+			       "online renewal is no longer possible",
+			       p.renew_after_days);
+	}
 	if (next)
 		window_opens(cli, next, opens, sizeof(opens));
 	return gm_fail(err, GM_EXIT_NOT_DUE,
@@ -206,11 +205,15 @@ static int apply_policy(const gm_cli *cli, const renew_opts *o,
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
 			       "certificate #%zu cannot be read: %s", v->index,
 			       gm_cert_view_problem(v));
-	if (v->verdict.renewal == GM_RENEWAL_OFFLINE_ONLY)
-		return gm_fail(err, GM_EXIT_OFFLINE, offline_fix,
-			       "'%s' expired %ld days ago; online renewal ends 90 "
-			       "days after expiry", v->obj->facts.subject,
-			       -v->verdict.days_left);
+	if (v->verdict.renewal == GM_RENEWAL_OFFLINE_ONLY) {
+		gm_policy p;
+
+		gm_cli_policy(cli, &p);
+		return gm_fail(err, GM_EXIT_OFFLINE, gm_advice_offline,
+			       "'%s' expired %ld days ago; online renewal "
+			       "ends %d days after expiry", v->obj->facts.subject,
+			       -v->verdict.days_left, p.renew_after_days);
+	}
 	window_opens(cli, v, opens, sizeof(opens));
 	if (v->verdict.renewal == GM_RENEWAL_NOT_DUE && !o->force)
 		return gm_fail(err, GM_EXIT_NOT_DUE,
@@ -283,58 +286,70 @@ static int print_result(gm_renew_session *rs, const gm_cert_view *old,
 	return GM_EXIT_OK;
 }
 
-static int parse(gm_cli *cli, renew_opts *o, int argc, char **argv)
-{
-	const gm_option opts[] = {
-		{ "cert", 'c', GM_OPT_STRING, &o->cert, "SEL",
-		  N_("certificate to renew: index, serial, SHA-256 or container") },
-		{ "yes", 'y', GM_OPT_BOOL, &o->yes, NULL,
-		  N_("do not ask for confirmation") },
-		{ "dry-run", 'n', GM_OPT_BOOL, &o->dry_run, NULL,
-		  N_("check everything, change nothing on the token or the service") },
-		{ "force", 0, GM_OPT_BOOL, &o->force, NULL,
-		  N_("renew although the certificate is not yet due") },
-		{ "pin-file", 0, GM_OPT_STRING, &o->login.pin.file, "FILE",
-		  N_("read the PIN from the first line of FILE") },
-		{ "pin-fd", 0, GM_OPT_INT, &o->login.pin.fd, "N",
-		  N_("read the PIN from file descriptor N") },
-		{ "allow-final-try", 0, GM_OPT_BOOL, &o->login.allow_final_try,
-		  NULL, N_("use the PIN even when one try is left before locking") },
-		{ "keep-old", 0, GM_OPT_BOOL, &o->keep_old, NULL,
-		  N_("keep the old certificate and key (relabelled)") },
-		{ "wait", 0, GM_OPT_BOOL, &o->wait, NULL,
-		  N_("renew Ekeys one after another as they are inserted") },
-		{ "count", 0, GM_OPT_INT, &o->batch.count, "N",
-		  N_("with --wait: stop after N Ekeys") },
-		{ "timeout", 0, GM_OPT_INT, &o->batch.timeout, "SECONDS",
-		  N_("with --wait: stop when nothing changes for SECONDS") },
-		{ "pin-map", 0, GM_OPT_STRING, &o->batch.pin_map, "FILE",
-		  N_("with --wait: 'SERIAL PIN' lines (mode 0600)") },
-		{ NULL, 0, 0, NULL, NULL, NULL },
-	};
-	int pos, r;
+#define OPT(field) offsetof(renew_opts, field)
 
-	memset(o, 0, sizeof(*o));
-	o->login.pin.fd = -1;
-	r = gm_cli_parse(cli, opts, argc, argv, &pos);
-	if (r)
-		return r;
-	if (pos < argc) {
-		gm_fprintf(stderr, _("gmrenew renew: unexpected argument '%s'\n"),
-			argv[pos]);
+static const gm_option options[] = {
+	{ "cert", 'c', GM_OPT_STRING, OPT(cert), "SEL",
+	  N_("certificate to renew: index, serial, SHA-256 or container") },
+	{ "yes", 'y', GM_OPT_BOOL, OPT(yes), NULL,
+	  N_("do not ask for confirmation") },
+	{ "dry-run", 'n', GM_OPT_BOOL, OPT(dry_run), NULL,
+	  N_("check everything, change nothing on the token or the service") },
+	{ "force", 0, GM_OPT_BOOL, OPT(force), NULL,
+	  N_("renew although the certificate is not yet due") },
+	{ "pin-file", 0, GM_OPT_STRING, OPT(login.pin.file), "FILE",
+	  N_("read the PIN from the first line of FILE") },
+	{ "pin-fd", 0, GM_OPT_INT, OPT(login.pin.fd), "N",
+	  N_("read the PIN from file descriptor N") },
+	{ "allow-final-try", 0, GM_OPT_BOOL, OPT(login.allow_final_try),
+	  NULL, N_("use the PIN even when one try is left before locking") },
+	{ "keep-old", 0, GM_OPT_BOOL, OPT(keep_old), NULL,
+	  N_("keep the old certificate and key (relabelled)") },
+	{ "wait", 0, GM_OPT_BOOL, OPT(wait), NULL,
+	  N_("renew Ekeys one after another as they are inserted") },
+	{ "count", 0, GM_OPT_INT, OPT(batch.count), "N",
+	  N_("with --wait: stop after N Ekeys") },
+	{ "timeout", 0, GM_OPT_INT, OPT(batch.timeout), "SECONDS",
+	  N_("with --wait: stop when nothing changes for SECONDS") },
+	{ "pin-map", 0, GM_OPT_STRING, OPT(batch.pin_map), "FILE",
+	  N_("with --wait: 'SERIAL PIN' lines (mode 0600)") },
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
+static void defaults(void *values)
+{
+	((renew_opts *)values)->login.pin.fd = -1;
+}
+
+/* --wait renews Ekeys as they come: main loads only the module. */
+static int check(gm_cli *cli, int argc, char **argv, gm_error *err)
+{
+	renew_opts *o = cli->opts;
+
+	(void)argc;
+	(void)argv;
+	if (!o->wait)
+		return 0;
+	if (o->cert || o->force || o->login.pin.fd >= 0)
+		return gm_fail(err, GM_EXIT_USAGE, "each Ekey is renewed when "
+			       "due", "--wait takes no --cert, --force or "
+			       "--pin-fd");
+	if (o->batch.pin_map && gm_pin_map_check(o->batch.pin_map, err))
 		return -1;
-	}
+	if (o->batch.count < 0 || o->batch.timeout < 0)
+		return gm_fail(err, GM_EXIT_USAGE, NULL, "--count and "
+			       "--timeout take a number of 0 or more");
+	cli->setup_flags = GM_CMD_MODULE;
 	return 0;
 }
+
+const gm_command_options cmd_renew_options = {
+	options, sizeof(renew_opts), defaults, check
+};
 
 /* --wait: the batch (cmd_renew_wait.c). */
 static int renew_wait(gm_cli *cli, renew_opts *o)
 {
-	if (o->cert || o->force || o->login.pin.fd >= 0) {
-		gm_fprintf(stderr, _("gmrenew renew: --wait takes no --cert, --force "
-			"or --pin-fd (each Ekey is renewed when due)\n"));
-		return GM_EXIT_USAGE;
-	}
 	o->batch.pin_file = o->login.pin.file;
 	o->batch.dry_run = o->dry_run;
 	o->batch.keep_old = o->keep_old;
@@ -380,13 +395,12 @@ int cmd_renew(gm_cli *cli, int argc, char **argv)
 	const gm_cert_view *chosen;
 	gm_renew_session rs;
 	gm_cert_list list;
-	renew_opts o;
+	renew_opts o = *(renew_opts *)cli->opts;
 	gm_error err;
 	int r, scripted;
 
-	r = parse(cli, &o, argc, argv);
-	if (r)
-		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
+	(void)argc;
+	(void)argv;
 	if (o.wait)
 		return renew_wait(cli, &o);
 	memset(&rs, 0, sizeof(rs));
@@ -399,8 +413,7 @@ int cmd_renew(gm_cli *cli, int argc, char **argv)
 	 * chooses and confirms before typing the PIN, and the token is read
 	 * again once logged in. */
 	scripted = gm_pin_source_scripted(&o.login.pin);
-	if (gm_cli_setup(cli, cli->command->flags, &err) ||
-	    gm_renew_session_open(cli, &rs, &err) ||
+	if (gm_renew_session_open(cli, &rs, &err) ||
 	    gm_renew_session_lock(&rs, &err) ||
 	    (scripted && gm_cli_login(cli, &o.login, &err)) ||
 	    gm_cert_list_load(cli, &list, &err) ||

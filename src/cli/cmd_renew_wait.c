@@ -290,10 +290,11 @@ static int renewable(const gm_cert_view *v)
 	       v->verdict.renewal == GM_RENEWAL_ONLINE;
 }
 
-static int choose(const gm_cert_list *l, const gm_cert_view **out,
-		  gm_error *err)
+static int choose(const gm_cli *cli, const gm_cert_list *l,
+		  const gm_cert_view **out, gm_error *err)
 {
 	size_t i, n = 0, offline = 0;
+	gm_policy p;
 
 	for (i = 0; i < l->n; i++) {
 		if (renewable(&l->views[i])) {
@@ -312,11 +313,12 @@ static int choose(const gm_cert_list *l, const gm_cert_view **out,
 			"can be renewed", n);
 		return gm_error_set_reason(err, GM_REASON_SEVERAL_CERTIFICATES);
 	}
+	gm_cli_policy(cli, &p);
 	if (offline)
-		return gm_fail(err, GM_EXIT_OFFLINE, "mail the Ekey with the "
-			       "certificate business form to the CA",
-			       "the certificate expired more than 90 days ago; "
-			       "online renewal is no longer possible");
+		return gm_fail(err, GM_EXIT_OFFLINE, gm_advice_offline,
+			       "the certificate expired more than %d days ago; "
+			       "online renewal is no longer possible",
+			       p.renew_after_days);
 	return gm_fail(err, GM_EXIT_NOT_DUE, NULL,
 		       "no certificate on the Ekey is due for renewal");
 }
@@ -343,7 +345,7 @@ static void outcome_without_login(gm_cli *cli, gm_cert_list *list)
 	gm_error ignored;
 
 	if (!gm_cert_list_load(cli, list, &ignored) &&
-	    !choose(list, &chosen, &ignored))
+	    !choose(cli, list, &chosen, &ignored))
 		gm_outcome_old_cert(chosen);
 }
 
@@ -367,7 +369,8 @@ static void renew_one(gm_cli *cli, const gm_wait_options *o, gm_error *err,
 		outcome_without_login(cli, &list);
 		goto out;
 	}
-	if (gm_cert_list_load(cli, &list, err) || choose(&list, &chosen, err))
+	if (gm_cert_list_load(cli, &list, err) ||
+	    choose(cli, &list, &chosen, err))
 		goto out;
 	gm_outcome_old_cert(chosen);
 	if (gm_renew_session_open(cli, &rs, err))
@@ -456,18 +459,14 @@ static void key_json(const batch *b, const gm_outcome *oc,
 	int ok = oc->action == GM_ACTION_RENEWED ||
 		 oc->action == GM_ACTION_RESUMED ||
 		 oc->action == GM_ACTION_DRY_RUN;
-	cJSON *doc = cJSON_CreateObject(), *e;
+	cJSON *doc = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(doc, "ok", ok);
 	cJSON_AddNumberToObject(doc, "batch_index", (double)b->n);
 	gm_json_add_str(doc, "update_code", r->code[0] ? r->code : NULL);
 	add_time_or_null(doc, "new_not_after", r->new_not_after);
-	if (!ok) {
-		e = cJSON_AddObjectToObject(doc, "error");
-		cJSON_AddStringToObject(e, "message", err->msg);
-		gm_json_add_str(e, "fix", err->fix[0] ? err->fix : NULL);
-		cJSON_AddStringToObject(e, "reason", gm_error_reason_name(err));
-	}
+	if (!ok)
+		cJSON_AddItemToObject(doc, "error", gm_cli_error_json(err));
 	print_line(doc);
 }
 
@@ -607,18 +606,8 @@ int cmd_renew_wait(gm_cli *cli, const gm_wait_options *o)
 {
 	struct sigaction sa = { .sa_handler = on_stop }, old_int, old_term;
 	batch b = { o, NULL, 0, GM_EXIT_OK, 0, NULL, 0 };
-	gm_error err;
 	int r;
 
-	if (o->pin_map && gm_pin_map_check(o->pin_map, &err))
-		return gm_cli_report_error(cli, &err);
-	if (o->count < 0 || o->timeout < 0) {
-		gm_fprintf(stderr, _("gmrenew renew: --count and --timeout take a "
-			"number of 0 or more\n"));
-		return GM_EXIT_USAGE;
-	}
-	if (gm_cli_setup(cli, GM_CMD_MODULE, &err))
-		return gm_cli_report_error(cli, &err);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);

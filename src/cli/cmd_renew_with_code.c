@@ -3,6 +3,7 @@
  * from whatever point it reached, with only the token and the update code
  * (更新码). Running it again on a finished renewal changes nothing.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "gmrenew/cli.h"
@@ -39,44 +40,65 @@ static int print_result(gm_renew_session *rs)
 	return GM_EXIT_OK;
 }
 
+typedef struct code_opts {
+	gm_login_options login;
+	char code[24];		/* the update code, canonical */
+} code_opts;
+
+#define OPT(field) offsetof(code_opts, field)
+
+static const gm_option options[] = {
+	{ "pin-file", 0, GM_OPT_STRING, OPT(login.pin.file), "FILE",
+	  N_("read the PIN from the first line of FILE") },
+	{ "pin-fd", 0, GM_OPT_INT, OPT(login.pin.fd), "N",
+	  N_("read the PIN from file descriptor N") },
+	{ "allow-final-try", 0, GM_OPT_BOOL, OPT(login.allow_final_try), NULL,
+	  N_("use the PIN even when one try is left before locking") },
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
+static void defaults(void *values)
+{
+	((code_opts *)values)->login.pin.fd = -1;
+}
+
+/* The code's syntax first, before anything is asked. */
+static int check(gm_cli *cli, int argc, char **argv, gm_error *err)
+{
+	code_opts *o = cli->opts;
+
+	if (argc != 1)
+		return gm_fail(err, GM_EXIT_USAGE,
+			       "e.g. 'gmrenew renew-with-code "
+			       "K7QF-3MZP-W9CD-HX2N'",
+			       "give the update code (更新码)");
+	return gm_update_code_normalize(argv[0], o->code, err);
+}
+
+const gm_command_options cmd_renew_with_code_options = {
+	options, sizeof(code_opts), defaults, check
+};
+
 int cmd_renew_with_code(gm_cli *cli, int argc, char **argv)
 {
-	gm_login_options login = { .pin = { .fd = -1 } };
-	const gm_option opts[] = {
-		{ "pin-file", 0, GM_OPT_STRING, &login.pin.file, "FILE",
-		  N_("read the PIN from the first line of FILE") },
-		{ "pin-fd", 0, GM_OPT_INT, &login.pin.fd, "N",
-		  N_("read the PIN from file descriptor N") },
-		{ "allow-final-try", 0, GM_OPT_BOOL, &login.allow_final_try, NULL,
-		  N_("use the PIN even when one try is left before locking") },
-		{ NULL, 0, 0, NULL, NULL, NULL },
-	};
+	const code_opts *o = cli->opts;
 	gm_renew_session rs;
-	char canon[24];
 	gm_error err;
-	int pos, r;
+	int r;
 
-	r = gm_cli_parse(cli, opts, argc, argv, &pos);
-	if (r)
-		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
-	if (argc - pos != 1) {
-		gm_fprintf(stderr, _("gmrenew renew-with-code: give the update code "
-			"(更新码), e.g. 'gmrenew renew-with-code K7QF-3MZP-W9CD-HX2N'\n"));
-		return GM_EXIT_USAGE;
-	}
+	(void)argc;
+	(void)argv;
 	memset(&rs, 0, sizeof(rs));
-	/* The code's syntax first, before anything is asked; the PIN only
-	 * once the renewal needs the keys (never for a finished one). */
-	if (gm_update_code_normalize(argv[pos], canon, &err) ||
-	    gm_cli_setup(cli, cli->command->flags, &err) ||
-	    gm_renew_session_open(cli, &rs, &err) ||
+	/* The PIN only once the renewal needs the keys (never for a finished
+	 * one). */
+	if (gm_renew_session_open(cli, &rs, &err) ||
 	    gm_renew_session_lock(&rs, &err)) {
 		r = gm_cli_report_error(cli, &err);
 		goto out;
 	}
-	rs.login = &login;
+	rs.login = &o->login;
 	gm_renew_signals(1);
-	r = gm_renew_with_code(&rs.ctx, canon, &rs.result, &err);
+	r = gm_renew_with_code(&rs.ctx, o->code, &rs.result, &err);
 	gm_renew_signals(0);
 	if (r)
 		r = gm_renew_report_failure(&rs, &err);

@@ -6,6 +6,7 @@
  * certificate (--previous, or the journal of the renewal that installed it).
  * Exit 8 when a check fails.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -319,33 +320,40 @@ static int verify_token(verify_run *v, gm_error *err)
 	return r;
 }
 
+static const gm_option options[] = {
+	{ "cert", 0, GM_OPT_STRING, offsetof(verify_opts, cert), "FILE",
+	  N_("verify this certificate (PEM or DER; more PEM certificates "
+	  "after it are intermediates) instead of the token's") },
+	{ "previous", 0, GM_OPT_STRING, offsetof(verify_opts, previous), "FILE",
+	  N_("the certificate it renewed: run the post-renewal check") },
+	{ "ca-bundle", 0, GM_OPT_STRING, offsetof(verify_opts, ca_bundle),
+	  "FILE", N_("trust anchors (default: [service] chain_bundle)") },
+	{ "pin-file", 0, GM_OPT_STRING, offsetof(verify_opts, login.pin.file),
+	  "FILE", N_("log in with the PIN from FILE to check the private "
+		     "key") },
+	{ "pin-fd", 0, GM_OPT_INT, offsetof(verify_opts, login.pin.fd), "N",
+	  N_("log in with the PIN from file descriptor N") },
+	{ NULL, 0, 0, 0, NULL, NULL },
+};
+
+static void defaults(void *values)
+{
+	((verify_opts *)values)->login.pin.fd = -1;
+}
+
+const gm_command_options cmd_verify_options = {
+	options, sizeof(verify_opts), defaults, NULL
+};
+
 int cmd_verify(gm_cli *cli, int argc, char **argv)
 {
-	verify_opts o = { 0 };
-	const gm_option opts[] = {
-		{ "cert", 0, GM_OPT_STRING, &o.cert, "FILE",
-		  N_("verify this certificate (PEM or DER; more PEM certificates "
-		  "after it are intermediates) instead of the token's") },
-		{ "previous", 0, GM_OPT_STRING, &o.previous, "FILE",
-		  N_("the certificate it renewed: run the post-renewal check") },
-		{ "ca-bundle", 0, GM_OPT_STRING, &o.ca_bundle, "FILE",
-		  N_("trust anchors (default: [service] chain_bundle)") },
-		{ "pin-file", 0, GM_OPT_STRING, &o.login.pin.file, "FILE",
-		  N_("log in with the PIN from FILE to check the private key") },
-		{ "pin-fd", 0, GM_OPT_INT, &o.login.pin.fd, "N",
-		  N_("log in with the PIN from file descriptor N") },
-		{ NULL, 0, 0, NULL, NULL, NULL },
-	};
+	const verify_opts o = *(const verify_opts *)cli->opts;
 	verify_run v = { .cli = cli, .o = &o, .ok = 1 };
 	gm_error err;
 	int r;
 
-	o.login.pin.fd = -1;
-	r = gm_cli_parse_noargs(cli, opts, argc, argv);
-	if (r)
-		return r > 0 ? GM_EXIT_OK : GM_EXIT_USAGE;
-	if (gm_cli_setup(cli, GM_CMD_CONFIG, &err))
-		return gm_cli_report_error(cli, &err);
+	(void)argc;
+	(void)argv;
 	v.ca = o.ca_bundle ? o.ca_bundle : cli->cfg.chain_bundle;
 	if (!v.ca) {
 		gm_fail(&err, GM_EXIT_USAGE, "set [service] chain_bundle in the "
@@ -372,15 +380,9 @@ int cmd_verify(gm_cli *cli, int argc, char **argv)
 
 		cJSON_AddBoolToObject(doc, "ok", v.ok);
 		cJSON_AddItemToObject(doc, "certificates", v.items);
-		if (!v.ok) {
-			cJSON *e = cJSON_AddObjectToObject(doc, "error");
-
-			cJSON_AddNumberToObject(e, "exit_code", GM_EXIT_VERIFY);
-			cJSON_AddStringToObject(e, "message", err.msg);
-			cJSON_AddStringToObject(e, "fix", err.fix);
-			cJSON_AddStringToObject(e, "reason",
-						gm_error_reason_name(&err));
-		}
+		if (!v.ok)
+			cJSON_AddItemToObject(doc, "error",
+					      gm_cli_error_json(&err));
 		gm_cli_print_json(doc);
 	} else {
 		cJSON_Delete(v.items);
@@ -389,10 +391,8 @@ int cmd_verify(gm_cli *cli, int argc, char **argv)
 		else
 			gm_printf(_("Verification FAILED: %s.\n"), v.failed);
 	}
-	if (!v.ok) {
-		gm_fprintf(stderr, _("gmrenew: error: %s\n"), err.msg);
-		gm_fprintf(stderr, _("gmrenew: what to do: %s\n"), err.fix);
-	}
+	if (!v.ok)
+		gm_cli_error_text(&err);
 	free(v.state_dir);
 	return v.ok ? GM_EXIT_OK : GM_EXIT_VERIFY;
 }

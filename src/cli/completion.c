@@ -40,11 +40,11 @@ static void bash_value_opts(FILE *f, const gm_option *t, int files)
 			gm_fprintf(f, "|--%s", t[i].name);
 }
 
-static void bash_command(gm_cli *cli, const gm_option *opts)
+static void bash_command(FILE *f, const gm_command *cmd)
 {
-	FILE *f = cli->help_data;
+	const gm_option *opts = gm_command_table(cmd);
 
-	gm_fprintf(f, "\t%s)\n\t\tcase $prev in\n\t\t--_none_", cli->command->name);
+	gm_fprintf(f, "\t%s)\n\t\tcase $prev in\n\t\t--_none_", cmd->name);
 	bash_value_opts(f, opts, 1);
 	fputs(") COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n"
 	      "\t\t--_none_", f);
@@ -83,7 +83,7 @@ void gm_completion_bash(FILE *f)
 	fputs("\" -- \"$cur\"))\n\t\t\treturn\n\t\tfi\n"
 	      "\t\topts=\"--version\" ;;\n", f);
 	for (i = 0; gm_commands[i].name; i++)
-		gm_cli_each_help(&gm_commands[i], bash_command, f);
+		bash_command(f, &gm_commands[i]);
 	fputs("\tesac\n\topts+=\" --help -h", f);
 	bash_words(f, gm_global_options);
 	fputs("\"\n\tCOMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n}\n"
@@ -135,13 +135,11 @@ static void zsh_specs(FILE *f, const gm_option *t)
 	}
 }
 
-static void zsh_command(gm_cli *cli, const gm_option *opts)
+static void zsh_command(FILE *f, const gm_command *cmd)
 {
-	FILE *f = cli->help_data;
-
 	gm_fprintf(f, "\t%s)\n\t\t_arguments -s \"${global[@]}\" \\\n",
-		cli->command->name);
-	zsh_specs(f, opts);
+		cmd->name);
+	zsh_specs(f, gm_command_table(cmd));
 	fputs("\t\t'*:argument: '\n\t\t;;\n", f);
 }
 
@@ -166,7 +164,7 @@ void gm_completion_zsh(FILE *f)
 	      "\ncase $state in\ncommand)\n\t_describe -t commands command "
 	      "commands\n\t;;\nargument)\n\tcase $line[1] in\n", f);
 	for (i = 0; gm_commands[i].name; i++)
-		gm_cli_each_help(&gm_commands[i], zsh_command, f);
+		zsh_command(f, &gm_commands[i]);
 	fputs("\tesac\n\t;;\nesac\n", f);
 }
 

@@ -97,5 +97,8 @@ typedef struct gm_wait_options {
  * owned by the user. */
 int gm_pin_map_check(const char *path, gm_error *err);
 int cmd_renew_wait(gm_cli *cli, const gm_wait_options *o);
+/* "gmrenew: ..." on stderr, a note for the user while waiting. */
+void gm_cli_note(gm_cli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

@@ -278,15 +278,6 @@ static void option_items(gm_doc *d, const gm_option *t)
 	}
 }
 
-static void command_options(gm_cli *cli, const gm_option *opts)
-{
-	gm_doc *d = cli->help_data;
-
-	if (opts && opts[0].name) {
-		gm_doc_para(d, _("Options:"));
-		option_items(d, opts);
-	}
-}
 
 void gm_manual_command(gm_doc *d, const gm_command *cmd)
 {
@@ -299,7 +290,10 @@ void gm_manual_command(gm_doc *d, const gm_command *cmd)
 	gm_doc_para(d, _(cmd->summary));
 	if (cmd->description)
 		gm_doc_para(d, _(cmd->description));
-	gm_cli_each_help(cmd, command_options, d);
+	if (gm_command_table(cmd)[0].name) {
+		gm_doc_para(d, _("Options:"));
+		option_items(d, gm_command_table(cmd));
+	}
 }
 
 static void header(gm_doc *d)

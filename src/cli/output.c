@@ -34,7 +34,14 @@ static int unsafe_cp(unsigned long c)
 	       (c >= 0x2066 && c <= 0x2069);
 }
 
-char *gm_sanitize(const char *s)
+/* How one character is written when it is not kept as it is: the escape
+ * into buf (at least 16 bytes), or 0 to keep it. bad: a byte that is not
+ * valid UTF-8 (cp is then U+FFFD). */
+typedef int (*escape_fn)(const unsigned char *p, unsigned long cp, int bad,
+			 char *buf, size_t n);
+
+/* A copy of s with each character either kept or escaped by esc. */
+static char *escape_text(const char *s, escape_fn esc)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	size_t cap = strlen((const char *)p) * 6 + 1, n = 0;
@@ -43,14 +50,12 @@ char *gm_sanitize(const char *s)
 
 	while (*p) {
 		size_t len = utf8_next(p, &cp);
+		int bad = cp == 0xfffd && len == 1 && p[0] >= 0x80;
+		char buf[16];
 
-		if (cp == 0xfffd && len == 1 && p[0] >= 0x80)
-			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", p[0]);
-		else if (cp < 0x80 && unsafe_cp(cp))
-			n += (size_t)snprintf(out + n, cap - n, "\\x%02lx", cp);
-		else if (unsafe_cp(cp))
-			n += (size_t)snprintf(out + n, cap - n, "\\u%04lx", cp);
-		else {
+		if (esc(p, cp, bad, buf, sizeof(buf))) {
+			n += (size_t)snprintf(out + n, cap - n, "%s", buf);
+		} else {
 			memcpy(out + n, p, len);
 			n += len;
 		}
@@ -58,6 +63,41 @@ char *gm_sanitize(const char *s)
 	}
 	out[n] = '\0';
 	return out;
+}
+
+/* For a terminal: bad bytes and C0 and DEL as \xHH, the rest \uXXXX. */
+static int terminal_escape(const unsigned char *p, unsigned long cp, int bad,
+			   char *buf, size_t n)
+{
+	if (bad)
+		snprintf(buf, n, "\\x%02x", p[0]);
+	else if (cp < 0x80 && unsafe_cp(cp))
+		snprintf(buf, n, "\\x%02lx", cp);
+	else if (unsafe_cp(cp))
+		snprintf(buf, n, "\\u%04lx", cp);
+	else
+		return 0;
+	return 1;
+}
+
+/* In JSON text (cJSON escapes C0 itself): bad bytes as \ufffd, DEL, C1,
+ * bidi and separators as \uXXXX. */
+static int json_escape(const unsigned char *p, unsigned long cp, int bad,
+		       char *buf, size_t n)
+{
+	(void)p;
+	if (bad)
+		snprintf(buf, n, "\\ufffd");
+	else if (cp >= 0x7f && unsafe_cp(cp))
+		snprintf(buf, n, "\\u%04lx", cp);
+	else
+		return 0;
+	return 1;
+}
+
+char *gm_sanitize(const char *s)
+{
+	return escape_text(s, terminal_escape);
 }
 
 /* One conversion spec (from '%' to its conversion character) with any '*'
@@ -175,55 +215,51 @@ void gm_fputs(const char *s, FILE *f)
  * strings JSON text is ASCII, so only string contents change. */
 char *gm_json_text_safe(const char *text)
 {
-	const unsigned char *p = (const unsigned char *)text;
-	size_t cap = strlen(text) * 6 + 1, n = 0;
-	char *out = gm_xmalloc(cap);
-	unsigned long cp;
-
-	while (*p) {
-		size_t len = utf8_next(p, &cp);
-
-		if (cp == 0xfffd && len == 1 && p[0] >= 0x80)
-			n += (size_t)snprintf(out + n, cap - n, "\\ufffd");
-		else if (cp >= 0x7f && unsafe_cp(cp))
-			n += (size_t)snprintf(out + n, cap - n, "\\u%04lx", cp);
-		else {
-			memcpy(out + n, p, len);
-			n += len;
-		}
-		p += len;
-	}
-	out[n] = '\0';
-	return out;
+	return escape_text(text, json_escape);
 }
 
-int gm_cli_report_error(gm_cli *cli, const gm_error *err)
+static int exit_code_of(const gm_error *err)
 {
-	int code = err->code ? (int)err->code : GM_EXIT_FAILED;
+	return err->code ? (int)err->code : GM_EXIT_FAILED;
+}
 
-	gm_outcome_error(err);
-	if (cli && cli->json) {
-		cJSON *doc = cJSON_CreateObject();
-		cJSON *e = cJSON_AddObjectToObject(doc, "error");
+cJSON *gm_cli_error_json(const gm_error *err)
+{
+	cJSON *e = cJSON_CreateObject();
 
-		cJSON_AddNumberToObject(e, "exit_code", code);
-		cJSON_AddStringToObject(e, "message", err->msg);
-		cJSON_AddStringToObject(e, "reason", gm_error_reason_name(err));
-		if (err->fix[0])
-			cJSON_AddStringToObject(e, "fix", err->fix);
-		else
-			cJSON_AddNullToObject(e, "fix");
-		cJSON_AddBoolToObject(doc, "ok", 0);
-		gm_cli_print_json(doc);
-	}
+	cJSON_AddNumberToObject(e, "exit_code", exit_code_of(err));
+	cJSON_AddStringToObject(e, "message", err->msg);
+	cJSON_AddStringToObject(e, "reason", gm_error_reason_name(err));
+	if (err->fix[0])
+		cJSON_AddStringToObject(e, "fix", err->fix);
+	else
+		cJSON_AddNullToObject(e, "fix");
+	return e;
+}
+
+void gm_cli_error_text(const gm_error *err)
+{
 	/* not due is an answer, not a failure */
-	gm_print_wrapped(stderr, code == GM_EXIT_NOT_DUE ?
+	gm_print_wrapped(stderr, exit_code_of(err) == GM_EXIT_NOT_DUE ?
 			 _("gmrenew: nothing to do: ") : _("gmrenew: error: "),
 			 0, "%s", err->msg);
 	if (err->fix[0])
 		gm_print_wrapped(stderr, _("gmrenew: what to do: "), 0, "%s",
 				 err->fix);
-	return code;
+}
+
+int gm_cli_report_error(gm_cli *cli, const gm_error *err)
+{
+	gm_outcome_error(err);
+	if (cli && cli->json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		cJSON_AddItemToObject(doc, "error", gm_cli_error_json(err));
+		cJSON_AddBoolToObject(doc, "ok", 0);
+		gm_cli_print_json(doc);
+	}
+	gm_cli_error_text(err);
+	return exit_code_of(err);
 }
 
 void gm_json_add_str(cJSON *o, const char *key, const char *value)

@@ -163,8 +163,7 @@ int gm_renew_session_open(gm_cli *cli, gm_renew_session *rs, gm_error *err)
 		.session = cli->session, .profile = &cli->profile,
 		.token = &cli->token, .service = rs->service,
 		.policy = &rs->policy,
-		.chain_bundle = cli->cfg.chain_bundle ? cli->cfg.chain_bundle :
-			cli->cfg.ca_bundle,
+		.chain_bundle = cli->cfg.chain_bundle,
 		.state_dir = rs->state_dir, .now = cli->now,
 		.hooks = { rs, on_progress, on_code, on_warn, on_resumed,
 			   on_interrupted, on_login },
@@ -265,32 +264,31 @@ static void print_next(const gm_renew_session *rs, int code)
 int gm_renew_report_failure(gm_renew_session *rs, gm_error *err)
 {
 	gm_cli *cli = rs->cli;
-	int code = err->code ? (int)err->code : GM_EXIT_FAILED;
 	char *fix = fix_with_code(err->fix, rs->code);
+	gm_error shown = *err;
+	int code;
 
+	snprintf(shown.fix, sizeof(shown.fix), "%s", fix);
+	free(fix);
+	code = shown.code ? (int)shown.code : GM_EXIT_FAILED;
 	gm_outcome_error(err);
 	if (rs->code[0])
 		gm_outcome_update_code(rs->code);
 	if (cli->json) {
 		cJSON *doc = gm_renew_result_json(rs, 0);
-		cJSON *e = cJSON_AddObjectToObject(doc, "error");
 
-		cJSON_AddNumberToObject(e, "exit_code", code);
-		cJSON_AddStringToObject(e, "message", err->msg);
-		cJSON_AddStringToObject(e, "fix", fix);
-		cJSON_AddStringToObject(e, "reason",
-					gm_error_reason_name(err));
+		cJSON_AddItemToObject(doc, "error", gm_cli_error_json(&shown));
 		gm_cli_print_json(doc);
 	}
-	if (code == GM_EXIT_INTERRUPTED)
+	if (code == GM_EXIT_INTERRUPTED) {
 		gm_fprintf(stderr, _("gmrenew: interrupted (signal %d): the renewal "
 			"stopped at a safe point\n"), (int)stop_signal);
-	else
-		gm_fprintf(stderr, _("gmrenew: %s: %s\n"), code == GM_EXIT_NOT_DUE ?
-			_("nothing to do") : "error", err->msg);
-	if (fix[0])
-		gm_fprintf(stderr, _("gmrenew: what to do: %s\n"), fix);
-	free(fix);
+		if (shown.fix[0])
+			gm_print_wrapped(stderr, _("gmrenew: what to do: "), 0,
+					 "%s", shown.fix);
+	} else {
+		gm_cli_error_text(&shown);
+	}
 	print_next(rs, code);
 	return code;
 }

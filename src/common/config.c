@@ -104,25 +104,23 @@ struct parse_ctx {
 	char problem[256];
 };
 
+static int set_key(struct parse_ctx *ctx, const gm_config_key *k, size_t i,
+		   const char *value);
+
+/* The defaults are the table's: every key that is not a text starts at its
+ * default_text, parsed as a file's value would be. */
 void gm_config_init(gm_config *cfg)
 {
+	struct parse_ctx ctx = { .cfg = cfg, .file = -1 };
 	size_t i;
 
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->connect_timeout_ms = 10000;
-	cfg->total_timeout_ms = 60000;
-	cfg->max_retry_wait_ms = 30000;
-	cfg->tls_min_version = 12;
-	cfg->renew_before_days = 90;
-	cfg->renew_after_days = 90;
-	cfg->extension_days = 1826;
-	cfg->extension_tolerance_days = 31;
-	cfg->clock_skew_seconds = 300;
-	cfg->max_retry_wait_ms = 30000;
-	cfg->tls_min_version = 12;
-	cfg->hook_timeout_seconds = 60;
-	for (i = 0; i < GM_CONFIG_N_KEYS; i++)
+	for (i = 0; i < GM_CONFIG_N_KEYS; i++) {
+		if (gm_config_keys[i].type != GM_CFG_STRING)
+			set_key(&ctx, &gm_config_keys[i], i,
+				gm_config_keys[i].default_text);
 		cfg->origin[i] = -1;
+	}
 }
 
 static void set_str(char **dst, const char *value)
@@ -397,7 +395,28 @@ int gm_config_load_all(gm_config *cfg, const char *explicit_path,
 		explicit_path = env;
 	if (r == 0 && explicit_path)
 		r = gm_config_load(cfg, explicit_path, 1, err);
+	if (r == 0)
+		gm_config_resolve(cfg);
 	return r;
+}
+
+/* The index of [section] name in gm_config_keys. */
+static size_t key_index(const char *section, const char *name)
+{
+	size_t i = 0;
+
+	find_key(section, name, &i);
+	return i;
+}
+
+void gm_config_resolve(gm_config *cfg)
+{
+	size_t chain = key_index("service", "chain_bundle");
+
+	if (cfg->chain_bundle || !cfg->ca_bundle)
+		return;
+	cfg->chain_bundle = gm_xstrdup(cfg->ca_bundle);
+	cfg->origin[chain] = cfg->origin[key_index("service", "ca_bundle")];
 }
 
 char *gm_config_value_text(const gm_config *cfg, size_t i)

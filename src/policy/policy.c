@@ -2,8 +2,9 @@
  * policy.c - when a certificate is valid, expiring or expired, when it may be
  * renewed online, and whether a renewed certificate is acceptable.
  *
- * Pure: no I/O, no clock, no OpenSSL. All arithmetic is done in long long
- * seconds so that windows near the limits of time_t cannot overflow.
+ * Pure: no I/O, no clock, no OpenSSL; the defaults are the
+ * configuration's. All arithmetic is done in long long seconds so that
+ * windows near the limits of time_t cannot overflow.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,13 +14,23 @@
 
 #define DAY 86400LL
 
+void gm_policy_from_config(const gm_config *cfg, gm_policy *p)
+{
+	p->renew_before_days = cfg->renew_before_days;
+	p->renew_after_days = cfg->renew_after_days;
+	p->extension_days = cfg->extension_days;
+	p->extension_tolerance_days = cfg->extension_tolerance_days;
+	p->clock_skew_seconds = cfg->clock_skew_seconds;
+}
+
+/* The defaults are the configuration's (gm_config_keys). */
 void gm_policy_defaults(gm_policy *p)
 {
-	p->renew_before_days = 90;
-	p->renew_after_days = 90;
-	p->extension_days = 1826;
-	p->extension_tolerance_days = 31;
-	p->clock_skew_seconds = 300;
+	gm_config cfg;
+
+	gm_config_init(&cfg);
+	gm_policy_from_config(&cfg, p);
+	gm_config_release(&cfg);
 }
 
 /* floor(a / b) for b > 0, rounding toward minus infinity. */

@@ -91,20 +91,17 @@ static int refusal(const gm_ca_record *rec, const char *subject,
 		gm_time_rfc3339(rec->window_start, opens, sizeof(opens));
 	if (rec->why == GM_REASON_NOT_DUE)
 		return gm_fail(err, GM_EXIT_NOT_DUE,
-			       opens[0] ? "nothing was started; run 'gmrenew "
-			       "renew' again once the CA's window is open" :
 			       "nothing was started; run 'gmrenew renew' again "
-			       "within 90 days of expiry",
+			       "once the CA's window is open",
 			       "the CA's service does not allow renewing '%s' "
 			       "yet (not due)%s%s", subject,
 			       opens[0] ? "; its online renewal opens on " : "",
 			       opens);
 	if (rec->why == GM_REASON_OFFLINE_ONLY)
 		return gm_fail(err, GM_EXIT_OFFLINE,
-			       "mail the Ekey with the filled-in certificate "
-			       "business form (证书业务信息表) to the CA",
-			       "'%s' expired more than 90 days ago: only offline "
-			       "renewal is possible", subject);
+			       gm_advice_offline, "'%s' is past the CA's "
+			       "online renewal window: only offline renewal "
+			       "is possible", subject);
 	return gm_fail(err, GM_EXIT_FAILED, "contact the CA",
 		       "the CA does not allow renewing '%s' online (%s)",
 		       subject, why);

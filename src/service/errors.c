@@ -33,11 +33,9 @@ static const struct code_map code_map[] = {
 	  "together (and, for confirm, that the new certificate is "
 	  "installed)") },
 	{ "not_due", GM_EXIT_NOT_DUE,
-	  N_("nothing to do yet: online renewal opens 90 days before the "
-	  "certificate expires") },
-	{ "offline_only", GM_EXIT_OFFLINE,
-	  N_("renew offline: mail the Ekey and the completed certificate "
-	  "business form (证书业务信息表) to the CA") },
+	  N_("nothing to do yet: renew once the CA's online renewal window "
+	  "is open") },
+	{ "offline_only", GM_EXIT_OFFLINE, gm_advice_offline },
 	{ "revoked", GM_EXIT_FAILED,
 	  N_("a revoked certificate cannot be renewed: contact the CA") },
 	{ "unknown_certificate", GM_EXIT_FAILED,

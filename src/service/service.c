@@ -29,14 +29,17 @@
 /* whatever a configuration says: never unauthenticated or unencrypted */
 #define TLS12_NEVER ":!aNULL:!eNULL"
 
+/* The timeouts and the TLS version are the configuration's defaults
+ * (gm_config_keys). */
 void gm_service_options_defaults(gm_service_options *o)
 {
+	gm_config cfg;
+
 	memset(o, 0, sizeof(*o));
-	o->connect_timeout_ms = 10000;
-	o->total_timeout_ms = 60000;
+	gm_config_init(&cfg);
+	gm_service_options_from_config(o, &cfg);
+	gm_config_release(&cfg);
 	o->max_retries = 3;
-	o->max_retry_wait_ms = 30000;
-	o->tls_min_version = 12;
 }
 
 void gm_service_options_from_config(gm_service_options *o,

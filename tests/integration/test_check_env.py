@@ -539,3 +539,23 @@ def test_usb_ekey_this_user_cannot_open_fails_with_the_udev_rule(ready,
     assert "/etc/udev/rules.d/70-gmrenew-epass3000gm.rules" in c["fix"]
     assert "udevadm control --reload" in c["fix"]
     assert "udevadm trigger" in c["fix"]
+
+
+def test_clock_limit_is_the_configured_skew(tmp_path, token, clean_service):
+    """[policy] clock_skew_seconds is the clock check's limit too."""
+    token.enrolled(clean_service, days_left=30)
+    cfg = config_for(tmp_path, clean_service, token.module,
+                     extra="[policy]\nclock_skew_seconds = 7200\n")
+    clean_service.fault("--kind", "lookup", "--type", "skew",
+                        "--seconds", "3600")
+    res = check_env(cfg, token)
+    only_failed(res)
+    assert "within 120 minutes" in res.check("clock")["summary"], res
+    cfg = config_for(tmp_path, clean_service, token.module,
+                     extra="[policy]\nclock_skew_seconds = 90\n")
+    clean_service.clear_faults()
+    clean_service.fault("--kind", "lookup", "--type", "skew",
+                        "--seconds", "-120")
+    res = check_env(cfg, token)
+    only_failed(res, "clock")
+    assert "more than 90 seconds" in res.check("clock")["summary"], res

@@ -216,3 +216,50 @@ def test_help_lists_only_working_commands(soft):
     # nothing in the help points at a command that does not exist
     for word in re.findall(r"'gmrenew ([a-z][a-z-]+)", p.stdout):
         assert word in names, word
+
+
+def test_unknown_option_without_a_command(soft):
+    p = soft.run("--bogus", check=2)
+    assert "unknown option '--bogus'" in p.stderr, p.stderr
+    assert "no command given" not in p.stderr
+    p = soft.run("--config", check=2)
+    assert "'--config' needs a value" in p.stderr, p.stderr
+
+
+def test_missing_value_names_the_long_option(soft):
+    for cmd in ("renew", "list-certs", "verify"):
+        p = soft.run(cmd, "--pin-file", check=2)
+        assert "'--pin-file' needs a value" in p.stderr, p.stderr
+        assert "\\x" not in p.stderr, p.stderr
+    p = soft.run("renew", "-c", check=2)
+    assert "'-c' needs a value" in p.stderr, p.stderr
+
+
+def test_help_command(soft):
+    p = soft.run("help", "renew", check=0)
+    assert "gmrenew renew [options]" in p.stdout
+    assert "--pin-file" in p.stdout and "--keep-old" in p.stdout
+    assert "gmrenew renew-with-code [options]" not in p.stdout
+    p = soft.run("help", "renew", "verify", check=2)
+    assert "unexpected argument 'verify'" in p.stderr
+
+
+def test_unknown_command_suggests_the_nearest(soft):
+    p = soft.run("renw", check=2)
+    assert "did you mean 'renew'?" in p.stderr, p.stderr
+    p = soft.run("list-cert", check=2)
+    assert "did you mean 'list-certs'?" in p.stderr, p.stderr
+    p = soft.run("help", "verfy", check=2)
+    assert "did you mean 'verify'?" in p.stderr, p.stderr
+    p = soft.run("frobnicate", check=2)
+    assert "did you mean" not in p.stderr
+
+
+def test_extra_arguments_one_message(soft):
+    for args in (("check-env", "x"), ("list-certs", "x"), ("verify", "x"),
+                 ("renew", "x"), ("renew-with-code", "K7QF-3MZP-W9CD-HX2N",
+                                  "x")):
+        p = soft.run(*args, check=2)
+        assert "gmrenew %s: unexpected argument 'x'" % args[0] in p.stderr, \
+            p.stderr
+        assert "Try 'gmrenew %s --help'" % args[0] in p.stderr

@@ -1,8 +1,10 @@
 """docs/cli.md and `gmrenew --help` agree: every command the help lists has
 a section in docs/cli.md; every option `gmrenew CMD --help` prints is in
 that section's options table and every option documented there is in
---help; the global options likewise. The command list comes from
-`gmrenew --help`, so a new command must be documented to pass."""
+--help, with the same meaning (the table's second column is the help text
+of the option tables in src/cli, word for word); the global options
+likewise. The command list comes from `gmrenew --help`, so a new command
+must be documented to pass."""
 import os
 import pathlib
 import re
@@ -50,17 +52,23 @@ def sections(text):
 
 def documented_options(lines):
     """Options in the section's tables, with their argument name."""
-    opts = set()
+    return set(documented_meanings(lines))
+
+
+def documented_meanings(lines):
+    """Option -> the table's meaning column (the --help text)."""
+    out = {}
     for line in lines:
         m = OPTION_CELL.match(line)
         if m:
-            opts.add(m.group(1))
-    return opts
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            out[m.group(1)] = cells[1] if len(cells) > 1 else ""
+    return out
 
 
-def help_block(text, title):
-    """Option lines of a --help block ('Options:' or 'Global options:')."""
-    opts, inside = set(), False
+def help_texts(text, title):
+    """Option -> its help text in a --help block, unwrapped."""
+    out, inside, cur = {}, False, None
     for line in text.splitlines():
         if line.strip() == title:
             inside = True
@@ -69,11 +77,25 @@ def help_block(text, title):
             if not line.strip():
                 break
             if line.startswith(" " * 29):
-                continue    # the help of the option above, wrapped
+                out[cur] += " " + line.strip()
+                continue
             m = HELP_LINE.match(line)
             assert m, "cannot read the help line %r" % line
-            opts.add(line.strip().split("  ")[0].strip())
-    return opts
+            left, help_ = line.strip().split("  ", 1)
+            cur = left.strip()
+            out[cur] = help_.strip()
+    return out
+
+
+def help_block(text, title):
+    """Option lines of a --help block ('Options:' or 'Global options:')."""
+    return set(help_texts(text, title))
+
+
+def meanings_differ(in_help, in_doc):
+    return ["'%s': --help says %r, docs/cli.md %r" % (o, in_help[o], in_doc[o])
+            for o in sorted(set(in_help) & set(in_doc))
+            if in_help[o] != in_doc[o]]
 
 
 def commands():
@@ -109,6 +131,8 @@ def test_every_command_documented_with_its_options():
         for o in sorted(in_doc - in_help):
             problems.append("%s: '%s' is in docs/cli.md, not in --help"
                             % (name, o))
+        problems += ["%s: %s" % (name, d) for d in meanings_differ(
+            help_texts(h, "Options:"), documented_meanings(secs[key]))]
         # the section gives the exit codes
         assert any("Exit codes" in l for l in secs[key]), key
     assert not problems, "\n".join(problems)
@@ -120,6 +144,9 @@ def test_global_options_documented():
     in_doc = documented_options(secs["Global options"])
     in_help = help_block(gm("--help").stdout, "Global options:")
     assert in_help == in_doc, (sorted(in_help ^ in_doc))
+    differ = meanings_differ(help_texts(gm("--help").stdout, "Global options:"),
+                             documented_meanings(secs["Global options"]))
+    assert not differ, "\n".join(differ)
     # a command's help lists the same global options (plus -h, --help)
     cmd_help = help_block(gm("list-certs", "--help").stdout,
                           "Global options:")

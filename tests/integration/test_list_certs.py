@@ -436,3 +436,29 @@ def test_key_pair_found_by_public_key_whatever_its_id(world):
     by_label = {c["label"]: c for c in doc["certificates"]}
     assert by_label["other cert"]["has_private_key"] is None
     assert by_label["lone cert"]["has_private_key"] is False
+
+
+def test_module_handing_out_a_few_handles_a_call(world):
+    """A module may answer C_FindObjects with fewer handles than asked for
+    while more are left (GMSOFT_FIND_MAX=1: one a call); only an answer of
+    none ends the search, so every object is in the snapshot and a
+    renewal on such a module still finds, checks and retires the right
+    objects."""
+    for key_id in ("0a", "0b"):
+        pub = world.root / ("pub-%s.pem" % key_id)
+        cert = world.root / ("cert-%s.pem" % key_id)
+        world.token.gen_key(0, key_id, "key " + key_id, pub)
+        world.service.enroll(pub, cert, days_left=300)
+        world.token.import_cert(0, key_id, "cert " + key_id, cert)
+    whole = world.certs()
+    assert len(whole) == 3
+    few = world.json("list-certs", "--pin-file", world.pin_file,
+                     env=world.env(GMSOFT_FIND_MAX=1))["certificates"]
+    assert [(c["sha256"], c["has_private_key"]) for c in few] == \
+        [(c["sha256"], c["has_private_key"]) for c in whole]
+    world.gmrenew("renew", "--yes", "--cert", "1", "--pin-file",
+                  world.pin_file, env=world.env(GMSOFT_FIND_MAX=1), check=0)
+    after = world.certs()
+    assert len(after) == 3 and all(c["has_private_key"] for c in after)
+    assert sorted(c["days_left"] > 1000 for c in after) == [False, False,
+                                                             True]

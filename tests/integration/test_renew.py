@@ -455,3 +455,20 @@ def test_expired_within_90_days_renews_online(tmp_path):
         assert new["days_left"] in (1795, 1796)
     finally:
         w.close()
+
+
+def test_configured_window_shows_in_the_messages(tmp_path):
+    """[policy] renew_after_days = 60: a certificate expired 70 days ago is
+    offline only, and the message gives the configured 60 days."""
+    w = gmtest.World(tmp_path, days_left=-70)
+    try:
+        w.config.write_text(w.config.read_text() +
+                            "\n[policy]\nrenew_after_days = 60\n")
+        p = w.gmrenew("renew", "--pin-file", w.pin_file, check=4)
+        assert "more than 60 days ago" in p.stderr, p.stderr
+        assert "90" not in p.stderr, p.stderr
+        p = w.gmrenew("renew", "--cert", "1", "--pin-file", w.pin_file,
+                      check=4)
+        assert "ends 60 days after expiry" in p.stderr, p.stderr
+    finally:
+        w.close()

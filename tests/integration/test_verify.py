@@ -308,3 +308,20 @@ def test_journal_after_renewal(world):
     assert checks(doc["certificates"][0]) == {
         "chain": "pass", "validity": "pass", "key": "pass",
         "renewal": "pass"}
+
+
+def test_ca_bundle_is_the_default_chain_bundle(bench):
+    """Without [service] chain_bundle, verify (like renew) checks the chain
+    against [service] ca_bundle."""
+    root, _, leaf = bench.m.chain("v2", 2, SUBJECT, days=300)
+    bench.put(leaf)
+    bundle(bench.bundle_file, root)
+    bench.config.write_text(
+        "[token]\nmodule = %s\n\n[service]\nca_bundle = %s\n\n"
+        "[renewal]\nstate_dir = %s\n" % (bench.token.module,
+                                        bench.bundle_file,
+                                        bench.root / "state"))
+    doc = bench.json()
+    assert doc["ok"] is True, doc
+    (item,) = doc["certificates"]
+    assert checks(item)["chain"] == "pass"

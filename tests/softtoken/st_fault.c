@@ -149,6 +149,7 @@ static CK_RV load_numbers(struct gmsoft_faults *f)
 	rv = rv ? rv : env_ulong("GMSOFT_KILL_AFTER", &f->kill_after);
 	rv = rv ? rv : env_ulong("GMSOFT_KILL_IN_WRITE", &f->kill_in_write);
 	rv = rv ? rv : env_ulong("GMSOFT_LIE_LENGTH", &f->lie_length);
+	rv = rv ? rv : env_ulong("GMSOFT_FIND_MAX", &f->find_max);
 	f->remove_all = !getenv("GMSOFT_REMOVE_SLOT");
 	rv = rv ? rv : env_ulong("GMSOFT_REMOVE_SLOT", &slot);
 	f->remove_slot = slot;

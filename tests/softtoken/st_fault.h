@@ -64,6 +64,8 @@ struct gmsoft_faults {
 	unsigned long kill_in_write;
 	unsigned long latency_call, latency_keygen, latency_sign; /* ms */
 	unsigned long lie_length;  /* added to every value length returned */
+	unsigned long find_max;    /* C_FindObjects hands out at most this
+				      many handles a call (0: all asked) */
 	char trace[PATH_MAX];      /* "" when off */
 };
 

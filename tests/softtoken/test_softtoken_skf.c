@@ -130,7 +130,10 @@ static int teardown(void **state)
 
 static void path_in_state(char *buf, size_t size, const char *name)
 {
-	snprintf(buf, size, "%s/%s", state_dir, name);
+	int n = snprintf(buf, size, "%s/%s", state_dir, name);
+
+	if (n < 0 || (size_t)n >= size)
+		fail_msg("path too long: %s/%s", state_dir, name);
 }
 
 static void write_file(const char *name, const void *data, size_t len)

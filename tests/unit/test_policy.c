@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include <cmocka.h>
 
 #include "gmrenew/policy.h"
@@ -43,6 +45,34 @@ static void defaults(void **state)
 	assert_int_equal(p.extension_days, 1826);
 	assert_int_equal(p.extension_tolerance_days, 31);
 	assert_int_equal(p.clock_skew_seconds, 300);
+}
+
+/* The configuration's defaults are its key table's, and the policy of a
+ * configuration is what the file says. */
+static void defaults_are_the_config_tables(void **state)
+{
+	gm_config cfg;
+	gm_policy p;
+	gm_error err;
+	size_t i;
+
+	(void)state;
+	gm_config_init(&cfg);
+	for (i = 0; gm_config_keys[i].name; i++) {
+		char *v = gm_config_value_text(&cfg, i);
+
+		if (gm_config_keys[i].type != GM_CFG_STRING)
+			assert_string_equal(v, gm_config_keys[i].default_text);
+		free(v);
+	}
+	assert_int_equal(gm_config_load_string(&cfg, "[policy]\n"
+					       "renew_before_days = 60\n",
+					       &err), 0);
+	gm_policy_from_config(&cfg, &p);
+	assert_int_equal(p.renew_before_days, 60);
+	assert_int_equal(at(&p, T_2025, T_2030, T_2030 - 61 * DAY).renewal,
+			 GM_RENEWAL_NOT_DUE);
+	gm_config_release(&cfg);
 }
 
 static void window_opens(void **state)
@@ -348,6 +378,7 @@ int main(void)
 		cmocka_unit_test(renewal_not_before),
 		cmocka_unit_test(renewal_extension_edges),
 		cmocka_unit_test(renewal_several),
+		cmocka_unit_test(defaults_are_the_config_tables),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -47,8 +47,11 @@ int p11_find(gm_session *s, CK_ATTRIBUTE *tmpl, CK_ULONG n_tmpl,
 			break;
 		}
 		count += got;
-		/* fewer than asked for: that was the last of them */
-		if (got < FIND_BATCH || count >= OBJECTS_MAX)
+		/* Only an answer of none ends the search: the standard lets a
+		 * module hand out fewer handles than asked for while more are
+		 * left, and an object missed here would be missing from the
+		 * snapshot every decision is taken from. */
+		if (got == 0 || count >= OBJECTS_MAX)
 			break;
 	}
 	rv_final = f->C_FindObjectsFinal(p11_h(s));
