@@ -114,6 +114,7 @@ void gm_doc_example(gm_doc *d, const char *lines);
 typedef struct gm_cli {
 	/* global options */
 	const char *module_opt;
+	const char *api_opt;		/* --api: auto, pkcs11, skf */
 	const char *token_opt;
 	const char *config_opt;
 	int json;
@@ -171,6 +172,10 @@ void gm_cli_print_options(FILE *f, const gm_option *table);
 void gm_cli_help_line(FILE *f, const char *left, const char *help);
 
 /* Shared setup by flags; fills cli. */
+/* The token library's interface: --api, else [token] api, chosen by
+ * what the library at path exports (gm_token_api_choose). */
+int gm_cli_choose_api(gm_cli *cli, const char *path, gm_api_choice *out,
+		      gm_error *err);
 int gm_cli_setup(gm_cli *cli, unsigned flags, gm_error *err);
 void gm_cli_teardown(gm_cli *cli);
 

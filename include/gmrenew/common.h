@@ -226,7 +226,7 @@ typedef struct gm_config_key {
 	const char *help;		/* N_(): what it means */
 } gm_config_key;
 
-#define GM_CONFIG_N_KEYS 22
+#define GM_CONFIG_N_KEYS 23
 #define GM_CONFIG_MAX_FILES 3
 extern const gm_config_key gm_config_keys[GM_CONFIG_N_KEYS + 1];
 
@@ -236,6 +236,7 @@ typedef struct gm_config {
 	char *module;		/* PKCS#11 module path */
 	char *profile;		/* vendor profile name, NULL = by module */
 	char *token_uri;	/* RFC 7512 URI selecting the token */
+	char *token_api;	/* "auto", "pkcs11", "skf"; NULL = auto */
 	/* [service] */
 	char *service_url;
 	char *ca_bundle;	/* trust anchors for the service's TLS */

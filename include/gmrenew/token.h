@@ -28,6 +28,17 @@ typedef enum gm_pubkey_attr {
 	GM_PUBKEY_MODULUS_XY,	/* CKA_MODULUS holding raw X||Y (FEITIAN) */
 } gm_pubkey_attr;
 
+/* How an SKF (GM/T 0016) library was built, and the ids it takes
+ * (docs/skf.md): the ABI is the vendor's, so it is data. */
+typedef struct gm_skf_abi {
+	unsigned ulong_size;		/* bytes of ULONG: 8 FEITIAN x86-64, 4 */
+	unsigned bool_size;		/* bytes of BOOL: 4, or 8 (long) */
+	int packed;			/* structures #pragma pack(1) */
+	unsigned long sm2_sign_alg;	/* SGD_SM2_1: 0x00020100 FEITIAN */
+	unsigned long sm3_alg;		/* SGD_SM3: 0x00000001 */
+	char application[33];		/* "" = the only one on the device */
+} gm_skf_abi;
+
 typedef struct gm_profile {
 	char name[32];			/* "epass3000gm", "pkcs11-ec" */
 	/* PKCS#11 numbers (CK_KEY_TYPE, CK_MECHANISM_TYPE) as data */
@@ -52,6 +63,7 @@ typedef struct gm_profile {
 	char module_manufacturer[33];
 	char token_manufacturer[33];
 	char token_model[17];
+	gm_skf_abi skf;			/* the SKF side of the same driver */
 } gm_profile;
 
 /* A built-in profile by name, with the config's [profile.NAME] keys applied;
@@ -88,6 +100,45 @@ const char *gm_module_path(const gm_module *m);
 /* The backend's name: "pkcs11". */
 const char *gm_module_api(const gm_module *m);
 int gm_module_get_info(gm_module *m, gm_module_info *out, gm_error *err);
+
+/* ---- Which interface of the library (docs/skf.md) ---- */
+
+typedef enum gm_token_api {
+	GM_API_AUTO = 0,	/* what the library exports */
+	GM_API_PKCS11,
+	GM_API_SKF,		/* GM/T 0016-2012 */
+} gm_token_api;
+
+/* "auto", "pkcs11" or "skf" (NULL: auto); where names the source in the
+ * message (GM_EXIT_USAGE). */
+int gm_token_api_parse(const char *text, const char *where,
+		       gm_token_api *out, gm_error *err);
+const char *gm_token_api_name(gm_token_api api);
+
+typedef struct gm_api_choice {
+	int pkcs11;		/* exports C_GetFunctionList */
+	int skf;		/* 1: every SKF function gmrenew needs; -1 some;
+				 * 0 none */
+	char skf_missing[256];	/* the SKF functions missing (skf = -1) */
+	gm_token_api used;	/* PKCS11 or SKF */
+	char why[160];		/* why that one, in words */
+} gm_api_choice;
+
+/* Looks at what the library at path exports and picks the interface:
+ * want, if it offers it (else GM_EXIT_ENV naming what is missing); for
+ * auto the one it offers, or, offering both, SKF for the epass3000gm
+ * profile and PKCS#11 for any other. Neither: GM_EXIT_ENV. */
+int gm_token_api_choose(const char *path, gm_token_api want,
+			const char *profile, gm_api_choice *out,
+			gm_error *err);
+/* What each device tells beyond gm_token_info, one line each (SKF: the
+ * DEVINFO's firmware, DevAuthAlgId, space); none for PKCS#11. Caller
+ * frees each line and the array. */
+int gm_module_device_details(gm_module *m, char ***lines, size_t *n,
+			     gm_error *err);
+/* gm_module_open through the interface api (PKCS11 or SKF). */
+int gm_module_open_api(const char *path, gm_token_api api, gm_module **out,
+		       gm_error *err);
 
 /* ---- Tokens ---- */
 

@@ -229,10 +229,48 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/* Which interfaces the library offers, which one is used and why. */
+static int driver_api(ce_run *r, ce_check *c, gm_api_choice *api)
+{
+	gm_error err;
+
+	if (gm_cli_choose_api(r->cli, r->module_path, api, &err) < 0) {
+		problem_err(c, CE_FAIL, &err);
+		return -1;
+	}
+	ce_detail(c, _("the library offers %s"),
+		  api->pkcs11 && api->skf == 1 ? _("PKCS#11 and SKF (GM/T 0016)") :
+		  api->pkcs11 ? "PKCS#11" : _("SKF (GM/T 0016)"));
+	if (api->pkcs11 && api->skf < 0)
+		ce_detail(c, _("SKF is incomplete: no %s"), api->skf_missing);
+	ce_detail(c, _("using %s: %s"), api->used == GM_API_SKF ? "SKF" :
+		  "PKCS#11", _(api->why));
+	return 0;
+}
+
+/* SKF: what each device says about itself (DEVINFO). */
+static void skf_devices(ce_run *r, ce_check *c)
+{
+	char **lines = NULL;
+	size_t n = 0, i;
+	gm_error err;
+
+	if (gm_module_device_details(r->cli->module, &lines, &n, &err) < 0) {
+		ce_detail(c, "%s", err.msg);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		ce_detail(c, "%s", lines[i]);
+		free(lines[i]);
+	}
+	free(lines);
+}
+
 static void check_driver(ce_run *r)
 {
 	ce_check *c = &r->checks[CE_DRIVER];
 	gm_cli *cli = r->cli;
+	gm_api_choice api;
 	gm_error err;
 
 	r->module_path = gm_module_locate(cli->module_opt, &cli->cfg,
@@ -242,7 +280,10 @@ static void check_driver(ce_run *r)
 		return;
 	}
 	ce_detail(c, _("module '%s'"), r->module_path);
-	if (gm_module_open(r->module_path, &cli->module, &err) < 0) {
+	if (driver_api(r, c, &api) < 0)
+		return;
+	if (gm_module_open_api(r->module_path, api.used, &cli->module,
+			       &err) < 0) {
 		problem_err(c, CE_FAIL, &err);
 		return;
 	}
@@ -251,6 +292,12 @@ static void check_driver(ce_run *r)
 		return;
 	}
 	r->have_info = 1;
+	if (api.used == GM_API_SKF) {
+		skf_devices(r, c);
+		ce_set(c, CE_PASS, NULL, _("SKF (GM/T 0016) library %s"),
+		       base_name(r->module_path));
+		return;
+	}
 	ce_detail(c, _("PKCS#11 %u.%u, library version %u.%u"),
 		  r->info.cryptoki_major, r->info.cryptoki_minor,
 		  r->info.library_major, r->info.library_minor);
@@ -422,7 +469,12 @@ static void check_pin(ce_run *r)
 		problem_err(c, CE_FAIL, &err);
 		return;
 	}
-	ce_detail(c, _("read from the token's flags; no PIN was asked"));
+	if (ps.tries_left >= 0)
+		ce_detail(c, _("%d tries left, read from the token "
+			       "(SKF_GetPINInfo); no PIN was asked"),
+			  ps.tries_left);
+	else
+		ce_detail(c, _("read from the token's flags; no PIN was asked"));
 	if (ps.pin_pad)
 		ce_detail(c, _("the PIN is typed on the token's PIN pad"));
 	if (ps.locked)

@@ -36,6 +36,9 @@ static int matches(const gm_cert_view *v, const char *sel)
 
 	if (*sel && !*end && len < 4)
 		return idx == v->index;
+	if (v->obj->container && v->obj->container[0] &&
+	    !strcmp(v->obj->container, sel))
+		return 1;	/* SKF software names a certificate so */
 	if (!v->obj->parsed)
 		return 0;
 	if (len >= 8 && !strncasecmp(v->obj->facts.sha256_hex, sel, len) && len <= 64)
@@ -287,7 +290,7 @@ static int print_result(gm_renew_session *rs, const gm_cert_view *old,
 
 static const gm_option options[] = {
 	{ "cert", 'c', GM_OPT_STRING, OPT(cert), "SEL",
-	  N_("certificate to renew: index, serial or SHA-256") },
+	  N_("certificate to renew: index, serial, SHA-256 or container") },
 	{ "yes", 'y', GM_OPT_BOOL, OPT(yes), NULL,
 	  N_("do not ask for confirmation") },
 	{ "dry-run", 'n', GM_OPT_BOOL, OPT(dry_run), NULL,

@@ -31,6 +31,9 @@ const gm_option gm_global_options[] = {
 	  N_("also append the outcome to FILE") },
 	{ "not-due-exit", 0, GM_OPT_INT, CLI(not_due_exit), "CODE",
 	  N_("exit with CODE instead of 3 when nothing is due") },
+	{ "api", 0, GM_OPT_STRING, CLI(api_opt), "API",
+	  N_("the token library's interface: pkcs11, skf (GM/T 0016), or "
+	     "auto (what it offers)") },
 	{ NULL, 0, 0, 0, NULL, NULL },
 };
 

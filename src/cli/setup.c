@@ -21,8 +21,24 @@ static int load_config(gm_cli *cli, gm_error *err)
 	return r;
 }
 
+int gm_cli_choose_api(gm_cli *cli, const char *path, gm_api_choice *out,
+		      gm_error *err)
+{
+	gm_token_api want;
+
+	if (cli->api_opt ? gm_token_api_parse(cli->api_opt, "--api", &want, err)
+			 : gm_token_api_parse(cli->cfg.token_api,
+					      "configuration [token] api", &want,
+					      err))
+		return -1;
+	/* both APIs: SKF when the configuration names the epass3000gm
+	 * profile (docs/skf.md, "Which API") */
+	return gm_token_api_choose(path, want, cli->cfg.profile, out, err);
+}
+
 static int open_module(gm_cli *cli, gm_error *err)
 {
+	gm_api_choice choice;
 	gm_profile hint;
 	char *path;
 	int r;
@@ -35,8 +51,12 @@ static int open_module(gm_cli *cli, gm_error *err)
 	path = gm_module_locate(cli->module_opt, &cli->cfg, &hint, err);
 	if (!path)
 		return -1;
-	gm_debug("loading PKCS#11 module '%s'", path);
-	r = gm_module_open(path, &cli->module, err);
+	r = gm_cli_choose_api(cli, path, &choice, err);
+	if (!r) {
+		gm_debug("loading token library '%s' (%s)", path,
+			 gm_token_api_name(choice.used));
+		r = gm_module_open_api(path, choice.used, &cli->module, err);
+	}
 	free(path);
 	return r;
 }

@@ -27,6 +27,10 @@ const gm_config_key gm_config_keys[GM_CONFIG_N_KEYS + 1] = {
 	    N_("chosen by what the token offers"),
 	    N_("the vendor profile: epass3000gm or pkcs11-ec, or a "
 	       "[profile.NAME] section")),
+	KEY("token", "api", GM_CFG_STRING, token_api, 0, 0, "API", "auto",
+	    N_("the token library's interface: pkcs11, skf (GM/T 0016), or "
+	       "auto: what it offers (both: SKF for the epass3000gm "
+	       "profile)")),
 	KEY("token", "uri", GM_CFG_STRING, token_uri, 0, 0, "URI",
 	    N_("the only token inserted"),
 	    N_("an RFC 7512 URI that selects one token, e.g. "
@@ -338,6 +342,7 @@ void gm_config_release(gm_config *cfg)
 	free(cfg->module);
 	free(cfg->profile);
 	free(cfg->token_uri);
+	free(cfg->token_api);
 	free(cfg->service_url);
 	free(cfg->tls12_ciphers);
 	free(cfg->tls13_ciphers);

@@ -251,6 +251,13 @@ static int old_key(gm_run *r, gm_token_snapshot *v, int *key_index,
 	return 0;
 }
 
+/* The token cannot rename (SKF: a container's name is fixed when it is
+ * made): the pending pair is known by its id alone, never by a label. */
+static int names_fixed(const gm_run *r)
+{
+	return !gm_session_can_relabel(r->ctx->session);
+}
+
 static int generate_pending(gm_run *r, gm_snapshot_key *out, gm_error *err)
 {
 	unsigned char id[16];
@@ -259,14 +266,24 @@ static int generate_pending(gm_run *r, gm_snapshot_key *out, gm_error *err)
 	if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
 			       "cannot get random bytes for the key id");
+	hex = gm_hex(id, sizeof(id));
+	/* no label to find it by: the journal names it before it exists */
+	if (names_fixed(r)) {
+		gm_journal_set(&r->journal, "new_id", hex);
+		if (gm_journal_write(&r->journal, err)) {
+			free(hex);
+			return -1;
+		}
+	}
 	gm_run_progress(r, GM_STEP_KEY);
 	if (gm_token_new_keypair(r->ctx->session, id, sizeof(id), r->pending,
-				 out, err))
+				 out, err)) {
+		free(hex);
 		return gm_error_prefix(err, "generating the new key pair");
+	}
 	r->changed = 1;
 	if (r->view)
 		gm_snapshot_add_key(r->view, out);
-	hex = gm_hex(id, sizeof(id));
 	gm_journal_set(&r->journal, "new_id", hex);
 	free(hex);
 	return 0;
@@ -304,8 +321,9 @@ static int find_pending(gm_run *r, const gm_token_snapshot *v)
 	for (i = v->n_keys; i-- > 0;) {
 		const gm_snapshot_key *k = &v->keys[i];
 
-		if (!k->label || strcmp(k->label, r->pending) ||
-		    !has_both(k) || !k->pubkey)
+		if ((!names_fixed(r) &&
+		     (!k->label || strcmp(k->label, r->pending))) ||
+		    (names_fixed(r) && !want) || !has_both(k) || !k->pubkey)
 			continue;
 		if (want && !same_id(k->id, k->id_len, want))
 			continue;
@@ -752,7 +770,7 @@ static int destroy_old_keys(gm_run *r, const gm_token_snapshot *v,
 static int relabel_key(gm_run *r, const gm_snapshot_key *k, const char *label,
 		       gm_error *err)
 {
-	if (k->label && !strcmp(k->label, label))
+	if (names_fixed(r) || (k->label && !strcmp(k->label, label)))
 		return 0;
 	r->changed = 1;
 	return gm_token_relabel(r->ctx->session, k->ref, label, err);
@@ -777,8 +795,8 @@ static int retire_old(gm_run *r, const gm_token_snapshot *v,
 			return -1;
 		return gm_token_remove(r->ctx->session, old->ref, err);
 	}
-	if (ends_with(old->label, REPLACED))
-		return 0;
+	if (names_fixed(r) || ends_with(old->label, REPLACED))
+		return 0;	/* kept as it is */
 	label = gm_xasprintf("%s%s", old->label ? old->label : "", REPLACED);
 	for (i = 0; i < v->n_keys && !ret; i++)
 		if (is_old_key(v, i, old->facts.pubkey, newk))
@@ -909,6 +927,8 @@ static int retire_pending_work(gm_run *r, const gm_token_snapshot *v,
 	const gm_snapshot_cert *c = &v->certs[p->c];
 	size_t i;
 
+	if (names_fixed(r))	/* only the old pair can go */
+		return p->oc >= 0 && !r->ctx->keep_old;
 	if (!k->label || strcmp(k->label, p->label) || !c->label ||
 	    strcmp(c->label, p->label))
 		return 1;
@@ -930,7 +950,7 @@ static int give_final_labels(gm_run *r, const gm_token_snapshot *v,
 
 	if (relabel_key(r, &v->keys[p->k], p->label, err))
 		return -1;
-	if (c->label && !strcmp(c->label, p->label))
+	if (names_fixed(r) || (c->label && !strcmp(c->label, p->label)))
 		return 0;
 	r->changed = 1;
 	return gm_token_relabel(r->ctx->session, c->ref, p->label, err);

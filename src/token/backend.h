@@ -137,5 +137,6 @@ struct gm_token_backend {
 
 /* The backends built in. */
 extern const gm_token_backend gm_pkcs11_backend;
+extern const gm_token_backend gm_skf_backend;
 
 #endif

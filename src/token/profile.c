@@ -133,6 +133,7 @@ static void profile_from_builtin(const struct builtin_profile *b,
 		snprintf(p->libraries[i], sizeof(p->libraries[i]), "%s",
 			 b->libraries[i]);
 	p->n_libraries = i;
+	gm_skf_abi_builtin(b->name, &p->skf);
 }
 
 static const struct builtin_profile *builtin_find(const char *name)
@@ -333,6 +334,9 @@ int gm_profile_apply_kv(gm_profile *p, const char *section, const char *key,
 	r = apply_format_kv(p, section, key, value, err);
 	if (r <= 0)
 		return r;
+	r = gm_skf_profile_kv(&p->skf, section, key, value, err);
+	if (r <= 0)
+		return r;
 	if (!strcmp(key, "key_type") || !strcmp(key, "keygen_mechanism") ||
 	    !strcmp(key, "sign_mechanism")) {
 		if (parse_number(value, 0xFFFFFFFFULL, &v) < 0)
@@ -400,7 +404,9 @@ int gm_profile_apply_kv(gm_profile *p, const char *section, const char *key,
 		       "public_key, signature, keygen_modulus_bits, "
 		       "keygen_ec_params, container_attribute, "
 		       "module_manufacturer, token_manufacturer, token_model, "
-		       "usb_vendor, usb_product, libraries or base",
+		       "usb_vendor, usb_product, libraries, skf_ulong, "
+		       "skf_bool, skf_packing, skf_sm2_sign_alg, "
+		       "skf_sm3_alg, skf_application or base",
 		       "configuration section '[profile.%s]': unknown key '%s'",
 		       section, key);
 }

@@ -18,6 +18,12 @@ int gm_module_open_backend(const gm_token_backend *be, const char *path,
 int gm_profile_apply_kv(gm_profile *p, const char *section, const char *key,
 			const char *value, gm_error *err);
 
+/* The SKF ABI of a built-in profile, and one skf_* profile key
+ * (src/token/skf/skf_profile.c); 1 when key is not an SKF key. */
+void gm_skf_abi_builtin(const char *profile, gm_skf_abi *out);
+int gm_skf_profile_kv(gm_skf_abi *abi, const char *section, const char *key,
+		      const char *value, gm_error *err);
+
 /* Candidate profiles for detection: those the configuration defines that
  * are not plain EC, then the built-in vendor one (at most max). */
 int gm_profile_candidates(const gm_config *cfg, gm_profile *out, size_t *n,

@@ -37,8 +37,9 @@ class Case:
     """One soft Ekey with one certificate of the shared service, and its own
     configuration and state directory."""
 
-    def __init__(self, root, service):
+    def __init__(self, root, service, api=None):
         self.root = pathlib.Path(root)
+        self.api = api
         self.root.mkdir(parents=True)
         self.service = service
         self.token = gmtest.SoftToken(self.root)
@@ -53,10 +54,11 @@ class Case:
         self.pin_file.write_text(PIN + "\n")
         self.config = self.root / "config.ini"
         self.config.write_text(
-            "[token]\nmodule = %s\n\n[service]\nurl = %s\nca_bundle = %s\n"
+            "[token]\nmodule = %s\n%s\n[service]\nurl = %s\nca_bundle = %s\n"
             "chain_bundle = %s\nconnect_timeout_ms = 3000\n"
             "total_timeout_ms = 10000\n\n[renewal]\nstate_dir = %s\n" % (
-                self.token.module, service.url, service.dir / "tls-ca.pem",
+                self.token.module, "api = %s\n" % api if api else "",
+                service.url, service.dir / "tls-ca.pem",
                 service.bundle, self.root / "state"))
 
     def env(self, **extra):
@@ -124,8 +126,9 @@ def recover_and_check(case, first, what):
     pubs = [o for o in objs if o[0] == "Public Key"]
     assert len(certs) == 1 and len(privs) == 1 and len(pubs) == 1, \
         "%s: expected one certificate and one key pair, found %s" % (what, objs)
-    assert certs[0][1] == privs[0][1] and certs[0][2] == "JSB0000", \
-        "%s: %s" % (what, objs)
+    # SKF has no labels: a certificate it installs has none
+    assert certs[0][1] == privs[0][1] and (
+        certs[0][2] == "JSB0000" or case.api == "skf"), "%s: %s" % (what, objs)
     assert case.usable(certs[0][1]), "%s: the new pair is not usable" % what
     v = case.gmrenew("--json", "verify")
     assert v.returncode == 0, "%s: verify failed: %s%s" % (what, v.stdout,
@@ -135,8 +138,8 @@ def recover_and_check(case, first, what):
     assert order["old_sha256"] == case.old_sha
 
 
-def record(tmp_path, service):
-    case = Case(tmp_path / "record", service)
+def record(tmp_path, service, api=None):
+    case = Case(tmp_path / "record", service, api)
     trace = case.root / "trace"
     before = len(service.log_lines())
     p = case.renew(GMSOFT_TRACE=trace)
@@ -162,10 +165,11 @@ FIRST_EXITS = {"fail": (0, 1, 5, 6), "remove": (0, 1, 5),
                "kill": (-signal.SIGKILL,)}
 
 
-def p11_case(tmp_path, service, index, func, nth, mode):
-    what = "PKCS#11 call %d (%s) %s" % (index, func, mode)
-    case = Case(tmp_path / ("p11-%s-%d" % (mode, index)), service)
-    env = {"fail": {"GMSOFT_FAIL": "%s:%d:CKR_DEVICE_ERROR" % (func, nth)},
+def p11_case(tmp_path, service, index, func, nth, mode, api=None):
+    what = "%s call %d (%s) %s" % (api or "PKCS#11", index, func, mode)
+    case = Case(tmp_path / ("p11-%s-%d" % (mode, index)), service, api)
+    error = "SAR_FAIL" if func.startswith("SKF_") else "CKR_DEVICE_ERROR"
+    env = {"fail": {"GMSOFT_FAIL": "%s:%d:%s" % (func, nth, error)},
            "kill": {"GMSOFT_KILL_AFTER": index},
            "remove": {"GMSOFT_REMOVE_AT": index}}[mode]
     first = case.renew(**env)
@@ -198,9 +202,9 @@ def kill_in_flight(case, service, position):
     return first
 
 
-def http_case(tmp_path, service, kind, position, mode):
+def http_case(tmp_path, service, kind, position, mode, api=None):
     what = "HTTP %s %s" % (kind, mode)
-    case = Case(tmp_path / ("http-%s-%s" % (mode, kind)), service)
+    case = Case(tmp_path / ("http-%s-%s" % (mode, kind)), service, api)
     if mode == "fail":
         service.fault(kind, "http_error", status=500)
     elif mode == "lost":
@@ -221,12 +225,13 @@ def http_case(tmp_path, service, kind, position, mode):
     return what
 
 
-def test_interruption_matrix(tmp_path):
+def run_matrix(tmp_path, api=None):
+    """The matrix of a renewal through api (None: the default)."""
     need_tool("pkcs11-tool")
     started = time.time()
     service = gmtest.Service(tmp_path).start()
     try:
-        calls, requests = record(tmp_path, service)
+        calls, requests = record(tmp_path, service, api)
         assert len(calls) > 20 and len(requests) == 4, (calls, requests)
         seen, p11_points = {}, []
         for index, func in calls:
@@ -239,7 +244,7 @@ def test_interruption_matrix(tmp_path):
             for mode in ("fail", "lost", "kill"):
                 covered += 1
                 try:
-                    http_case(tmp_path, service, kind, position, mode)
+                    http_case(tmp_path, service, kind, position, mode, api)
                 except AssertionError as e:
                     failed += 1
                     failures.append(str(e))
@@ -247,7 +252,7 @@ def test_interruption_matrix(tmp_path):
                 for m in ("fail", "kill", "remove")]
         workers = int(os.environ.get("GMRENEW_MATRIX_JOBS", "3"))
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            futures = [pool.submit(p11_case, tmp_path, service, *j)
+            futures = [pool.submit(p11_case, tmp_path, service, *j, api)
                        for j in jobs]
             for fut in futures:
                 covered += 1
@@ -256,16 +261,23 @@ def test_interruption_matrix(tmp_path):
                 except AssertionError as e:
                     failed += 1
                     failures.append(str(e))
-        summary = ("interruption matrix: %d PKCS#11 calls x 3 ways + %d HTTP "
-                   "requests x 3 ways = %d points covered, %d recovered, "
-                   "%d failed, in %.0f s" % (
-                       len(calls), len(requests), covered, covered - failed,
+        summary = ("interruption matrix%s: %d %s calls x 3 ways + %d "
+                   "HTTP requests x 3 ways = %d points covered, %d "
+                   "recovered, %d failed, in %.0f s" % (
+                       " (%s)" % api if api else "", len(calls),
+                       "token" if api else "PKCS#11",
+                       len(requests), covered, covered - failed,
                        failed, time.time() - started))
         print("\n" + summary)
         sys.stdout.flush()
         # scripts/test.sh shows this line after ctest
         out = pathlib.Path(os.environ.get("GMRENEW_BUILD_DIR", tmp_path))
-        (out / "interruption-matrix.txt").write_text(summary + "\n")
+        (out / ("interruption-matrix%s.txt" % (
+            "-" + api if api else ""))).write_text(summary + "\n")
         assert not failures, "\n\n".join(failures[:10])
     finally:
         service.stop()
+
+
+def test_interruption_matrix(tmp_path):
+    run_matrix(tmp_path)

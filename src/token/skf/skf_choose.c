@@ -1,0 +1,120 @@
+/*
+ * skf_choose.c - which interface of a token library gmrenew uses: PKCS#11
+ * or GM/T 0016 (SKF), asked for or chosen from what the library exports
+ * (docs/skf.md, "Which API").
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "skf_internal.h"
+
+static const char *const api_names[] = { "auto", "pkcs11", "skf" };
+
+const char *gm_token_api_name(gm_token_api api)
+{
+	return (unsigned)api < 3 ? api_names[api] : "?";
+}
+
+int gm_token_api_parse(const char *text, const char *where,
+		       gm_token_api *out, gm_error *err)
+{
+	unsigned i;
+
+	*out = GM_API_AUTO;
+	if (!text || !*text)
+		return 0;
+	for (i = 0; i < 3; i++)
+		if (!strcmp(text, api_names[i])) {
+			*out = (gm_token_api)i;
+			return 0;
+		}
+	return gm_fail(err, GM_EXIT_USAGE, "use auto, pkcs11 or skf",
+		       "%s: '%s' is not a token interface", where, text);
+}
+
+static void set_why(gm_api_choice *c, gm_token_api used, const char *why)
+{
+	c->used = used;
+	snprintf(c->why, sizeof(c->why), "%s", why);
+}
+
+static int refuse(const char *path, const gm_api_choice *c, gm_token_api want,
+		  gm_error *err)
+{
+	if (want == GM_API_PKCS11)
+		return gm_fail(err, GM_EXIT_ENV,
+			       "use --api skf, or the vendor's PKCS#11 driver",
+			       "the token library '%s' is not a PKCS#11 "
+			       "module: it does not export C_GetFunctionList",
+			       path);
+	if (c->skf < 0)
+		return gm_fail(err, GM_EXIT_ENV,
+			       "use --api pkcs11, or a driver that implements "
+			       "GM/T 0016 (SKF)",
+			       "the token library '%s' does not export %s, "
+			       "which gmrenew needs for SKF", path,
+			       c->skf_missing);
+	return gm_fail(err, GM_EXIT_ENV,
+		       "use --api pkcs11, or a driver that implements GM/T "
+		       "0016 (SKF)",
+		       "the token library '%s' exports no SKF function", path);
+}
+
+int gm_token_api_choose(const char *path, gm_token_api want,
+			const char *profile, gm_api_choice *out,
+			gm_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (gm_skf_exports(path, &out->pkcs11, &out->skf, out->skf_missing,
+			   sizeof(out->skf_missing),
+			   want == GM_API_SKF ? err : NULL)) {
+		if (want == GM_API_SKF)
+			return -1;
+		/* not loadable: opening it as PKCS#11 says why, as ever */
+		set_why(out, GM_API_PKCS11, N_("the library could not be "
+			"loaded to look at it"));
+		return 0;
+	}
+	if (want == GM_API_PKCS11 || want == GM_API_SKF) {
+		if ((want == GM_API_PKCS11 && !out->pkcs11) ||
+		    (want == GM_API_SKF && out->skf != 1))
+			return refuse(path, out, want, err);
+		set_why(out, want, N_("asked for (--api or [token] api)"));
+		return 0;
+	}
+	if (out->pkcs11 && out->skf == 1) {
+		if (profile && !strcmp(profile, "epass3000gm"))
+			set_why(out, GM_API_SKF, N_("the library offers both; "
+				"SKF for the epass3000gm profile"));
+		else
+			set_why(out, GM_API_PKCS11, N_("the library offers "
+				"both; PKCS#11 for a profile other than "
+				"epass3000gm"));
+	} else if (out->skf == 1) {
+		set_why(out, GM_API_SKF, N_("the library offers only SKF"));
+	} else if (out->pkcs11) {
+		set_why(out, GM_API_PKCS11,
+			N_("the library offers only PKCS#11"));
+	} else if (out->skf < 0) {
+		return gm_fail(err, GM_EXIT_ENV,
+			       "use the vendor's own driver library",
+			       "the token library '%s' is not a PKCS#11 module "
+			       "and lacks %s for SKF", path, out->skf_missing);
+	} else {
+		return gm_fail(err, GM_EXIT_ENV,
+			       "pass the vendor's driver with --module PATH",
+			       "the token library '%s' is not a PKCS#11 module "
+			       "(no C_GetFunctionList) and exports no GM/T 0016 "
+			       "(SKF) function", path);
+	}
+	gm_debug("token library '%s': %s API (%s)", path,
+		 gm_token_api_name(out->used), out->why);
+	return 0;
+}
+
+int gm_module_open_api(const char *path, gm_token_api api, gm_module **out,
+		       gm_error *err)
+{
+	return gm_module_open_backend(api == GM_API_SKF ? &gm_skf_backend :
+				      &gm_pkcs11_backend, path, out, err);
+}

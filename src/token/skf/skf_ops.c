@@ -1,0 +1,158 @@
+/*
+ * skf_ops.c - what a renewal does through SKF: a new container with a new
+ * SM2 signing pair, signatures over the 32-byte e the host computed, the
+ * certificate imported, the old container deleted (last, by the caller).
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "skf_internal.h"
+
+static skf_rv open_named(gm_skf_dev *d, const char *name, skf_handle *h,
+			 gm_error *err)
+{
+	skf_rv rv;
+
+	if (gm_skf_app_open(d, err))
+		return SAR_FAIL;
+	rv = gm_skf_rv(&d->lib->abi, d->lib->f.OpenContainer(d->app, name, h));
+	gm_skf_log("SKF_OpenContainer", rv);
+	if (rv != SAR_OK)
+		gm_sar_fail(err, rv, "opening a container");
+	return rv;
+}
+
+static void close_named(gm_skf_dev *d, skf_handle h)
+{
+	gm_skf_log("SKF_CloseContainer",
+		   gm_skf_rv(&d->lib->abi, d->lib->f.CloseContainer(h)));
+}
+
+int gm_skf_create_keypair(gm_skf_dev *d, const char *name, EVP_PKEY **pub,
+			  gm_error *err)
+{
+	const gm_skf_abi *abi = &d->lib->abi;
+	unsigned char blob[SKF_ECC_PUBBLOB_LEN];
+	skf_handle h = NULL;
+	skf_rv rv;
+
+	*pub = NULL;
+	if (strlen(name) > SKF_NAME_MAX)
+		return gm_fail(err, GM_EXIT_FAILED, NULL,
+			       "container name '%s' is longer than %d bytes",
+			       name, SKF_NAME_MAX);
+	if (gm_skf_app_open(d, err))
+		return -1;
+	rv = gm_skf_rv(abi, d->lib->f.CreateContainer(d->app, name, &h));
+	gm_skf_log("SKF_CreateContainer", rv);
+	if (rv == SAR_CONTAINER_ALREADY_EXIST || rv == SAR_FILE_ALREADY_EXIST)
+		rv = open_named(d, name, &h, err);
+	else if (rv != SAR_OK)
+		gm_sar_fail(err, rv, "creating a container");
+	if (rv != SAR_OK)
+		return -1;
+	memset(blob, 0, sizeof(blob));
+	rv = gm_skf_rv(abi, d->lib->f.GenECCKeyPair(h, abi->sm2_sign_alg, blob));
+	gm_skf_log("SKF_GenECCKeyPair", rv);
+	close_named(d, h);
+	if (rv != SAR_OK)
+		return gm_sar_fail(err, rv, "generating an SM2 key pair");
+	*pub = gm_skf_pubblob_key(blob, sizeof(blob), err);
+	return *pub ? 0 : -1;
+}
+
+int gm_skf_sign(gm_skf_dev *d, const char *container,
+		const unsigned char digest[GM_DIGEST_LEN], unsigned char **der,
+		size_t *der_len, gm_error *err)
+{
+	unsigned char sig[SKF_ECC_SIGBLOB_LEN];
+	skf_handle h = NULL;
+	skf_rv rv;
+	int ret;
+
+	*der = NULL;
+	if (open_named(d, container, &h, err) != SAR_OK)
+		return -1;
+	memset(sig, 0, sizeof(sig));
+	rv = gm_skf_rv(&d->lib->abi,
+		       d->lib->f.ECCSignData(h, digest, GM_DIGEST_LEN, sig));
+	gm_skf_log("SKF_ECCSignData", rv);
+	close_named(d, h);
+	if (rv != SAR_OK)
+		return gm_sar_fail(err, rv, "signing on the Ekey");
+	ret = gm_sig_to_der(GM_SIGFMT_SKF_BLOB, sig, sizeof(sig), der, der_len,
+			    err);
+	OPENSSL_cleanse(sig, sizeof(sig));
+	return ret;
+}
+
+int gm_skf_import_cert(gm_skf_dev *d, const char *container,
+		       const unsigned char *der, size_t der_len, gm_error *err)
+{
+	skf_handle h = NULL;
+	skf_rv rv;
+
+	if (open_named(d, container, &h, err) != SAR_OK)
+		return -1;
+	rv = gm_skf_rv(&d->lib->abi,
+		       d->lib->f.ImportCertificate(h, 1, der, der_len));
+	gm_skf_log("SKF_ImportCertificate", rv);
+	close_named(d, h);
+	if (rv != SAR_OK)
+		return gm_sar_fail(err, rv, "importing the certificate");
+	return 0;
+}
+
+int gm_skf_delete_container(gm_skf_dev *d, const char *container,
+			    gm_error *err)
+{
+	skf_rv rv;
+
+	if (gm_skf_app_open(d, err))
+		return -1;
+	rv = gm_skf_rv(&d->lib->abi,
+		       d->lib->f.DeleteContainer(d->app, container));
+	gm_skf_log("SKF_DeleteContainer", rv);
+	if (rv == SAR_CONTAINER_NOT_EXIST || rv == SAR_FILE_NOT_EXIST)
+		return 0;	/* already gone: what was wanted */
+	if (rv != SAR_OK)
+		return gm_sar_fail(err, rv, "deleting a container");
+	return 0;
+}
+
+int gm_skf_device_digest(gm_skf_dev *d, EVP_PKEY *pub,
+			 const unsigned char *msg, size_t msg_len,
+			 unsigned char out[GM_DIGEST_LEN], gm_error *err)
+{
+	const gm_skf_abi *abi = &d->lib->abi;
+	unsigned char blob[SKF_ECC_PUBBLOB_LEN];
+	skf_handle hash = NULL;
+	skf_cell len;
+	skf_rv rv;
+
+	if (!d->lib->has_digest)
+		return gm_fail(err, GM_EXIT_ENV, NULL,
+			       "the SKF library does not export SKF_DigestInit, "
+			       "SKF_Digest and SKF_CloseHandle");
+	if (gm_skf_key_pubblob(pub, blob, err))
+		return -1;
+	rv = gm_skf_rv(abi, d->lib->f.DigestInit(d->h, abi->sm3_alg, blob,
+		(const unsigned char *)GM_SM2_DEFAULT_ID,
+		strlen(GM_SM2_DEFAULT_ID), &hash));
+	gm_skf_log("SKF_DigestInit", rv);
+	if (rv != SAR_OK)
+		return gm_sar_fail(err, rv, "starting an SM3 digest on the Ekey");
+	gm_skf_cell_set(abi, &len, GM_DIGEST_LEN);
+	rv = gm_skf_rv(abi, d->lib->f.Digest(hash, msg, msg_len, out, len.b));
+	gm_skf_log("SKF_Digest", rv);
+	gm_skf_log("SKF_CloseHandle",
+		   gm_skf_rv(abi, d->lib->f.CloseHandle(hash)));
+	if (rv != SAR_OK)
+		return gm_sar_fail(err, rv, "computing SM3 on the Ekey");
+	if (gm_skf_cell_ulong(abi, &len) != GM_DIGEST_LEN)
+		return gm_fail(err, GM_EXIT_FAILED, NULL,
+			       "the Ekey's SM3 digest is %llu bytes, not 32",
+			       (unsigned long long)gm_skf_cell_ulong(abi, &len));
+	return 0;
+}

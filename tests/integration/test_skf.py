@@ -1,0 +1,150 @@
+"""gmrenew through the SKF (GM/T 0016) interface of the soft ePass3000GM,
+which also speaks PKCS#11 over the same store (docs/skf.md): every
+subcommand through SKF, a renewal through one interface seen through the
+other, the PIN counter down to lock-out, the API choice, and the errors of
+a library that lacks SKF functions or several Ekeys."""
+import re
+
+import gmtest
+
+
+def skf(world, *args, **kw):
+    return world.gmrenew("--api", "skf", *args, **kw)
+
+
+def certs_via(world, api):
+    return world.json("--api", api, "list-certs", "--pin-file",
+                      world.pin_file)["certificates"]
+
+
+def containers(world):
+    """{container: [kinds]} from the soft token's own listing."""
+    out = {}
+    for line in world.token.listing().splitlines():
+        f = line.split("\t")
+        out.setdefault(f[4][len("container="):], []).append(f[1])
+    return out
+
+
+def renew_via(world, api):
+    p = world.gmrenew("--api", api, "renew", "--yes", "--pin-file",
+                      world.pin_file, check=0)
+    return re.search(r"UPDATE CODE \(更新码\):\s+(\S+)", p.stderr).group(1)
+
+
+def test_renew_through_skf_seen_through_pkcs11(world):
+    (before,) = certs_via(world, "pkcs11")
+    old_containers = set(containers(world))
+    code = renew_via(world, "skf")
+    (order,) = [o for o in world.service.orders()
+                if o["update_code"] == code]
+    assert order["state"] == "confirmed"
+    # PKCS#11 sees the new certificate with its key, and only it
+    (after,) = certs_via(world, "pkcs11")
+    assert after["sha256"] != before["sha256"]
+    assert after["subject"] == before["subject"]
+    assert after["has_private_key"] is True
+    world.gmrenew("--api", "pkcs11", "verify", check=0)
+    # one container: a new {GUID} one; the old container went last
+    (name,) = containers(world)
+    assert re.fullmatch(r"\{[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}\}",
+                        name), name
+    assert name not in old_containers
+    assert sorted(containers(world)[name]) == [
+        "certificate", "container", "private-key", "public-key"]
+    # SKF lists the same certificate
+    (seen,) = certs_via(world, "skf")
+    assert seen["sha256"] == after["sha256"]
+    assert seen["has_private_key"] is True
+
+
+def test_cert_chosen_by_container_name(world):
+    (old,) = containers(world)
+    p = skf(world, "renew", "--yes", "--dry-run", "--cert", "no-such",
+            "--pin-file", world.pin_file, check=2)
+    assert "matches no certificate" in p.stderr
+    skf(world, "renew", "--yes", "--cert", old, "--pin-file",
+        world.pin_file, check=0)
+    assert old not in containers(world)
+
+
+def test_renew_through_pkcs11_seen_through_skf(world):
+    (before,) = certs_via(world, "skf")
+    renew_via(world, "pkcs11")
+    (after,) = certs_via(world, "skf")
+    assert after["sha256"] != before["sha256"]
+    assert after["has_private_key"] is True
+    skf(world, "verify", check=0)
+    (name,) = containers(world)
+    assert re.fullmatch(r"\{[0-9A-F-]{36}\}", name), name
+
+
+def test_every_subcommand_through_skf(world):
+    p = skf(world, "check-env", check=None)
+    assert "using SKF: asked for" in p.stdout, p.stdout
+    assert "the library offers PKCS#11 and SKF" in p.stdout
+    assert "DevAuthAlgId 0x00000201" in p.stdout
+    assert "serial %s" % gmtest.SERIAL in p.stdout
+    assert "6 tries left, read from the token (SKF_GetPINInfo)" in p.stdout
+    (cert,) = certs_via(world, "skf")
+    assert cert["renewal"] == "online" and cert["has_private_key"] is True
+    skf(world, "verify", check=0)
+    # renew, interrupted by the service after issuance, then finished
+    # with its code through SKF
+    world.service.fault("confirm", "http_error", status=500, count=20)
+    p = skf(world, "renew", "--yes", "--pin-file", world.pin_file)
+    assert p.returncode != 0
+    code = re.search(r"renew-with-code (\S+)", p.stderr).group(1)
+    assert len(certs_via(world, "skf")) == 2   # old and new, both usable
+    world.service.faults_clear()
+    skf(world, "renew-with-code", code, "--pin-file", world.pin_file, check=0)
+    (new,) = certs_via(world, "skf")
+    assert new["sha256"] != cert["sha256"] and new["has_private_key"]
+    skf(world, "verify", check=0)
+
+
+def test_wrong_pin_down_to_lockout_through_skf(world):
+    bad = world.root / "bad-pin"
+    bad.write_text("87654321\n")
+    bad.chmod(0o600)
+    for left in (5, 4, 3, 2):
+        p = skf(world, "renew", "--yes", "--pin-file", bad, check=6)
+        assert "will lock after %d more wrong PINs" % left in p.stderr, \
+            p.stderr
+    p = skf(world, "renew", "--yes", "--pin-file", bad, check=6)
+    assert "one try is left" in p.stderr
+    # the final try is not used without consent
+    p = skf(world, "renew", "--yes", "--pin-file", bad, check=6)
+    assert "will not use it without your consent" in p.stderr
+    assert "tries=1" in world.token.pin_status()
+    p = skf(world, "renew", "--yes", "--allow-final-try", "--pin-file", bad,
+            check=6)
+    assert "now locked" in p.stderr
+    # locked: the right PIN is refused without being sent
+    p = skf(world, "renew", "--yes", "--pin-file", world.pin_file, check=6)
+    assert "locked" in p.stderr
+    assert "tries=0" in world.token.pin_status()
+
+
+def test_library_without_skf_functions(world):
+    build = gmtest.need_env("GMRENEW_BUILD_DIR")
+    nosign = "%s/tests/softtoken/libgmsofttoken-skf-nosign.so" % build
+    none = "%s/tests/softtoken/libgmsofttoken-none.so" % build
+    p = world.gmrenew("--module", nosign, "--api", "skf", "list-certs",
+                      check=5)
+    assert "does not export SKF_ECCSignData" in p.stderr, p.stderr
+    p = world.gmrenew("--module", none, "list-certs", check=5)
+    assert "is not a PKCS#11 module (no C_GetFunctionList) and exports no GM/T 0016" in p.stderr, p.stderr
+    # SKF only: auto uses it
+    only = "%s/tests/softtoken/libgmsofttoken-skf.so" % build
+    p = world.gmrenew("--module", only, "-v", "list-certs", check=0)
+    assert "offers only SKF" in p.stderr
+
+
+def test_two_devices_through_skf(world):
+    world.token.init(slot=1, label="Other Ekey", serial="3000A10000000009")
+    p = skf(world, "list-certs", check=5)
+    assert "2 tokens are inserted" in p.stderr, p.stderr
+    p = skf(world, "--token", "pkcs11:serial=3000A10000000009",
+            "list-certs", check=0)
+    assert "Other Ekey" in p.stdout
