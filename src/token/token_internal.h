@@ -6,8 +6,39 @@
 #ifndef GMRENEW_TOKEN_INTERNAL_H
 #define GMRENEW_TOKEN_INTERNAL_H
 
+#include <p11-kit/pkcs11.h>
+
 #include "gmrenew/token.h"
 #include "backend.h"
+
+/* A driver's return code as words: the code's name, what it means, what
+ * the user can do (pkcs11/ckr.c, skf/skf_sar.c). */
+typedef struct gm_rc_entry {
+	unsigned long rv;
+	const char *name;
+	const char *meaning;
+	const char *fix;
+} gm_rc_entry;
+#define GM_RC(code, meaning, fix) { code, #code, meaning, fix }
+const gm_rc_entry *gm_rc_find(const gm_rc_entry *table, size_t n,
+			      unsigned long rv);
+/* "PREFIX0x%08lx" for a code no table knows, in a ring of four buffers. */
+const char *gm_rc_unknown(unsigned long rv, const char *prefix);
+/* A code's words, found or made up for an unknown one. */
+typedef struct gm_rc_words {
+	const char *name;
+	const char *meaning;
+	const char *fix;
+} gm_rc_words;
+/* err = "OPERATION failed: MEANING (NAME)" with the fix, exit code and
+ * reason given, rv in err->detail and the name as the outside code;
+ * returns -1. */
+int gm_rc_fail(gm_error *err, gm_exit code, unsigned long rv,
+	       const gm_rc_words *w, const char *operation, gm_reason reason);
+
+/* The RFC 7512 URI of a token (its token attributes only); caller frees.
+ * Both backends fill a CK_TOKEN_INFO, SKF from DEVINFO. */
+char *gm_token_info_uri(const CK_TOKEN_INFO *ti);
 
 /* gm_module_open through a given backend (gm_module_open: PKCS#11). */
 int gm_module_open_backend(const gm_token_backend *be, const char *path,

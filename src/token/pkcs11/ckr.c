@@ -15,16 +15,9 @@
 #define FIX_DRIVER \
 	N_("update the token's driver; run with -v and report the log")
 
-struct ckr_entry {
-	CK_RV rv;
-	const char *name;
-	const char *meaning;
-	const char *fix;
-};
+#define E GM_RC
 
-#define E(code, meaning, fix) { code, #code, meaning, fix }
-
-static const struct ckr_entry ckr_table[] = {
+static const gm_rc_entry ckr_table[] = {
 	E(CKR_OK, "success", ""),
 	E(CKR_CANCEL, "the operation was cancelled", ""),
 	E(CKR_HOST_MEMORY, "the computer ran out of memory", "close other programs and try again"),
@@ -122,51 +115,31 @@ static const struct ckr_entry ckr_table[] = {
 
 #undef E
 
-static const struct ckr_entry *ckr_find(CK_RV rv)
+static const gm_rc_entry *ckr_find(CK_RV rv)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(ckr_table) / sizeof(ckr_table[0]); i++)
-		if (ckr_table[i].rv == rv)
-			return &ckr_table[i];
-	return NULL;
-}
-
-/* Unknown codes are formatted into a small ring of buffers, so that a few
- * names can be used in one message. Not thread-safe, like the CLI. */
-static const char *unknown_text(CK_RV rv, int meaning)
-{
-	static char ring[4][64];
-	static unsigned next;
-	char *buf = ring[next++ % 4];
-
-	if (rv >= CKR_VENDOR_DEFINED)
-		snprintf(buf, sizeof(ring[0]), "%s0x%08lx",
-			 meaning ? "vendor-defined error " : "",
-			 (unsigned long)rv);
-	else
-		snprintf(buf, sizeof(ring[0]), "%s0x%08lx",
-			 meaning ? "unknown error " : "", (unsigned long)rv);
-	return buf;
+	return gm_rc_find(ckr_table, sizeof(ckr_table) / sizeof(ckr_table[0]),
+			  rv);
 }
 
 const char *gm_ckr_name(CK_RV rv)
 {
-	const struct ckr_entry *e = ckr_find(rv);
+	const gm_rc_entry *e = ckr_find(rv);
 
-	return e ? e->name : unknown_text(rv, 0);
+	return e ? e->name : gm_rc_unknown(rv, "");
 }
 
 const char *gm_ckr_meaning(CK_RV rv)
 {
-	const struct ckr_entry *e = ckr_find(rv);
+	const gm_rc_entry *e = ckr_find(rv);
 
-	return e ? e->meaning : unknown_text(rv, 1);
+	return e ? e->meaning : gm_rc_unknown(rv, rv >= CKR_VENDOR_DEFINED ?
+					      "vendor-defined error " :
+					      "unknown error ");
 }
 
 const char *gm_ckr_fix(CK_RV rv)
 {
-	const struct ckr_entry *e = ckr_find(rv);
+	const gm_rc_entry *e = ckr_find(rv);
 
 	return e ? e->fix : "";
 }
@@ -211,18 +184,14 @@ gm_exit gm_ckr_exit(CK_RV rv)
 	}
 }
 
+static gm_reason ckr_reason(CK_RV rv);
+
 int gm_ckr_fail(gm_error *err, CK_RV rv, const char *operation)
 {
-	const char *fix = gm_ckr_fix(rv);
+	gm_rc_words w = { gm_ckr_name(rv), gm_ckr_meaning(rv), gm_ckr_fix(rv) };
 
-	/* the meaning (and an operation given in words) in the user's
-	 * language; the CKR name stays as it is */
-	gm_fail(err, gm_ckr_exit(rv), fix[0] ? fix : NULL, "%s failed: %s (%s)",
-		gm_text(operation), gm_text(gm_ckr_meaning(rv)),
-		gm_ckr_name(rv));
-	if (err)
-		err->detail = (long)rv;
-	return gm_ckr_set_reason(err, rv);
+	return gm_rc_fail(err, gm_ckr_exit(rv), rv, &w, operation,
+			  ckr_reason(rv));
 }
 
 /* PKCS#11 codes that mean the Ekey went away during the run. */
@@ -233,11 +202,13 @@ static int token_removed(CK_RV rv)
 	       rv == CKR_SLOT_ID_INVALID;
 }
 
+static gm_reason ckr_reason(CK_RV rv)
+{
+	return rv == CKR_PIN_INCORRECT ? GM_REASON_PIN_INCORRECT :
+	       token_removed(rv) ? GM_REASON_TOKEN_REMOVED : GM_REASON_PKCS11;
+}
+
 int gm_ckr_set_reason(gm_error *err, CK_RV rv)
 {
-	gm_reason r = rv == CKR_PIN_INCORRECT ? GM_REASON_PIN_INCORRECT :
-		      token_removed(rv) ? GM_REASON_TOKEN_REMOVED :
-		      GM_REASON_PKCS11;
-
-	return gm_error_set_outside(err, r, gm_ckr_name(rv));
+	return gm_error_set_outside(err, ckr_reason(rv), gm_ckr_name(rv));
 }

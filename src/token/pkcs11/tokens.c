@@ -77,23 +77,6 @@ static int slot_list(gm_module *m, CK_SLOT_ID **out, CK_ULONG *n,
 	return p11_list(get_slot_list, m, 0, &b, out, n, err);
 }
 
-/* The token's URI (token attributes only); caller frees. */
-static char *token_uri(CK_TOKEN_INFO *ti)
-{
-	P11KitUri *uri = p11_kit_uri_new();
-	char *text = NULL;
-	char *ret;
-
-	memcpy(p11_kit_uri_get_token_info(uri), ti, sizeof(*ti));
-	if (p11_kit_uri_format(uri, P11_KIT_URI_FOR_TOKEN, &text) !=
-	    P11_KIT_URI_OK)
-		text = NULL;
-	p11_kit_uri_free(uri);
-	ret = gm_xstrdup(text ? text : "pkcs11:");
-	free(text);
-	return ret;
-}
-
 static void fill_info(gm_token_info *info, CK_SLOT_ID slot,
 		      CK_TOKEN_INFO *ti)
 {
@@ -109,7 +92,7 @@ static void fill_info(gm_token_info *info, CK_SLOT_ID slot,
 		(ti->flags & CKF_PROTECTED_AUTHENTICATION_PATH ?
 		 GM_TOKEN_PIN_PAD : 0) |
 		(ti->flags & CKF_WRITE_PROTECTED ? GM_TOKEN_WRITE_PROTECTED : 0);
-	info->uri = token_uri(ti);
+	info->uri = gm_token_info_uri(ti);
 }
 
 /* Every token present, with its raw CK_TOKEN_INFO (for URI matching) when

@@ -94,21 +94,6 @@ static void as_token_info(const gm_skf_devinfo *di, CK_TOKEN_INFO *ti)
 		    CKF_USER_PIN_INITIALIZED;
 }
 
-static char *token_uri(CK_TOKEN_INFO *ti)
-{
-	P11KitUri *uri = p11_kit_uri_new();
-	char *text = NULL, *ret;
-
-	memcpy(p11_kit_uri_get_token_info(uri), ti, sizeof(*ti));
-	if (p11_kit_uri_format(uri, P11_KIT_URI_FOR_TOKEN, &text) !=
-	    P11_KIT_URI_OK)
-		text = NULL;
-	p11_kit_uri_free(uri);
-	ret = gm_xstrdup(text ? text : "pkcs11:");
-	free(text);
-	return ret;
-}
-
 static void fill_info(gm_token_info *info, unsigned long index,
 		      const gm_skf_devinfo *di, CK_TOKEN_INFO *ti)
 {
@@ -121,7 +106,7 @@ static void fill_info(gm_token_info *info, unsigned long index,
 		 (int)sizeof(info->manufacturer) - 1, di->manufacturer);
 	info->flags = GM_TOKEN_INITIALIZED | GM_TOKEN_LOGIN_REQUIRED;
 	as_token_info(di, ti);
-	info->uri = token_uri(ti);
+	info->uri = gm_token_info_uri(ti);
 }
 
 /* Every device present, with its token information (raw, for matching). */

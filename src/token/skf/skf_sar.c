@@ -20,16 +20,9 @@
 	N_("delete containers that are no longer needed from the Ekey with " \
 	   "the vendor's tool; nothing was removed")
 
-struct sar_entry {
-	skf_rv rv;
-	const char *name;
-	const char *meaning;
-	const char *fix;
-};
+#define E GM_RC
 
-#define E(code, meaning, fix) { code, #code, meaning, fix }
-
-static const struct sar_entry sar_table[] = {
+static const gm_rc_entry sar_table[] = {
 	E(SAR_OK, N_("success"), ""),
 	E(SAR_FAIL, N_("the device or its driver reported a failure"), N_("try again; if it keeps failing, re-insert the Ekey")),
 	E(SAR_UNKNOWNERR, N_("the driver reported an unknown error"), FIX_DRIVER),
@@ -87,45 +80,29 @@ static const struct sar_entry sar_table[] = {
 
 #undef E
 
-static const struct sar_entry *sar_find(skf_rv rv)
+static const gm_rc_entry *sar_find(skf_rv rv)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(sar_table) / sizeof(sar_table[0]); i++)
-		if (sar_table[i].rv == rv)
-			return &sar_table[i];
-	return NULL;
-}
-
-/* Unknown codes in a small ring of buffers (a few in one message). */
-static const char *unknown_text(skf_rv rv, int meaning)
-{
-	static char ring[4][48];
-	static unsigned next;
-	char *buf = ring[next++ % 4];
-
-	snprintf(buf, sizeof(ring[0]), "%s0x%08lx",
-		 meaning ? "unknown error " : "", (unsigned long)rv);
-	return buf;
+	return gm_rc_find(sar_table, sizeof(sar_table) / sizeof(sar_table[0]),
+			  rv);
 }
 
 const char *gm_sar_name(skf_rv rv)
 {
-	const struct sar_entry *e = sar_find(rv);
+	const gm_rc_entry *e = sar_find(rv);
 
-	return e ? e->name : unknown_text(rv, 0);
+	return e ? e->name : gm_rc_unknown(rv, "");
 }
 
 const char *gm_sar_meaning(skf_rv rv)
 {
-	const struct sar_entry *e = sar_find(rv);
+	const gm_rc_entry *e = sar_find(rv);
 
-	return e ? e->meaning : unknown_text(rv, 1);
+	return e ? e->meaning : gm_rc_unknown(rv, "unknown error ");
 }
 
 const char *gm_sar_fix(skf_rv rv)
 {
-	const struct sar_entry *e = sar_find(rv);
+	const gm_rc_entry *e = sar_find(rv);
 
 	return e ? e->fix : "";
 }
@@ -156,19 +133,13 @@ gm_exit gm_sar_exit(skf_rv rv)
 
 int gm_sar_fail(gm_error *err, skf_rv rv, const char *operation)
 {
-	const char *fix = gm_sar_fix(rv);
+	gm_rc_words w = { gm_sar_name(rv), gm_sar_meaning(rv), gm_sar_fix(rv) };
 
-	gm_fail(err, gm_sar_exit(rv), fix[0] ? fix : NULL, "%s failed: %s (%s)",
-		gm_text(operation), gm_text(gm_sar_meaning(rv)),
-		gm_sar_name(rv));
-	if (err)
-		err->detail = (long)rv;
 	/* another API's code: named by its outside code, as PKCS#11's */
-	return gm_error_set_outside(err, rv == SAR_PIN_INCORRECT ?
-				    GM_REASON_PIN_INCORRECT :
-				    rv == SAR_DEVICE_REMOVED ?
-				    GM_REASON_TOKEN_REMOVED : GM_REASON_PKCS11,
-				    gm_sar_name(rv));
+	return gm_rc_fail(err, gm_sar_exit(rv), rv, &w, operation,
+			  rv == SAR_PIN_INCORRECT ? GM_REASON_PIN_INCORRECT :
+			  rv == SAR_DEVICE_REMOVED ? GM_REASON_TOKEN_REMOVED :
+			  GM_REASON_PKCS11);
 }
 
 void gm_skf_log_rv(const char *call, skf_rv rv)
