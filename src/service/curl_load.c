@@ -23,7 +23,11 @@
 
 #include "service_internal.h"
 
+#ifdef GMRENEW_CURL_PATH
+#define CURL_SONAME GMRENEW_CURL_PATH	/* the prefix's (Tongsuo) build */
+#else
 #define CURL_SONAME "libcurl.so.4"
+#endif
 
 static struct {
 	char *(*version)(void);
