@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 
 #include "skf_internal.h"
@@ -147,18 +148,21 @@ EVP_PKEY *gm_skf_pubblob_key(const unsigned char *blob, size_t len,
 
 int gm_skf_key_pubblob(EVP_PKEY *pub, unsigned char *blob, gm_error *err)
 {
-	unsigned char point[65];
-	size_t len = 0;
+	BIGNUM *x = NULL, *y = NULL;
+	int ok;
 
-	if (EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_PUB_KEY, point,
-					    sizeof(point), &len) != 1 ||
-	    len != sizeof(point) || point[0] != 0x04)
-		return gm_fail(err, GM_EXIT_FAILED, NULL,
-			       "the public key is not an uncompressed 256-bit "
-			       "point");
+	/* the coordinates, not the encoded point: its form (compressed or
+	 * not) differs between OpenSSL and Tongsuo */
 	memset(blob, 0, SKF_ECC_PUBBLOB_LEN);
+	ok = EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1 &&
+	     EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1 &&
+	     BN_bn2binpad(x, blob + SKF_ECC_PUB_X + 32, 32) == 32 &&
+	     BN_bn2binpad(y, blob + SKF_ECC_PUB_Y + 32, 32) == 32;
+	BN_free(x);
+	BN_free(y);
+	if (!ok)
+		return gm_fail(err, GM_EXIT_FAILED, NULL,
+			       "the public key is not a 256-bit point");
 	gm_skf_put(blob, 4, 256);
-	memcpy(blob + SKF_ECC_PUB_X + 32, point + 1, 32);
-	memcpy(blob + SKF_ECC_PUB_Y + 32, point + 33, 32);
 	return 0;
 }
