@@ -191,11 +191,11 @@ void gm_fprintf(FILE *f, const char *fmt, ...)
 void gm_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void gm_fputs(const char *s, FILE *f);	/* s sanitised */
 /* A copy of s safe for a terminal: C0 and DEL as \xHH, C1, bidi controls
- * and line/paragraph separators as \uXXXX, bytes that are not valid UTF-8
+ * and line/paragraph separators as \u and four hex digits, bytes that are not valid UTF-8
  * (overlong forms and surrogates included) as \xHH. Caller frees. */
 char *gm_sanitize(const char *s);
 /* JSON text from cJSON with DEL, C1, bidi controls and separators escaped
- * as \uXXXX and invalid UTF-8 replaced by \ufffd. Caller frees. */
+ * as \u and four hex digits, invalid UTF-8 replaced by \ufffd. Caller frees. */
 char *gm_json_text_safe(const char *text);
 /* Writes doc (then frees it) on f, escaped as above; one line or pretty. */
 void gm_cli_write_json(FILE *f, cJSON *doc, int one_line);

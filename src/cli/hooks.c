@@ -201,6 +201,7 @@ void gm_hooks_run(gm_cli *cli, const gm_outcome *o)
 
 	if (!command || !*command)
 		return;
+	/* mkdtemp's template: it replaces the six X with a unique suffix */
 	dir = gm_xasprintf("%s/gmrenew-hook.XXXXXX", tmp && *tmp == '/' ?
 			   tmp : "/tmp");
 	if (!mkdtemp(dir)) {

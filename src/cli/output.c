@@ -65,7 +65,8 @@ static char *escape_text(const char *s, escape_fn esc)
 	return out;
 }
 
-/* For a terminal: bad bytes and C0 and DEL as \xHH, the rest \uXXXX. */
+/* For a terminal: bad bytes and C0 and DEL as \x and two hex digits, the
+ * rest as \u and four hex digits. */
 static int terminal_escape(const unsigned char *p, unsigned long cp, int bad,
 			   char *buf, size_t n)
 {
@@ -81,7 +82,7 @@ static int terminal_escape(const unsigned char *p, unsigned long cp, int bad,
 }
 
 /* In JSON text (cJSON escapes C0 itself): bad bytes as \ufffd, DEL, C1,
- * bidi and separators as \uXXXX. */
+ * bidi and separators as \u and four hex digits. */
 static int json_escape(const unsigned char *p, unsigned long cp, int bad,
 		       char *buf, size_t n)
 {
@@ -211,7 +212,8 @@ void gm_fputs(const char *s, FILE *f)
 }
 
 /* JSON text as cJSON printed it, with what cJSON leaves raw escaped: DEL,
- * C1, bidi and separators as \uXXXX, invalid UTF-8 as \ufffd. Outside
+ * C1, bidi and separators as \u and four hex digits, invalid UTF-8 as
+ * \ufffd. Outside
  * strings JSON text is ASCII, so only string contents change. */
 char *gm_json_text_safe(const char *text)
 {

@@ -35,7 +35,8 @@ int gm_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* "DIR/.NAME.tmp-XXXXXX" for path "DIR/NAME". Caller frees. */
+/* The mkstemp template for path "DIR/NAME": "DIR/.NAME.tmp-" and the six
+ * X that mkstemp replaces with a unique suffix. Caller frees. */
 static char *temp_template(const char *path)
 {
 	char *d = gm_xstrdup(path), *b = gm_xstrdup(path), *t;
