@@ -104,6 +104,11 @@ typedef enum gm_reason {
 	GM_REASON_CONFIRMED_UNKNOWN_CERTIFICATE,
 	GM_REASON_OTHER_EKEY,
 	GM_REASON_INTERRUPTED,
+	/* double certificates */
+	GM_REASON_ENCRYPTION_PART,	/* the service's encryption part
+					 * refused (docs/protocol.md 3.8) */
+	GM_REASON_NEEDS_SKF,		/* this API cannot import the
+					 * encryption key pair */
 	GM_REASON_COUNT
 } gm_reason;
 

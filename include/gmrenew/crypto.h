@@ -137,7 +137,37 @@ typedef struct gm_cert_facts {
 	size_t der_len;
 	unsigned char *spki_der;	/* owned: its SubjectPublicKeyInfo */
 	size_t spki_der_len;
+	/* (certrole.c) keyUsage as GM_KU_* bits, when present; whether
+	 * basicConstraints says CA; the role the key usage gives */
+	unsigned key_usage;
+	int has_key_usage;
+	int is_ca;
+	int role;		/* GM_ROLE_* */
 } gm_cert_facts;
+
+/* keyUsage bits (RFC 5280 4.2.1.3). */
+enum {
+	GM_KU_DIGITAL_SIGNATURE = 1u << 0,
+	GM_KU_NON_REPUDIATION = 1u << 1,
+	GM_KU_KEY_ENCIPHERMENT = 1u << 2,
+	GM_KU_DATA_ENCIPHERMENT = 1u << 3,
+	GM_KU_KEY_AGREEMENT = 1u << 4,
+	GM_KU_KEY_CERT_SIGN = 1u << 5,
+	GM_KU_CRL_SIGN = 1u << 6,
+	GM_KU_ENCIPHER_ONLY = 1u << 7,
+};
+
+/* A certificate's role in a double-certificate pair (签名 / 加密): an
+ * encryption certificate has keyUsage with an encipherment or key
+ * agreement bit and no signing bit; every other is a signing one. */
+enum { GM_ROLE_SIGNING = 0, GM_ROLE_ENCRYPTION = 1 };
+/* "signing" or "encryption". */
+const char *gm_role_name(int role);
+/* The checks of an encryption certificate's profile (docs/protocol.md
+ * section 3.8, check 3): an SM2 key; keyUsage present with
+ * keyEncipherment and none of digitalSignature, nonRepudiation,
+ * keyCertSign, cRLSign; not a CA. -1 with GM_EXIT_VERIFY saying which. */
+int gm_cert_encryption_profile(const gm_cert_facts *f, gm_error *err);
 
 /* Parses a DER certificate, x509 and pubkey included; on failure err says
  * why (GM_EXIT_FAILED). */

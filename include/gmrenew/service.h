@@ -83,6 +83,11 @@ typedef struct gm_ca_record {
 	time_t window_start, window_end;	/* 0 when null */
 	char *open_code;		/* open_order.update_code or NULL */
 	char *open_state;
+	/* protocol 1.1 (all zero from a 1.0 service) */
+	int v11;			/* "protocol": "1.1" */
+	char *role;			/* "signing", "encryption" or NULL */
+	int double_cert;		/* double_certificate */
+	char *partner_sha256;		/* NULL when none */
 } gm_ca_record;
 
 int gm_service_lookup(gm_service *s, const unsigned char *const *certs,
@@ -107,6 +112,26 @@ typedef enum gm_order_state {
  * GM_ORDER_NONE. */
 const char *gm_order_state_name(gm_order_state s);
 
+/* The encryption part of an issued order (docs/protocol.md section 3.8),
+ * as sent: the lengths and values are checked by the renewal, which says
+ * what is wrong with them. */
+typedef struct gm_enc_part {
+	unsigned char *cert;		/* DER */
+	size_t cert_len;
+	char cert_sha256[65];
+	time_t not_after;
+	long version;			/* enveloped_key.version; -1 missing */
+	long bits;			/* enveloped_key.bits; -1 missing */
+	char sym_alg[16];		/* symmetric_algorithm */
+	char recipient_sha256[65];
+	unsigned char *sym_key;		/* C1 || C3 || C2 */
+	size_t sym_key_len;
+	unsigned char *priv;		/* SM4-ECB of d */
+	size_t priv_len;
+	unsigned char *pub;		/* 04 || X || Y */
+	size_t pub_len;
+} gm_enc_part;
+
 /* The order object of docs/protocol.md section 3.7. */
 typedef struct gm_order {
 	char code[24];			/* canonical, e.g. K7QF-3MZP-W9CD-HX2N */
@@ -125,6 +150,10 @@ typedef struct gm_order {
 	size_t *chain_lens;
 	size_t n_chain;
 	time_t expires_at;
+	/* protocol 1.1 (all zero from a 1.0 service) */
+	int v11;			/* "protocol": "1.1" */
+	int double_cert;		/* double_certificate */
+	gm_enc_part *enc;		/* encryption; NULL when null */
 } gm_order;
 
 void gm_order_release(gm_order *o);

@@ -266,6 +266,9 @@ typedef struct gm_snapshot_key {
 	char *label;			/* owned, may be "" */
 	char *container;		/* container name; owned, may be "" */
 	EVP_PKEY *pubkey;		/* owned; NULL if unreadable */
+	int role;			/* GM_ROLE_*: SKF's signing or
+					 * encryption pair of a container;
+					 * an encryption pair cannot sign */
 } gm_snapshot_key;
 
 typedef struct gm_snapshot_cert {
@@ -282,6 +285,11 @@ typedef struct gm_snapshot_cert {
 	long key;			/* index in keys of its key pair
 					 * (same public key), -1 if none */
 	gm_key_state key_state;
+	int role;			/* GM_ROLE_*: SKF's flag, else the
+					 * certificate's keyUsage */
+	long partner;			/* index of the other certificate of
+					 * its double-certificate pair (same
+					 * container, same subject), -1 */
 } gm_snapshot_cert;
 
 typedef struct gm_token_snapshot {
@@ -356,6 +364,46 @@ int gm_token_remove(gm_session *s, gm_token_ref obj, gm_error *err);
 int gm_token_relabel(gm_session *s, gm_token_ref obj, const char *label,
 		     gm_error *err);
 int gm_session_can_relabel(const gm_session *s);
+
+/* ---- Double certificates: the encryption pair a CA's KMC delivers ----
+ *
+ * The enveloped key of GM/T 0016 (SKF ENVELOPEDKEYBLOB) in the wire form
+ * of docs/protocol.md section 3.8: the private key SM4-encrypted, the SM4
+ * key SM2-encrypted to the signing public key of the container it goes
+ * into. The host passes it through: only the token can open it. */
+typedef struct gm_enveloped_key {
+	unsigned long version;		/* 1 */
+	unsigned long sym_alg_id;	/* SGD_SM4_ECB 0x00000401 */
+	unsigned long bits;		/* 256 */
+	unsigned char enc_priv[32];	/* SM4-ECB(key, d) */
+	unsigned char pub[65];		/* 04 || X || Y */
+	unsigned char cipher[113];	/* C1 || C3 || C2 */
+} gm_enveloped_key;
+
+#define GM_SGD_SM4_ECB 0x00000401UL
+
+/* Whether the session's API can import an enveloped key (SKF can; this
+ * PKCS#11 backend cannot). */
+int gm_session_can_import_envelope(const gm_session *s);
+/* Imports env into the container of signing pair key (SKF_ImportECCKeyPair;
+ * needs login) and gives the encryption public key the token reports for
+ * it afterwards (SKF_ExportPublicKey(FALSE)) in *token_pub. A refused
+ * envelope is GM_EXIT_SERVICE: the token could not open it with the key
+ * it was addressed to. */
+int gm_token_import_envelope(gm_session *s, const gm_snapshot_key *key,
+			     const gm_enveloped_key *env, EVP_PKEY **token_pub,
+			     gm_error *err);
+/* Stores the encryption certificate in the container of signing pair key
+ * (SKF_ImportCertificate(FALSE)); *out names it. */
+int gm_token_store_enc_cert(gm_session *s, const gm_snapshot_key *key,
+			    const unsigned char *der, size_t der_len,
+			    gm_token_ref *out, gm_error *err);
+/* What the container of signing pair key holds of an encryption pair:
+ * the certificate (*der NULL when none; caller frees) and the public key
+ * (*pub NULL when none; caller frees). */
+int gm_token_read_encryption(gm_session *s, const gm_snapshot_key *key,
+			     unsigned char **der, size_t *der_len,
+			     EVP_PKEY **pub, gm_error *err);
 
 /* ---- USB presence ---- */
 

@@ -25,6 +25,7 @@ typedef struct renew_opts {
 static int renewable(const gm_cert_view *v)
 {
 	return v->obj->parsed && v->obj->key_state != GM_KEY_MISSING &&
+	       v->obj->role == GM_ROLE_SIGNING &&
 	       v->verdict.renewal == GM_RENEWAL_ONLINE;
 }
 
@@ -49,15 +50,28 @@ static int matches(const gm_cert_view *v, const char *sel)
 static int select_by_option(const gm_cert_list *l, const char *sel,
 			    const gm_cert_view **out, gm_error *err)
 {
-	size_t i, hits = 0;
+	size_t i, hits = 0, enc = 0;
 
-	for (i = 0; i < l->n; i++)
-		if (matches(&l->views[i], sel)) {
-			*out = &l->views[i];
-			hits++;
+	for (i = 0; i < l->n; i++) {
+		if (!matches(&l->views[i], sel))
+			continue;
+		/* an encryption certificate goes with its signing one */
+		if (l->views[i].obj->role == GM_ROLE_ENCRYPTION) {
+			enc++;
+			continue;
 		}
+		*out = &l->views[i];
+		hits++;
+	}
 	if (hits == 1)
 		return 0;
+	if (!hits && enc)
+		return gm_fail(err, GM_EXIT_USAGE,
+			       "pick its signing certificate (run 'gmrenew "
+			       "list-certs')",
+			       "--cert '%s' is an encryption certificate: it "
+			       "is renewed together with its signing "
+			       "certificate", sel);
 	return gm_fail(err, GM_EXIT_USAGE,
 		       "run 'gmrenew list-certs' and give an index, a serial "
 		       "or a SHA-256 fingerprint (at least 8 hex digits)",

@@ -287,6 +287,7 @@ static int wait_for_removal(gm_cli *cli, batch *b, const char *serial)
 static int renewable(const gm_cert_view *v)
 {
 	return v->obj->parsed && v->obj->key_state != GM_KEY_MISSING &&
+	       v->obj->role == GM_ROLE_SIGNING &&
 	       v->verdict.renewal == GM_RENEWAL_ONLINE;
 }
 

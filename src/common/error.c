@@ -113,6 +113,8 @@ static const char *const reason_names[GM_REASON_COUNT] = {
 		"confirmed_unknown_certificate",
 	[GM_REASON_OTHER_EKEY] = "other_ekey",
 	[GM_REASON_INTERRUPTED] = "interrupted",
+	[GM_REASON_ENCRYPTION_PART] = "encryption_part",
+	[GM_REASON_NEEDS_SKF] = "needs_skf",
 };
 
 const char *gm_reason_name(gm_reason r)

@@ -270,7 +270,8 @@ int gm_cert_facts_read(const unsigned char *der, size_t der_len,
 	out->spki_der = (unsigned char *)gm_xmemdup(parts.spki_der,
 						    (size_t)parts.spki_len);
 	out->spki_der_len = (size_t)parts.spki_len;
-	if (part_facts(out, &parts, err) < 0 || fingerprints(out, err) < 0)
+	if (part_facts(out, &parts, err) < 0 || fingerprints(out, err) < 0 ||
+	    gm_crypto_usage_facts(out, parts.extensions, err) < 0)
 		goto fail;
 	if (gm_crypto_spki_facts(&parts, out->key_algorithm,
 				 sizeof(out->key_algorithm), &out->pubkey) < 0) {

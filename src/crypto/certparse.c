@@ -114,6 +114,7 @@ int gm_crypto_cert_parts(const unsigned char *der, size_t len,
 	out->serial = c->tbs->serial;
 	out->not_before = c->tbs->validity->notBefore;
 	out->not_after = c->tbs->validity->notAfter;
+	out->extensions = c->tbs->extensions;
 	out->spki_len = ASN1_item_i2d((ASN1_VALUE *)c->tbs->spki,
 				      &out->spki_der, ASN1_ITEM_rptr(GM_SPKI));
 	if (out->spki_len <= 0) {

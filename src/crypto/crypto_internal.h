@@ -52,11 +52,16 @@ typedef struct gm_cert_parts {
 	const ASN1_TIME *not_before, *not_after;
 	unsigned char *spki_der;	/* owned */
 	int spki_len;
+	const STACK_OF(X509_EXTENSION) *extensions;	/* may be NULL */
 } gm_cert_parts;
 
 int gm_crypto_cert_parts(const unsigned char *der, size_t len,
 			 gm_cert_parts *out, gm_error *err);
 void gm_crypto_cert_parts_free(gm_cert_parts *parts);
+/* keyUsage, basicConstraints and the role from the extensions
+ * (certrole.c); -1 when one of them cannot be decoded. */
+int gm_crypto_usage_facts(gm_cert_facts *f,
+			  const STACK_OF(X509_EXTENSION) *exts, gm_error *err);
 
 /*
  * The certificate's key, which must be well formed (an EC point on its

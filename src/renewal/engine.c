@@ -48,11 +48,16 @@ static const gm_step_row steps[GM_STEP_COUNT] = {
 	[GM_STEP_INSTALL] = { IN(GM_ORDER_ISSUED), step_install, 6,
 		N_("Installing the new certificate next to its key"),
 		"new_sha256" },
-	[GM_STEP_CONFIRM] = { IN(GM_ORDER_ISSUED), step_confirm, 7,
+	[GM_STEP_ENC_KEY] = { IN(GM_ORDER_ISSUED), gm_step_enc_key, 7,
+		N_("Importing the encryption key pair the CA's key management "
+		"centre sent (opened by the token with the new key)"), NULL },
+	[GM_STEP_ENC_CERT] = { IN(GM_ORDER_ISSUED), gm_step_enc_cert, 8,
+		N_("Installing the encryption certificate next to it"), NULL },
+	[GM_STEP_CONFIRM] = { IN(GM_ORDER_ISSUED), step_confirm, 9,
 		N_("Confirming the installation with the service"), NULL },
-	[GM_STEP_RETIRE] = { IN(GM_ORDER_CONFIRMED), step_retire, 8,
+	[GM_STEP_RETIRE] = { IN(GM_ORDER_CONFIRMED), step_retire, 10,
 		N_("Removing the old certificate and key"), "finished" },
-	[GM_STEP_KEEP_OLD] = { 0, NULL, 8,
+	[GM_STEP_KEEP_OLD] = { 0, NULL, 10,
 		N_("Keeping the old certificate and key (relabelled)"),
 		"finished" },
 };
@@ -62,17 +67,25 @@ const gm_step_row *gm_step_of(gm_step s)
 	return &steps[s < GM_STEP_COUNT ? s : GM_STEP_CHECK];
 }
 
+/* The encryption steps count only in a double-certificate renewal. */
+#define ENC_STEPS 2
+
 void gm_run_progress(gm_run *r, gm_step step)
 {
-	int total = 0;
+	int total = 0, number = gm_step_of(step)->progress;
+	int enc_first = steps[GM_STEP_ENC_KEY].progress;
 	size_t i;
 
 	for (i = 0; i < GM_STEP_COUNT; i++)
 		if (steps[i].progress > total)
 			total = steps[i].progress;
+	if (!gm_run_is_double(r)) {
+		total -= ENC_STEPS;
+		if (number >= enc_first)
+			number -= ENC_STEPS;
+	}
 	if (r->ctx->hooks.progress)
-		r->ctx->hooks.progress(r->ctx->hooks.ctx,
-				       gm_step_of(step)->progress, total,
+		r->ctx->hooks.progress(r->ctx->hooks.ctx, number, total,
 				       gm_step_of(step)->text);
 }
 
@@ -321,6 +334,8 @@ static int find_pending(gm_run *r, const gm_token_snapshot *v)
 	for (i = v->n_keys; i-- > 0;) {
 		const gm_snapshot_key *k = &v->keys[i];
 
+		if (k->role != GM_ROLE_SIGNING)
+			continue;	/* an encryption pair never signs */
 		if ((!names_fixed(r) &&
 		     (!k->label || strcmp(k->label, r->pending))) ||
 		    (names_fixed(r) && !want) || !has_both(k) || !k->pubkey)
@@ -336,6 +351,11 @@ static int find_pending(gm_run *r, const gm_token_snapshot *v)
 		return (int)i;
 	}
 	return -1;
+}
+
+int gm_run_find_pending(gm_run *r, const gm_token_snapshot *v)
+{
+	return find_pending(r, v);
 }
 
 static int submit_csr(gm_run *r, const gm_snapshot_key *newkey,
@@ -636,9 +656,10 @@ static int step_verify(gm_run *r, gm_error *err)
 		if (gm_order_acting_state(&r->order) != GM_ORDER_ISSUED)
 			return 0;
 	}
-	if (issued_pair(r, &cert, &v, &p, err))
+	if (issued_pair(r, &cert, &v, &p, err) ||
+	    verify_new(r, v, cert, v->keys[p].pubkey, err))
 		return -1;
-	return verify_new(r, v, cert, v->keys[p].pubkey, err);
+	return gm_enc_verify(r, v, cert, v->keys[p].pubkey, err);
 }
 
 /* install (issued): next to the pending key, read back. */
@@ -660,7 +681,7 @@ static int step_confirm(gm_run *r, gm_error *err)
 	gm_token_snapshot *v;
 	int p;
 
-	if (issued_pair(r, &cert, &v, &p, err))
+	if (issued_pair(r, &cert, &v, &p, err) || gm_enc_ready(r, err))
 		return -1;
 	return confirm(r, &v->keys[p], err);
 }
@@ -709,12 +730,14 @@ static int find_new_pair(gm_run *r, const gm_token_snapshot *v,
 		    same_id(v->certs[i].id, v->certs[i].id_len, id))
 			p->c = (int)i;
 	for (i = 0; p->c >= 0 && i < v->n_keys && p->k < 0; i++)
-		if (same_id(v->keys[i].id, v->keys[i].id_len, id) &&
+		if (v->keys[i].role == GM_ROLE_SIGNING &&
+		    same_id(v->keys[i].id, v->keys[i].id_len, id) &&
 		    has_both(&v->keys[i]) && v->keys[i].pubkey &&
 		    gm_pubkey_equal(v->keys[i].pubkey,
 				    v->certs[p->c].facts.pubkey) == 1)
 			p->k = (int)i;
-	return p->c >= 0 && p->k >= 0 ? 0 : -1;
+	return p->c >= 0 && p->k >= 0 &&
+	       gm_enc_new_pair_there(r, v, &v->keys[p->k]) ? 0 : -1;
 }
 
 static int new_pair_missing(gm_run *r, gm_error *err)
@@ -747,7 +770,8 @@ static int is_old_key(const gm_token_snapshot *v, size_t i, EVP_PKEY *oldpub,
 {
 	const gm_snapshot_key *k = &v->keys[i];
 
-	return k->pubkey && gm_pubkey_equal(k->pubkey, oldpub) == 1 &&
+	return k->role == GM_ROLE_SIGNING && k->pubkey &&
+	       gm_pubkey_equal(k->pubkey, oldpub) == 1 &&
 	       gm_pubkey_equal(k->pubkey, newk->pubkey) != 1 &&
 	       !(k->id_len == newk->id_len &&
 		 !memcmp(k->id, newk->id, k->id_len));
@@ -788,6 +812,11 @@ static int retire_old(gm_run *r, const gm_token_snapshot *v,
 	if (p->oc < 0)
 		return 0;
 	old = &v->certs[p->oc];
+	if (gm_enc_keep_old(r, v, old)) {
+		gm_debug("the old container holds an encryption pair that "
+			 "this renewal did not replace: it stays");
+		return 0;
+	}
 	/* kept by an earlier run with --keep-old: stays */
 	if (!r->ctx->keep_old && !ends_with(old->label, REPLACED)) {
 		r->changed = 1;
@@ -815,7 +844,8 @@ static int is_stale_key(gm_run *r, const gm_token_snapshot *v, size_t i,
 {
 	const gm_snapshot_key *k = &v->keys[i], *newk = &v->keys[p->k];
 
-	return k->label && !strcmp(k->label, r->pending) && (int)i != p->k &&
+	return k->role == GM_ROLE_SIGNING && k->label &&
+	       !strcmp(k->label, r->pending) && (int)i != p->k &&
 	       !(k->id_len == newk->id_len &&
 		 !memcmp(k->id, newk->id, k->id_len)) &&
 	       !(k->pubkey && gm_pubkey_equal(k->pubkey, newk->pubkey) == 1);
@@ -907,7 +937,8 @@ static int remove_dead_pending(gm_run *r, const gm_token_snapshot *v,
 	for (i = 0; i < v->n_keys; i++) {
 		const gm_snapshot_key *k = &v->keys[i];
 
-		if (!k->label || strncmp(k->label, prefix, strlen(prefix)) ||
+		if (k->role != GM_ROLE_SIGNING || !k->label ||
+		    strncmp(k->label, prefix, strlen(prefix)) ||
 		    !strcmp(k->label, r->pending) || key_has_cert(v, k) ||
 		    !order_is_dead(r, k->label))
 			continue;

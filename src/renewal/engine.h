@@ -13,6 +13,9 @@ typedef enum gm_step {
 	GM_STEP_REQUEST,	/* the CSR submitted */
 	GM_STEP_VERIFY,		/* the issued certificate checked */
 	GM_STEP_INSTALL,	/* next to its key, read back */
+	GM_STEP_ENC_KEY,	/* double certificates: the enveloped
+				 * encryption key imported */
+	GM_STEP_ENC_CERT,	/* the encryption certificate, read back */
 	GM_STEP_CONFIRM,	/* the service told */
 	GM_STEP_RETIRE,		/* the old pair removed; labels final */
 	GM_STEP_KEEP_OLD,	/* the same, with --keep-old */
@@ -48,6 +51,7 @@ typedef struct gm_run {
 					 * caller's, or own_view) and kept up
 					 * to date with what this run adds */
 	gm_token_snapshot own_view;	/* read here when the caller gave none */
+	int double_expected;	/* the CA's lookup said double_certificate */
 } gm_run;
 
 /* The run's snapshot of the token: the caller's, else read on first use. */
@@ -79,5 +83,39 @@ int gm_run_drive(gm_run *r, gm_error *err);
 /* Records the facts of the certificate being renewed in the journal. */
 void gm_run_journal_old(gm_run *r, const gm_snapshot_cert *obj,
 			const gm_cert_facts *facts);
+
+/* The index in v of this renewal's pending signing pair, or -1. */
+int gm_run_find_pending(gm_run *r, const gm_token_snapshot *v);
+
+/* ---- Double certificates (encryption.c) ---- */
+
+/* The renewal carries an encryption part (the order's, or the journal's
+ * record of one). */
+int gm_run_is_double(const gm_run *r);
+/* Before start: a double certificate on an API that cannot import the
+ * encryption pair (GM_EXIT_ENV), or an old container with an encryption
+ * pair and a 1.0 service (GM_EXIT_SERVICE), is refused before anything is
+ * started. Notes what the lookup said for the journal. */
+int gm_enc_before_start(gm_run *r, const gm_snapshot_cert *old,
+			const gm_ca_record *rec, gm_error *err);
+/* The encryption part of the issued order, checked before anything is
+ * installed (docs/protocol.md 3.8, checks 2 to 7); none is fine only for a
+ * single-certificate renewal whose old container holds no encryption
+ * pair. */
+int gm_enc_verify(gm_run *r, const gm_token_snapshot *v,
+		  const gm_cert_facts *sign, EVP_PKEY *newkey, gm_error *err);
+/* The steps GM_STEP_ENC_KEY and GM_STEP_ENC_CERT. */
+int gm_step_enc_key(gm_run *r, gm_error *err);
+int gm_step_enc_cert(gm_run *r, gm_error *err);
+/* Confirm only once the encryption certificate is installed too. */
+int gm_enc_ready(gm_run *r, gm_error *err);
+/* Retire: 1 when the new container holds the encryption certificate
+ * gmrenew installed with its key (or the renewal has none). */
+int gm_enc_new_pair_there(gm_run *r, const gm_token_snapshot *v,
+			  const gm_snapshot_key *newk);
+/* Retire: the old container holds an encryption pair this renewal did
+ * not replace: it is kept. */
+int gm_enc_keep_old(gm_run *r, const gm_token_snapshot *v,
+		    const gm_snapshot_cert *old);
 
 #endif

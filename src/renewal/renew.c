@@ -138,6 +138,8 @@ static int check_with_ca(gm_run *r, const gm_snapshot_cert *old,
 			      "the CA has no record of '%s'", facts->subject);
 	else if (!rec->online)
 		ret = refusal(rec, facts->subject, err);
+	if (!ret && gm_enc_before_start(r, old, rec, err))
+		ret = nothing_started(err);
 	gm_ca_records_free(rec, 1);
 	return ret;
 }
@@ -202,6 +204,8 @@ static int record_start(gm_run *r, const gm_snapshot_cert *old,
 		return -1;
 	if (!gm_journal_get(&r->journal, "old_sha256"))
 		gm_run_journal_old(r, old, facts);
+	if (r->double_expected)
+		gm_journal_set(&r->journal, "double_certificate", "true");
 	if (gm_journal_write(&r->journal, err))
 		return -1;
 	announce_code(r);

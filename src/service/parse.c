@@ -288,6 +288,109 @@ static int parse_chain(const cJSON *obj, gm_order *o, gm_error *err)
 	return 0;
 }
 
+/* "protocol": "1.1"; absent: a 1.0 service, whose answers are read
+ * without any 1.1 member (docs/protocol.md section 0). */
+static int get_v11(const cJSON *obj, int *out, gm_error *err)
+{
+	const char *v;
+
+	*out = 0;
+	if (get_str(obj, "protocol", 0, &v, err) < 0)
+		return -1;
+	*out = v && !strcmp(v, "1.1");
+	return 0;
+}
+
+static int get_double(const cJSON *obj, int *out, gm_error *err)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj,
+							  "double_certificate");
+
+	*out = 0;
+	if (!m || cJSON_IsNull(m))
+		return 0;
+	return get_bool(obj, "double_certificate", out, err);
+}
+
+/* An integer member; -1 when missing or not an integer (the renewal
+ * refuses it by name). */
+static long get_int(const cJSON *obj, const char *name)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (!cJSON_IsNumber(m) || m->valuedouble < 0 ||
+	    m->valuedouble > 1e6 || m->valuedouble != (double)(long)m->valuedouble)
+		return -1;
+	return (long)m->valuedouble;
+}
+
+static int parse_envelope(const cJSON *ek, gm_enc_part *e, gm_error *err)
+{
+	const char *alg;
+
+	if (!cJSON_IsObject(ek))
+		return MALFORMED("'encryption.enveloped_key' is missing");
+	e->version = get_int(ek, "version");
+	e->bits = get_int(ek, "bits");
+	if (get_str(ek, "symmetric_algorithm", 1, &alg, err) < 0 ||
+	    get_hex64(ek, "recipient_certificate_sha256", 1,
+		      e->recipient_sha256, err) < 0 ||
+	    get_b64(ek, "encrypted_symmetric_key", 1, &e->sym_key,
+		    &e->sym_key_len, err) < 0 ||
+	    get_b64(ek, "encrypted_private_key", 1, &e->priv, &e->priv_len,
+		    err) < 0 ||
+	    get_b64(ek, "public_key", 1, &e->pub, &e->pub_len, err) < 0)
+		return -1;
+	snprintf(e->sym_alg, sizeof(e->sym_alg), "%.15s", alg);
+	return 0;
+}
+
+static int parse_encryption(const cJSON *obj, gm_order *o, gm_error *err)
+{
+	const cJSON *enc = cJSON_GetObjectItemCaseSensitive(obj, "encryption");
+	gm_enc_part *e;
+	char hex[65];
+
+	if (!enc || cJSON_IsNull(enc))
+		return 0;
+	if (!cJSON_IsObject(enc))
+		return MALFORMED("'encryption' is not an object");
+	e = o->enc = gm_xcalloc(1, sizeof(*e));
+	if (get_b64(enc, "certificate", 1, &e->cert, &e->cert_len, err) < 0 ||
+	    get_hex64(enc, "certificate_sha256", 1, e->cert_sha256, err) < 0 ||
+	    get_time(enc, "not_after", 1, &e->not_after, err) < 0 ||
+	    parse_envelope(cJSON_GetObjectItemCaseSensitive(enc,
+							    "enveloped_key"),
+			   e, err) < 0)
+		return -1;
+	gm_svc_sha256_hex(e->cert, e->cert_len, hex);
+	if (strcmp(hex, e->cert_sha256))
+		return MALFORMED("'encryption.certificate_sha256' is not the "
+				 "encryption certificate's fingerprint");
+	return 0;
+}
+
+static void enc_release(gm_enc_part *e)
+{
+	if (!e)
+		return;
+	free(e->cert);
+	free(e->sym_key);
+	free(e->priv);
+	free(e->pub);
+	free(e);
+}
+
+static int parse_order_v11(const cJSON *obj, gm_order *o, gm_error *err)
+{
+	if (get_v11(obj, &o->v11, err) < 0)
+		return -1;
+	if (!o->v11)
+		return 0;	/* 1.0: no 1.1 member is read */
+	return get_double(obj, &o->double_cert, err) < 0 ||
+	       parse_encryption(obj, o, err) < 0 ? -1 : 0;
+}
+
 static int parse_order_obj(const cJSON *obj, gm_order *o, gm_error *err)
 {
 	const cJSON *req, *rekey;
@@ -338,7 +441,7 @@ static int parse_order_obj(const cJSON *obj, gm_order *o, gm_error *err)
 	    !o->cert)
 		return MALFORMED("state '%s' without a certificate",
 				 gm_order_state_name(o->state));
-	return 0;
+	return parse_order_v11(obj, o, err);
 }
 
 int gm_svc_parse_order(const char *body, size_t len, gm_order *out,
@@ -371,6 +474,7 @@ void gm_order_release(gm_order *o)
 		free(o->chain[i]);
 	free(o->chain);
 	free(o->chain_lens);
+	enc_release(o->enc);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -413,6 +517,28 @@ static int parse_open_order(const cJSON *r, gm_ca_record *rec, gm_error *err)
 	return 0;
 }
 
+static const char *const roles[] = { "signing", "encryption", NULL };
+
+/* The 1.1 members of a lookup result (rec->v11 set from the answer). */
+static int parse_record_v11(const cJSON *r, gm_ca_record *rec, gm_error *err)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "role");
+	char role[16], partner[65];
+
+	if (!rec->v11 || !rec->found)
+		return 0;
+	if (m && !cJSON_IsNull(m)) {
+		if (get_word(r, "role", roles, role, sizeof(role), err) < 0)
+			return -1;
+		rec->role = gm_xstrdup(role);
+	}
+	if (get_double(r, &rec->double_cert, err) < 0 ||
+	    get_hex64(r, "partner_sha256", 0, partner, err) < 0)
+		return -1;
+	rec->partner_sha256 = partner[0] ? gm_xstrdup(partner) : NULL;
+	return 0;
+}
+
 static int parse_record(const cJSON *r, gm_ca_record *rec, gm_error *err)
 {
 	const char *status, *gw, *org, *sys, *subject, *sup;
@@ -438,7 +564,7 @@ static int parse_record(const cJSON *r, gm_ca_record *rec, gm_error *err)
 	rec->superseded_by = dup_or_null(sup);
 	if (parse_renewal(r, rec, err) < 0 || parse_open_order(r, rec, err) < 0)
 		return -1;
-	return 0;
+	return parse_record_v11(r, rec, err);
 }
 
 static void record_release(gm_ca_record *r)
@@ -453,6 +579,8 @@ static void record_release(gm_ca_record *r)
 	free(r->superseded_by);
 	free(r->open_code);
 	free(r->open_state);
+	free(r->role);
+	free(r->partner_sha256);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -473,7 +601,7 @@ int gm_svc_parse_records(const char *body, size_t len, size_t n,
 	const cJSON *results, *item;
 	cJSON *root;
 	size_t i = 0;
-	int rc = -1;
+	int rc = -1, v11 = 0;
 
 	memset(out, 0, n * sizeof(*out));
 	root = parse_object(body, len, err);
@@ -489,7 +617,10 @@ int gm_svc_parse_records(const char *body, size_t len, size_t n,
 			  cJSON_GetArraySize(results), n);
 		goto out;
 	}
+	if (get_v11(root, &v11, err) < 0)
+		goto out;
 	cJSON_ArrayForEach(item, results) {
+		out[i].v11 = v11;
 		if (parse_record(item, &out[i], err) < 0)
 			goto out;
 		i++;

@@ -133,6 +133,17 @@ struct gm_token_backend {
 	/* Renames a certificate or a key pair; NULL when the API cannot. */
 	int (*relabel)(gm_session *s, gm_token_ref obj, const char *label,
 		       gm_error *err);
+
+	/* ---- double certificates (token.h); NULL when the API cannot ---- */
+	int (*import_envelope)(gm_session *s, const gm_snapshot_key *key,
+			       const gm_enveloped_key *env,
+			       EVP_PKEY **token_pub, gm_error *err);
+	int (*store_enc_cert)(gm_session *s, const gm_snapshot_key *key,
+			      const unsigned char *der, size_t der_len,
+			      gm_token_ref *out, gm_error *err);
+	int (*read_encryption)(gm_session *s, const gm_snapshot_key *key,
+			       unsigned char **der, size_t *der_len,
+			       EVP_PKEY **pub, gm_error *err);
 };
 
 /* The backends built in. */

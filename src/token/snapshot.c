@@ -56,6 +56,8 @@ static void parse(gm_snapshot_cert *c)
 		return;
 	if (gm_cert_facts_read(c->der, c->der_len, &c->facts, &err) == 0) {
 		c->parsed = 1;
+		if (c->facts.role == GM_ROLE_ENCRYPTION)
+			c->role = GM_ROLE_ENCRYPTION;
 		return;
 	}
 	snprintf(c->problem, sizeof(c->problem), "%s", err.msg);
@@ -112,12 +114,42 @@ static void pair_one(const gm_token_snapshot *snap, gm_snapshot_cert *c)
 						  &c->key);
 }
 
+/* The two certificates of a double-certificate pair: an encryption and a
+ * signing certificate in one container, with the same subject. */
+static int partners(const gm_snapshot_cert *e, const gm_snapshot_cert *s)
+{
+	return e->role == GM_ROLE_ENCRYPTION && s->role == GM_ROLE_SIGNING &&
+	       e->parsed && s->parsed && e->container && e->container[0] &&
+	       s->container && !strcmp(e->container, s->container) &&
+	       e->facts.subject_der_len == s->facts.subject_der_len &&
+	       !memcmp(e->facts.subject_der, s->facts.subject_der,
+		       s->facts.subject_der_len);
+}
+
+static void pair_partners(gm_token_snapshot *snap)
+{
+	size_t i, j;
+
+	for (i = 0; i < snap->n_certs; i++)
+		snap->certs[i].partner = -1;
+	for (i = 0; i < snap->n_certs; i++)
+		for (j = 0; j < snap->n_certs; j++)
+			if (snap->certs[j].partner < 0 &&
+			    partners(&snap->certs[i], &snap->certs[j])) {
+				snap->certs[i].partner = (long)j;
+				snap->certs[j].partner = (long)i;
+				break;
+			}
+}
+
 void gm_token_snapshot_pair(gm_token_snapshot *snap)
 {
 	size_t i;
 
 	for (i = 0; snap && i < snap->n_certs; i++)
 		pair_one(snap, &snap->certs[i]);
+	if (snap)
+		pair_partners(snap);
 }
 
 void gm_snapshot_finish(gm_token_snapshot *snap)
@@ -186,8 +218,10 @@ int gm_snapshot_add_cert(gm_token_snapshot *snap, gm_token_ref ref,
 	c->container = gm_xstrdup(key->container ? key->container : "");
 	c->der = (unsigned char *)gm_xmemdup(der, der_len);
 	c->der_len = der_len;
-	if (gm_cert_facts_parse(der, der_len, &c->facts, err) == 0)
+	if (gm_cert_facts_parse(der, der_len, &c->facts, err) == 0) {
 		c->parsed = 1;
+		c->role = c->facts.role;
+	}
 	gm_token_snapshot_pair(snap);
 	return c->parsed ? 0 : -1;
 }

@@ -132,6 +132,7 @@ typedef skf_rv (*skf_genecc_fn)(skf_handle con, skf_arg alg,
 				unsigned char *pub);
 typedef skf_rv (*skf_eccsign_fn)(skf_handle con, const unsigned char *data,
 				 skf_arg len, unsigned char *sig);
+typedef skf_rv (*skf_import_ecc_fn)(skf_handle con, const unsigned char *env);
 typedef skf_rv (*skf_digestinit_fn)(skf_handle dev, skf_arg alg,
 				    const unsigned char *pub,
 				    const unsigned char *id, skf_arg id_len,
@@ -166,6 +167,8 @@ typedef struct skf_functions {
 	skf_digestinit_fn DigestInit;
 	skf_digest_fn Digest;
 	skf_close_fn CloseHandle;
+	/* optional: double certificates (NULL: the library cannot) */
+	skf_import_ecc_fn ImportECCKeyPair;
 } skf_functions;
 
 #endif

@@ -426,6 +426,54 @@ static int guid_id(const char *name, unsigned char *id, size_t *id_len)
 
 /* ---- reading ---- */
 
+/* A reference's b: which pair of the container (GM_ROLE_*). */
+static void add_key(gm_token_snapshot *out, uint64_t a, int role,
+		    const unsigned char *id, size_t id_len, const char *name,
+		    EVP_PKEY **pub)
+{
+	gm_snapshot_key *k;
+
+	out->keys = gm_xrealloc(out->keys,
+				(out->n_keys + 1) * sizeof(*out->keys));
+	k = &out->keys[out->n_keys++];
+	memset(k, 0, sizeof(*k));
+	k->ref = make_ref(GM_REF_KEYPAIR, a);
+	k->ref.b = (uint64_t)role;
+	k->role = role;
+	/* SKF: a container's pair is one object */
+	k->parts = GM_KEYPAIR_PUBLIC | GM_KEYPAIR_PRIVATE;
+	k->id = id_len ? (unsigned char *)gm_xmemdup(id, id_len) : NULL;
+	k->id_len = id_len;
+	k->label = gm_xstrdup(name);
+	k->container = gm_xstrdup(name);
+	k->pubkey = *pub;
+	*pub = NULL;
+}
+
+static void add_cert(gm_token_snapshot *out, uint64_t a, int role,
+		     const unsigned char *id, size_t id_len, const char *name,
+		     unsigned char **der, size_t der_len)
+{
+	gm_snapshot_cert *x;
+
+	out->certs = gm_xrealloc(out->certs,
+				 (out->n_certs + 1) * sizeof(*out->certs));
+	x = &out->certs[out->n_certs++];
+	memset(x, 0, sizeof(*x));
+	x->ref = make_ref(GM_REF_CERT, a);
+	x->ref.b = (uint64_t)role;
+	x->role = role;
+	x->id = id_len ? (unsigned char *)gm_xmemdup(id, id_len) : NULL;
+	x->id_len = id_len;
+	x->label = gm_xstrdup(name);
+	x->container = gm_xstrdup(name);
+	x->der = *der;
+	x->der_len = der_len;
+	x->key = -1;
+	x->partner = -1;
+	*der = NULL;
+}
+
 static void add_container(skf_session *ss, gm_token_snapshot *out,
 			  gm_skf_container *c)
 {
@@ -434,40 +482,17 @@ static void add_container(skf_session *ss, gm_token_snapshot *out,
 	uint64_t a = name_ref(ss, c->name);
 
 	guid_id(c->name, id, &id_len);
-	if (c->pub) {
-		gm_snapshot_key *k;
-
-		out->keys = gm_xrealloc(out->keys,
-					(out->n_keys + 1) * sizeof(*out->keys));
-		k = &out->keys[out->n_keys++];
-		memset(k, 0, sizeof(*k));
-		k->ref = make_ref(GM_REF_KEYPAIR, a);
-		/* SKF: a container's signing pair is one object */
-		k->parts = GM_KEYPAIR_PUBLIC | GM_KEYPAIR_PRIVATE;
-		k->id = id_len ? (unsigned char *)gm_xmemdup(id, id_len) : NULL;
-		k->id_len = id_len;
-		k->label = gm_xstrdup(c->name);
-		k->container = gm_xstrdup(c->name);
-		k->pubkey = c->pub;
-		c->pub = NULL;
-	}
-	if (c->cert) {
-		gm_snapshot_cert *x;
-
-		out->certs = gm_xrealloc(out->certs,
-					 (out->n_certs + 1) * sizeof(*out->certs));
-		x = &out->certs[out->n_certs++];
-		memset(x, 0, sizeof(*x));
-		x->ref = make_ref(GM_REF_CERT, a);
-		x->id = id_len ? (unsigned char *)gm_xmemdup(id, id_len) : NULL;
-		x->id_len = id_len;
-		x->label = gm_xstrdup(c->name);
-		x->container = gm_xstrdup(c->name);
-		x->der = c->cert;
-		x->der_len = c->cert_len;
-		x->key = -1;
-		c->cert = NULL;
-	}
+	if (c->pub)
+		add_key(out, a, GM_ROLE_SIGNING, id, id_len, c->name, &c->pub);
+	if (c->cert)
+		add_cert(out, a, GM_ROLE_SIGNING, id, id_len, c->name,
+			 &c->cert, c->cert_len);
+	if (c->enc_pub)
+		add_key(out, a, GM_ROLE_ENCRYPTION, id, id_len, c->name,
+			&c->enc_pub);
+	if (c->enc_cert)
+		add_cert(out, a, GM_ROLE_ENCRYPTION, id, id_len, c->name,
+			 &c->enc_cert, c->enc_cert_len);
 }
 
 static int skf_snapshot(gm_session *s, gm_token_snapshot *out, gm_error *err)
@@ -494,17 +519,26 @@ static int skf_read_cert(gm_session *s, gm_token_ref cert, unsigned char **der,
 	const char *name = ref_name(ss, cert, err);
 	gm_skf_container c;
 
+	int enc = cert.b == GM_ROLE_ENCRYPTION;
+
 	*der = NULL;
 	*der_len = 0;
 	if (!name || gm_skf_container_read(ss->dev, name, &c, err))
 		return -1;
-	EVP_PKEY_free(c.pub);
-	if (!c.cert)
+	if (!(enc ? c.enc_cert : c.cert)) {
+		gm_skf_container_clear(&c);
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
-			       "container '%s' holds no signing certificate",
-			       name);
-	*der = c.cert;		/* the caller owns it now */
-	*der_len = c.cert_len;
+			       "container '%s' holds no %s certificate", name,
+			       enc ? "encryption" : "signing");
+	}
+	/* the caller owns it now */
+	*der = enc ? c.enc_cert : c.cert;
+	*der_len = enc ? c.enc_cert_len : c.cert_len;
+	if (enc)
+		c.enc_cert = NULL;
+	else
+		c.cert = NULL;
+	gm_skf_container_clear(&c);
 	return 0;
 }
 
@@ -542,6 +576,10 @@ static int skf_sign_digest(gm_session *s, gm_token_ref key,
 
 	if (!name)
 		return -1;
+	if (key.b != GM_ROLE_SIGNING)
+		return gm_fail(err, GM_EXIT_FAILED, NULL,
+			       "internal error: container '%s': only its "
+			       "signing pair signs", name);
 	return gm_skf_sign(ss->dev, name, digest, sig, sig_len, err);
 }
 
@@ -569,6 +607,46 @@ static int skf_destroy(gm_session *s, gm_token_ref obj, gm_error *err)
 	if (!name)
 		return -1;
 	return gm_skf_delete_container(ss->dev, name, err);
+}
+
+/* ---- double certificates ---- */
+
+static int skf_import_envelope(gm_session *s, const gm_snapshot_key *key,
+			       const gm_enveloped_key *env,
+			       EVP_PKEY **token_pub, gm_error *err)
+{
+	skf_session *ss = sess(s);
+	const char *name = ref_name(ss, key->ref, err);
+
+	if (!name)
+		return -1;
+	return gm_skf_import_envelope(ss->dev, name, env, token_pub, err);
+}
+
+static int skf_store_enc_cert(gm_session *s, const gm_snapshot_key *key,
+			      const unsigned char *der, size_t der_len,
+			      gm_token_ref *out, gm_error *err)
+{
+	skf_session *ss = sess(s);
+	const char *name = ref_name(ss, key->ref, err);
+
+	if (!name || gm_skf_import_enc_cert(ss->dev, name, der, der_len, err))
+		return -1;
+	*out = make_ref(GM_REF_CERT, key->ref.a);
+	out->b = GM_ROLE_ENCRYPTION;
+	return 0;
+}
+
+static int skf_read_encryption(gm_session *s, const gm_snapshot_key *key,
+			       unsigned char **der, size_t *der_len,
+			       EVP_PKEY **pub, gm_error *err)
+{
+	skf_session *ss = sess(s);
+	const char *name = ref_name(ss, key->ref, err);
+
+	if (!name)
+		return -1;
+	return gm_skf_read_encryption(ss->dev, name, der, der_len, pub, err);
 }
 
 static char *detail_line(const gm_skf_dev *d)
@@ -634,4 +712,7 @@ const gm_token_backend gm_skf_backend = {
 	.store_cert = skf_store_cert,
 	.destroy = skf_destroy,
 	.relabel = NULL,	/* containers cannot be renamed */
+	.import_envelope = skf_import_envelope,
+	.store_enc_cert = skf_store_enc_cert,
+	.read_encryption = skf_read_encryption,
 };

@@ -354,18 +354,20 @@ static int is_absent(skf_rv rv)
 	       rv == SAR_FILE_NOT_EXIST;
 }
 
-/* The signing certificate: size first, then the DER. 1 when there is
- * none. */
-static int export_cert(gm_skf_dev *d, skf_handle h, gm_skf_container *c,
-		       gm_error *err)
+/* A container's certificate (sign: the signing one, else the encryption
+ * one): size first, then the DER. 1 when there is none. */
+int gm_skf_export_cert(gm_skf_dev *d, skf_handle h, int sign,
+		       unsigned char **der, size_t *der_len, gm_error *err)
 {
 	const gm_skf_abi *abi = &d->lib->abi;
 	skf_cell len;
 	uint64_t n, got;
 	skf_rv rv;
 
+	*der = NULL;
+	*der_len = 0;
 	gm_skf_cell_set(abi, &len, 0);
-	rv = gm_skf_rv(abi, d->lib->f.ExportCertificate(h, 1, NULL, len.b));
+	rv = gm_skf_rv(abi, d->lib->f.ExportCertificate(h, sign, NULL, len.b));
 	gm_skf_log("SKF_ExportCertificate", rv);
 	n = gm_skf_cell_ulong(abi, &len);
 	if (is_absent(rv) || (rv == SAR_OK && n == 0))
@@ -374,27 +376,31 @@ static int export_cert(gm_skf_dev *d, skf_handle h, gm_skf_container *c,
 		return gm_sar_fail(err, rv, "reading a container's certificate");
 	if (n > CERT_MAX)
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
-			       "container '%s': the driver announced a "
-			       "certificate of %llu bytes", c->name,
-			       (unsigned long long)n);
-	c->cert = gm_xcalloc(1, (size_t)n);
+			       "the driver announced a certificate of %llu "
+			       "bytes", (unsigned long long)n);
+	*der = gm_xcalloc(1, (size_t)n);
 	gm_skf_cell_set(abi, &len, n);
-	rv = gm_skf_rv(abi, d->lib->f.ExportCertificate(h, 1, c->cert, len.b));
+	rv = gm_skf_rv(abi, d->lib->f.ExportCertificate(h, sign, *der, len.b));
 	gm_skf_log("SKF_ExportCertificate", rv);
 	got = gm_skf_cell_ulong(abi, &len);
-	if (rv != SAR_OK)
-		return gm_sar_fail(err, rv, "reading a container's certificate");
-	if (got > n)
+	if (rv != SAR_OK || got > n) {
+		free(*der);
+		*der = NULL;
+		if (rv != SAR_OK)
+			return gm_sar_fail(err, rv,
+					   "reading a container's certificate");
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
-			       "container '%s': the driver wrote %llu bytes of "
-			       "certificate into %llu", c->name,
-			       (unsigned long long)got, (unsigned long long)n);
-	c->cert_len = (size_t)got;
+			       "the driver wrote %llu bytes of certificate "
+			       "into %llu", (unsigned long long)got,
+			       (unsigned long long)n);
+	}
+	*der_len = (size_t)got;
 	return 0;
 }
 
-/* The signing public key. 1 when there is none. */
-static int export_pub(gm_skf_dev *d, skf_handle h, gm_skf_container *c,
+/* A container's public key (sign: the signing pair's, else the
+ * encryption pair's). 1 when there is none. */
+int gm_skf_export_pub(gm_skf_dev *d, skf_handle h, int sign, EVP_PKEY **pub,
 		      gm_error *err)
 {
 	const gm_skf_abi *abi = &d->lib->abi;
@@ -403,18 +409,34 @@ static int export_pub(gm_skf_dev *d, skf_handle h, gm_skf_container *c,
 	uint64_t got;
 	skf_rv rv;
 
+	*pub = NULL;
 	memset(blob, 0, sizeof(blob));
 	gm_skf_cell_set(abi, &len, SKF_ECC_PUBBLOB_LEN);
-	rv = gm_skf_rv(abi, d->lib->f.ExportPublicKey(h, 1, blob, len.b));
+	rv = gm_skf_rv(abi, d->lib->f.ExportPublicKey(h, sign, blob, len.b));
 	gm_skf_log("SKF_ExportPublicKey", rv);
 	if (is_absent(rv))
 		return 1;
 	if (rv != SAR_OK)
 		return gm_sar_fail(err, rv, "reading a container's public key");
 	got = gm_skf_cell_ulong(abi, &len);
-	c->pub = gm_skf_pubblob_key(blob, got > sizeof(blob) ? sizeof(blob) + 1 :
-				    (size_t)got, err);
-	return c->pub ? 0 : -1;
+	*pub = gm_skf_pubblob_key(blob, got > sizeof(blob) ? sizeof(blob) + 1 :
+				  (size_t)got, err);
+	return *pub ? 0 : -1;
+}
+
+/* The signing pair and certificate, then the encryption certificate and,
+ * when there is one, the encryption public key. */
+static int read_parts(gm_skf_dev *d, skf_handle h, gm_skf_container *c,
+		      gm_error *err)
+{
+	if (gm_skf_export_cert(d, h, 1, &c->cert, &c->cert_len, err) < 0 ||
+	    gm_skf_export_pub(d, h, 1, &c->pub, err) < 0 ||
+	    gm_skf_export_cert(d, h, 0, &c->enc_cert, &c->enc_cert_len,
+			       err) < 0)
+		return -1;
+	if (c->enc_cert && gm_skf_export_pub(d, h, 0, &c->enc_pub, err) < 0)
+		return -1;
+	return 0;
 }
 
 static int read_container(gm_skf_dev *d, const char *name,
@@ -441,7 +463,7 @@ static int read_container(gm_skf_dev *d, const char *name,
 	ret = 0;
 	if (c->type != SKF_CONTAINER_ECC)
 		goto out;	/* RSA or empty: nothing gmrenew renews */
-	if (export_cert(d, h, c, err) < 0 || export_pub(d, h, c, err) < 0)
+	if (read_parts(d, h, c, err) < 0)
 		ret = -1;
 out:
 	close_container(d, h);
@@ -457,22 +479,27 @@ int gm_skf_container_read(gm_skf_dev *d, const char *name,
 	if (gm_skf_app_open(d, err))
 		return -1;
 	if (read_container(d, name, out, err)) {
-		free(out->cert);
-		EVP_PKEY_free(out->pub);
-		memset(out, 0, sizeof(*out));
+		gm_skf_container_clear(out);
 		return -1;
 	}
 	return 0;
+}
+
+void gm_skf_container_clear(gm_skf_container *c)
+{
+	free(c->cert);
+	EVP_PKEY_free(c->pub);
+	free(c->enc_cert);
+	EVP_PKEY_free(c->enc_pub);
+	memset(c, 0, sizeof(*c));
 }
 
 void gm_skf_containers_free(gm_skf_container *c, size_t n)
 {
 	size_t i;
 
-	for (i = 0; c && i < n; i++) {
-		free(c[i].cert);
-		EVP_PKEY_free(c[i].pub);
-	}
+	for (i = 0; c && i < n; i++)
+		gm_skf_container_clear(&c[i]);
 	free(c);
 }
 

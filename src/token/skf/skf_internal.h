@@ -140,6 +140,11 @@ typedef struct gm_skf_container {
 	unsigned char *cert;		/* signing certificate; owned, NULL */
 	size_t cert_len;
 	EVP_PKEY *pub;			/* signing public key; owned, NULL */
+	unsigned char *enc_cert;	/* encryption certificate; owned, NULL */
+	size_t enc_cert_len;
+	EVP_PKEY *enc_pub;		/* encryption public key (read when
+					 * there is an encryption
+					 * certificate); owned, NULL */
 } gm_skf_container;
 
 /* Every container of the application, with its signing certificate and
@@ -147,6 +152,15 @@ typedef struct gm_skf_container {
 int gm_skf_containers(gm_skf_dev *d, gm_skf_container **out, size_t *n,
 		      gm_error *err);
 void gm_skf_containers_free(gm_skf_container *c, size_t n);
+/* Frees what one container read holds. */
+void gm_skf_container_clear(gm_skf_container *c);
+/* A container's certificate or public key (sign 1: the signing pair's,
+ * 0: the encryption pair's), on an open container handle; 1 when there
+ * is none (the caller frees what it gets). */
+int gm_skf_export_cert(gm_skf_dev *d, skf_handle h, int sign,
+		       unsigned char **der, size_t *der_len, gm_error *err);
+int gm_skf_export_pub(gm_skf_dev *d, skf_handle h, int sign, EVP_PKEY **pub,
+		      gm_error *err);
 /* One container by name, read as gm_skf_containers reads each; the
  * caller frees out->cert and out->pub. */
 int gm_skf_container_read(gm_skf_dev *d, const char *name,
@@ -166,6 +180,27 @@ int gm_skf_import_cert(gm_skf_dev *d, const char *container,
 		       const unsigned char *der, size_t der_len, gm_error *err);
 int gm_skf_delete_container(gm_skf_dev *d, const char *container,
 			    gm_error *err);
+
+/* ---- Double certificates (skf_envelope.c) ---- */
+
+/* The ENVELOPEDKEYBLOB of env at the ABI's widths and packing, in buf
+ * (zeroed, SKF_ENVELOPE_BUF bytes); its length in *len. */
+#define SKF_ENVELOPE_BUF 1024
+void gm_skf_envelope_blob(const gm_skf_abi *abi, const gm_enveloped_key *env,
+			  unsigned char *buf, size_t *len);
+/* SKF_ImportECCKeyPair into the container, then its encryption public key
+ * as the token reports it (SKF_ExportPublicKey(FALSE)). */
+int gm_skf_import_envelope(gm_skf_dev *d, const char *container,
+			   const gm_enveloped_key *env, EVP_PKEY **pub,
+			   gm_error *err);
+/* SKF_ImportCertificate(FALSE). */
+int gm_skf_import_enc_cert(gm_skf_dev *d, const char *container,
+			   const unsigned char *der, size_t der_len,
+			   gm_error *err);
+/* The container's encryption certificate and public key (NULL: none). */
+int gm_skf_read_encryption(gm_skf_dev *d, const char *container,
+			   unsigned char **der, size_t *der_len,
+			   EVP_PKEY **pub, gm_error *err);
 /* e = SM3(Z || msg) as the device computes it (SKF_DigestInit with the
  * public key and the default ID); for cross-checks. */
 int gm_skf_device_digest(gm_skf_dev *d, EVP_PKEY *pub,

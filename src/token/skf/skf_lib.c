@@ -31,6 +31,7 @@ static const struct skf_sym syms[] = {
 	SYM(ImportCertificate, 0), SYM(ExportPublicKey, 0),
 	SYM(GenECCKeyPair, 0), SYM(ECCSignData, 0),
 	SYM(DigestInit, 1), SYM(Digest, 1), SYM(CloseHandle, 1),
+	SYM(ImportECCKeyPair, 2),	/* double certificates */
 };
 
 #undef SYM
@@ -67,7 +68,8 @@ static size_t resolve(void *dl, skf_functions *f, char *missing,
 		if (p)
 			continue;
 		if (syms[i].optional) {
-			*has_digest = 0;
+			if (syms[i].optional == 1)
+				*has_digest = 0;
 			continue;
 		}
 		if (size > used)
