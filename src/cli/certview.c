@@ -168,6 +168,26 @@ static void print_wrapped(FILE *f, const char *text, size_t indent)
 	free(copy);
 }
 
+/* Which half of a double-certificate pair (签名 / 加密) a certificate is,
+ * and the number of the other half; nothing for a certificate that is
+ * neither an encryption certificate nor paired with one. */
+static void print_role(FILE *f, const gm_cert_view *v)
+{
+	const gm_snapshot_cert *c = v->obj;
+	long partner = c->partner;
+
+	if (c->role != GM_ROLE_ENCRYPTION && partner < 0)
+		return;
+	if (partner >= 0)
+		gm_fprintf(f, _("%*s %s certificate, paired with #%ld\n"), W_IDX,
+			   "", c->role == GM_ROLE_ENCRYPTION ?
+			   _("encryption (加密)") : _("signing (签名)"),
+			   partner + 1);
+	else
+		gm_fprintf(f, _("%*s encryption (加密) certificate, without its "
+				"signing certificate\n"), W_IDX, "");
+}
+
 static void print_row(FILE *f, const gm_cert_view *v)
 {
 	const gm_cert_facts *facts = &v->obj->facts;
@@ -190,6 +210,7 @@ static void print_row(FILE *f, const gm_cert_view *v)
 	gm_print_row(f, columns, N_COLUMNS, cells);
 	gm_fprintf(f, "%*s %s\n", W_IDX, "", facts->subject);
 	gm_format_time(facts->not_after, until, sizeof(until));
+	print_role(f, v);
 	gm_fprintf(f, _("%*s expires %s; %s key %s\n"), W_IDX, "", until,
 		   facts->key_algorithm,
 		   v->obj->key_state == GM_KEY_FOUND ? _("on the token") :
@@ -282,6 +303,23 @@ static void add_facts(cJSON *o, const gm_cert_view *v)
 				      v->obj->key_state == GM_KEY_FOUND);
 }
 
+/* The role and the other half of a double-certificate pair. A view's
+ * certificate is the snapshot's number index - 1 (gm_cert_list_load), so
+ * the partner is found from it; it names the view back. */
+static void add_role(cJSON *o, const gm_cert_view *v)
+{
+	const gm_snapshot_cert *base = v->obj - (v->index - 1);
+	const gm_snapshot_cert *p = v->obj->partner >= 0 ?
+				    base + v->obj->partner : NULL;
+
+	if (p && p->partner != (long)(v->index - 1))
+		p = NULL;	/* not a view of a snapshot */
+	gm_json_add_str(o, "role", v->obj->parsed ?
+			gm_role_name(v->obj->role) : NULL);
+	gm_json_add_str(o, "partner_sha256",
+			p && p->parsed ? p->facts.sha256_hex : NULL);
+}
+
 static const char *const fact_keys[] = {
 	"subject", "issuer", "serial", "sha256", "gateway", "organization",
 	"system", "not_before", "not_after", "days_left", "status", "renewal",
@@ -306,6 +344,7 @@ cJSON *gm_cert_view_json(const gm_cert_view *v)
 		NULL);
 	gm_json_add_str(o, "error", v->obj->parsed ? NULL :
 			gm_cert_view_problem(v));
+	add_role(o, v);
 	free(id);
 	return o;
 }
