@@ -27,7 +27,8 @@
 enum { GM_CHECK_PASS, GM_CHECK_FAIL, GM_CHECK_SKIP };
 
 typedef struct gm_check {
-	const char *id;		/* "chain", "validity", "key", "renewal" */
+	const char *id;		/* "chain", "validity", "key", "renewal",
+				 * "pair" */
 	int status;		/* GM_CHECK_* */
 	char detail[GM_ERR_MSG_MAX];
 } gm_check;
@@ -53,6 +54,9 @@ typedef struct gm_verify_input {
 					 * skipped */
 	EVP_PKEY *expected_key;		/* must equal; NULL: not checked */
 	const gm_cert_facts *previous;	/* post-renewal check; may be NULL */
+	const gm_snapshot_cert *on_token;	/* the certificate as token
+						 * holds it (role, partner);
+						 * NULL: no "pair" check */
 } gm_verify_input;
 
 /* Runs every check (none stops the others) into out; returns 0 when all

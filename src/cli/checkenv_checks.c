@@ -573,7 +573,8 @@ static void check_service(ce_run *r)
 /* ---- matching_cert ----------------------------------------------------- */
 
 /* How good a certificate's standing is: online renewal is best. */
-enum standing { ST_ONLINE, ST_NOT_DUE, ST_REFUSED, ST_UNREADABLE };
+enum standing { ST_ONLINE, ST_NOT_DUE, ST_PARTNER, ST_REFUSED,
+		ST_UNREADABLE };
 
 static const gm_ca_record *record_for(const ce_run *r, size_t view)
 {
@@ -643,6 +644,25 @@ static enum standing judge_cert(const ce_run *r, size_t i, char **what,
 		*fix = _("check that this is the right Ekey");
 		return ST_UNREADABLE;
 	}
+	if (v->obj->role == GM_ROLE_ENCRYPTION) {
+		/* renewed with its signing certificate, never alone */
+		*what = v->obj->partner >= 0 ?
+			gm_xasprintf(_("%s (serial %s), %ld days left: the "
+				       "encryption certificate (加密证书) of "
+				       "#%ld, renewed together with it"),
+				     v->obj->facts.subject,
+				     v->obj->facts.serial_hex,
+				     v->verdict.days_left, v->obj->partner + 1) :
+			gm_xasprintf(_("%s (serial %s), %ld days left: an "
+				       "encryption certificate (加密证书) "
+				       "without its signing certificate on the "
+				       "token"), v->obj->facts.subject,
+				     v->obj->facts.serial_hex,
+				     v->verdict.days_left);
+		*fix = _("insert the Ekey that holds the signing certificate "
+			 "(签名证书) of this pair");
+		return ST_PARTNER;
+	}
 	if (rec && rec->online) {
 		*what = gm_xasprintf(_("%s (serial %s), %ld days left: the CA "
 				       "renews it online now"), v->obj->facts.subject,
@@ -674,6 +694,19 @@ static enum standing judge_cert(const ce_run *r, size_t i, char **what,
 			     v->verdict.days_left, text, generic ? ": " : "",
 			     generic ? reason : "");
 	return ST_REFUSED;
+}
+
+/* A signing certificate with its encryption partner (double
+ * certificates): the two are renewed together. */
+static void note_pair(ce_check *c, const ce_run *r, size_t i)
+{
+	const gm_snapshot_cert *o = r->certs.views[i].obj;
+
+	if (o->role == GM_ROLE_SIGNING && o->partner >= 0)
+		ce_detail(c, _("#%zu is a double certificate: signing "
+			  "(签名证书) with encryption (加密证书) #%ld, renewed "
+			  "together (through SKF)"), r->certs.views[i].index,
+			  o->partner + 1);
 }
 
 static void note_open_order(ce_check *c, const ce_run *r, size_t i)
@@ -767,6 +800,7 @@ static void check_matching_cert(ce_run *r, const gm_error *certs_err)
 
 		if (r->certs.n > 1)
 			ce_detail(c, "#%zu %s", r->certs.views[i].index, what);
+		note_pair(c, r, i);
 		note_open_order(c, r, i);
 		if (!best_what || s < best) {
 			free(best_what);

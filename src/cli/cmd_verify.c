@@ -123,7 +123,7 @@ static int load_previous(verify_run *v, const gm_cert_facts *f,
  */
 static int verify_one(verify_run *v, const gm_cert_facts *f, size_t index,
 		      STACK_OF(X509) *untrusted, int intermediate,
-		      gm_error *err)
+		      const gm_snapshot_cert *obj, gm_error *err)
 {
 	gm_cert_facts prev;
 	gm_verify_report rep;
@@ -131,6 +131,7 @@ static int verify_one(verify_run *v, const gm_cert_facts *f, size_t index,
 		.cert = f, .untrusted = untrusted, .ca_bundle = v->ca,
 		.chain = v->chain, .now = v->cli->now, .policy = &v->policy,
 		.token = intermediate ? NULL : v->token,
+		.on_token = intermediate ? NULL : obj,
 	};
 	gm_error verr;
 	size_t i;
@@ -225,7 +226,7 @@ static int verify_file(verify_run *v, gm_error *err)
 	free(der);
 	rest = sk_X509_dup(sk);
 	(void)sk_X509_shift(rest);
-	r = verify_one(v, &f, 0, rest, 0, err);
+	r = verify_one(v, &f, 0, rest, 0, NULL, err);
 	gm_token_snapshot_release(&v->own);
 	v->token = NULL;
 	sk_X509_free(rest);
@@ -311,7 +312,8 @@ static int verify_token(verify_run *v, gm_error *err)
 		}
 		r = verify_one(v, &l.views[i].obj->facts, l.views[i].index, NULL,
 			       l.views[i].obj->key_state == GM_KEY_MISSING &&
-			       X509_check_ca(l.views[i].obj->facts.x509) != 0, err);
+			       X509_check_ca(l.views[i].obj->facts.x509) != 0,
+			       l.views[i].obj, err);
 	}
 	gm_chain_pool_free(v->chain);
 	v->chain = NULL;

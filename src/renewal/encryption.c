@@ -102,7 +102,7 @@ static int part_fault(gm_run *r, gm_exit code, const char *why, gm_error *err)
 		"nothing was installed; the old certificates stay usable; "
 		"report this to the CA with the update code",
 		"the encryption part of renewal %s is refused: %s",
-		r->order.code, why);
+		r->order.code, gm_text(why));
 	return gm_error_set_reason(err, GM_REASON_ENCRYPTION_PART);
 }
 
@@ -111,20 +111,20 @@ static int envelope_form(gm_run *r, const gm_enc_part *e, gm_error *err)
 	const char *why = NULL;
 
 	if (e->version != 1)
-		why = "enveloped_key.version is not 1";
+		why = N_("enveloped_key.version is not 1");
 	else if (strcmp(e->sym_alg, "sm4-ecb"))
-		why = "enveloped_key.symmetric_algorithm is not \"sm4-ecb\"";
+		why = N_("enveloped_key.symmetric_algorithm is not \"sm4-ecb\"");
 	else if (e->bits != 256)
-		why = "enveloped_key.bits is not 256";
+		why = N_("enveloped_key.bits is not 256");
 	else if (strcmp(e->recipient_sha256, r->order.cert_sha256))
-		why = "the enveloped key is addressed to another certificate "
-		      "than the new signing certificate";
+		why = N_("the enveloped key is addressed to another "
+			 "certificate than the new signing certificate");
 	else if (e->sym_key_len != SM2_CIPHER_LEN || e->sym_key[0] != 0x04)
-		why = "encrypted_symmetric_key is not 113 bytes C1 || C3 || C2";
+		why = N_("encrypted_symmetric_key is not 113 bytes C1 || C3 || C2");
 	else if (e->priv_len != 32)
-		why = "encrypted_private_key is not 32 bytes";
+		why = N_("encrypted_private_key is not 32 bytes");
 	else if (e->pub_len != 65 || e->pub[0] != 0x04)
-		why = "public_key is not a 65-byte uncompressed point";
+		why = N_("public_key is not a 65-byte uncompressed point");
 	return why ? part_fault(r, GM_EXIT_SERVICE, why, err) : 0;
 }
 
@@ -136,8 +136,8 @@ static EVP_PKEY *sm2_point(gm_run *r, const unsigned char *p, const char *what,
 	char why[96];
 
 	if (!k) {
-		snprintf(why, sizeof(why), "%s is not a point on the SM2 curve",
-			 what);
+		snprintf(why, sizeof(why), gm_text(N_("%s is not a point on "
+			 "the SM2 curve")), what);
 		part_fault(r, GM_EXIT_SERVICE, why, err);
 	}
 	return k;
@@ -172,15 +172,15 @@ static int enc_cert_checks(gm_run *r, const gm_cert_facts *ec,
 		return part_fault(r, GM_EXIT_VERIFY, e.msg, err);
 	if (ec->subject_der_len != sign->subject_der_len ||
 	    memcmp(ec->subject_der, sign->subject_der, sign->subject_der_len))
-		return part_fault(r, GM_EXIT_VERIFY, "the encryption "
+		return part_fault(r, GM_EXIT_VERIFY, N_("the encryption "
 				  "certificate's subject is not the signing "
-				  "certificate's", err);
+				  "certificate's"), err);
 	if (ec->not_after != r->order.enc->not_after)
-		return part_fault(r, GM_EXIT_SERVICE, "encryption.not_after is "
-				  "not the certificate's notAfter", err);
+		return part_fault(r, GM_EXIT_SERVICE, N_("encryption.not_after is "
+				  "not the certificate's notAfter"), err);
 	if (r->ctx->now < ec->not_before || r->ctx->now > ec->not_after)
-		return part_fault(r, GM_EXIT_VERIFY, "the encryption "
-				  "certificate is not valid now", err);
+		return part_fault(r, GM_EXIT_VERIFY, N_("the encryption "
+				  "certificate is not valid now"), err);
 	chain = chain_of(&r->order);
 	ret = gm_chain_verify(ec->x509, chain, r->ctx->chain_bundle,
 			      r->ctx->now, &e);
@@ -205,13 +205,13 @@ static int envelope_key_checks(gm_run *r, const gm_cert_facts *ec,
 	if (!pub || !c1)
 		goto out;
 	if (gm_pubkey_equal(pub, ec->pubkey) != 1)
-		part_fault(r, GM_EXIT_SERVICE, "the encryption certificate is "
-			   "not for the enveloped key's public key", err);
+		part_fault(r, GM_EXIT_SERVICE, N_("the encryption certificate is "
+			   "not for the enveloped key's public key"), err);
 	else if (gm_pubkey_equal(pub, newkey) == 1 ||
 		 (oc >= 0 && v->certs[oc].parsed &&
 		  gm_pubkey_equal(pub, v->certs[oc].facts.pubkey) == 1))
-		part_fault(r, GM_EXIT_SERVICE, "the enveloped key's public key "
-			   "is a signing key", err);
+		part_fault(r, GM_EXIT_SERVICE, N_("the enveloped key's public key "
+			   "is a signing key"), err);
 	else
 		ret = 0;
 out:
@@ -225,14 +225,14 @@ static int missing_part(gm_run *r, const gm_token_snapshot *v, gm_error *err)
 	long oc = gm_snapshot_find_cert(v, r->old_sha256);
 
 	if ((r->order.v11 && r->order.double_cert) || gm_run_is_double(r))
-		return part_fault(r, GM_EXIT_SERVICE, "the certificate is a "
+		return part_fault(r, GM_EXIT_SERVICE, N_("the certificate is a "
 				  "double certificate but the answer carries "
-				  "no encryption part", err);
+				  "no encryption part"), err);
 	if (oc >= 0 && holds_encryption(v, &v->certs[oc]))
-		return part_fault(r, GM_EXIT_SERVICE, "the answer carries no "
+		return part_fault(r, GM_EXIT_SERVICE, N_("the answer carries no "
 				  "encryption part, and the old container "
 				  "holds an encryption key pair that retiring "
-				  "it would delete", err);
+				  "it would delete"), err);
 	return 0;
 }
 
@@ -247,9 +247,9 @@ int gm_enc_verify(gm_run *r, const gm_token_snapshot *v,
 	if (!e)
 		return missing_part(r, v, err);
 	if (!r->order.double_cert)
-		return part_fault(r, GM_EXIT_SERVICE, "an encryption part in "
+		return part_fault(r, GM_EXIT_SERVICE, N_("an encryption part in "
 				  "an answer that says double_certificate "
-				  "false", err);
+				  "false"), err);
 	if (!gm_session_can_import_envelope(r->ctx->session))
 		return needs_skf(sign->subject, err);
 	if (envelope_form(r, e, err))
@@ -368,13 +368,15 @@ int gm_step_enc_key(gm_run *r, gm_error *err)
 					       &env, &pub, err);
 		memset(&env, 0, sizeof(env));
 		r->changed = 1;
-		if (ret)
+		if (ret && err->reason == GM_REASON_ENCRYPTION_PART)
 			return undo_new(r, &v->keys[p]);
+		if (ret)	/* the token failed: try again later */
+			return -1;
 		if (!same_point(pub, e->pub)) {
 			EVP_PKEY_free(pub);
-			part_fault(r, GM_EXIT_SERVICE, "after the import the "
+			part_fault(r, GM_EXIT_SERVICE, N_("after the import the "
 				   "token's encryption public key is not the "
-				   "enveloped key's", err);
+				   "enveloped key's"), err);
 			return undo_new(r, &v->keys[p]);
 		}
 	}

@@ -141,6 +141,37 @@ static void check_renewal(const gm_verify_input *in, gm_verify_report *r)
 			   86400));
 }
 
+/* A double-certificate pair (签名证书 + 加密证书): an encryption
+ * certificate has the profile of one and its signing certificate in the
+ * same container; a signing certificate with a partner says so. A
+ * certificate of neither kind gets no "pair" check. */
+static void check_pair(const gm_verify_input *in, gm_verify_report *r)
+{
+	const gm_snapshot_cert *c = in->on_token, *p;
+	gm_error e;
+
+	if (!c || !in->token || (c->role != GM_ROLE_ENCRYPTION &&
+				 c->partner < 0))
+		return;
+	p = c->partner >= 0 && (size_t)c->partner < in->token->n_certs ?
+	    &in->token->certs[c->partner] : NULL;
+	if (c->role == GM_ROLE_ENCRYPTION &&
+	    gm_cert_encryption_profile(in->cert, &e))
+		add(r, "pair", GM_CHECK_FAIL, "%s", e.msg);
+	else if (c->role == GM_ROLE_ENCRYPTION && !p)
+		add(r, "pair", GM_CHECK_FAIL, N_("an encryption certificate "
+		    "without its signing certificate in container '%s'"),
+		    c->container ? c->container : "");
+	else if (c->role == GM_ROLE_ENCRYPTION)
+		add(r, "pair", GM_CHECK_PASS, N_("the encryption certificate "
+		    "(加密证书) of signing certificate %.16s... in container "
+		    "'%s'"), p->facts.sha256_hex, c->container);
+	else
+		add(r, "pair", GM_CHECK_PASS, N_("the signing certificate "
+		    "(签名证书) of encryption certificate %.16s... in "
+		    "container '%s'"), p->facts.sha256_hex, c->container);
+}
+
 int gm_verify_certificate(const gm_verify_input *in, gm_verify_report *out,
 			  gm_error *err)
 {
@@ -157,6 +188,7 @@ int gm_verify_certificate(const gm_verify_input *in, gm_verify_report *out,
 	check_key_on_token(in, out);
 	check_expected_key(in, out);
 	check_renewal(in, out);
+	check_pair(in, out);
 	if (out->ok)
 		return 0;
 	for (i = 0; i + 1 < out->n && out->checks[i].status != GM_CHECK_FAIL;

@@ -126,6 +126,18 @@ def test_list_certs_shows_roles_and_pairs(dworld):
     assert by_role["signing"]["sha256"] == w.old_sha
     assert by_role["encryption"]["sha256"] == w.old_enc_sha
     assert by_role["signing"]["partner_sha256"] == w.old_enc_sha
+    # verify checks both, and says which is which
+    v = w.json("--api", "skf", "verify", "--pin-file", w.pin_file)
+    assert v["ok"] is True, v
+    pairs = [c for item in v["certificates"] for c in item["checks"]
+             if c["id"] == "pair"]
+    assert len(pairs) == 2 and all(c["status"] == "pass" for c in pairs), v
+    # check-env's matching certificate check names both halves
+    env = w.json("--api", "skf", "check-env", check=None)
+    (m,) = [c for c in env["checks"] if c["id"] == "matching_cert"]
+    assert m["status"] == "pass", m
+    assert "double certificate" in m["detail"], m
+    assert "encryption certificate (加密证书) of #1" in m["detail"], m
 
 
 FAULTS = [

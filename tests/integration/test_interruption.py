@@ -30,6 +30,7 @@ import signal
 import sys
 import time
 
+import doublecert
 import gmtest
 from gmtest import PIN, run, need_tool, need_env
 
@@ -37,17 +38,22 @@ class Case:
     """One soft Ekey with one certificate of the shared service, and its own
     configuration and state directory."""
 
-    def __init__(self, root, service, api=None):
+    def __init__(self, root, service, api=None, double=False):
         self.root = pathlib.Path(root)
         self.api = api
+        self.double = double
         self.root.mkdir(parents=True)
         self.service = service
         self.token = gmtest.SoftToken(self.root)
         self.token.init()
         pub, cert = self.root / "pub.pem", self.root / "cert.pem"
-        self.token.gen_key(0, "01", "JSB0000", pub)
-        service.enroll(pub, cert, days_left=30)
-        self.token.import_cert(0, "01", "JSB0000", cert)
+        if double:      # both pairs in one container (doublecert.py)
+            cert, _, _ = doublecert.enroll_double(service, self.token,
+                                                  self.root)
+        else:
+            self.token.gen_key(0, "01", "JSB0000", pub)
+            service.enroll(pub, cert, days_left=30)
+            self.token.import_cert(0, "01", "JSB0000", cert)
         self.old_sha = gmtest.sha256_of_cert(cert)
         self.check = gmtest.Pkcs11Check(self.token, self.root / "check")
         self.pin_file = self.root / "pin"
@@ -89,6 +95,24 @@ class Case:
         ids = {i for k, i, _ in self.objects() if k == "Certificate"}
         return [i for i in sorted(ids) if self.usable(i)]
 
+    def encryption_pairs(self):
+        """Containers whose encryption certificate's key decrypts what
+        openssl encrypted to it (through SKF, outside gmrenew)."""
+        ok = []
+        for name, e in doublecert.skf_probe(self.token).items():
+            if "encryption_cert" not in e:
+                continue
+            d = self.root / "check" / ("enc-%d" % len(ok))
+            d.mkdir(parents=True, exist_ok=True)
+            (d / "c.der").write_bytes(bytes.fromhex(e["encryption_cert"]))
+            gmtest.openssl("x509", "-inform", "DER", "-in", d / "c.der",
+                           "-out", d / "c.pem")
+            cont, plain, got = doublecert.encryption_key_works(
+                self.token, d / "c.pem", d)
+            if cont == name and got == plain:
+                ok.append(name)
+        return ok
+
     def code(self, stderr):
         """The update code: from gmrenew's output, else the journal, else
         the service's open order for the old certificate."""
@@ -109,6 +133,10 @@ def check_invariant(case, what):
     pairs = case.usable_pairs()
     assert pairs, "%s: no usable certificate with its key on the token: %s" % (
         what, case.objects())
+    if case.double:
+        assert case.encryption_pairs(), \
+            "%s: no encryption certificate with its key on the token: %s" % (
+                what, doublecert.containers(case.token))
 
 
 def recover_and_check(case, first, what):
@@ -121,6 +149,33 @@ def recover_and_check(case, first, what):
     assert p.returncode == 0, "%s: recovery exited %d\n%s\n%s" % (
         what, p.returncode, p.stdout, p.stderr)
     objs = case.objects()
+    if case.double:
+        check_double(case, objs, what)
+    else:
+        check_single(case, objs, what)
+    v = case.gmrenew("--json", "verify")
+    assert v.returncode == 0, "%s: verify failed: %s%s" % (what, v.stdout,
+                                                           v.stderr)
+    (order,) = [o for o in case.service.orders() if o["update_code"] == code]
+    assert order["state"] == "confirmed", "%s: order %s" % (what, order)
+    assert order["old_sha256"] == case.old_sha
+
+
+def check_double(case, objs, what):
+    """One container holding the new signing pair and the new encryption
+    pair with their certificates."""
+    kinds = sorted(k for k, _, _ in objs)
+    assert kinds == ["Certificate", "Certificate", "Private Key",
+                     "Private Key", "Public Key", "Public Key"], \
+        "%s: expected two certificates and two key pairs, found %s" % (
+            what, objs)
+    (name,) = doublecert.containers(case.token)
+    assert len(case.usable_pairs()) == 1, "%s: no usable signing pair" % what
+    assert case.encryption_pairs() == [name], \
+        "%s: the new encryption pair does not work" % what
+
+
+def check_single(case, objs, what):
     certs = [o for o in objs if o[0] == "Certificate"]
     privs = [o for o in objs if o[0] == "Private Key"]
     pubs = [o for o in objs if o[0] == "Public Key"]
@@ -130,16 +185,10 @@ def recover_and_check(case, first, what):
     assert certs[0][1] == privs[0][1] and (
         certs[0][2] == "JSB0000" or case.api == "skf"), "%s: %s" % (what, objs)
     assert case.usable(certs[0][1]), "%s: the new pair is not usable" % what
-    v = case.gmrenew("--json", "verify")
-    assert v.returncode == 0, "%s: verify failed: %s%s" % (what, v.stdout,
-                                                           v.stderr)
-    (order,) = [o for o in case.service.orders() if o["update_code"] == code]
-    assert order["state"] == "confirmed", "%s: order %s" % (what, order)
-    assert order["old_sha256"] == case.old_sha
 
 
-def record(tmp_path, service, api=None):
-    case = Case(tmp_path / "record", service, api)
+def record(tmp_path, service, api=None, double=False):
+    case = Case(tmp_path / "record", service, api, double)
     trace = case.root / "trace"
     before = len(service.log_lines())
     p = case.renew(GMSOFT_TRACE=trace)
@@ -165,9 +214,11 @@ FIRST_EXITS = {"fail": (0, 1, 5, 6), "remove": (0, 1, 5),
                "kill": (-signal.SIGKILL,)}
 
 
-def p11_case(tmp_path, service, index, func, nth, mode, api=None):
+def p11_case(tmp_path, service, index, func, nth, mode, api=None,
+             double=False):
     what = "%s call %d (%s) %s" % (api or "PKCS#11", index, func, mode)
-    case = Case(tmp_path / ("p11-%s-%d" % (mode, index)), service, api)
+    case = Case(tmp_path / ("p11-%s-%d" % (mode, index)), service, api,
+                double)
     error = "SAR_FAIL" if func.startswith("SKF_") else "CKR_DEVICE_ERROR"
     env = {"fail": {"GMSOFT_FAIL": "%s:%d:%s" % (func, nth, error)},
            "kill": {"GMSOFT_KILL_AFTER": index},
@@ -202,9 +253,11 @@ def kill_in_flight(case, service, position):
     return first
 
 
-def http_case(tmp_path, service, kind, position, mode, api=None):
+def http_case(tmp_path, service, kind, position, mode, api=None,
+              double=False):
     what = "HTTP %s %s" % (kind, mode)
-    case = Case(tmp_path / ("http-%s-%s" % (mode, kind)), service, api)
+    case = Case(tmp_path / ("http-%s-%s" % (mode, kind)), service, api,
+                double)
     if mode == "fail":
         service.fault(kind, "http_error", status=500)
     elif mode == "lost":
@@ -225,13 +278,14 @@ def http_case(tmp_path, service, kind, position, mode, api=None):
     return what
 
 
-def run_matrix(tmp_path, api=None):
-    """The matrix of a renewal through api (None: the default)."""
+def run_matrix(tmp_path, api=None, double=False):
+    """The matrix of a renewal through api (None: the default); double: of
+    a double-certificate subject (both pairs in one container)."""
     need_tool("pkcs11-tool")
     started = time.time()
     service = gmtest.Service(tmp_path).start()
     try:
-        calls, requests = record(tmp_path, service, api)
+        calls, requests = record(tmp_path, service, api, double)
         assert len(calls) > 20 and len(requests) == 4, (calls, requests)
         seen, p11_points = {}, []
         for index, func in calls:
@@ -244,7 +298,8 @@ def run_matrix(tmp_path, api=None):
             for mode in ("fail", "lost", "kill"):
                 covered += 1
                 try:
-                    http_case(tmp_path, service, kind, position, mode, api)
+                    http_case(tmp_path, service, kind, position, mode, api,
+                              double)
                 except AssertionError as e:
                     failed += 1
                     failures.append(str(e))
@@ -252,7 +307,8 @@ def run_matrix(tmp_path, api=None):
                 for m in ("fail", "kill", "remove")]
         workers = int(os.environ.get("GMRENEW_MATRIX_JOBS", "3"))
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            futures = [pool.submit(p11_case, tmp_path, service, *j, api)
+            futures = [pool.submit(p11_case, tmp_path, service, *j, api,
+                                   double)
                        for j in jobs]
             for fut in futures:
                 covered += 1
@@ -261,10 +317,11 @@ def run_matrix(tmp_path, api=None):
                 except AssertionError as e:
                     failed += 1
                     failures.append(str(e))
+        label = (api or "") + (" double" if double else "")
         summary = ("interruption matrix%s: %d %s calls x 3 ways + %d "
                    "HTTP requests x 3 ways = %d points covered, %d "
                    "recovered, %d failed, in %.0f s" % (
-                       " (%s)" % api if api else "", len(calls),
+                       " (%s)" % label.strip() if label else "", len(calls),
                        "token" if api else "PKCS#11",
                        len(requests), covered, covered - failed,
                        failed, time.time() - started))
@@ -273,7 +330,8 @@ def run_matrix(tmp_path, api=None):
         # scripts/test.sh shows this line after ctest
         out = pathlib.Path(os.environ.get("GMRENEW_BUILD_DIR", tmp_path))
         (out / ("interruption-matrix%s.txt" % (
-            "-" + api if api else ""))).write_text(summary + "\n")
+            "-" + label.strip().replace(" ", "-") if label else ""))
+         ).write_text(summary + "\n")
         assert not failures, "\n\n".join(failures[:10])
     finally:
         service.stop()

@@ -21,7 +21,7 @@ CA_SUBJECT = "CN=JSB0000@IST@30,OU=深证通CCNET证书测试,OU=CCNET,O=SSCCCA,
 CERT_KEYS = {"index", "subject", "issuer", "serial", "sha256", "gateway",
              "organization", "system", "not_before", "not_after",
              "days_left", "status", "renewal", "key_algorithm",
-             "has_private_key", "id", "label"}
+             "has_private_key", "id", "label", "role", "partner_sha256"}
 TOKEN_KEYS = {"serial", "label", "manufacturer", "model", "uri"}
 RFC3339_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 HEX = re.compile(r"^[0-9a-f]+$")

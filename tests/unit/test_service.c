@@ -178,6 +178,58 @@ static void order_good(void **state)
 	gm_order_release(&o);	/* released twice: harmless */
 }
 
+/* Protocol 1.1: the encryption part is read only from a 1.1 answer, with
+ * its members as sent (the renewal checks them). */
+#define ENC_PART \
+	"\"encryption\":{\"certificate\":\"AQID\"," \
+	"\"certificate_sha256\":\"" SHA_AQID "\"," \
+	"\"not_after\":\"2031-01-28T08:15:00Z\",\"enveloped_key\":{" \
+	"\"version\":1,\"symmetric_algorithm\":\"sm4-ecb\",\"bits\":256," \
+	"\"recipient_certificate_sha256\":\"" SHA_AQID "\"," \
+	"\"encrypted_symmetric_key\":\"AQID\"," \
+	"\"encrypted_private_key\":\"BAUG\",\"public_key\":\"AQID\"}}"
+
+static void order_v11(void **state)
+{
+	char *v11 = gm_xasprintf("%.*s,\"protocol\":\"1.1\","
+				 "\"double_certificate\":true," ENC_PART "}",
+				 (int)strlen(good_order) - 1, good_order);
+	char *v10 = gm_xasprintf("%.*s,\"double_certificate\":true," ENC_PART
+				 "}", (int)strlen(good_order) - 1, good_order);
+	char *bad = gm_xasprintf("%.*s,\"protocol\":\"1.1\",\"encryption\":"
+				 "{\"certificate\":\"AQID\","
+				 "\"certificate_sha256\":\"" HEX64A "\"}}",
+				 (int)strlen(good_order) - 1, good_order);
+	gm_order o;
+	gm_error err;
+
+	(void)state;
+	assert_int_equal(gm_svc_parse_order(v11, strlen(v11), &o, &err), 0);
+	assert_int_equal(o.v11, 1);
+	assert_int_equal(o.double_cert, 1);
+	assert_non_null(o.enc);
+	assert_int_equal(o.enc->cert_len, 3);
+	assert_int_equal(o.enc->version, 1);
+	assert_int_equal(o.enc->bits, 256);
+	assert_string_equal(o.enc->sym_alg, "sm4-ecb");
+	assert_string_equal(o.enc->recipient_sha256, SHA_AQID);
+	assert_int_equal(o.enc->sym_key_len, 3);
+	assert_int_equal(o.enc->priv_len, 3);
+	assert_int_equal(o.enc->not_after, 1927354500);
+	gm_order_release(&o);
+	/* a 1.0 answer: no 1.1 member is read */
+	assert_int_equal(gm_svc_parse_order(v10, strlen(v10), &o, &err), 0);
+	assert_int_equal(o.v11, 0);
+	assert_int_equal(o.double_cert, 0);
+	assert_null(o.enc);
+	gm_order_release(&o);
+	assert_int_equal(gm_svc_parse_order(bad, strlen(bad), &o, &err), -1);
+	assert_int_equal(err.code, GM_EXIT_SERVICE);
+	free(v11);
+	free(v10);
+	free(bad);
+}
+
 /* good_order with one piece replaced */
 static char *order_with(const char *from, const char *to)
 {
@@ -679,6 +731,7 @@ int main(void)
 		cmocka_unit_test(pop_message_empty_body),
 		cmocka_unit_test(base64_strict),
 		cmocka_unit_test(order_good),
+		cmocka_unit_test(order_v11),
 		cmocka_unit_test(order_bad),
 		cmocka_unit_test(records_good),
 		cmocka_unit_test(records_bad),

@@ -231,6 +231,57 @@ static void ecc_blobs(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* ENVELOPEDKEYBLOB at FEITIAN's offsets (feitian-driver.md: Version 0,
+ * ulSymmAlgID 8, ulBits 0x10, cbEncryptedPriKey 0x18, PubKey 0x58,
+ * ECCCipherBlob 0xDC, CipherLen 0x17C, Cipher 0x184) and at a 4-byte
+ * ULONG (GM/T 0016's packed layout: 0, 4, 8, 12, 76, 208). */
+static void envelope_offsets(void **state)
+{
+	gm_enveloped_key env;
+	gm_skf_abi abi;
+	unsigned char buf[SKF_ENVELOPE_BUF];
+	size_t len, i;
+
+	(void)state;
+	memset(&env, 0, sizeof(env));
+	env.version = 1;
+	env.sym_alg_id = GM_SGD_SM4_ECB;
+	env.bits = 256;
+	for (i = 0; i < 32; i++)
+		env.enc_priv[i] = (unsigned char)(0xA0 + i);
+	env.pub[0] = 0x04;
+	for (i = 1; i < 65; i++)
+		env.pub[i] = (unsigned char)i;
+	env.cipher[0] = 0x04;
+	for (i = 1; i < 113; i++)
+		env.cipher[i] = (unsigned char)(0x80 + i);
+	gm_skf_abi_builtin("epass3000gm", &abi);
+	gm_skf_envelope_blob(&abi, &env, buf, &len);
+	assert_int_equal(gm_skf_get(buf, 8), 1);
+	assert_int_equal(gm_skf_get(buf + 0x08, 8), 0x401);
+	assert_int_equal(gm_skf_get(buf + 0x10, 8), 256);
+	for (i = 0; i < 32; i++)	/* right-aligned: zeros, then the 32 */
+		assert_int_equal(buf[0x18 + i], 0);
+	assert_memory_equal(buf + 0x18 + 32, env.enc_priv, 32);
+	assert_int_equal(gm_skf_get(buf + 0x58, 4), 256);
+	assert_memory_equal(buf + 0x58 + 4 + 32, env.pub + 1, 32);
+	assert_memory_equal(buf + 0x58 + 68 + 32, env.pub + 33, 32);
+	assert_memory_equal(buf + 0xDC + 32, env.cipher + 1, 32);
+	assert_memory_equal(buf + 0xDC + 64 + 32, env.cipher + 33, 32);
+	assert_memory_equal(buf + 0xDC + 128, env.cipher + 65, 32);	/* C3 */
+	assert_int_equal(gm_skf_get(buf + 0x17C, 8), 16);
+	assert_memory_equal(buf + 0x184, env.cipher + 97, 16);	/* C2 */
+	assert_int_equal(len, 0x184 + 16);
+	gm_skf_abi_builtin("other", &abi);
+	gm_skf_envelope_blob(&abi, &env, buf, &len);
+	assert_int_equal(gm_skf_get(buf + 4, 4), 0x401);
+	assert_memory_equal(buf + 12 + 32, env.enc_priv, 32);
+	assert_int_equal(gm_skf_get(buf + 76, 4), 256);
+	assert_memory_equal(buf + 208 + 128, env.cipher + 65, 32);
+	assert_int_equal(gm_skf_get(buf + 208 + 160, 4), 16);
+	assert_int_equal(len, 208 + 164 + 16);
+}
+
 static void load_config(gm_config *cfg, const char *text)
 {
 	gm_error err;
@@ -349,6 +400,7 @@ int main(void)
 		cmocka_unit_test(name_lists),
 		cmocka_unit_test(devinfo_offsets),
 		cmocka_unit_test(ecc_blobs),
+		cmocka_unit_test(envelope_offsets),
 		cmocka_unit_test(profile_keys),
 		cmocka_unit_test(missing_function),
 		cmocka_unit_test(devices_of_stub),

@@ -74,12 +74,22 @@ static void close_con(gm_skf_dev *d, skf_handle h)
 		   gm_skf_rv(&d->lib->abi, d->lib->f.CloseContainer(h)));
 }
 
+/* The codes of an envelope the token could not open or take: the data
+ * the service sent, not the token. */
+static int bad_envelope(skf_rv rv)
+{
+	return rv == SAR_INDATAERR || rv == SAR_INDATALENERR ||
+	       rv == SAR_HASHNOTEQUALERR || rv == SAR_DECRYPTPADERR ||
+	       rv == SAR_INVALIDPARAMERR || rv == SAR_NOTSUPPORTYETERR ||
+	       rv == SAR_KEYINFOTYPEERR || rv == SAR_KEYUSAGEERR;
+}
+
 /* The token could not open or take the envelope: the service's fault
- * unless the token went away or wants the PIN. */
+ * (GM_REASON_ENCRYPTION_PART); any other failure keeps its own code. */
 static int import_refused(gm_error *err, skf_rv rv)
 {
 	gm_sar_fail(err, rv, "importing the enveloped encryption key");
-	if (err && err->code == GM_EXIT_FAILED) {
+	if (err && bad_envelope(rv)) {
 		err->code = GM_EXIT_SERVICE;
 		gm_error_set_fix(err, "nothing of the renewal stays installed; "
 				 "the old certificates stay usable; report "

@@ -81,6 +81,15 @@ static size_t resolve(void *dl, skf_functions *f, char *missing,
 	return n;
 }
 
+static size_t required_syms(void)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < N_SYMS; i++)
+		n += !syms[i].optional;
+	return n;
+}
+
 int gm_skf_exports(const char *path, int *pkcs11, int *skf, char *missing,
 		   size_t missing_size, gm_error *err)
 {
@@ -92,7 +101,7 @@ int gm_skf_exports(const char *path, int *pkcs11, int *skf, char *missing,
 		return -1;
 	*pkcs11 = dlsym(dl, "C_GetFunctionList") != NULL;
 	n = resolve(dl, NULL, missing, missing_size, &digest);
-	*skf = n == 0 ? 1 : n == N_SYMS - 3 ? 0 : -1;
+	*skf = n == 0 ? 1 : n == required_syms() ? 0 : -1;
 	if (*skf == 0 && missing_size)
 		missing[0] = '\0';
 	return 0;
