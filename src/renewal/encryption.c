@@ -318,7 +318,9 @@ static int undo_new(gm_run *r, const gm_snapshot_key *k)
 	return -1;
 }
 
-static void add_enc_key(gm_run *r, gm_token_snapshot *v, int p, EVP_PKEY *pub)
+/* The imported pair, added to the run's snapshot (the token's
+ * encryption pair of the container of signing pair p). */
+static void add_enc_key(gm_token_snapshot *v, int p, EVP_PKEY *pub)
 {
 	gm_snapshot_key k = v->keys[p];
 
@@ -326,7 +328,6 @@ static void add_enc_key(gm_run *r, gm_token_snapshot *v, int p, EVP_PKEY *pub)
 	k.ref.b = GM_ROLE_ENCRYPTION;
 	k.pubkey = pub;
 	gm_snapshot_add_key(v, &k);	/* copies */
-	(void)r;
 }
 
 static int record_enc_key(gm_run *r, EVP_PKEY *pub)
@@ -342,15 +343,46 @@ static int record_enc_key(gm_run *r, EVP_PKEY *pub)
 	return hex ? 0 : -1;
 }
 
+/* The envelope imported into the container of pending pair p; *pub gets
+ * the encryption public key the token then reports, which must be the
+ * envelope's. A refused envelope undoes the new container. */
+static int import_envelope(gm_run *r, gm_token_snapshot *v, int p,
+			   EVP_PKEY **pub, gm_error *err)
+{
+	const gm_enc_part *e = r->order.enc;
+	gm_enveloped_key env;
+	int ret;
+
+	gm_run_progress(r, GM_STEP_ENC_KEY);
+	envelope_of(e, &env);
+	ret = gm_token_import_envelope(r->ctx->session, &v->keys[p], &env, pub,
+				       err);
+	memset(&env, 0, sizeof(env));
+	r->changed = 1;
+	if (ret && err->reason == GM_REASON_ENCRYPTION_PART)
+		return undo_new(r, &v->keys[p]);
+	if (ret)	/* the token failed: the next run imports it */
+		return -1;
+	if (!same_point(*pub, e->pub)) {
+		EVP_PKEY_free(*pub);
+		*pub = NULL;
+		part_fault(r, GM_EXIT_SERVICE, N_("after the import the token's "
+			   "encryption public key is not the enveloped key's"),
+			   err);
+		return undo_new(r, &v->keys[p]);
+	}
+	add_enc_key(v, p, *pub);
+	return 0;
+}
+
 int gm_step_enc_key(gm_run *r, gm_error *err)
 {
 	const gm_enc_part *e = r->order.enc;
 	gm_token_snapshot *v;
-	gm_enveloped_key env;
 	unsigned char *der = NULL;
 	size_t len = 0;
 	EVP_PKEY *pub = NULL;
-	int p, ret = -1;
+	int p, ret;
 
 	if (!e)
 		return 0;
@@ -362,25 +394,9 @@ int gm_step_enc_key(gm_run *r, gm_error *err)
 	if (!same_point(pub, e->pub)) {	/* not imported yet */
 		EVP_PKEY_free(pub);
 		pub = NULL;
-		gm_run_progress(r, GM_STEP_ENC_KEY);
-		envelope_of(e, &env);
-		ret = gm_token_import_envelope(r->ctx->session, &v->keys[p],
-					       &env, &pub, err);
-		memset(&env, 0, sizeof(env));
-		r->changed = 1;
-		if (ret && err->reason == GM_REASON_ENCRYPTION_PART)
-			return undo_new(r, &v->keys[p]);
-		if (ret)	/* the token failed: try again later */
+		if (import_envelope(r, v, p, &pub, err))
 			return -1;
-		if (!same_point(pub, e->pub)) {
-			EVP_PKEY_free(pub);
-			part_fault(r, GM_EXIT_SERVICE, N_("after the import the "
-				   "token's encryption public key is not the "
-				   "enveloped key's"), err);
-			return undo_new(r, &v->keys[p]);
-		}
 	}
-	add_enc_key(r, v, p, pub);
 	ret = record_enc_key(r, pub);
 	EVP_PKEY_free(pub);
 	if (ret)

@@ -81,9 +81,11 @@ for name in names:
         n = U(132); blob = ctypes.create_string_buffer(132)
         if lib.SKF_ExportPublicKey(con, flag, blob, ctypes.byref(n)) == 0:
             entry[role + "_pub"] = "04" + blob.raw[36:68].hex() + blob.raw[100:132].hex()
-    if len(sys.argv) > 3:
+    ciphers = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+    cipher = ciphers.get(name, ciphers.get("*"))
+    if cipher:
         # ECCCIPHERBLOB: X[64] Y[64] HASH[32] CipherLen (8) Cipher
-        x, y, c3, c2 = (bytes.fromhex(p) for p in sys.argv[3].split(":"))
+        x, y, c3, c2 = (bytes.fromhex(p) for p in cipher.split(":"))
         raw = (bytes(32) + x + bytes(32) + y + c3 +
                len(c2).to_bytes(8, "little") + c2 + bytes(256))
         cblob = ctypes.create_string_buffer(raw, len(raw))
@@ -96,12 +98,14 @@ print(json.dumps(out))
 '''
 
 
-def skf_probe(token, cipher=None):
+def skf_probe(token, ciphers=None):
     """{container: {signing_cert, signing_pub, encryption_cert,
-    encryption_pub[, decrypted]}} read through the token's SKF functions."""
+    encryption_pub[, decrypted]}} read through the token's SKF functions;
+    ciphers: {container or "*": "x:y:C3:C2" hex} to decrypt there with
+    the container's encryption key (SKF_ECCDecrypt)."""
     args = [PY, "-c", SKF_PROBE, token.module, gmtest.PIN]
-    if cipher:
-        args.append(cipher)
+    if ciphers:
+        args.append(json.dumps(ciphers))
     p = run(args, env=token.env())
     return json.loads(p.stdout)
 
@@ -127,26 +131,52 @@ def der_ints(der):
     return (x[-32:].rjust(32, b"\0"), y[-32:].rjust(32, b"\0"), c3, c2)
 
 
+def encrypt_to(cert, workdir, inform="PEM"):
+    """32 random bytes, and openssl's SM2 encryption of them to the
+    certificate's public key as "x:y:C3:C2" hex."""
+    d = pathlib.Path(workdir)
+    d.mkdir(parents=True, exist_ok=True)
+    pub, msg, ct = d / "enc-pub.pem", d / "msg.bin", d / "ct.der"
+    openssl("x509", "-inform", inform, "-in", cert, "-noout", "-pubkey",
+            "-out", pub)
+    msg.write_bytes(os.urandom(32))
+    openssl("pkeyutl", "-encrypt", "-pubin", "-inkey", pub, "-in", msg,
+            "-out", ct)
+    x, y, c3, c2 = der_ints(ct.read_bytes())
+    return msg.read_bytes().hex(), ":".join(
+        v.hex() for v in (x, y, c3, c2))
+
+
 def encryption_key_works(token, enc_cert_pem, workdir):
     """openssl encrypts 32 random bytes to the encryption certificate's
     public key; the token's container whose encryption certificate it is
     decrypts them with the key it imported (SKF_ECCDecrypt). Returns
     (container, plain hex, decrypted hex)."""
-    d = pathlib.Path(workdir)
-    d.mkdir(parents=True, exist_ok=True)
-    pub, msg, ct = d / "enc-pub.pem", d / "msg.bin", d / "ct.der"
-    openssl("x509", "-in", enc_cert_pem, "-noout", "-pubkey", "-out", pub)
-    msg.write_bytes(os.urandom(32))
-    openssl("pkeyutl", "-encrypt", "-pubin", "-inkey", pub, "-in", msg,
-            "-out", ct)
-    x, y, c3, c2 = der_ints(ct.read_bytes())
+    plain, cipher = encrypt_to(enc_cert_pem, workdir)
     enc_der = der_of(enc_cert_pem)
-    probe = skf_probe(token, "%s:%s:%s:%s" % (x.hex(), y.hex(), c3.hex(),
-                                              c2.hex()))
+    probe = skf_probe(token, {"*": cipher})
     for name, e in probe.items():
         if e.get("encryption_cert") == enc_der.hex():
-            return name, msg.read_bytes().hex(), e.get("decrypted")
-    return None, msg.read_bytes().hex(), None
+            return name, plain, e.get("decrypted")
+    return None, plain, None
+
+
+def working_encryption_pairs(token, workdir):
+    """The containers whose encryption key decrypts what openssl encrypted
+    to their encryption certificate: two SKF reads in all."""
+    plains, ciphers = {}, {}
+    for i, (name, e) in enumerate(skf_probe(token).items()):
+        if "encryption_cert" not in e:
+            continue
+        d = pathlib.Path(workdir) / ("enc-%d" % i)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "c.der").write_bytes(bytes.fromhex(e["encryption_cert"]))
+        plains[name], ciphers[name] = encrypt_to(d / "c.der", d, "DER")
+    if not ciphers:
+        return []
+    probe = skf_probe(token, ciphers)
+    return sorted(n for n in ciphers
+                  if probe.get(n, {}).get("decrypted") == plains[n])
 
 
 def der_of(cert_pem):

@@ -98,35 +98,8 @@ class Case:
     def encryption_pairs(self):
         """Containers whose encryption certificate's key decrypts what
         openssl encrypted to it (through SKF, outside gmrenew)."""
-        ok = []
-        for name, e in doublecert.skf_probe(self.token).items():
-            if "encryption_cert" not in e:
-                continue
-            d = self.root / "check" / ("enc-%d" % len(ok))
-            d.mkdir(parents=True, exist_ok=True)
-            (d / "c.der").write_bytes(bytes.fromhex(e["encryption_cert"]))
-            gmtest.openssl("x509", "-inform", "DER", "-in", d / "c.der",
-                           "-out", d / "c.pem")
-            cont, plain, got = doublecert.encryption_key_works(
-                self.token, d / "c.pem", d)
-            if cont == name and got == plain:
-                ok.append(name)
-        return ok
-
-    def code(self, stderr):
-        """The update code: from gmrenew's output, else the journal, else
-        the service's open order for the old certificate."""
-        m = re.search(r"UPDATE CODE \(更新码\):\s+(\S+)", stderr or "")
-        if m:
-            return m.group(1)
-        journal = self.root / "state" / "journal"
-        if journal.exists():
-            for f in journal.glob("*.json"):
-                return f.stem
-        for o in self.service.orders():
-            if o["old_sha256"] == self.old_sha:
-                return o["update_code"]
-        return None
+        return doublecert.working_encryption_pairs(self.token,
+                                                   self.root / "check")
 
 
 def check_invariant(case, what):
