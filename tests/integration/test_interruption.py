@@ -101,6 +101,21 @@ class Case:
         return doublecert.working_encryption_pairs(self.token,
                                                    self.root / "check")
 
+    def code(self, stderr):
+        """The update code: from gmrenew's output, else the journal, else
+        the service's open order for the old certificate."""
+        m = re.search(r"UPDATE CODE \(更新码\):\s+(\S+)", stderr or "")
+        if m:
+            return m.group(1)
+        journal = self.root / "state" / "journal"
+        if journal.exists():
+            for f in journal.glob("*.json"):
+                return f.stem
+        for o in self.service.orders():
+            if o["old_sha256"] == self.old_sha:
+                return o["update_code"]
+        return None
+
 
 def check_invariant(case, what):
     pairs = case.usable_pairs()
