@@ -113,14 +113,16 @@ static int envelope_form(gm_run *r, const gm_enc_part *e, gm_error *err)
 	if (e->version != 1)
 		why = N_("enveloped_key.version is not 1");
 	else if (strcmp(e->sym_alg, "sm4-ecb"))
-		why = N_("enveloped_key.symmetric_algorithm is not \"sm4-ecb\"");
+		why = N_("enveloped_key.symmetric_algorithm is not "
+			 "\"sm4-ecb\"");
 	else if (e->bits != 256)
 		why = N_("enveloped_key.bits is not 256");
 	else if (strcmp(e->recipient_sha256, r->order.cert_sha256))
 		why = N_("the enveloped key is addressed to another "
 			 "certificate than the new signing certificate");
 	else if (e->sym_key_len != SM2_CIPHER_LEN || e->sym_key[0] != 0x04)
-		why = N_("encrypted_symmetric_key is not 113 bytes C1 || C3 || C2");
+		why = N_("encrypted_symmetric_key is not 113 bytes "
+			 "C1 || C3 || C2");
 	else if (e->priv_len != 32)
 		why = N_("encrypted_private_key is not 32 bytes");
 	else if (e->pub_len != 65 || e->pub[0] != 0x04)
@@ -176,8 +178,9 @@ static int enc_cert_checks(gm_run *r, const gm_cert_facts *ec,
 				  "certificate's subject is not the signing "
 				  "certificate's"), err);
 	if (ec->not_after != r->order.enc->not_after)
-		return part_fault(r, GM_EXIT_SERVICE, N_("encryption.not_after is "
-				  "not the certificate's notAfter"), err);
+		return part_fault(r, GM_EXIT_SERVICE,
+				  N_("encryption.not_after is not the "
+				     "certificate's notAfter"), err);
 	if (r->ctx->now < ec->not_before || r->ctx->now > ec->not_after)
 		return part_fault(r, GM_EXIT_VERIFY, N_("the encryption "
 				  "certificate is not valid now"), err);
@@ -205,13 +208,15 @@ static int envelope_key_checks(gm_run *r, const gm_cert_facts *ec,
 	if (!pub || !c1)
 		goto out;
 	if (gm_pubkey_equal(pub, ec->pubkey) != 1)
-		part_fault(r, GM_EXIT_SERVICE, N_("the encryption certificate is "
-			   "not for the enveloped key's public key"), err);
+		part_fault(r, GM_EXIT_SERVICE,
+			   N_("the encryption certificate is not for the "
+			      "enveloped key's public key"), err);
 	else if (gm_pubkey_equal(pub, newkey) == 1 ||
 		 (oc >= 0 && v->certs[oc].parsed &&
 		  gm_pubkey_equal(pub, v->certs[oc].facts.pubkey) == 1))
-		part_fault(r, GM_EXIT_SERVICE, N_("the enveloped key's public key "
-			   "is a signing key"), err);
+		part_fault(r, GM_EXIT_SERVICE,
+			   N_("the enveloped key's public key is a signing "
+			      "key"), err);
 	else
 		ret = 0;
 out:
@@ -366,9 +371,9 @@ static int import_envelope(gm_run *r, gm_token_snapshot *v, int p,
 	if (!same_point(*pub, e->pub)) {
 		EVP_PKEY_free(*pub);
 		*pub = NULL;
-		part_fault(r, GM_EXIT_SERVICE, N_("after the import the token's "
-			   "encryption public key is not the enveloped key's"),
-			   err);
+		part_fault(r, GM_EXIT_SERVICE,
+			   N_("after the import the token's encryption public "
+			      "key is not the enveloped key's"), err);
 		return undo_new(r, &v->keys[p]);
 	}
 	add_enc_key(v, p, *pub);
@@ -412,7 +417,8 @@ static int find_enc_cert(const gm_token_snapshot *v, const gm_snapshot_key *k,
 	size_t i;
 
 	for (i = 0; i < v->n_certs; i++)
-		if (v->certs[i].parsed && v->certs[i].role == GM_ROLE_ENCRYPTION &&
+		if (v->certs[i].parsed &&
+		    v->certs[i].role == GM_ROLE_ENCRYPTION &&
 		    !strcmp(v->certs[i].facts.sha256_hex, sha256) &&
 		    v->certs[i].container && k->container &&
 		    !strcmp(v->certs[i].container, k->container))

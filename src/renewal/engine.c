@@ -271,12 +271,31 @@ static int names_fixed(const gm_run *r)
 	return !gm_session_can_relabel(r->ctx->session);
 }
 
+/* The id of the pending pair: where names are fixed, the journal's when
+ * it has one (a container made under it before an interruption, still
+ * without its key, is then used, not left behind); else a new one. */
+static int pending_id(gm_run *r, unsigned char id[16])
+{
+	const char *hex = gm_journal_get(&r->journal, "new_id");
+	unsigned char *raw = NULL;
+	size_t len = 0;
+	int reuse = names_fixed(r) && hex && !gm_unhex(hex, &raw, &len) &&
+		    len == 16;
+
+	if (reuse)
+		memcpy(id, raw, 16);
+	free(raw);
+	if (reuse)
+		return 0;
+	return getrandom(id, 16, 0) == 16 ? 0 : -1;
+}
+
 static int generate_pending(gm_run *r, gm_snapshot_key *out, gm_error *err)
 {
 	unsigned char id[16];
 	char *hex;
 
-	if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
+	if (pending_id(r, id))
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
 			       "cannot get random bytes for the key id");
 	hex = gm_hex(id, sizeof(id));
