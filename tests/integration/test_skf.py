@@ -148,3 +148,35 @@ def test_two_devices_through_skf(world):
     p = skf(world, "--token", "pkcs11:serial=3000A10000000009",
             "list-certs", check=0)
     assert "Other Ekey" in p.stdout
+
+
+def test_skf_errors_have_their_own_reason(world):
+    """A failed SKF call is reason "skf" with its SAR_ name as the code;
+    the same failure through PKCS#11 is the CKR_ name; a pulled-out Ekey
+    and a wrong PIN have the reasons callers branch on, through either
+    API."""
+    fail = world.env(GMSOFT_FAIL="SKF_EnumContainer:1:SAR_FAIL")
+    e = world.json("--api", "skf", "list-certs", check=1, env=fail)["error"]
+    assert (e["reason"], e["code"], e["retryable"]) == \
+        ("skf", "SAR_FAIL", False), e
+    assert "(SAR_FAIL)" in e["message"]
+    fail = world.env(GMSOFT_FAIL="C_FindObjectsInit:1:CKR_FUNCTION_FAILED")
+    e = world.json("--api", "pkcs11", "list-certs", check=1,
+                   env=fail)["error"]
+    assert (e["reason"], e["code"]) == \
+        ("CKR_FUNCTION_FAILED", "CKR_FUNCTION_FAILED"), e
+    gone = world.env(GMSOFT_FAIL="SKF_EnumContainer:1:SAR_DEVICE_REMOVED")
+    e = world.json("--api", "skf", "list-certs", check=5, env=gone)["error"]
+    assert (e["reason"], e["code"], e["retryable"]) == \
+        ("token_removed", "SAR_DEVICE_REMOVED", True), e
+    bad = world.root / "bad-pin"
+    bad.write_text("87654321\n")
+    bad.chmod(0o600)
+    e = world.json("--api", "skf", "list-certs", "--pin-file", bad,
+                   check=6)["error"]
+    assert (e["reason"], e["code"]) == \
+        ("CKR_PIN_INCORRECT", "SAR_PIN_INCORRECT"), e
+    world.token.tool_run("set-tries", "--slot", "0", "--tries", "0")
+    e = world.json("--api", "skf", "list-certs", "--pin-file", bad,
+                   check=6)["error"]
+    assert e["reason"] == "pin_locked", e
