@@ -96,6 +96,11 @@ int gm_skf_exports(const char *path, int *pkcs11, int *skf, char *missing,
  * naming it. */
 int gm_skf_lib_open(const char *path, const gm_skf_abi *abi,
 		    gm_skf_lib **out, gm_error *err);
+/* dlopen, and resolve what reading the PIN counter needs (devices, their
+ * application, SKF_GetPINInfo); the other functions may be NULL: only
+ * for gm_skf_peek_pin. */
+int gm_skf_lib_open_pin_reader(const char *path, const gm_skf_abi *abi,
+			       gm_skf_lib **out, gm_error *err);
 void gm_skf_lib_close(gm_skf_lib *lib);	/* NULL-safe; never dlclose */
 
 /* ---- Devices, applications, containers (skf_dev.c) ---- */
