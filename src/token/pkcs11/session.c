@@ -153,6 +153,9 @@ static int pin_incorrect(gm_session *s, gm_error *err)
 		goto out;
 	}
 	pin_state_of(&ti, &after);
+	/* kept for a login that follows (the PIN typed again) */
+	p11_sess(s)->last = after;
+	p11_sess(s)->have_last = 1;
 	if (after.locked) {
 		gm_fail(err, GM_EXIT_PIN, FIX_PIN_LOCKED,
 			"the PIN is incorrect, and the Ekey's user PIN is now "
