@@ -242,7 +242,7 @@ def gmrenew_list(workdir):
     cfg = no_config(workdir)
     return lambda module: ["env", "GMRENEW_CONFIG=%s" % cfg,
                            gmtest.need_env("GMRENEW_BIN"), "--module", module,
-                           "--json", "list-certs"]
+                           "--api", "pkcs11", "--json", "list-certs"]
 
 
 def pkcs11_tool_list(module):
@@ -461,7 +461,7 @@ def verify_part(report, workdir, n, runs):
         token.import_cert(0, "01", "cert %d" % i, pem)
     bundle(d / "bundle.pem", root)
     cfg = d / "config.ini"
-    cfg.write_text("[token]\nmodule = %s\n\n[service]\nchain_bundle = %s\n"
+    cfg.write_text("[token]\nmodule = %s\napi = pkcs11\n\n[service]\nchain_bundle = %s\n"
                    "\n[renewal]\nstate_dir = %s\n" % (token.module,
                                                        d / "bundle.pem",
                                                        d / "state"))

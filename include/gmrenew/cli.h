@@ -172,10 +172,12 @@ void gm_cli_print_options(FILE *f, const gm_option *table);
 void gm_cli_help_line(FILE *f, const char *left, const char *help);
 
 /* Shared setup by flags; fills cli. */
-/* The token library's interface: --api, else [token] api, chosen by
- * what the library at path exports (gm_token_api_choose). */
-int gm_cli_choose_api(gm_cli *cli, const char *path, gm_api_choice *out,
-		      gm_error *err);
+/* Opens the token library at path as cli->module through its interface:
+ * --api, else [token] api, chosen by what the library exports and, when
+ * it offers both, the profile named or detected (gm_module_open_chosen).
+ * out->used stays GM_API_AUTO when no choice was made. */
+int gm_cli_open_api(gm_cli *cli, const char *path, gm_api_choice *out,
+		    gm_error *err);
 int gm_cli_setup(gm_cli *cli, unsigned flags, gm_error *err);
 void gm_cli_teardown(gm_cli *cli);
 

@@ -113,6 +113,7 @@ static const char *const reason_names[GM_REASON_COUNT] = {
 		"confirmed_unknown_certificate",
 	[GM_REASON_OTHER_EKEY] = "other_ekey",
 	[GM_REASON_INTERRUPTED] = "interrupted",
+	[GM_REASON_SKF] = "skf",
 };
 
 const char *gm_reason_name(gm_reason r)
@@ -182,6 +183,11 @@ const char *gm_error_reason_name(const gm_error *err)
 	if (gm_reason_name(err->reason))
 		return gm_reason_name(err->reason);
 	return reason_of_exit(err->code);
+}
+
+const char *gm_error_code(const gm_error *err)
+{
+	return err->outside[0] ? err->outside : NULL;
 }
 
 int gm_error_set_fix(gm_error *err, const char *fix)

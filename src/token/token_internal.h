@@ -84,6 +84,24 @@ int gm_skf_profile_kv(gm_skf_abi *abi, const char *section, const char *key,
 int gm_profile_candidates(const gm_config *cfg, gm_profile *out, size_t *n,
 			  size_t max, gm_error *err);
 
+/* The profile a PKCS#11 library fits before a token is chosen (the API
+ * choice, docs/skf.md): the module's identity, else each token present by
+ * its identity, mechanisms and USB ids, as gm_profile_detect does; else
+ * "pkcs11-ec". how gets what decided, in words. The result is kept in m
+ * for the token's gm_profile_detect. */
+int gm_p11_detect_library(gm_module *m, const gm_config *cfg,
+			  gm_profile *out, char *how, size_t how_size,
+			  gm_error *err);
+
+/* The user PIN's tries left on the device with this serial and label,
+ * read through the SKF side of the library at path (SKF_GetPINInfo: no
+ * PIN sent, no try used), at the ABI given; max the counter's maximum.
+ * -1 (err says why) when the library does not export what it takes or
+ * no device matches (src/token/skf/skf_peek.c). */
+int gm_skf_peek_pin(const char *path, const gm_skf_abi *abi,
+		    const char *serial, const char *label,
+		    unsigned long *left, unsigned long *max, gm_error *err);
+
 /* The snapshot's certificates parsed (facts or problem) and paired; the
  * backend filled the rest (snapshot.c). */
 void gm_snapshot_finish(gm_token_snapshot *snap);

@@ -40,6 +40,7 @@ class Case:
     def __init__(self, root, service, api=None):
         self.root = pathlib.Path(root)
         self.api = api
+        api = api or "pkcs11"
         self.root.mkdir(parents=True)
         self.service = service
         self.token = gmtest.SoftToken(self.root)

@@ -9,16 +9,23 @@
 
 #include "../token_internal.h"
 
+enum { P11_DETECTED_NONE, P11_DETECTED_ANY, P11_DETECTED_SLOT };
+
 struct p11_module {
 	void *dl;			/* dlopen handle */
 	CK_FUNCTION_LIST *f;		/* the module's function list */
 	int finalize;			/* we initialised it, so we finalise */
+	/* the profile the API choice detected (gm_p11_detect_library), for
+	 * every slot or for detected_slot's token: detection reads it */
+	int detected;			/* P11_DETECTED_* */
+	CK_SLOT_ID detected_slot;
+	gm_profile detected_profile;
 };
 
 struct p11_session {
 	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE h;
-	int pin_tries_left;		/* -1 = unknown */
+	CK_FLAGS flags;			/* as opened */
 	gm_pin_state last;		/* the PIN state read last, kept for */
 	int have_last;			/* the login that follows it */
 };

@@ -290,7 +290,7 @@ static int login_failed(skf_rv rv, uint64_t left, gm_error *err)
 		gm_fail(err, GM_EXIT_PIN, "type the Ekey's user PIN again",
 			"the PIN's length is not accepted: the Ekey takes 6 to "
 			"16 characters");
-		gm_error_set_outside(err, GM_REASON_PKCS11,
+		gm_error_set_outside(err, GM_REASON_SKF,
 				     "SAR_PIN_LEN_RANGE");
 		break;
 	default:

@@ -117,15 +117,30 @@ gm_exit gm_sar_exit(skf_rv rv)
 	}
 }
 
+/* What a SAR code means for a caller that branches on reasons: the
+ * API-independent reasons the PKCS#11 side gives for the same event
+ * (a wrong PIN, a locked PIN, the Ekey pulled out), else "an SKF code". */
+gm_reason gm_sar_reason(skf_rv rv)
+{
+	switch (rv) {
+	case SAR_PIN_INCORRECT:
+		return GM_REASON_PIN_INCORRECT;
+	case SAR_PIN_LOCKED:
+		return GM_REASON_PIN_LOCKED;
+	case SAR_DEVICE_REMOVED:
+		return GM_REASON_TOKEN_REMOVED;
+	default:
+		return GM_REASON_SKF;
+	}
+}
+
 int gm_sar_fail(gm_error *err, skf_rv rv, const char *operation)
 {
 	gm_rc_words w = { gm_sar_name(rv), gm_sar_meaning(rv), gm_sar_fix(rv) };
 
-	/* another API's code: named by its outside code, as PKCS#11's */
+	/* the SAR_ name is the outside code, the value the detail */
 	return gm_rc_fail(err, gm_sar_exit(rv), rv, &w, operation,
-			  rv == SAR_PIN_INCORRECT ? GM_REASON_PIN_INCORRECT :
-			  rv == SAR_DEVICE_REMOVED ? GM_REASON_TOKEN_REMOVED :
-			  GM_REASON_PKCS11);
+			  gm_sar_reason(rv));
 }
 
 void gm_skf_log_rv(const char *call, skf_rv rv)
