@@ -19,6 +19,7 @@
 #define EPASS_CKM_SM2_KEYGEN	0x80000201UL
 #define EPASS_CKM_SM2_SIGN	0x80000202UL
 #define EPASS_CKA_CONTAINER_NAME 0x80455053UL
+#define EPASS_CKO_CONTAINER 0x8043544EUL	/* feitian-driver.md */
 
 /* DER OBJECT IDENTIFIERs of the two curves. */
 static const unsigned char oid_sm2p256v1[] = {
@@ -43,6 +44,7 @@ struct builtin_profile {
 	CK_ULONG keygen_modulus_bits;
 	int keygen_ec_params;
 	CK_ATTRIBUTE_TYPE container_attr;
+	CK_OBJECT_CLASS container_class;
 	const char *module_manufacturer, *token_manufacturer, *token_model;
 	const char *libraries[GM_PROFILE_MAX_LIBS];
 };
@@ -67,6 +69,7 @@ static const struct builtin_profile builtins[] = {
 		.keygen_modulus_bits = 256,
 		.keygen_ec_params = 0,
 		.container_attr = EPASS_CKA_CONTAINER_NAME,
+		.container_class = EPASS_CKO_CONTAINER,
 		.module_manufacturer = "Feitian Technologies Co., Ltd.",
 		.token_manufacturer = "EnterSafe USB Key",
 		.token_model = "ePass3000GM",
@@ -123,6 +126,7 @@ static void profile_from_builtin(const struct builtin_profile *b,
 	p->keygen_modulus_bits = b->keygen_modulus_bits;
 	p->keygen_ec_params = b->keygen_ec_params;
 	p->container_attr = b->container_attr;
+	p->container_class = b->container_class;
 	snprintf(p->module_manufacturer, sizeof(p->module_manufacturer), "%s",
 		 b->module_manufacturer ? b->module_manufacturer : "");
 	snprintf(p->token_manufacturer, sizeof(p->token_manufacturer), "%s",

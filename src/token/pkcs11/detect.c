@@ -68,7 +68,7 @@ static int token_identity(gm_module *m, CK_SLOT_ID slot, struct identity *id,
 	CK_TOKEN_INFO ti;
 	CK_RV rv;
 
-	rv = gm_p11_token_info(m, slot, &ti);
+	rv = gm_p11_token_identity(m, slot, &ti);
 	if (rv != CKR_OK)
 		return gm_ckr_fail(err, rv, "reading the token's information");
 	gm_p11_trim(id->token_manufacturer, ti.manufacturerID,
