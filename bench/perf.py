@@ -97,11 +97,14 @@ def rusage_run(cmd, env):
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, text=True, errors="replace")
     wall = time.monotonic() - t
-    m = re.search(r"^rusage: (\d+) (\d+) (\d+) (\d+)$", p.stderr, re.M)
+    m = re.search(r"^rusage: (\d+) (\d+) (\d+) (\d+) (-?\d+)$", p.stderr,
+                  re.M)
     if not m:
         raise RuntimeError("rusage failed: " + p.stderr[-300:])
+    delay = int(m.group(5))
     return {"wall": wall, "cpu": (int(m.group(1)) + int(m.group(2))) / 1e6,
-            "rss": int(m.group(3)), "rc": int(m.group(4))}
+            "rss": int(m.group(3)), "rc": int(m.group(4)),
+            "run_delay": delay / 1e6 if delay >= 0 else None}
 
 
 def instructions(cmd, env, workdir):
@@ -328,19 +331,23 @@ def list_certs_part(report, workdir, ns, runs, smoke):
 
 SLEEPER = """
 import sys, time
-n, ms = int(sys.argv[1]), int(sys.argv[2])
 t = time.monotonic()
-for _ in range(n):
-    time.sleep(ms / 1000.0)
+for arg in sys.argv[1:]:
+    n, ms = (int(x) for x in arg.split("x"))
+    for _ in range(n):
+        time.sleep(ms / 1000.0)
 print(time.monotonic() - t)
 """
 
 
-def sleeps_wall(n, ms):
-    """The wall time of n sleeps of ms each on this machine now: what the
-    soft token's added latency alone takes (a loaded machine wakes a
-    sleeper late), without gmrenew and without the token's work."""
-    p = subprocess.run([sys.executable, "-c", SLEEPER, str(n), str(ms)],
+def sleeps_wall(n, ms, *more):
+    """The wall time of n sleeps of ms each (and of more (n, ms) pairs) on
+    this machine now: what the soft token's added latency alone takes (a
+    loaded machine wakes a sleeper late), without gmrenew and without the
+    token's work."""
+    pairs = [(n, ms)] + list(more)
+    p = subprocess.run([sys.executable, "-c", SLEEPER] +
+                       ["%dx%d" % pr for pr in pairs if pr[0]],
                        capture_output=True, text=True, check=True)
     return float(p.stdout.strip())
 
@@ -349,17 +356,22 @@ def soft_list_wall(tok, d, runs):
     """gmrenew's wall time at 10 ms per call against calls x 10 ms, and
     against the same number of 10 ms sleeps timed in between (interleaved
     runs)."""
-    walls, base, sleeps, calls = [], [], [], 0
+    walls, base, sleeps, delays, calls = [], [], [], [], 0
     fn = gmrenew_list(d)
+    calls = sum(tok.calls(fn, d)[0].values())
+    cmd, extra = direct(fn(tok.module))
+    env = dict(tok.env(), GMSOFT_LATENCY="call:%d" % LIST_LATENCY, **extra)
     for _ in range(max(3, runs // 3)):
-        c, wall, _ = tok.calls(fn, d, latency="call:%d" % LIST_LATENCY)
-        walls.append(wall)
-        calls = sum(c.values())
+        r = rusage_run(cmd, env)
+        walls.append(r["wall"])
+        if r["run_delay"] is not None:
+            delays.append(r["wall"] - r["run_delay"])
         sleeps.append(sleeps_wall(calls, LIST_LATENCY))
         base.append(tok.calls(fn, d)[1])
     return {"median_s": median(walls), "calls": calls,
             "floor_s": calls * LIST_LATENCY / 1000.0,
             "sleeps_s": median(sleeps), "base_s": median(base),
+            "unloaded_s": median(delays) if delays else None,
             "load": os.getloadavg()[0]}
 
 
@@ -448,6 +460,12 @@ def renewal_part(report, workdir, runs, smoke, api=None, key="renewal"):
                         n_of(c, KEYGEN_CALLS) * USB["keygen"] +
                         n_of(c, SIGN_CALLS) * USB["sign"]) / 1000.0
         r["other_calls"] = other
+        if not smoke:
+            # the floor's sleeps, timed on this machine right after
+            r["floor_sleeps_s"] = sleeps_wall(
+                base_calls, USB["call"],
+                (n_of(c, KEYGEN_CALLS), USB["keygen"]),
+                (n_of(c, SIGN_CALLS), USB["sign"]))
         r["calls_total"] = sum(c.values())
         r["calls"] = dict(c)
         if not smoke and i < 3:
@@ -466,6 +484,77 @@ def renewal_part(report, workdir, runs, smoke, api=None, key="renewal"):
                   r["floor_s"], r["service_s"], r["requests"],
                   r["connections"]), flush=True)
     report[key] = res
+
+
+STRACE_LINE = re.compile(r"^(\d+) +(\d+):(\d+):([\d.]+) (\w+)\((.*)\) += (.*?)"
+                         r"(?: <([\d.]+)>)?$")
+
+
+def renewal_breakdown(report, workdir, api=None, key="renewal_breakdown"):
+    """Where a renewal's time goes apart from the token's calls: one
+    renewal without added latency under strace (-f -tt -T -y), its waits
+    on the service's socket (poll), fsyncs of gmrenew's state (journal, run
+    record) and of the soft token's store, sleeps, and the start-up (the
+    time until the module is loaded)."""
+    d = pathlib.Path(tempfile.mkdtemp(dir=workdir))
+    w = gmtest.World(d)
+    out = d / "strace.txt"
+    try:
+        args = (["--api", api] if api else []) + [
+            "renew", "--yes", "--pin-file", w.pin_file]
+        t = time.monotonic()
+        p = subprocess.run([gmtest.need_tool("strace"), "-f", "-tt", "-T",
+                            "-y", "-o", out, "-e",
+                            "trace=openat,poll,ppoll,fsync,fdatasync,"
+                            "nanosleep,clock_nanosleep",
+                            gmtest.need_env("GMRENEW_BIN")] +
+                           [str(a) for a in args], env=w.env(),
+                           capture_output=True, text=True)
+        wall = time.monotonic() - t
+        if p.returncode != 0:
+            raise RuntimeError("renew under strace exited %d: %s" % (
+                p.returncode, p.stderr[-500:]))
+        service_ms = sum(int(m.group(1)) for m in
+                         (re.search(r" (\d+)ms$", l)
+                          for l in w.service.log_lines()) if m)
+    finally:
+        w.close()
+    res = {"wall": wall, "poll_s": 0.0, "polls": 0, "fsync_state_s": 0.0,
+           "fsyncs_state": 0, "fsync_token_s": 0.0, "fsyncs_token": 0,
+           "sleep_s": 0.0, "sleeps": 0, "startup_s": None,
+           "service_s": service_ms / 1000.0, "api": api or "pkcs11"}
+    first = None
+    module = pathlib.Path(w.module).name
+    for line in out.read_text(errors="replace").splitlines():
+        m = STRACE_LINE.match(line)
+        if not m:
+            continue
+        at = int(m.group(2)) * 3600 + int(m.group(3)) * 60 + \
+            float(m.group(4))
+        first = at if first is None else first
+        call, args, dur = m.group(5), m.group(6), float(m.group(8) or 0)
+        if call == "openat" and module in args and res["startup_s"] is None:
+            res["startup_s"] = at - first
+        elif call in ("poll", "ppoll"):
+            res["poll_s"] += dur
+            res["polls"] += 1
+        elif call in ("fsync", "fdatasync"):
+            which = "token" if "softtoken" in args else "state"
+            res["fsync_%s_s" % which] += dur
+            res["fsyncs_%s" % which] += 1
+        elif call in ("nanosleep", "clock_nanosleep"):
+            res["sleep_s"] += dur
+            res["sleeps"] += 1
+    report[key] = res
+    print("renewal (%s) breakdown: wall %.2f s under strace, waits on the "
+          "service %.2f s (%d polls; service's own %.2f s), fsyncs state "
+          "%.3f s (%d), token %.3f s (%d), sleeps %.3f s (%d), start-up "
+          "%s" % (res["api"], wall, res["poll_s"], res["polls"],
+                  res["service_s"], res["fsync_state_s"],
+                  res["fsyncs_state"], res["fsync_token_s"],
+                  res["fsyncs_token"], res["sleep_s"], res["sleeps"],
+                  "%.3f s" % res["startup_s"] if res["startup_s"] is not None
+                  else "?"), flush=True)
 
 
 def series_part(report, workdir, count):
@@ -667,6 +756,10 @@ def main():
             renewal_part(report, work, a.runs, a.smoke)
             renewal_part(report, work, a.runs, a.smoke, api="skf",
                          key="renewal_skf")
+            if not a.smoke:
+                renewal_breakdown(report, work)
+                renewal_breakdown(report, work, api="skf",
+                                  key="renewal_breakdown_skf")
         if "check-env" in parts:
             check_env_part(report, work)
         if "verify" in parts and not a.smoke:
