@@ -623,16 +623,19 @@ def verify_part(report, workdir, n, runs):
     env = token.env(GMRENEW_CONFIG=cfg)
     env.pop("GMRENEW_PIN", None)
     cmd = [gmtest.need_env("GMRENEW_BIN"), "verify"]
-    walls, cpus, rss = [], [], []
+    walls, cpus, rss, unloaded = [], [], [], []
     for _ in range(runs):
         r = rusage_run(cmd, env)
         walls.append(r["wall"])
         cpus.append(r["cpu"])
         rss.append(r["rss"])
+        if r["run_delay"] is not None:
+            unloaded.append(r["wall"] - r["run_delay"])
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     report["verify"] = {"n": n, "wall_s": median(walls), "cpu_s": median(cpus),
                         "rss": median(rss), "runs": runs,
                         "load": os.getloadavg()[0],
+                        "unloaded_s": median(unloaded) if unloaded else None,
                         "passed": p.stdout.count("pass chain"),
                         "rc": p.returncode}
     print("verify on %d certificates: %.3f s (%d chains passed)" % (
