@@ -249,7 +249,9 @@ def no_config(workdir):
     return path
 
 
-def gmrenew_list(workdir, api=None):
+def gmrenew_list(workdir, api="pkcs11"):
+    """gmrenew list-certs through api, named (auto would take SKF for an
+    ePass3000GM whose library exports both)."""
     cfg = no_config(workdir)
     extra = ["--api", api] if api else []
     return lambda module: ["env", "GMRENEW_CONFIG=%s" % cfg,
@@ -397,7 +399,7 @@ def cpu_rows(tok, d, runs):
     return out
 
 
-def renew_once(w, d, latency, force=False, api=None):
+def renew_once(w, d, latency, force=False, api="pkcs11"):
     trace = pathlib.Path(d) / "trace"
     trace.unlink(missing_ok=True)
     before = len(w.service.log_lines())
@@ -432,13 +434,13 @@ def n_of(calls, names):
     return sum(calls.get(k, 0) for k in names)
 
 
-def renewal_part(report, workdir, runs, smoke, api=None, key="renewal"):
+def renewal_part(report, workdir, runs, smoke, api="pkcs11", key="renewal"):
     """One renewal's calls (the soft token's trace), and its wall time
     against the floor at a USB key's latency; api "skf" renews through
     SKF."""
-    res = {"latency": USB, "runs": [], "api": api or "pkcs11"}
+    res = {"latency": USB, "runs": [], "api": api}
     n_runs = 1 if smoke else runs
-    unavoidable = RENEW_UNAVOIDABLE if not api else None
+    unavoidable = RENEW_UNAVOIDABLE if api == "pkcs11" else None
     for i in range(n_runs):
         d = pathlib.Path(tempfile.mkdtemp(dir=workdir))
         w = gmtest.World(d)
@@ -490,7 +492,8 @@ STRACE_LINE = re.compile(r"^(\d+) +(\d+):(\d+):([\d.]+) (\w+)\((.*)\) += (.*?)"
                          r"(?: <([\d.]+)>)?$")
 
 
-def renewal_breakdown(report, workdir, api=None, key="renewal_breakdown"):
+def renewal_breakdown(report, workdir, api="pkcs11",
+                      key="renewal_breakdown"):
     """Where a renewal's time goes apart from the token's calls: one
     renewal without added latency under strace (-f -tt -T -y), its waits
     on the service's socket (poll), fsyncs of gmrenew's state (journal, run
@@ -522,7 +525,7 @@ def renewal_breakdown(report, workdir, api=None, key="renewal_breakdown"):
     res = {"wall": wall, "poll_s": 0.0, "polls": 0, "fsync_state_s": 0.0,
            "fsyncs_state": 0, "fsync_token_s": 0.0, "fsyncs_token": 0,
            "sleep_s": 0.0, "sleeps": 0, "startup_s": None,
-           "service_s": service_ms / 1000.0, "api": api or "pkcs11"}
+           "service_s": service_ms / 1000.0, "api": api}
     first = None
     module = pathlib.Path(w.module).name
     for line in out.read_text(errors="replace").splitlines():
