@@ -209,6 +209,9 @@ cJSON *gm_cli_error_json(const gm_error *err);
 void gm_cli_error_text(const gm_error *err);
 /* Adds key: value, or key: null when value is NULL. */
 void gm_json_add_str(cJSON *o, const char *key, const char *value);
+/* The same for n fields: keys[i]: values[i], in order. */
+void gm_json_add_strs(cJSON *o, const char *const *keys,
+		      const char *const *values, size_t n);
 /* Prints a JSON document on stdout and frees it. */
 void gm_cli_print_json(cJSON *doc);
 /* "gmrenew: warning: ..." on stderr. */
@@ -238,6 +241,20 @@ void gm_print_wrapped(FILE *f, const char *prefix, size_t indent,
 void gm_print_cell(FILE *f, const char *s, size_t width);
 /* The same, aligned right. */
 void gm_print_cell_right(FILE *f, const char *s, size_t width);
+/* A column of a text table: its width, 0 for the last column (printed as
+ * it is), and whether its cells are aligned right (numbers). */
+typedef struct gm_column {
+	size_t width;
+	int right;
+} gm_column;
+/* Prints one row: cells[i] (NULL shows "-") in cols[i], one space between
+ * cells, then a newline. Text is cut to its column (gm_print_cell), a
+ * number (a right-aligned cell) never is. */
+void gm_print_row(FILE *f, const gm_column *cols, size_t n,
+		  const char *const *cells);
+/* The header of the table: its titles, each cut to its column. */
+void gm_print_titles(FILE *f, const gm_column *cols, size_t n,
+		     const char *const *titles);
 
 /* Reads the user PIN: --pin-fd, --pin-file, $GMRENEW_PIN, or the terminal
  * without echo. Caller frees with gm_free_secret(). */
@@ -264,6 +281,17 @@ typedef struct gm_login_options {
 	int allow_final_try;
 } gm_login_options;
 int gm_cli_login(gm_cli *cli, const gm_login_options *o, gm_error *err);
+/* The option table rows of a command that renews (renew,
+ * renew-with-code): the PIN from a file or a descriptor, and consent to the
+ * final try, into the gm_login_options member login of the struct type. */
+#define GM_RENEW_LOGIN_OPTIONS(type, login)				\
+	{ "pin-file", 0, GM_OPT_STRING, offsetof(type, login.pin.file),	\
+	  "FILE", N_("read the PIN from the first line of FILE") },	\
+	{ "pin-fd", 0, GM_OPT_INT, offsetof(type, login.pin.fd), "N",	\
+	  N_("read the PIN from file descriptor N") },			\
+	{ "allow-final-try", 0, GM_OPT_BOOL,				\
+	  offsetof(type, login.allow_final_try), NULL,			\
+	  N_("use the PIN even when one try is left before locking") }
 
 /* A yes/no question on the terminal; 0 without a terminal. */
 int gm_prompt_yes(const char *question);

@@ -304,6 +304,12 @@ typedef struct gm_token_snapshot {
 int gm_token_snapshot_read(gm_session *s, gm_token_snapshot *out,
 			   gm_error *err);
 void gm_token_snapshot_release(gm_token_snapshot *snap);	/* NULL-safe */
+/* After login, a snapshot read before it (to show the certificates before
+ * asking for the PIN) made whole: the private keys it could not see are
+ * added and every certificate paired again; the certificates are not read
+ * again. Nothing to do when it saw them already. */
+int gm_token_snapshot_complete(gm_session *s, gm_token_snapshot *snap,
+			       gm_error *err);
 /* The one pairing rule: a certificate's key pair is the key whose public
  * key equals the certificate's (exact comparison), one with a private key
  * first; sets key and key_state of every certificate. */

@@ -90,32 +90,28 @@ static const char *renewal_label(gm_renewal_kind r)
 }
 
 /*
- * Column widths: the CA page's columns (index, gateway, organisation, valid
- * from, valid to, system, status) plus days left and renewal. With the
- * separators a row takes 79 columns; the subject follows on its own line
- * (the only line that may be longer), then a line about the key.
+ * The columns: the CA page's (index, gateway, organisation, system, valid
+ * from, valid to, status) plus days left and renewal. With the separators a
+ * row takes 79 columns; the subject follows on its own line (the only line
+ * that may be longer), then a line about the key.
  */
-enum { W_IDX = 2, W_GW = 8, W_ORG = 12, W_SYS = 8, W_DATE = 10, W_DAYS = 6,
-       W_STATUS = 8, W_RENEW = 7, W_LINE = 79 };
+enum { W_IDX = 2, W_LINE = 79 };
+
+static const gm_column columns[] = {
+	{ W_IDX, 1 }, { 8, 0 }, { 12, 0 }, { 8, 0 }, { 10, 0 }, { 10, 0 },
+	{ 6, 1 }, { 8, 0 }, { 0, 0 },
+};
+enum { N_COLUMNS = sizeof(columns) / sizeof(columns[0]) };
 
 static void print_header(FILE *f)
 {
-	gm_fprintf(f, "%*s ", W_IDX, "#");
-	gm_print_cell(f, _("Gateway"), W_GW);
-	fputc(' ', f);
-	gm_print_cell(f, _("Organisation"), W_ORG);
-	fputc(' ', f);
-	gm_print_cell(f, _("System"), W_SYS);
-	fputc(' ', f);
-	gm_print_cell(f, _("Valid from"), W_DATE);
-	fputc(' ', f);
-	gm_print_cell(f, _("Valid to"), W_DATE);
-	fputc(' ', f);
-	gm_print_cell_right(f, _("Days"), W_DAYS);
-	fputc(' ', f);
-	gm_print_cell(f, _("Status"), W_STATUS);
-	fputc(' ', f);
-	gm_fprintf(f, "%s\n", _("Renewal"));
+	const char *const titles[N_COLUMNS] = {
+		"#", _("Gateway"), _("Organisation"), _("System"),
+		_("Valid from"), _("Valid to"), _("Days"), _("Status"),
+		_("Renewal"),
+	};
+
+	gm_print_titles(f, columns, N_COLUMNS, titles);
 }
 
 static void local_date(time_t t, char *buf, size_t n)
@@ -175,8 +171,14 @@ static void print_wrapped(FILE *f, const char *text, size_t indent)
 static void print_row(FILE *f, const gm_cert_view *v)
 {
 	const gm_cert_facts *facts = &v->obj->facts;
-	char from[16], to[16], days[24], until[48];
+	char idx[24], from[16], to[16], days[24], until[48];
+	const char *const cells[N_COLUMNS] = {
+		idx, facts->gateway, facts->organization, facts->system, from,
+		to, days, status_label(v->verdict.status),
+		renewal_label(v->verdict.renewal),
+	};
 
+	snprintf(idx, sizeof(idx), "%zu", v->index);
 	local_date(facts->not_before, from, sizeof(from));
 	local_date(facts->not_after, to, sizeof(to));
 	if (v->verdict.days_left > 999999)	/* e.g. 9999-12-31 */
@@ -185,20 +187,7 @@ static void print_row(FILE *f, const gm_cert_view *v)
 		snprintf(days, sizeof(days), "-");
 	else
 		snprintf(days, sizeof(days), "%ld", v->verdict.days_left);
-	gm_fprintf(f, "%*zu ", W_IDX, v->index);
-	gm_print_cell(f, facts->gateway ? facts->gateway : "-", W_GW);
-	fputc(' ', f);
-	gm_print_cell(f, facts->organization ? facts->organization : "-",
-		      W_ORG);
-	fputc(' ', f);
-	gm_print_cell(f, facts->system ? facts->system : "-", W_SYS);
-	fputc(' ', f);
-	gm_print_cell(f, from, W_DATE);
-	fputc(' ', f);
-	gm_print_cell(f, to, W_DATE);
-	gm_fprintf(f, " %*s ", W_DAYS, days);
-	gm_print_cell(f, status_label(v->verdict.status), W_STATUS);
-	gm_fprintf(f, " %s\n", renewal_label(v->verdict.renewal));
+	gm_print_row(f, columns, N_COLUMNS, cells);
 	gm_fprintf(f, "%*s %s\n", W_IDX, "", facts->subject);
 	gm_format_time(facts->not_after, until, sizeof(until));
 	gm_fprintf(f, _("%*s expires %s; %s key %s\n"), W_IDX, "", until,
@@ -251,29 +240,35 @@ static void add_time(cJSON *o, const char *key, time_t t)
 	cJSON_AddStringToObject(o, key, buf);
 }
 
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
 cJSON *gm_token_json(const gm_token_info *t)
 {
+	static const char *const keys[] = {
+		"serial", "label", "manufacturer", "model", "uri",
+	};
+	const char *const values[N_OF(keys)] = {
+		t->serial, t->label, t->manufacturer, t->model, t->uri,
+	};
 	cJSON *o = cJSON_CreateObject();
 
-	gm_json_add_str(o, "serial", t->serial);
-	gm_json_add_str(o, "label", t->label);
-	gm_json_add_str(o, "manufacturer", t->manufacturer);
-	gm_json_add_str(o, "model", t->model);
-	gm_json_add_str(o, "uri", t->uri);
+	gm_json_add_strs(o, keys, values, N_OF(keys));
 	return o;
 }
 
 static void add_facts(cJSON *o, const gm_cert_view *v)
 {
+	static const char *const keys[] = {
+		"subject", "issuer", "serial", "sha256", "gateway",
+		"organization", "system",
+	};
 	const gm_cert_facts *f = &v->obj->facts;
+	const char *const values[N_OF(keys)] = {
+		f->subject, f->issuer, f->serial_hex, f->sha256_hex,
+		f->gateway, f->organization, f->system,
+	};
 
-	gm_json_add_str(o, "subject", f->subject);
-	gm_json_add_str(o, "issuer", f->issuer);
-	gm_json_add_str(o, "serial", f->serial_hex);
-	gm_json_add_str(o, "sha256", f->sha256_hex);
-	gm_json_add_str(o, "gateway", f->gateway);
-	gm_json_add_str(o, "organization", f->organization);
-	gm_json_add_str(o, "system", f->system);
+	gm_json_add_strs(o, keys, values, N_OF(keys));
 	add_time(o, "not_before", f->not_before);
 	add_time(o, "not_after", f->not_after);
 	cJSON_AddNumberToObject(o, "days_left", (double)v->verdict.days_left);

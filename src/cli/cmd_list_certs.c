@@ -56,13 +56,16 @@ static const gm_ca_record *record_of(const gm_cert_list *l, const online *on,
 
 static cJSON *record_json(const gm_ca_record *r)
 {
+	static const char *const keys[] = {
+		"status", "gateway", "organization", "system",
+	};
+	const char *const values[] = {
+		r->status, r->gateway, r->organization, r->system,
+	};
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(o, "found", r->found);
-	gm_json_add_str(o, "status", r->status);
-	gm_json_add_str(o, "gateway", r->gateway);
-	gm_json_add_str(o, "organization", r->organization);
-	gm_json_add_str(o, "system", r->system);
+	gm_json_add_strs(o, keys, values, sizeof(keys) / sizeof(keys[0]));
 	cJSON_AddBoolToObject(o, "online_renewal", r->online);
 	gm_json_add_str(o, "reason", r->reason);
 	gm_json_add_str(o, "open_update_code", r->open_code);
@@ -91,8 +94,12 @@ static int print_json(gm_cli *cli, const gm_cert_list *list,
 	return GM_EXIT_OK;
 }
 
-/* The columns of the CA's records (the CA page's terms). */
-enum { W_GW = 8, W_ORG = 16, W_SYS = 8, W_STATUS = 9 };
+/* The columns of the CA's records (the CA page's terms): index, gateway,
+ * organisation, system, CA status, online renewal. */
+static const gm_column columns[] = {
+	{ 2, 1 }, { 8, 0 }, { 16, 0 }, { 8, 0 }, { 9, 0 }, { 0, 0 },
+};
+enum { N_COLUMNS = sizeof(columns) / sizeof(columns[0]) };
 
 /* The CA's words for a certificate's status, in the user's language. */
 static const char *ca_status(const char *status)
@@ -110,23 +117,19 @@ static const char *ca_status(const char *status)
 
 static void print_record(size_t index, const gm_ca_record *r)
 {
-	char renewal[64];
+	char idx[24], renewal[64];
+	const char *const cells[N_COLUMNS] = {
+		idx, r->gateway, r->organization, r->system,
+		r->found ? ca_status(r->status) : _("unknown"), renewal,
+	};
 
+	snprintf(idx, sizeof(idx), "%zu", index);
 	if (r->online)
 		snprintf(renewal, sizeof(renewal), "%s", _("allowed"));
 	else
 		snprintf(renewal, sizeof(renewal), _("no (%s)"),
 			 r->reason ? r->reason : "-");
-	gm_printf("%2zu ", index);
-	gm_print_cell(stdout, r->gateway ? r->gateway : "-", W_GW);
-	fputc(' ', stdout);
-	gm_print_cell(stdout, r->organization ? r->organization : "-", W_ORG);
-	fputc(' ', stdout);
-	gm_print_cell(stdout, r->system ? r->system : "-", W_SYS);
-	fputc(' ', stdout);
-	gm_print_cell(stdout, r->found ? ca_status(r->status) : _("unknown"),
-		      W_STATUS);
-	gm_printf(" %s\n", renewal);
+	gm_print_row(stdout, columns, N_COLUMNS, cells);
 	if (r->open_code)
 		gm_printf(_("   an unfinished renewal (%s) can be finished with "
 			    "'gmrenew renew-with-code %s'\n"), r->open_state ?
@@ -135,17 +138,14 @@ static void print_record(size_t index, const gm_ca_record *r)
 
 static void print_records(const gm_cert_list *list, const online *on)
 {
+	const char *const titles[N_COLUMNS] = {
+		"#", _("Gateway"), _("Organisation"), _("System"),
+		_("CA status"), _("Online renewal"),
+	};
 	size_t i;
 
-	gm_printf("\n%s\n %s ", _("The CA's records:"), "#");
-	gm_print_cell(stdout, _("Gateway"), W_GW);
-	fputc(' ', stdout);
-	gm_print_cell(stdout, _("Organisation"), W_ORG);
-	fputc(' ', stdout);
-	gm_print_cell(stdout, _("System"), W_SYS);
-	fputc(' ', stdout);
-	gm_print_cell(stdout, _("CA status"), W_STATUS);
-	gm_printf(" %s\n", _("Online renewal"));
+	gm_printf("\n%s\n", _("The CA's records:"));
+	gm_print_titles(stdout, columns, N_COLUMNS, titles);
 	for (i = 0; i < list->n; i++) {
 		const gm_ca_record *r = record_of(list, on, i);
 

@@ -11,6 +11,17 @@
 
 #include "gmrenew/crypto.h"
 
+/* gm_fail(err, GM_EXIT_FAILED, NULL, fmt, OpenSSL's queued errors): fmt
+ * takes one %s, the errors (po/XGETTEXT_OPTIONS marks fmt). Returns -1. */
+int gm_crypto_fail(gm_error *err, const char *fmt);
+
+/* Hands the caller what an i2d_* function made in *made (len bytes, its
+ * return value): *out = *made, *out_len = len when len > 0; else
+ * gm_crypto_fail(err, fail_fmt). Takes &made, so that
+ * gm_crypto_der_out(&p, i2d_X(x, &p), ...) reads p after i2d_X set it. */
+int gm_crypto_der_out(unsigned char **made, int len, unsigned char **out,
+		      size_t *out_len, const char *fail_fmt, gm_error *err);
+
 /* The NID of an EC (or SM2) key's named curve, or NID_undef. */
 int gm_crypto_curve_nid(EVP_PKEY *pub);
 

@@ -44,28 +44,14 @@ static ASN1_BIT_STRING *bit_string(const unsigned char *p, size_t n)
 	return bs;
 }
 
-int gm_csr_build(gm_sig_scheme scheme, const unsigned char *subject_der,
-		 size_t subject_len, EVP_PKEY *pub, gm_sign_fn sign,
-		 void *sign_ctx, unsigned char **csr_der, size_t *csr_len,
-		 gm_error *err)
+/* A version 1 request for pub with the subject subject_der (a DER name). */
+static X509_REQ *new_request(const unsigned char *subject_der,
+			     size_t subject_len, EVP_PKEY *pub, gm_error *err)
 {
-	char ossl[256];
 	const unsigned char *p = subject_der;
 	X509_NAME *name = NULL;
 	X509_REQ *req = NULL;
-	X509_ALGOR *alg = NULL;
-	ASN1_BIT_STRING *bs = NULL;
-	unsigned char *tbs = NULL, *sig = NULL, *out = NULL;
-	size_t sig_len = 0;
-	int tbs_len, out_len, ret = -1;
 
-	*csr_der = NULL;
-	*csr_len = 0;
-	if (scheme != GM_SIG_SM2_SM3 && scheme != GM_SIG_ECDSA_SHA256)
-		return gm_fail(err, GM_EXIT_FAILED, NULL,
-			       "unknown signature scheme %d", (int)scheme);
-	if (!pub)
-		return gm_fail(err, GM_EXIT_FAILED, NULL, "no public key given");
 	if (!subject_der || !subject_len ||
 	    !d2i_X509_NAME(&name, &p, (long)subject_len) ||
 	    p != subject_der + subject_len) {
@@ -79,14 +65,58 @@ int gm_csr_build(gm_sig_scheme scheme, const unsigned char *subject_der,
 	if (!req || !X509_REQ_set_version(req, X509_REQ_VERSION_1) ||
 	    !X509_REQ_set_subject_name(req, name) ||
 	    !X509_REQ_set_pubkey(req, pub)) {
-		gm_fail(err, GM_EXIT_FAILED, NULL, "cannot fill the request: %s",
-			gm_openssl_error(ossl, sizeof(ossl)));
-		goto out;
+		gm_crypto_fail(err, "cannot fill the request: %s");
+		X509_REQ_free(req);
+		req = NULL;
 	}
+out:
+	X509_NAME_free(name);
+	return req;
+}
+
+/* Puts the DER signature sig and its algorithm into req. */
+static int set_signature(X509_REQ *req, gm_sig_scheme scheme,
+			 const unsigned char *sig, size_t sig_len,
+			 gm_error *err)
+{
+	X509_ALGOR *alg = sig_algor(scheme);
+	ASN1_BIT_STRING *bs = bit_string(sig, sig_len);
+	int ret = 0;
+
+	if (alg && bs && X509_REQ_set1_signature_algo(req, alg))
+		X509_REQ_set0_signature(req, bs);	/* req owns bs */
+	else
+		ret = gm_crypto_fail(err,
+				     "cannot set the request's signature: %s");
+	if (ret)
+		ASN1_BIT_STRING_free(bs);
+	X509_ALGOR_free(alg);
+	return ret;
+}
+
+int gm_csr_build(gm_sig_scheme scheme, const unsigned char *subject_der,
+		 size_t subject_len, EVP_PKEY *pub, gm_sign_fn sign,
+		 void *sign_ctx, unsigned char **csr_der, size_t *csr_len,
+		 gm_error *err)
+{
+	X509_REQ *req = NULL;
+	unsigned char *tbs = NULL, *sig = NULL, *out = NULL;
+	size_t sig_len = 0;
+	int tbs_len, ret = -1;
+
+	*csr_der = NULL;
+	*csr_len = 0;
+	if (scheme != GM_SIG_SM2_SM3 && scheme != GM_SIG_ECDSA_SHA256)
+		return gm_fail(err, GM_EXIT_FAILED, NULL,
+			       "unknown signature scheme %d", (int)scheme);
+	if (!pub)
+		return gm_fail(err, GM_EXIT_FAILED, NULL, "no public key given");
+	req = new_request(subject_der, subject_len, pub, err);
+	if (!req)
+		return -1;
 	tbs_len = i2d_re_X509_REQ_tbs(req, &tbs);
 	if (tbs_len <= 0) {
-		gm_fail(err, GM_EXIT_FAILED, NULL, "cannot encode the request: %s",
-			gm_openssl_error(ossl, sizeof(ossl)));
+		gm_crypto_fail(err, "cannot encode the request: %s");
 		goto out;
 	}
 	if (gm_sign_message(scheme, pub, sign, sign_ctx, tbs, (size_t)tbs_len,
@@ -94,31 +124,13 @@ int gm_csr_build(gm_sig_scheme scheme, const unsigned char *subject_der,
 		gm_error_prefix(err, "cannot sign the certificate request");
 		goto out;
 	}
-	alg = sig_algor(scheme);
-	bs = bit_string(sig, sig_len);
-	if (!alg || !bs || !X509_REQ_set1_signature_algo(req, alg)) {
-		gm_fail(err, GM_EXIT_FAILED, NULL,
-			"cannot set the request's signature: %s",
-			gm_openssl_error(ossl, sizeof(ossl)));
-		goto out;
-	}
-	X509_REQ_set0_signature(req, bs);
-	bs = NULL;	/* owned by req */
-	out_len = i2d_X509_REQ(req, &out);
-	if (out_len <= 0) {
-		gm_fail(err, GM_EXIT_FAILED, NULL, "cannot encode the request: %s",
-			gm_openssl_error(ossl, sizeof(ossl)));
-		goto out;
-	}
-	*csr_der = out;	/* caller frees */
-	*csr_len = (size_t)out_len;
-	ret = 0;
+	if (set_signature(req, scheme, sig, sig_len, err) == 0)
+		ret = gm_crypto_der_out(&out, i2d_X509_REQ(req, &out), csr_der,
+					csr_len, "cannot encode the request: %s",
+					err);
 out:
-	ASN1_BIT_STRING_free(bs);
-	X509_ALGOR_free(alg);
 	OPENSSL_free(sig);
 	OPENSSL_free(tbs);
 	X509_REQ_free(req);
-	X509_NAME_free(name);
 	return ret;
 }

@@ -53,6 +53,25 @@ const char *gm_openssl_error(char *buf, size_t n)
 	return buf;
 }
 
+int gm_crypto_fail(gm_error *err, const char *fmt)
+{
+	char ossl[256];
+
+	return gm_fail(err, GM_EXIT_FAILED, NULL, fmt,
+		       gm_openssl_error(ossl, sizeof(ossl)));
+}
+
+int gm_crypto_der_out(unsigned char **made, int len, unsigned char **out,
+		      size_t *out_len, const char *fail_fmt, gm_error *err)
+{
+	if (len <= 0 || !*made)
+		return gm_crypto_fail(err, fail_fmt);
+	*out = *made;	/* the caller's caller frees */
+	*out_len = (size_t)len;
+	*made = NULL;
+	return 0;
+}
+
 int gm_sig_scheme_for_key(EVP_PKEY *pub, gm_sig_scheme *out, gm_error *err)
 {
 	int nid;
@@ -140,9 +159,8 @@ int gm_sm2_z(EVP_PKEY *pub, const char *id, size_t id_len,
 					     EC_GROUP_get0_generator(group),
 					     v[2], v[3], bn) ||
 	    !pub_point_xy(pub, group, v[4], v[5], bn)) {
-		gm_fail(err, GM_EXIT_FAILED, NULL,
-			"cannot read the curve or the public point: %s",
-			gm_openssl_error(ossl, sizeof(ossl)));
+		gm_crypto_fail(err,
+			       "cannot read the curve or the public point: %s");
 		goto out;
 	}
 
@@ -234,12 +252,11 @@ int gm_tbs_digest(gm_sig_scheme scheme, EVP_PKEY *pub, const unsigned char *msg,
 int gm_sig_raw_to_der(const unsigned char *rs, size_t rs_len,
 		      unsigned char **der, size_t *der_len, gm_error *err)
 {
-	char ossl[256];
 	ECDSA_SIG *sig = NULL;
 	BIGNUM *r = NULL, *s = NULL;
 	unsigned char *out = NULL;
 	size_t half = rs_len / 2;
-	int len, ret = -1;
+	int ret = -1;
 
 	*der = NULL;
 	*der_len = 0;
@@ -265,20 +282,12 @@ int gm_sig_raw_to_der(const unsigned char *rs, size_t rs_len,
 	}
 	sig = ECDSA_SIG_new();
 	if (!sig || !ECDSA_SIG_set0(sig, r, s)) {
-		gm_fail(err, GM_EXIT_FAILED, NULL, "cannot build the signature: %s",
-			gm_openssl_error(ossl, sizeof(ossl)));
+		gm_crypto_fail(err, "cannot build the signature: %s");
 		goto out;
 	}
 	r = s = NULL;	/* owned by sig now */
-	len = i2d_ECDSA_SIG(sig, &out);
-	if (len <= 0) {
-		gm_fail(err, GM_EXIT_FAILED, NULL, "cannot encode the signature: %s",
-			gm_openssl_error(ossl, sizeof(ossl)));
-		goto out;
-	}
-	*der = out;	/* caller frees */
-	*der_len = (size_t)len;
-	ret = 0;
+	ret = gm_crypto_der_out(&out, i2d_ECDSA_SIG(sig, &out), der, der_len,
+				"cannot encode the signature: %s", err);
 out:
 	BN_free(r);
 	BN_free(s);
@@ -291,7 +300,6 @@ int gm_crypto_verify_digest(gm_sig_scheme scheme, EVP_PKEY *pub,
 			    const unsigned char *sig, size_t sig_len,
 			    gm_error *err)
 {
-	char ossl[256];
 	EVP_PKEY *key = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
 	int sm2 = gm_crypto_is_sm2_key(pub);
@@ -319,9 +327,7 @@ int gm_crypto_verify_digest(gm_sig_scheme scheme, EVP_PKEY *pub,
 	}
 	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
 	if (!ctx || EVP_PKEY_verify_init(ctx) <= 0) {
-		gm_fail(err, GM_EXIT_FAILED, NULL,
-			"cannot set up signature verification: %s",
-			gm_openssl_error(ossl, sizeof(ossl)));
+		gm_crypto_fail(err, "cannot set up signature verification: %s");
 		goto out;
 	}
 	r = EVP_PKEY_verify(ctx, sig, sig_len, digest, GM_DIGEST_LEN);

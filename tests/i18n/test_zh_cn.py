@@ -5,6 +5,7 @@ keywords (po/extract.sh) has a translation, and no text printed by
 the CLI escapes marking. Then every subcommand runs under zh_CN.UTF-8 (the
 locale the fixture i18n_locale made) and speaks Chinese, English stays the
 default, and the certificate table lines up by display width."""
+import datetime
 import os
 import pathlib
 import re
@@ -14,6 +15,7 @@ import unicodedata
 import pytest
 
 import gmtest
+from certmaker import Maker
 
 SRC = pathlib.Path(gmtest.need_env("GMRENEW_SOURCE_DIR"))
 PO = SRC / "po" / "zh_CN.po"
@@ -232,6 +234,24 @@ def test_table_lines_up_by_display_width(zh_world):
             before, ch = at_col(line, col)
             assert before == " " and ch not in (None, " "), (col, line)
         assert width(line) <= 80, line
+
+
+def test_days_column_lines_up_for_a_certificate_that_never_ends(zh_world,
+                                                                tmp_path):
+    # "never" in the days column is Chinese too: padded by display width
+    w = zh_world
+    _, _, far = Maker(tmp_path / "certs").chain(
+        "far", 2, "CN=JSB0009@IST@39,OU=Far,OU=CCNET,O=SSCCCA,C=CN",
+        not_after=datetime.datetime(9999, 12, 31,
+                                    tzinfo=datetime.timezone.utc))
+    w.token.import_cert(0, "06", "far", far.pem)
+    p = w.gmrenew("list-certs", env=zh_env(w), check=0)
+    row = next(line for line in p.stdout.splitlines()
+               if re.match(r"\s*2 ", line))
+    assert "永不" in row, row
+    for col in COLUMNS:
+        before, ch = at_col(row, col)
+        assert before == " " and ch not in (None, " "), (col, row)
 
 
 def test_messages_wrap_by_display_width_on_80_columns(zh_world):

@@ -498,3 +498,92 @@ out:
 	free(h);
 	return ret;
 }
+
+/* The key pair of the snapshot a private key read after login belongs to:
+ * public only, the same CKA_ID and, when the private key shows its point,
+ * the same public key (the rule of pub_of); -1 if none. */
+static long pair_of(gm_session *s, const gm_token_snapshot *snap,
+		    const struct obj *priv)
+{
+	const CK_ATTRIBUTE *id = &priv->a[A_ID];
+	EVP_PKEY *pt = NULL;
+	gm_error ignored;
+	size_t i;
+	long hit = -1;
+
+	if (!have(id) || id->ulValueLen == 0)
+		return -1;
+	if (have(&priv->a[A_POINT]))
+		pt = p11_point_to_key(s, &priv->a[A_PARAMS], &priv->a[A_POINT],
+				      &ignored);
+	for (i = 0; i < snap->n_keys && hit < 0; i++) {
+		const gm_snapshot_key *k = &snap->keys[i];
+
+		if (k->parts != GM_KEYPAIR_PUBLIC ||
+		    k->id_len != id->ulValueLen ||
+		    memcmp(k->id, id->pValue, k->id_len))
+			continue;
+		if (pt && (!k->pubkey || EVP_PKEY_eq(k->pubkey, pt) != 1))
+			continue;
+		hit = (long)i;
+	}
+	EVP_PKEY_free(pt);
+	return hit;
+}
+
+static void join(gm_snapshot_key *k, struct obj *priv)
+{
+	k->ref = p11_pair_ref(priv->h, (CK_OBJECT_HANDLE)k->ref.b);
+	k->parts |= GM_KEYPAIR_PRIVATE;
+	if (!k->label[0] && have(&priv->a[A_LABEL])) {
+		free(k->label);
+		k->label = take_str(&priv->a[A_LABEL]);
+	}
+	if (!k->container[0] && have(&priv->a[A_CONTAINER])) {
+		free(k->container);
+		k->container = take_str(&priv->a[A_CONTAINER]);
+	}
+}
+
+static CK_RV add_private(gm_session *s, gm_token_snapshot *snap,
+			 struct obj *o)
+{
+	long k = pair_of(s, snap, o);
+	CK_RV rv;
+
+	if (k >= 0) {
+		join(&snap->keys[k], o);
+		return CKR_OK;
+	}
+	rv = lone_point(s, o);
+	if (rv == CKR_OK)
+		add_pair(s, snap, o, NULL);
+	return rv;
+}
+
+int p11_private_keys(gm_session *s, gm_token_snapshot *snap, gm_error *err)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
+	CK_OBJECT_HANDLE *h = NULL;
+	struct obj o;
+	size_t n = 0, i;
+	CK_RV rv = CKR_OK;
+
+	if (p11_find(s, &t, 1, &h, &n, "searching the token's private keys",
+		     err) < 0)
+		return -1;
+	for (i = 0; i < n && rv == CKR_OK; i++) {
+		memset(&o, 0, sizeof(o));
+		o.h = h[i];
+		rv = read_object(s, &o);
+		if (rv == CKR_OK && o.cls == CKO_PRIVATE_KEY)
+			rv = add_private(s, snap, &o);
+		obj_release(&o);
+	}
+	free(h);
+	if (rv != CKR_OK)
+		return gm_ckr_fail(err, rv, "reading a private key");
+	snap->private_visible = 1;
+	return 0;
+}

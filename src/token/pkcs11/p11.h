@@ -131,6 +131,9 @@ void p11_attrs_free(CK_ATTRIBUTE *a, size_t n);
 
 /* ---- listing (listing.c) ---- */
 int p11_snapshot(gm_session *s, gm_token_snapshot *out, gm_error *err);
+/* After login: the private keys, one search for them, joined to the
+ * snapshot's key pairs (backend.h, private_keys). */
+int p11_private_keys(gm_session *s, gm_token_snapshot *snap, gm_error *err);
 /* Every object matching tmpl; FindObjectsFinal always. Caller frees. */
 int p11_find(gm_session *s, CK_ATTRIBUTE *tmpl, CK_ULONG n_tmpl,
 	     CK_OBJECT_HANDLE **out, size_t *n, const char *what,

@@ -230,9 +230,7 @@ int p11_select(gm_module *m, const char *uri, gm_token_info *out,
 	if (list_tokens(m, &infos, &raw, &n, err) < 0)
 		goto out;
 	if (n == 0) {
-		gm_fail(err, GM_EXIT_ENV, "insert the Ekey",
-			"no token is inserted");
-		gm_error_set_reason(err, GM_REASON_NO_TOKEN);
+		gm_token_none_inserted(err);
 		goto out;
 	}
 	picked = gm_xcalloc(n, sizeof(*picked));

@@ -281,9 +281,7 @@ static int skf_select(gm_module *m, const char *uri, gm_token_info *out,
 	if (list_devices(lib_of(m), &infos, &raw, &devs, &n, err))
 		goto out;
 	if (n == 0) {
-		gm_fail(err, GM_EXIT_ENV, "insert the Ekey",
-			"no token is inserted");
-		gm_error_set_reason(err, GM_REASON_NO_TOKEN);
+		gm_token_none_inserted(err);
 		goto out;
 	}
 	if (select_one(infos, raw, n, puri, uri, &hit, err))

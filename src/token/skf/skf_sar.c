@@ -6,13 +6,9 @@
 
 #include "skf_internal.h"
 
-#define FIX_REINSERT \
-	N_("re-insert the Ekey; if a renewal was running, finish it with " \
-	   "'gmrenew renew-with-code CODE'")
-#define FIX_PIN_LOCKED \
-	N_("have it unlocked by the security officer (SO PIN) or the CA")
-#define FIX_DRIVER \
-	N_("update the token's driver; run with -v and report the log")
+#define FIX_REINSERT GM_FIX_REINSERT
+#define FIX_PIN_LOCKED GM_FIX_PIN_LOCKED
+#define FIX_DRIVER GM_FIX_DRIVER
 #define FIX_PROFILE \
 	N_("check the profile's skf_* values (/usr/share/doc/gmrenew/skf.md), " \
 	   "or use --api pkcs11")
@@ -80,31 +76,21 @@ static const gm_rc_entry sar_table[] = {
 
 #undef E
 
-static const gm_rc_entry *sar_find(skf_rv rv)
-{
-	return gm_rc_find(sar_table, sizeof(sar_table) / sizeof(sar_table[0]),
-			  rv);
-}
+static const gm_rc_table sar_codes = GM_RC_TABLE(sar_table);
 
 const char *gm_sar_name(skf_rv rv)
 {
-	const gm_rc_entry *e = sar_find(rv);
-
-	return e ? e->name : gm_rc_unknown(rv, "");
+	return gm_rc_name(&sar_codes, rv);
 }
 
 const char *gm_sar_meaning(skf_rv rv)
 {
-	const gm_rc_entry *e = sar_find(rv);
-
-	return e ? e->meaning : gm_rc_unknown(rv, "unknown error ");
+	return gm_rc_meaning(&sar_codes, rv, "unknown error ");
 }
 
 const char *gm_sar_fix(skf_rv rv)
 {
-	const gm_rc_entry *e = sar_find(rv);
-
-	return e ? e->fix : "";
+	return gm_rc_fix(&sar_codes, rv);
 }
 
 int gm_sar_is_gone(skf_rv rv)
