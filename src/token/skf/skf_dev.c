@@ -393,28 +393,31 @@ static int is_absent(skf_rv rv)
 	       rv == SAR_FILE_NOT_EXIST;
 }
 
-/* The signing certificate in one call with a buffer of CERT_GUESS bytes:
- * 0 read, 1 none, 2 larger (ask by size), -1 an error. */
-static int export_cert_guessed(gm_skf_dev *d, skf_handle h,
-			       gm_skf_container *c, gm_error *err)
+/* A container's certificate (sign: the signing one, else the encryption
+ * one) in one call with a buffer of CERT_GUESS bytes: 0 read (*der owned
+ * by the caller), 1 none, 2 larger (ask by size), -1 an error. */
+static int export_cert_guessed(gm_skf_dev *d, skf_handle h, int sign,
+			       unsigned char **der, size_t *der_len,
+			       gm_error *err)
 {
 	const gm_skf_abi *abi = &d->lib->abi;
+	unsigned char *buf = gm_xcalloc(1, CERT_GUESS);
 	skf_cell len;
 	uint64_t got;
 	skf_rv rv;
 
-	c->cert = gm_xcalloc(1, CERT_GUESS);
+	*der = NULL;
+	*der_len = 0;
 	gm_skf_cell_set(abi, &len, CERT_GUESS);
-	rv = gm_skf_rv(abi, d->lib->f.ExportCertificate(h, 1, c->cert, len.b));
+	rv = gm_skf_rv(abi, d->lib->f.ExportCertificate(h, sign, buf, len.b));
 	gm_skf_log("SKF_ExportCertificate", rv);
 	got = gm_skf_cell_ulong(abi, &len);
 	if (rv == SAR_OK && got > 0 && got <= CERT_GUESS) {
-		c->cert = gm_xrealloc(c->cert, (size_t)got);
-		c->cert_len = (size_t)got;
+		*der = gm_xrealloc(buf, (size_t)got);
+		*der_len = (size_t)got;
 		return 0;
 	}
-	free(c->cert);
-	c->cert = NULL;
+	free(buf);
 	if (is_absent(rv) || (rv == SAR_OK && got == 0))
 		return 1;
 	if (rv == SAR_BUFFER_TOO_SMALL)
@@ -422,8 +425,7 @@ static int export_cert_guessed(gm_skf_dev *d, skf_handle h,
 	if (rv != SAR_OK)
 		return gm_sar_fail(err, rv, "reading a container's certificate");
 	return gm_fail(err, GM_EXIT_FAILED, NULL,
-		       "container '%s': the driver wrote %llu bytes of "
-		       "certificate into %d", c->name,
+		       "the driver wrote %llu bytes of certificate into %d",
 		       (unsigned long long)got, CERT_GUESS);
 }
 
@@ -436,7 +438,7 @@ static int export_cert(gm_skf_dev *d, skf_handle h, gm_skf_container *c,
 	skf_cell len;
 	uint64_t n, got;
 	skf_rv rv;
-	int r = export_cert_guessed(d, h, c, err);
+	int r = export_cert_guessed(d, h, 1, &c->cert, &c->cert_len, err);
 
 	if (r != 2)
 		return r;
