@@ -53,8 +53,16 @@ LIST_MEASURED = {"soft ePass3000GM": ((11, 3), (15, 2)),
                  "soft ePass3000GM (SKF)": ((8, 5),)}
 
 
+# SKF reads a name list with a 1 KiB buffer first: the soft token's
+# container names take 20 bytes each, so from 52 containers on the list
+# is read by size, then value (2 calls more).
+SKF_LIST_GUESS, SOFT_NAME_BYTES = 1024, 20
+
+
 def list_ceiling(token, n):
-    return min(fixed + per * n for fixed, per in LIST_MEASURED[token])
+    extra = 2 if token == SKF_TOKEN and n * SOFT_NAME_BYTES > \
+        SKF_LIST_GUESS else 0
+    return min(fixed + per * n for fixed, per in LIST_MEASURED[token]) + extra
 
 
 RENEW_TARGET = 36          # PKCS#11 calls of one renewal

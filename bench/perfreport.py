@@ -194,7 +194,10 @@ def section_calls(r):
     lines += ["", "This version's ceilings in the smoke test (the least of "
               "the forms): " + "; ".join(
                   "%s %s" % (tok, " or ".join("%d + %dN" % f for f in forms))
-                  for tok, forms in perf.LIST_MEASURED.items()) + ".",
+                  for tok, forms in perf.LIST_MEASURED.items()) +
+              "; through SKF 2 more when the container names pass the "
+              "%d-byte guess (%d bytes each on the soft token)." % (
+                  perf.SKF_LIST_GUESS, perf.SOFT_NAME_BYTES),
               "", "gmrenew's calls by function:", ""]
     for row in r["list_certs"]:
         if row["n"] in (1, 10):
