@@ -473,6 +473,31 @@ def test_full_renewal_on_softhsm_p256(tmp_path):
         w.close()
 
 
+def test_terminal_renewal_on_softhsm_p256(tmp_path):
+    # at a terminal the private key (SoftHSM shows no point on it) is added
+    # after the PIN to the key pair read before it, by CKA_ID
+    hsm = gmtest.SoftHSM(tmp_path)
+    w = gmtest.World(tmp_path, days_left=None, token=None)
+    try:
+        hsm.gen_p256("01", "JSB0000")
+        pub = tmp_path / "p256-pub.pem"
+        hsm.pubkey_pem("01", pub)
+        cert = w.service.enroll(pub, tmp_path / "p256.pem", days_left=45)
+        hsm.import_cert("01", "JSB0000", cert)
+        w.module = hsm.module
+        w.write_config()
+        env = hsm.env(GMRENEW_CONFIG=w.config)
+        env.pop("GMRENEW_PIN", None)
+        code, shown = run_tty([gmtest.need_env("GMRENEW_BIN"), "renew"], env,
+                              [("[y/N]", "y\n"),
+                               ("PIN of Ekey", PIN + "\n")])
+        assert code == 0 and "1826 days" in shown, shown
+        objs = hsm.p11("--list-objects", login=True).stdout
+        assert objs.count("Private Key Object") == 1, objs
+    finally:
+        w.close()
+
+
 def test_a_certificate_without_its_key_is_not_a_candidate(world, tmp_path):
     # an expiring certificate whose key is elsewhere (say, a CA certificate
     # kept on the token): only the one with its key can be renewed
