@@ -59,6 +59,8 @@ typedef struct gm_profile {
 	unsigned long keygen_modulus_bits;	/* CKA_MODULUS_BITS sent; 0 = none */
 	int keygen_ec_params;		/* send CKA_EC_PARAMS */
 	unsigned long container_attr;	/* container name; 0 = none */
+	unsigned long container_class;	/* class of container objects;
+					 * 0 = the token has none */
 	/* Identity (C_GetInfo / C_GetTokenInfo strings); "" = not used. */
 	char module_manufacturer[33];
 	char token_manufacturer[33];

@@ -19,6 +19,7 @@
 #define EPASS_CKM_SM2_KEYGEN	0x80000201UL
 #define EPASS_CKM_SM2_SIGN	0x80000202UL
 #define EPASS_CKA_CONTAINER_NAME 0x80455053UL
+#define EPASS_CKO_CONTAINER 0x8043544EUL	/* feitian-driver.md */
 
 /* DER OBJECT IDENTIFIERs of the two curves. */
 #define OID_SM2P256V1 { 0x06, 0x08, 0x2A, 0x81, 0x1C, 0xCF, 0x55, 0x01, 0x82, 0x2D }
@@ -50,6 +51,7 @@ static const gm_profile builtins[] = {
 		.keygen_modulus_bits = 256,
 		.keygen_ec_params = 0,
 		.container_attr = EPASS_CKA_CONTAINER_NAME,
+		.container_class = EPASS_CKO_CONTAINER,
 		.module_manufacturer = "Feitian Technologies Co., Ltd.",
 		.token_manufacturer = "EnterSafe USB Key",
 		.token_model = "ePass3000GM",

@@ -159,7 +159,7 @@ static int choose(gm_module *m, CK_SLOT_ID slot, const gm_profile *c,
 	if (*found >= 0)
 		return 0;
 	/* the token's strings only when the module's did not decide */
-	rv = gm_p11_token_info(m, slot, &ti);
+	rv = gm_p11_token_identity(m, slot, &ti);
 	if (rv != CKR_OK)
 		return gm_ckr_fail(err, rv, "reading the token's information");
 	gm_p11_trim(id.token_manufacturer, ti.manufacturerID,

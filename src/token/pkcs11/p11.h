@@ -9,12 +9,18 @@
 
 #include "../token_internal.h"
 
+#define P11_SEEN_MAX 4
+
 enum { P11_DETECTED_NONE, P11_DETECTED_ANY, P11_DETECTED_SLOT };
 
 struct p11_module {
 	void *dl;			/* dlopen handle */
 	CK_FUNCTION_LIST *f;		/* the module's function list */
 	int finalize;			/* we initialised it, so we finalise */
+	/* the token information read last, for the first slots read */
+	CK_TOKEN_INFO seen[P11_SEEN_MAX];
+	CK_SLOT_ID seen_slot[P11_SEEN_MAX];
+	size_t n_seen;
 	/* the profile the API choice detected (gm_p11_detect_library), for
 	 * every slot or for detected_slot's token: detection reads it */
 	int detected;			/* P11_DETECTED_* */
@@ -91,6 +97,11 @@ gm_exit gm_ckr_exit(CK_RV rv);
 void gm_p11_trim(char *dst, const unsigned char *src, size_t n);
 /* C_GetTokenInfo for a slot, logged. */
 CK_RV gm_p11_token_info(gm_module *m, CK_SLOT_ID slot, CK_TOKEN_INFO *ti);
+/* The token's identity strings (label, manufacturer, model, serial) as
+ * read last in this run, or read now: they do not change while the token
+ * stays in; its flags (the PIN state) are always read afresh. */
+CK_RV gm_p11_token_identity(gm_module *m, CK_SLOT_ID slot,
+			    CK_TOKEN_INFO *ti);
 int p11_open(gm_module *m, gm_error *err);
 void p11_close(gm_module *m);
 int p11_library_info(gm_module *m, gm_module_info *out, gm_error *err);
