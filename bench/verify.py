@@ -35,7 +35,7 @@ def fill(root_dir, n):
         token.import_cert(0, "01", "cert %d" % i, pem)
     config = root_dir / "config.ini"
     bundle(root_dir / "bundle.pem", root)
-    config.write_text("[token]\nmodule = %s\n\n[service]\nchain_bundle = %s\n"
+    config.write_text("[token]\nmodule = %s\napi = pkcs11\n\n[service]\nchain_bundle = %s\n"
                       "\n[renewal]\nstate_dir = %s\n" % (
                           token.module, root_dir / "bundle.pem",
                           root_dir / "state"))

@@ -1,6 +1,6 @@
 #!/bin/sh
-# extract.sh OUT.pot: the texts for people in src/, with the keywords of
-# XGETTEXT_OPTIONS. gm_fail() has two texts (the fix, argument 3, and the
+# extract.sh OUT.pot: the texts for people in src/ and include/, with the
+# keywords of XGETTEXT_OPTIONS. gm_fail() has two texts (the fix, argument 3, and the
 # message, argument 4), which xgettext cannot take from one call in one
 # pass: a second pass takes the fixes, msgcat joins the two. The same for
 # the table of PKCS#11 return values (src/token/pkcs11/ckr.c: E(code, meaning,
@@ -13,7 +13,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export LC_ALL=C.UTF-8
 cd "$src"
-files=$(find src -name '*.c' -o -name '*.h' | LC_ALL=C sort)
+files=$(find src include -name '*.c' -o -name '*.h' | LC_ALL=C sort)
 # shellcheck disable=SC2046
 xgettext $(cat "$here/XGETTEXT_OPTIONS") --add-comments=TRANSLATORS: \
   --package-name=gmrenew -o "$tmp/texts.pot" $files 2>"$tmp/err1" ||

@@ -172,10 +172,12 @@ void gm_cli_print_options(FILE *f, const gm_option *table);
 void gm_cli_help_line(FILE *f, const char *left, const char *help);
 
 /* Shared setup by flags; fills cli. */
-/* The token library's interface: --api, else [token] api, chosen by
- * what the library at path exports (gm_token_api_choose). */
-int gm_cli_choose_api(gm_cli *cli, const char *path, gm_api_choice *out,
-		      gm_error *err);
+/* Opens the token library at path as cli->module through its interface:
+ * --api, else [token] api, chosen by what the library exports and, when
+ * it offers both, the profile named or detected (gm_module_open_chosen).
+ * out->used stays GM_API_AUTO when no choice was made. */
+int gm_cli_open_api(gm_cli *cli, const char *path, gm_api_choice *out,
+		    gm_error *err);
 int gm_cli_setup(gm_cli *cli, unsigned flags, gm_error *err);
 void gm_cli_teardown(gm_cli *cli);
 
@@ -281,6 +283,17 @@ typedef struct gm_login_options {
 	int allow_final_try;
 } gm_login_options;
 int gm_cli_login(gm_cli *cli, const gm_login_options *o, gm_error *err);
+/* The option table rows of a command that renews (renew,
+ * renew-with-code): the PIN from a file or a descriptor, and consent to the
+ * final try, into the gm_login_options member login of the struct type. */
+#define GM_RENEW_LOGIN_OPTIONS(type, login)				\
+	{ "pin-file", 0, GM_OPT_STRING, offsetof(type, login.pin.file),	\
+	  "FILE", N_("read the PIN from the first line of FILE") },	\
+	{ "pin-fd", 0, GM_OPT_INT, offsetof(type, login.pin.fd), "N",	\
+	  N_("read the PIN from file descriptor N") },			\
+	{ "allow-final-try", 0, GM_OPT_BOOL,				\
+	  offsetof(type, login.allow_final_try), NULL,			\
+	  N_("use the PIN even when one try is left before locking") }
 
 /* A yes/no question on the terminal; 0 without a terminal. */
 int gm_prompt_yes(const char *question);

@@ -104,6 +104,9 @@ typedef enum gm_reason {
 	GM_REASON_CONFIRMED_UNKNOWN_CERTIFICATE,
 	GM_REASON_OTHER_EKEY,
 	GM_REASON_INTERRUPTED,
+	/* the token through GM/T 0016 (added last: the values stay) */
+	GM_REASON_SKF,		/* another SKF code: its SAR_ name in
+				 * gm_error.outside, the value in detail */
 	/* double certificates */
 	GM_REASON_ENCRYPTION_PART,	/* the service's encryption part
 					 * refused (docs/protocol.md 3.8) */
@@ -154,8 +157,12 @@ int gm_error_set_outside(gm_error *err, gm_reason reason, const char *code);
 /* The word JSON, hooks and logs show for err: the reason's name; for
  * GM_REASON_PKCS11 and GM_REASON_SERVICE_CODE the outside code (a service's
  * code that is one of gmrenew's own words: "service_error"); without a
- * reason, the exit code's ("usage", "environment", ...). Never NULL. */
+ * reason, the exit code's ("usage", "environment", ...). Never NULL.
+ * GM_REASON_SKF is "skf" (its SAR_ name is gm_error_code's). */
 const char *gm_error_reason_name(const gm_error *err);
+/* The outside code behind err as JSON's error "code" shows it: the CKR_
+ * or SAR_ name, or the service's protocol code; NULL when there is none. */
+const char *gm_error_code(const gm_error *err);
 /* Replaces the fix of an error already set; returns -1. */
 int gm_error_set_fix(gm_error *err, const char *fix);
 void gm_error_clear(gm_error *err);

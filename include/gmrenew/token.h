@@ -59,6 +59,8 @@ typedef struct gm_profile {
 	unsigned long keygen_modulus_bits;	/* CKA_MODULUS_BITS sent; 0 = none */
 	int keygen_ec_params;		/* send CKA_EC_PARAMS */
 	unsigned long container_attr;	/* container name; 0 = none */
+	unsigned long container_class;	/* class of container objects;
+					 * 0 = the token has none */
 	/* Identity (C_GetInfo / C_GetTokenInfo strings); "" = not used. */
 	char module_manufacturer[33];
 	char token_manufacturer[33];
@@ -120,17 +122,33 @@ typedef struct gm_api_choice {
 	int skf;		/* 1: every SKF function gmrenew needs; -1 some;
 				 * 0 none */
 	char skf_missing[256];	/* the SKF functions missing (skf = -1) */
-	gm_token_api used;	/* PKCS11 or SKF */
-	char why[160];		/* why that one, in words */
+	gm_token_api used;	/* PKCS11 or SKF; AUTO until chosen */
+	int detect;		/* both offered, auto, no profile named: the
+				 * token's detected profile decides */
+	char why[320];		/* why that one, in the user's words */
 } gm_api_choice;
 
 /* Looks at what the library at path exports and picks the interface:
  * want, if it offers it (else GM_EXIT_ENV naming what is missing); for
  * auto the one it offers, or, offering both, SKF for the epass3000gm
- * profile and PKCS#11 for any other. Neither: GM_EXIT_ENV. */
+ * profile and PKCS#11 for any other. With both offered and no profile
+ * named (profile NULL) it sets detect and, for now, PKCS#11:
+ * gm_module_open_chosen decides by detection. Neither: GM_EXIT_ENV. */
 int gm_token_api_choose(const char *path, gm_token_api want,
 			const char *profile, gm_api_choice *out,
 			gm_error *err);
+/* Chooses the interface (gm_token_api_choose, cfg's profile) and opens
+ * the library through it. When the library offers both, auto is asked
+ * and no profile is named, the library is opened as PKCS#11 and its
+ * profile detected as gm_profile_detect does (the module's identity,
+ * else the tokens' identity, mechanisms, USB ids): epass3000gm takes
+ * SKF (the PKCS#11 side is finalised again: C_Initialize, C_GetInfo,
+ * C_Finalize), anything else keeps the PKCS#11 module opened, with the
+ * detected profile kept for the token's detection. out->used stays AUTO
+ * when no choice was made. */
+int gm_module_open_chosen(const char *path, gm_token_api want,
+			  const gm_config *cfg, gm_api_choice *out,
+			  gm_module **module, gm_error *err);
 /* What each device tells beyond gm_token_info, one line each (SKF: the
  * DEVINFO's firmware, DevAuthAlgId, space); none for PKCS#11. Caller
  * frees each line and the array. */
@@ -310,6 +328,12 @@ typedef struct gm_token_snapshot {
 int gm_token_snapshot_read(gm_session *s, gm_token_snapshot *out,
 			   gm_error *err);
 void gm_token_snapshot_release(gm_token_snapshot *snap);	/* NULL-safe */
+/* After login, a snapshot read before it (to show the certificates before
+ * asking for the PIN) made whole: the private keys it could not see are
+ * added and every certificate paired again; the certificates are not read
+ * again. Nothing to do when it saw them already. */
+int gm_token_snapshot_complete(gm_session *s, gm_token_snapshot *snap,
+			       gm_error *err);
 /* The one pairing rule: a certificate's key pair is the key whose public
  * key equals the certificate's (exact comparison), one with a private key
  * first; sets key and key_state of every certificate. */

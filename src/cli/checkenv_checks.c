@@ -229,23 +229,27 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/* Which interfaces the library offers, which one is used and why. */
+/* Which interfaces the library offers, which one is used and why; opens
+ * the library through it. */
 static int driver_api(ce_run *r, ce_check *c, gm_api_choice *api)
 {
 	gm_error err;
+	int ret = gm_cli_open_api(r->cli, r->module_path, api, &err);
 
-	if (gm_cli_choose_api(r->cli, r->module_path, api, &err) < 0) {
-		problem_err(c, CE_FAIL, &err);
-		return -1;
+	if (api->used != GM_API_AUTO) {
+		ce_detail(c, _("the library offers %s"),
+			  api->pkcs11 && api->skf == 1 ?
+			  _("PKCS#11 and SKF (GM/T 0016)") :
+			  api->pkcs11 ? "PKCS#11" : _("SKF (GM/T 0016)"));
+		if (api->pkcs11 && api->skf < 0)
+			ce_detail(c, _("SKF is incomplete: no %s"),
+				  api->skf_missing);
+		ce_detail(c, _("using %s: %s"), api->used == GM_API_SKF ?
+			  "SKF" : "PKCS#11", api->why);
 	}
-	ce_detail(c, _("the library offers %s"),
-		  api->pkcs11 && api->skf == 1 ? _("PKCS#11 and SKF (GM/T 0016)") :
-		  api->pkcs11 ? "PKCS#11" : _("SKF (GM/T 0016)"));
-	if (api->pkcs11 && api->skf < 0)
-		ce_detail(c, _("SKF is incomplete: no %s"), api->skf_missing);
-	ce_detail(c, _("using %s: %s"), api->used == GM_API_SKF ? "SKF" :
-		  "PKCS#11", _(api->why));
-	return 0;
+	if (ret < 0)
+		problem_err(c, CE_FAIL, &err);
+	return ret;
 }
 
 /* SKF: what each device says about itself (DEVINFO). */
@@ -282,11 +286,6 @@ static void check_driver(ce_run *r)
 	ce_detail(c, _("module '%s'"), r->module_path);
 	if (driver_api(r, c, &api) < 0)
 		return;
-	if (gm_module_open_api(r->module_path, api.used, &cli->module,
-			       &err) < 0) {
-		problem_err(c, CE_FAIL, &err);
-		return;
-	}
 	if (gm_module_get_info(cli->module, &r->info, &err) < 0) {
 		problem_err(c, CE_FAIL, &err);
 		return;

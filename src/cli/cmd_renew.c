@@ -311,12 +311,7 @@ static const gm_option options[] = {
 	  N_("check everything, change nothing on the token or the service") },
 	{ "force", 0, GM_OPT_BOOL, OPT(force), NULL,
 	  N_("renew although the certificate is not yet due") },
-	{ "pin-file", 0, GM_OPT_STRING, OPT(login.pin.file), "FILE",
-	  N_("read the PIN from the first line of FILE") },
-	{ "pin-fd", 0, GM_OPT_INT, OPT(login.pin.fd), "N",
-	  N_("read the PIN from file descriptor N") },
-	{ "allow-final-try", 0, GM_OPT_BOOL, OPT(login.allow_final_try),
-	  NULL, N_("use the PIN even when one try is left before locking") },
+	GM_RENEW_LOGIN_OPTIONS(renew_opts, login),
 	{ "keep-old", 0, GM_OPT_BOOL, OPT(keep_old), NULL,
 	  N_("keep the old certificate and key (relabelled)") },
 	{ "wait", 0, GM_OPT_BOOL, OPT(wait), NULL,
@@ -371,37 +366,18 @@ static int renew_wait(gm_cli *cli, renew_opts *o)
 	return cmd_renew_wait(cli, &o->batch);
 }
 
-/* At a terminal: the PIN after the choice, then the token read again with
- * its private keys; the chosen certificate must be the same one. */
-static int login_and_reread(gm_cli *cli, const renew_opts *o,
-			    gm_cert_list *l, const gm_cert_view **chosen,
-			    gm_error *err)
+/* At a terminal: the PIN after the choice, then the private keys added to
+ * the snapshot read before it (the certificates are not read again: the
+ * lock has been held since), and the chosen certificate checked again with
+ * its key now seen. */
+static int login_and_complete(gm_cli *cli, const renew_opts *o,
+			      gm_cert_list *l, const gm_cert_view *chosen,
+			      gm_error *err)
 {
-	char sha[sizeof((*chosen)->obj->facts.sha256_hex)];
-	char *subject = gm_xstrdup((*chosen)->obj->facts.subject);
-	size_t i;
-	int r = -1;
-
-	snprintf(sha, sizeof(sha), "%s", (*chosen)->obj->facts.sha256_hex);
-	gm_cert_list_release(l);
-	*chosen = NULL;
-	if (gm_cli_login(cli, &o->login, err) || gm_cert_list_load(cli, l, err))
-		goto out;
-	for (i = 0; i < l->n && !*chosen; i++)
-		if (l->views[i].obj->parsed &&
-		    !strcmp(l->views[i].obj->facts.sha256_hex, sha))
-			*chosen = &l->views[i];
-	if (!*chosen)
-		gm_fail(err, GM_EXIT_FAILED,
-			"run 'gmrenew list-certs' to see the token now, then "
-			"'gmrenew renew' again",
-			"the certificate '%s' is no longer on the token: it was "
-			"changed while gmrenew waited", subject);
-	else
-		r = apply_policy(cli, o, *chosen, err);
-out:
-	free(subject);
-	return r;
+	if (gm_cli_login(cli, &o->login, err) ||
+	    gm_token_snapshot_complete(cli->session, &l->snap, err))
+		return -1;
+	return apply_policy(cli, o, chosen, err);
 }
 
 int cmd_renew(gm_cli *cli, int argc, char **argv)
@@ -424,8 +400,8 @@ int cmd_renew(gm_cli *cli, int argc, char **argv)
 	 * With a PIN from a file, a descriptor or the environment the login
 	 * comes first, so that the token is read once, its private keys seen,
 	 * and the renewal works on that snapshot; at a terminal the user
-	 * chooses and confirms before typing the PIN, and the token is read
-	 * again once logged in. */
+	 * chooses and confirms before typing the PIN, and once logged in the
+	 * private keys are added to the same snapshot. */
 	scripted = gm_pin_source_scripted(&o.login.pin);
 	if (gm_renew_session_open(cli, &rs, &err) ||
 	    gm_renew_session_lock(&rs, &err) ||
@@ -434,7 +410,7 @@ int cmd_renew(gm_cli *cli, int argc, char **argv)
 	    choose(cli, &o, &list, &chosen, &err) ||
 	    apply_policy(cli, &o, chosen, &err) ||
 	    confirm_start(cli, &o, chosen, &err) ||
-	    (!scripted && login_and_reread(cli, &o, &list, &chosen, &err))) {
+	    (!scripted && login_and_complete(cli, &o, &list, chosen, &err))) {
 		r = gm_cli_report_error(cli, &err);
 		goto out;
 	}

@@ -45,15 +45,8 @@ typedef struct code_opts {
 	char code[24];		/* the update code, canonical */
 } code_opts;
 
-#define OPT(field) offsetof(code_opts, field)
-
 static const gm_option options[] = {
-	{ "pin-file", 0, GM_OPT_STRING, OPT(login.pin.file), "FILE",
-	  N_("read the PIN from the first line of FILE") },
-	{ "pin-fd", 0, GM_OPT_INT, OPT(login.pin.fd), "N",
-	  N_("read the PIN from file descriptor N") },
-	{ "allow-final-try", 0, GM_OPT_BOOL, OPT(login.allow_final_try), NULL,
-	  N_("use the PIN even when one try is left before locking") },
+	GM_RENEW_LOGIN_OPTIONS(code_opts, login),
 	{ NULL, 0, 0, 0, NULL, NULL },
 };
 

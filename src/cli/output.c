@@ -232,6 +232,7 @@ cJSON *gm_cli_error_json(const gm_error *err)
 	cJSON_AddNumberToObject(e, "exit_code", exit_code_of(err));
 	cJSON_AddStringToObject(e, "message", err->msg);
 	cJSON_AddStringToObject(e, "reason", gm_error_reason_name(err));
+	gm_json_add_str(e, "code", gm_error_code(err));
 	if (err->fix[0])
 		cJSON_AddStringToObject(e, "fix", err->fix);
 	else

@@ -21,19 +21,21 @@ static int load_config(gm_cli *cli, gm_error *err)
 	return r;
 }
 
-int gm_cli_choose_api(gm_cli *cli, const char *path, gm_api_choice *out,
-		      gm_error *err)
+int gm_cli_open_api(gm_cli *cli, const char *path, gm_api_choice *out,
+		    gm_error *err)
 {
 	gm_token_api want;
 
+	memset(out, 0, sizeof(*out));
 	if (cli->api_opt ? gm_token_api_parse(cli->api_opt, "--api", &want, err)
 			 : gm_token_api_parse(cli->cfg.token_api,
 					      "configuration [token] api", &want,
 					      err))
 		return -1;
-	/* both APIs: SKF when the configuration names the epass3000gm
-	 * profile (docs/skf.md, "Which API") */
-	return gm_token_api_choose(path, want, cli->cfg.profile, out, err);
+	/* both APIs: SKF for the epass3000gm profile, named in the
+	 * configuration or detected (docs/skf.md, "Which API") */
+	return gm_module_open_chosen(path, want, &cli->cfg, out, &cli->module,
+				     err);
 }
 
 static int open_module(gm_cli *cli, gm_error *err)
@@ -51,12 +53,8 @@ static int open_module(gm_cli *cli, gm_error *err)
 	path = gm_module_locate(cli->module_opt, &cli->cfg, &hint, err);
 	if (!path)
 		return -1;
-	r = gm_cli_choose_api(cli, path, &choice, err);
-	if (!r) {
-		gm_debug("loading token library '%s' (%s)", path,
-			 gm_token_api_name(choice.used));
-		r = gm_module_open_api(path, choice.used, &cli->module, err);
-	}
+	gm_debug("loading token library '%s'", path);
+	r = gm_cli_open_api(cli, path, &choice, err);
 	free(path);
 	return r;
 }

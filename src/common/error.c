@@ -113,6 +113,7 @@ static const char *const reason_names[GM_REASON_COUNT] = {
 		"confirmed_unknown_certificate",
 	[GM_REASON_OTHER_EKEY] = "other_ekey",
 	[GM_REASON_INTERRUPTED] = "interrupted",
+	[GM_REASON_SKF] = "skf",
 	[GM_REASON_ENCRYPTION_PART] = "encryption_part",
 	[GM_REASON_NEEDS_SKF] = "needs_skf",
 };
@@ -184,6 +185,11 @@ const char *gm_error_reason_name(const gm_error *err)
 	if (gm_reason_name(err->reason))
 		return gm_reason_name(err->reason);
 	return reason_of_exit(err->code);
+}
+
+const char *gm_error_code(const gm_error *err)
+{
+	return err->outside[0] ? err->outside : NULL;
 }
 
 int gm_error_set_fix(gm_error *err, const char *fix)

@@ -295,7 +295,10 @@ int gm_cert_facts_decode(gm_cert_facts *f, gm_error *err)
 
 	if (!f->x509) {
 		f->x509 = d2i_X509(NULL, &p, (long)f->der_len);
-		if (!f->x509 || p != f->der + f->der_len) {
+		/* with the ID its SM2 signature is checked with: verified
+		 * as it is, not copied (chain.c) */
+		if (!f->x509 || p != f->der + f->der_len ||
+		    gm_crypto_x509_set_sm2_id(f->x509) < 0) {
 			X509_free(f->x509);
 			f->x509 = NULL;
 			return gm_fail(err, GM_EXIT_FAILED, NULL,

@@ -8,11 +8,14 @@
  * stores it on the leaf only, so links above depth 0 fail. Here every
  * certificate signed with SM3withSM2 -- the leaf, the untrusted
  * intermediates and every certificate of the trust store -- gets the default
- * ID before verification. The caller's certificates are copied first, so
- * they are left as they were.
+ * ID before verification. A certificate without it is copied first, so
+ * the caller's is left as it was; one that carries it already (those
+ * gmrenew decodes itself, gm_cert_facts_decode) or needs none is shared
+ * (a copy decodes the whole certificate again, key included).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/asn1.h>
 #include <openssl/err.h>
@@ -25,7 +28,7 @@
 #include "gmrenew/crypto.h"
 
 /* Gives x the SM2 default ID when its signature is SM3withSM2. */
-static int set_default_id(X509 *x)
+int gm_crypto_x509_set_sm2_id(X509 *x)
 {
 	ASN1_OCTET_STRING *id;
 
@@ -53,19 +56,37 @@ static int store_set_ids(X509_STORE *store)
 
 		if (!x)
 			continue;	/* a CRL */
-		if (set_default_id(x) < 0)
+		if (gm_crypto_x509_set_sm2_id(x) < 0)
 			return -1;
 		n++;
 	}
 	return n;
 }
 
-/* A copy of x carrying the default ID when it needs one. */
+/* x needs the default ID and does not carry exactly that one. */
+static int lacks_id(X509 *x)
+{
+	const ASN1_OCTET_STRING *id;
+
+	if (X509_get_signature_nid(x) != NID_SM2_with_SM3)
+		return 0;
+	id = X509_get0_distinguishing_id(x);
+	return !id || ASN1_STRING_length(id) !=
+		(int)sizeof(GM_SM2_DEFAULT_ID) - 1 ||
+	       memcmp(ASN1_STRING_get0_data(id), GM_SM2_DEFAULT_ID,
+		      sizeof(GM_SM2_DEFAULT_ID) - 1) != 0;
+}
+
+/* x carrying the default ID where it needs one: x itself (a reference)
+ * when it does, else a copy with it. */
 static X509 *dup_with_id(X509 *x)
 {
-	X509 *copy = X509_dup(x);
+	X509 *copy;
 
-	if (copy && set_default_id(copy) < 0) {
+	if (!lacks_id(x))
+		return X509_up_ref(x) ? x : NULL;
+	copy = X509_dup(x);
+	if (copy && gm_crypto_x509_set_sm2_id(copy) < 0) {
 		X509_free(copy);
 		copy = NULL;
 	}

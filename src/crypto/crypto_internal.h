@@ -91,4 +91,9 @@ void gm_crypto_key_algorithm(EVP_PKEY *pk, char *out, size_t n);
  * with OPENSSL_free(). Returns the length, <= 0 on failure. */
 int gm_crypto_spki_der(EVP_PKEY *pub, unsigned char **der);
 
+/* Gives x the SM2 default ID (GM_SM2_DEFAULT_ID) when its signature is
+ * SM3withSM2, for OpenSSL's verification of that signature (chain.c);
+ * -1 when out of memory. */
+int gm_crypto_x509_set_sm2_id(X509 *x);
+
 #endif

@@ -449,8 +449,9 @@ static int login(gm_run *r, gm_error *err)
 		return 0;
 	if (h->login(h->ctx, err))
 		return -1;
-	gm_run_view_drop(r);	/* private objects are visible now */
-	return 0;
+	/* the private keys are visible now: added to what was read before */
+	return r->view ? gm_token_snapshot_complete(r->ctx->session, r->view,
+						    err) : 0;
 }
 
 int gm_renew_with_code(gm_renewal_ctx *ctx, const char *code,

@@ -105,6 +105,13 @@ struct gm_token_backend {
 	 * container, pubkey) and private_visible; gm_token_snapshot_read()
 	 * parses and pairs them (snapshot.c). */
 	int (*snapshot)(gm_session *s, gm_token_snapshot *out, gm_error *err);
+	/* After login, for a snapshot read before it that could not see the
+	 * private keys: adds them to its key pairs (ref, parts) or as pairs
+	 * of their own, without reading the certificates again, and sets
+	 * private_visible. NULL when the snapshot always sees them (SKF
+	 * lists its containers' key pairs without login). */
+	int (*private_keys)(gm_session *s, gm_token_snapshot *snap,
+			    gm_error *err);
 	/* The DER of one certificate, read again (the read-back after
 	 * storing it). */
 	int (*read_cert)(gm_session *s, gm_token_ref cert, unsigned char **der,

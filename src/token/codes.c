@@ -1,7 +1,8 @@
 /*
  * codes.c - what the backends' code tables (CKR_ in pkcs11/ckr.c, SAR_ in
- * skf/skf_sar.c) share: finding a code, naming one no table knows, and the
- * RFC 7512 URI both backends give a token.
+ * skf/skf_sar.c) share: finding a code, naming one no table knows; and
+ * what both backends say of tokens: none inserted, and a token's RFC 7512
+ * URI.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,28 @@ const gm_rc_entry *gm_rc_find(const gm_rc_entry *table, size_t n,
 		if (table[i].rv == rv)
 			return &table[i];
 	return NULL;
+}
+
+const char *gm_rc_name(const gm_rc_table *t, unsigned long rv)
+{
+	const gm_rc_entry *e = gm_rc_find(t->entries, t->n, rv);
+
+	return e ? e->name : gm_rc_unknown(rv, "");
+}
+
+const char *gm_rc_meaning(const gm_rc_table *t, unsigned long rv,
+			  const char *unknown)
+{
+	const gm_rc_entry *e = gm_rc_find(t->entries, t->n, rv);
+
+	return e ? e->meaning : gm_rc_unknown(rv, unknown);
+}
+
+const char *gm_rc_fix(const gm_rc_table *t, unsigned long rv)
+{
+	const gm_rc_entry *e = gm_rc_find(t->entries, t->n, rv);
+
+	return e ? e->fix : "";
 }
 
 /* Unknown codes are formatted into a small ring of buffers, so that a few
@@ -44,6 +67,12 @@ int gm_rc_fail(gm_error *err, gm_exit code, unsigned long rv,
 	if (err)
 		err->detail = (long)rv;
 	return gm_error_set_outside(err, reason, w->name);
+}
+
+int gm_token_none_inserted(gm_error *err)
+{
+	gm_fail(err, GM_EXIT_ENV, "insert the Ekey", "no token is inserted");
+	return gm_error_set_reason(err, GM_REASON_NO_TOKEN);
 }
 
 char *gm_token_info_uri(const CK_TOKEN_INFO *ti)

@@ -19,45 +19,29 @@
 #define EPASS_CKM_SM2_KEYGEN	0x80000201UL
 #define EPASS_CKM_SM2_SIGN	0x80000202UL
 #define EPASS_CKA_CONTAINER_NAME 0x80455053UL
+#define EPASS_CKO_CONTAINER 0x8043544EUL	/* feitian-driver.md */
 
 /* DER OBJECT IDENTIFIERs of the two curves. */
-static const unsigned char oid_sm2p256v1[] = {
-	0x06, 0x08, 0x2A, 0x81, 0x1C, 0xCF, 0x55, 0x01, 0x82, 0x2D
-};
-static const unsigned char oid_prime256v1[] = {
-	0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07
-};
+#define OID_SM2P256V1 { 0x06, 0x08, 0x2A, 0x81, 0x1C, 0xCF, 0x55, 0x01, 0x82, 0x2D }
+#define OID_PRIME256V1 { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 }
+#define OID_LEN 10
+static const unsigned char oid_sm2p256v1[OID_LEN] = OID_SM2P256V1;
+static const unsigned char oid_prime256v1[OID_LEN] = OID_PRIME256V1;
 
-struct builtin_profile {
-	const char *name;
-	CK_KEY_TYPE key_type;
-	CK_MECHANISM_TYPE keygen;
-	CK_MECHANISM_TYPE sign;
-	gm_sig_scheme scheme;
-	const unsigned char *ec_params;
-	size_t ec_params_len;
-	uint16_t usb_vendor, usb_product;
-	unsigned pin_max_tries;
-	gm_pubkey_attr public_key;
-	gm_sig_format signature;
-	CK_ULONG keygen_modulus_bits;
-	int keygen_ec_params;
-	CK_ATTRIBUTE_TYPE container_attr;
-	const char *module_manufacturer, *token_manufacturer, *token_model;
-	const char *libraries[GM_PROFILE_MAX_LIBS];
-};
-
-/* The driver's file names and places are best guesses: FEITIAN ships no
- * fixed install path (docs/token-profiles.md). */
-static const struct builtin_profile builtins[] = {
+/* The built-in profiles, as the profile type itself (n_libraries and the
+ * SKF side are filled in when one is taken). The driver's file names and
+ * places are best guesses: FEITIAN ships no fixed install path
+ * (docs/token-profiles.md). */
+static const gm_profile builtins[] = {
 	{
 		.name = "epass3000gm",
 		.key_type = EPASS_CKK_SM2,
-		.keygen = EPASS_CKM_SM2_KEYGEN,
-		.sign = EPASS_CKM_SM2_SIGN,
+		.keygen_mechanism = EPASS_CKM_SM2_KEYGEN,
+		.sign_mechanism = EPASS_CKM_SM2_SIGN,
 		.scheme = GM_SIG_SM2_SM3,
-		.ec_params = oid_sm2p256v1,
-		.ec_params_len = sizeof(oid_sm2p256v1),
+		.sign_input_max = GM_DIGEST_LEN,
+		.ec_params = OID_SM2P256V1,
+		.ec_params_len = OID_LEN,
 		.usb_vendor = 0x096E,
 		.usb_product = 0x0309,
 		.pin_max_tries = 6,
@@ -67,6 +51,7 @@ static const struct builtin_profile builtins[] = {
 		.keygen_modulus_bits = 256,
 		.keygen_ec_params = 0,
 		.container_attr = EPASS_CKA_CONTAINER_NAME,
+		.container_class = EPASS_CKO_CONTAINER,
 		.module_manufacturer = "Feitian Technologies Co., Ltd.",
 		.token_manufacturer = "EnterSafe USB Key",
 		.token_model = "ePass3000GM",
@@ -81,11 +66,12 @@ static const struct builtin_profile builtins[] = {
 	{
 		.name = "pkcs11-ec",
 		.key_type = CKK_EC,
-		.keygen = CKM_EC_KEY_PAIR_GEN,
-		.sign = CKM_ECDSA,
+		.keygen_mechanism = CKM_EC_KEY_PAIR_GEN,
+		.sign_mechanism = CKM_ECDSA,
 		.scheme = GM_SIG_ECDSA_SHA256,
-		.ec_params = oid_prime256v1,
-		.ec_params_len = sizeof(oid_prime256v1),
+		.sign_input_max = GM_DIGEST_LEN,
+		.ec_params = OID_PRIME256V1,
+		.ec_params_len = OID_LEN,
 		.public_key = GM_PUBKEY_EC_POINT,
 		.signature = GM_SIGFMT_RAW,
 		.keygen_ec_params = 1,
@@ -101,42 +87,16 @@ const char *const *gm_profile_builtin_names(void)
 	return builtin_names;
 }
 
-static void profile_from_builtin(const struct builtin_profile *b,
-				 gm_profile *p)
+static void profile_from_builtin(const gm_profile *b, gm_profile *p)
 {
-	size_t i;
-
-	memset(p, 0, sizeof(*p));
-	snprintf(p->name, sizeof(p->name), "%s", b->name);
-	p->key_type = b->key_type;
-	p->keygen_mechanism = b->keygen;
-	p->sign_mechanism = b->sign;
-	p->scheme = b->scheme;
-	p->sign_input_max = GM_DIGEST_LEN;
-	memcpy(p->ec_params, b->ec_params, b->ec_params_len);
-	p->ec_params_len = b->ec_params_len;
-	p->usb_vendor = b->usb_vendor;
-	p->usb_product = b->usb_product;
-	p->pin_max_tries = b->pin_max_tries;
-	p->public_key = b->public_key;
-	p->signature = b->signature;
-	p->keygen_modulus_bits = b->keygen_modulus_bits;
-	p->keygen_ec_params = b->keygen_ec_params;
-	p->container_attr = b->container_attr;
-	snprintf(p->module_manufacturer, sizeof(p->module_manufacturer), "%s",
-		 b->module_manufacturer ? b->module_manufacturer : "");
-	snprintf(p->token_manufacturer, sizeof(p->token_manufacturer), "%s",
-		 b->token_manufacturer ? b->token_manufacturer : "");
-	snprintf(p->token_model, sizeof(p->token_model), "%s",
-		 b->token_model ? b->token_model : "");
-	for (i = 0; i < GM_PROFILE_MAX_LIBS && b->libraries[i]; i++)
-		snprintf(p->libraries[i], sizeof(p->libraries[i]), "%s",
-			 b->libraries[i]);
-	p->n_libraries = i;
+	*p = *b;
+	for (p->n_libraries = 0; p->n_libraries < GM_PROFILE_MAX_LIBS &&
+	     p->libraries[p->n_libraries][0]; p->n_libraries++)
+		;
 	gm_skf_abi_builtin(b->name, &p->skf);
 }
 
-static const struct builtin_profile *builtin_find(const char *name)
+static const gm_profile *builtin_find(const char *name)
 {
 	size_t i;
 
@@ -436,7 +396,7 @@ static int config_defines(const gm_config *cfg, const char *name)
 static int profile_make(const char *name, const gm_config *cfg, int depth,
 			gm_profile *out, gm_error *err)
 {
-	const struct builtin_profile *b = builtin_find(name);
+	const gm_profile *b = builtin_find(name);
 	const char *base;
 	size_t i;
 

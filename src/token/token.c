@@ -215,6 +215,19 @@ int gm_token_snapshot_read(gm_session *s, gm_token_snapshot *out,
 	return 0;
 }
 
+int gm_token_snapshot_complete(gm_session *s, gm_token_snapshot *snap,
+			       gm_error *err)
+{
+	if (!s || !snap)
+		return bad_call(err, "gm_token_snapshot_complete");
+	if (snap->private_visible || !s->logged_in || !s->be->private_keys)
+		return 0;
+	if (s->be->private_keys(s, snap, err) < 0)
+		return -1;
+	gm_token_snapshot_pair(snap);
+	return 0;
+}
+
 /* ---- keys, signing and writing ---- */
 
 static int need_session(const gm_session *s, gm_error *err, const char *what)

@@ -119,7 +119,7 @@ class Case:
     def point_at(self, url):
         ca = self.suite.service.dir
         self.config.write_text(
-            "[token]\nmodule = %s\n\n[service]\nurl = %s\nca_bundle = %s\n"
+            "[token]\nmodule = %s\napi = pkcs11\n\n[service]\nurl = %s\nca_bundle = %s\n"
             "chain_bundle = %s\nconnect_timeout_ms = 2000\n"
             "total_timeout_ms = 4000\nmax_retry_wait_ms = 2000\n\n[renewal]\nstate_dir = %s\n" % (
                 self.token.module, url, ca / "tls-ca.pem",

@@ -229,10 +229,14 @@ def other_tls_ca(workdir):
 
 
 def write_config(path, module=None, url=None, ca_bundle=None,
-                 chain_bundle=None, state_dir=None, extra=""):
+                 chain_bundle=None, state_dir=None, extra="", api="pkcs11"):
+    """api: pkcs11 unless a test asks for auto (None) or skf: the soft
+    ePass3000GM offers both, and auto would take SKF for it."""
     lines = []
     if module:
         lines += ["[token]", f"module = {module}"]
+        if api:
+            lines.append(f"api = {api}")
     if url or ca_bundle or chain_bundle:
         lines.append("[service]")
         if url:

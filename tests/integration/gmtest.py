@@ -369,7 +369,11 @@ class World:
             self.add_cert(days_left=days_left)
 
     def write_config(self, **override):
+        """The configuration; api = pkcs11 unless override says otherwise
+        (api=None: auto): the soft ePass3000GM offers both APIs, and auto
+        would take SKF for it."""
         values = {
+            "api": "pkcs11",
             "module": self.module,
             "url": self.service.url if self.service.port else "https://127.0.0.1:9",
             "ca_bundle": self.service.dir / "tls-ca.pem",
@@ -377,8 +381,10 @@ class World:
             "state_dir": self.state,
         }
         values.update(override)
+        values["api_line"] = ("api = %s\n" % values["api"]
+                              if values["api"] else "")
         self.config.write_text(
-            "[token]\nmodule = {module}\n\n[service]\nurl = {url}\n"
+            "[token]\nmodule = {module}\n{api_line}\n[service]\nurl = {url}\n"
             "ca_bundle = {ca_bundle}\nchain_bundle = {chain_bundle}\n"
             "connect_timeout_ms = 3000\ntotal_timeout_ms = 8000\n\n"
             "[renewal]\nstate_dir = {state_dir}\n".format(**values))

@@ -207,7 +207,8 @@ def test_config_absent_is_a_warning_and_skips_the_service(tmp_path, token):
     home = tmp_path / "home"
     home.mkdir()
     token.import_cert(0, "05", self_signed_sm2(str(tmp_path)))
-    res = check_env(None, token, home=str(home),
+    # PKCS#11: a certificate alone, in no container, is not seen by SKF
+    res = check_env(None, token, home=str(home), args=("--api", "pkcs11"),
                     env_extra={"GMRENEW_PKCS11_MODULE": token.module})
     assert res.status("config") == "warn", res
     assert "no configuration file" in res.check("config")["summary"]

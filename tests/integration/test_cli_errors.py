@@ -18,7 +18,8 @@ class Soft:
         self.root = root
         self.token = gmtest.SoftToken(root)
         self.config = root / "config.ini"
-        self.config.write_text("[token]\nmodule = %s\n" % self.token.module)
+        self.config.write_text("[token]\nmodule = %s\napi = pkcs11\n"
+                               % self.token.module)
 
     def env(self, **extra):
         env = self.token.env(GMRENEW_CONFIG=self.config, **extra)

@@ -42,6 +42,7 @@ class Case:
         self.root = pathlib.Path(root)
         self.api = api
         self.double = double
+        api = api or "pkcs11"
         self.root.mkdir(parents=True)
         self.service = service
         self.token = gmtest.SoftToken(self.root)

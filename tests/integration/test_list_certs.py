@@ -116,7 +116,8 @@ def soft(tmp_path_factory):
         "SM2")
 
     config = root / "config.ini"
-    config.write_text("[token]\nmodule = %s\n\n[renewal]\nstate_dir = %s\n"
+    config.write_text("[token]\nmodule = %s\napi = pkcs11\n\n"
+                      "[renewal]\nstate_dir = %s\n"
                       % (token.module, root / "state"))
     # with the PIN, so that private keys are seen (has_private_key true or
     # false; test_local_hardening.py checks null without it)
@@ -332,10 +333,12 @@ def test_empty_token(tmp_path):
     token.init(serial="3000A10000E00001")
     env = token.env(TZ="UTC")
     env.pop("GMRENEW_CONFIG", None)
-    p = gmtest.gmrenew_run("--module", token.module, "list-certs", env=env,
+    p = gmtest.gmrenew_run("--module", token.module, "--api", "pkcs11",
+                           "list-certs", env=env,
                            check=0)
     assert "No certificates on this token" in p.stdout
-    doc = json.loads(gmtest.gmrenew_run("--module", token.module, "--json",
+    doc = json.loads(gmtest.gmrenew_run("--module", token.module,
+                                        "--api", "pkcs11", "--json",
                                         "list-certs", env=env,
                                         check=0).stdout)
     assert doc["certificates"] == []

@@ -36,7 +36,7 @@ class Bench:
     def configure(self, *anchors):
         bundle(self.bundle_file, *anchors)
         self.config.write_text(
-            "[token]\nmodule = %s\n\n[service]\nchain_bundle = %s\n\n"
+            "[token]\nmodule = %s\napi = pkcs11\n\n[service]\nchain_bundle = %s\n\n"
             "[renewal]\nstate_dir = %s\n" % (self.token.module,
                                             self.bundle_file, self.state))
 

@@ -232,6 +232,52 @@ def test_terminal_retypes_after_a_wrong_pin_and_never_resends_it(world):
     assert "Renewed." in shown
 
 
+def token_calls(trace, name):
+    """How many times the soft token's trace shows the function name."""
+    return sum(1 for line in trace.read_text().splitlines()
+               if line.split()[1:2] == [name])
+
+
+def test_terminal_reads_each_object_once(world, tmp_path):
+    # the certificates are shown and confirmed before the PIN; once logged
+    # in only the private keys are searched for and read: no object is
+    # read twice, as with a PIN from a file (which logs in first)
+    scripted = gmtest.World(tmp_path / "scripted")
+    try:
+        s_trace = tmp_path / "scripted.trace"
+        scripted.gmrenew("renew", "--yes", "--pin-file", scripted.pin_file,
+                         check=0, env=scripted.env(GMSOFT_TRACE=s_trace))
+    finally:
+        scripted.close()
+    trace = tmp_path / "tty.trace"
+    code, shown = run_tty([gmtest.need_env("GMRENEW_BIN"), "renew"],
+                          world.env(GMSOFT_TRACE=trace),
+                          [("[y/N]", "y\n"), ("PIN of Ekey", PIN + "\n")])
+    assert code == 0 and "Renewed." in shown, shown
+    assert shown.index("[y/N]") < shown.index("PIN of Ekey")
+    assert token_calls(trace, "C_GetAttributeValue") == \
+        token_calls(s_trace, "C_GetAttributeValue")
+    # one search more: the private keys, after the PIN
+    assert token_calls(trace, "C_FindObjectsInit") == \
+        token_calls(s_trace, "C_FindObjectsInit") + 1
+
+
+def test_renew_with_code_reads_each_object_once(world):
+    # a finished renewal whose old certificate is back on the token: the
+    # token is looked at before the PIN (a finished one needs none), then
+    # only the private keys are read after it
+    world.gmrenew("renew", "--yes", "--pin-file", world.pin_file, check=0)
+    code = world.service.orders()[0]["update_code"]
+    world.token.import_cert(0, "01", "JSB0000", world.root / "cert-0-01.pem")
+    objects = len(kinds(world))
+    trace = world.root / "trace"
+    world.gmrenew("renew-with-code", code, "--pin-file", world.pin_file,
+                  check=0, env=world.env(GMSOFT_TRACE=trace))
+    assert token_calls(trace, "C_Login") == 1
+    assert token_calls(trace, "C_GetAttributeValue") <= objects
+    assert [c["label"] for c in world.certs()] == ["JSB0000"]
+
+
 def test_several_renewable_certificates(world):
     world.add_cert(key_id="02", label="JSB0001", gateway="JSB0001",
                    subject="CN=JSB0001@IST@30,OU=深证通CCNET证书测试,OU=CCNET,"
@@ -421,6 +467,31 @@ def test_full_renewal_on_softhsm_p256(tmp_path):
         assert len(after) == 1 and after[0]["sha256"] != before[0]["sha256"]
         assert after[0]["key_algorithm"] == "EC-P256"
         w.gmrenew("verify", env=env, check=0)
+        objs = hsm.p11("--list-objects", login=True).stdout
+        assert objs.count("Private Key Object") == 1, objs
+    finally:
+        w.close()
+
+
+def test_terminal_renewal_on_softhsm_p256(tmp_path):
+    # at a terminal the private key (SoftHSM shows no point on it) is added
+    # after the PIN to the key pair read before it, by CKA_ID
+    hsm = gmtest.SoftHSM(tmp_path)
+    w = gmtest.World(tmp_path, days_left=None, token=None)
+    try:
+        hsm.gen_p256("01", "JSB0000")
+        pub = tmp_path / "p256-pub.pem"
+        hsm.pubkey_pem("01", pub)
+        cert = w.service.enroll(pub, tmp_path / "p256.pem", days_left=45)
+        hsm.import_cert("01", "JSB0000", cert)
+        w.module = hsm.module
+        w.write_config()
+        env = hsm.env(GMRENEW_CONFIG=w.config)
+        env.pop("GMRENEW_PIN", None)
+        code, shown = run_tty([gmtest.need_env("GMRENEW_BIN"), "renew"], env,
+                              [("[y/N]", "y\n"),
+                               ("PIN of Ekey", PIN + "\n")])
+        assert code == 0 and "1826 days" in shown, shown
         objs = hsm.p11("--list-objects", login=True).stdout
         assert objs.count("Private Key Object") == 1, objs
     finally:

@@ -3,6 +3,7 @@ which also speaks PKCS#11 over the same store (docs/skf.md): every
 subcommand through SKF, a renewal through one interface seen through the
 other, the PIN counter down to lock-out, the API choice, and the errors of
 a library that lacks SKF functions or several Ekeys."""
+import json
 import re
 
 import gmtest
@@ -133,11 +134,13 @@ def test_library_without_skf_functions(world):
     p = world.gmrenew("--module", nosign, "--api", "skf", "list-certs",
                       check=5)
     assert "does not export SKF_ECCSignData" in p.stderr, p.stderr
-    p = world.gmrenew("--module", none, "list-certs", check=5)
+    p = world.gmrenew("--module", none, "--api", "auto", "list-certs",
+                      check=5)
     assert "is not a PKCS#11 module (no C_GetFunctionList) and exports no GM/T 0016" in p.stderr, p.stderr
     # SKF only: auto uses it
     only = "%s/tests/softtoken/libgmsofttoken-skf.so" % build
-    p = world.gmrenew("--module", only, "-v", "list-certs", check=0)
+    p = world.gmrenew("--module", only, "--api", "auto", "-v", "list-certs",
+                      check=0)
     assert "offers only SKF" in p.stderr
 
 
@@ -148,3 +151,144 @@ def test_two_devices_through_skf(world):
     p = skf(world, "--token", "pkcs11:serial=3000A10000000009",
             "list-certs", check=0)
     assert "Other Ekey" in p.stdout
+
+
+def test_skf_errors_have_their_own_reason(world):
+    """A failed SKF call is reason "skf" with its SAR_ name as the code;
+    the same failure through PKCS#11 is the CKR_ name; a pulled-out Ekey
+    and a wrong PIN have the reasons callers branch on, through either
+    API."""
+    fail = world.env(GMSOFT_FAIL="SKF_EnumContainer:1:SAR_FAIL")
+    e = world.json("--api", "skf", "list-certs", check=1, env=fail)["error"]
+    assert (e["reason"], e["code"], e["retryable"]) == \
+        ("skf", "SAR_FAIL", False), e
+    assert "(SAR_FAIL)" in e["message"]
+    fail = world.env(GMSOFT_FAIL="C_FindObjectsInit:1:CKR_FUNCTION_FAILED")
+    e = world.json("--api", "pkcs11", "list-certs", check=1,
+                   env=fail)["error"]
+    assert (e["reason"], e["code"]) == \
+        ("CKR_FUNCTION_FAILED", "CKR_FUNCTION_FAILED"), e
+    gone = world.env(GMSOFT_FAIL="SKF_EnumContainer:1:SAR_DEVICE_REMOVED")
+    e = world.json("--api", "skf", "list-certs", check=5, env=gone)["error"]
+    assert (e["reason"], e["code"], e["retryable"]) == \
+        ("token_removed", "SAR_DEVICE_REMOVED", True), e
+    bad = world.root / "bad-pin"
+    bad.write_text("87654321\n")
+    bad.chmod(0o600)
+    e = world.json("--api", "skf", "list-certs", "--pin-file", bad,
+                   check=6)["error"]
+    assert (e["reason"], e["code"]) == \
+        ("CKR_PIN_INCORRECT", "SAR_PIN_INCORRECT"), e
+    world.token.tool_run("set-tries", "--slot", "0", "--tries", "0")
+    e = world.json("--api", "skf", "list-certs", "--pin-file", bad,
+                   check=6)["error"]
+    assert e["reason"] == "pin_locked", e
+
+
+OTHER_VENDOR = ("[profile.epass3000gm]\nmodule_manufacturer = Other Vendor\n"
+                "token_manufacturer = Other\ntoken_model = Other Key\n")
+
+
+def auto_world(world, extra=""):
+    """The configuration without [token] api (auto), plus extra."""
+    world.write_config(api=None)
+    if extra:
+        world.config.write_text(world.config.read_text() + extra)
+
+
+def traced(world, *args, check=0):
+    """gmrenew's run and the soft token's calls in it, by name."""
+    trace = world.root / "trace.log"
+    if trace.exists():
+        trace.unlink()
+    p = world.gmrenew(*args, check=check, env=world.env(GMSOFT_TRACE=trace))
+    return p, [line.split()[1] for line in trace.read_text().splitlines()]
+
+
+def driver_check(world):
+    """check-env's driver check, as text (its lines) and JSON."""
+    text = world.gmrenew("check-env").stdout
+    doc = json.loads(world.gmrenew("--json", "check-env").stdout)
+    (check,) = [c for c in doc["checks"] if c["id"] == "driver"]
+    return text, check
+
+
+def test_auto_takes_skf_for_a_detected_epass3000gm(world):
+    """Both APIs, auto, no profile named: the library says it is
+    FEITIAN's (C_GetInfo), so SKF, at the cost of C_Initialize, C_GetInfo
+    and C_Finalize; check-env says so in text and JSON."""
+    auto_world(world)
+    p, calls = traced(world, "-v", "list-certs")
+    assert "skf API (the library offers both; SKF for the epass3000gm " \
+        "profile, detected from the library's manufacturer 'Feitian " \
+        "Technologies Co., Ltd.')" in p.stderr, p.stderr
+    assert "JSB0000" in p.stdout
+    _, direct = traced(world, "--api", "skf", "list-certs")
+    assert [c for c in calls if c.startswith("C_")] == \
+        ["C_Initialize", "C_GetInfo", "C_Finalize"]
+    assert [c for c in calls if c.startswith("SKF_")] == direct
+    text, check = driver_check(world)
+    why = ("using SKF: the library offers both; SKF for the epass3000gm "
+           "profile, detected from the library's manufacturer 'Feitian "
+           "Technologies Co., Ltd.'")
+    assert "the library offers PKCS#11 and SKF (GM/T 0016)" in check["detail"]
+    assert why in check["detail"], check
+    assert check["status"] == "pass"
+    assert "the library offers PKCS#11 and SKF" in text
+    assert "using SKF: the library offers both" in text, text
+
+
+def test_auto_detects_the_token_when_the_library_does_not_tell(world):
+    """The library's name another vendor's, the token FEITIAN's model
+    (C_GetTokenInfo): SKF still."""
+    auto_world(world, "[profile.epass3000gm]\n"
+                      "module_manufacturer = Other Vendor\n")
+    p, calls = traced(world, "-v", "list-certs")
+    assert "detected from the token's manufacturer 'EnterSafe USB Key' " \
+        "and model 'ePass3000GM'" in p.stderr, p.stderr
+    assert [c for c in calls if c.startswith("C_")] == \
+        ["C_Initialize", "C_GetInfo", "C_GetSlotList", "C_GetTokenInfo",
+         "C_Finalize"]
+
+
+def test_auto_takes_pkcs11_for_another_vendor(world):
+    """Both APIs, nothing identifies an ePass3000GM: PKCS#11, the module
+    opened for the detection kept (one C_GetSlotList more than asking for
+    PKCS#11); check-env says why."""
+    auto_world(world, OTHER_VENDOR)
+    p, calls = traced(world, "-v", "list-certs")
+    assert "pkcs11 API (the library offers both; PKCS#11 for profile " \
+        "'pkcs11-ec' (detected from nothing that identifies a known " \
+        "token))" in p.stderr, p.stderr
+    assert not [c for c in calls if c.startswith("SKF_")]
+    _, direct = traced(world, "--api", "pkcs11", "list-certs")
+    extra = list(calls)
+    for c in direct:
+        extra.remove(c)
+    assert extra == ["C_GetSlotList"], (calls, direct)
+    _, check = driver_check(world)
+    assert "using PKCS#11: the library offers both; PKCS#11 for profile " \
+        "'pkcs11-ec'" in check["detail"], check
+
+
+def test_asked_for_api_wins_over_detection(world):
+    auto_world(world)
+    p = world.gmrenew("-v", "--api", "pkcs11", "list-certs", check=0)
+    assert "pkcs11 API (asked for (--api or [token] api))" in p.stderr
+    auto_world(world, OTHER_VENDOR)
+    p = world.gmrenew("-v", "--api", "skf", "list-certs", check=0)
+    assert "skf API (asked for (--api or [token] api))" in p.stderr
+    world.write_config(api="skf")
+    p = world.gmrenew("-v", "list-certs", check=0)
+    assert "skf API (asked for" in p.stderr
+
+
+def test_auto_with_one_api_takes_it(world):
+    build = gmtest.need_env("GMRENEW_BUILD_DIR")
+    auto_world(world)
+    p11 = "%s/tests/softtoken/libgmsofttoken-p11.so" % build
+    p = world.gmrenew("--module", p11, "-v", "list-certs", check=0)
+    assert "pkcs11 API (the library offers only PKCS#11)" in p.stderr
+    skf_only = "%s/tests/softtoken/libgmsofttoken-skf.so" % build
+    p = world.gmrenew("--module", skf_only, "-v", "list-certs", check=0)
+    assert "skf API (the library offers only SKF)" in p.stderr

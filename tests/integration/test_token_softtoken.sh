@@ -165,7 +165,8 @@ tool empty --slot 1
 step "PIN counter: messages at each step, right PIN resets, six wrong lock"
 unset GM_PIN
 drv_fails 6 "the PIN is incorrect: the Ekey will lock after 5 more wrong PINs" --module "$M" login 0000
-drv_fails 6 "the PIN is incorrect: tries are running low" --module "$M" login 1111
+# another run: the exact count again, read through the library's SKF side
+drv_fails 6 "the PIN is incorrect: the Ekey will lock after 4 more wrong PINs" --module "$M" login 1111
 drv pinstate
 expect_out "count_low=1 final_try=0 locked=0"
 drv login $PIN
@@ -175,7 +176,7 @@ expect_out "count_low=0 final_try=0 locked=0"
 # one wrong PIN per run, as a user would type them
 drv_fails 6 "the Ekey will lock after 5 more wrong PINs" --module "$M" login 0001
 for i in 2 3 4; do
-	drv_fails 6 "the PIN is incorrect: tries are running low" --module "$M" login 000$i
+	drv_fails 6 "the PIN is incorrect: the Ekey will lock after $((6 - i)) more wrong PINs" --module "$M" login 000$i
 done
 drv_fails 6 "the PIN is incorrect: one try is left before the Ekey locks" --module "$M" login 0005
 drv_fails 6 "the PIN is incorrect, and the Ekey's user PIN is now locked" --module "$M" login 0006
@@ -197,6 +198,22 @@ expect_out "lock after 3 more"
 expect_out "lock after 2 more"
 expect_out "one try is left before the Ekey locks"
 expect_out "is now locked"
+
+step "PIN counter without SKF: only what the flags allow"
+# the PKCS#11-only build over the same store: count low says fewer than
+# the profile's 6, never a number guessed; final try and lock from flags
+P11_ONLY=$GMRENEW_BUILD_DIR/tests/softtoken/libgmsofttoken-p11.so
+tool init --slot 2 --label ekey-c --serial 2A0F96E8B1C40077
+for i in 1 2; do
+	drv_fails 6 "the PIN is incorrect: fewer than 6 tries are left before the Ekey locks" \
+		--module "$P11_ONLY" login 100$i
+	grep -q "will lock after" "$OUT" && fail "a count without SKF"
+done
+tool set-tries --slot 2 --tries 2
+drv_fails 6 "the PIN is incorrect: one try is left before the Ekey locks" \
+	--module "$P11_ONLY" login 1003
+drv_fails 6 "the PIN is incorrect, and the Ekey's user PIN is now locked" \
+	--module "$P11_ONLY" login 1004
 
 step "module errors"
 drv_fails 5 "is not a PKCS#11 module (no C_GetFunctionList)" \

@@ -33,7 +33,7 @@ class Bench:
     def configure(self, *anchors, module=None):
         bundle(self.bundle_file, *anchors)
         self.config.write_text(
-            "[token]\nmodule = %s\n\n[service]\nchain_bundle = %s\n\n"
+            "[token]\nmodule = %s\napi = pkcs11\n\n[service]\nchain_bundle = %s\n\n"
             "[renewal]\nstate_dir = %s\n" % (module or self.token.module,
                                             self.bundle_file,
                                             self.root / "state"))
@@ -290,7 +290,8 @@ def test_corrupt_object_fails_read(bench):
 def test_no_bundle_is_a_usage_error(bench):
     root, _, leaf = bench.m.chain("nb", 2, SUBJECT, days=300)
     bench.put(leaf)
-    bench.config.write_text("[token]\nmodule = %s\n" % bench.token.module)
+    bench.config.write_text("[token]\nmodule = %s\napi = pkcs11\n"
+                            % bench.token.module)
     p = bench.run("verify", check=2)
     assert "chain_bundle" in p.stderr and "--ca-bundle" in p.stderr
     bench.run("verify", "--ca-bundle", root.pem, check=0)
@@ -317,7 +318,7 @@ def test_ca_bundle_is_the_default_chain_bundle(bench):
     bench.put(leaf)
     bundle(bench.bundle_file, root)
     bench.config.write_text(
-        "[token]\nmodule = %s\n\n[service]\nca_bundle = %s\n\n"
+        "[token]\nmodule = %s\napi = pkcs11\n\n[service]\nca_bundle = %s\n\n"
         "[renewal]\nstate_dir = %s\n" % (bench.token.module,
                                         bench.bundle_file,
                                         bench.root / "state"))

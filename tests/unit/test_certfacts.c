@@ -778,6 +778,45 @@ static void chain_sm2_two_levels(void **state)
 	chain_free(&c);
 }
 
+/* A certificate that carries another ID is verified with the default one
+ * all the same (on a copy) and keeps its own; one decoded by gmrenew
+ * carries the default ID from its decoding and is verified as it is. */
+static void chain_sm2_ids_of_the_caller(void **state)
+{
+	static const unsigned char other[] = "another-id";
+	ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new();
+	const ASN1_OCTET_STRING *kept;
+	unsigned char *der = NULL;
+	gm_cert_facts f;
+	struct chain c;
+	gm_error err;
+	int len;
+
+	(void)state;
+	chain_make(&c, "SM2", NULL, "SM2", NULL);
+	assert_non_null(id);
+	assert_int_equal(ASN1_OCTET_STRING_set(id, other, sizeof(other) - 1), 1);
+	X509_set0_distinguishing_id(c.leaf, id);
+	EXPECT_OK(&c, c.leaf, c.leaf);
+	kept = X509_get0_distinguishing_id(c.leaf);
+	assert_non_null(kept);
+	assert_int_equal(ASN1_STRING_length(kept), sizeof(other) - 1);
+	assert_memory_equal(ASN1_STRING_get0_data(kept), other,
+			    sizeof(other) - 1);
+	len = i2d_X509(c.leaf, &der);
+	assert_true(len > 0);
+	assert_int_equal(gm_cert_facts_parse(der, (size_t)len, &f, &err), 0);
+	kept = X509_get0_distinguishing_id(f.x509);
+	assert_non_null(kept);
+	assert_int_equal(ASN1_STRING_length(kept), 16);
+	assert_memory_equal(ASN1_STRING_get0_data(kept), "1234567812345678",
+			    16);
+	EXPECT_OK(&c, f.x509, NULL);
+	gm_cert_facts_release(&f);
+	OPENSSL_free(der);
+	chain_free(&c);
+}
+
 static void chain_sm2_three_levels(void **state)
 {
 	struct chain c;
@@ -936,6 +975,7 @@ int main(void)
 		cmocka_unit_test(facts_key_is_exact),
 		cmocka_unit_test(load_files),
 		cmocka_unit_test(chain_sm2_two_levels),
+		cmocka_unit_test(chain_sm2_ids_of_the_caller),
 		cmocka_unit_test(chain_sm2_three_levels),
 		cmocka_unit_test(chain_sm2_wrong_id_at_depth_1),
 		cmocka_unit_test(chain_mixed_and_classic),

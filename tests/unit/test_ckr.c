@@ -176,6 +176,7 @@ static void typed_reasons(void **state)
 	assert_int_equal(err.reason, GM_REASON_PKCS11);
 	assert_string_equal(err.outside, "CKR_MECHANISM_INVALID");
 	assert_string_equal(gm_error_reason_name(&err), "CKR_MECHANISM_INVALID");
+	assert_string_equal(gm_error_code(&err), "CKR_MECHANISM_INVALID");
 	gm_ckr_fail(&err, CKR_PIN_INCORRECT, "x");
 	assert_int_equal(err.reason, GM_REASON_PIN_INCORRECT);
 	assert_string_equal(gm_error_reason_name(&err), "CKR_PIN_INCORRECT");

@@ -88,8 +88,43 @@ static void unknown_and_message(void **state)
 	assert_non_null(strstr(err.fix, "nothing was removed"));
 	assert_int_equal(err.code, GM_EXIT_FAILED);
 	assert_int_equal(err.detail, (long)SAR_NO_ROOM);
-	assert_int_equal(err.reason, GM_REASON_PKCS11);
+	assert_int_equal(err.reason, GM_REASON_SKF);
 	assert_string_equal(err.outside, "SAR_NO_ROOM");
+}
+
+/* An SKF failure has a reason of its own ("skf", the SAR_ name as the
+ * code), never PKCS#11's; the events callers branch on (a wrong PIN, a
+ * locked PIN, the Ekey pulled out) have the reasons PKCS#11's give. */
+static void typed_reasons(void **state)
+{
+	static const struct {
+		skf_rv rv;
+		gm_reason reason;
+		const char *word;
+	} cases[] = {
+		{ SAR_FAIL, GM_REASON_SKF, "skf" },
+		{ SAR_INVALIDPARAMERR, GM_REASON_SKF, "skf" },
+		{ SAR_PIN_LEN_RANGE, GM_REASON_SKF, "skf" },
+		{ SAR_PIN_INCORRECT, GM_REASON_PIN_INCORRECT, "CKR_PIN_INCORRECT" },
+		{ SAR_PIN_LOCKED, GM_REASON_PIN_LOCKED, "pin_locked" },
+		{ SAR_DEVICE_REMOVED, GM_REASON_TOKEN_REMOVED, "token_removed" },
+		{ 0x0B000001UL, GM_REASON_SKF, "skf" },
+	};
+	gm_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		gm_sar_fail(&err, cases[i].rv, "x");
+		assert_int_equal(err.reason, cases[i].reason);
+		assert_int_not_equal(err.reason, GM_REASON_PKCS11);
+		assert_string_equal(gm_error_reason_name(&err), cases[i].word);
+		assert_string_equal(gm_error_code(&err), gm_sar_name(cases[i].rv));
+		assert_int_equal(err.detail, (long)cases[i].rv);
+	}
+	assert_string_equal(gm_reason_name(GM_REASON_SKF), "skf");
+	gm_fail(&err, GM_EXIT_FAILED, NULL, "x");
+	assert_null(gm_error_code(&err));
 }
 
 static void widths(void **state)
@@ -396,6 +431,7 @@ int main(void)
 		cmocka_unit_test(every_code_named),
 		cmocka_unit_test(exit_codes),
 		cmocka_unit_test(unknown_and_message),
+		cmocka_unit_test(typed_reasons),
 		cmocka_unit_test(widths),
 		cmocka_unit_test(name_lists),
 		cmocka_unit_test(devinfo_offsets),

@@ -322,6 +322,130 @@ static void api_choice(void **state)
 	assert_string_equal(err.msg, "--api: 'SKF' is not a token interface");
 }
 
+/* The calls of the soft token's trace as one string of names,
+ * "C_Initialize C_GetInfo ...". */
+static void trace_names(const char *trace, char *out, size_t size)
+{
+	char line[256];
+	FILE *f = fopen(trace, "r");
+	size_t used = 0;
+
+	out[0] = '\0';
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char name[64];
+
+		if (sscanf(line, "%*d %63s", name) == 1)
+			used += (size_t)snprintf(out + used, size - used,
+						 "%s%s", used ? " " : "",
+						 name);
+	}
+	fclose(f);
+}
+
+/* gm_module_open_chosen on path with config text; the API used, the
+ * words why, the backend opened and the calls it made. */
+static int open_chosen(const char *path, gm_token_api want, const char *ini,
+		       gm_api_choice *c, char *calls, size_t calls_size)
+{
+	char trace[96];
+	gm_config cfg;
+	gm_module *m = NULL;
+	gm_error err;
+	int r;
+
+	snprintf(trace, sizeof(trace), "%s.trace", dir);
+	unlink(trace);
+	setenv("GMSOFT_TRACE", trace, 1);
+	gm_config_init(&cfg);
+	if (ini && gm_config_load_string(&cfg, ini, &err))
+		fail_msg("%s", err.msg);
+	r = gm_module_open_chosen(path, want, &cfg, c, &m, &err);
+	if (r == 0) {
+		assert_non_null(m);
+		assert_string_equal(gm_module_api(m),
+				    c->used == GM_API_SKF ? "skf" : "pkcs11");
+	}
+	gm_module_close(m);
+	gm_config_release(&cfg);
+	unsetenv("GMSOFT_TRACE");
+	trace_names(trace, calls, calls_size);
+	unlink(trace);
+	return r;
+}
+
+/* auto with both exported and no profile named: the profile detected as
+ * PKCS#11 detects it decides, at the cost of the library-level calls
+ * only when the library's identity tells. */
+static void api_detected(void **state)
+{
+	gm_api_choice c;
+	char calls[2048];
+
+	(void)state;
+	/* FEITIAN's library: SKF, from C_GetInfo alone */
+	assert_int_equal(open_chosen(GMSOFT_MODULE, GM_API_AUTO, NULL, &c,
+				     calls, sizeof(calls)), 0);
+	assert_true(c.pkcs11 && c.skf == 1);
+	assert_int_equal(c.used, GM_API_SKF);
+	assert_non_null(strstr(c.why, "detected from the library's "
+			       "manufacturer 'Feitian Technologies Co., Ltd.'"));
+	assert_string_equal(calls, "C_Initialize C_GetInfo C_Finalize");
+	/* another library name, FEITIAN's token: SKF from C_GetTokenInfo */
+	assert_int_equal(open_chosen(GMSOFT_MODULE, GM_API_AUTO,
+				     "[profile.epass3000gm]\n"
+				     "module_manufacturer = Other Vendor\n",
+				     &c, calls, sizeof(calls)), 0);
+	assert_int_equal(c.used, GM_API_SKF);
+	assert_non_null(strstr(c.why, "the token's manufacturer 'EnterSafe "
+			       "USB Key' and model 'ePass3000GM'"));
+	assert_string_equal(calls, "C_Initialize C_GetInfo C_GetSlotList "
+			    "C_GetTokenInfo C_Finalize");
+	/* another vendor's library and token: PKCS#11, the module kept */
+	assert_int_equal(open_chosen(GMSOFT_MODULE, GM_API_AUTO,
+				     "[profile.epass3000gm]\n"
+				     "module_manufacturer = Other Vendor\n"
+				     "token_manufacturer = Other\n"
+				     "token_model = Other Key\n",
+				     &c, calls, sizeof(calls)), 0);
+	assert_int_equal(c.used, GM_API_PKCS11);
+	assert_non_null(strstr(c.why, "PKCS#11 for profile 'pkcs11-ec'"));
+	assert_string_equal(calls, "C_Initialize C_GetInfo C_GetSlotList "
+			    "C_GetTokenInfo C_GetMechanismList C_Finalize");
+	/* a profile named decides without a call */
+	assert_int_equal(open_chosen(GMSOFT_MODULE, GM_API_AUTO,
+				     "[token]\nprofile = pkcs11-ec\n", &c,
+				     calls, sizeof(calls)), 0);
+	assert_int_equal(c.used, GM_API_PKCS11);
+	assert_non_null(strstr(c.why, "other than epass3000gm"));
+	/* asked for: wins over what is detected */
+	assert_int_equal(open_chosen(GMSOFT_MODULE, GM_API_PKCS11, NULL, &c,
+				     calls, sizeof(calls)), 0);
+	assert_int_equal(c.used, GM_API_PKCS11);
+	assert_non_null(strstr(c.why, "asked for"));
+	assert_string_equal(calls, "C_Initialize C_Finalize");
+	assert_int_equal(open_chosen(GMSOFT_MODULE, GM_API_SKF,
+				     "[token]\nprofile = pkcs11-ec\n", &c,
+				     calls, sizeof(calls)), 0);
+	assert_int_equal(c.used, GM_API_SKF);
+	assert_string_equal(calls, "");
+	/* one API: that one, nothing detected */
+	assert_int_equal(open_chosen(GMSOFT_SKF_ONLY, GM_API_AUTO, NULL, &c,
+				     calls, sizeof(calls)), 0);
+	assert_int_equal(c.used, GM_API_SKF);
+	assert_non_null(strstr(c.why, "offers only SKF"));
+	assert_int_equal(open_chosen(GMSOFT_P11_ONLY, GM_API_AUTO, NULL, &c,
+				     calls, sizeof(calls)), 0);
+	assert_int_equal(c.used, GM_API_PKCS11);
+	assert_non_null(strstr(c.why, "offers only PKCS#11"));
+	assert_string_equal(calls, "C_Initialize C_Finalize");
+	/* no choice: used stays auto */
+	assert_int_equal(open_chosen(GMSOFT_NONE, GM_API_AUTO, NULL, &c,
+				     calls, sizeof(calls)), -1);
+	assert_int_equal(c.used, GM_API_AUTO);
+}
+
 static int setup(void **state)
 {
 	snprintf(dir, sizeof(dir), "/tmp/gm-skf-soft-%ld", (long)getpid());
@@ -348,6 +472,7 @@ int main(void)
 		cmocka_unit_test(pin_down_to_lockout),
 		cmocka_unit_test(container_life),
 		cmocka_unit_test(api_choice),
+		cmocka_unit_test(api_detected),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

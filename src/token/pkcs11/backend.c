@@ -16,6 +16,7 @@ const gm_token_backend gm_pkcs11_backend = {
 	.pin_state = p11_pin_state,
 	.login = p11_login,
 	.snapshot = p11_snapshot,
+	.private_keys = p11_private_keys,
 	.read_cert = p11_read_cert,
 	.generate_keypair = p11_generate_keypair,
 	.sign_digest = p11_sign_digest,

@@ -7,13 +7,9 @@
 
 #include "p11.h"
 
-#define FIX_REINSERT \
-	N_("re-insert the Ekey; if a renewal was running, finish it with " \
-	   "'gmrenew renew-with-code CODE'")
-#define FIX_PIN_LOCKED \
-	N_("have it unlocked by the security officer (SO PIN) or the CA")
-#define FIX_DRIVER \
-	N_("update the token's driver; run with -v and report the log")
+#define FIX_REINSERT GM_FIX_REINSERT
+#define FIX_PIN_LOCKED GM_FIX_PIN_LOCKED
+#define FIX_DRIVER GM_FIX_DRIVER
 
 #define E GM_RC
 
@@ -115,33 +111,22 @@ static const gm_rc_entry ckr_table[] = {
 
 #undef E
 
-static const gm_rc_entry *ckr_find(CK_RV rv)
-{
-	return gm_rc_find(ckr_table, sizeof(ckr_table) / sizeof(ckr_table[0]),
-			  rv);
-}
+static const gm_rc_table ckr_codes = GM_RC_TABLE(ckr_table);
 
 const char *gm_ckr_name(CK_RV rv)
 {
-	const gm_rc_entry *e = ckr_find(rv);
-
-	return e ? e->name : gm_rc_unknown(rv, "");
+	return gm_rc_name(&ckr_codes, rv);
 }
 
 const char *gm_ckr_meaning(CK_RV rv)
 {
-	const gm_rc_entry *e = ckr_find(rv);
-
-	return e ? e->meaning : gm_rc_unknown(rv, rv >= CKR_VENDOR_DEFINED ?
-					      "vendor-defined error " :
-					      "unknown error ");
+	return gm_rc_meaning(&ckr_codes, rv, rv >= CKR_VENDOR_DEFINED ?
+			     "vendor-defined error " : "unknown error ");
 }
 
 const char *gm_ckr_fix(CK_RV rv)
 {
-	const gm_rc_entry *e = ckr_find(rv);
-
-	return e ? e->fix : "";
+	return gm_rc_fix(&ckr_codes, rv);
 }
 
 int gm_ckr_is_gone(CK_RV rv)

@@ -62,21 +62,6 @@ static int module_identity(gm_module *m, struct identity *id, gm_error *err)
 	return 0;
 }
 
-static int token_identity(gm_module *m, CK_SLOT_ID slot, struct identity *id,
-			  gm_error *err)
-{
-	CK_TOKEN_INFO ti;
-	CK_RV rv;
-
-	rv = gm_p11_token_info(m, slot, &ti);
-	if (rv != CKR_OK)
-		return gm_ckr_fail(err, rv, "reading the token's information");
-	gm_p11_trim(id->token_manufacturer, ti.manufacturerID,
-		    sizeof(ti.manufacturerID));
-	gm_p11_trim(id->token_model, ti.model, sizeof(ti.model));
-	return 0;
-}
-
 /* The module's manufacturer equal to the profile's. */
 static int module_fits(const gm_profile *p, const struct identity *id)
 {
@@ -107,30 +92,40 @@ static int usb_present(const gm_profile *p)
 	return n > 0;
 }
 
-/* The candidate the token fits: identity first, then the mechanism list
- * (a hint: FEITIAN's driver lists none), then USB ids when the module
- * lists no mechanisms; -1 for none. */
-static int choose(gm_module *m, CK_SLOT_ID slot, const gm_profile *c,
-		  size_t n, int *found, gm_error *err)
+/* The candidate the module's identity fits (C_GetInfo), -1 for none. */
+static int module_step(gm_module *m, const gm_profile *c, size_t n,
+		       struct identity *id, int *found, gm_error *err)
 {
-	CK_MECHANISM_TYPE *list = NULL;
-	CK_ULONG nm = 0;
-	struct identity id;
 	size_t i;
 
 	*found = -1;
-	if (module_identity(m, &id, err) < 0)
+	if (module_identity(m, id, err) < 0)
 		return -1;
 	for (i = 0; i < n && *found < 0; i++)
-		if (module_fits(&c[i], &id))
+		if (module_fits(&c[i], id))
 			*found = (int)i;
-	if (*found >= 0)
-		return 0;
-	/* the token's strings only when the module's did not decide */
-	if (token_identity(m, slot, &id, err) < 0)
-		return -1;
+	return 0;
+}
+
+/* What decided a detection, for the API choice's words. */
+enum detect_by { BY_NONE, BY_MODULE, BY_TOKEN, BY_MECHANISM, BY_USB };
+
+/* The candidate the token in slot fits when the module's identity did
+ * not decide: the token's identity (id, filled), then the mechanism list
+ * (a hint: FEITIAN's driver lists none), then USB ids when the module
+ * lists no mechanisms; -1 for none. */
+static int token_steps(gm_module *m, CK_SLOT_ID slot, const gm_profile *c,
+		       size_t n, const struct identity *id, int *found,
+		       enum detect_by *by, gm_error *err)
+{
+	CK_MECHANISM_TYPE *list = NULL;
+	CK_ULONG nm = 0;
+	size_t i;
+
+	*found = -1;
+	*by = BY_TOKEN;
 	for (i = 0; i < n && *found < 0; i++)
-		if (token_fits(&c[i], &id))
+		if (token_fits(&c[i], id))
 			*found = (int)i;
 	if (*found >= 0)
 		return 0;
@@ -139,10 +134,151 @@ static int choose(gm_module *m, CK_SLOT_ID slot, const gm_profile *c,
 	for (i = 0; i < n && *found < 0; i++)
 		if (offers(list, nm, c[i].keygen_mechanism))
 			*found = (int)i;
+	*by = *found >= 0 ? BY_MECHANISM : BY_USB;
 	for (i = 0; i < n && *found < 0 && nm == 0; i++)
 		if (usb_present(&c[i]))
 			*found = (int)i;
+	if (*found < 0)
+		*by = BY_NONE;
 	free(list);
+	return 0;
+}
+
+/* The candidate the token fits: the module's identity first, then the
+ * token's steps; -1 for none. */
+static int choose(gm_module *m, CK_SLOT_ID slot, const gm_profile *c,
+		  size_t n, int *found, gm_error *err)
+{
+	struct identity id;
+	enum detect_by by;
+	CK_TOKEN_INFO ti;
+	CK_RV rv;
+
+	if (module_step(m, c, n, &id, found, err) < 0)
+		return -1;
+	if (*found >= 0)
+		return 0;
+	/* the token's strings only when the module's did not decide */
+	rv = gm_p11_token_identity(m, slot, &ti);
+	if (rv != CKR_OK)
+		return gm_ckr_fail(err, rv, "reading the token's information");
+	gm_p11_trim(id.token_manufacturer, ti.manufacturerID,
+		    sizeof(ti.manufacturerID));
+	gm_p11_trim(id.token_model, ti.model, sizeof(ti.model));
+	return token_steps(m, slot, c, n, &id, found, &by, err);
+}
+
+/* Remembers what the API choice detected, so that the token's own
+ * detection needs no call again: for every slot when the module's
+ * identity decided, else for the slot whose token decided. */
+static void remember(gm_module *m, const gm_profile *p, int any_slot,
+		     CK_SLOT_ID slot)
+{
+	struct p11_module *pm = p11_mod(m);
+
+	pm->detected = any_slot ? P11_DETECTED_ANY : P11_DETECTED_SLOT;
+	pm->detected_slot = slot;
+	pm->detected_profile = *p;
+}
+
+static void say_how(char *how, size_t size, enum detect_by by,
+		    const struct identity *id, const gm_profile *p)
+{
+	switch (by) {
+	case BY_MODULE:
+		snprintf(how, size, gm_text(N_("the library's manufacturer "
+			 "'%s'")), id->module_manufacturer);
+		break;
+	case BY_TOKEN:
+		snprintf(how, size, gm_text(N_("the token's manufacturer '%s' "
+			 "and model '%s'")), id->token_manufacturer,
+			 id->token_model);
+		break;
+	case BY_MECHANISM:
+		snprintf(how, size, "%s", gm_text(N_("the token's key "
+			 "generation mechanism")));
+		break;
+	case BY_USB:
+		snprintf(how, size, gm_text(N_("a device with USB id "
+			 "%04x:%04x")), p->usb_vendor, p->usb_product);
+		break;
+	default:
+		snprintf(how, size, "%s", gm_text(N_("nothing that identifies "
+			 "a known token")));
+	}
+}
+
+/* The tokens' steps, token by token, until one fits a candidate. */
+static int tokens_step(gm_module *m, const gm_profile *c, size_t n,
+		       struct identity *id, int *found, enum detect_by *by,
+		       CK_SLOT_ID *slot, size_t *seen, gm_error *err)
+{
+	gm_token_info *infos = NULL;
+	size_t nt = 0, i;
+	int ret = 0;
+
+	*found = -1;
+	*by = BY_NONE;
+	if (p11_tokens(m, &infos, &nt, err) < 0)
+		return -1;
+	*seen = nt;
+	for (i = 0; i < nt && *found < 0 && !ret; i++) {
+		snprintf(id->token_manufacturer, sizeof(id->token_manufacturer),
+			 "%s", infos[i].manufacturer);
+		snprintf(id->token_model, sizeof(id->token_model), "%s",
+			 infos[i].model);
+		*slot = (CK_SLOT_ID)infos[i].slot;
+		ret = token_steps(m, *slot, c, n, id, found, by, err);
+	}
+	gm_token_infos_free(infos, nt);
+	return ret;
+}
+
+int gm_p11_detect_library(gm_module *m, const gm_config *cfg,
+			  gm_profile *out, char *how, size_t how_size,
+			  gm_error *err)
+{
+	struct identity id;
+	enum detect_by by = BY_MODULE;
+	CK_SLOT_ID slot = 0;
+	gm_profile *c;
+	size_t n = 0, seen = 0;
+	int found = -1, ret = -1;
+
+	c = gm_xcalloc(MAX_CANDIDATES, sizeof(*c));
+	if (gm_profile_candidates(cfg, c, &n, MAX_CANDIDATES, err) < 0 ||
+	    module_step(m, c, n, &id, &found, err) < 0)
+		goto out;
+	if (found < 0 &&
+	    tokens_step(m, c, n, &id, &found, &by, &slot, &seen, err) < 0)
+		goto out;
+	if (found >= 0)
+		*out = c[found];
+	else if (gm_profile_get("pkcs11-ec", cfg, out, err) < 0)
+		goto out;
+	say_how(how, how_size, by, &id, out);
+	/* what fits for the token's detection: the module's identity for
+	 * every slot, a token's for its own; none fitting, every token
+	 * present was looked at */
+	if (found >= 0 || seen > 0)
+		remember(m, out, found < 0 || by == BY_MODULE, slot);
+	gm_debug("the library fits profile '%s' (%s)", out->name, how);
+	ret = 0;
+out:
+	free(c);
+	return ret;
+}
+
+/* What the API choice detected for this token, if anything. */
+static int remembered(gm_module *m, CK_SLOT_ID slot, gm_profile *out)
+{
+	struct p11_module *pm = p11_mod(m);
+
+	if (pm->detected == P11_DETECTED_ANY ||
+	    (pm->detected == P11_DETECTED_SLOT && pm->detected_slot == slot)) {
+		*out = pm->detected_profile;
+		return 1;
+	}
 	return 0;
 }
 
@@ -156,6 +292,11 @@ int p11_detect_profile(gm_module *m, const gm_token_info *t,
 
 	if (cfg && cfg->profile)
 		return gm_profile_get(cfg->profile, cfg, out, err);
+	if (remembered(m, slot, out)) {
+		gm_debug("token in slot %lu: profile '%s', as detected for the "
+			 "API choice", (unsigned long)slot, out->name);
+		return 0;
+	}
 	c = gm_xcalloc(MAX_CANDIDATES, sizeof(*c));
 	if (gm_profile_candidates(cfg, c, &n, MAX_CANDIDATES, err) < 0 ||
 	    choose(m, slot, c, n, &found, err) < 0)

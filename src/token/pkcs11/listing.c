@@ -5,7 +5,9 @@
  * guessed to fit, falling back to size-then-value only for an attribute
  * that did not fit or could not be read. Key objects are joined into pairs
  * by CKA_ID here; certificates are paired with key pairs by public key in
- * snapshot.c.
+ * snapshot.c. On a token with container objects (FEITIAN's: one per key
+ * pair), a second search names them when that costs fewer calls than
+ * reading them.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,7 +17,8 @@
 
 #include "p11.h"
 
-#define FIND_BATCH 64
+#define FIND_BATCH 512		/* handles asked for first, */
+#define FIND_BATCH_MAX 8192	/* doubled up to this */
 #define OBJECTS_MAX 65536	/* more is not a token, it is an attack */
 
 int p11_find(gm_session *s, CK_ATTRIBUTE *tmpl, CK_ULONG n_tmpl,
@@ -25,7 +28,7 @@ int p11_find(gm_session *s, CK_ATTRIBUTE *tmpl, CK_ULONG n_tmpl,
 	CK_FUNCTION_LIST *f = p11_fl(s);
 	CK_OBJECT_HANDLE *h = NULL;
 	size_t count = 0;
-	CK_ULONG got;
+	CK_ULONG got, batch = FIND_BATCH;
 	CK_RV rv, rv_final;
 
 	*out = NULL;
@@ -35,18 +38,21 @@ int p11_find(gm_session *s, CK_ATTRIBUTE *tmpl, CK_ULONG n_tmpl,
 	if (rv != CKR_OK)
 		return gm_ckr_fail(err, rv, what);
 	for (;;) {
-		h = gm_xrealloc(h, (count + FIND_BATCH) * sizeof(*h));
+		h = gm_xrealloc(h, (count + batch) * sizeof(*h));
 		got = 0;
-		rv = f->C_FindObjects(p11_h(s), h + count, FIND_BATCH, &got);
+		rv = f->C_FindObjects(p11_h(s), h + count, batch, &got);
 		gm_debug("C_FindObjects: %s, %lu found", gm_ckr_name(rv),
 			 (unsigned long)got);
 		if (rv != CKR_OK)
 			break;
-		if (got > FIND_BATCH) {
+		if (got > batch) {
 			rv = CKR_GENERAL_ERROR;	/* wrote past the buffer */
 			break;
 		}
 		count += got;
+		/* a full batch: more are likely, ask for more at once */
+		if (got == batch && batch < FIND_BATCH_MAX)
+			batch *= 2;
 		/* Only an answer of none ends the search: the standard lets a
 		 * module hand out fewer handles than asked for while more are
 		 * left, and an object missed here would be missing from the
@@ -410,20 +416,70 @@ static int build(gm_session *s, struct obj *objs, size_t n,
 	return 0;
 }
 
+static int handle_cmp(const void *a, const void *b)
+{
+	CK_OBJECT_HANDLE x = *(const CK_OBJECT_HANDLE *)a;
+	CK_OBJECT_HANDLE y = *(const CK_OBJECT_HANDLE *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A search costs 4 calls (C_FindObjectsInit, the handles, the empty
+ * answer that ends it, C_FindObjectsFinal); reading an object costs 1. On
+ * FEITIAN's layout at least one object in four is a container (a pair's
+ * container, certificate, public and private key), so naming the
+ * containers pays when more than 4 x 4 objects were found. */
+#define CONTAINER_SEARCH_FROM 16
+
+/* The container objects among the n found, sorted, or none: they are not
+ * read (nothing in them is used). A module that refuses the search only
+ * costs the calls it took. */
+static void containers(gm_session *s, size_t n, CK_OBJECT_HANDLE **out,
+		       size_t *n_out)
+{
+	CK_OBJECT_CLASS cls;
+	CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
+	gm_error ignored;
+
+	*out = NULL;
+	*n_out = 0;
+	if (!s->profile || !s->profile->container_class ||
+	    n <= CONTAINER_SEARCH_FROM)
+		return;
+	cls = (CK_OBJECT_CLASS)s->profile->container_class;
+	if (p11_find(s, &t, 1, out, n_out, "searching the container objects",
+		     &ignored) < 0) {
+		gm_debug("container search: %s", ignored.msg);
+		return;
+	}
+	qsort(*out, *n_out, sizeof(**out), handle_cmp);
+}
+
+static int is_container(const CK_OBJECT_HANDLE *c, size_t n,
+			CK_OBJECT_HANDLE h)
+{
+	return n && bsearch(&h, c, n, sizeof(*c), handle_cmp) != NULL;
+}
+
 int p11_snapshot(gm_session *s, gm_token_snapshot *out, gm_error *err)
 {
-	CK_OBJECT_HANDLE *h = NULL;
+	CK_OBJECT_HANDLE *h = NULL, *cont = NULL;
 	struct obj *objs = NULL;
-	size_t n = 0, i;
+	size_t n = 0, n_cont = 0, i;
 	int ret = -1;
 	CK_RV rv;
 
 	if (p11_find(s, NULL, 0, &h, &n, "searching the token's objects",
 		     err) < 0)
 		return -1;
+	containers(s, n, &cont, &n_cont);
 	objs = gm_xcalloc(n ? n : 1, sizeof(*objs));
 	for (i = 0; i < n; i++) {
 		objs[i].h = h[i];
+		if (is_container(cont, n_cont, h[i])) {
+			objs[i].cls = (CK_OBJECT_CLASS)-1;	/* not ours */
+			continue;
+		}
 		rv = read_object(s, &objs[i]);
 		if (rv != CKR_OK) {
 			gm_ckr_fail(err, rv, "reading a token object");
@@ -438,6 +494,96 @@ out:
 	for (i = 0; i < n; i++)
 		obj_release(&objs[i]);
 	free(objs);
+	free(cont);
 	free(h);
 	return ret;
+}
+
+/* The key pair of the snapshot a private key read after login belongs to:
+ * public only, the same CKA_ID and, when the private key shows its point,
+ * the same public key (the rule of pub_of); -1 if none. */
+static long pair_of(gm_session *s, const gm_token_snapshot *snap,
+		    const struct obj *priv)
+{
+	const CK_ATTRIBUTE *id = &priv->a[A_ID];
+	EVP_PKEY *pt = NULL;
+	gm_error ignored;
+	size_t i;
+	long hit = -1;
+
+	if (!have(id) || id->ulValueLen == 0)
+		return -1;
+	if (have(&priv->a[A_POINT]))
+		pt = p11_point_to_key(s, &priv->a[A_PARAMS], &priv->a[A_POINT],
+				      &ignored);
+	for (i = 0; i < snap->n_keys && hit < 0; i++) {
+		const gm_snapshot_key *k = &snap->keys[i];
+
+		if (k->parts != GM_KEYPAIR_PUBLIC ||
+		    k->id_len != id->ulValueLen ||
+		    memcmp(k->id, id->pValue, k->id_len))
+			continue;
+		if (pt && (!k->pubkey || EVP_PKEY_eq(k->pubkey, pt) != 1))
+			continue;
+		hit = (long)i;
+	}
+	EVP_PKEY_free(pt);
+	return hit;
+}
+
+static void join(gm_snapshot_key *k, struct obj *priv)
+{
+	k->ref = p11_pair_ref(priv->h, (CK_OBJECT_HANDLE)k->ref.b);
+	k->parts |= GM_KEYPAIR_PRIVATE;
+	if (!k->label[0] && have(&priv->a[A_LABEL])) {
+		free(k->label);
+		k->label = take_str(&priv->a[A_LABEL]);
+	}
+	if (!k->container[0] && have(&priv->a[A_CONTAINER])) {
+		free(k->container);
+		k->container = take_str(&priv->a[A_CONTAINER]);
+	}
+}
+
+static CK_RV add_private(gm_session *s, gm_token_snapshot *snap,
+			 struct obj *o)
+{
+	long k = pair_of(s, snap, o);
+	CK_RV rv;
+
+	if (k >= 0) {
+		join(&snap->keys[k], o);
+		return CKR_OK;
+	}
+	rv = lone_point(s, o);
+	if (rv == CKR_OK)
+		add_pair(s, snap, o, NULL);
+	return rv;
+}
+
+int p11_private_keys(gm_session *s, gm_token_snapshot *snap, gm_error *err)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
+	CK_OBJECT_HANDLE *h = NULL;
+	struct obj o;
+	size_t n = 0, i;
+	CK_RV rv = CKR_OK;
+
+	if (p11_find(s, &t, 1, &h, &n, "searching the token's private keys",
+		     err) < 0)
+		return -1;
+	for (i = 0; i < n && rv == CKR_OK; i++) {
+		memset(&o, 0, sizeof(o));
+		o.h = h[i];
+		rv = read_object(s, &o);
+		if (rv == CKR_OK && o.cls == CKO_PRIVATE_KEY)
+			rv = add_private(s, snap, &o);
+		obj_release(&o);
+	}
+	free(h);
+	if (rv != CKR_OK)
+		return gm_ckr_fail(err, rv, "reading a private key");
+	snap->private_visible = 1;
+	return 0;
 }

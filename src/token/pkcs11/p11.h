@@ -9,16 +9,29 @@
 
 #include "../token_internal.h"
 
+#define P11_SEEN_MAX 4
+
+enum { P11_DETECTED_NONE, P11_DETECTED_ANY, P11_DETECTED_SLOT };
+
 struct p11_module {
 	void *dl;			/* dlopen handle */
 	CK_FUNCTION_LIST *f;		/* the module's function list */
 	int finalize;			/* we initialised it, so we finalise */
+	/* the token information read last, for the first slots read */
+	CK_TOKEN_INFO seen[P11_SEEN_MAX];
+	CK_SLOT_ID seen_slot[P11_SEEN_MAX];
+	size_t n_seen;
+	/* the profile the API choice detected (gm_p11_detect_library), for
+	 * every slot or for detected_slot's token: detection reads it */
+	int detected;			/* P11_DETECTED_* */
+	CK_SLOT_ID detected_slot;
+	gm_profile detected_profile;
 };
 
 struct p11_session {
 	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE h;
-	int pin_tries_left;		/* -1 = unknown */
+	CK_FLAGS flags;			/* as opened */
 	gm_pin_state last;		/* the PIN state read last, kept for */
 	int have_last;			/* the login that follows it */
 };
@@ -84,6 +97,11 @@ gm_exit gm_ckr_exit(CK_RV rv);
 void gm_p11_trim(char *dst, const unsigned char *src, size_t n);
 /* C_GetTokenInfo for a slot, logged. */
 CK_RV gm_p11_token_info(gm_module *m, CK_SLOT_ID slot, CK_TOKEN_INFO *ti);
+/* The token's identity strings (label, manufacturer, model, serial) as
+ * read last in this run, or read now: they do not change while the token
+ * stays in; its flags (the PIN state) are always read afresh. */
+CK_RV gm_p11_token_identity(gm_module *m, CK_SLOT_ID slot,
+			    CK_TOKEN_INFO *ti);
 int p11_open(gm_module *m, gm_error *err);
 void p11_close(gm_module *m);
 int p11_library_info(gm_module *m, gm_module_info *out, gm_error *err);
@@ -120,6 +138,9 @@ void p11_attrs_free(CK_ATTRIBUTE *a, size_t n);
 
 /* ---- listing (listing.c) ---- */
 int p11_snapshot(gm_session *s, gm_token_snapshot *out, gm_error *err);
+/* After login: the private keys, one search for them, joined to the
+ * snapshot's key pairs (backend.h, private_keys). */
+int p11_private_keys(gm_session *s, gm_token_snapshot *snap, gm_error *err);
 /* Every object matching tmpl; FindObjectsFinal always. Caller frees. */
 int p11_find(gm_session *s, CK_ATTRIBUTE *tmpl, CK_ULONG n_tmpl,
 	     CK_OBJECT_HANDLE **out, size_t *n, const char *what,

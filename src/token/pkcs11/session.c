@@ -1,6 +1,8 @@
 /*
  * session.c - sessions and the user PIN. Each PIN failure gets its own
- * message, with the token's retry state read afresh after the failure.
+ * message, with the token's retry state read afresh after the failure:
+ * the exact tries left where the library's SKF side tells them
+ * (skf_peek.c), else what the PKCS#11 flags allow, never more.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -32,7 +34,7 @@ int p11_session_open(gm_session *s, const gm_token_info *t, int read_write,
 	ps = gm_xcalloc(1, sizeof(*ps));
 	ps->slot = (CK_SLOT_ID)t->slot;
 	ps->h = h;
-	ps->pin_tries_left = -1;
+	ps->flags = flags;
 	s->impl = ps;
 	return 0;
 }
@@ -62,65 +64,120 @@ static int read_flags(gm_session *s, CK_TOKEN_INFO *ti, gm_error *err)
 	return 0;
 }
 
+static void pin_state_of(const CK_TOKEN_INFO *ti, gm_pin_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->count_low = !!(ti->flags & CKF_USER_PIN_COUNT_LOW);
+	out->final_try = !!(ti->flags & CKF_USER_PIN_FINAL_TRY);
+	out->locked = !!(ti->flags & CKF_USER_PIN_LOCKED);
+	out->pin_pad = !!(ti->flags & CKF_PROTECTED_AUTHENTICATION_PATH);
+	out->min_len = ti->ulMinPinLen;
+	out->max_len = ti->ulMaxPinLen;
+	out->tries_left = -1;	/* PKCS#11 does not tell */
+}
+
 int p11_pin_state(gm_session *s, gm_pin_state *out, gm_error *err)
 {
 	CK_TOKEN_INFO ti;
 
 	if (read_flags(s, &ti, err) < 0)
 		return -1;
-	memset(out, 0, sizeof(*out));
-	out->count_low = !!(ti.flags & CKF_USER_PIN_COUNT_LOW);
-	out->final_try = !!(ti.flags & CKF_USER_PIN_FINAL_TRY);
-	out->locked = !!(ti.flags & CKF_USER_PIN_LOCKED);
-	out->pin_pad = !!(ti.flags & CKF_PROTECTED_AUTHENTICATION_PATH);
-	out->min_len = ti.ulMinPinLen;
-	out->max_len = ti.ulMaxPinLen;
-	out->tries_left = -1;	/* PKCS#11 does not tell */
+	pin_state_of(&ti, out);
 	p11_sess(s)->last = *out;
 	p11_sess(s)->have_last = 1;
 	return 0;
 }
 
-/* After CKR_PIN_INCORRECT: what the token's flags say is left. */
-static int pin_incorrect(gm_session *s, const gm_pin_state *before,
-			 gm_error *err)
+/* The PKCS#11 session after the SKF side was used: still open, else (a
+ * driver whose SKF side closed it) opened again, as it was. */
+static void keep_session(gm_session *s)
+{
+	struct p11_session *ps = p11_sess(s);
+	CK_SESSION_INFO si;
+	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+	CK_RV rv = p11_fl(s)->C_GetSessionInfo(ps->h, &si);
+
+	gm_p11_log("C_GetSessionInfo", rv);
+	if (rv != CKR_SESSION_HANDLE_INVALID && rv != CKR_SESSION_CLOSED)
+		return;
+	rv = p11_fl(s)->C_OpenSession(ps->slot, ps->flags, NULL, NULL, &h);
+	gm_p11_log("C_OpenSession", rv);
+	if (rv == CKR_OK)
+		ps->h = h;
+}
+
+/* The tries left as the library's SKF side counts them (SKF_GetPINInfo:
+ * read-only, no try used), when it exports it and knows this token and
+ * its count agrees with the flags (FEITIAN's: count low below the
+ * maximum); -1 otherwise. */
+static long skf_tries_left(gm_session *s, const CK_TOKEN_INFO *ti,
+			   const gm_pin_state *after)
+{
+	char serial[sizeof(ti->serialNumber) + 1], label[sizeof(ti->label) + 1];
+	unsigned long left, max;
+	gm_skf_abi abi;
+	gm_error e;
+	int r;
+
+	if (s->profile)
+		abi = s->profile->skf;
+	else
+		gm_skf_abi_builtin("epass3000gm", &abi);
+	gm_p11_trim(serial, ti->serialNumber, sizeof(ti->serialNumber));
+	gm_p11_trim(label, ti->label, sizeof(ti->label));
+	r = gm_skf_peek_pin(s->m->path, &abi, serial, label, &left, &max, &e);
+	keep_session(s);
+	if (r < 0) {
+		gm_debug("tries left not read through SKF: %s", e.msg);
+		return -1;
+	}
+	if (left < 2 || after->count_low != (left < max)) {
+		gm_debug("SKF says %lu of %lu tries left, the PKCS#11 flags "
+			 "disagree: not used", left, max);
+		return -1;
+	}
+	return (long)left;
+}
+
+/* After CKR_PIN_INCORRECT: what is left, from the token's flags and, when
+ * the library's SKF side tells, the exact count. */
+static int pin_incorrect(gm_session *s, gm_error *err)
 {
 	gm_pin_state after;
+	CK_TOKEN_INFO ti;
 	gm_error ignored;
+	long left;
 
-	if (p11_pin_state(s, &after, &ignored) < 0) {
+	if (read_flags(s, &ti, &ignored) < 0) {
 		gm_fail(err, GM_EXIT_PIN, FIX_GUESS, "the PIN is incorrect");
 		goto out;
 	}
+	pin_state_of(&ti, &after);
+	/* kept for a login that follows (the PIN typed again) */
+	p11_sess(s)->last = after;
+	p11_sess(s)->have_last = 1;
 	if (after.locked) {
-		p11_sess(s)->pin_tries_left = 0;
 		gm_fail(err, GM_EXIT_PIN, FIX_PIN_LOCKED,
 			"the PIN is incorrect, and the Ekey's user PIN is now "
 			"locked");
 		goto out;
 	}
 	if (after.final_try) {
-		p11_sess(s)->pin_tries_left = 1;
 		gm_fail(err, GM_EXIT_PIN,
 			"do not guess: one more wrong PIN locks the Ekey",
 			"the PIN is incorrect: one try is left before the Ekey "
 			"locks");
 		goto out;
 	}
-	/* The counter is not readable through PKCS#11; it is known when the
-	 * token just went from a full counter to "count low" (FEITIAN sets it
-	 * after the first wrong PIN) and the number of tries is known, or
-	 * from an earlier failure in this session. */
-	if (p11_sess(s)->pin_tries_left > 1)
-		p11_sess(s)->pin_tries_left--;
-	else if (after.count_low && !before->count_low && s->pin_max_tries > 1)
-		p11_sess(s)->pin_tries_left = (int)s->pin_max_tries - 1;
-	else
-		p11_sess(s)->pin_tries_left = -1;
-	if (p11_sess(s)->pin_tries_left > 1)
+	left = skf_tries_left(s, &ti, &after);
+	if (left > 1)
 		gm_fail(err, GM_EXIT_PIN, FIX_GUESS,
 			"the PIN is incorrect: the Ekey will lock after %d more "
-			"wrong PINs", p11_sess(s)->pin_tries_left);
+			"wrong PINs", (int)left);
+	else if (after.count_low && s->pin_max_tries > 1)
+		gm_fail(err, GM_EXIT_PIN, FIX_GUESS,
+			"the PIN is incorrect: fewer than %u tries are left "
+			"before the Ekey locks", s->pin_max_tries);
 	else if (after.count_low)
 		gm_fail(err, GM_EXIT_PIN, FIX_GUESS,
 			"the PIN is incorrect: tries are running low before the "
@@ -140,7 +197,7 @@ static int login_failed(gm_session *s, CK_RV rv, const gm_pin_state *before,
 {
 	switch (rv) {
 	case CKR_PIN_INCORRECT:
-		return pin_incorrect(s, before, err);
+		return pin_incorrect(s, err);
 	case CKR_PIN_LOCKED:
 		gm_fail(err, GM_EXIT_PIN, FIX_PIN_LOCKED,
 			"the Ekey's user PIN is locked");
@@ -195,7 +252,6 @@ int p11_login(gm_session *s, const char *pin, size_t pin_len, gm_error *err)
 	gm_p11_log("C_Login", rv);
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
 		s->logged_in = 1;
-		p11_sess(s)->pin_tries_left = -1;
 		return 0;
 	}
 	return login_failed(s, rv, &before, err);

@@ -13,13 +13,44 @@
 #define FIX_ONE_TOKEN \
 	N_("remove all but one, or pick one with --token 'pkcs11:serial=...'")
 
+static void remember(struct p11_module *pm, CK_SLOT_ID slot,
+		     const CK_TOKEN_INFO *ti)
+{
+	size_t i;
+
+	for (i = 0; i < pm->n_seen && pm->seen_slot[i] != slot; i++)
+		;
+	if (i == P11_SEEN_MAX)
+		return;		/* more tokens than kept: read again */
+	pm->seen[i] = *ti;
+	pm->seen_slot[i] = slot;
+	if (i == pm->n_seen)
+		pm->n_seen++;
+}
+
 CK_RV gm_p11_token_info(gm_module *m, CK_SLOT_ID slot, CK_TOKEN_INFO *ti)
 {
 	CK_RV rv = p11_mod(m)->f->C_GetTokenInfo(slot, ti);
 
 	gm_debug("C_GetTokenInfo(slot %lu): %s", (unsigned long)slot,
 		 gm_ckr_name(rv));
+	if (rv == CKR_OK)
+		remember(p11_mod(m), slot, ti);
 	return rv;
+}
+
+CK_RV gm_p11_token_identity(gm_module *m, CK_SLOT_ID slot,
+			    CK_TOKEN_INFO *ti)
+{
+	const struct p11_module *pm = p11_mod(m);
+	size_t i;
+
+	for (i = 0; i < pm->n_seen; i++)
+		if (pm->seen_slot[i] == slot) {
+			*ti = pm->seen[i];
+			return CKR_OK;
+		}
+	return gm_p11_token_info(m, slot, ti);
 }
 
 #define SLOTS_GUESS 16
@@ -199,9 +230,7 @@ int p11_select(gm_module *m, const char *uri, gm_token_info *out,
 	if (list_tokens(m, &infos, &raw, &n, err) < 0)
 		goto out;
 	if (n == 0) {
-		gm_fail(err, GM_EXIT_ENV, "insert the Ekey",
-			"no token is inserted");
-		gm_error_set_reason(err, GM_REASON_NO_TOKEN);
+		gm_token_none_inserted(err);
 		goto out;
 	}
 	picked = gm_xcalloc(n, sizeof(*picked));

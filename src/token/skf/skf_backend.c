@@ -25,9 +25,46 @@ typedef struct skf_session {
 	size_t n_names;
 } skf_session;
 
+/* The library, and the device the selection connected to, kept for the
+ * session that follows: a run enumerates and connects once. */
+typedef struct skf_module {
+	gm_skf_lib *lib;
+	gm_skf_dev *kept;
+	gm_skf_abi kept_abi;		/* the DEVINFO was read with this */
+} skf_module;
+
 static gm_skf_lib *lib_of(gm_module *m)
 {
-	return m->impl;
+	return ((skf_module *)m->impl)->lib;
+}
+
+static void keep(gm_module *m, gm_skf_dev *d)
+{
+	skf_module *sm = m->impl;
+
+	gm_skf_dev_close(sm->kept);
+	sm->kept = d;
+	if (d)
+		sm->kept_abi = sm->lib->abi;
+}
+
+/* The kept device when it is the token t and its DEVINFO was read the way
+ * the profile's ABI reads it; the caller owns it then. */
+static gm_skf_dev *take_kept(gm_module *m, const gm_token_info *t)
+{
+	skf_module *sm = m->impl;
+	const gm_skf_abi *a = &sm->kept_abi, *b = &sm->lib->abi;
+	gm_skf_dev *d = sm->kept;
+
+	if (!d || a->ulong_size != b->ulong_size ||
+	    a->bool_size != b->bool_size || a->packed != b->packed ||
+	    strncmp(d->info.serial, t->serial, sizeof(t->serial) - 1) ||
+	    strcmp(d->info.label, t->label)) {
+		keep(m, NULL);
+		return NULL;
+	}
+	sm->kept = NULL;
+	return d;
 }
 
 /* The profile's ABI, once the session has a profile. */
@@ -47,16 +84,26 @@ static int skf_open(gm_module *m, gm_error *err)
 	gm_skf_abi abi;
 	gm_skf_lib *lib;
 
+	skf_module *sm;
+
 	gm_skf_abi_builtin("epass3000gm", &abi);
 	if (gm_skf_lib_open(m->path, &abi, &lib, err))
 		return -1;
-	m->impl = lib;
+	sm = gm_xcalloc(1, sizeof(*sm));
+	sm->lib = lib;
+	m->impl = sm;
 	return 0;
 }
 
 static void skf_close(gm_module *m)
 {
-	gm_skf_lib_close(m->impl);
+	skf_module *sm = m->impl;
+
+	if (!sm)
+		return;
+	gm_skf_dev_close(sm->kept);
+	gm_skf_lib_close(sm->lib);
+	free(sm);
 	m->impl = NULL;
 }
 
@@ -109,9 +156,11 @@ static void fill_info(gm_token_info *info, unsigned long index,
 	info->uri = gm_token_info_uri(ti);
 }
 
-/* Every device present, with its token information (raw, for matching). */
+/* Every device present, with its token information (raw, for matching)
+ * and, when devs is not NULL, still connected (the caller closes them). */
 static int list_devices(gm_skf_lib *lib, gm_token_info **out,
-			CK_TOKEN_INFO **raw, size_t *n, gm_error *err)
+			CK_TOKEN_INFO **raw, gm_skf_dev ***devs, size_t *n,
+			gm_error *err)
 {
 	char **names = NULL;
 	size_t count = 0, i, got = 0;
@@ -123,6 +172,8 @@ static int list_devices(gm_skf_lib *lib, gm_token_info **out,
 		return -1;
 	*out = gm_xcalloc(count ? count : 1, sizeof(**out));
 	tis = gm_xcalloc(count ? count : 1, sizeof(*tis));
+	if (devs)
+		*devs = gm_xcalloc(count ? count : 1, sizeof(**devs));
 	for (i = 0; i < count; i++) {
 		gm_skf_dev *d;
 		gm_error e;
@@ -133,8 +184,11 @@ static int list_devices(gm_skf_lib *lib, gm_token_info **out,
 			continue;
 		}
 		fill_info(&(*out)[got], (unsigned long)i, &d->info, &tis[got]);
+		if (devs)
+			(*devs)[got] = d;
+		else
+			gm_skf_dev_close(d);
 		got++;
-		gm_skf_dev_close(d);
 	}
 	gm_skf_names_free(names, count);
 	*n = got;
@@ -148,7 +202,7 @@ static int list_devices(gm_skf_lib *lib, gm_token_info **out,
 static int skf_tokens(gm_module *m, gm_token_info **out, size_t *n,
 		      gm_error *err)
 {
-	return list_devices(lib_of(m), out, NULL, n, err);
+	return list_devices(lib_of(m), out, NULL, NULL, n, err);
 }
 
 static void serials(char *buf, size_t size, const gm_token_info *t,
@@ -206,8 +260,9 @@ static int skf_select(gm_module *m, const char *uri, gm_token_info *out,
 {
 	gm_token_info *infos = NULL;
 	CK_TOKEN_INFO *raw = NULL;
+	gm_skf_dev **devs = NULL;
 	P11KitUri *puri = NULL;
-	size_t n = 0, hit = 0;
+	size_t n = 0, hit = 0, i;
 	int ret = -1, r;
 
 	memset(out, 0, sizeof(*out));
@@ -223,21 +278,24 @@ static int skf_select(gm_module *m, const char *uri, gm_token_info *out,
 			goto out;
 		}
 	}
-	if (list_devices(lib_of(m), &infos, &raw, &n, err))
+	if (list_devices(lib_of(m), &infos, &raw, &devs, &n, err))
 		goto out;
 	if (n == 0) {
-		gm_fail(err, GM_EXIT_ENV, "insert the Ekey",
-			"no token is inserted");
-		gm_error_set_reason(err, GM_REASON_NO_TOKEN);
+		gm_token_none_inserted(err);
 		goto out;
 	}
 	if (select_one(infos, raw, n, puri, uri, &hit, err))
 		goto out;
 	*out = infos[hit];	/* the caller owns out->uri now */
 	infos[hit].uri = NULL;
+	keep(m, devs[hit]);	/* for the session that follows */
+	devs[hit] = NULL;
 	gm_debug("selected the SKF device with serial '%s'", out->serial);
 	ret = 0;
 out:
+	for (i = 0; devs && i < n; i++)
+		gm_skf_dev_close(devs[i]);
+	free(devs);
 	free(raw);
 	gm_token_infos_free(infos, n);
 	if (puri)
@@ -318,7 +376,8 @@ static int skf_session_open(gm_session *s, const gm_token_info *t,
 	(void)read_write;
 	if (s->profile)
 		lib->abi = s->profile->skf;
-	if (find_device(lib, t, &d, err))
+	d = take_kept(s->m, t);
+	if (!d && find_device(lib, t, &d, err))
 		return -1;
 	if (gm_skf_app_open(d, err)) {
 		gm_skf_dev_close(d);

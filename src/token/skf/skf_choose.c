@@ -32,10 +32,11 @@ int gm_token_api_parse(const char *text, const char *where,
 		       "%s: '%s' is not a token interface", where, text);
 }
 
+/* why is a msgid: the reason in the user's words. */
 static void set_why(gm_api_choice *c, gm_token_api used, const char *why)
 {
 	c->used = used;
-	snprintf(c->why, sizeof(c->why), "%s", why);
+	snprintf(c->why, sizeof(c->why), "%s", gm_text(why));
 }
 
 static int refuse(const char *path, const gm_api_choice *c, gm_token_api want,
@@ -82,8 +83,12 @@ int gm_token_api_choose(const char *path, gm_token_api want,
 		set_why(out, want, N_("asked for (--api or [token] api)"));
 		return 0;
 	}
-	if (out->pkcs11 && out->skf == 1) {
-		if (profile && !strcmp(profile, "epass3000gm"))
+	if (out->pkcs11 && out->skf == 1 && !profile) {
+		out->detect = 1;
+		set_why(out, GM_API_PKCS11, N_("the library offers both; the "
+			"token's detected profile decides"));
+	} else if (out->pkcs11 && out->skf == 1) {
+		if (!strcmp(profile, "epass3000gm"))
 			set_why(out, GM_API_SKF, N_("the library offers both; "
 				"SKF for the epass3000gm profile"));
 		else
@@ -107,8 +112,6 @@ int gm_token_api_choose(const char *path, gm_token_api want,
 			       "(no C_GetFunctionList) and exports no GM/T 0016 "
 			       "(SKF) function", path);
 	}
-	gm_debug("token library '%s': %s API (%s)", path,
-		 gm_token_api_name(out->used), out->why);
 	return 0;
 }
 
@@ -117,4 +120,55 @@ int gm_module_open_api(const char *path, gm_token_api api, gm_module **out,
 {
 	return gm_module_open_backend(api == GM_API_SKF ? &gm_skf_backend :
 				      &gm_pkcs11_backend, path, out, err);
+}
+
+/* Both offered, no profile named: the library opened as PKCS#11 tells
+ * which profile fits; SKF for epass3000gm (the PKCS#11 side closed
+ * again), else the PKCS#11 module as it is. */
+static int open_detected(const char *path, const gm_config *cfg,
+			 gm_api_choice *c, gm_module **module, gm_error *err)
+{
+	char how[200];
+	gm_profile p;
+	gm_module *m = NULL;
+
+	if (gm_module_open_backend(&gm_pkcs11_backend, path, &m, err) < 0)
+		return -1;
+	if (gm_p11_detect_library(m, cfg, &p, how, sizeof(how), err) < 0) {
+		gm_module_close(m);
+		return -1;
+	}
+	if (strcmp(p.name, "epass3000gm")) {
+		snprintf(c->why, sizeof(c->why), gm_text(N_("the library "
+			 "offers both; PKCS#11 for profile '%s' (detected "
+			 "from %s)")), p.name, how);
+		*module = m;
+		return 0;
+	}
+	gm_module_close(m);
+	c->used = GM_API_SKF;
+	snprintf(c->why, sizeof(c->why), gm_text(N_("the library offers "
+		 "both; SKF for the epass3000gm profile, detected from %s")),
+		 how);
+	return gm_module_open_api(path, GM_API_SKF, module, err);
+}
+
+int gm_module_open_chosen(const char *path, gm_token_api want,
+			  const gm_config *cfg, gm_api_choice *out,
+			  gm_module **module, gm_error *err)
+{
+	int r;
+
+	*module = NULL;
+	if (gm_token_api_choose(path, want, cfg ? cfg->profile : NULL, out,
+				err) < 0) {
+		out->used = GM_API_AUTO;
+		return -1;
+	}
+	r = out->detect ? open_detected(path, cfg, out, module, err) :
+	    gm_module_open_api(path, out->used, module, err);
+	if (r == 0)
+		gm_debug("token library '%s': %s API (%s)", path,
+			 gm_token_api_name(out->used), out->why);
+	return r;
 }

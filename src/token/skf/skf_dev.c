@@ -10,6 +10,11 @@
 
 #define LIST_MAX	65536	/* bytes of a name list we accept */
 #define CERT_MAX	65536	/* bytes of a certificate we accept */
+/* Buffers that fit the usual answers, so that one call is enough; a
+ * larger answer is asked for by size, then value (each call of a USB key
+ * costs milliseconds). */
+#define LIST_GUESS	1024
+#define CERT_GUESS	4096
 #define FIX_PIN_LOCKED \
 	N_("have it unlocked by the security officer (SO PIN) or the CA")
 #define FIX_GUESS \
@@ -33,8 +38,39 @@ static skf_rv list_call(const struct lister *l, char *buf, skf_cell *size)
 	return rv;
 }
 
-/* The size first, then the list; a list that grew in between is asked
- * for again. */
+/* One call with a buffer of LIST_GUESS bytes: 1 when the list fitted
+ * (*names set), 0 when it must be asked for by size, -1 on an error. */
+static int list_guessed(const struct lister *l, char ***names, size_t *n,
+			gm_error *err)
+{
+	const gm_skf_abi *abi = &l->lib->abi;
+	char *buf = gm_xcalloc(1, LIST_GUESS + 2);
+	skf_cell size;
+	uint64_t got;
+	skf_rv rv;
+
+	gm_skf_cell_set(abi, &size, LIST_GUESS);
+	rv = list_call(l, buf, &size);
+	got = gm_skf_cell_ulong(abi, &size);
+	if (rv == SAR_OK && got <= LIST_GUESS) {
+		if (got >= 2)	/* FEITIAN: below 2 means none */
+			gm_skf_names_parse(buf, (size_t)got, names, n);
+		free(buf);
+		return 1;
+	}
+	free(buf);
+	if (rv == SAR_OK)
+		return gm_fail(err, GM_EXIT_FAILED, NULL,
+			       "%s: the driver wrote %llu bytes into a buffer "
+			       "of %d", gm_text(l->what),
+			       (unsigned long long)got, LIST_GUESS);
+	if (rv != SAR_BUFFER_TOO_SMALL)
+		return gm_sar_fail(err, rv, l->what);
+	return 0;
+}
+
+/* A guessed buffer first; else the size, then the list (a list that grew
+ * in between is asked for again). */
 static int list_names(const struct lister *l, char ***names, size_t *n,
 		      gm_error *err)
 {
@@ -47,6 +83,9 @@ static int list_names(const struct lister *l, char ***names, size_t *n,
 
 	*names = NULL;
 	*n = 0;
+	tries = list_guessed(l, names, n, err);
+	if (tries)
+		return tries < 0 ? -1 : 0;
 	for (tries = 0; tries < 3; tries++) {
 		gm_skf_cell_set(abi, &size, 0);
 		rv = list_call(l, NULL, &size);
@@ -290,7 +329,7 @@ static int login_failed(skf_rv rv, uint64_t left, gm_error *err)
 		gm_fail(err, GM_EXIT_PIN, "type the Ekey's user PIN again",
 			"the PIN's length is not accepted: the Ekey takes 6 to "
 			"16 characters");
-		gm_error_set_outside(err, GM_REASON_PKCS11,
+		gm_error_set_outside(err, GM_REASON_SKF,
 				     "SAR_PIN_LEN_RANGE");
 		break;
 	default:
@@ -355,7 +394,44 @@ static int is_absent(skf_rv rv)
 }
 
 /* A container's certificate (sign: the signing one, else the encryption
- * one): size first, then the DER. 1 when there is none. */
+ * one) in one call with a buffer of CERT_GUESS bytes: 0 read (*der owned
+ * by the caller), 1 none, 2 larger (ask by size), -1 an error. */
+static int export_cert_guessed(gm_skf_dev *d, skf_handle h, int sign,
+			       unsigned char **der, size_t *der_len,
+			       gm_error *err)
+{
+	const gm_skf_abi *abi = &d->lib->abi;
+	unsigned char *buf = gm_xcalloc(1, CERT_GUESS);
+	skf_cell len;
+	uint64_t got;
+	skf_rv rv;
+
+	*der = NULL;
+	*der_len = 0;
+	gm_skf_cell_set(abi, &len, CERT_GUESS);
+	rv = gm_skf_rv(abi, d->lib->f.ExportCertificate(h, sign, buf, len.b));
+	gm_skf_log("SKF_ExportCertificate", rv);
+	got = gm_skf_cell_ulong(abi, &len);
+	if (rv == SAR_OK && got > 0 && got <= CERT_GUESS) {
+		*der = gm_xrealloc(buf, (size_t)got);
+		*der_len = (size_t)got;
+		return 0;
+	}
+	free(buf);
+	if (is_absent(rv) || (rv == SAR_OK && got == 0))
+		return 1;
+	if (rv == SAR_BUFFER_TOO_SMALL)
+		return 2;
+	if (rv != SAR_OK)
+		return gm_sar_fail(err, rv, "reading a container's certificate");
+	return gm_fail(err, GM_EXIT_FAILED, NULL,
+		       "the driver wrote %llu bytes of certificate into %d",
+		       (unsigned long long)got, CERT_GUESS);
+}
+
+/* A container's certificate (sign: the signing one, else the encryption
+ * one): a guessed buffer, else size first, then the DER. 1 when there is
+ * none. */
 int gm_skf_export_cert(gm_skf_dev *d, skf_handle h, int sign,
 		       unsigned char **der, size_t *der_len, gm_error *err)
 {
@@ -363,9 +439,10 @@ int gm_skf_export_cert(gm_skf_dev *d, skf_handle h, int sign,
 	skf_cell len;
 	uint64_t n, got;
 	skf_rv rv;
+	int r = export_cert_guessed(d, h, sign, der, der_len, err);
 
-	*der = NULL;
-	*der_len = 0;
+	if (r != 2)
+		return r;
 	gm_skf_cell_set(abi, &len, 0);
 	rv = gm_skf_rv(abi, d->lib->f.ExportCertificate(h, sign, NULL, len.b));
 	gm_skf_log("SKF_ExportCertificate", rv);

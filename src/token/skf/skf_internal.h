@@ -20,6 +20,9 @@ const char *gm_sar_meaning(skf_rv rv);	/* a sentence */
 const char *gm_sar_fix(skf_rv rv);	/* what to do, or "" */
 gm_exit gm_sar_exit(skf_rv rv);
 int gm_sar_is_gone(skf_rv rv);
+/* The typed reason of a SAR code: PIN_INCORRECT, PIN_LOCKED and
+ * TOKEN_REMOVED as PKCS#11's equivalents, GM_REASON_SKF for the rest. */
+gm_reason gm_sar_reason(skf_rv rv);
 /* "<operation> failed: <meaning> (<name>)", the fix, the exit code;
  * err->detail = rv. Returns -1. */
 int gm_sar_fail(gm_error *err, skf_rv rv, const char *operation);
@@ -93,6 +96,11 @@ int gm_skf_exports(const char *path, int *pkcs11, int *skf, char *missing,
  * naming it. */
 int gm_skf_lib_open(const char *path, const gm_skf_abi *abi,
 		    gm_skf_lib **out, gm_error *err);
+/* dlopen, and resolve what reading the PIN counter needs (devices, their
+ * application, SKF_GetPINInfo); the other functions may be NULL: only
+ * for gm_skf_peek_pin. */
+int gm_skf_lib_open_pin_reader(const char *path, const gm_skf_abi *abi,
+			       gm_skf_lib **out, gm_error *err);
 void gm_skf_lib_close(gm_skf_lib *lib);	/* NULL-safe; never dlclose */
 
 /* ---- Devices, applications, containers (skf_dev.c) ---- */

@@ -16,14 +16,17 @@ struct skf_sym {
 	const char *name;
 	size_t offset;		/* in skf_functions */
 	int optional;
+	int pin_reader;		/* needed to read the PIN counter only */
 };
 
-#define SYM(fn, opt) { "SKF_" #fn, offsetof(skf_functions, fn), opt }
+#define SYM(fn, opt) { "SKF_" #fn, offsetof(skf_functions, fn), opt, 0 }
+#define PIN_SYM(fn) { "SKF_" #fn, offsetof(skf_functions, fn), 0, 1 }
 
 static const struct skf_sym syms[] = {
-	SYM(EnumDev, 0), SYM(ConnectDev, 0), SYM(DisConnectDev, 0),
-	SYM(GetDevInfo, 0), SYM(EnumApplication, 0), SYM(OpenApplication, 0),
-	SYM(CloseApplication, 0), SYM(GetPINInfo, 0), SYM(VerifyPIN, 0),
+	PIN_SYM(EnumDev), PIN_SYM(ConnectDev), PIN_SYM(DisConnectDev),
+	PIN_SYM(GetDevInfo), PIN_SYM(EnumApplication),
+	PIN_SYM(OpenApplication), PIN_SYM(CloseApplication),
+	PIN_SYM(GetPINInfo), SYM(VerifyPIN, 0),
 	SYM(ClearSecureState, 0), SYM(EnumContainer, 0),
 	SYM(OpenContainer, 0), SYM(CloseContainer, 0),
 	SYM(CreateContainer, 0), SYM(DeleteContainer, 0),
@@ -35,6 +38,7 @@ static const struct skf_sym syms[] = {
 };
 
 #undef SYM
+#undef PIN_SYM
 
 #define N_SYMS (sizeof(syms) / sizeof(syms[0]))
 
@@ -140,6 +144,40 @@ int gm_skf_lib_open(const char *path, const gm_skf_abi *abi,
 fail:
 	free(lib);
 	return -1;
+}
+
+int gm_skf_lib_open_pin_reader(const char *path, const gm_skf_abi *abi,
+			       gm_skf_lib **out, gm_error *err)
+{
+	char missing[GM_ERR_MSG_MAX / 2];
+	gm_skf_lib *lib;
+	size_t i;
+	int digest;
+
+	*out = NULL;
+	lib = gm_xcalloc(1, sizeof(*lib));
+	lib->dl = load(path, err);
+	if (!lib->dl) {
+		free(lib);
+		return -1;
+	}
+	resolve(lib->dl, &lib->f, missing, sizeof(missing), &digest);
+	for (i = 0; i < N_SYMS; i++) {
+		void *p;
+
+		memcpy(&p, (char *)&lib->f + syms[i].offset, sizeof(p));
+		if (syms[i].pin_reader && !p) {
+			gm_fail(err, GM_EXIT_ENV, NULL,
+				"the token library '%s' does not export %s",
+				path, syms[i].name);
+			free(lib);
+			return -1;
+		}
+	}
+	lib->path = gm_xstrdup(path);
+	lib->abi = *abi;
+	*out = lib;
+	return 0;
 }
 
 void gm_skf_lib_close(gm_skf_lib *lib)

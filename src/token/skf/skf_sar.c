@@ -6,13 +6,9 @@
 
 #include "skf_internal.h"
 
-#define FIX_REINSERT \
-	N_("re-insert the Ekey; if a renewal was running, finish it with " \
-	   "'gmrenew renew-with-code CODE'")
-#define FIX_PIN_LOCKED \
-	N_("have it unlocked by the security officer (SO PIN) or the CA")
-#define FIX_DRIVER \
-	N_("update the token's driver; run with -v and report the log")
+#define FIX_REINSERT GM_FIX_REINSERT
+#define FIX_PIN_LOCKED GM_FIX_PIN_LOCKED
+#define FIX_DRIVER GM_FIX_DRIVER
 #define FIX_PROFILE \
 	N_("check the profile's skf_* values (/usr/share/doc/gmrenew/skf.md), " \
 	   "or use --api pkcs11")
@@ -80,31 +76,21 @@ static const gm_rc_entry sar_table[] = {
 
 #undef E
 
-static const gm_rc_entry *sar_find(skf_rv rv)
-{
-	return gm_rc_find(sar_table, sizeof(sar_table) / sizeof(sar_table[0]),
-			  rv);
-}
+static const gm_rc_table sar_codes = GM_RC_TABLE(sar_table);
 
 const char *gm_sar_name(skf_rv rv)
 {
-	const gm_rc_entry *e = sar_find(rv);
-
-	return e ? e->name : gm_rc_unknown(rv, "");
+	return gm_rc_name(&sar_codes, rv);
 }
 
 const char *gm_sar_meaning(skf_rv rv)
 {
-	const gm_rc_entry *e = sar_find(rv);
-
-	return e ? e->meaning : gm_rc_unknown(rv, "unknown error ");
+	return gm_rc_meaning(&sar_codes, rv, "unknown error ");
 }
 
 const char *gm_sar_fix(skf_rv rv)
 {
-	const gm_rc_entry *e = sar_find(rv);
-
-	return e ? e->fix : "";
+	return gm_rc_fix(&sar_codes, rv);
 }
 
 int gm_sar_is_gone(skf_rv rv)
@@ -131,15 +117,30 @@ gm_exit gm_sar_exit(skf_rv rv)
 	}
 }
 
+/* What a SAR code means for a caller that branches on reasons: the
+ * API-independent reasons the PKCS#11 side gives for the same event
+ * (a wrong PIN, a locked PIN, the Ekey pulled out), else "an SKF code". */
+gm_reason gm_sar_reason(skf_rv rv)
+{
+	switch (rv) {
+	case SAR_PIN_INCORRECT:
+		return GM_REASON_PIN_INCORRECT;
+	case SAR_PIN_LOCKED:
+		return GM_REASON_PIN_LOCKED;
+	case SAR_DEVICE_REMOVED:
+		return GM_REASON_TOKEN_REMOVED;
+	default:
+		return GM_REASON_SKF;
+	}
+}
+
 int gm_sar_fail(gm_error *err, skf_rv rv, const char *operation)
 {
 	gm_rc_words w = { gm_sar_name(rv), gm_sar_meaning(rv), gm_sar_fix(rv) };
 
-	/* another API's code: named by its outside code, as PKCS#11's */
+	/* the SAR_ name is the outside code, the value the detail */
 	return gm_rc_fail(err, gm_sar_exit(rv), rv, &w, operation,
-			  rv == SAR_PIN_INCORRECT ? GM_REASON_PIN_INCORRECT :
-			  rv == SAR_DEVICE_REMOVED ? GM_REASON_TOKEN_REMOVED :
-			  GM_REASON_PKCS11);
+			  gm_sar_reason(rv));
 }
 
 void gm_skf_log_rv(const char *call, skf_rv rv)
