@@ -98,7 +98,8 @@ def test_skf_one_call_per_list_and_certificate(many):
     assert c["SKF_EnumDev"] == 1 and c["SKF_ConnectDev"] == 1, c
     assert c["SKF_GetDevInfo"] == 1 and c["SKF_EnumApplication"] == 1, c
     assert c["SKF_EnumContainer"] == 1, c
-    assert c["SKF_ExportCertificate"] == PAIRS, c
+    # each container's signing and (absent) encryption certificate
+    assert c["SKF_ExportCertificate"] == 2 * PAIRS, c
 
 
 def test_skf_container_list_past_its_guessed_buffer(tmp_path):
@@ -150,5 +151,6 @@ def test_certificate_larger_than_the_guessed_buffers(tmp_path):
     assert c["C_GetAttributeValue"] == 3 + 2, c
     out, c = listing(token, tmp_path, "--api", "skf")
     assert [x["sha256"] for x in out["certificates"]] == [sha]
-    # the guessed buffer, then the size, then the certificate
-    assert c["SKF_ExportCertificate"] == 3, c
+    # the guessed buffer, then the size, then the certificate; then the
+    # container's (absent) encryption certificate
+    assert c["SKF_ExportCertificate"] == 3 + 1, c
