@@ -27,7 +27,10 @@ def counts(trace):
 
 def listing(token, root, *args, after=(), env_extra=None):
     """list-certs --json through the soft token (args before the command,
-    after behind it); (JSON, calls by function)."""
+    after behind it); (JSON, calls by function). PKCS#11 unless args name
+    an API: auto takes SKF for the soft ePass3000GM, which offers both."""
+    if "--api" not in args:
+        args = ("--api", "pkcs11") + args
     cfg = root / "empty.ini"
     cfg.write_text("")
     trace = root / "trace"
