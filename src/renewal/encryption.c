@@ -323,6 +323,22 @@ static int undo_new(gm_run *r, const gm_snapshot_key *k)
 	return -1;
 }
 
+/* The snapshot shows the encryption pair pub in the container of
+ * signing pair k. */
+static int has_enc_key(const gm_token_snapshot *v, const gm_snapshot_key *k,
+		       EVP_PKEY *pub)
+{
+	size_t i;
+
+	for (i = 0; i < v->n_keys; i++)
+		if (v->keys[i].role == GM_ROLE_ENCRYPTION && v->keys[i].pubkey &&
+		    v->keys[i].container && k->container &&
+		    !strcmp(v->keys[i].container, k->container) &&
+		    gm_pubkey_equal(v->keys[i].pubkey, pub) == 1)
+			return 1;
+	return 0;
+}
+
 /* The imported pair, added to the run's snapshot (the token's
  * encryption pair of the container of signing pair p). */
 static void add_enc_key(gm_token_snapshot *v, int p, EVP_PKEY *pub)
@@ -401,6 +417,10 @@ int gm_step_enc_key(gm_run *r, gm_error *err)
 		pub = NULL;
 		if (import_envelope(r, v, p, &pub, err))
 			return -1;
+	} else if (!has_enc_key(v, &v->keys[p], pub)) {
+		/* imported by an interrupted run: the snapshot, read without
+		 * an encryption certificate there, does not show it */
+		add_enc_key(v, p, pub);
 	}
 	ret = record_enc_key(r, pub);
 	EVP_PKEY_free(pub);
