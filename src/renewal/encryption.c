@@ -291,23 +291,6 @@ static int same_point(EVP_PKEY *k, const unsigned char *p)
 	return same;
 }
 
-/* The pending signing pair, which the encryption pair joins. */
-static int pending_pair(gm_run *r, gm_token_snapshot **v, int *p,
-			gm_error *err)
-{
-	*v = gm_run_view(r, err);
-	if (!*v)
-		return -1;
-	*p = gm_run_find_pending(r, *v);
-	if (*p >= 0)
-		return 0;
-	return gm_fail(err, GM_EXIT_FAILED,
-		       "run 'gmrenew renew-with-code CODE' again; the old "
-		       "certificates stay usable",
-		       "the new key pair of renewal %s is not on the token",
-		       r->order.code);
-}
-
 /* A refused envelope leaves nothing of the renewal: the new container
  * (the pending pair and its unconfirmed signing certificate) goes, the
  * old one stays as it was. */
@@ -407,7 +390,7 @@ int gm_step_enc_key(gm_run *r, gm_error *err)
 
 	if (!e)
 		return 0;
-	if (pending_pair(r, &v, &p, err) ||
+	if (gm_run_pending_pair(r, &v, &p, err) ||
 	    gm_token_read_encryption(r->ctx->session, &v->keys[p], &der, &len,
 				     &pub, err))
 		return -1;
@@ -482,7 +465,7 @@ int gm_step_enc_cert(gm_run *r, gm_error *err)
 			       "output of -vv; the old certificates stay usable",
 			       "the encryption certificate of renewal %s comes "
 			       "before its key was imported", r->order.code);
-	if (pending_pair(r, &v, &p, err))
+	if (gm_run_pending_pair(r, &v, &p, err))
 		return -1;
 	c = find_enc_cert(v, &v->keys[p], e->cert_sha256);
 	if (c >= 0) {

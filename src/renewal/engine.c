@@ -377,6 +377,26 @@ int gm_run_find_pending(gm_run *r, const gm_token_snapshot *v)
 	return find_pending(r, v);
 }
 
+int gm_run_pending_pair(gm_run *r, gm_token_snapshot **v, int *p,
+			gm_error *err)
+{
+	const char *fix = gm_run_is_double(r) ?
+		N_("run 'gmrenew renew-with-code CODE' again; the old "
+		   "certificates stay usable") :
+		N_("run 'gmrenew renew-with-code CODE' again; the old "
+		   "certificate stays usable");
+
+	*v = gm_run_view(r, err);
+	if (!*v)
+		return -1;
+	*p = find_pending(r, *v);
+	if (*p >= 0)
+		return 0;
+	return gm_fail(err, GM_EXIT_FAILED, fix,
+		       "the new key pair of renewal %s is not on the token",
+		       r->order.code);
+}
+
 static int submit_csr(gm_run *r, const gm_snapshot_key *newkey,
 		      const gm_snapshot_key *oldkey, gm_error *err)
 {
@@ -645,17 +665,9 @@ static int issued_pair(gm_run *r, const gm_cert_facts **cert, gm_token_snapshot 
 		       int *p, gm_error *err)
 {
 	*cert = issued_cert(r, err);
-	*v = *cert ? gm_run_view(r, err) : NULL;
-	if (!*v)
+	if (!*cert)
 		return -1;
-	*p = find_pending(r, *v);
-	if (*p >= 0)
-		return 0;
-	return gm_fail(err, GM_EXIT_FAILED,
-		       "run 'gmrenew renew-with-code CODE' again; the old "
-		       "certificate stays usable",
-		       "the new key pair of renewal %s is not on the token",
-		       r->order.code);
+	return gm_run_pending_pair(r, v, p, err);
 }
 
 /* verify (issued): the certificate must be for the pending key; a lost

@@ -86,6 +86,11 @@ void gm_run_journal_old(gm_run *r, const gm_snapshot_cert *obj,
 
 /* The index in v of this renewal's pending signing pair, or -1. */
 int gm_run_find_pending(gm_run *r, const gm_token_snapshot *v);
+/* The run's view of the token (v) and the index in it of the pending
+ * signing pair (p); -1 with err when the view cannot be read or the pair
+ * is not there. */
+int gm_run_pending_pair(gm_run *r, gm_token_snapshot **v, int *p,
+			gm_error *err);
 
 /* ---- Double certificates (encryption.c) ---- */
 

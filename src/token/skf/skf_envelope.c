@@ -54,26 +54,6 @@ void gm_skf_envelope_blob(const gm_skf_abi *abi, const gm_enveloped_key *env,
 	*len = clen + w + 16;
 }
 
-static skf_rv open_con(gm_skf_dev *d, const char *name, skf_handle *h,
-		       gm_error *err)
-{
-	skf_rv rv;
-
-	if (gm_skf_app_open(d, err))
-		return SAR_FAIL;
-	rv = gm_skf_rv(&d->lib->abi, d->lib->f.OpenContainer(d->app, name, h));
-	gm_skf_log("SKF_OpenContainer", rv);
-	if (rv != SAR_OK)
-		gm_sar_fail(err, rv, "opening a container");
-	return rv;
-}
-
-static void close_con(gm_skf_dev *d, skf_handle h)
-{
-	gm_skf_log("SKF_CloseContainer",
-		   gm_skf_rv(&d->lib->abi, d->lib->f.CloseContainer(h)));
-}
-
 /* The codes of an envelope the token could not open or take: the data
  * the service sent, not the token. */
 static int bad_envelope(skf_rv rv)
@@ -116,17 +96,17 @@ int gm_skf_import_envelope(gm_skf_dev *d, const char *container,
 			       "SKF_ImportECCKeyPair: it cannot take the "
 			       "encryption key pair of a double certificate");
 	gm_skf_envelope_blob(&d->lib->abi, env, blob, &len);
-	if (open_con(d, container, &h, err) != SAR_OK)
+	if (gm_skf_con_open(d, container, &h, err) != SAR_OK)
 		return -1;
 	rv = gm_skf_rv(&d->lib->abi, d->lib->f.ImportECCKeyPair(h, blob));
 	gm_skf_log("SKF_ImportECCKeyPair", rv);
 	OPENSSL_cleanse(blob, sizeof(blob));
 	if (rv != SAR_OK) {
-		close_con(d, h);
+		gm_skf_con_close(d, h);
 		return import_refused(err, rv);
 	}
 	ret = gm_skf_export_pub(d, h, 0, pub, err);
-	close_con(d, h);
+	gm_skf_con_close(d, h);
 	if (ret == 1)
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
 			       "the Ekey took the enveloped key but shows no "
@@ -142,12 +122,12 @@ int gm_skf_import_enc_cert(gm_skf_dev *d, const char *container,
 	skf_handle h = NULL;
 	skf_rv rv;
 
-	if (open_con(d, container, &h, err) != SAR_OK)
+	if (gm_skf_con_open(d, container, &h, err) != SAR_OK)
 		return -1;
 	rv = gm_skf_rv(&d->lib->abi,
 		       d->lib->f.ImportCertificate(h, 0, der, der_len));
 	gm_skf_log("SKF_ImportCertificate", rv);
-	close_con(d, h);
+	gm_skf_con_close(d, h);
 	if (rv != SAR_OK)
 		return gm_sar_fail(err, rv,
 				   "importing the encryption certificate");
@@ -164,12 +144,12 @@ int gm_skf_read_encryption(gm_skf_dev *d, const char *container,
 	*der = NULL;
 	*der_len = 0;
 	*pub = NULL;
-	if (open_con(d, container, &h, err) != SAR_OK)
+	if (gm_skf_con_open(d, container, &h, err) != SAR_OK)
 		return -1;
 	ret = gm_skf_export_cert(d, h, 0, der, der_len, err);
 	if (ret >= 0 && gm_skf_export_pub(d, h, 0, pub, err) < 0)
 		ret = -1;
-	close_con(d, h);
+	gm_skf_con_close(d, h);
 	if (ret < 0) {
 		free(*der);
 		*der = NULL;

@@ -126,6 +126,11 @@ void gm_skf_dev_close(gm_skf_dev *d);
 /* Opens the profile's application, else the only one (several: the first,
  * named in the log). */
 int gm_skf_app_open(gm_skf_dev *d, gm_error *err);
+/* The named container of the open application (opened first if needed);
+ * SAR_OK, else the code with err set. Closed by gm_skf_con_close. */
+skf_rv gm_skf_con_open(gm_skf_dev *d, const char *name, skf_handle *h,
+		       gm_error *err);
+void gm_skf_con_close(gm_skf_dev *d, skf_handle h);
 
 typedef struct gm_skf_pin {
 	uint64_t max_tries, remaining;

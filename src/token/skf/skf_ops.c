@@ -9,8 +9,8 @@
 
 #include "skf_internal.h"
 
-static skf_rv open_named(gm_skf_dev *d, const char *name, skf_handle *h,
-			 gm_error *err)
+skf_rv gm_skf_con_open(gm_skf_dev *d, const char *name, skf_handle *h,
+			gm_error *err)
 {
 	skf_rv rv;
 
@@ -23,7 +23,7 @@ static skf_rv open_named(gm_skf_dev *d, const char *name, skf_handle *h,
 	return rv;
 }
 
-static void close_named(gm_skf_dev *d, skf_handle h)
+void gm_skf_con_close(gm_skf_dev *d, skf_handle h)
 {
 	gm_skf_log("SKF_CloseContainer",
 		   gm_skf_rv(&d->lib->abi, d->lib->f.CloseContainer(h)));
@@ -47,7 +47,7 @@ int gm_skf_create_keypair(gm_skf_dev *d, const char *name, EVP_PKEY **pub,
 	rv = gm_skf_rv(abi, d->lib->f.CreateContainer(d->app, name, &h));
 	gm_skf_log("SKF_CreateContainer", rv);
 	if (rv == SAR_CONTAINER_ALREADY_EXIST || rv == SAR_FILE_ALREADY_EXIST)
-		rv = open_named(d, name, &h, err);
+		rv = gm_skf_con_open(d, name, &h, err);
 	else if (rv != SAR_OK)
 		gm_sar_fail(err, rv, "creating a container");
 	if (rv != SAR_OK)
@@ -55,7 +55,7 @@ int gm_skf_create_keypair(gm_skf_dev *d, const char *name, EVP_PKEY **pub,
 	memset(blob, 0, sizeof(blob));
 	rv = gm_skf_rv(abi, d->lib->f.GenECCKeyPair(h, abi->sm2_sign_alg, blob));
 	gm_skf_log("SKF_GenECCKeyPair", rv);
-	close_named(d, h);
+	gm_skf_con_close(d, h);
 	if (rv != SAR_OK)
 		return gm_sar_fail(err, rv, "generating an SM2 key pair");
 	*pub = gm_skf_pubblob_key(blob, sizeof(blob), err);
@@ -72,13 +72,13 @@ int gm_skf_sign(gm_skf_dev *d, const char *container,
 	int ret;
 
 	*der = NULL;
-	if (open_named(d, container, &h, err) != SAR_OK)
+	if (gm_skf_con_open(d, container, &h, err) != SAR_OK)
 		return -1;
 	memset(sig, 0, sizeof(sig));
 	rv = gm_skf_rv(&d->lib->abi,
 		       d->lib->f.ECCSignData(h, digest, GM_DIGEST_LEN, sig));
 	gm_skf_log("SKF_ECCSignData", rv);
-	close_named(d, h);
+	gm_skf_con_close(d, h);
 	if (rv != SAR_OK)
 		return gm_sar_fail(err, rv, "signing on the Ekey");
 	ret = gm_sig_to_der(GM_SIGFMT_SKF_BLOB, sig, sizeof(sig), der, der_len,
@@ -93,12 +93,12 @@ int gm_skf_import_cert(gm_skf_dev *d, const char *container,
 	skf_handle h = NULL;
 	skf_rv rv;
 
-	if (open_named(d, container, &h, err) != SAR_OK)
+	if (gm_skf_con_open(d, container, &h, err) != SAR_OK)
 		return -1;
 	rv = gm_skf_rv(&d->lib->abi,
 		       d->lib->f.ImportCertificate(h, 1, der, der_len));
 	gm_skf_log("SKF_ImportCertificate", rv);
-	close_named(d, h);
+	gm_skf_con_close(d, h);
 	if (rv != SAR_OK)
 		return gm_sar_fail(err, rv, "importing the certificate");
 	return 0;
