@@ -74,6 +74,10 @@ int gm_profile_get(const char *name, const gm_config *cfg, gm_profile *out,
 		   gm_error *err);
 /* The names of the built-in profiles, NULL-terminated. */
 const char *const *gm_profile_builtin_names(void);
+/* The built-in profile that profile name rests on: the name itself when it
+ * is built in, else the end of its chain of [profile.NAME] 'base' keys in
+ * cfg; NULL for an unknown name or a chain that does not end. */
+const char *gm_profile_builtin_base(const char *name, const gm_config *cfg);
 
 /* ---- Modules ---- */
 
@@ -131,7 +135,9 @@ typedef struct gm_api_choice {
 /* Looks at what the library at path exports and picks the interface:
  * want, if it offers it (else GM_EXIT_ENV naming what is missing); for
  * auto the one it offers, or, offering both, SKF for the epass3000gm
- * profile and PKCS#11 for any other. With both offered and no profile
+ * profile and PKCS#11 for any other (profile is taken as it is here;
+ * gm_module_open_chosen also takes SKF for a configured profile based on
+ * epass3000gm, gm_profile_builtin_base). With both offered and no profile
  * named (profile NULL) it sets detect and, for now, PKCS#11:
  * gm_module_open_chosen decides by detection. Neither: GM_EXIT_ENV. */
 int gm_token_api_choose(const char *path, gm_token_api want,
@@ -141,8 +147,9 @@ int gm_token_api_choose(const char *path, gm_token_api want,
  * the library through it. When the library offers both, auto is asked
  * and no profile is named, the library is opened as PKCS#11 and its
  * profile detected as gm_profile_detect does (the module's identity,
- * else the tokens' identity, mechanisms, USB ids): epass3000gm takes
- * SKF (the PKCS#11 side is finalised again: C_Initialize, C_GetInfo,
+ * else the tokens' identity, mechanisms, USB ids): epass3000gm, or a
+ * configured profile based on it, takes SKF, named or detected (the
+ * PKCS#11 side is finalised again: C_Initialize, C_GetInfo,
  * C_Finalize), anything else keeps the PKCS#11 module opened, with the
  * detected profile kept for the token's detection. out->used stays AUTO
  * when no choice was made. */

@@ -444,6 +444,22 @@ static int profile_make(const char *name, const gm_config *cfg, int depth,
 	return 0;
 }
 
+const char *gm_profile_builtin_base(const char *name, const gm_config *cfg)
+{
+	int depth;
+
+	/* as profile_make: a built-in name is that profile (a 'base' key in
+	 * its section is not followed), and as many 'base' steps */
+	for (depth = 0; name && depth <= 9; depth++) {
+		const gm_profile *b = builtin_find(name);
+
+		if (b)
+			return b->name;
+		name = config_base(cfg, name);
+	}
+	return NULL;
+}
+
 int gm_profile_get(const char *name, const gm_config *cfg, gm_profile *out,
 		   gm_error *err)
 {

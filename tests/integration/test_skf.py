@@ -238,6 +238,25 @@ def test_auto_takes_skf_for_a_detected_epass3000gm(world):
     assert "using SKF: the library offers both" in text, text
 
 
+def test_auto_takes_skf_for_a_profile_based_on_epass3000gm(world):
+    """A configured profile based on epass3000gm is an ePass3000GM: both
+    APIs, auto, that profile named: SKF, decided without a PKCS#11 call;
+    check-env says why."""
+    auto_world(world, "[profile.bank-key]\nbase = epass3000gm\n")
+    world.config.write_text(world.config.read_text().replace(
+        "[token]\n", "[token]\nprofile = bank-key\n", 1))
+    why = ("the library offers both; SKF for profile 'bank-key', which is "
+           "based on epass3000gm")
+    p, calls = traced(world, "-v", "list-certs")
+    assert "skf API (%s)" % why in p.stderr, p.stderr
+    assert "JSB0000" in p.stdout
+    assert not [c for c in calls if c.startswith("C_")], calls
+    text, check = driver_check(world)
+    assert "using SKF: " + why in check["detail"], check
+    assert check["status"] == "pass"
+    assert "using SKF: " + why in " ".join(text.split()), text   # wrapped
+
+
 def test_auto_detects_the_token_when_the_library_does_not_tell(world):
     """The library's name another vendor's, the token FEITIAN's model
     (C_GetTokenInfo): SKF still."""

@@ -419,6 +419,50 @@ static void api_detected(void **state)
 				     calls, sizeof(calls)), 0);
 	assert_int_equal(c.used, GM_API_PKCS11);
 	assert_non_null(strstr(c.why, "other than epass3000gm"));
+	/* a configured profile based on epass3000gm, directly or through
+	 * another one, is an ePass3000GM too: SKF, without a call */
+	assert_int_equal(open_chosen(GMSOFT_MODULE, GM_API_AUTO,
+				     "[token]\nprofile = bank-key\n"
+				     "[profile.bank-key]\n"
+				     "base = epass3000gm\n"
+				     "pin_max_tries = 10\n", &c,
+				     calls, sizeof(calls)), 0);
+	assert_int_equal(c.used, GM_API_SKF);
+	assert_string_equal(c.why, "the library offers both; SKF for "
+			    "profile 'bank-key', which is based on "
+			    "epass3000gm");
+	assert_string_equal(calls, "");
+	assert_int_equal(open_chosen(GMSOFT_MODULE, GM_API_AUTO,
+				     "[token]\nprofile = branch\n"
+				     "[profile.branch]\nbase = bank-key\n"
+				     "[profile.bank-key]\n"
+				     "base = epass3000gm\n", &c,
+				     calls, sizeof(calls)), 0);
+	assert_int_equal(c.used, GM_API_SKF);
+	assert_non_null(strstr(c.why, "profile 'branch', which is based on "
+			       "epass3000gm"));
+	/* ... but not one based on pkcs11-ec */
+	assert_int_equal(open_chosen(GMSOFT_MODULE, GM_API_AUTO,
+				     "[token]\nprofile = other-ec\n"
+				     "[profile.other-ec]\n"
+				     "base = pkcs11-ec\n", &c,
+				     calls, sizeof(calls)), 0);
+	assert_int_equal(c.used, GM_API_PKCS11);
+	assert_non_null(strstr(c.why, "other than epass3000gm"));
+	/* detected: a configured profile based on epass3000gm that the
+	 * library's manufacturer fits takes SKF as well */
+	assert_int_equal(open_chosen(GMSOFT_MODULE, GM_API_AUTO,
+				     "[profile.bank-key]\n"
+				     "base = epass3000gm\n"
+				     "module_manufacturer = Feitian "
+				     "Technologies Co., Ltd.\n", &c,
+				     calls, sizeof(calls)), 0);
+	assert_int_equal(c.used, GM_API_SKF);
+	assert_string_equal(c.why, "the library offers both; SKF for "
+			    "profile 'bank-key', which is based on "
+			    "epass3000gm, detected from the library's "
+			    "manufacturer 'Feitian Technologies Co., Ltd.'");
+	assert_string_equal(calls, "C_Initialize C_GetInfo C_Finalize");
 	/* asked for: wins over what is detected */
 	assert_int_equal(open_chosen(GMSOFT_MODULE, GM_API_PKCS11, NULL, &c,
 				     calls, sizeof(calls)), 0);

@@ -61,9 +61,28 @@ static int refuse(const char *path, const gm_api_choice *c, gm_token_api want,
 		       "the token library '%s' exports no SKF function", path);
 }
 
-int gm_token_api_choose(const char *path, gm_token_api want,
-			const char *profile, gm_api_choice *out,
-			gm_error *err)
+/* Both offered, a profile named: SKF when it is epass3000gm or rests on
+ * it through 'base' keys (cfg), else PKCS#11. */
+static void choose_by_profile(gm_api_choice *c, const char *profile,
+			      const gm_config *cfg)
+{
+	const char *base = gm_profile_builtin_base(profile, cfg);
+
+	if (!strcmp(profile, "epass3000gm"))
+		set_why(c, GM_API_SKF, N_("the library offers both; SKF for "
+			"the epass3000gm profile"));
+	else if (base && !strcmp(base, "epass3000gm")) {
+		c->used = GM_API_SKF;
+		snprintf(c->why, sizeof(c->why), gm_text(N_("the library offers "
+			 "both; SKF for profile '%s', which is based on "
+			 "epass3000gm")), profile);
+	} else
+		set_why(c, GM_API_PKCS11, N_("the library offers both; "
+			"PKCS#11 for a profile other than epass3000gm"));
+}
+
+static int choose(const char *path, gm_token_api want, const char *profile,
+		  const gm_config *cfg, gm_api_choice *out, gm_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	if (gm_skf_exports(path, &out->pkcs11, &out->skf, out->skf_missing,
@@ -88,13 +107,7 @@ int gm_token_api_choose(const char *path, gm_token_api want,
 		set_why(out, GM_API_PKCS11, N_("the library offers both; the "
 			"token's detected profile decides"));
 	} else if (out->pkcs11 && out->skf == 1) {
-		if (!strcmp(profile, "epass3000gm"))
-			set_why(out, GM_API_SKF, N_("the library offers both; "
-				"SKF for the epass3000gm profile"));
-		else
-			set_why(out, GM_API_PKCS11, N_("the library offers "
-				"both; PKCS#11 for a profile other than "
-				"epass3000gm"));
+		choose_by_profile(out, profile, cfg);
 	} else if (out->skf == 1) {
 		set_why(out, GM_API_SKF, N_("the library offers only SKF"));
 	} else if (out->pkcs11) {
@@ -115,6 +128,13 @@ int gm_token_api_choose(const char *path, gm_token_api want,
 	return 0;
 }
 
+int gm_token_api_choose(const char *path, gm_token_api want,
+			const char *profile, gm_api_choice *out,
+			gm_error *err)
+{
+	return choose(path, want, profile, NULL, out, err);
+}
+
 int gm_module_open_api(const char *path, gm_token_api api, gm_module **out,
 		       gm_error *err)
 {
@@ -123,12 +143,14 @@ int gm_module_open_api(const char *path, gm_token_api api, gm_module **out,
 }
 
 /* Both offered, no profile named: the library opened as PKCS#11 tells
- * which profile fits; SKF for epass3000gm (the PKCS#11 side closed
- * again), else the PKCS#11 module as it is. */
+ * which profile fits; SKF for epass3000gm or a configured profile based
+ * on it (the PKCS#11 side closed again), else the PKCS#11 module as it
+ * is. */
 static int open_detected(const char *path, const gm_config *cfg,
 			 gm_api_choice *c, gm_module **module, gm_error *err)
 {
 	char how[200];
+	const char *base;
 	gm_profile p;
 	gm_module *m = NULL;
 
@@ -138,7 +160,8 @@ static int open_detected(const char *path, const gm_config *cfg,
 		gm_module_close(m);
 		return -1;
 	}
-	if (strcmp(p.name, "epass3000gm")) {
+	base = gm_profile_builtin_base(p.name, cfg);
+	if (!base || strcmp(base, "epass3000gm")) {
 		snprintf(c->why, sizeof(c->why), gm_text(N_("the library "
 			 "offers both; PKCS#11 for profile '%s' (detected "
 			 "from %s)")), p.name, how);
@@ -147,9 +170,14 @@ static int open_detected(const char *path, const gm_config *cfg,
 	}
 	gm_module_close(m);
 	c->used = GM_API_SKF;
-	snprintf(c->why, sizeof(c->why), gm_text(N_("the library offers "
-		 "both; SKF for the epass3000gm profile, detected from %s")),
-		 how);
+	if (!strcmp(p.name, "epass3000gm"))
+		snprintf(c->why, sizeof(c->why), gm_text(N_("the library "
+			 "offers both; SKF for the epass3000gm profile, "
+			 "detected from %s")), how);
+	else
+		snprintf(c->why, sizeof(c->why), gm_text(N_("the library "
+			 "offers both; SKF for profile '%s', which is based "
+			 "on epass3000gm, detected from %s")), p.name, how);
 	return gm_module_open_api(path, GM_API_SKF, module, err);
 }
 
@@ -160,8 +188,7 @@ int gm_module_open_chosen(const char *path, gm_token_api want,
 	int r;
 
 	*module = NULL;
-	if (gm_token_api_choose(path, want, cfg ? cfg->profile : NULL, out,
-				err) < 0) {
+	if (choose(path, want, cfg ? cfg->profile : NULL, cfg, out, err) < 0) {
 		out->used = GM_API_AUTO;
 		return -1;
 	}
