@@ -3,7 +3,19 @@
 # it, proves that no system TLS library is loaded, and runs the whole test
 # suite on that build, TLCP tests included.
 #
-# Usage: scripts/test-tongsuo.sh [ctest arguments...]
+# Usage: scripts/test-tongsuo.sh [--short] [ctest arguments...]
+#
+# Without --short: every test of the main suite but packaging_deb and the
+# double-certificate interruption matrix (see below), by hand. --short is
+# what CI runs (scripts/test.sh): the build and every check of it below,
+# then only what depends on the crypto and TLS libraries: the unit tests
+# (crypto, certificate facts, CSR, service client parsing, SKF), the soft
+# token's own tests, the TLCP tests, the C service client over real TLS
+# (test_service_client.py), verify's chains (test_verify.py), and end to
+# end on Tongsuo: a renewal on the soft Ekey through PKCS#11 and through
+# SKF, a P-256 renewal on SoftHSM2, a double-certificate renewal, and
+# `gmrenew --version` against Tongsuo's own command (the tests named in
+# short_e2e below). docs/testing.md lists what runs where.
 #
 # The sources are the vendored tarballs in ../shared/vendor (the folder beside
 # the repository; GMRENEW_VENDOR_DIR overrides), checked against SHA256SUMS.
@@ -22,6 +34,18 @@ recipe=1
 
 say() { printf 'test-tongsuo: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
+
+short=0
+if [ "${1:-}" = --short ]; then
+  short=1
+  shift
+fi
+# --short: whole ctest tests, and tests that run only the pytest tests
+# short_e2e names (each of those files must have at least one, or pytest
+# fails with "no tests ran")
+short_tests='^(unit_.*|softtoken_.*|tlcp_service|integration_test_service_client|integration_test_verify)$'
+short_e2e_tests='^integration_test_(renew|skf|double_cert|cli_errors)$'
+short_e2e='test_full_renewal_on_the_soft_ekey or test_full_renewal_on_softhsm_p256 or test_renew_through_skf_seen_through_pkcs11 or test_double_renewal_through_skf or test_version'
 
 scripts/install-deps.sh test
 build=${GMRENEW_TONGSUO_BUILD_DIR:-build-tongsuo}
@@ -161,21 +185,30 @@ check_ldd "$installed"
 say "installed gmrenew: RUNPATH $prefix/lib, no system TLS library"
 
 cd "$build/gmrenew"
-rm -f interruption-matrix.txt
+rm -f interruption-matrix*.txt
 status=0
+export GMRENEW_TONGSUO_BIN=$prefix/bin/tongsuo GMRENEW_TONGSUO_PREFIX=$prefix
+if [ $short = 1 ]; then
+  say "short run (--short): the unit, soft token, TLCP, service client and verify tests, and end to end: $short_e2e"
+  say "scripts/test-tongsuo.sh without --short runs the whole suite on Tongsuo"
+  ctest --output-on-failure --no-tests=error -j2 --timeout 900 \
+    -R "$short_tests" "$@" || status=$?
+  PYTEST_ADDOPTS="-k '$short_e2e'" \
+    ctest --output-on-failure --no-tests=error -j2 --timeout 900 \
+    -R "$short_e2e_tests" "$@" || status=$?
+  exit $status
+fi
 # Every test but the Debian package: a .deb is built from the build on
 # Debian's own libraries (the main suite tests it); this build carries a
 # RUNPATH to a private prefix, which Debian's policy (lintian's
 # custom-library-search-path) rightly refuses in a package.
-# Nor the double-certificate interruption matrix (240 renewals, a quarter
-# of the suite's time): its steps are the SKF matrix's, which runs here,
-# and the double-certificate flow runs here end to end (test_double_cert);
-# the main suite runs it whole.
+# Nor the double-certificate interruption matrix (201 renewals): its steps
+# are the SKF matrix's, which runs here, and the double-certificate flow
+# runs here end to end (test_double_cert); the main suite runs it whole.
 say "not run on Tongsuo: packaging_deb (the .deb is made from the build on Debian's libraries)"
 say "not run on Tongsuo: integration_test_interruption_double (the main suite runs it; the SKF matrix and test_double_cert run here)"
-GMRENEW_TONGSUO_BIN=$prefix/bin/tongsuo GMRENEW_TONGSUO_PREFIX=$prefix \
-  ctest --output-on-failure -j2 --timeout 900 \
+ctest --output-on-failure --no-tests=error -j2 --timeout 900 \
   -E '^(packaging_deb|integration_test_interruption_double)$' "$@" ||
   status=$?
-[ -f interruption-matrix.txt ] && cat interruption-matrix.txt
+cat interruption-matrix*.txt 2>/dev/null || true
 exit $status

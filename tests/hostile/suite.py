@@ -1,6 +1,7 @@
 """The machinery of the hostile-service suite.
 
-One reference service (tools/refservice) and one hostile front (front.py)
+One reference service (tools/refservice, its command line run in this
+process: gmtest.InProcessService) and one hostile front (front.py)
 serve every case. Each case starts from a clean soft Ekey (a copy of a
 template holding the key pair, with a fresh certificate enrolled for it),
 runs gmrenew against the front, and checks, with pkcs11-tool and openssl:
@@ -31,7 +32,7 @@ PENDING_PREFIX = "gmrenew-pending-"
 class Suite:
     def __init__(self, root):
         self.root = pathlib.Path(root)
-        self.service = gmtest.Service(self.root).start()
+        self.service = gmtest.InProcessService(self.root).start()
         ca = self.service.dir
         self.front = Front(self.service.port, ca / "tls-ca.pem",
                            ca / "tls-server.pem", ca / "tls-server.key")
@@ -98,7 +99,7 @@ class Case:
         svc = suite.service
         old = svc.enroll(suite.pub, self.root / "old-01.pem", days_left=30)
         self.token.import_cert(0, "01", "JSB0000", old)
-        self.old_sha = gmtest.sha256_of_cert(old)
+        self.old_sha = gmtest.sha256_of_pem(old)
         self.old_pem = old
         self.identities = {"01": ("JSB0000", self.old_sha)}
         if identities == 2:
@@ -108,7 +109,7 @@ class Case:
                                days_left=1000, subject=SECOND_SUBJECT,
                                gateway="JSB0001")
             self.token.import_cert(0, "02", "JSB0001", cert2)
-            self.identities["02"] = ("JSB0001", gmtest.sha256_of_cert(cert2))
+            self.identities["02"] = ("JSB0001", gmtest.sha256_of_pem(cert2))
         self.pin_file = self.root / "pin"
         self.pin_file.write_text(PIN + "\n")
         self.pin_file.chmod(0o600)
@@ -177,7 +178,7 @@ def assert_old_pairs_intact(case, what, installed_ok=False):
             assert len(mine) == 1, "%s: identity %s: expected one %s " \
                 "labelled %r, found %s" % (what, key_id, kind, label, objs)
             rest.remove(mine[0])
-        got = gmtest.sha256_of_cert(case.check.cert_pem(key_id))
+        got = case.check.cert_sha256(key_id)
         assert got == sha, "%s: the certificate of %s was replaced" % (
             what, label)
         assert case.check.usable(key_id), \
@@ -190,7 +191,7 @@ def assert_old_pairs_intact(case, what, installed_ok=False):
         if kind == "Certificate":
             assert installed_ok, "%s: a certificate was installed: %s" % (
                 what, objs)
-            sha = gmtest.sha256_of_cert(case.check.cert_pem(key_id))
+            sha = case.check.cert_sha256(key_id)
             assert sha in honest, "%s: an installed certificate is not the " \
                 "one the honest service issued" % what
     kinds = [k for k, _, _ in rest]
@@ -222,7 +223,7 @@ def honest_renewal(case, what):
             "%s: the objects of %s have different IDs: %s" % (what, label, objs)
     for key_id, (label, sha) in case.identities.items():
         (cid,) = [i for k, i, l in objs if k == "Certificate" and l == label]
-        now = gmtest.sha256_of_cert(case.check.cert_pem(cid))
+        now = case.check.cert_sha256(cid)
         assert (now != sha) == (key_id == "01"), \
             "%s: identity %s renewed=%s" % (what, label, now != sha)
         assert case.check.usable(cid), "%s: %s is not usable" % (what, label)

@@ -83,6 +83,16 @@ for name in names:
             entry[role + "_pub"] = "04" + blob.raw[36:68].hex() + blob.raw[100:132].hex()
     ciphers = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
     cipher = ciphers.get(name, ciphers.get("*"))
+    if len(sys.argv) > 5 and "encryption_cert" in entry:
+        # openssl encrypts to the certificate just read (doublecert.py)
+        sys.path.insert(0, sys.argv[5])
+        import doublecert, os
+        d = os.path.join(sys.argv[4], "enc-%d" % len(out))
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "c.der"), "wb") as f:
+            f.write(bytes.fromhex(entry["encryption_cert"]))
+        entry["plain"], cipher = doublecert.encrypt_to(
+            os.path.join(d, "c.der"), d, "DER")
     if cipher:
         # ECCCIPHERBLOB: X[64] Y[64] HASH[32] CipherLen (8) Cipher
         x, y, c3, c2 = (bytes.fromhex(p) for p in cipher.split(":"))
@@ -98,14 +108,19 @@ print(json.dumps(out))
 '''
 
 
-def skf_probe(token, ciphers=None):
+def skf_probe(token, ciphers=None, encrypt_in=None):
     """{container: {signing_cert, signing_pub, encryption_cert,
     encryption_pub[, decrypted]}} read through the token's SKF functions;
     ciphers: {container or "*": "x:y:C3:C2" hex} to decrypt there with
-    the container's encryption key (SKF_ECCDecrypt)."""
+    the container's encryption key (SKF_ECCDecrypt); encrypt_in: a folder
+    where openssl encrypts 32 random bytes to each encryption certificate
+    read (encrypt_to), for the token to decrypt in the same run (the
+    bytes as "plain")."""
     args = [PY, "-c", SKF_PROBE, token.module, gmtest.PIN]
-    if ciphers:
-        args.append(json.dumps(ciphers))
+    if ciphers or encrypt_in:
+        args.append(json.dumps(ciphers or {}))
+    if encrypt_in:
+        args += [str(encrypt_in), os.path.dirname(os.path.abspath(__file__))]
     p = run(args, env=token.env())
     return json.loads(p.stdout)
 
@@ -136,12 +151,10 @@ def encrypt_to(cert, workdir, inform="PEM"):
     certificate's public key as "x:y:C3:C2" hex."""
     d = pathlib.Path(workdir)
     d.mkdir(parents=True, exist_ok=True)
-    pub, msg, ct = d / "enc-pub.pem", d / "msg.bin", d / "ct.der"
-    openssl("x509", "-inform", inform, "-in", cert, "-noout", "-pubkey",
-            "-out", pub)
+    msg, ct = d / "msg.bin", d / "ct.der"
     msg.write_bytes(os.urandom(32))
-    openssl("pkeyutl", "-encrypt", "-pubin", "-inkey", pub, "-in", msg,
-            "-out", ct)
+    openssl("pkeyutl", "-encrypt", "-certin", "-inkey", cert, "-keyform",
+            inform, "-in", msg, "-out", ct)
     x, y, c3, c2 = der_ints(ct.read_bytes())
     return msg.read_bytes().hex(), ":".join(
         v.hex() for v in (x, y, c3, c2))
@@ -163,20 +176,11 @@ def encryption_key_works(token, enc_cert_pem, workdir):
 
 def working_encryption_pairs(token, workdir):
     """The containers whose encryption key decrypts what openssl encrypted
-    to their encryption certificate: two SKF reads in all."""
-    plains, ciphers = {}, {}
-    for i, (name, e) in enumerate(skf_probe(token).items()):
-        if "encryption_cert" not in e:
-            continue
-        d = pathlib.Path(workdir) / ("enc-%d" % i)
-        d.mkdir(parents=True, exist_ok=True)
-        (d / "c.der").write_bytes(bytes.fromhex(e["encryption_cert"]))
-        plains[name], ciphers[name] = encrypt_to(d / "c.der", d, "DER")
-    if not ciphers:
-        return []
-    probe = skf_probe(token, ciphers)
-    return sorted(n for n in ciphers
-                  if probe.get(n, {}).get("decrypted") == plains[n])
+    to their encryption certificate: one SKF session reads the
+    certificates, has openssl encrypt to each and decrypts."""
+    probe = skf_probe(token, encrypt_in=workdir)
+    return sorted(n for n, e in probe.items()
+                  if "plain" in e and e.get("decrypted") == e["plain"])
 
 
 def der_of(cert_pem):

@@ -7,13 +7,20 @@ with the openssl command, and a configuration file for gmrenew. Paths come
 from ctest's environment (tests/CMakeLists.txt); a missing tool is a
 failure, never a skip.
 """
+import contextlib
+import hashlib
+import importlib.util
+import io
 import json
 import os
 import pathlib
 import re
 import shutil
 import signal
+import sqlite3
+import ssl
 import subprocess
+import threading
 import time
 
 PIN = "Gmr3new-Pin"
@@ -248,16 +255,37 @@ class Pkcs11Check:
         openssl("x509", "-inform", "DER", "-in", der, "-out", pem)
         return pem
 
+    def cert_sha256(self, key_id):
+        """The SHA-256 fingerprint (lower-case hex) of the DER certificate
+        with this CKA_ID, as pkcs11-tool reads it."""
+        d = self.dir / ("cert-" + key_id)
+        d.mkdir(exist_ok=True)
+        der = d / "c.der"
+        self.p11("--read-object", "--type", "cert", "--id", key_id,
+                 "--output-file", der)
+        return hashlib.sha256(der.read_bytes()).hexdigest()
+
     def usable(self, key_id):
         """The certificate with this CKA_ID is valid now and its private key
         signs: verified by openssl with the certificate's public key."""
-        pem = self.cert_pem(key_id)
-        d = pem.parent
-        pub, e, raw, sig = d / "pub.pem", d / "e.bin", d / "sig.raw", d / "sig.der"
-        if openssl("x509", "-in", pem, "-noout", "-checkend", "0",
-                   check=False).returncode:
+        d = self.dir / ("cert-" + key_id)
+        d.mkdir(exist_ok=True)
+        der, pub = d / "c.der", d / "pub.pem"
+        e, raw, sig = d / "e.bin", d / "sig.raw", d / "sig.der"
+        self.p11("--read-object", "--type", "cert", "--id", key_id,
+                 "--output-file", der)
+        # one openssl run: the certificate parses, its public key, and
+        # whether it is valid now (-checkend 0 sets the exit code)
+        x = openssl("x509", "-inform", "DER", "-in", der, "-noout",
+                    "-pubkey", "-checkend", "0", check=False)
+        key = re.search(r"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC "
+                        r"KEY-----\n", x.stdout, re.S)
+        if not key:     # not a certificate: as openssl x509 says
+            raise AssertionError("openssl read no certificate from %s:\n%s"
+                                 % (der, x.stderr))
+        if x.returncode:
             return False
-        openssl("x509", "-in", pem, "-noout", "-pubkey", "-out", pub)
+        pub.write_text(key.group(0))
         e.write_bytes(DIGEST)
         if self.p11("--sign", "-m", "0x80000202", "--id", key_id,
                     "--input-file", e, "--output-file", raw, login=True,
@@ -266,6 +294,12 @@ class Pkcs11Check:
         self.token.tool_run("sig-to-der", "--in", raw, "--out", sig)
         return openssl("pkeyutl", "-verify", "-pubin", "-inkey", pub, "-in",
                        e, "-sigfile", sig, check=False).returncode == 0
+
+
+def sha256_of_pem(pem):
+    """The SHA-256 fingerprint (lower-case hex) of a PEM certificate's DER."""
+    der = ssl.PEM_cert_to_DER_cert(pathlib.Path(pem).read_text())
+    return hashlib.sha256(der).hexdigest()
 
 
 def sha256_of_cert(pem):
@@ -345,6 +379,70 @@ class Service:
     def log_lines(self):
         log = self.dir / "requests.log"
         return log.read_text().splitlines() if log.exists() else []
+
+
+_REFSERVICE = {}
+_REFSERVICE_LOCK = threading.Lock()
+
+
+def refservice_main():
+    """main() of tools/refservice/refservice.py, loaded once into this
+    process."""
+    if "main" not in _REFSERVICE:
+        path = need_env("REFSERVICE")
+        spec = importlib.util.spec_from_file_location("refservice_cli", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _REFSERVICE["main"] = module.main
+    return _REFSERVICE["main"]
+
+
+class InProcessService(Service):
+    """The reference service, its command line (init, enroll, fault,
+    faults, show) running the same code as `refservice.py CMD` but inside
+    the test's process, one command at a time: for the suites that run
+    hundreds of them (the interruption matrices, the hostile suite), where
+    a new interpreter costs more CPU than the command itself. Its orders
+    are read from its registry (registry.db, SQLite) without parsing every
+    certificate as `show` does. The server is the same separate process as
+    Service's."""
+
+    def cli(self, *args, check=True):
+        argv = [str(a) for a in args[:1]] + ["--dir", str(self.dir)] + [
+            str(a) for a in args[1:]]
+        out, code, err = io.StringIO(), 0, ""
+        with _REFSERVICE_LOCK, contextlib.redirect_stdout(out):
+            try:
+                refservice_main()(argv)
+            except SystemExit as e:
+                if isinstance(e.code, str):
+                    code, err = 1, e.code
+                else:
+                    code = e.code or 0
+        p = subprocess.CompletedProcess([PY, self.script] + argv, code,
+                                        out.getvalue(), err)
+        if check and code:
+            raise AssertionError("refservice %s exited %d: %s" % (
+                " ".join(argv), code, err))
+        return p
+
+    def orders(self):
+        db = sqlite3.connect("file:%s?mode=ro" % (self.dir / "registry.db"),
+                             uri=True, timeout=30)
+        with contextlib.closing(db):
+            rows = db.execute("SELECT code, old_sha256, state, cert_sha256 "
+                              "FROM orders ORDER BY created").fetchall()
+        return [{"update_code": c, "old_sha256": o, "state": s,
+                 "cert_sha256": x} for c, o, s, x in rows]
+
+    def fault_entries(self, kind):
+        """The fault entries of kind not yet taken by a request (D/faults.json,
+        tools/refservice/README.md)."""
+        try:
+            data = json.loads((self.dir / "faults.json").read_text())
+        except (OSError, ValueError):
+            return []
+        return data.get("faults", {}).get(kind) or []
 
 
 class World:

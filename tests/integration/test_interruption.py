@@ -55,7 +55,7 @@ class Case:
             self.token.gen_key(0, "01", "JSB0000", pub)
             service.enroll(pub, cert, days_left=30)
             self.token.import_cert(0, "01", "JSB0000", cert)
-        self.old_sha = gmtest.sha256_of_cert(cert)
+        self.old_sha = gmtest.sha256_of_pem(cert)
         self.check = gmtest.Pkcs11Check(self.token, self.root / "check")
         self.pin_file = self.root / "pin"
         self.pin_file.write_text(PIN + "\n")
@@ -223,22 +223,29 @@ def p11_case(tmp_path, service, index, func, nth, mode, api=None,
     return what
 
 
-def wait_for_log(service, count, timeout=20):
+def wait_for_log(service, count, timeout=60):
     deadline = time.time() + timeout
     while len(service.log_lines()) < count:
         assert time.time() < deadline, "the service did not log request %d" % count
-        time.sleep(0.05)
+        time.sleep(0.02)
 
 
-def kill_in_flight(case, service, position):
-    """Kills the renewal while its request number `position` (from 0) is
-    held by the service's delay fault, then lets the service finish it."""
+def kill_in_flight(case, service, kind, position):
+    """Kills the renewal while its request number `position` (from 0), of
+    kind, is held by the service's delay fault (count 1: the service takes
+    the entry when the request arrives, then waits), then lets the service
+    finish it."""
     before = len(service.log_lines())
     proc = case.gmrenew("renew", "--yes", "--pin-file", case.pin_file,
                         wait=False)
-    wait_for_log(service, before + position)
-    time.sleep(1.0)             # the request is now inside its 4 s delay
-    proc.send_signal(signal.SIGKILL)
+    deadline = time.time() + 60
+    while service.fault_entries(kind):
+        assert proc.poll() is None, "the renewal ended before its %s " \
+            "request: exit %d\n%s" % (kind, proc.returncode,
+                                       proc.communicate()[1])
+        assert time.time() < deadline, "no %s request came" % kind
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)       # inside the service's delay
     first = gmtest.collect(proc, expect=-signal.SIGKILL)
     wait_for_log(service, before + position + 1)
     return first
@@ -254,10 +261,10 @@ def http_case(tmp_path, service, kind, position, mode, api=None,
     elif mode == "lost":
         service.fault(kind, "drop", when="after")
     else:
-        service.fault(kind, "delay", ms=4000)
+        service.fault(kind, "delay", ms=3000, count=1)
     try:
         if mode == "kill":
-            first = kill_in_flight(case, service, position)
+            first = kill_in_flight(case, service, kind, position)
         else:
             first = case.renew()
             assert first.returncode == 7, "%s: exit %d, want 7\n%s" % (
@@ -269,12 +276,32 @@ def http_case(tmp_path, service, kind, position, mode, api=None,
     return what
 
 
+def http_points(tmp_path, requests, api, double):
+    """Every HTTP point, one at a time (fault switches are service-wide),
+    on a service of their own, so that they run beside the token points.
+    Returns [(what, failure or None)]."""
+    service = gmtest.InProcessService(tmp_path / "http").start()
+    results = []
+    try:
+        for position, kind in enumerate(request_kind(r) for r in requests):
+            for mode in ("fail", "lost", "kill"):
+                try:
+                    http_case(tmp_path, service, kind, position, mode, api,
+                              double)
+                    results.append(("HTTP %s %s" % (kind, mode), None))
+                except AssertionError as e:
+                    results.append(("HTTP %s %s" % (kind, mode), str(e)))
+    finally:
+        service.stop()
+    return results
+
+
 def run_matrix(tmp_path, api=None, double=False):
     """The matrix of a renewal through api (None: the default); double: of
     a double-certificate subject (both pairs in one container)."""
     need_tool("pkcs11-tool")
     started = time.time()
-    service = gmtest.Service(tmp_path).start()
+    service = gmtest.InProcessService(tmp_path).start()
     try:
         calls, requests = record(tmp_path, service, api, double)
         assert len(calls) > 20 and len(requests) == 4, (calls, requests)
@@ -284,20 +311,13 @@ def run_matrix(tmp_path, api=None, double=False):
             p11_points.append((index, func, seen[func]))
         covered = failed = 0
         failures = []
-        # HTTP faults are service-wide: one case at a time
-        for position, kind in enumerate(request_kind(r) for r in requests):
-            for mode in ("fail", "lost", "kill"):
-                covered += 1
-                try:
-                    http_case(tmp_path, service, kind, position, mode, api,
-                              double)
-                except AssertionError as e:
-                    failed += 1
-                    failures.append(str(e))
         jobs = [(i, f, n, m) for i, f, n in p11_points
                 for m in ("fail", "kill", "remove")]
         workers = int(os.environ.get("GMRENEW_MATRIX_JOBS", "3"))
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        with concurrent.futures.ThreadPoolExecutor(1) as http_pool, \
+                concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            http = http_pool.submit(http_points, tmp_path, requests, api,
+                                    double)
             futures = [pool.submit(p11_case, tmp_path, service, *j, api,
                                    double)
                        for j in jobs]
@@ -308,6 +328,11 @@ def run_matrix(tmp_path, api=None, double=False):
                 except AssertionError as e:
                     failed += 1
                     failures.append(str(e))
+            for _, failure in http.result():
+                covered += 1
+                if failure:
+                    failed += 1
+                    failures.append(failure)
         label = (api or "") + (" double" if double else "")
         summary = ("interruption matrix%s: %d %s calls x 3 ways + %d "
                    "HTTP requests x 3 ways = %d points covered, %d "
