@@ -24,7 +24,7 @@ echo "test.sh: built in $((SECONDS - start)) s"
 cd "$build"
 rm -f interruption-matrix*.txt
 status=0
-# The tests' COST properties (tests/CMakeLists.txt) start the longest
+# The tests' COST properties (set beside each long test) start the longest
 # first, so that none of them is left running alone at the end.
 ctest --output-on-failure -j2 --timeout 900 "$@" || status=$?
 cat interruption-matrix*.txt 2>/dev/null || true

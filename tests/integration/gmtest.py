@@ -22,6 +22,7 @@ import ssl
 import subprocess
 import threading
 import time
+import traceback
 
 PIN = "Gmr3new-Pin"
 SO_PIN = "So-Pin-4321"
@@ -400,9 +401,9 @@ def refservice_main():
 class InProcessService(Service):
     """The reference service, its command line (init, enroll, fault,
     faults, show) running the same code as `refservice.py CMD` but inside
-    the test's process, one command at a time: for the suites that run
-    hundreds of them (the interruption matrices, the hostile suite), where
-    a new interpreter costs more CPU than the command itself. Its orders
+    the test's process, one command at a time (World's, the interruption
+    matrices', the hostile suite's): a new interpreter for each costs more
+    CPU than most commands themselves. Its orders
     are read from its registry (registry.db, SQLite) without parsing every
     certificate as `show` does. The server is the same separate process as
     Service's."""
@@ -411,19 +412,24 @@ class InProcessService(Service):
         argv = [str(a) for a in args[:1]] + ["--dir", str(self.dir)] + [
             str(a) for a in args[1:]]
         out, code, err = io.StringIO(), 0, ""
-        with _REFSERVICE_LOCK, contextlib.redirect_stdout(out):
+        errout = io.StringIO()
+        with _REFSERVICE_LOCK, contextlib.redirect_stdout(out), \
+                contextlib.redirect_stderr(errout):
             try:
                 refservice_main()(argv)
             except SystemExit as e:
                 if isinstance(e.code, str):
-                    code, err = 1, e.code
+                    code, err = 1, e.code + "\n"
                 else:
                     code = e.code or 0
+            except Exception:       # as the interpreter would: exit 1
+                code, err = 1, traceback.format_exc()
         p = subprocess.CompletedProcess([PY, self.script] + argv, code,
-                                        out.getvalue(), err)
+                                        out.getvalue(),
+                                        errout.getvalue() + err)
         if check and code:
-            raise AssertionError("refservice %s exited %d: %s" % (
-                " ".join(argv), code, err))
+            raise AssertionError("refservice %s exited %d:\n%s" % (
+                " ".join(argv), code, p.stderr))
         return p
 
     def orders(self):
@@ -447,11 +453,12 @@ class InProcessService(Service):
 
 class World:
     """A soft Ekey holding one SM2 certificate issued by the running
-    reference service, and a gmrenew configuration that points at both."""
+    reference service (its command line run in this process:
+    InProcessService), and a gmrenew configuration that points at both."""
 
     def __init__(self, root, days_left=30, token=None, start=True):
         self.root = pathlib.Path(root)
-        self.service = Service(root)
+        self.service = InProcessService(root)
         if start:
             self.service.start()
         self.token = token or SoftToken(root)
