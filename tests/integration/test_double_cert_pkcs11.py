@@ -1,0 +1,165 @@
+"""A double-certificate subject (签名证书 + 加密证书) renewed on the soft
+ePass3000GM through PKCS#11, with a token profile derived from epass3000gm
+that names the two unwrap mechanisms and the soft token's unwrap switch
+on (GMSOFT_UNWRAP=1: a driver whose PKCS#11 side offers SM2/SM4 unwrap):
+the enveloped key opened on the token by C_UnwrapKey, never in the host;
+every fault of the encryption part refused with nothing installed; an
+interruption at each PKCS#11 call of the two encryption steps finished
+with renew-with-code; the clear refusal of a profile that names no
+unwrap mechanism; renew's summary naming the encryption certificate.
+What the token holds is checked from outside gmrenew: the soft token's
+own listing, pkcs11-tool, openssl, and SKF_ECCDecrypt of the same
+library."""
+import json
+import re
+
+import pytest
+
+import doublecert
+import gmtest
+
+UNWRAP_SM2 = "0x80000206"	# the soft token's numbers (docs/softtoken.md)
+UNWRAP_SM4 = "0x80000402"
+PROFILE = ("\n[profile.epass-unwrap]\nbase = epass3000gm\n"
+           "envelope_unwrap_sm2 = %s\nenvelope_unwrap_sm4 = %s\n"
+           % (UNWRAP_SM2, UNWRAP_SM4))
+
+
+def use_profile(world, profile=PROFILE, name="epass-unwrap"):
+    world.write_config()
+    text = world.config.read_text()
+    text = text.replace("[token]\n", "[token]\nprofile = %s\n" % name, 1)
+    world.config.write_text(text + profile)
+
+
+@pytest.fixture
+def pworld(tmp_path):
+    w = gmtest.World(tmp_path, days_left=None)
+    w.token.init()
+    w.sign_pem, w.enc_pem, w.old_container = doublecert.enroll_double(
+        w.service, w.token, tmp_path)
+    w.old_sha = gmtest.sha256_of_cert(w.sign_pem)
+    w.old_enc_sha = gmtest.sha256_of_cert(w.enc_pem)
+    use_profile(w)
+    yield w
+    w.close()
+
+
+def env_of(world, **extra):
+    return world.env(GMSOFT_UNWRAP=1, **extra)
+
+
+def gm(world, *args, check=None, **extra):
+    return world.gmrenew(*args, check=check, env=env_of(world, **extra))
+
+
+def gm_json(world, *args, check=0, **extra):
+    p = gm(world, "--json", *args, check=check, **extra)
+    return json.loads(p.stdout)
+
+
+def renew(world, check=0, **extra):
+    return gm(world, "renew", "--yes", "--pin-file", world.pin_file,
+              check=check, **extra)
+
+
+def code_of(p):
+    m = re.search(r"UPDATE CODE \(更新码\):\s+(\S+)", p.stderr)
+    return m.group(1) if m else None
+
+
+def order_of(world, code):
+    (o,) = [o for o in world.service.orders() if o["update_code"] == code]
+    return o
+
+
+def assert_old_intact(world):
+    """The old container with both its pairs, as it was: its signing pair
+    signs (pkcs11-tool, openssl), its encryption key decrypts (SKF,
+    openssl), and no other container holds a certificate."""
+    conts = doublecert.containers(world.token)
+    assert world.old_container in conts, conts
+    kinds = sorted(k for k, _ in conts[world.old_container])
+    assert kinds == ["certificate", "certificate", "container",
+                     "private-key", "private-key", "public-key",
+                     "public-key"], kinds
+    for name, objs in conts.items():
+        if name != world.old_container:
+            assert "certificate" not in [k for k, _ in objs], conts
+    check = gmtest.Pkcs11Check(world.token, world.root / "check")
+    assert check.usable("01")
+    name, plain, got = doublecert.encryption_key_works(
+        world.token, world.enc_pem, world.root / "old-enc")
+    assert name == world.old_container and got == plain, (name, plain, got)
+
+
+def new_encryption_cert(world):
+    """The one container left and its encryption certificate (PEM),
+    read through SKF from outside gmrenew."""
+    conts = doublecert.containers(world.token)
+    (name,) = conts
+    assert name != world.old_container
+    probe = doublecert.skf_probe(world.token)[name]
+    der = world.root / "new-enc.der"
+    pem = world.root / "new-enc.pem"
+    der.write_bytes(bytes.fromhex(probe["encryption_cert"]))
+    gmtest.openssl("x509", "-inform", "DER", "-in", der, "-out", pem)
+    return name, probe, pem
+
+
+def assert_renewed(world):
+    """One container, a new one, with both new pairs; the encryption
+    certificate is the service's and its key, opened on the token,
+    decrypts what openssl encrypted to the certificate."""
+    name, probe, pem = new_encryption_cert(world)
+    kinds = sorted(k for k, _ in doublecert.containers(world.token)[name])
+    assert kinds == ["certificate", "certificate", "container",
+                     "private-key", "private-key", "public-key",
+                     "public-key"], kinds
+    sha = gmtest.sha256_of_cert(pem)
+    assert sha != world.old_enc_sha
+    assert sha in json.dumps(world.service.show()), "not the CA's"
+    assert probe["encryption_pub"] == doublecert.cert_pubkey_point(pem)
+    cont, plain, got = doublecert.encryption_key_works(
+        world.token, pem, world.root / "new-enc-check")
+    assert cont == name and got == plain, (cont, plain, got)
+    check = gmtest.Pkcs11Check(world.token, world.root / "check-new")
+    ids = {i for k, i, _ in check.objects() if k == "Certificate"}
+    assert any(check.usable(i) for i in ids)
+    return name, sha, pem
+
+
+def test_double_renewal_through_pkcs11(pworld):
+    w = pworld
+    p = renew(w)
+    code = code_of(p)
+    assert "[10/10]" in p.stderr and "[7/10] Importing the encryption key" \
+        in p.stderr, p.stderr
+    assert order_of(w, code)["state"] == "confirmed"
+    name, enc_sha, enc_pem = assert_renewed(w)
+    # the encryption key is a private key of the container that decrypts
+    # and never signs, its CKA_ID SHA-1 of its point, like the SKF side's
+    listing = w.token.listing()
+    assert "container=%s" % name in listing
+    # gmrenew's own view over PKCS#11: both certificates, paired, with
+    # their roles and keys
+    certs = gm_json(w, "list-certs", "--pin-file", w.pin_file)["certificates"]
+    by_role = {c["role"]: c for c in certs}
+    assert sorted(by_role) == ["encryption", "signing"], certs
+    assert by_role["encryption"]["sha256"] == enc_sha
+    assert by_role["signing"]["partner_sha256"] == enc_sha
+    assert by_role["encryption"]["has_private_key"], certs
+    v = gm_json(w, "verify", "--pin-file", w.pin_file)
+    assert v["ok"] is True, v
+
+
+def test_renew_summary_names_the_encryption_certificate(pworld):
+    w = pworld
+    p = renew(w)
+    name, enc_sha, enc_pem = assert_renewed(w)
+    serial = gmtest.openssl("x509", "-in", enc_pem, "-noout",
+                            "-serial").stdout.strip().split("=")[1]
+    assert "Encryption certificate" in p.stdout, p.stdout
+    assert serial.upper() in p.stdout.upper(), (serial, p.stdout)
+    assert enc_sha[:16].upper() in p.stdout.upper().replace(":", ""), \
+        p.stdout
