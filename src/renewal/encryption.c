@@ -633,3 +633,15 @@ int gm_enc_retire_old(gm_run *r, const gm_token_snapshot *v,
 	}
 	return 0;
 }
+
+void gm_enc_result(gm_run *r, const gm_token_snapshot *v)
+{
+	long c = gm_snapshot_find_cert(v, gm_journal_get(&r->journal,
+							 "enc_sha256"));
+
+	if (c < 0 || r->out->enc_der)
+		return;
+	r->out->enc_der = (unsigned char *)gm_xmemdup(v->certs[c].der,
+						      v->certs[c].der_len);
+	r->out->enc_der_len = v->certs[c].der_len;
+}

@@ -1075,6 +1075,7 @@ static int step_retire(gm_run *r, gm_error *err)
 	r->out->new_der = (unsigned char *)gm_xmemdup(v->certs[p.c].der,
 						     v->certs[p.c].der_len);
 	r->out->new_der_len = v->certs[p.c].der_len;
+	gm_enc_result(r, v);
 	gm_journal_finish(&r->journal);
 	ret = 0;
 out:

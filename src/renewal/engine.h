@@ -133,6 +133,8 @@ int gm_enc_relabel(gm_run *r, const gm_token_snapshot *v,
 int gm_enc_retire_old(gm_run *r, const gm_token_snapshot *v,
 		      const gm_snapshot_cert *old, const gm_snapshot_key *newk,
 		      gm_error *err);
+/* The installed encryption certificate into the run's result. */
+void gm_enc_result(gm_run *r, const gm_token_snapshot *v);
 int gm_enc_keep_old(gm_run *r, const gm_token_snapshot *v,
 		    const gm_snapshot_cert *old);
 

@@ -10,6 +10,7 @@ unwrap mechanism; renew's summary naming the encryption certificate.
 What the token holds is checked from outside gmrenew: the soft token's
 own listing, pkcs11-tool, openssl, and SKF_ECCDecrypt of the same
 library."""
+import datetime
 import json
 import re
 
@@ -153,13 +154,42 @@ def test_double_renewal_through_pkcs11(pworld):
     assert v["ok"] is True, v
 
 
+def when(openssl_date):
+    """An openssl date ("Dec 31 20:15:14 2031 GMT")."""
+    return datetime.datetime.strptime(openssl_date, "%b %d %H:%M:%S %Y GMT")
+
+
+def enc_facts(pem):
+    """subject-free facts of a certificate by openssl: serial (hex),
+    notBefore, notAfter."""
+    out = gmtest.openssl("x509", "-in", pem, "-noout", "-serial",
+                         "-startdate", "-enddate").stdout
+    return dict(line.split("=", 1) for line in out.strip().splitlines())
+
+
 def test_renew_summary_names_the_encryption_certificate(pworld):
+    """The text summary and the JSON name the new encryption certificate:
+    subject, serial, validity, SHA-256, as openssl reads the certificate
+    the token holds."""
     w = pworld
     p = renew(w)
     name, enc_sha, enc_pem = assert_renewed(w)
-    serial = gmtest.openssl("x509", "-in", enc_pem, "-noout",
-                            "-serial").stdout.strip().split("=")[1]
-    assert "Encryption certificate" in p.stdout, p.stdout
-    assert serial.upper() in p.stdout.upper(), (serial, p.stdout)
-    assert enc_sha[:16].upper() in p.stdout.upper().replace(":", ""), \
-        p.stdout
+    facts = enc_facts(enc_pem)
+    out = p.stdout
+    assert "Encryption certificate (加密证书): " + gmtest.SUBJECT \
+        in out, out
+    assert "serial %s," % facts["serial"].lower() in out, out
+    assert "SHA-256 %s" % enc_sha in out, out
+    assert "to %s" % when(facts["notAfter"]).strftime("%Y-%m-%d %H:%M:%S UTC") in out, out
+
+
+def test_renew_json_names_the_encryption_certificate(pworld):
+    w = pworld
+    j = gm_json(w, "renew", "--yes", "--pin-file", w.pin_file)
+    name, enc_sha, enc_pem = assert_renewed(w)
+    facts = enc_facts(enc_pem)
+    e = j["new_encryption"]
+    assert e["sha256"] == enc_sha, e
+    assert e["serial"] == facts["serial"].lower(), e
+    assert e["subject"] == gmtest.SUBJECT, e
+    assert e["not_after"] == when(facts["notAfter"]).strftime("%Y-%m-%dT%H:%M:%SZ")
