@@ -193,3 +193,88 @@ def test_renew_json_names_the_encryption_certificate(pworld):
     assert e["serial"] == facts["serial"].lower(), e
     assert e["subject"] == gmtest.SUBJECT, e
     assert e["not_after"] == when(facts["notAfter"]).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+FAULTS = [
+    ("envelope_other_key", {}, 7),
+    ("envelope_corrupt", {"part": "cipher"}, 7),
+    ("envelope_corrupt", {"part": "private_key"}, 7),
+    ("envelope_corrupt", {"part": "length"}, 7),
+    ("envelope_corrupt", {"part": "algorithm"}, 7),
+    ("enc_cert_other_key", {}, 7),
+    ("encryption_missing", {}, 7),
+]
+
+
+@pytest.mark.parametrize("ftype,params,exit_code", FAULTS,
+                         ids=["%s-%s" % (f, p.get("part", "")) for f, p, _
+                              in FAULTS])
+def test_kmc_fault_refused_nothing_installed(pworld, ftype, params,
+                                             exit_code):
+    """Every fault switch of the reference KMC: refused with nothing of the
+    renewal left on the token and both old pairs usable; once the service
+    is fixed, renew-with-code finishes the renewal."""
+    w = pworld
+    w.service.fault("csr", ftype, **params)
+    w.service.fault("status", ftype, **params)
+    p = renew(w, check=exit_code)
+    assert "encryption" in p.stderr, p.stderr
+    assert_old_intact(w)
+    j = gm_json(w, "renew", "--yes", "--pin-file", w.pin_file,
+                check=exit_code)
+    assert j["error"]["reason"] == "encryption_part", j
+    assert_old_intact(w)
+    w.service.faults_clear()
+    gm(w, "renew-with-code", code_of(p), "--pin-file", w.pin_file, check=0)
+    assert_renewed(w)
+
+
+NO_UNWRAP = "\n[profile.epass-plain]\nbase = epass3000gm\n"
+
+
+@pytest.mark.parametrize("profile,name", [(NO_UNWRAP, "epass-plain"),
+                                          ("", "epass3000gm")],
+                         ids=["derived", "builtin"])
+def test_refused_without_unwrap_mechanisms(pworld, profile, name):
+    """A profile that names no unwrap mechanism: the clear refusal before
+    anything changes, even with the soft token's unwrap switch on."""
+    w = pworld
+    use_profile(w, profile, name)
+    before = w.token.listing()
+    p = renew(w, check=5)
+    assert "token profile '%s' names no unwrap mechanism" % name \
+        in p.stderr, p.stderr
+    assert "PKCS#11 interface cannot import it" in p.stderr, p.stderr
+    assert "--api skf" in p.stderr, p.stderr
+    assert code_of(p) is None and not w.service.orders()
+    assert w.token.listing() == before
+    j = gm_json(w, "renew", "--yes", "--pin-file", w.pin_file, check=5)
+    assert j["error"]["reason"] == "needs_skf", j
+    assert_old_intact(w)
+
+
+def test_profile_naming_one_mechanism_is_a_usage_error(pworld):
+    w = pworld
+    use_profile(w, "\n[profile.half]\nbase = epass3000gm\n"
+                "envelope_unwrap_sm2 = %s\n" % UNWRAP_SM2, "half")
+    p = renew(w, check=2)
+    assert "names one of the two unwrap mechanisms" in p.stderr, p.stderr
+    use_profile(w, PROFILE.replace(UNWRAP_SM4, "0x1ffffffff"))
+    p = renew(w, check=2)
+    assert "envelope_unwrap_sm4" in p.stderr, p.stderr
+
+
+def test_driver_without_unwrap_fails_safely(pworld):
+    """The profile names the mechanisms but the driver refuses C_UnwrapKey
+    (the soft token's default, FEITIAN's driver): the renewal stops with
+    the old pairs usable and the update code to finish it once fixed."""
+    w = pworld
+    p = w.gmrenew("renew", "--yes", "--pin-file", w.pin_file, check=1)
+    assert "CKR_FUNCTION_NOT_SUPPORTED" in p.stderr, p.stderr
+    assert "envelope_unwrap_sm2" in p.stderr and "--api skf" in p.stderr
+    code = code_of(p)
+    assert code
+    check = gmtest.Pkcs11Check(w.token, w.root / "check-nounwrap")
+    assert check.usable("01")
+    gm(w, "renew-with-code", code, "--pin-file", w.pin_file, check=0)
+    assert_renewed(w)

@@ -129,11 +129,24 @@ static int envelope_refused(gm_error *err)
 	return gm_error_set_reason(err, GM_REASON_ENCRYPTION_PART);
 }
 
+/* The driver does not take the profile's mechanisms. */
+static int mechanism_refused(CK_RV rv)
+{
+	return rv == CKR_FUNCTION_NOT_SUPPORTED || rv == CKR_MECHANISM_INVALID ||
+	       rv == CKR_MECHANISM_PARAM_INVALID;
+}
+
 static int unwrap_failed(gm_error *err, CK_RV rv, const char *what)
 {
 	gm_ckr_fail(err, rv, what);
 	if (bad_envelope(rv))
 		envelope_refused(err);
+	else if (mechanism_refused(rv))
+		gm_error_set_fix(err, "the driver does not take the token "
+				 "profile's envelope_unwrap_sm2 and "
+				 "envelope_unwrap_sm4: correct them, or renew "
+				 "through SKF ('--api skf'); then run 'gmrenew "
+				 "renew-with-code CODE'");
 	return -1;
 }
 
