@@ -418,8 +418,10 @@ int gm_step_enc_key(gm_run *r, gm_error *err)
 	if (!same_point(pub, e->pub)) {	/* not imported yet */
 		EVP_PKEY_free(pub);
 		pub = NULL;
-		if (import_envelope(r, v, p, &pub, err))
+		if (import_envelope(r, v, p, &pub, err)) {
+			EVP_PKEY_free(pub);
 			return -1;
+		}
 	} else if (!has_enc_key(v, &v->keys[p], pub) &&
 		   add_enc_key(r, v, p, pub, err)) {
 		/* imported by an interrupted run: the snapshot, read without

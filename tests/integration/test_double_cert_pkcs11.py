@@ -10,14 +10,17 @@ unwrap mechanism; renew's summary naming the encryption certificate.
 What the token holds is checked from outside gmrenew: the soft token's
 own listing, pkcs11-tool, openssl, and SKF_ECCDecrypt of the same
 library."""
+import concurrent.futures
 import datetime
 import json
+import os
 import re
 
 import pytest
 
 import doublecert
 import gmtest
+import test_interruption
 
 UNWRAP_SM2 = "0x80000206"	# the soft token's numbers (docs/softtoken.md)
 UNWRAP_SM4 = "0x80000402"
@@ -278,3 +281,90 @@ def test_driver_without_unwrap_fails_safely(pworld):
     assert check.usable("01")
     gm(w, "renew-with-code", code, "--pin-file", w.pin_file, check=0)
     assert_renewed(w)
+
+
+# ---- interruptions of the two encryption steps ----
+
+class UnwrapCase(test_interruption.Case):
+    """The interruption matrix's case (a soft Ekey with a double
+    certificate, its own configuration and state) on the unwrapping
+    profile, with the soft token's unwrap switch on."""
+
+    def __init__(self, root, service):
+        super().__init__(root, service, "pkcs11", double=True)
+        text = self.config.read_text().replace(
+            "[token]\n", "[token]\nprofile = epass-unwrap\n", 1)
+        self.config.write_text(text + PROFILE)
+        (self.old_container,) = doublecert.containers(self.token)
+
+    def env(self, **extra):
+        return super().env(GMSOFT_UNWRAP=1, **extra)
+
+
+def encryption_calls(trace):
+    """The PKCS#11 calls of the two encryption steps in a recorded
+    renewal: after the signing certificate's C_CreateObject and its read
+    back, up to the encryption certificate's C_CreateObject (the third)
+    and its read back. [(index, function, nth call of the function)]."""
+    calls = [line.split()[:2] for line in trace.read_text().splitlines()]
+    calls = [(int(i), f) for i, f in calls]
+    creates = [i for i, f in calls if f == "C_CreateObject"]
+    assert len(creates) == 3, calls
+    seen, out = {}, []
+    for index, func in calls:
+        seen[func] = seen.get(func, 0) + 1
+        if creates[0] + 2 <= index <= creates[2] + 1:
+            out.append((index, func, seen[func]))
+    assert [f for _, f, _ in out].count("C_UnwrapKey") == 2, out
+    return out
+
+
+def encryption_case(tmp_path, service, index, func, nth, mode):
+    what = "PKCS#11 call %d (%s) %s" % (index, func, mode)
+    case = UnwrapCase(tmp_path / ("%s-%d" % (mode, index)), service)
+    env = {"fail": {"GMSOFT_FAIL": "%s:%d:CKR_DEVICE_ERROR" % (func, nth)},
+           "kill": {"GMSOFT_KILL_AFTER": index}}[mode]
+    first = case.renew(**env)
+    assert first.returncode in test_interruption.FIRST_EXITS[mode], \
+        "%s: the interrupted run exited %d\n%s" % (what, first.returncode,
+                                                   first.stderr)
+    # stopped (a failure the renewal cannot pass over): the old pairs,
+    # both, still there and usable
+    if first.returncode:
+        assert "01" in case.usable_pairs(), "%s: %s" % (what,
+                                                       case.objects())
+        assert case.old_container in case.encryption_pairs(), \
+            "%s: %s" % (what, doublecert.containers(case.token))
+    test_interruption.recover_and_check(case, first, what)
+    return what
+
+
+def test_interrupted_at_each_encryption_call(tmp_path):
+    """Killed after, or failed at, each PKCS#11 call of the encryption
+    key and encryption certificate steps: the old pairs stay usable and
+    renew-with-code ends with one container holding both new pairs."""
+    gmtest.need_tool("pkcs11-tool")
+    service = gmtest.Service(tmp_path).start()
+    try:
+        rec = UnwrapCase(tmp_path / "record", service)
+        p = rec.renew(GMSOFT_TRACE=rec.root / "trace")
+        assert p.returncode == 0, p.stderr
+        points = encryption_calls(rec.root / "trace")
+        assert len(points) > 10, points
+        jobs = [(i, f, n, m) for i, f, n in points for m in ("fail", "kill")]
+        workers = int(os.environ.get("GMRENEW_MATRIX_JOBS", "2"))
+        failures = []
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(encryption_case, tmp_path, service, *j)
+                       for j in jobs]
+            for fut in futures:
+                try:
+                    fut.result()
+                except AssertionError as e:
+                    failures.append(str(e))
+        print("\nencryption steps over PKCS#11: %d calls x 2 ways, %d "
+              "failed" % (len(points), len(failures)))
+        assert not failures, "\n".join(
+            [f.split(":", 1)[0] for f in failures] + failures[:3])
+    finally:
+        service.stop()

@@ -210,9 +210,10 @@ static CK_RV unwrap_private(gm_session *s, CK_OBJECT_HANDLE secret,
 }
 
 /* Whether private key h shows the point of the envelope: 1 yes, 0 another,
- * -1 it shows none (a token that keeps no point on private keys). */
+ * -1 it shows none (a token that keeps no point on private keys), -2 the
+ * call failed (err). */
 static int priv_point_is(gm_session *s, CK_OBJECT_HANDLE h,
-			 const unsigned char point[POINT_LEN])
+			 const unsigned char point[POINT_LEN], gm_error *err)
 {
 	CK_ATTRIBUTE params = { CKA_EC_PARAMS, NULL,
 				CK_UNAVAILABLE_INFORMATION };
@@ -220,10 +221,16 @@ static int priv_point_is(gm_session *s, CK_OBJECT_HANDLE h,
 	EVP_PKEY *got, *want;
 	gm_error ignored;
 	int same = -1;
+	CK_RV rv;
 
 	if (!p11_pub_in_modulus(s))
 		return -1;	/* CKA_EC_POINT is a public key's */
-	if (p11_fetch(s, h, &a, POINT_GUESS) != CKR_OK || !a.pValue)
+	rv = p11_fetch(s, h, &a, POINT_GUESS);
+	if (rv != CKR_OK) {
+		gm_ckr_fail(err, rv, "reading the encryption key's point");
+		return -2;
+	}
+	if (!a.pValue)
 		return -1;
 	got = p11_point_to_key(s, &params, &a, &ignored);
 	want = gm_pubkey_from_ec_point(NULL, 0, point, POINT_LEN, NULL);
@@ -242,6 +249,7 @@ static int unwrap(gm_session *s, const gm_snapshot_key *key,
 {
 	CK_OBJECT_HANDLE secret = CK_INVALID_HANDLE;
 	CK_RV rv;
+	int same;
 
 	if ((CK_OBJECT_HANDLE)key->ref.a == CK_INVALID_HANDLE)
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
@@ -257,7 +265,10 @@ static int unwrap(gm_session *s, const gm_snapshot_key *key,
 	if (rv != CKR_OK)
 		return unwrap_failed(err, rv, "opening the enveloped "
 				     "encryption key on the token");
-	if (priv_point_is(s, *priv, env->pub) == 0) {
+	same = priv_point_is(s, *priv, env->pub, err);
+	if (same == -2)
+		return -1;	/* the next run finds it and checks again */
+	if (same == 0) {
 		destroy_quietly(s, *priv);
 		*priv = CK_INVALID_HANDLE;
 		gm_fail(err, GM_EXIT_SERVICE, NULL,
@@ -320,6 +331,7 @@ int p11_import_envelope(gm_session *s, const gm_snapshot_key *key,
 	unsigned char id[ENC_ID_LEN];
 	char container[80];
 	const char *label = key->label ? key->label : "";
+	int same = 1;
 
 	*token_pub = NULL;
 	if (enc_id(env->pub, id))
@@ -328,7 +340,11 @@ int p11_import_envelope(gm_session *s, const gm_snapshot_key *key,
 	container_of(key, container, sizeof(container));
 	if (find_by_id(s, CKO_PRIVATE_KEY, id, ENC_ID_LEN, &priv, err))
 		return -1;
-	if (priv != CK_INVALID_HANDLE && !priv_point_is(s, priv, env->pub)) {
+	if (priv != CK_INVALID_HANDLE)
+		same = priv_point_is(s, priv, env->pub, err);
+	if (same == -2)
+		return -1;
+	if (same == 0) {
 		gm_debug("an encryption key of another point is in the "
 			 "container: removed before the import");
 		if (p11_destroy(s, p11_pair_ref(priv, CK_INVALID_HANDLE), err))
