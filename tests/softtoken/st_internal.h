@@ -119,8 +119,6 @@ CK_RV gmsoft_op_logout(CK_SESSION_HANDLE h);
 /* GMSOFT_UNWRAP (st_unwrap.c): a public key object from a template with
  * the SM2 key type, CKA_MODULUS X||Y and a container name; and
  * C_UnwrapKey of the two mechanisms below. */
-#define GMSOFT_CKM_SM2_UNWRAP 0x80000206UL	/* fixture numbers */
-#define GMSOFT_CKM_SM4_ECB_UNWRAP 0x80000402UL
 CK_RV gmsoft_unwrap_new_pubkey(const CK_ATTRIBUTE *tmpl, CK_ULONG n,
 			       struct gmsoft_object *obj);
 CK_RV gmsoft_op_unwrap_key(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech,
