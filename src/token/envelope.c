@@ -18,7 +18,8 @@ static int cannot(const gm_session *s, gm_error *err)
 			       "token profile '%s' names no unwrap mechanism "
 			       "(envelope_unwrap_sm2, envelope_unwrap_sm4): "
 			       "this driver's PKCS#11 interface cannot import "
-			       "the encryption key pair of a double certificate",
+			       "the encryption key pair of a double "
+			       "certificate",
 			       s->profile ? s->profile->name : "");
 	return gm_fail(err, GM_EXIT_ENV,
 		       N_("use the token's SKF interface ('--api skf', or "

@@ -132,8 +132,8 @@ static int envelope_refused(gm_error *err)
 /* The driver does not take the profile's mechanisms. */
 static int mechanism_refused(CK_RV rv)
 {
-	return rv == CKR_FUNCTION_NOT_SUPPORTED || rv == CKR_MECHANISM_INVALID ||
-	       rv == CKR_MECHANISM_PARAM_INVALID;
+	return rv == CKR_FUNCTION_NOT_SUPPORTED ||
+	       rv == CKR_MECHANISM_INVALID || rv == CKR_MECHANISM_PARAM_INVALID;
 }
 
 static int unwrap_failed(gm_error *err, CK_RV rv, const char *what)
