@@ -170,6 +170,35 @@ def enc_facts(pem):
     return dict(line.split("=", 1) for line in out.strip().splitlines())
 
 
+def private_keys(token):
+    """[(CKA_SIGN, CKA_UNWRAP)] of every private key, read from the soft
+    token's object files (docs/softtoken.md, "State on disk")."""
+    keys = []
+    for f in sorted((token.dir / "slot0" / "objects").glob("*.obj")):
+        attrs = dict(line.split(" ", 2)[0::2] for line in
+                     f.read_text().splitlines() if line.startswith("CKA_"))
+        if attrs.get("CKA_CLASS") == "0x3":
+            keys.append((attrs.get("CKA_SIGN"), attrs.get("CKA_UNWRAP")))
+    return keys
+
+
+def test_signing_key_unwraps_only_with_the_mechanisms(pworld, tmp_path):
+    """The new signing key is generated with CKA_UNWRAP when the profile
+    names the unwrap mechanisms, and without it otherwise; the imported
+    encryption key neither signs nor unwraps."""
+    w = pworld
+    renew(w)
+    assert sorted(private_keys(w.token)) == [("0", "0"), ("1", "1")], \
+        private_keys(w.token)
+    # a single certificate on the built-in profile
+    s = gmtest.World(tmp_path / "single")
+    try:
+        p = s.gmrenew("renew", "--yes", "--pin-file", s.pin_file, check=0)
+        assert private_keys(s.token) == [("1", "0")], private_keys(s.token)
+    finally:
+        s.close()
+
+
 def test_renew_summary_names_the_encryption_certificate(pworld):
     """The text summary and the JSON name the new encryption certificate:
     subject, serial, validity, SHA-256, as openssl reads the certificate
