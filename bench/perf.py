@@ -587,7 +587,15 @@ def series_part(report, workdir, count):
             w.add_cert()
             r = renew_once(w, w.token.dir, None)
             rows.append({"wall": r["wall"], "cpu": r["cpu"], "rss": r["rss"],
-                         "calls": sum(r["calls"].values())})
+                         "calls": sum(r["calls"].values()),
+                         "run_delay": r["run_delay"],
+                         "service_s": r["service_s"],
+                         "state_files": sum(1 for _ in w.state.rglob("*")),
+                         "service_bytes": sum(
+                             f.stat().st_size for f in w.service.dir.rglob("*")
+                             if f.is_file())})
+            if os.environ.get("BENCH_SERIES_VERBOSE"):
+                print("series %d: %s" % (i + 1, rows[-1]), flush=True)
     finally:
         w.close()
     report["series"] = rows
