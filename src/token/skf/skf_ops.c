@@ -1,7 +1,9 @@
 /*
  * skf_ops.c - what a renewal does through SKF: a new container with a new
  * SM2 signing pair, signatures over the 32-byte e the host computed, the
- * certificate imported, the old container deleted (last, by the caller).
+ * certificate imported, the old container deleted (last, by the caller);
+ * and the container handles, the two used last kept open for the calls
+ * that follow on them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,8 +16,8 @@ static void release_slot(gm_skf_dev *d, unsigned i)
 {
 	if (!d->con[i])
 		return;
-	gm_skf_log("SKF_CloseContainer",
-		   gm_skf_rv(&d->lib->abi, d->lib->f.CloseContainer(d->con[i])));
+	gm_skf_log("SKF_CloseContainer", gm_skf_rv(&d->lib->abi,
+		   d->lib->f.CloseContainer(d->con[i])));
 	d->con[i] = NULL;
 	d->con_name[i][0] = '\0';
 }
