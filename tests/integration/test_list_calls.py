@@ -75,6 +75,9 @@ def test_containers_named_by_a_search_not_read(many):
     # the second search is the containers'
     assert c["C_GetAttributeValue"] == 2 * PAIRS, c
     assert c["C_FindObjectsInit"] == 2, c
+    # the token's strings (read when it was chosen) name the profile: the
+    # library is not asked
+    assert c["C_GetInfo"] == 0 and c["C_GetTokenInfo"] == 1, c
     # with the PIN the private keys are seen, and each pairs exactly
     out, c = listing(token, root, after=("--pin-file", pin))
     assert {x["sha256"] for x in out["certificates"]} == shas
