@@ -690,6 +690,9 @@ def renewal_breakdown(report, workdir, api="pkcs11",
                   else "?"), flush=True)
 
 
+SERIES_CONTROL = 10   # a renewal on a fresh service after every 10th
+
+
 def series_part(report, workdir, count):
     """count renewals in a row, as a fleet operator renews one Ekey after
     another: one service, one state directory (journals and run history
@@ -712,6 +715,17 @@ def series_part(report, workdir, count):
                          "service_bytes": sum(
                              f.stat().st_size for f in w.service.dir.rglob("*")
                              if f.is_file())})
+            if i % SERIES_CONTROL == SERIES_CONTROL - 1:
+                # the same renewal on a fresh service and state directory,
+                # right after: the machine's load at this moment, without
+                # anything the series grew
+                dc = pathlib.Path(tempfile.mkdtemp(dir=workdir))
+                wc = gmtest.World(dc)
+                try:
+                    rc = renew_once(wc, dc, None)
+                finally:
+                    wc.close()
+                rows[-1]["fresh_wall"] = rc["wall"]
             if os.environ.get("BENCH_SERIES_VERBOSE"):
                 print("series %d: %s" % (i + 1, rows[-1]), flush=True)
     finally:

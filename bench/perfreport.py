@@ -182,6 +182,17 @@ def targets(r):
         out.append(("%d renewals in a row: wall time flat (+-10%%)" % len(s),
                     "last 10 / first 10: %.2fx" % tw,
                     abs(tw - 1) <= perf.FLAT))
+        pairs = [x["wall"] / x["fresh_wall"] for x in s if "fresh_wall" in x]
+        if len(pairs) >= 10:
+            k = max(2, len(pairs) // 5)
+            a_r = statistics.median(pairs[:k])
+            b_r = statistics.median(pairs[-k:])
+            out.append(("%d renewals in a row: wall against a renewal on a "
+                        "fresh service and state directory right after it "
+                        "(the same machine load) flat (+-10%%)" % len(s),
+                        "last fifth / first fifth: %.2fx (%.2fx / %.2fx)" % (
+                            b_r / a_r, b_r, a_r),
+                        abs(b_r / a_r - 1) <= perf.FLAT))
         if all(x.get("run_delay") is not None for x in s):
             def unl(xs):
                 return statistics.median(x["wall"] - x["run_delay"]
@@ -491,11 +502,15 @@ def section_other(r):
                      "latency), median per fifth:" % len(s))
         full = all("run_delay" in x and x["run_delay"] is not None
                    for x in s)
+        ctl = any("fresh_wall" in x for x in s)
         lines += ["", "| renewals | wall | CPU | peak RSS | calls |%s" % (
             " waited for a CPU | wall less that wait | the service's own "
             "time | files in the state directory | the service's files |"
-            if full else ""), "|---|---|---|---|---|%s" % (
-                "---|---|---|---|---|" if full else "")]
+            if full else "") + (" wall / a fresh service's right after |"
+                                if ctl else ""),
+            "|---|---|---|---|---|%s" % (
+                "---|---|---|---|---|" if full else "") + (
+                    "---|" if ctl else "")]
         at = 0
         for c in chunks:
             line = "| %d-%d | %s | %s | %d KiB | %d |" % (
@@ -508,6 +523,11 @@ def section_other(r):
                                          for x in c)),
                     ms(med(c, "service_s")), c[-1]["state_files"],
                     c[-1]["service_bytes"] // 1024)
+            if ctl:
+                q = [x["wall"] / x["fresh_wall"] for x in c
+                     if "fresh_wall" in x]
+                line += " %s |" % ("%.2fx" % statistics.median(q) if q
+                                   else "-")
             lines.append(line)
             at += len(c)
     return lines
