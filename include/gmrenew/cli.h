@@ -371,6 +371,11 @@ int gm_renew_session_lock(gm_renew_session *rs, gm_error *err);
 void gm_renew_signals(int on);
 void gm_renew_print_change(FILE *f, const gm_cert_facts *old,
 			   const gm_cert_facts *fresh);
+/* The new encryption certificate of a double certificate, when the
+ * renewal installed one: its lines in the summary, its member
+ * "new_encryption" in the JSON. */
+void gm_renew_print_encryption(FILE *f, const gm_renewal_result *res);
+void gm_renew_encryption_json(cJSON *doc, const gm_renewal_result *res);
 
 /* Subcommands and their options. */
 extern const gm_command_options cmd_check_env_options;

@@ -126,6 +126,9 @@ typedef struct gm_renewal_result {
 	int nothing_to_do;		/* already complete: nothing changed */
 	unsigned char *new_der;		/* the installed certificate */
 	size_t new_der_len;
+	unsigned char *enc_der;		/* its encryption certificate (double
+					 * certificates), else NULL */
+	size_t enc_der_len;
 	char journal[512];		/* path of the journal */
 	gm_verify_report report;	/* checks of the new certificate */
 } gm_renewal_result;

@@ -66,7 +66,18 @@ typedef struct gm_profile {
 	char token_manufacturer[33];
 	char token_model[17];
 	gm_skf_abi skf;			/* the SKF side of the same driver */
+	/* The double certificate's enveloped key through PKCS#11 (vendor
+	 * mechanisms; 0 = this driver's PKCS#11 side cannot import it):
+	 * C_UnwrapKey of the SM2-encrypted symmetric key with the new
+	 * signing key, into a session secret key of envelope_key_type, then
+	 * of the SM4-ECB-encrypted private key with that secret key. */
+	unsigned long envelope_unwrap_sm2;
+	unsigned long envelope_unwrap_sm4;
+	unsigned long envelope_key_type;	/* CKK_GENERIC_SECRET default */
 } gm_profile;
+
+/* The profile names both unwrap mechanisms (docs/token-profiles.md). */
+int gm_profile_unwraps(const gm_profile *p);
 
 /* A built-in profile by name, with the config's [profile.NAME] keys applied;
  * a [profile.NAME] with "base = ..." defines a new one. */
@@ -406,14 +417,25 @@ typedef struct gm_enveloped_key {
 
 #define GM_SGD_SM4_ECB 0x00000401UL
 
-/* Whether the session's API can import an enveloped key (SKF can; this
- * PKCS#11 backend cannot). */
+/* Whether the session's API can import an enveloped key (SKF can;
+ * PKCS#11 when the profile names the unwrap mechanisms, gm_profile_unwraps,
+ * and has containers). */
 int gm_session_can_import_envelope(const gm_session *s);
+/* Whether removing a key pair removes its whole container, the other pair
+ * and both certificates with it (SKF); else each object goes alone. */
+int gm_session_removes_containers(const gm_session *s);
+/* The encryption pair with public key pub in the container of signing
+ * pair key, as a snapshot lists it (role GM_ROLE_ENCRYPTION; pub is
+ * referenced, not copied); caller releases out. */
+int gm_token_enc_pair(gm_session *s, const gm_snapshot_key *key,
+		      EVP_PKEY *pub, gm_snapshot_key *out, gm_error *err);
 /* Imports env into the container of signing pair key (SKF_ImportECCKeyPair;
- * needs login) and gives the encryption public key the token reports for
- * it afterwards (SKF_ExportPublicKey(FALSE)) in *token_pub. A refused
- * envelope is GM_EXIT_SERVICE: the token could not open it with the key
- * it was addressed to. */
+ * PKCS#11: two C_UnwrapKey and the public key object; needs login) and
+ * gives the encryption public key the token reports for it afterwards
+ * (SKF_ExportPublicKey(FALSE); PKCS#11: read back) in *token_pub. A
+ * refused envelope is GM_EXIT_SERVICE with GM_REASON_ENCRYPTION_PART: the
+ * token could not open it with the key it was addressed to, and nothing
+ * of the encryption pair stays. */
 int gm_token_import_envelope(gm_session *s, const gm_snapshot_key *key,
 			     const gm_enveloped_key *env, EVP_PKEY **token_pub,
 			     gm_error *err);

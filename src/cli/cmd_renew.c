@@ -291,10 +291,12 @@ static int print_result(gm_renew_session *rs, const gm_cert_view *old,
 		cJSON_AddNumberToObject(doc, "days_added",
 					(double)((fresh.not_after -
 						  old->obj->facts.not_after) / 86400));
+		gm_renew_encryption_json(doc, &rs->result);
 		gm_cli_print_json(doc);
 	} else {
 		gm_printf(_("Renewed. Update code %s.\n"), rs->code);
 		gm_renew_print_change(stdout, &old->obj->facts, &fresh);
+		gm_renew_print_encryption(stdout, &rs->result);
 	}
 	gm_cert_facts_release(&fresh);
 	return GM_EXIT_OK;

@@ -21,6 +21,7 @@ static int print_result(gm_renew_session *rs)
 		if (have)
 			cJSON_AddStringToObject(doc, "new_sha256",
 						fresh.sha256_hex);
+		gm_renew_encryption_json(doc, &rs->result);
 		gm_cli_print_json(doc);
 	} else if (rs->result.nothing_to_do) {
 		gm_printf(_("Renewal %s is already complete; nothing was changed.\n"),
@@ -34,6 +35,7 @@ static int print_result(gm_renew_session *rs)
 		if (have)
 			gm_printf(_("Certificate: %s\n  serial %s, valid to %s\n"),
 			       fresh.subject, fresh.serial_hex, until);
+		gm_renew_print_encryption(stdout, &rs->result);
 	}
 	if (have)
 		gm_cert_facts_release(&fresh);

@@ -309,3 +309,44 @@ void gm_renew_print_change(FILE *f, const gm_cert_facts *old,
 		(long)((fresh->not_after - old->not_after) / 86400),
 		(double)(fresh->not_after - old->not_after) / (365.25 * 86400));
 }
+
+static int enc_facts(const gm_renewal_result *res, gm_cert_facts *f)
+{
+	return res->enc_der &&
+	       !gm_cert_facts_parse(res->enc_der, res->enc_der_len, f, NULL);
+}
+
+void gm_renew_print_encryption(FILE *f, const gm_renewal_result *res)
+{
+	gm_cert_facts e;
+	char a[48], b[48];
+
+	if (!enc_facts(res, &e))
+		return;
+	gm_format_time(e.not_before, a, sizeof(a));
+	gm_format_time(e.not_after, b, sizeof(b));
+	gm_fprintf(f, _("Encryption certificate (加密证书): %s\n"
+		"        serial %s, valid from %s to %s\n"
+		"        SHA-256 %s\n"), e.subject, e.serial_hex, a, b,
+		e.sha256_hex);
+	gm_cert_facts_release(&e);
+}
+
+void gm_renew_encryption_json(cJSON *doc, const gm_renewal_result *res)
+{
+	gm_cert_facts e;
+	cJSON *o;
+	char t[32];
+
+	if (!enc_facts(res, &e))
+		return;
+	o = cJSON_AddObjectToObject(doc, "new_encryption");
+	cJSON_AddStringToObject(o, "subject", e.subject);
+	cJSON_AddStringToObject(o, "serial", e.serial_hex);
+	cJSON_AddStringToObject(o, "sha256", e.sha256_hex);
+	gm_time_rfc3339(e.not_before, t, sizeof(t));
+	cJSON_AddStringToObject(o, "not_before", t);
+	gm_time_rfc3339(e.not_after, t, sizeof(t));
+	cJSON_AddStringToObject(o, "not_after", t);
+	gm_cert_facts_release(&e);
+}

@@ -52,15 +52,20 @@ int gm_run_is_double(const gm_run *r)
 	       gm_journal_get(&r->journal, "enc_sha256");
 }
 
-static int needs_skf(const char *subject, gm_error *err)
+static int needs_skf(const gm_run *r, const char *subject, gm_error *err)
 {
+	const gm_profile *p = r->ctx->profile;
+
 	gm_fail(err, GM_EXIT_ENV,
 		"renew through the token's SKF interface: add '--api skf' (or "
 		"set '[token] api = skf'); nothing was installed and the old "
 		"certificates stay usable",
 		"'%s' is a double certificate: its encryption key pair comes "
-		"from the CA's key management centre as an enveloped key, and "
-		"this driver's PKCS#11 interface cannot import it", subject);
+		"from the CA's key management centre as an enveloped key; "
+		"token profile '%s' names no unwrap mechanism "
+		"(envelope_unwrap_sm2, envelope_unwrap_sm4), so this driver's "
+		"PKCS#11 interface cannot import it", subject,
+		p ? p->name : "");
 	return gm_error_set_reason(err, GM_REASON_NEEDS_SKF);
 }
 
@@ -78,7 +83,8 @@ int gm_enc_before_start(gm_run *r, const gm_snapshot_cert *old,
 	dbl = holds || (rec->v11 && rec->double_cert);
 	r->double_expected = rec->v11 && rec->double_cert;
 	if (dbl && !gm_session_can_import_envelope(r->ctx->session))
-		return needs_skf(old->parsed ? old->facts.subject : "", err);
+		return needs_skf(r, old->parsed ? old->facts.subject : "",
+				 err);
 	if (holds && !rec->v11) {
 		gm_fail(err, GM_EXIT_SERVICE,
 			"nothing was started; the token was not changed; ask "
@@ -256,7 +262,7 @@ int gm_enc_verify(gm_run *r, const gm_token_snapshot *v,
 				  "an answer that says double_certificate "
 				  "false"), err);
 	if (!gm_session_can_import_envelope(r->ctx->session))
-		return needs_skf(sign->subject, err);
+		return needs_skf(r, sign->subject, err);
 	if (envelope_form(r, e, err))
 		return -1;
 	if (gm_cert_facts_parse(e->cert, e->cert_len, &ec, &pe))
@@ -293,11 +299,18 @@ static int same_point(EVP_PKEY *k, const unsigned char *p)
 
 /* A refused envelope leaves nothing of the renewal: the new container
  * (the pending pair and its unconfirmed signing certificate) goes, the
- * old one stays as it was. */
+ * old one stays as it was. Where objects go one by one (PKCS#11), the
+ * certificate first. */
 static int undo_new(gm_run *r, const gm_snapshot_key *k)
 {
+	gm_token_snapshot *v = r->view;
+	long c = v ? gm_snapshot_find_cert(v, r->order.cert_sha256) : -1;
 	gm_error e;
 
+	if (c >= 0 && !gm_session_removes_containers(r->ctx->session) &&
+	    gm_token_remove(r->ctx->session, v->certs[c].ref, &e))
+		gm_debug("removing the new certificate after a refused "
+			 "envelope: %s", e.msg);
 	if (gm_token_remove(r->ctx->session, k->ref, &e))
 		gm_debug("removing the new container after a refused "
 			 "envelope: %s", e.msg);
@@ -306,9 +319,9 @@ static int undo_new(gm_run *r, const gm_snapshot_key *k)
 	return -1;
 }
 
-/* The snapshot shows the encryption pair pub in the container of
- * signing pair k. */
-static int has_enc_key(const gm_token_snapshot *v, const gm_snapshot_key *k,
+/* The index of the encryption pair pub in the container of signing
+ * pair k in the snapshot, or -1. */
+static long enc_key_of(const gm_token_snapshot *v, const gm_snapshot_key *k,
 		       EVP_PKEY *pub)
 {
 	size_t i;
@@ -318,20 +331,28 @@ static int has_enc_key(const gm_token_snapshot *v, const gm_snapshot_key *k,
 		    v->keys[i].container && k->container &&
 		    !strcmp(v->keys[i].container, k->container) &&
 		    gm_pubkey_equal(v->keys[i].pubkey, pub) == 1)
-			return 1;
-	return 0;
+			return (long)i;
+	return -1;
+}
+
+static int has_enc_key(const gm_token_snapshot *v, const gm_snapshot_key *k,
+		       EVP_PKEY *pub)
+{
+	return enc_key_of(v, k, pub) >= 0;
 }
 
 /* The imported pair, added to the run's snapshot (the token's
  * encryption pair of the container of signing pair p). */
-static void add_enc_key(gm_token_snapshot *v, int p, EVP_PKEY *pub)
+static int add_enc_key(gm_run *r, gm_token_snapshot *v, int p, EVP_PKEY *pub,
+		       gm_error *err)
 {
-	gm_snapshot_key k = v->keys[p];
+	gm_snapshot_key k;
 
-	k.role = GM_ROLE_ENCRYPTION;
-	k.ref.b = GM_ROLE_ENCRYPTION;
-	k.pubkey = pub;
+	if (gm_token_enc_pair(r->ctx->session, &v->keys[p], pub, &k, err))
+		return -1;
 	gm_snapshot_add_key(v, &k);	/* copies */
+	gm_snapshot_key_release(&k);
+	return 0;
 }
 
 static int record_enc_key(gm_run *r, EVP_PKEY *pub)
@@ -375,8 +396,7 @@ static int import_envelope(gm_run *r, gm_token_snapshot *v, int p,
 			      "key is not the enveloped key's"), err);
 		return undo_new(r, &v->keys[p]);
 	}
-	add_enc_key(v, p, *pub);
-	return 0;
+	return add_enc_key(r, v, p, *pub, err);
 }
 
 int gm_step_enc_key(gm_run *r, gm_error *err)
@@ -398,12 +418,16 @@ int gm_step_enc_key(gm_run *r, gm_error *err)
 	if (!same_point(pub, e->pub)) {	/* not imported yet */
 		EVP_PKEY_free(pub);
 		pub = NULL;
-		if (import_envelope(r, v, p, &pub, err))
+		if (import_envelope(r, v, p, &pub, err)) {
+			EVP_PKEY_free(pub);
 			return -1;
-	} else if (!has_enc_key(v, &v->keys[p], pub)) {
+		}
+	} else if (!has_enc_key(v, &v->keys[p], pub) &&
+		   add_enc_key(r, v, p, pub, err)) {
 		/* imported by an interrupted run: the snapshot, read without
 		 * an encryption certificate there, does not show it */
-		add_enc_key(v, p, pub);
+		EVP_PKEY_free(pub);
+		return -1;
 	}
 	ret = record_enc_key(r, pub);
 	EVP_PKEY_free(pub);
@@ -456,7 +480,9 @@ int gm_step_enc_cert(gm_run *r, gm_error *err)
 	const char *imported = gm_journal_get(&r->journal, "enc_public_key");
 	gm_token_snapshot *v;
 	gm_token_ref h;
+	EVP_PKEY *ep;
 	int p, c;
+	long ek;
 
 	if (!e)
 		return 0;
@@ -477,8 +503,12 @@ int gm_step_enc_cert(gm_run *r, gm_error *err)
 			return gm_error_prefix(err, "installing the encryption "
 					       "certificate");
 		r->changed = 1;
-		if (gm_snapshot_add_cert(v, h, &v->keys[p], v->keys[p].label,
-					 e->cert, e->cert_len, err))
+		ep = gm_pubkey_from_ec_point(NULL, 0, e->pub, 65, NULL);
+		ek = ep ? enc_key_of(v, &v->keys[p], ep) : -1;
+		EVP_PKEY_free(ep);
+		if (gm_snapshot_add_cert(v, h, &v->keys[ek >= 0 ? ek : p],
+					 v->keys[p].label, e->cert,
+					 e->cert_len, err))
 			return -1;
 	}
 	if (read_back(r, h, err))
@@ -529,4 +559,91 @@ int gm_enc_keep_old(gm_run *r, const gm_token_snapshot *v,
 {
 	return !gm_journal_get(&r->journal, "enc_sha256") &&
 	       holds_encryption(v, old);
+}
+
+/* ---- what goes one by one where the API removes objects alone ---- */
+
+int gm_enc_same_container(const char *container, const gm_snapshot_key *k)
+{
+	return container && container[0] && k->container &&
+	       !strcmp(container, k->container);
+}
+
+int gm_enc_relabel(gm_run *r, const gm_token_snapshot *v,
+		   const gm_snapshot_key *newk, const char *label, int count,
+		   gm_error *err)
+{
+	size_t i;
+	int n = 0;
+
+	if (!gm_session_can_relabel(r->ctx->session))
+		return 0;
+	for (i = 0; i < v->n_keys; i++) {
+		const gm_snapshot_key *k = &v->keys[i];
+
+		if (k->role != GM_ROLE_ENCRYPTION ||
+		    !gm_enc_same_container(k->container, newk) ||
+		    (k->label && !strcmp(k->label, label)))
+			continue;
+		n++;
+		r->changed |= !count;
+		if (!count && gm_token_relabel(r->ctx->session, k->ref, label,
+					       err))
+			return -1;
+	}
+	for (i = 0; i < v->n_certs; i++) {
+		const gm_snapshot_cert *c = &v->certs[i];
+
+		if (c->role != GM_ROLE_ENCRYPTION ||
+		    !gm_enc_same_container(c->container, newk) ||
+		    (c->label && !strcmp(c->label, label)))
+			continue;
+		n++;
+		r->changed |= !count;
+		if (!count && gm_token_relabel(r->ctx->session, c->ref, label,
+					       err))
+			return -1;
+	}
+	return n;
+}
+
+int gm_enc_retire_old(gm_run *r, const gm_token_snapshot *v,
+		      const gm_snapshot_cert *old, const gm_snapshot_key *newk,
+		      gm_error *err)
+{
+	size_t i;
+
+	if (gm_session_removes_containers(r->ctx->session) ||
+	    !old->container || !old->container[0] ||
+	    gm_enc_same_container(old->container, newk))
+		return 0;
+	/* the certificate first: a key left alone is harmless */
+	if (old->partner >= 0) {
+		r->changed = 1;
+		if (gm_token_remove(r->ctx->session, v->certs[old->partner].ref,
+				    err))
+			return -1;
+	}
+	for (i = 0; i < v->n_keys; i++) {
+		if (v->keys[i].role != GM_ROLE_ENCRYPTION ||
+		    !v->keys[i].container ||
+		    strcmp(v->keys[i].container, old->container))
+			continue;
+		r->changed = 1;
+		if (gm_token_remove(r->ctx->session, v->keys[i].ref, err))
+			return -1;
+	}
+	return 0;
+}
+
+void gm_enc_result(gm_run *r, const gm_token_snapshot *v)
+{
+	long c = gm_snapshot_find_cert(v, gm_journal_get(&r->journal,
+							 "enc_sha256"));
+
+	if (c < 0 || r->out->enc_der)
+		return;
+	r->out->enc_der = (unsigned char *)gm_xmemdup(v->certs[c].der,
+						      v->certs[c].der_len);
+	r->out->enc_der_len = v->certs[c].der_len;
 }

@@ -851,7 +851,8 @@ static int retire_old(gm_run *r, const gm_token_snapshot *v,
 	/* kept by an earlier run with --keep-old: stays */
 	if (!r->ctx->keep_old && !ends_with(old->label, REPLACED)) {
 		r->changed = 1;
-		if (destroy_old_keys(r, v, old->facts.pubkey, newk, err))
+		if (gm_enc_retire_old(r, v, old, newk, err) ||
+		    destroy_old_keys(r, v, old->facts.pubkey, newk, err))
 			return -1;
 		return gm_token_remove(r->ctx->session, old->ref, err);
 	}
@@ -888,7 +889,9 @@ static int is_stale_cert(gm_run *r, const gm_token_snapshot *v, size_t i,
 	const gm_snapshot_cert *c = &v->certs[i];
 
 	return c->label && !strcmp(c->label, r->pending) && (int)i != p->c &&
-	       (int)i != p->oc;
+	       (int)i != p->oc &&
+	       !(c->role == GM_ROLE_ENCRYPTION &&
+		 gm_enc_same_container(c->container, &v->keys[p->k]));
 }
 
 static int destroy_key(gm_run *r, const gm_snapshot_key *k, gm_error *err)
@@ -996,6 +999,8 @@ static int retire_pending_work(gm_run *r, const gm_token_snapshot *v,
 		return 1;
 	if (p->oc >= 0 && !ends_with(v->certs[p->oc].label, REPLACED))
 		return 1;
+	if (gm_enc_relabel(r, v, k, p->label, 1, NULL) > 0)
+		return 1;
 	for (i = 0; i < v->n_keys; i++)
 		if (is_stale_key(r, v, i, p))
 			return 1;
@@ -1010,7 +1015,8 @@ static int give_final_labels(gm_run *r, const gm_token_snapshot *v,
 {
 	const gm_snapshot_cert *c = &v->certs[p->c];
 
-	if (relabel_key(r, &v->keys[p->k], p->label, err))
+	if (relabel_key(r, &v->keys[p->k], p->label, err) ||
+	    gm_enc_relabel(r, v, &v->keys[p->k], p->label, 0, err) < 0)
 		return -1;
 	if (names_fixed(r) || (c->label && !strcmp(c->label, p->label)))
 		return 0;
@@ -1069,6 +1075,7 @@ static int step_retire(gm_run *r, gm_error *err)
 	r->out->new_der = (unsigned char *)gm_xmemdup(v->certs[p.c].der,
 						     v->certs[p.c].der_len);
 	r->out->new_der_len = v->certs[p.c].der_len;
+	gm_enc_result(r, v);
 	gm_journal_finish(&r->journal);
 	ret = 0;
 out:

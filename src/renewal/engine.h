@@ -120,6 +120,21 @@ int gm_enc_new_pair_there(gm_run *r, const gm_token_snapshot *v,
 			  const gm_snapshot_key *newk);
 /* Retire: the old container holds an encryption pair this renewal did
  * not replace: it is kept. */
+/* The container of key pair k is container (a non-empty name). */
+int gm_enc_same_container(const char *container, const gm_snapshot_key *k);
+/* Where objects can be renamed: gives the new container's encryption key
+ * pair and certificate label; with count, only says how many need it.
+ * Returns that number, or -1. */
+int gm_enc_relabel(gm_run *r, const gm_token_snapshot *v,
+		   const gm_snapshot_key *newk, const char *label, int count,
+		   gm_error *err);
+/* Where the API removes each object alone (PKCS#11): the old container's
+ * encryption certificate and key pair, before its signing pair goes. */
+int gm_enc_retire_old(gm_run *r, const gm_token_snapshot *v,
+		      const gm_snapshot_cert *old, const gm_snapshot_key *newk,
+		      gm_error *err);
+/* The installed encryption certificate into the run's result. */
+void gm_enc_result(gm_run *r, const gm_token_snapshot *v);
 int gm_enc_keep_old(gm_run *r, const gm_token_snapshot *v,
 		    const gm_snapshot_cert *old);
 

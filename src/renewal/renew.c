@@ -24,6 +24,9 @@ void gm_renewal_result_release(gm_renewal_result *r)
 		return;
 	free(r->new_der);
 	r->new_der = NULL;
+	free(r->enc_der);
+	r->enc_der = NULL;
+	r->enc_der_len = 0;
 }
 
 /* The token's lock: the caller's, when it took it before reading the

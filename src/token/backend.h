@@ -151,6 +151,17 @@ struct gm_token_backend {
 	int (*read_encryption)(gm_session *s, const gm_snapshot_key *key,
 			       unsigned char **der, size_t *der_len,
 			       EVP_PKEY **pub, gm_error *err);
+	/* Whether this session can use the three above (PKCS#11: only with
+	 * a profile naming unwrap mechanisms); NULL: always. */
+	int (*can_import)(const gm_session *s);
+	/* The encryption pair with public key pub in the container of
+	 * signing pair key, as the snapshot lists it (ref, parts, id, label,
+	 * container, a reference to pub, role). */
+	int (*enc_pair)(gm_session *s, const gm_snapshot_key *key,
+			EVP_PKEY *pub, gm_snapshot_key *out, gm_error *err);
+	/* destroy() of a key pair removes its whole container, both pairs
+	 * and their certificates (SKF); 0: each object goes by itself. */
+	int removes_container;
 };
 
 /* The backends built in. */

@@ -2,13 +2,25 @@
  * envelope.c - the encryption pair of a double certificate through the
  * session's backend: the enveloped key imported into the container of the
  * signing pair, the encryption certificate stored next to it, and both
- * read back. An API without these operations (this PKCS#11 backend)
- * refuses them saying so.
+ * read back. An API that cannot (PKCS#11 with a profile that names no
+ * unwrap mechanism) refuses them saying so.
  */
+#include <string.h>
+
 #include "token_internal.h"
 
 static int cannot(const gm_session *s, gm_error *err)
 {
+	if (s->be->import_envelope)	/* PKCS#11: the profile decides */
+		return gm_fail(err, GM_EXIT_ENV,
+			       N_("use the token's SKF interface ('--api skf', "
+				  "or '[token] api = skf')"),
+			       "token profile '%s' names no unwrap mechanism "
+			       "(envelope_unwrap_sm2, envelope_unwrap_sm4): "
+			       "this driver's PKCS#11 interface cannot import "
+			       "the encryption key pair of a double "
+			       "certificate",
+			       s->profile ? s->profile->name : "");
 	return gm_fail(err, GM_EXIT_ENV,
 		       N_("use the token's SKF interface ('--api skf', or "
 			  "'[token] api = skf')"),
@@ -30,7 +42,24 @@ static int args_ok(const gm_session *s, const gm_snapshot_key *key,
 int gm_session_can_import_envelope(const gm_session *s)
 {
 	return s && s->be->import_envelope && s->be->store_enc_cert &&
-	       s->be->read_encryption;
+	       s->be->read_encryption && s->be->enc_pair &&
+	       (!s->be->can_import || s->be->can_import(s));
+}
+
+int gm_session_removes_containers(const gm_session *s)
+{
+	return s && s->be->removes_container;
+}
+
+int gm_token_enc_pair(gm_session *s, const gm_snapshot_key *key,
+		      EVP_PKEY *pub, gm_snapshot_key *out, gm_error *err)
+{
+	if (args_ok(s, key, out, err))
+		return -1;
+	memset(out, 0, sizeof(*out));
+	if (!gm_session_can_import_envelope(s))
+		return cannot(s, err);
+	return s->be->enc_pair(s, key, pub, out, err);
 }
 
 int gm_token_import_envelope(gm_session *s, const gm_snapshot_key *key,

@@ -52,6 +52,7 @@ static const gm_profile builtins[] = {
 		.keygen_ec_params = 0,
 		.container_attr = EPASS_CKA_CONTAINER_NAME,
 		.container_class = EPASS_CKO_CONTAINER,
+		.envelope_key_type = CKK_GENERIC_SECRET,
 		.module_manufacturer = "Feitian Technologies Co., Ltd.",
 		.token_manufacturer = "EnterSafe USB Key",
 		.token_model = "ePass3000GM",
@@ -75,6 +76,7 @@ static const gm_profile builtins[] = {
 		.public_key = GM_PUBKEY_EC_POINT,
 		.signature = GM_SIGFMT_RAW,
 		.keygen_ec_params = 1,
+		.envelope_key_type = CKK_GENERIC_SECRET,
 	},
 };
 
@@ -283,6 +285,34 @@ static int apply_format_kv(gm_profile *p, const char *section,
 	return 1;
 }
 
+int gm_profile_unwraps(const gm_profile *p)
+{
+	return p && p->envelope_unwrap_sm2 && p->envelope_unwrap_sm4;
+}
+
+/* The numbers of the enveloped key's import through PKCS#11; 1 when key
+ * is not one of them. */
+static int apply_envelope_kv(gm_profile *p, const char *section,
+			     const char *key, const char *value, gm_error *err)
+{
+	unsigned long *dst;
+	unsigned long long v;
+
+	if (!strcmp(key, "envelope_unwrap_sm2"))
+		dst = &p->envelope_unwrap_sm2;
+	else if (!strcmp(key, "envelope_unwrap_sm4"))
+		dst = &p->envelope_unwrap_sm4;
+	else if (!strcmp(key, "envelope_key_type"))
+		dst = &p->envelope_key_type;
+	else
+		return 1;
+	if (parse_number(value, 0xFFFFFFFFULL, &v) < 0)
+		return bad_value(err, section, key, value,
+				 "a number (0x.. hex or decimal; 0 = none)");
+	*dst = (unsigned long)v;
+	return 0;
+}
+
 int gm_profile_apply_kv(gm_profile *p, const char *section, const char *key,
 			const char *value, gm_error *err)
 {
@@ -295,6 +325,9 @@ int gm_profile_apply_kv(gm_profile *p, const char *section, const char *key,
 	if (r <= 0)
 		return r;
 	r = gm_skf_profile_kv(&p->skf, section, key, value, err);
+	if (r <= 0)
+		return r;
+	r = apply_envelope_kv(p, section, key, value, err);
 	if (r <= 0)
 		return r;
 	if (!strcmp(key, "key_type") || !strcmp(key, "keygen_mechanism") ||
@@ -366,7 +399,8 @@ int gm_profile_apply_kv(gm_profile *p, const char *section, const char *key,
 		       "module_manufacturer, token_manufacturer, token_model, "
 		       "usb_vendor, usb_product, libraries, skf_ulong, "
 		       "skf_bool, skf_packing, skf_sm2_sign_alg, "
-		       "skf_sm3_alg, skf_application or base",
+		       "skf_sm3_alg, skf_application, envelope_unwrap_sm2, "
+		       "envelope_unwrap_sm4, envelope_key_type or base",
 		       "configuration section '[profile.%s]': unknown key '%s'",
 		       section, key);
 }
@@ -441,6 +475,14 @@ static int profile_make(const char *name, const gm_config *cfg, int depth,
 					err) < 0)
 			return -1;
 	}
+	if (depth == 0 &&
+	    !out->envelope_unwrap_sm2 != !out->envelope_unwrap_sm4)
+		return gm_fail(err, GM_EXIT_USAGE,
+			       "name both envelope_unwrap_sm2 and "
+			       "envelope_unwrap_sm4, or neither",
+			       "configuration section '[profile.%s]' names one "
+			       "of the two unwrap mechanisms of the enveloped "
+			       "key only", name);
 	return 0;
 }
 

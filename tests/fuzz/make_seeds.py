@@ -283,7 +283,9 @@ def local_inputs():
             "sign_mechanism": "2147484162", "scheme": "sm2-sm3", "sign_input_max": "32",
             "pin_max_tries": "6", "ec_params": "06082a811ccf5501822d",
             "usb_vendor": "0x096e", "usb_product": "0x0309",
-            "libraries": "libes_3000gm.so, /opt/FEITIAN/libes_3000gm.so"}
+            "libraries": "libes_3000gm.so, /opt/FEITIAN/libes_3000gm.so",
+            "envelope_unwrap_sm2": "0x80000206", "envelope_unwrap_sm4": "0x80000402",
+            "envelope_key_type": "0x10"}
     for k, v in keys.items():
         put("profile", "key-%s.ini" % k, "[profile.epass3000gm]\n%s = %s\n" % (k, v))
     put("profile", "base.ini", "[token]\nprofile = mine\n[profile.mine]\nbase = pkcs11-ec\n"

@@ -16,6 +16,10 @@
 #define GMSOFT_CKM_SM2_KEY_PAIR_GEN 0x80000201UL
 #define GMSOFT_CKM_SM2_SIGN 0x80000202UL
 #define GMSOFT_CKM_SM2_VERIFY 0x80000203UL
+/* GMSOFT_UNWRAP's mechanisms (st_unwrap.c); the fixture's numbers, as a
+ * driver with unwrap would define its own. */
+#define GMSOFT_CKM_SM2_UNWRAP 0x80000206UL
+#define GMSOFT_CKM_SM4_ECB_UNWRAP 0x80000402UL
 /* The container name on keys, certificates and containers: a string with
  * its NUL, the NUL counted in the length. */
 #define GMSOFT_CKA_CONTAINER_NAME 0x80455053UL

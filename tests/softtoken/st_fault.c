@@ -153,6 +153,11 @@ static CK_RV load_numbers(struct gmsoft_faults *f)
 	f->remove_all = !getenv("GMSOFT_REMOVE_SLOT");
 	rv = rv ? rv : env_ulong("GMSOFT_REMOVE_SLOT", &slot);
 	f->remove_slot = slot;
+	rv = rv ? rv : env_ulong("GMSOFT_UNWRAP", &slot);
+	if (rv == CKR_OK && slot > 1)
+		return bad("GMSOFT_UNWRAP", getenv("GMSOFT_UNWRAP"),
+			   "not 0 or 1");
+	f->unwrap = slot == 1;
 	return rv;
 }
 

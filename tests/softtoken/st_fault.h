@@ -67,6 +67,9 @@ struct gmsoft_faults {
 	unsigned long find_max;    /* C_FindObjects hands out at most this
 				      many handles a call (0: all asked) */
 	char trace[PATH_MAX];      /* "" when off */
+	int unwrap;                /* GMSOFT_UNWRAP=1: C_UnwrapKey of the
+				      enveloped key and public key objects
+				      by C_CreateObject (st_unwrap.c) */
 };
 
 /* Read the GMSOFT_* switches. On a malformed value, prints why on stderr

@@ -116,6 +116,16 @@ CK_RV gmsoft_op_login(CK_SESSION_HANDLE h, CK_USER_TYPE user,
 		      CK_UTF8CHAR_PTR pin, CK_ULONG len);
 CK_RV gmsoft_op_logout(CK_SESSION_HANDLE h);
 
+/* GMSOFT_UNWRAP (st_unwrap.c): a public key object from a template with
+ * the SM2 key type, CKA_MODULUS X||Y and a container name; and
+ * C_UnwrapKey of the two mechanisms below. */
+CK_RV gmsoft_unwrap_new_pubkey(const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+			       struct gmsoft_object *obj);
+CK_RV gmsoft_op_unwrap_key(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech,
+			   CK_OBJECT_HANDLE key, CK_BYTE_PTR in, CK_ULONG len,
+			   CK_ATTRIBUTE_PTR tmpl, CK_ULONG n,
+			   CK_OBJECT_HANDLE_PTR out);
+
 CK_RV gmsoft_op_create_object(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
 			      CK_ULONG n, CK_OBJECT_HANDLE_PTR obj);
 CK_RV gmsoft_op_destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj);

@@ -491,9 +491,8 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE uk,
 		  CK_BYTE_PTR in, CK_ULONG inlen, CK_ATTRIBUTE_PTR tmpl,
 		  CK_ULONG n, CK_OBJECT_HANDLE_PTR k)
 {
-	(void)h; (void)m; (void)uk; (void)in; (void)inlen; (void)tmpl; (void)n;
-	(void)k;
-	UNSUPPORTED(C_UnwrapKey);
+	CALL(C_UnwrapKey, !gmsoft_g.faults.unwrap ? CKR_FUNCTION_NOT_SUPPORTED :
+	     gmsoft_op_unwrap_key(h, m, uk, in, inlen, tmpl, n, k));
 }
 
 CK_RV C_DeriveKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE base,

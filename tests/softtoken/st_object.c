@@ -85,6 +85,23 @@ CK_RV gmsoft_keypair_build(const char *pem, int local, const char *container,
 	return rv;
 }
 
+CK_RV gmsoft_pubkey_build(const unsigned char point[GMSOFT_SM2_POINT_LEN],
+			   const char *container, int sign,
+			   struct gmsoft_object *pub)
+{
+	CK_RV rv;
+
+	memset(pub, 0, sizeof(*pub));
+	rv = key_common(pub, CKO_PUBLIC_KEY, point, 0, container);
+	rv = rv ? rv : gmsoft_attr_set_bool(pub, CKA_VERIFY, sign);
+	rv = rv ? rv : gmsoft_attr_set_bool(pub, CKA_ENCRYPT, !sign);
+	rv = rv ? rv : gmsoft_attr_set_bool(pub, CKA_WRAP, 0);
+	rv = rv ? rv : gmsoft_attr_set_bool(pub, CKA_VERIFY_RECOVER, 0);
+	if (rv != CKR_OK)
+		gmsoft_object_clear(pub);
+	return rv;
+}
+
 CK_RV gmsoft_container_build(const char *name, struct gmsoft_object *o)
 {
 	CK_RV rv;

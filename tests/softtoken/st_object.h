@@ -4,6 +4,11 @@
 
 #include "st_store.h"
 
+/* A public key object alone (C_CreateObject with GMSOFT_UNWRAP): the
+ * point's defaults as a pair made by gmsoft_keypair_build has them. */
+CK_RV gmsoft_pubkey_build(const unsigned char point[GMSOFT_SM2_POINT_LEN],
+			  const char *container, int sign,
+			  struct gmsoft_object *pub);
 /* Public and private key objects for an SM2 private key PEM, with the
  * attributes FEITIAN's library reports: X||Y in CKA_MODULUS, the container
  * name. local: generated on the token; sign: a signing pair, else an

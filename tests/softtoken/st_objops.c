@@ -313,6 +313,8 @@ CK_RV gmsoft_op_create_object(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
 		rv = new_cert(tmpl, n, &obj);
 	else if (cls == CKO_DATA)
 		rv = new_data(&obj);
+	else if (cls == CKO_PUBLIC_KEY && gmsoft_g.faults.unwrap)
+		rv = gmsoft_unwrap_new_pubkey(tmpl, n, &obj);
 	else
 		return CKR_ATTRIBUTE_VALUE_INVALID; /* keys: generate them */
 	rv = rv ? rv : gmsoft_obj_apply(&obj, tmpl, n);
@@ -373,7 +375,9 @@ CK_RV gmsoft_op_destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE handle)
 
 static int is_secret(const struct gmsoft_object *obj, CK_ATTRIBUTE_TYPE type)
 {
-	return gmsoft_attr_ulong(obj, CKA_CLASS, CKO_DATA) == CKO_PRIVATE_KEY &&
+	CK_ULONG cls = gmsoft_attr_ulong(obj, CKA_CLASS, CKO_DATA);
+
+	return (cls == CKO_PRIVATE_KEY || cls == CKO_SECRET_KEY) &&
 	       type == CKA_VALUE;
 }
 

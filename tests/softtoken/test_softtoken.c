@@ -21,6 +21,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "st_admin.h"
@@ -1159,6 +1160,194 @@ static void test_imported_key_and_random(void **state)
 	free(pem);
 }
 
+/* ---- GMSOFT_UNWRAP: the enveloped key through C_UnwrapKey ------------ */
+
+static void reinit_with(const char *unwrap)
+{
+	if (unwrap)
+		setenv("GMSOFT_UNWRAP", unwrap, 1);
+	else
+		unsetenv("GMSOFT_UNWRAP");
+	assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+	assert_int_equal(p11->C_Initialize(NULL), CKR_OK);
+}
+
+/* The scalar d of an SM2 private key PEM, 32 bytes. */
+static void scalar_of(const char *pem, unsigned char d[32])
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIGNUM *bn = NULL;
+
+	assert_non_null(k);
+	assert_int_equal(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_PRIV_KEY,
+					       &bn), 1);
+	assert_int_equal(BN_bn2binpad(bn, d, 32), 32);
+	BN_clear_free(bn);
+	EVP_PKEY_free(k);
+	BIO_free(b);
+}
+
+static void sm4_ecb(const unsigned char key[16], const unsigned char *in,
+		    int len, unsigned char *out)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n = 0, m = 0;
+
+	assert_int_equal(EVP_EncryptInit_ex(c, EVP_sm4_ecb(), NULL, key, NULL),
+			 1);
+	EVP_CIPHER_CTX_set_padding(c, 0);
+	assert_int_equal(EVP_EncryptUpdate(c, out, &n, in, len), 1);
+	assert_int_equal(EVP_EncryptFinal_ex(c, out + n, &m), 1);
+	assert_int_equal(n + m, len);
+	EVP_CIPHER_CTX_free(c);
+}
+
+/* C1 || C3 || C2 of key (16 bytes) encrypted to point by OpenSSL. */
+static void sm2_wrap(const unsigned char point[GMSOFT_SM2_POINT_LEN],
+		     const unsigned char key[16], unsigned char out[113])
+{
+	struct gmsoft_sm2_cipher c;
+	unsigned char *der = NULL;
+	size_t len = 0;
+
+	assert_int_equal(gmsoft_sm2_encrypt(point, key, 16, &der, &len), CKR_OK);
+	assert_int_equal(gmsoft_sm2_cipher_from_der(der, len, &c), CKR_OK);
+	assert_int_equal(c.c2len, 16);
+	out[0] = 0x04;
+	memcpy(out + 1, c.x, 32);
+	memcpy(out + 33, c.y, 32);
+	memcpy(out + 65, c.hash, 32);
+	memcpy(out + 97, c.c2, 16);
+	free(c.c2);
+	free(der);
+}
+
+/* A signing pair that may unwrap (or not), its point. */
+static void unwrap_pair(CK_SESSION_HANDLE h, const char *id, CK_BBOOL unwrap,
+			CK_OBJECT_HANDLE *priv, unsigned char point[65])
+{
+	CK_MECHANISM mech = { GMSOFT_CKM_SM2_KEY_PAIR_GEN, NULL, 0 };
+	CK_BBOOL yes = CK_TRUE;
+	CK_ULONG bits = 256;
+	CK_ATTRIBUTE pt[] = {
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_MODULUS_BITS, &bits, sizeof(bits) },
+		{ CKA_ID, (void *)id, strlen(id) },
+	};
+	CK_ATTRIBUTE kt[] = {
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_SIGN, &yes, sizeof(yes) },
+		{ CKA_UNWRAP, &unwrap, sizeof(unwrap) },
+		{ CKA_ID, (void *)id, strlen(id) },
+		{ GMSOFT_CKA_CONTAINER_NAME, (void *)id, strlen(id) + 1 },
+	};
+	CK_OBJECT_HANDLE pub;
+	CK_ATTRIBUTE m = { CKA_MODULUS, point + 1, 64 };
+
+	assert_int_equal(p11->C_GenerateKeyPair(h, &mech, pt, 3, kt, 5, &pub,
+						priv), CKR_OK);
+	assert_int_equal(p11->C_GetAttributeValue(h, pub, &m, 1), CKR_OK);
+	point[0] = 0x04;
+}
+
+static void test_unwrap(void **state)
+{
+	CK_MECHANISM m2 = { GMSOFT_CKM_SM2_UNWRAP, NULL, 0 };
+	CK_MECHANISM m4 = { GMSOFT_CKM_SM4_ECB_UNWRAP, NULL, 0 };
+	CK_OBJECT_CLASS sec = CKO_SECRET_KEY, prv = CKO_PRIVATE_KEY;
+	CK_KEY_TYPE gen = CKK_GENERIC_SECRET, sm2 = GMSOFT_CKK_SM2;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ATTRIBUTE st[] = {
+		{ CKA_CLASS, &sec, sizeof(sec) },
+		{ CKA_KEY_TYPE, &gen, sizeof(gen) },
+		{ CKA_UNWRAP, &yes, sizeof(yes) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+	};
+	CK_ATTRIBUTE pt[] = {
+		{ CKA_CLASS, &prv, sizeof(prv) },
+		{ CKA_KEY_TYPE, &sm2, sizeof(sm2) },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_DECRYPT, &yes, sizeof(yes) },
+		{ CKA_SIGN, &no, sizeof(no) },
+		{ CKA_ID, "enc", 3 },
+		{ GMSOFT_CKA_CONTAINER_NAME, "c2", 3 },
+	};
+	CK_MECHANISM sign = { GMSOFT_CKM_SM2_SIGN, NULL, 0 };
+	unsigned char sym[16] = "0123456789abcdef", d[32], wd[32];
+	unsigned char sp[65], ep[65], got[64], wrapped[113], bad[113];
+	CK_ATTRIBUTE v = { CKA_VALUE, NULL, 0 }, mod = { CKA_MODULUS, got, 64 };
+	CK_OBJECT_HANDLE noun, signer, secret, key;
+	CK_SESSION_HANDLE h;
+	char *pem = NULL;
+
+	(void)state;
+	/* FEITIAN's driver, the default: no unwrap at all */
+	h = open_rw(0);
+	assert_int_equal(login(h, PIN), CKR_OK);
+	assert_int_equal(p11->C_UnwrapKey(h, &m2, 1, sym, 16, st, 4, &secret),
+			 CKR_FUNCTION_NOT_SUPPORTED);
+	reinit_with("1");
+	h = open_rw(0);
+	assert_int_equal(login(h, PIN), CKR_OK);
+	unwrap_pair(h, "c1", CK_FALSE, &noun, sp);
+	unwrap_pair(h, "c2", CK_TRUE, &signer, sp);
+	sm2_wrap(sp, sym, wrapped);
+	/* the unwrapping key must have CKA_UNWRAP */
+	assert_int_equal(p11->C_UnwrapKey(h, &m2, noun, wrapped, 113, st, 4,
+					  &secret), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	assert_int_equal(p11->C_UnwrapKey(h, &m2, 0x7777, wrapped, 113, st, 4,
+					  &secret),
+			 CKR_UNWRAPPING_KEY_HANDLE_INVALID);
+	/* ciphertexts: length, C3 */
+	assert_int_equal(p11->C_UnwrapKey(h, &m2, signer, wrapped, 112, st, 4,
+					  &secret), CKR_WRAPPED_KEY_LEN_RANGE);
+	memcpy(bad, wrapped, sizeof(bad));
+	bad[70] ^= 1;
+	assert_int_equal(p11->C_UnwrapKey(h, &m2, signer, bad, 113, st, 4,
+					  &secret), CKR_WRAPPED_KEY_INVALID);
+	/* templates: no class, a token secret key */
+	assert_int_equal(p11->C_UnwrapKey(h, &m2, signer, wrapped, 113, st + 1,
+					  3, &secret), CKR_TEMPLATE_INCOMPLETE);
+	st[3].pValue = &yes;
+	assert_int_equal(p11->C_UnwrapKey(h, &m2, signer, wrapped, 113, st, 4,
+					  &secret), CKR_TEMPLATE_INCONSISTENT);
+	st[3].pValue = &no;
+	assert_int_equal(p11->C_UnwrapKey(h, &m2, signer, wrapped, 113, st, 4,
+					  &secret), CKR_OK);
+	assert_int_equal(p11->C_GetAttributeValue(h, secret, &v, 1),
+			 CKR_ATTRIBUTE_SENSITIVE);
+	/* the private key: SM4-ECB of d with the secret key */
+	assert_int_equal(gmsoft_sm2_generate(&pem), CKR_OK);
+	assert_int_equal(gmsoft_sm2_point(pem, ep), CKR_OK);
+	scalar_of(pem, d);
+	sm4_ecb(sym, d, 32, wd);
+	assert_int_equal(p11->C_UnwrapKey(h, &m4, signer, wd, 32, pt, 7, &key),
+			 CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT);
+	assert_int_equal(p11->C_UnwrapKey(h, &m4, secret, wd, 16, pt, 7, &key),
+			 CKR_WRAPPED_KEY_LEN_RANGE);
+	pt[4].pValue = &yes;	/* an encryption key never signs */
+	assert_int_equal(p11->C_UnwrapKey(h, &m4, secret, wd, 32, pt, 7, &key),
+			 CKR_TEMPLATE_INCONSISTENT);
+	pt[4].pValue = &no;
+	assert_int_equal(p11->C_UnwrapKey(h, &m4, secret, wd, 32, pt, 7, &key),
+			 CKR_OK);
+	/* the token's key is d's: its point, and it does not sign */
+	assert_int_equal(p11->C_GetAttributeValue(h, key, &mod, 1), CKR_OK);
+	assert_memory_equal(got, ep + 1, 64);
+	assert_false(bool_attr(h, key, CKA_SIGN));
+	assert_true(bool_attr(h, key, CKA_DECRYPT));
+	assert_int_equal(p11->C_SignInit(h, &sign, key),
+			 CKR_KEY_FUNCTION_NOT_PERMITTED);
+	/* a second exchange key in the container is refused */
+	assert_int_equal(p11->C_UnwrapKey(h, &m4, secret, wd, 32, pt, 7, &key),
+			 CKR_TEMPLATE_INCONSISTENT);
+	assert_int_equal(p11->C_DestroyObject(h, secret), CKR_OK);
+	OPENSSL_cleanse(pem, strlen(pem));
+	free(pem);
+	reinit_with(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1185,6 +1374,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_state_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unwrap, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("softtoken", tests, group_setup,

@@ -272,6 +272,43 @@ static void bad_values(void **state)
 	expect_bad("epass3000gm", "keygen_ec_params", "true");
 	expect_bad("epass3000gm", "container_attribute", "0x1FFFFFFFF");
 	expect_bad("epass3000gm", "token_model", "a model name longer than 16");
+	expect_bad("epass3000gm", "envelope_unwrap_sm2", "0x1FFFFFFFF");
+	expect_bad("epass3000gm", "envelope_unwrap_sm4", "sm4-ecb");
+	expect_bad("epass3000gm", "envelope_key_type", "-1");
+}
+
+/* The enveloped key's mechanisms through PKCS#11: none built in, both
+ * named by a derived profile, never one alone. */
+static void unwrap_mechanisms(void **state)
+{
+	gm_config cfg;
+	gm_profile p;
+	gm_error err;
+
+	(void)state;
+	assert_int_equal(gm_profile_get("epass3000gm", NULL, &p, &err), 0);
+	assert_false(gm_profile_unwraps(&p));
+	assert_int_equal(p.envelope_key_type, 0x10);	/* CKK_GENERIC_SECRET */
+	load(&cfg, "[profile.unwrap]\nbase = epass3000gm\n"
+		   "envelope_unwrap_sm2 = 0x80000206\n"
+		   "envelope_unwrap_sm4 = 2147484674\n"
+		   "envelope_key_type = 0x80000100\n"
+		   "[profile.half]\nbase = epass3000gm\n"
+		   "envelope_unwrap_sm4 = 0x80000402\n"
+		   "[profile.child]\nbase = half\n"
+		   "envelope_unwrap_sm2 = 0x80000206\n");
+	assert_int_equal(gm_profile_get("unwrap", &cfg, &p, &err), 0);
+	assert_true(gm_profile_unwraps(&p));
+	assert_int_equal(p.envelope_unwrap_sm2, 0x80000206UL);
+	assert_int_equal(p.envelope_unwrap_sm4, 0x80000402UL);
+	assert_int_equal(p.envelope_key_type, 0x80000100UL);
+	assert_int_equal(gm_profile_get("half", &cfg, &p, &err), -1);
+	assert_int_equal(err.code, GM_EXIT_USAGE);
+	assert_non_null(strstr(err.msg, "one of the two unwrap mechanisms"));
+	/* a profile built on it that names the other one is whole */
+	assert_int_equal(gm_profile_get("child", &cfg, &p, &err), 0);
+	assert_true(gm_profile_unwraps(&p));
+	gm_config_release(&cfg);
 }
 
 static void unknown_names(void **state)
@@ -316,6 +353,7 @@ int main(void)
 		cmocka_unit_test(format_overrides),
 		cmocka_unit_test(new_profile_with_base),
 		cmocka_unit_test(bad_values),
+		cmocka_unit_test(unwrap_mechanisms),
 		cmocka_unit_test(unknown_names),
 	};
 

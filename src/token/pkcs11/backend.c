@@ -23,4 +23,9 @@ const gm_token_backend gm_pkcs11_backend = {
 	.store_cert = p11_store_cert,
 	.destroy = p11_destroy,
 	.relabel = p11_relabel,
+	.import_envelope = p11_import_envelope,
+	.store_enc_cert = p11_store_enc_cert,
+	.read_encryption = p11_read_encryption,
+	.can_import = p11_can_import,
+	.enc_pair = p11_enc_pair,
 };

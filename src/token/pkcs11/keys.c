@@ -44,7 +44,7 @@ EVP_PKEY *p11_point_to_key(const gm_session *s, const CK_ATTRIBUTE *params,
 
 /* The new public key object's point: one call with guessed buffers, each
  * alone again when it did not fit. */
-static int new_pubkey(gm_session *s, CK_OBJECT_HANDLE pub, EVP_PKEY **out,
+int p11_read_pubkey(gm_session *s, CK_OBJECT_HANDLE pub, EVP_PKEY **out,
 		      gm_error *err)
 {
 	CK_ATTRIBUTE a[2] = {
@@ -104,6 +104,10 @@ static void keygen_tmpl_fill(struct keygen_tmpl *t, const gm_profile *p,
 	t->priv[k++] = (CK_ATTRIBUTE){ CKA_SIGN, &ck_true, sizeof(ck_true) };
 	t->priv[k++] = (CK_ATTRIBUTE){ CKA_ID, id_p, id_len };
 	t->priv[k++] = (CK_ATTRIBUTE){ CKA_LABEL, label_p, label_len };
+	/* it opens the enveloped key of a double certificate (envelope.c) */
+	if (gm_profile_unwraps(p))
+		t->priv[k++] = (CK_ATTRIBUTE){ CKA_UNWRAP, &ck_true,
+					       sizeof(ck_true) };
 	if (p->keygen_ec_params)
 		t->pub[n++] = (CK_ATTRIBUTE){ CKA_EC_PARAMS,
 			(void *)(uintptr_t)p->ec_params, p->ec_params_len };
@@ -154,7 +158,7 @@ int p11_generate_keypair(gm_session *s, const unsigned char *id,
 	gm_p11_log("C_GenerateKeyPair", rv);
 	if (rv != CKR_OK)
 		return gm_ckr_fail(err, rv, "generating a key pair on the token");
-	if (new_pubkey(s, pub, &pkey, err) < 0) {
+	if (p11_read_pubkey(s, pub, &pkey, err) < 0) {
 		/* a key pair we cannot use must not stay behind */
 		destroy_quietly(s, priv);
 		destroy_quietly(s, pub);

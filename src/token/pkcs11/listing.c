@@ -74,13 +74,15 @@ int p11_find(gm_session *s, CK_ATTRIBUTE *tmpl, CK_ULONG n_tmpl,
 }
 
 /* The attributes read from every object, in one call, with the buffer
- * sizes guessed (real values fit; a larger one is fetched again). */
+ * sizes guessed (real values fit; a larger one is fetched again). On a
+ * token with containers, the container and what a key may do (a
+ * container's encryption pair neither signs nor verifies) come too. */
 enum { A_CLASS, A_CTYPE, A_ID, A_LABEL, A_VALUE, A_PARAMS, A_POINT,
-       A_CONTAINER, A_N };
+       A_CONTAINER, A_SIGN, A_VERIFY, A_N };
 
 static const CK_ULONG guess[A_N] = {
 	sizeof(CK_OBJECT_CLASS), sizeof(CK_CERTIFICATE_TYPE), 64, 128, 2048,
-	32, 160, 80,
+	32, 160, 80, sizeof(CK_BBOOL), sizeof(CK_BBOOL),
 };
 
 struct obj {
@@ -124,7 +126,7 @@ static void set_types(const gm_session *s, CK_ATTRIBUTE *a)
 {
 	static const CK_ATTRIBUTE_TYPE types[A_N] = {
 		CKA_CLASS, CKA_CERTIFICATE_TYPE, CKA_ID, CKA_LABEL, CKA_VALUE,
-		CKA_EC_PARAMS, CKA_EC_POINT, 0,
+		CKA_EC_PARAMS, CKA_EC_POINT, 0, CKA_SIGN, CKA_VERIFY,
 	};
 	int i;
 
@@ -208,15 +210,16 @@ static CK_RV unanswered(gm_session *s, struct obj *o)
 /* One object: every attribute in one call, then what did not fit. */
 static CK_RV read_object(gm_session *s, struct obj *o)
 {
-	int n = s->profile && s->profile->container_attr ? A_N : A_N - 1;
+	int n = s->profile && s->profile->container_attr ? A_N : A_CONTAINER;
 	CK_RV rv;
+	int i;
 
 	set_types(s, o->a);
 	rv = p11_get_attrs(s, o->h, o->a, (CK_ULONG)n);
 	if (rv != CKR_OK && !p11_partial_rv(rv))
 		return rv;
-	if (n < A_N)
-		o->a[A_CONTAINER].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+	for (i = n; i < A_N; i++)
+		o->a[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
 	/* the class must come: not given in the template, it is asked alone
 	 * (a module that lies about lengths fails there) */
 	if (rv != CKR_OK && (untouched(&o->a[A_CLASS]) ||
@@ -288,7 +291,7 @@ static void add_cert(gm_token_snapshot *snap, struct obj *o)
 	c->ref = p11_cert_ref(o->h);
 	c->id = take(&o->a[A_ID], &c->id_len);
 	c->label = take_str(&o->a[A_LABEL]);
-	c->container = gm_xstrdup("");
+	c->container = take_str(&o->a[A_CONTAINER]);
 	c->der = take(&o->a[A_VALUE], &c->der_len);
 	c->key = -1;
 	if (!c->der)
@@ -324,6 +327,24 @@ static long pub_of(const struct obj *objs, size_t n, const struct obj *priv)
 	return -1;
 }
 
+/* CK_FALSE read for a flag of the object. */
+static int is_false(const CK_ATTRIBUTE *a)
+{
+	return have(a) && a->ulValueLen == sizeof(CK_BBOOL) &&
+	       *(const CK_BBOOL *)a->pValue == CK_FALSE;
+}
+
+/* A container's encryption pair: its public key does not verify, or,
+ * alone, its private key does not sign. */
+static int pair_role(const struct obj *priv, const struct obj *pub)
+{
+	if (pub && have(&pub->a[A_VERIFY]))
+		return is_false(&pub->a[A_VERIFY]) ? GM_ROLE_ENCRYPTION :
+						     GM_ROLE_SIGNING;
+	return priv && is_false(&priv->a[A_SIGN]) ? GM_ROLE_ENCRYPTION :
+						    GM_ROLE_SIGNING;
+}
+
 /* The pair's public key from the object that shows the point. A point that
  * cannot be used leaves the pair without one (listed, never matched). */
 static void pair_pubkey(gm_session *s, gm_snapshot_key *k, struct obj *pt)
@@ -355,6 +376,7 @@ static void add_pair(gm_session *s, gm_token_snapshot *snap,
 			      pub ? pub->h : CK_INVALID_HANDLE);
 	k->parts = (pub ? GM_KEYPAIR_PUBLIC : 0) |
 		   (priv ? GM_KEYPAIR_PRIVATE : 0);
+	k->role = pair_role(priv, pub);
 	k->id = take(&first->a[A_ID], &k->id_len);
 	k->label = have(&first->a[A_LABEL]) || !priv ?
 		take_str(&first->a[A_LABEL]) : take_str(&priv->a[A_LABEL]);

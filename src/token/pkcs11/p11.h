@@ -153,6 +153,9 @@ int p11_pub_in_modulus(const gm_session *s);
  * CKA_EC_POINT, or CKA_MODULUS X||Y), NULL with err when unusable. */
 EVP_PKEY *p11_point_to_key(const gm_session *s, const CK_ATTRIBUTE *params,
 			   const CK_ATTRIBUTE *point, gm_error *err);
+/* The point of a public key object (the profile's attribute), as a key. */
+int p11_read_pubkey(gm_session *s, CK_OBJECT_HANDLE pub, EVP_PKEY **out,
+		    gm_error *err);
 int p11_generate_keypair(gm_session *s, const unsigned char *id,
 			 size_t id_len, const char *label,
 			 gm_snapshot_key *out, gm_error *err);
@@ -169,6 +172,27 @@ int p11_read_cert(gm_session *s, gm_token_ref cert, unsigned char **der,
 int p11_destroy(gm_session *s, gm_token_ref obj, gm_error *err);
 int p11_relabel(gm_session *s, gm_token_ref obj, const char *label,
 		gm_error *err);
+
+/* A certificate object with this CKA_ID, label and container name ("" =
+ * none). */
+int p11_store_cert_as(gm_session *s, const unsigned char *id, size_t id_len,
+		      const char *container, const char *label,
+		      const unsigned char *der, size_t der_len,
+		      gm_token_ref *out, gm_error *err);
+
+/* ---- double certificates (envelope.c) ---- */
+int p11_can_import(const gm_session *s);
+int p11_import_envelope(gm_session *s, const gm_snapshot_key *key,
+			const gm_enveloped_key *env, EVP_PKEY **token_pub,
+			gm_error *err);
+int p11_store_enc_cert(gm_session *s, const gm_snapshot_key *key,
+		       const unsigned char *der, size_t der_len,
+		       gm_token_ref *out, gm_error *err);
+int p11_read_encryption(gm_session *s, const gm_snapshot_key *key,
+			unsigned char **der, size_t *der_len, EVP_PKEY **pub,
+			gm_error *err);
+int p11_enc_pair(gm_session *s, const gm_snapshot_key *key, EVP_PKEY *pub,
+		 gm_snapshot_key *out, gm_error *err);
 
 /* References: a certificate is one object (a); a key pair its private (a)
  * and public (b) key objects, either CK_INVALID_HANDLE. */

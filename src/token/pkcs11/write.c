@@ -50,16 +50,16 @@ static int cert_fields(const unsigned char *der, size_t der_len,
 	return 0;
 }
 
-int p11_store_cert(gm_session *s, const gm_snapshot_key *key,
-		   const char *label, const unsigned char *der,
-		   size_t der_len, gm_token_ref *out, gm_error *err)
+int p11_store_cert_as(gm_session *s, const unsigned char *id, size_t id_len,
+		      const char *container, const char *label,
+		      const unsigned char *der, size_t der_len,
+		      gm_token_ref *out, gm_error *err)
 {
 	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
 	CK_CERTIFICATE_TYPE type = CKC_X_509;
 	unsigned char *subject, *issuer, *serial;
 	int subject_len = 0, issuer_len = 0, serial_len = 0;
 	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
-	char container[40];
 	CK_RV rv;
 
 	if (cert_fields(der, der_len, &subject, &subject_len, &issuer,
@@ -71,7 +71,7 @@ int p11_store_cert(gm_session *s, const gm_snapshot_key *key,
 			{ CKA_CERTIFICATE_TYPE, &type, sizeof(type) },
 			{ CKA_TOKEN, &ck_true, sizeof(ck_true) },
 			{ CKA_PRIVATE, &ck_false, sizeof(ck_false) },
-			{ CKA_ID, key->id, key->id_len },
+			{ CKA_ID, (void *)(uintptr_t)id, id_len },
 			{ CKA_LABEL, (void *)(uintptr_t)label,
 			  label ? strlen(label) : 0 },
 			{ CKA_VALUE, (void *)(uintptr_t)der, der_len },
@@ -82,16 +82,11 @@ int p11_store_cert(gm_session *s, const gm_snapshot_key *key,
 		};
 		CK_ULONG n = sizeof(tmpl) / sizeof(tmpl[0]) - 1;
 
-		/* The container of the key pair with this CKA_ID: its name
-		 * follows from the id (gm_container_name), no search needed. */
 		if (s->profile && s->profile->container_attr &&
-		    key->id_len > 0) {
-			gm_container_name(key->id, key->id_len, container,
-					  sizeof(container));
+		    container && container[0])
 			tmpl[n++] = (CK_ATTRIBUTE){ s->profile->container_attr,
-						    container,
-						    strlen(container) + 1 };
-		}
+				(void *)(uintptr_t)container,
+				strlen(container) + 1 };
 		rv = p11_fl(s)->C_CreateObject(p11_h(s), tmpl, n, &h);
 		gm_p11_log("C_CreateObject", rv);
 	}
@@ -102,6 +97,21 @@ int p11_store_cert(gm_session *s, const gm_snapshot_key *key,
 		return gm_ckr_fail(err, rv, "storing the certificate on the token");
 	*out = p11_cert_ref(h);
 	return 0;
+}
+
+int p11_store_cert(gm_session *s, const gm_snapshot_key *key,
+		   const char *label, const unsigned char *der,
+		   size_t der_len, gm_token_ref *out, gm_error *err)
+{
+	char container[40] = "";
+
+	/* The container of the key pair with this CKA_ID: its name follows
+	 * from the id (gm_container_name), no search needed. */
+	if (key->id_len > 0)
+		gm_container_name(key->id, key->id_len, container,
+				  sizeof(container));
+	return p11_store_cert_as(s, key->id, key->id_len, container, label,
+				 der, der_len, out, err);
 }
 
 int p11_read_cert(gm_session *s, gm_token_ref cert, unsigned char **der,

@@ -688,6 +688,29 @@ static int skf_store_enc_cert(gm_session *s, const gm_snapshot_key *key,
 	return 0;
 }
 
+/* The container's encryption pair: the signing pair's reference with the
+ * other role (add_key). */
+static int skf_enc_pair(gm_session *s, const gm_snapshot_key *key,
+			EVP_PKEY *pub, gm_snapshot_key *out, gm_error *err)
+{
+	(void)s;
+	(void)err;
+	memset(out, 0, sizeof(*out));
+	out->ref = key->ref;
+	out->ref.b = GM_ROLE_ENCRYPTION;
+	out->role = GM_ROLE_ENCRYPTION;
+	out->parts = GM_KEYPAIR_PUBLIC | GM_KEYPAIR_PRIVATE;
+	out->id = key->id_len ?
+		(unsigned char *)gm_xmemdup(key->id, key->id_len) : NULL;
+	out->id_len = key->id_len;
+	out->label = gm_xstrdup(key->label ? key->label : "");
+	out->container = gm_xstrdup(key->container ? key->container : "");
+	if (pub)
+		EVP_PKEY_up_ref(pub);
+	out->pubkey = pub;
+	return 0;
+}
+
 static int skf_read_encryption(gm_session *s, const gm_snapshot_key *key,
 			       unsigned char **der, size_t *der_len,
 			       EVP_PKEY **pub, gm_error *err)
@@ -766,4 +789,6 @@ const gm_token_backend gm_skf_backend = {
 	.import_envelope = skf_import_envelope,
 	.store_enc_cert = skf_store_enc_cert,
 	.read_encryption = skf_read_encryption,
+	.enc_pair = skf_enc_pair,
+	.removes_container = 1,
 };
