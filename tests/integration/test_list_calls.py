@@ -75,6 +75,9 @@ def test_containers_named_by_a_search_not_read(many):
     # the second search is the containers'
     assert c["C_GetAttributeValue"] == 2 * PAIRS, c
     assert c["C_FindObjectsInit"] == 2, c
+    # the token's strings (read when it was chosen) name the profile: the
+    # library is not asked
+    assert c["C_GetInfo"] == 0 and c["C_GetTokenInfo"] == 1, c
     # with the PIN the private keys are seen, and each pairs exactly
     out, c = listing(token, root, after=("--pin-file", pin))
     assert {x["sha256"] for x in out["certificates"]} == shas
@@ -103,6 +106,31 @@ def test_skf_one_call_per_list_and_certificate(many):
     assert c["SKF_EnumContainer"] == 1, c
     # each container's signing and (absent) encryption certificate
     assert c["SKF_ExportCertificate"] == 2 * PAIRS, c
+    # its signing key's SM2 blob says the container's type: not asked
+    assert c["SKF_ExportPublicKey"] == PAIRS, c
+    assert c["SKF_GetContainerType"] == 0, c
+    # each container opened and closed once
+    assert c["SKF_OpenContainer"] == PAIRS, c
+    assert c["SKF_CloseContainer"] == PAIRS, c
+
+
+def test_skf_type_asked_without_an_sm2_signing_key(tmp_path):
+    """An RSA container and an empty one are still told by their type
+    (asked for them alone) and left out; the SM2 pair is listed."""
+    m = Maker(tmp_path / "certs")
+    ca = m.root("type-root", "CN=Type Root CA,O=SSCCCA,C=CN")
+    token = gmtest.SoftToken(tmp_path)
+    token.init()
+    leaf = m.issue(ca, "leaf", "CN=JSB0001@IST@30,O=SSCCCA,C=CN")
+    token.import_key(0, "01", "key", leaf.key)
+    token.import_cert(0, "01", "cert", leaf.pem)
+    token.tool_run("add-container", "--slot", "0", "--container", "rsa",
+                   "--kind", "rsa")
+    token.tool_run("add-container", "--slot", "0", "--container", "empty")
+    out, c = listing(token, tmp_path, "--api", "skf")
+    assert [x["sha256"] for x in out["certificates"]] == [leaf.sha256()]
+    assert c["SKF_GetContainerType"] == 2, c
+    assert c["SKF_ExportCertificate"] == 2, c
 
 
 def test_skf_container_list_past_its_guessed_buffer(tmp_path):

@@ -314,3 +314,28 @@ def test_auto_with_one_api_takes_it(world):
     skf_only = "%s/tests/softtoken/libgmsofttoken-skf.so" % build
     p = world.gmrenew("--module", skf_only, "-v", "list-certs", check=0)
     assert "skf API (the library offers only SKF)" in p.stderr
+
+
+def test_renewal_keeps_its_two_containers_open(world):
+    """A renewal through SKF opens the old container once and keeps the
+    new one from its creation: no open and close around each signature
+    and read; the tries left are read once; the certificate installed is
+    read back alone; the old container is closed, then deleted once."""
+    p, calls = traced(world, "--api", "skf", "renew", "--yes", "--pin-file",
+                      world.pin_file)
+    c = {k: calls.count(k) for k in set(calls)}
+    assert c["SKF_ECCSignData"] == 4, c
+    assert c["SKF_OpenContainer"] == 1, c
+    assert c["SKF_CreateContainer"] == 1, c
+    assert c["SKF_CloseContainer"] == 2, c
+    assert c["SKF_GetPINInfo"] == 1, c
+    assert c.get("SKF_GetContainerType", 0) == 0, c
+    # the old container's two certificates, the new one read back
+    assert c["SKF_ExportCertificate"] == 3, c
+    assert c["SKF_DeleteContainer"] == 1, c
+    at = calls.index("SKF_DeleteContainer")
+    assert calls[at - 1] == "SKF_CloseContainer", calls
+    assert len(calls) == 26, c
+    # the token holds the new certificate with its key, and only it
+    (after,) = certs_via(world, "skf")
+    assert after["has_private_key"] is True

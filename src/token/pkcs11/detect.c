@@ -54,7 +54,6 @@ static int module_identity(gm_module *m, struct identity *id, gm_error *err)
 {
 	gm_module_info mi;
 
-	memset(id, 0, sizeof(*id));
 	if (p11_library_info(m, &mi, err) < 0)
 		return -1;
 	snprintf(id->module_manufacturer, sizeof(id->module_manufacturer), "%s",
@@ -144,8 +143,29 @@ static int token_steps(gm_module *m, CK_SLOT_ID slot, const gm_profile *c,
 	return 0;
 }
 
+/* The first candidate the token's identity fits, when the module's
+ * identity could not decide otherwise: no other candidate names a module
+ * manufacturer (the module step finds that one, or none and then the
+ * token step finds it). -1 when the module's identity is needed. */
+static int token_decides(const gm_profile *c, size_t n,
+			 const struct identity *id)
+{
+	size_t i;
+	int t = -1;
+
+	for (i = 0; i < n && t < 0; i++)
+		if (token_fits(&c[i], id))
+			t = (int)i;
+	for (i = 0; t >= 0 && i < n; i++)
+		if ((int)i != t && c[i].module_manufacturer[0])
+			return -1;
+	return t;
+}
+
 /* The candidate the token fits: the module's identity first, then the
- * token's steps; -1 for none. */
+ * token's steps; -1 for none. The token's identity, read when the token
+ * was chosen, is looked at first: when it decides whatever the module
+ * says, the module is not asked (C_GetInfo is a call on the Ekey). */
 static int choose(gm_module *m, CK_SLOT_ID slot, const gm_profile *c,
 		  size_t n, int *found, gm_error *err)
 {
@@ -154,17 +174,20 @@ static int choose(gm_module *m, CK_SLOT_ID slot, const gm_profile *c,
 	CK_TOKEN_INFO ti;
 	CK_RV rv;
 
-	if (module_step(m, c, n, &id, found, err) < 0)
-		return -1;
-	if (*found >= 0)
-		return 0;
-	/* the token's strings only when the module's did not decide */
+	memset(&id, 0, sizeof(id));
 	rv = gm_p11_token_identity(m, slot, &ti);
 	if (rv != CKR_OK)
 		return gm_ckr_fail(err, rv, "reading the token's information");
 	gm_p11_trim(id.token_manufacturer, ti.manufacturerID,
 		    sizeof(ti.manufacturerID));
 	gm_p11_trim(id.token_model, ti.model, sizeof(ti.model));
+	*found = token_decides(c, n, &id);
+	if (*found >= 0)
+		return 0;
+	if (module_step(m, c, n, &id, found, err) < 0)
+		return -1;
+	if (*found >= 0)
+		return 0;
 	return token_steps(m, slot, c, n, &id, found, &by, err);
 }
 
@@ -245,6 +268,7 @@ int gm_p11_detect_library(gm_module *m, const gm_config *cfg,
 	size_t n = 0, seen = 0;
 	int found = -1, ret = -1;
 
+	memset(&id, 0, sizeof(id));
 	c = gm_xcalloc(MAX_CANDIDATES, sizeof(*c));
 	if (gm_profile_candidates(cfg, c, &n, MAX_CANDIDATES, err) < 0 ||
 	    module_step(m, c, n, &id, &found, err) < 0)

@@ -571,34 +571,26 @@ static int skf_snapshot(gm_session *s, gm_token_snapshot *out, gm_error *err)
 	return 0;
 }
 
+/* The certificate alone (one call with a guessed buffer), not the whole
+ * container. */
 static int skf_read_cert(gm_session *s, gm_token_ref cert, unsigned char **der,
 			 size_t *der_len, gm_error *err)
 {
 	skf_session *ss = sess(s);
 	const char *name = ref_name(ss, cert, err);
-	gm_skf_container c;
-
 	int enc = cert.b == GM_ROLE_ENCRYPTION;
+	int r;
 
 	*der = NULL;
 	*der_len = 0;
-	if (!name || gm_skf_container_read(ss->dev, name, &c, err))
+	if (!name)
 		return -1;
-	if (!(enc ? c.enc_cert : c.cert)) {
-		gm_skf_container_clear(&c);
+	r = gm_skf_cert_read(ss->dev, name, !enc, der, der_len, err);
+	if (r == 1)
 		return gm_fail(err, GM_EXIT_FAILED, NULL,
 			       "container '%s' holds no %s certificate", name,
 			       enc ? "encryption" : "signing");
-	}
-	/* the caller owns it now */
-	*der = enc ? c.enc_cert : c.cert;
-	*der_len = enc ? c.enc_cert_len : c.cert_len;
-	if (enc)
-		c.enc_cert = NULL;
-	else
-		c.cert = NULL;
-	gm_skf_container_clear(&c);
-	return 0;
+	return r;
 }
 
 /* ---- writing and keys ---- */

@@ -172,6 +172,7 @@ void gm_skf_dev_close(gm_skf_dev *d)
 	if (!d)
 		return;
 	abi = &d->lib->abi;
+	gm_skf_con_release(d, NULL);
 	if (d->app) {
 		if (d->logged_in)
 			gm_skf_log("SKF_ClearSecureState",
@@ -269,6 +270,8 @@ int gm_skf_pin_info(gm_skf_dev *d, gm_skf_pin *out, gm_error *err)
 	out->max_tries = gm_skf_cell_ulong(abi, &max);
 	out->remaining = gm_skf_cell_ulong(abi, &remain);
 	out->is_default = gm_skf_cell_bool(abi, &dflt);
+	d->pin_remaining = out->remaining;
+	d->pin_known = 1;
 	gm_debug("user PIN: %llu of %llu tries left%s",
 		 (unsigned long long)out->remaining,
 		 (unsigned long long)out->max_tries,
@@ -351,8 +354,14 @@ int gm_skf_login(gm_skf_dev *d, const char *pin, size_t pin_len,
 	if (!pin || strlen(pin) != pin_len)
 		return gm_fail(err, GM_EXIT_USAGE, "give the Ekey's user PIN",
 			       "no PIN was given");
-	if (gm_skf_pin_info(d, &before, err))
+	/* the tries left as read for the PIN state, when they were (no PIN
+	 * was sent since), else read now; a PIN locked in between is still
+	 * refused by SKF_VerifyPIN (SAR_PIN_LOCKED) */
+	if (d->pin_known)
+		before.remaining = d->pin_remaining;
+	else if (gm_skf_pin_info(d, &before, err))
 		return -1;
+	d->pin_known = 0;
 	if (before.remaining == 0) {
 		gm_fail(err, GM_EXIT_PIN, FIX_PIN_LOCKED,
 			"the Ekey's user PIN is locked");
@@ -370,21 +379,6 @@ int gm_skf_login(gm_skf_dev *d, const char *pin, size_t pin_len,
 }
 
 /* ---- containers ---- */
-
-static skf_rv open_container(gm_skf_dev *d, const char *name, skf_handle *h)
-{
-	skf_rv rv = gm_skf_rv(&d->lib->abi,
-			      d->lib->f.OpenContainer(d->app, name, h));
-
-	gm_skf_log("SKF_OpenContainer", rv);
-	return rv;
-}
-
-static void close_container(gm_skf_dev *d, skf_handle h)
-{
-	gm_skf_log("SKF_CloseContainer",
-		   gm_skf_rv(&d->lib->abi, d->lib->f.CloseContainer(h)));
-}
 
 /* The codes that mean "there is none of that kind here". */
 static int is_absent(skf_rv rv)
@@ -481,7 +475,9 @@ int gm_skf_export_pub(gm_skf_dev *d, skf_handle h, int sign, EVP_PKEY **pub,
 		      gm_error *err)
 {
 	const gm_skf_abi *abi = &d->lib->abi;
-	unsigned char blob[SKF_ECC_PUBBLOB_LEN + 64];
+	/* room for an RSAPUBLICKEYBLOB too (276 bytes with 8-byte ULONGs),
+	 * should a driver write one past the length it was given */
+	unsigned char blob[512];
 	skf_cell len;
 	uint64_t got;
 	skf_rv rv;
@@ -501,13 +497,12 @@ int gm_skf_export_pub(gm_skf_dev *d, skf_handle h, int sign, EVP_PKEY **pub,
 	return *pub ? 0 : -1;
 }
 
-/* The signing pair and certificate, then the encryption certificate and,
- * when there is one, the encryption public key. */
-static int read_parts(gm_skf_dev *d, skf_handle h, gm_skf_container *c,
+/* The certificates, then the encryption public key when there is an
+ * encryption certificate (the signing public key is read already). */
+static int read_certs(gm_skf_dev *d, skf_handle h, gm_skf_container *c,
 		      gm_error *err)
 {
 	if (gm_skf_export_cert(d, h, 1, &c->cert, &c->cert_len, err) < 0 ||
-	    gm_skf_export_pub(d, h, 1, &c->pub, err) < 0 ||
 	    gm_skf_export_cert(d, h, 0, &c->enc_cert, &c->enc_cert_len,
 			       err) < 0)
 		return -1;
@@ -516,50 +511,81 @@ static int read_parts(gm_skf_dev *d, skf_handle h, gm_skf_container *c,
 	return 0;
 }
 
+/* The container's type, asked only when its signing public key was not an
+ * SM2 key blob (an SM2 blob says the type: one call less per container). */
+static int container_type(gm_skf_dev *d, skf_handle h, uint64_t *type,
+			  gm_error *err)
+{
+	const gm_skf_abi *abi = &d->lib->abi;
+	skf_cell cell;
+	skf_rv rv;
+
+	memset(&cell, 0, sizeof(cell));
+	rv = gm_skf_rv(abi, d->lib->f.GetContainerType(h, cell.b));
+	gm_skf_log("SKF_GetContainerType", rv);
+	if (rv != SAR_OK)
+		return gm_sar_fail(err, rv, "reading a container's type");
+	*type = gm_skf_cell_ulong(abi, &cell);
+	return 0;
+}
+
+/* The signing public key first: an SM2 blob makes the container an SM2
+ * one. Without one (none, or not an SM2 blob), the type decides: RSA or
+ * empty is skipped, as before; an SM2 container whose key blob is bad is
+ * an error, as before. */
+static int read_parts(gm_skf_dev *d, skf_handle h, gm_skf_container *c,
+		      gm_error *err)
+{
+	gm_error perr;
+	int r = gm_skf_export_pub(d, h, 1, &c->pub, &perr);
+
+	if (r == 0) {
+		c->type = SKF_CONTAINER_ECC;
+		return read_certs(d, h, c, err);
+	}
+	if (container_type(d, h, &c->type, err) < 0)
+		return -1;
+	if (c->type != SKF_CONTAINER_ECC)
+		return 0;	/* RSA or empty: nothing gmrenew renews */
+	if (r < 0) {
+		if (err)
+			*err = perr;
+		return -1;
+	}
+	return read_certs(d, h, c, err);
+}
+
 static int read_container(gm_skf_dev *d, const char *name,
 			  gm_skf_container *c, gm_error *err)
 {
-	const gm_skf_abi *abi = &d->lib->abi;
 	skf_handle h = NULL;
-	skf_cell type;
-	skf_rv rv;
-	int ret = -1;
+	int ret;
 
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	rv = open_container(d, name, &h);
-	if (rv != SAR_OK)
-		return gm_sar_fail(err, rv, "opening a container");
-	memset(&type, 0, sizeof(type));
-	rv = gm_skf_rv(abi, d->lib->f.GetContainerType(h, type.b));
-	gm_skf_log("SKF_GetContainerType", rv);
-	if (rv != SAR_OK) {
-		gm_sar_fail(err, rv, "reading a container's type");
-		goto out;
-	}
-	c->type = gm_skf_cell_ulong(abi, &type);
-	ret = 0;
-	if (c->type != SKF_CONTAINER_ECC)
-		goto out;	/* RSA or empty: nothing gmrenew renews */
-	if (read_parts(d, h, c, err) < 0)
-		ret = -1;
-out:
-	close_container(d, h);
+	if (gm_skf_con_open(d, name, &h, err) != SAR_OK)
+		return gm_error_prefix(err, "container '%s'", name);
+	ret = read_parts(d, h, c, err);
+	gm_skf_con_close(d, h);
 	if (ret)
 		gm_error_prefix(err, "container '%s'", name);
 	return ret;
 }
 
-int gm_skf_container_read(gm_skf_dev *d, const char *name,
-			  gm_skf_container *out, gm_error *err)
+int gm_skf_cert_read(gm_skf_dev *d, const char *name, int sign,
+		     unsigned char **der, size_t *der_len, gm_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	if (gm_skf_app_open(d, err))
-		return -1;
-	if (read_container(d, name, out, err)) {
-		gm_skf_container_clear(out);
-		return -1;
-	}
-	return 0;
+	skf_handle h = NULL;
+	int r;
+
+	*der = NULL;
+	*der_len = 0;
+	if (gm_skf_con_open(d, name, &h, err) != SAR_OK)
+		return gm_error_prefix(err, "container '%s'", name);
+	r = gm_skf_export_cert(d, h, sign, der, der_len, err);
+	gm_skf_con_close(d, h);
+	if (r < 0)
+		gm_error_prefix(err, "container '%s'", name);
+	return r;
 }
 
 void gm_skf_container_clear(gm_skf_container *c)

@@ -105,6 +105,8 @@ void gm_skf_lib_close(gm_skf_lib *lib);	/* NULL-safe; never dlclose */
 
 /* ---- Devices, applications, containers (skf_dev.c) ---- */
 
+#define SKF_CONTAINERS_KEPT 2
+
 typedef struct gm_skf_dev {
 	gm_skf_lib *lib;		/* not owned */
 	skf_handle h;
@@ -113,6 +115,19 @@ typedef struct gm_skf_dev {
 	skf_handle app;			/* NULL until opened */
 	char *app_name;			/* owned */
 	int logged_in;
+	/* the two containers last opened (a renewal's old and new ones),
+	 * kept open until a third is opened, one is deleted or the device
+	 * is closed: each open and close is a call on the Ekey */
+	skf_handle con[SKF_CONTAINERS_KEPT];	/* NULL: none */
+	char con_name[SKF_CONTAINERS_KEPT][SKF_NAME_MAX + 1];
+	unsigned con_last;		/* the slot used last */
+	/* the container deleted last (a certificate and its key live in one
+	 * container: removing the second finds it gone, with no call) */
+	char deleted[SKF_NAME_MAX + 1];
+	/* the user PIN's tries left as SKF_GetPINInfo gave them, until the
+	 * next SKF_VerifyPIN */
+	uint64_t pin_remaining;
+	int pin_known;
 } gm_skf_dev;
 
 /* The names of the devices present (SKF_EnumDev(TRUE)). */
@@ -130,7 +145,10 @@ int gm_skf_app_open(gm_skf_dev *d, gm_error *err);
  * SAR_OK, else the code with err set. Closed by gm_skf_con_close. */
 skf_rv gm_skf_con_open(gm_skf_dev *d, const char *name, skf_handle *h,
 		       gm_error *err);
+/* Done with h: a container kept open stays open (see con above). */
 void gm_skf_con_close(gm_skf_dev *d, skf_handle h);
+/* Closes the containers kept open; name: only that one (NULL: all). */
+void gm_skf_con_release(gm_skf_dev *d, const char *name);
 
 typedef struct gm_skf_pin {
 	uint64_t max_tries, remaining;
@@ -141,7 +159,8 @@ int gm_skf_pin_info(gm_skf_dev *d, gm_skf_pin *out, gm_error *err);
 /* The PIN state as the PKCS#11 side words it (locked, final try, count
  * low), from SKF_GetPINInfo. */
 int gm_skf_pin_state(gm_skf_dev *d, gm_pin_state *out, gm_error *err);
-/* SKF_GetPINInfo first (a locked PIN is refused without sending it), then
+/* SKF_GetPINInfo first, unless gm_skf_pin_info read it since the last PIN
+ * sent (a locked PIN is refused without sending it), then
  * SKF_VerifyPIN with the user PIN; a wrong PIN's message says how many
  * tries are left (pulRetryCount). The caller wipes the PIN. */
 int gm_skf_login(gm_skf_dev *d, const char *pin, size_t pin_len,
@@ -166,6 +185,10 @@ int gm_skf_containers(gm_skf_dev *d, gm_skf_container **out, size_t *n,
 		      gm_error *err);
 void gm_skf_containers_free(gm_skf_container *c, size_t n);
 /* Frees what one container read holds. */
+/* One certificate of the named container (sign: the signing one, else
+ * the encryption one); 1 when there is none. */
+int gm_skf_cert_read(gm_skf_dev *d, const char *name, int sign,
+		     unsigned char **der, size_t *der_len, gm_error *err);
 void gm_skf_container_clear(gm_skf_container *c);
 /* A container's certificate or public key (sign 1: the signing pair's,
  * 0: the encryption pair's), on an open container handle; 1 when there
@@ -174,10 +197,6 @@ int gm_skf_export_cert(gm_skf_dev *d, skf_handle h, int sign,
 		       unsigned char **der, size_t *der_len, gm_error *err);
 int gm_skf_export_pub(gm_skf_dev *d, skf_handle h, int sign, EVP_PKEY **pub,
 		      gm_error *err);
-/* One container by name, read as gm_skf_containers reads each; the
- * caller frees out->cert and out->pub. */
-int gm_skf_container_read(gm_skf_dev *d, const char *name,
-			  gm_skf_container *out, gm_error *err);
 
 /* ---- What a renewal changes (skf_ops.c) ---- */
 

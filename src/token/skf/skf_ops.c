@@ -1,30 +1,95 @@
 /*
  * skf_ops.c - what a renewal does through SKF: a new container with a new
  * SM2 signing pair, signatures over the 32-byte e the host computed, the
- * certificate imported, the old container deleted (last, by the caller).
+ * certificate imported, the old container deleted (last, by the caller);
+ * and the container handles, the two used last kept open for the calls
+ * that follow on them.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
 #include "skf_internal.h"
 
+static void release_slot(gm_skf_dev *d, unsigned i)
+{
+	if (!d->con[i])
+		return;
+	gm_skf_log("SKF_CloseContainer", gm_skf_rv(&d->lib->abi,
+		   d->lib->f.CloseContainer(d->con[i])));
+	d->con[i] = NULL;
+	d->con_name[i][0] = '\0';
+}
+
+void gm_skf_con_release(gm_skf_dev *d, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < SKF_CONTAINERS_KEPT; i++)
+		if (!name || (d->con[i] && !strcmp(d->con_name[i], name)))
+			release_slot(d, i);
+}
+
+/* The slot holding the container named, or SKF_CONTAINERS_KEPT. */
+static unsigned slot_of(const gm_skf_dev *d, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < SKF_CONTAINERS_KEPT; i++)
+		if (d->con[i] && !strcmp(d->con_name[i], name))
+			return i;
+	return SKF_CONTAINERS_KEPT;
+}
+
+/* h, just opened or created, is kept in a free slot, else in the one
+ * used longest ago (closed first). */
+static void con_keep(gm_skf_dev *d, const char *name, skf_handle h)
+{
+	unsigned i = slot_of(d, name);
+
+	if (i == SKF_CONTAINERS_KEPT)
+		for (i = 0; i < SKF_CONTAINERS_KEPT && d->con[i]; i++)
+			;
+	if (i == SKF_CONTAINERS_KEPT)
+		i = (d->con_last + 1) % SKF_CONTAINERS_KEPT;
+	if (d->con[i] != h)
+		release_slot(d, i);
+	d->con[i] = h;
+	snprintf(d->con_name[i], sizeof(d->con_name[i]), "%s", name);
+	d->con_last = i;
+}
+
 skf_rv gm_skf_con_open(gm_skf_dev *d, const char *name, skf_handle *h,
 			gm_error *err)
 {
+	unsigned i = slot_of(d, name);
 	skf_rv rv;
 
+	if (i < SKF_CONTAINERS_KEPT) {
+		*h = d->con[i];
+		d->con_last = i;
+		return SAR_OK;
+	}
 	if (gm_skf_app_open(d, err))
 		return SAR_FAIL;
 	rv = gm_skf_rv(&d->lib->abi, d->lib->f.OpenContainer(d->app, name, h));
 	gm_skf_log("SKF_OpenContainer", rv);
-	if (rv != SAR_OK)
+	if (rv != SAR_OK) {
 		gm_sar_fail(err, rv, "opening a container");
+		return rv;
+	}
+	con_keep(d, name, *h);
 	return rv;
 }
 
 void gm_skf_con_close(gm_skf_dev *d, skf_handle h)
 {
+	unsigned i;
+
+	for (i = 0; i < SKF_CONTAINERS_KEPT; i++)
+		if (h && h == d->con[i])
+			return;		/* kept open for the next call on it */
 	gm_skf_log("SKF_CloseContainer",
 		   gm_skf_rv(&d->lib->abi, d->lib->f.CloseContainer(h)));
 }
@@ -50,6 +115,10 @@ int gm_skf_create_keypair(gm_skf_dev *d, const char *name, EVP_PKEY **pub,
 		rv = gm_skf_con_open(d, name, &h, err);
 	else if (rv != SAR_OK)
 		gm_sar_fail(err, rv, "creating a container");
+	else
+		con_keep(d, name, h);
+	if (rv == SAR_OK && !strcmp(d->deleted, name))
+		d->deleted[0] = '\0';	/* there again */
 	if (rv != SAR_OK)
 		return -1;
 	memset(blob, 0, sizeof(blob));
@@ -111,13 +180,17 @@ int gm_skf_delete_container(gm_skf_dev *d, const char *container,
 
 	if (gm_skf_app_open(d, err))
 		return -1;
+	if (!strcmp(d->deleted, container))
+		return 0;	/* this session deleted it */
+	gm_skf_con_release(d, container);
 	rv = gm_skf_rv(&d->lib->abi,
 		       d->lib->f.DeleteContainer(d->app, container));
 	gm_skf_log("SKF_DeleteContainer", rv);
-	if (rv == SAR_CONTAINER_NOT_EXIST || rv == SAR_FILE_NOT_EXIST)
-		return 0;	/* already gone: what was wanted */
-	if (rv != SAR_OK)
+	if (rv != SAR_OK && rv != SAR_CONTAINER_NOT_EXIST &&
+	    rv != SAR_FILE_NOT_EXIST)
 		return gm_sar_fail(err, rv, "deleting a container");
+	/* gone (or already gone: what was wanted) */
+	snprintf(d->deleted, sizeof(d->deleted), "%s", container);
 	return 0;
 }
 
