@@ -483,6 +483,17 @@ static int profile_make(const char *name, const gm_config *cfg, int depth,
 			       "configuration section '[profile.%s]' names one "
 			       "of the two unwrap mechanisms of the enveloped "
 			       "key only", name);
+	/* the opened key joins the signing pair's container by its name */
+	if (depth == 0 && gm_profile_unwraps(out) && !out->container_attr)
+		return gm_fail(err, GM_EXIT_USAGE,
+			       "name the token's container attribute "
+			       "(container_attribute) too, or remove the "
+			       "unwrap mechanisms",
+			       "configuration section '[profile.%s]' names "
+			       "unwrap mechanisms for the enveloped key but no "
+			       "container attribute: the encryption key pair "
+			       "could not join its signing pair's container",
+			       name);
 	return 0;
 }
 

@@ -296,7 +296,12 @@ static void unwrap_mechanisms(void **state)
 		   "[profile.half]\nbase = epass3000gm\n"
 		   "envelope_unwrap_sm4 = 0x80000402\n"
 		   "[profile.child]\nbase = half\n"
-		   "envelope_unwrap_sm2 = 0x80000206\n");
+		   "envelope_unwrap_sm2 = 0x80000206\n"
+		   "[profile.nocon]\nbase = pkcs11-ec\n"
+		   "envelope_unwrap_sm2 = 0x80000206\n"
+		   "envelope_unwrap_sm4 = 0x80000402\n"
+		   "[profile.nocon2]\nbase = unwrap\n"
+		   "container_attribute = 0\n");
 	assert_int_equal(gm_profile_get("unwrap", &cfg, &p, &err), 0);
 	assert_true(gm_profile_unwraps(&p));
 	assert_int_equal(p.envelope_unwrap_sm2, 0x80000206UL);
@@ -308,6 +313,12 @@ static void unwrap_mechanisms(void **state)
 	/* a profile built on it that names the other one is whole */
 	assert_int_equal(gm_profile_get("child", &cfg, &p, &err), 0);
 	assert_true(gm_profile_unwraps(&p));
+	/* unwrapping needs the container attribute the pair joins by */
+	assert_int_equal(gm_profile_get("nocon", &cfg, &p, &err), -1);
+	assert_int_equal(err.code, GM_EXIT_USAGE);
+	assert_non_null(strstr(err.msg, "no container attribute"));
+	assert_int_equal(gm_profile_get("nocon2", &cfg, &p, &err), -1);
+	assert_non_null(strstr(err.msg, "no container attribute"));
 	gm_config_release(&cfg);
 }
 
