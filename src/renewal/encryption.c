@@ -569,40 +569,49 @@ int gm_enc_same_container(const char *container, const gm_snapshot_key *k)
 	       !strcmp(container, k->container);
 }
 
+/* one encryption object of newk's container: counted, and renamed to label
+ * unless count is set or it has that label already; 1 counted, 0 not */
+static int relabel_object(gm_run *r, int role, const char *container,
+			  const char *cur, gm_token_ref ref,
+			  const gm_snapshot_key *newk, const char *label,
+			  int count, gm_error *err)
+{
+	if (role != GM_ROLE_ENCRYPTION ||
+	    !gm_enc_same_container(container, newk) ||
+	    (cur && !strcmp(cur, label)))
+		return 0;
+	r->changed |= !count;
+	if (!count && gm_token_relabel(r->ctx->session, ref, label, err))
+		return -1;
+	return 1;
+}
+
 int gm_enc_relabel(gm_run *r, const gm_token_snapshot *v,
 		   const gm_snapshot_key *newk, const char *label, int count,
 		   gm_error *err)
 {
 	size_t i;
-	int n = 0;
+	int n = 0, one;
 
 	if (!gm_session_can_relabel(r->ctx->session))
 		return 0;
 	for (i = 0; i < v->n_keys; i++) {
 		const gm_snapshot_key *k = &v->keys[i];
 
-		if (k->role != GM_ROLE_ENCRYPTION ||
-		    !gm_enc_same_container(k->container, newk) ||
-		    (k->label && !strcmp(k->label, label)))
-			continue;
-		n++;
-		r->changed |= !count;
-		if (!count && gm_token_relabel(r->ctx->session, k->ref, label,
-					       err))
+		one = relabel_object(r, k->role, k->container, k->label, k->ref,
+				     newk, label, count, err);
+		if (one < 0)
 			return -1;
+		n += one;
 	}
 	for (i = 0; i < v->n_certs; i++) {
 		const gm_snapshot_cert *c = &v->certs[i];
 
-		if (c->role != GM_ROLE_ENCRYPTION ||
-		    !gm_enc_same_container(c->container, newk) ||
-		    (c->label && !strcmp(c->label, label)))
-			continue;
-		n++;
-		r->changed |= !count;
-		if (!count && gm_token_relabel(r->ctx->session, c->ref, label,
-					       err))
+		one = relabel_object(r, c->role, c->container, c->label, c->ref,
+				     newk, label, count, err);
+		if (one < 0)
 			return -1;
+		n += one;
 	}
 	return n;
 }

@@ -197,3 +197,16 @@ def cert_pubkey_point(cert_pem):
                           "-outform", "DER"], input=out.encode(),
                          capture_output=True, check=True).stdout
     return der[-65:].hex()
+
+
+# The reference KMC's fault switches (tools/refservice/README.md), each with its
+# parameters and the exit code gmrenew must give: the service's fault.
+KMC_FAULTS = [
+    ("envelope_other_key", {}, 7),
+    ("envelope_corrupt", {"part": "cipher"}, 7),
+    ("envelope_corrupt", {"part": "private_key"}, 7),
+    ("envelope_corrupt", {"part": "length"}, 7),
+    ("envelope_corrupt", {"part": "algorithm"}, 7),
+    ("enc_cert_other_key", {}, 7),
+    ("encryption_missing", {}, 7),
+]

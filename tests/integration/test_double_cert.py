@@ -140,15 +140,7 @@ def test_list_certs_shows_roles_and_pairs(dworld):
     assert "encryption certificate (加密证书) of #1" in m["detail"], m
 
 
-FAULTS = [
-    ("envelope_other_key", {}, 7),
-    ("envelope_corrupt", {"part": "cipher"}, 7),
-    ("envelope_corrupt", {"part": "private_key"}, 7),
-    ("envelope_corrupt", {"part": "length"}, 7),
-    ("envelope_corrupt", {"part": "algorithm"}, 7),
-    ("enc_cert_other_key", {}, 7),
-    ("encryption_missing", {}, 7),
-]
+FAULTS = doublecert.KMC_FAULTS
 
 
 @pytest.mark.parametrize("ftype,params,exit_code", FAULTS,

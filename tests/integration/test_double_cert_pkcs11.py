@@ -227,15 +227,7 @@ def test_renew_json_names_the_encryption_certificate(pworld):
     assert e["not_after"] == when(facts["notAfter"]).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-FAULTS = [
-    ("envelope_other_key", {}, 7),
-    ("envelope_corrupt", {"part": "cipher"}, 7),
-    ("envelope_corrupt", {"part": "private_key"}, 7),
-    ("envelope_corrupt", {"part": "length"}, 7),
-    ("envelope_corrupt", {"part": "algorithm"}, 7),
-    ("enc_cert_other_key", {}, 7),
-    ("encryption_missing", {}, 7),
-]
+FAULTS = doublecert.KMC_FAULTS
 
 
 @pytest.mark.parametrize("ftype,params,exit_code", FAULTS,
