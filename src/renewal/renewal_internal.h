@@ -2,13 +2,16 @@
 #ifndef GMRENEW_RENEWAL_INTERNAL_H
 #define GMRENEW_RENEWAL_INTERNAL_H
 
+#include <sys/stat.h>
+
 #include <cjson/cJSON.h>
 
 #include "gmrenew/renewal.h"
 
 /*
  * The journal of one renewal: <state_dir>/journal/<CODE>.json, mode 0600,
- * rewritten atomically after every step. It holds what gmrenew must not
+ * rewritten atomically after every step, and moved to
+ * <state_dir>/journal/done/ once closed. It holds what gmrenew must not
  * learn from the service: the certificate being renewed (its fingerprint,
  * label, CKA_ID and a copy), the token's serial, the pending label, the new
  * key's CKA_ID and the fingerprint of the certificate gmrenew installed;
@@ -47,6 +50,24 @@ void gm_journal_finish(gm_journal *j);
 /* Whether a journal document says its renewal is finished ("finished", or
  * a version 1 journal's last step "retired"). */
 int gm_journal_finished(const cJSON *doc);
+/* Finished, or abandoned: the renewal will not go on. */
+int gm_journal_closed(const cJSON *doc);
+/* Writes the journal; a closed one is then moved to journal/done/ (path
+ * follows). */
 int gm_journal_write(gm_journal *j, gm_error *err);
+
+/* Walking the journals (state.c): each one that is a plain file of at most
+ * 1 MiB holding a JSON object (damaged ones and links are passed over) is
+ * given to visit, which returns nonzero to stop the walk. */
+typedef int (*gm_journal_visit)(const char *path, const struct stat *st,
+				const cJSON *doc, void *ctx);
+enum {
+	GM_JOURNALS_OPEN = 0,	/* journal/: renewals that may go on; a closed
+				 * one seen there is moved to journal/done/ */
+	GM_JOURNALS_ALL = 1	/* journal/done/ first, then journal/ */
+};
+/* What visit stopped with; 0 when it saw them all. */
+int gm_journal_each(const char *state_dir, int which, gm_journal_visit visit,
+		    void *ctx);
 
 #endif

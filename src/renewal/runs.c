@@ -5,7 +5,6 @@
  * <state_dir>/runs/<SERIAL>, two numbers written atomically; they hold no
  * secret.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,55 +15,32 @@
 
 #include "renewal_internal.h"
 
-/* Whether the journal file at path is a renewal of serial that has not
- * reached its last step. */
-static int journal_pending(const char *path, const char *serial)
+struct pending {
+	const char *serial;
+	long n;
+};
+
+/* A renewal of the token with serial that may still go on. */
+static int pending(const char *path, const struct stat *st, const cJSON *doc,
+		   void *ctx)
 {
-	unsigned char *text = NULL;
-	const cJSON *s;
-	cJSON *doc;
-	size_t len;
-	gm_error err;
-	int pending = 0;
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(doc, "token_serial");
+	struct pending *p = ctx;
 
-	if (gm_read_file(path, 1 << 20, &text, &len, &err))
-		return 0;
-	doc = cJSON_ParseWithLength((const char *)text, len);
-	free(text);
-	s = cJSON_GetObjectItemCaseSensitive(doc, "token_serial");
-	if (cJSON_IsString(s) && !strcmp(s->valuestring, serial))
-		pending = !gm_journal_finished(doc);
-	cJSON_Delete(doc);
-	return pending;
-}
-
-static int is_journal_name(const char *name)
-{
-	size_t n = strlen(name);
-
-	return name[0] != '.' && n > 5 && !strcmp(name + n - 5, ".json");
+	(void)path;
+	(void)st;
+	if (cJSON_IsString(s) && !strcmp(s->valuestring, p->serial) &&
+	    !gm_journal_closed(doc))
+		p->n++;
+	return 0;
 }
 
 long gm_pending_renewals(const char *state_dir, const char *serial)
 {
-	char *dir = gm_xasprintf("%s/journal", state_dir);
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	long n = 0;
+	struct pending p = { serial, 0 };
 
-	while (d && (e = readdir(d))) {
-		char *path;
-
-		if (!is_journal_name(e->d_name))
-			continue;
-		path = gm_xasprintf("%s/%s", dir, e->d_name);
-		n += journal_pending(path, serial);
-		free(path);
-	}
-	if (d)
-		closedir(d);
-	free(dir);
-	return n;
+	gm_journal_each(state_dir, GM_JOURNALS_OPEN, pending, &p);
+	return p.n;
 }
 
 static char *run_path(const char *state_dir, const char *serial)

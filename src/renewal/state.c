@@ -200,13 +200,24 @@ void gm_token_lock_release(gm_token_lock *lock)
 	free(lock);
 }
 
-static void journal_path(const char *state_dir, const char *code, char *buf,
-			 size_t n)
+/*
+ * Journals live in two places. journal/ holds those of renewals that may
+ * still go on; journal/done/ those that are closed: finished, or abandoned
+ * because their order can never finish. Every renewal and every metrics
+ * run reads journal/, so its cost does not grow with the history: a
+ * closed journal is moved to done/ when it is written closed (or when a
+ * scan finds it in journal/, written by an older version or left there by
+ * a failed move). A journal is looked up by its code in both places, so a
+ * closed journal in either one is a valid one: the move is a rename and
+ * needs no other care.
+ */
+static void journal_path(const char *state_dir, const char *code,
+			 const char *sub, char *buf, size_t n)
 {
 	char name[32];
 
 	gm_state_file_name(code, name, sizeof(name));
-	snprintf(buf, n, "%s/journal/%s.json", state_dir, name);
+	snprintf(buf, n, "%s/journal%s/%s.json", state_dir, sub, name);
 }
 
 /* Reads a journal file: no symlink, a regular file, at most 1 MiB. 1 when
@@ -267,8 +278,19 @@ static int load(const char *state_dir, const char *code, gm_journal *out,
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	journal_path(state_dir, code, out->path, sizeof(out->path));
+	journal_path(state_dir, code, "", out->path, sizeof(out->path));
 	r = read_journal(out->path, &text, &len);
+	if (r > 0) {
+		/* not in journal/: closed (in done/), or none, created in
+		 * journal/ by gm_journal_open. If both are there, the one in
+		 * journal/ was written after the other was moved. */
+		journal_path(state_dir, code, "/done", out->path,
+			     sizeof(out->path));
+		r = read_journal(out->path, &text, &len);
+		if (r > 0)
+			journal_path(state_dir, code, "", out->path,
+				     sizeof(out->path));
+	}
 	if (r > 0)
 		return -1;
 	out->doc = r == 0 ? cJSON_ParseWithLength(text, len) : NULL;
@@ -374,6 +396,49 @@ const char *gm_journal_get(const gm_journal *j, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+static void sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd))
+		gm_debug("cannot sync '%s': %s", dir, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Moves the closed journal at path from journal/ to journal/done/ (the new
+ * path into out, n bytes, when out). Only debug output on failure: the
+ * journal is valid where it is, and the next scan moves it. */
+static void move_closed(const char *path, char *out, size_t n)
+{
+	const char *slash = strrchr(path, '/'), *parent;
+	char *dir, *done, *to;
+	gm_error err;
+
+	if (!slash)
+		return;
+	dir = gm_xasprintf("%.*s", (int)(slash - path), path);
+	parent = strrchr(dir, '/');
+	done = gm_xasprintf("%s/done", dir);
+	to = gm_xasprintf("%s%s", done, slash);
+	if (!parent || strcmp(parent, "/journal"))
+		;	/* not in journal/: moved already */
+	else if ((out && strlen(to) >= n) || dir_is_safe(dir, &err) ||
+	    (mkdir(done, 0700) && errno != EEXIST) || dir_is_safe(done, &err))
+		gm_debug("closed journal '%s' stays where it is", path);
+	else if (rename(path, to))
+		gm_debug("cannot move '%s' to '%s': %s", path, to,
+			 strerror(errno));
+	else {
+		sync_dir(done);
+		if (out)
+			snprintf(out, n, "%s", to);
+	}
+	free(to);
+	free(done);
+	free(dir);
+}
+
 /* The journal is replaced whole (gm_file_replace), so that a crash leaves
  * either the old or the new journal, and a journal written is one that
  * stays. */
@@ -386,6 +451,8 @@ int gm_journal_write(gm_journal *j, gm_error *err)
 	r = gm_file_replace_text(j->path, N_("journal"), 0600, line, err);
 	free(line);
 	cJSON_free(text);
+	if (r == 0 && gm_journal_closed(j->doc))
+		move_closed(j->path, j->path, sizeof(j->path));
 	return r;
 }
 
@@ -408,48 +475,103 @@ int gm_journal_finished(const cJSON *doc)
 	       (cJSON_IsString(last) && !strcmp(last->valuestring, "retired"));
 }
 
-static int previous_from(const char *path, const char *sha256,
-			 unsigned char **der, size_t *der_len)
+int gm_journal_closed(const cJSON *doc)
 {
-	char *text;
-	size_t len = 0;
-	cJSON *doc;
-	const cJSON *fresh, *old;
-	int r = -1;
+	return gm_journal_finished(doc) ||
+	       cJSON_GetObjectItemCaseSensitive(doc, "abandoned");
+}
 
-	if (read_journal(path, &text, &len))
-		return -1;	/* none, a link or not a plain file */
-	doc = cJSON_ParseWithLength(text, len);
-	free(text);
-	fresh = cJSON_GetObjectItemCaseSensitive(doc, "new_sha256");
-	old = cJSON_GetObjectItemCaseSensitive(doc, "old_certificate");
-	if (cJSON_IsString(fresh) && cJSON_IsString(old) &&
-	    !strcmp(fresh->valuestring, sha256))
-		r = gm_unhex(old->valuestring, der, der_len);
-	cJSON_Delete(doc);
+static int is_journal_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && n > 5 && !strcmp(name + n - 5, ".json");
+}
+
+/* The journals of one directory, the closed ones moved to done/ when tidy;
+ * what visit stopped the walk with, else 0. */
+static int each_in(const char *dir, int tidy, gm_journal_visit visit,
+		   void *ctx)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int r = 0;
+
+	while (d && !r && (e = readdir(d))) {
+		char *path, *text;
+		size_t len = 0;
+		struct stat st;
+		cJSON *doc;
+
+		if (!is_journal_name(e->d_name))
+			continue;
+		path = gm_xasprintf("%s/%s", dir, e->d_name);
+		doc = NULL;
+		if (!lstat(path, &st) && !read_journal(path, &text, &len)) {
+			doc = cJSON_ParseWithLength(text, len);
+			free(text);
+		}
+		if (cJSON_IsObject(doc))
+			r = visit(path, &st, doc, ctx);
+		if (!r && tidy && cJSON_IsObject(doc) &&
+		    gm_journal_closed(doc))
+			move_closed(path, NULL, 0);
+		cJSON_Delete(doc);
+		free(path);
+	}
+	if (d)
+		closedir(d);
 	return r;
+}
+
+int gm_journal_each(const char *state_dir, int which, gm_journal_visit visit,
+		    void *ctx)
+{
+	char *dir = gm_xasprintf("%s/journal", state_dir), *done;
+	int r = 0;
+
+	if (which == GM_JOURNALS_ALL) {
+		gm_error err;
+
+		done = gm_xasprintf("%s/done", dir);
+		if (!dir_is_safe(done, &err))	/* no link, ours, private */
+			r = each_in(done, 0, visit, ctx);
+		free(done);
+	}
+	if (!r)
+		r = each_in(dir, 1, visit, ctx);
+	free(dir);
+	return r;
+}
+
+struct previous {
+	const char *sha256;
+	unsigned char **der;
+	size_t *der_len;
+};
+
+/* The journal of the renewal that installed the certificate: any journal,
+ * closed or not (an interrupted renewal may have installed it). */
+static int previous_from(const char *path, const struct stat *st,
+			 const cJSON *doc, void *ctx)
+{
+	struct previous *p = ctx;
+	const cJSON *fresh = cJSON_GetObjectItemCaseSensitive(doc, "new_sha256");
+	const cJSON *old = cJSON_GetObjectItemCaseSensitive(doc,
+							    "old_certificate");
+
+	(void)path;
+	(void)st;
+	return cJSON_IsString(fresh) && cJSON_IsString(old) &&
+	       !strcmp(fresh->valuestring, p->sha256) &&
+	       gm_unhex(old->valuestring, p->der, p->der_len) == 0;
 }
 
 int gm_journal_find_previous(const char *state_dir, const char *sha256,
 			     unsigned char **der, size_t *der_len)
 {
-	char *dir = gm_xasprintf("%s/journal", state_dir);
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int r = -1;
+	struct previous p = { sha256, der, der_len };
 
-	while (d && r && (e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		char *path;
-
-		if (n < 6 || strcmp(e->d_name + n - 5, ".json"))
-			continue;
-		path = gm_xasprintf("%s/%s", dir, e->d_name);
-		r = previous_from(path, sha256, der, der_len);
-		free(path);
-	}
-	if (d)
-		closedir(d);
-	free(dir);
-	return r;
+	return gm_journal_each(state_dir, GM_JOURNALS_ALL, previous_from, &p) ?
+	       0 : -1;
 }

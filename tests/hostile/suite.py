@@ -147,8 +147,9 @@ class Case:
         """The pending labels the journals name (the objects a broken-off
         renewal may leave, for renew-with-code to finish)."""
         labels = set()
-        for f in sorted((self.state / "journal").glob("*.json")) \
-                if (self.state / "journal").exists() else []:
+        jdir = self.state / "journal"
+        for f in sorted(jdir.glob("*.json")) + \
+                sorted((jdir / "done").glob("*.json")):
             try:
                 doc = json.loads(f.read_text())
             except ValueError:

@@ -520,12 +520,31 @@ class World:
         p = self.gmrenew("--json", *args, check=check, **kw)
         return json.loads(p.stdout)
 
+    def journal(self, code):
+        """The journal of a renewal: journal/CODE.json while the renewal
+        may go on, journal/done/CODE.json once it is closed (finished or
+        abandoned)."""
+        live = self.state / "journal" / (code + ".json")
+        done = self.state / "journal" / "done" / (code + ".json")
+        return done if done.exists() and not live.exists() else live
+
+    def journals(self):
+        """Every journal file, open ones then closed ones."""
+        return journal_files(self.state)
+
     def certs(self):
         return self.json("list-certs", "--pin-file",
                          self.pin_file)["certificates"]
 
     def close(self):
         self.service.stop()
+
+
+def journal_files(state):
+    """The journal files of a state directory: journal/*.json, then
+    journal/done/*.json."""
+    d = pathlib.Path(state) / "journal"
+    return sorted(d.glob("*.json")) + sorted((d / "done").glob("*.json"))
 
 
 def make_sm2_key(path):

@@ -8,6 +8,7 @@ The faults come from tests/integration/failio (an LD_PRELOAD library): the
 Nth fsync, fflush, fclose or rename on a file in the state directory fails.
 A first run with GMFAILIO_NTH=trace counts the calls of a whole renewal,
 so each case hits a real point of it."""
+import json
 import os
 import pathlib
 import re
@@ -117,6 +118,15 @@ def is_journal_dir(p):
     return p == "/journal"
 
 
+def is_journal(p):
+    """A journal renamed into place in journal/ (not a move to done/)."""
+    return re.fullmatch(r"/journal/[^/]+\.json", p) is not None
+
+
+def is_closed_move(p):
+    return p.startswith("/journal/done/")
+
+
 def is_run_record(p):
     return p.startswith("/runs/")
 
@@ -135,8 +145,7 @@ def test_trace_sees_every_journal_write(traces):
 MATRIX = [
     ("fsync", is_journal_temp, False, EIO, "journal", True),
     ("fsync", is_journal_dir, True, EIO, "journal", True),
-    ("rename", lambda p: p.startswith("/journal/"), False, ENOSPC, "journal",
-     True),
+    ("rename", is_journal, False, ENOSPC, "journal", True),
     ("fflush", is_journal_temp, True, ENOSPC, "journal", True),
     ("fclose", is_journal_temp, True, EIO, "journal", True),
     ("fsync", is_run_record, False, EIO, "run record", False),
@@ -159,3 +168,29 @@ def test_failed_write_loses_nothing(tmp_path, traces, op, want, thin, errno,
             failures.append("%s #%d (%s): %s" % (op, nth,
                                                  traces[op][nth - 1], e))
     assert not failures, "\n\n".join(failures)
+
+
+def test_failed_move_of_a_closed_journal_costs_nothing(tmp_path, traces):
+    """The move of a finished journal to journal/done/ is housekeeping: if
+    its rename fails, the renewal still ends well and the journal stays
+    where it is, finished; the next run that reads journal/ (here the
+    metrics) counts it as not pending and moves it."""
+    (nth,) = picks(traces["rename"], is_closed_move, False)
+    w = gmtest.World(tmp_path / "move")
+    log = w.root / "faults.log"
+    try:
+        p = renew(w, fault_env(w, "rename", nth, str(w.state), log, EIO))
+        assert log.exists(), "the fault was never hit"
+        assert p.returncode == 0, p.stderr
+        (journal,) = w.journals()
+        assert journal.parent == w.state / "journal", journal
+        assert json.loads(journal.read_text()).get("finished")
+        out = w.root / "m.prom"
+        w.gmrenew("list-certs", "--metrics", str(out), check=0)
+        assert re.search(r"^gmrenew_pending_renewals\{[^}]*\} 0$",
+                         out.read_text(), re.M), out.read_text()
+        (moved,) = w.journals()
+        assert moved == w.state / "journal" / "done" / journal.name, moved
+        assert not temp_files(w.state)
+    finally:
+        w.close()

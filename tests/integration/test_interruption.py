@@ -108,10 +108,8 @@ class Case:
         m = re.search(r"UPDATE CODE \(更新码\):\s+(\S+)", stderr or "")
         if m:
             return m.group(1)
-        journal = self.root / "state" / "journal"
-        if journal.exists():
-            for f in journal.glob("*.json"):
-                return f.stem
+        for f in gmtest.journal_files(self.root / "state"):
+            return f.stem
         for o in self.service.orders():
             if o["old_sha256"] == self.old_sha:
                 return o["update_code"]

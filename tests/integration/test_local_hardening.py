@@ -5,6 +5,7 @@ private key, and verify's time on many certificates."""
 import datetime
 import json
 import os
+import re
 import pathlib
 import subprocess
 import time
@@ -182,15 +183,19 @@ def test_journal_temp_symlink_is_not_followed(world):
     gmtest.gmrenew_run("renew-with-code", code, "--pin-file", world.pin_file,
                        env=world.env(), check=0)
     assert v.read_text() == "precious\n"
-    doc = json.loads((jdir / (code + ".json")).read_text())
+    path = jdir / "done" / (code + ".json")
+    doc = json.loads(path.read_text())
     assert doc.get("finished")
-    assert not (jdir / (code + ".json")).is_symlink()
+    assert not path.is_symlink()
+    assert not (jdir / (code + ".json")).exists()
 
 
 def test_no_temporary_files_left(world):
     renew(world, check=0)
-    names = sorted(p.name for p in (world.state / "journal").iterdir())
-    assert len(names) == 1 and names[0].endswith(".json"), names
+    jdir = world.state / "journal"
+    names = sorted(str(p.relative_to(jdir)) for p in jdir.rglob("*"))
+    assert len(names) == 2 and names[0] == "done" and \
+        re.fullmatch(r"done/[0-9A-Z-]+\.json", names[1]), names
 
 
 def test_every_file_created_in_the_state_directory_is_exclusive(world):
@@ -259,7 +264,7 @@ def test_damaged_journal_moved_aside_and_renewal_finishes(world, damage):
     aside = [x for x in jdir.iterdir()
              if x.name.startswith(code + ".json.damaged-")]
     assert len(aside) == 1 and aside[0].read_bytes() == damage
-    doc = json.loads((jdir / (code + ".json")).read_text())
+    doc = json.loads(world.journal(code).read_text())
     assert doc["damaged_journal"] == str(aside[0])
     (order,) = [o for o in world.service.orders() if o["update_code"] == code]
     assert order["state"] == "confirmed"
@@ -296,7 +301,7 @@ def test_version_1_journal_is_resumed_and_rewritten(world):
     # a plain renew finds the unfinished renewal in the old journal
     p = renew(world, check=0)
     assert "Resuming the interrupted renewal %s" % code in p.stderr
-    doc = json.loads(path.read_text())
+    doc = json.loads(world.journal(code).read_text())
     assert doc["version"] == 2 and doc.get("finished")
     assert "steps" not in doc and "last_step" not in doc
     (order,) = [o for o in world.service.orders() if o["update_code"] == code]
@@ -307,12 +312,15 @@ def test_version_1_journal_is_resumed_and_rewritten(world):
 
 def test_version_1_finished_journal_is_complete(world):
     code = code_of(renew(world, check=0))
+    # where version 1 kept it: journal/, not journal/done/
     path = world.state / "journal" / (code + ".json")
+    (world.state / "journal" / "done" / (code + ".json")).rename(path)
     as_version_1(path, "retired")
     # no PIN source: a finished renewal needs none
     p = gmtest.gmrenew_run("renew-with-code", code, env=world.env(), check=0)
     assert "already complete" in p.stdout
-    doc = json.loads(path.read_text())
+    assert not path.exists()
+    doc = json.loads(world.journal(code).read_text())
     assert doc["version"] == 2
     assert doc["finished"] == "2026-11-24T06:31:06Z"
     assert "steps" not in doc and "last_step" not in doc
@@ -535,3 +543,22 @@ def test_verify_loads_trust_anchors_once(bench):
     opens = [l for l in trace.read_text().splitlines()
              if str(bench.bundle_file) in l]
     assert len(opens) == 1, opens
+
+
+def test_planted_done_directory_link_is_not_used(world):
+    """journal/done/ as a symbolic link to another directory: the finished
+    journal is not moved through it (it stays valid in journal/), nothing
+    is written or read there, and the renewal ends well."""
+    elsewhere = world.root / "elsewhere"
+    elsewhere.mkdir()
+    jdir = world.state / "journal"
+    jdir.mkdir(parents=True, mode=0o700)
+    world.state.chmod(0o700)
+    (jdir / "done").symlink_to(elsewhere)
+    code = code_of(renew(world, check=0))
+    assert not list(elsewhere.iterdir())
+    doc = json.loads((jdir / (code + ".json")).read_text())
+    assert doc.get("finished")
+    # verify's search for the previous certificate reads journal/ only
+    p = gmtest.gmrenew_run("verify", env=world.env(), check=0)
+    assert "no journal of a renewal names this certificate" not in p.stdout

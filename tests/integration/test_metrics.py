@@ -4,6 +4,7 @@ directory and scraped over HTTP on 127.0.0.1; the values are compared with
 the certificate as the openssl command reads it, the soft token's PIN
 counter and the journals of a renewal that stopped part-way."""
 import datetime
+import json
 import os
 import re
 import socket
@@ -199,3 +200,61 @@ def test_node_exporter_scrape(world, exporter):
     assert value(s, "gmrenew_last_success_timestamp_seconds") >= last_run
     assert value(s, "gmrenew_certificate_renewal_window",
                  window="not_due") == 1
+
+
+def journal_opens(world, *args):
+    """The journal files the command opens (strace), relative to journal/."""
+    trace = world.root / "strace-journal.out"
+    env = world.env()
+    env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:exitcode=99"
+    p = subprocess.run([gmtest.need_tool("strace"), "-f", "-qq", "-e",
+                        "trace=open,openat", "-o", str(trace),
+                        gmtest.need_env("GMRENEW_BIN")] + list(args),
+                       env=env, capture_output=True, text=True, timeout=300)
+    gmtest.assert_no_sanitizer(p)
+    assert p.returncode == 0, p.stderr
+    jdir = str(world.state / "journal") + "/"
+    return re.findall(re.escape(jdir) + r'([^"]+\.json)"',
+                      trace.read_text())
+
+
+def test_closed_journals_are_not_read_again(world, tmp_path):
+    """A machine that has renewed many Ekeys keeps one journal per renewal;
+    what each run reads must not grow with them. A finished journal goes to
+    journal/done/, and finished ones an older version left in journal/ are
+    moved there by the first run that sees them: after that, the metrics
+    open no journal at all."""
+    world.gmrenew("renew", "--yes", "--pin-file", world.pin_file, check=0)
+    (done,) = world.journals()
+    assert done.parent == world.state / "journal" / "done", done
+    for i in range(40):     # as an older version left them
+        (world.state / "journal" / ("OLD%02d.json" % i)).write_bytes(
+            done.read_bytes())
+    out = tmp_path / "m.prom"
+    first = journal_opens(world, "list-certs", "--metrics", str(out))
+    assert len(first) == 40, first
+    assert not list((world.state / "journal").glob("*.json"))
+    assert len(world.journals()) == 41
+    again = journal_opens(world, "list-certs", "--metrics", str(out))
+    assert again == [], again
+    assert value(parse(out.read_text()), "gmrenew_pending_renewals") == 0
+
+
+def test_abandoned_renewal_is_not_pending(world, tmp_path):
+    """A renewal whose order can never finish (its journal marked
+    "abandoned", as renew does when the service says the order was
+    cancelled or expired) is not one to finish with renew-with-code: not
+    counted, and its journal goes to journal/done/."""
+    world.service.fault("csr", "http_error", status=500)
+    world.gmrenew("renew", "--yes", "--pin-file", world.pin_file, check=7)
+    world.service.faults_clear()
+    out = tmp_path / "m.prom"
+    write_metrics(world, out)
+    assert value(parse(out.read_text()), "gmrenew_pending_renewals") == 1
+    (journal,) = world.journals()
+    doc = json.loads(journal.read_text())
+    doc["abandoned"] = "cancelled"
+    journal.write_text(json.dumps(doc))
+    write_metrics(world, out)
+    assert value(parse(out.read_text()), "gmrenew_pending_renewals") == 0
+    assert world.journals() == [journal.parent / "done" / journal.name]

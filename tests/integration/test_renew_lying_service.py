@@ -291,7 +291,7 @@ def test_interrupted_renewal_says_how_to_finish_and_resumes(world, sig):
     doc = json.loads(out)
     assert doc["ok"] is False and doc["error"]["exit_code"] == 130
     assert doc["update_code"] == code
-    journal = json.loads((world.state / "journal" / (code + ".json"))
+    journal = json.loads(world.journal(code)
                          .read_text())
     # stopped after the CSR: the new key is known, nothing installed yet
     assert journal.get("new_id") and "new_sha256" not in journal, journal
@@ -326,8 +326,7 @@ def test_keep_old_with_a_long_multibyte_label(tmp_path):
         labels = sorted(o[2] for o in objects(w) if o[0] == "Certificate")
         assert labels == sorted([label, label + " (replaced)"]), labels
         # a second run of the code finds it finished: nothing relabelled
-        code = json.loads((sorted((w.state / "journal").glob("*.json"))[0])
-                          .read_text())["update_code"]
+        code = json.loads(w.journals()[0].read_text())["update_code"]
         p = with_code(w, code, check=0)
         assert "already complete" in p.stdout, p.stdout
         labels = sorted(o[2] for o in objects(w) if o[0] == "Certificate")
