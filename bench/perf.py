@@ -467,9 +467,13 @@ SLEEPER = """
 import sys, time
 t = time.monotonic()
 for arg in sys.argv[1:]:
-    n, ms = (int(x) for x in arg.split("x"))
-    for _ in range(n):
-        time.sleep(ms / 1000.0)
+    n, rest = arg.split("x")
+    ms, _, busy = rest.partition("+")
+    for _ in range(int(n)):
+        time.sleep(int(ms) / 1000.0)
+        end = time.monotonic() + float(busy or 0) / 1000.0
+        while time.monotonic() < end:
+            pass
 print(time.monotonic() - t)
 """
 
@@ -486,11 +490,22 @@ def sleeps_wall(n, ms, *more):
     return float(p.stdout.strip())
 
 
+def sleeps_busy_wall(n, ms, busy_s):
+    """The wall time of n sleeps of ms each with busy_s of work (a busy
+    loop) spread over the gaps between them: a client that needs only the
+    calls' latency and gmrenew's own CPU, timed on this machine now."""
+    p = subprocess.run([sys.executable, "-c", SLEEPER,
+                        "%dx%d+%.4f" % (n, ms, busy_s * 1000.0 / n)],
+                       capture_output=True, text=True, check=True)
+    return float(p.stdout.strip())
+
+
 def soft_list_wall(tok, d, runs):
     """gmrenew's wall time at 10 ms per call against calls x 10 ms, and
     against the same number of 10 ms sleeps timed in between (interleaved
     runs)."""
     walls, base, sleeps, delays, calls = [], [], [], [], 0
+    cpus, busy = [], []
     fn = gmrenew_list(d)
     calls = sum(tok.calls(fn, d)[0].values())
     cmd, extra = direct(fn(tok.module))
@@ -498,13 +513,16 @@ def soft_list_wall(tok, d, runs):
     for _ in range(max(3, runs // 3)):
         r = rusage_run(cmd, env)
         walls.append(r["wall"])
+        cpus.append(r["cpu"])
         if r["run_delay"] is not None:
             delays.append(r["wall"] - r["run_delay"])
         sleeps.append(sleeps_wall(calls, LIST_LATENCY))
+        busy.append(sleeps_busy_wall(calls, LIST_LATENCY, r["cpu"]))
         base.append(tok.calls(fn, d)[1])
     return {"median_s": median(walls), "calls": calls,
             "floor_s": calls * LIST_LATENCY / 1000.0,
             "sleeps_s": median(sleeps), "base_s": median(base),
+            "cpu_s": median(cpus), "sleeps_cpu_s": median(busy),
             "unloaded_s": median(delays) if delays else None,
             "load": os.getloadavg()[0]}
 
