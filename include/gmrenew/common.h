@@ -316,6 +316,9 @@ typedef int (*gm_file_fill)(FILE *f, void *ctx);
 int gm_write_all(int fd, const void *buf, size_t len);
 int gm_file_replace(const char *path, const char *what, mode_t mode,
 		    gm_file_fill fill, void *ctx, gm_error *err);
+/* fsync of a directory (a rename or a new file in it made durable); -1 with
+ * errno. */
+int gm_sync_dir(const char *dir);
 int gm_file_replace_text(const char *path, const char *what, mode_t mode,
 			 const char *text, gm_error *err);
 

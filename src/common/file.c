@@ -47,16 +47,23 @@ static char *temp_template(const char *path)
 	return t;
 }
 
-static int sync_parent(const char *path)
+int gm_sync_dir(const char *dir)
 {
-	char *d = gm_xstrdup(path);
-	int fd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = -1;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = -1;
 
 	if (fd >= 0) {
 		r = fsync(fd);
 		if (close(fd))
 			r = -1;
 	}
+	return r;
+}
+
+static int sync_parent(const char *path)
+{
+	char *d = gm_xstrdup(path);
+	int r = gm_sync_dir(dirname(d));
+
 	free(d);
 	return r;
 }

@@ -396,16 +396,6 @@ const char *gm_journal_get(const gm_journal *j, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static void sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0 || fsync(fd))
-		gm_debug("cannot sync '%s': %s", dir, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-}
-
 /* Moves the closed journal at path from journal/ to journal/done/ (the new
  * path into out, n bytes, when out). Only debug output on failure: the
  * journal is valid where it is, and the next scan moves it. */
@@ -430,7 +420,8 @@ static void move_closed(const char *path, char *out, size_t n)
 		gm_debug("cannot move '%s' to '%s': %s", path, to,
 			 strerror(errno));
 	else {
-		sync_dir(done);
+		if (gm_sync_dir(done))
+			gm_debug("cannot sync '%s': %s", done, strerror(errno));
 		if (out)
 			snprintf(out, n, "%s", to);
 	}
