@@ -125,6 +125,9 @@ class Connection(socketserver.BaseRequestHandler):
 
     def handle(self):
         front = self.server.front
+        # the case the connection was accepted in (Server.process_request):
+        # what a late connection of an earlier case notes is not this one's
+        self.client_address, self.generation = self.client_address
         self.sock = self.request
         self.sock.settimeout(30)
         self.upstream = None
@@ -135,9 +138,10 @@ class Connection(socketserver.BaseRequestHandler):
             try:
                 self.sock = front.tls_context().wrap_socket(self.sock, server_side=True)
             except (ssl.SSLError, OSError) as exc:
-                front.note("tls refused: %s" % exc)
+                front.note("tls refused: %s" % exc, self.generation)
                 return
-            front.note("tls %s %s" % (self.sock.version(), self.sock.cipher()[0]))
+            front.note("tls %s %s" % (self.sock.version(), self.sock.cipher()[0]),
+                       self.generation)
             self.rfile = self.sock.makefile("rb")
             while self.one_request(front):
                 pass
@@ -165,7 +169,7 @@ class Connection(socketserver.BaseRequestHandler):
             headers[name.strip().lower()] = value.strip()
         body = self.rfile.read(int(headers.get("content-length", "0")))
         req = Request(self, method, path, headers, body)
-        front.note("%s %s" % (method, path))
+        front.note("%s %s" % (method, path), self.generation)
         rule = front.take_rule(req.kind)
         answer = rule(req) if rule else req.honest()
         if answer is not None:
@@ -220,6 +224,11 @@ class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def process_request(self, request, client_address):
+        # stamped in the accepting thread, before the handler's thread runs
+        super().process_request(request, (client_address,
+                                          self.front.generation))
+
 
 class Front:
     """The hostile front: start(), then set rules, tls and before_tls."""
@@ -241,6 +250,7 @@ class Front:
     def reset(self):
         """Honest again: no rules, the service's own TLS settings."""
         with self.lock:
+            self.generation = getattr(self, "generation", 0) + 1
             self.rules = {}         # kind -> [callable(req) -> Answer|None]
             self.tls = None         # callable(SSLContext) adjusting it
             self.tls_files = None   # (cert, key) to serve instead
@@ -272,9 +282,13 @@ class Front:
         ctx.load_cert_chain(cert, key)
         return ctx
 
-    def note(self, text):
+    def note(self, text, generation):
+        """Logs for the case in progress; a connection accepted before the
+        last reset() (a client of an earlier case, its handshake failing
+        late on a loaded machine) is not logged."""
         with self.lock:
-            self.log.append(text)
+            if generation == self.generation:
+                self.log.append(text)
 
     def close(self):
         self.server.shutdown()
