@@ -484,18 +484,19 @@ def sleeps_wall(n, ms, *more):
     loaded machine wakes a sleeper late), without gmrenew and without the
     token's work."""
     pairs = [(n, ms)] + list(more)
-    p = subprocess.run([sys.executable, "-c", SLEEPER] +
-                       ["%dx%d" % pr for pr in pairs if pr[0]],
-                       capture_output=True, text=True, check=True)
-    return float(p.stdout.strip())
+    return sleeper(["%dx%d" % pr for pr in pairs if pr[0]])
 
 
 def sleeps_busy_wall(n, ms, busy_s):
     """The wall time of n sleeps of ms each with busy_s of work (a busy
     loop) spread over the gaps between them: a client that needs only the
     calls' latency and gmrenew's own CPU, timed on this machine now."""
-    p = subprocess.run([sys.executable, "-c", SLEEPER,
-                        "%dx%d+%.4f" % (n, ms, busy_s * 1000.0 / n)],
+    return sleeper(["%dx%d+%.4f" % (n, ms, busy_s * 1000.0 / n)])
+
+
+def sleeper(args):
+    """SLEEPER's own timing of its NxMS[+BUSY_MS] arguments, in seconds."""
+    p = subprocess.run([sys.executable, "-c", SLEEPER] + args,
                        capture_output=True, text=True, check=True)
     return float(p.stdout.strip())
 

@@ -220,9 +220,10 @@ static void journal_path(const char *state_dir, const char *code,
 	snprintf(buf, n, "%s/journal%s/%s.json", state_dir, sub, name);
 }
 
-/* Reads a journal file: no symlink, a regular file, at most 1 MiB. 1 when
- * there is none. */
-static int read_journal(const char *path, char **text, size_t *len)
+/* Reads a journal file: no symlink, a regular file, at most 1 MiB; its
+ * status into *st_out when st_out. 1 when there is none. */
+static int read_journal(const char *path, char **text, size_t *len,
+			struct stat *st_out)
 {
 	struct stat st;
 	ssize_t r;
@@ -247,6 +248,8 @@ static int read_journal(const char *path, char **text, size_t *len)
 	}
 	close(fd);
 	(*text)[*len] = '\0';
+	if (st_out)
+		*st_out = st;
 	return 0;
 }
 
@@ -279,14 +282,14 @@ static int load(const char *state_dir, const char *code, gm_journal *out,
 
 	memset(out, 0, sizeof(*out));
 	journal_path(state_dir, code, "", out->path, sizeof(out->path));
-	r = read_journal(out->path, &text, &len);
+	r = read_journal(out->path, &text, &len, NULL);
 	if (r > 0) {
 		/* not in journal/: closed (in done/), or none, created in
 		 * journal/ by gm_journal_open. If both are there, the one in
 		 * journal/ was written after the other was moved. */
 		journal_path(state_dir, code, "/done", out->path,
 			     sizeof(out->path));
-		r = read_journal(out->path, &text, &len);
+		r = read_journal(out->path, &text, &len, NULL);
 		if (r > 0)
 			journal_path(state_dir, code, "", out->path,
 				     sizeof(out->path));
@@ -498,7 +501,7 @@ static int each_in(const char *dir, int tidy, gm_journal_visit visit,
 			continue;
 		path = gm_xasprintf("%s/%s", dir, e->d_name);
 		doc = NULL;
-		if (!lstat(path, &st) && !read_journal(path, &text, &len)) {
+		if (!read_journal(path, &text, &len, &st)) {
 			doc = cJSON_ParseWithLength(text, len);
 			free(text);
 		}
