@@ -24,7 +24,7 @@ def fill(root_dir, n):
     openssl("req", "-new", "-key", key, "-sm3", "-sigopt", "distid:" + SM2_ID,
             "-utf8", "-subj", "/CN=JSB0000@IST@30/O=SSCCCA/C=CN", "-out", csr)
     token = gmtest.SoftToken(root_dir)
-    token.init(serial="3000GM0BENCH")
+    token.init(serial="3000A10000000002")
     token.import_key(0, "01", "key", key)
     for i in range(n):
         pem = m.dir / ("leaf%d.pem" % i)

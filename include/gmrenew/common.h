@@ -322,4 +322,16 @@ int gm_sync_dir(const char *dir);
 int gm_file_replace_text(const char *path, const char *what, mode_t mode,
 			 const char *text, gm_error *err);
 
+/* fn(ctx, i) for every i below n, each once, on up to one thread per CPU
+ * this process may run on (at most GM_PARALLEL_MAX), when n is at least
+ * serial_below; else, or when no thread can be started, in the caller's
+ * thread. fn must touch only what belongs to item i and what is safe to
+ * share; it runs with every signal blocked on the other threads. Returns
+ * when all are done. */
+#define GM_PARALLEL_MAX 8
+void gm_parallel_for(size_t n, size_t serial_below,
+		     void (*fn)(void *ctx, size_t i), void *ctx);
+/* The threads gm_parallel_for would use for n items. */
+unsigned gm_parallel_threads(size_t n, size_t serial_below);
+
 #endif

@@ -41,12 +41,22 @@ typedef struct gm_verify_report {
 	int ok;			/* no check failed */
 } gm_verify_report;
 
+/* A chain verified ahead of the other checks (gmrenew verify does all of
+ * a token's chains at once, gm_parallel_for). */
+typedef struct gm_chain_checked {
+	int rc;			/* gm_chain_pool_verify's result */
+	gm_error err;		/* why, when rc is -1 */
+} gm_chain_checked;
+
 typedef struct gm_verify_input {
 	const gm_cert_facts *cert;
 	STACK_OF(X509) *untrusted;	/* intermediates; may be NULL */
 	const char *ca_bundle;		/* trust anchors; NULL: chain skipped */
 	gm_chain_pool *chain;		/* anchors and intermediates already
 					 * loaded (then untrusted is unused) */
+	const gm_chain_checked *chain_checked;	/* the chain's outcome,
+						 * already known; NULL:
+						 * verified here */
 	time_t now;
 	const gm_policy *policy;
 	const gm_token_snapshot *token;	/* where to look for the key pair

@@ -31,6 +31,8 @@ typedef struct verify_run {
 	cJSON *items;		/* JSON results */
 	gm_chain_pool *chain;	/* token runs: anchors and the token's
 				 * certificates as intermediates, loaded once */
+	gm_chain_checked *checked;	/* token runs: each certificate's chain,
+					 * verified in one parallel pass */
 	const gm_token_snapshot *token;	/* the token, read once; NULL: none */
 	gm_token_snapshot own;	/* file runs: the snapshot read here */
 	int ok;
@@ -123,13 +125,15 @@ static int load_previous(verify_run *v, const gm_cert_facts *f,
  */
 static int verify_one(verify_run *v, const gm_cert_facts *f, size_t index,
 		      STACK_OF(X509) *untrusted, int intermediate,
-		      const gm_snapshot_cert *obj, gm_error *err)
+		      const gm_snapshot_cert *obj,
+		      const gm_chain_checked *chain, gm_error *err)
 {
 	gm_cert_facts prev;
 	gm_verify_report rep;
 	gm_verify_input in = {
 		.cert = f, .untrusted = untrusted, .ca_bundle = v->ca,
-		.chain = v->chain, .now = v->cli->now, .policy = &v->policy,
+		.chain = v->chain, .chain_checked = chain, .now = v->cli->now,
+		.policy = &v->policy,
 		.token = intermediate ? NULL : v->token,
 		.on_token = intermediate ? NULL : obj,
 	};
@@ -226,7 +230,7 @@ static int verify_file(verify_run *v, gm_error *err)
 	free(der);
 	rest = sk_X509_dup(sk);
 	(void)sk_X509_shift(rest);
-	r = verify_one(v, &f, 0, rest, 0, NULL, err);
+	r = verify_one(v, &f, 0, rest, 0, NULL, NULL, err);
 	gm_token_snapshot_release(&v->own);
 	v->token = NULL;
 	sk_X509_free(rest);
@@ -263,30 +267,64 @@ static void report_unreadable(verify_run *v, const gm_cert_view *cv)
 	free(id);
 }
 
+/* The work that grows with the certificates runs on every CPU once there
+ * are this many (below it, one thread: a token holds a few). */
+#define VERIFY_PARALLEL_FROM 16
+
+/* One certificate's X.509 decoded (a parallel item: it touches only its
+ * own certificate). */
+static void decode_one(void *ctx, size_t i)
+{
+	gm_snapshot_cert *c = &((gm_cert_list *)ctx)->snap.certs[i];
+	gm_error derr;
+
+	if (c->parsed && gm_cert_facts_decode(&c->facts, &derr)) {
+		gm_cert_facts_release(&c->facts);
+		c->parsed = 0;
+		snprintf(c->problem, sizeof(c->problem), "%s", derr.msg);
+	}
+}
+
+struct chain_pass {
+	verify_run *v;
+	const gm_cert_list *l;
+};
+
+/* One certificate's chain (a parallel item: the pool is only read). */
+static void chain_one(void *ctx, size_t i)
+{
+	const struct chain_pass *p = ctx;
+	const gm_snapshot_cert *c = p->l->views[i].obj;
+	gm_chain_checked *out = &p->v->checked[i];
+
+	if (c->parsed)
+		out->rc = gm_chain_pool_verify(p->v->chain, c->facts.x509,
+					       p->v->cli->now, &out->err);
+}
+
 /* Once per run, not per certificate: the trust anchors and the token's
  * certificates (any may be an intermediate of another); the keys are the
  * snapshot's. The snapshot reads the certificates' facts; their X.509 is
- * decoded here, where it is used. */
+ * decoded here, where it is used, and every chain is verified before the
+ * checks are reported in order. */
 static int load_once(verify_run *v, gm_cert_list *l, gm_error *err)
 {
-	gm_error derr;
+	struct chain_pass pass = { v, l };
 	size_t i;
 
 	if (gm_chain_pool_new(v->ca, &v->chain, err))
 		return -1;
+	gm_parallel_for(l->n, VERIFY_PARALLEL_FROM, decode_one, l);
 	for (i = 0; i < l->n; i++) {
 		gm_snapshot_cert *c = &l->snap.certs[i];
 
-		if (c->parsed && gm_cert_facts_decode(&c->facts, &derr)) {
-			gm_cert_facts_release(&c->facts);
-			c->parsed = 0;
-			snprintf(c->problem, sizeof(c->problem), "%s", derr.msg);
-		}
 		if (c->parsed && gm_chain_pool_add(v->chain, c->facts.x509))
 			return gm_fail(err, GM_EXIT_FAILED, NULL, "cannot copy "
 				       "certificate #%zu", l->views[i].index);
 	}
 	v->token = &l->snap;
+	v->checked = gm_xcalloc(l->n, sizeof(*v->checked));
+	gm_parallel_for(l->n, VERIFY_PARALLEL_FROM, chain_one, &pass);
 	return 0;
 }
 
@@ -313,8 +351,10 @@ static int verify_token(verify_run *v, gm_error *err)
 		r = verify_one(v, &l.views[i].obj->facts, l.views[i].index, NULL,
 			       l.views[i].obj->key_state == GM_KEY_MISSING &&
 			       X509_check_ca(l.views[i].obj->facts.x509) != 0,
-			       l.views[i].obj, err);
+			       l.views[i].obj, &v->checked[i], err);
 	}
+	free(v->checked);
+	v->checked = NULL;
 	gm_chain_pool_free(v->chain);
 	v->chain = NULL;
 	v->token = NULL;

@@ -39,18 +39,27 @@ static gm_check *add(gm_verify_report *r, const char *id, int status,
 
 static void check_chain(const gm_verify_input *in, gm_verify_report *r)
 {
-	gm_error err;
+	gm_error own;
+	const gm_error *err = &own;
+	int rc;
 
 	if (!in->ca_bundle) {
 		add(r, "chain", GM_CHECK_SKIP, N_("no CA bundle is configured "
 		    "([service] chain_bundle)"));
 		return;
 	}
-	if (in->chain ? gm_chain_pool_verify(in->chain, in->cert->x509,
-					     in->now, &err) :
-	    gm_chain_verify(in->cert->x509, in->untrusted, in->ca_bundle,
-			    in->now, &err))
-		add(r, "chain", GM_CHECK_FAIL, "%s", err.msg);
+	if (in->chain_checked) {
+		rc = in->chain_checked->rc;
+		err = &in->chain_checked->err;
+	} else if (in->chain) {
+		rc = gm_chain_pool_verify(in->chain, in->cert->x509, in->now,
+					  &own);
+	} else {
+		rc = gm_chain_verify(in->cert->x509, in->untrusted,
+				     in->ca_bundle, in->now, &own);
+	}
+	if (rc)
+		add(r, "chain", GM_CHECK_FAIL, "%s", err->msg);
 	else
 		add(r, "chain", GM_CHECK_PASS, N_("issued by '%s', trusted by '%s'"),
 		    in->cert->issuer, in->ca_bundle);

@@ -4,6 +4,7 @@ post-renewal check with --previous or the journal. Exit 8 naming the check
 that failed."""
 import datetime
 import json
+import os
 import re
 
 import pytest
@@ -326,3 +327,61 @@ def test_ca_bundle_is_the_default_chain_bundle(bench):
     assert doc["ok"] is True, doc
     (item,) = doc["certificates"]
     assert checks(item)["chain"] == "pass"
+
+
+def test_many_certificates_same_report_on_one_cpu_and_on_all(bench):
+    """From 16 certificates on, verify decodes them and checks their chains
+    on every CPU at once; the report is still each certificate's own, in
+    the token's order, as one CPU gives it. Planted among 24: chains of
+    another root, an expired one, an unreadable object, and an
+    intermediate on the token that the others' chains go through."""
+    assert len(os.sched_getaffinity(0)) >= 2, \
+        "this test needs a machine with 2 CPUs or more"
+    m = bench.m
+    root, (inter,), first = m.chain("par", 3, SUBJECT, days=300)
+    other = m.root("par-other", "CN=Other Root,O=X,C=CN")
+    bench.put(first)
+    bench.put(inter, key_id="ca", with_key=False)
+    kinds = {first.sha256(): "good", inter.sha256(): "good"}
+    now = utcnow()
+    for i in range(22):
+        kind = ("untrusted" if i % 5 == 2 else
+                "expired" if i == 7 else "good")
+        cert = m.issue(other if kind == "untrusted" else inter, "par%d" % i,
+                       "CN=PAR%02d,O=SSCCCA,C=CN" % i, key=first.key,
+                       not_before=now - 400 * DAY if kind == "expired"
+                       else None,
+                       not_after=now - DAY if kind == "expired" else None)
+        bench.put(cert, key_id="%02x" % (i + 2), with_key=False)
+        kinds[cert.sha256()] = kind
+    bench.token.import_raw(0, "ee", "broken", m.garbage("par-bad.der"))
+    bench.configure(root)
+    env = bench.env()
+    gmrenew = gmtest.need_env("GMRENEW_BIN")
+    one_cpu = gmtest.run([gmtest.need_tool("taskset"), "-c", "0", gmrenew,
+                          "--json", "verify"], env=env, check=False,
+                         expect=8)
+    trace = bench.root / "clone.trace"
+    all_cpus = gmtest.run([gmtest.need_tool("strace"), "-f", "-qq", "-o",
+                           trace, "-e", "trace=clone,clone3", gmrenew,
+                           "--json", "verify"], check=False, expect=8,
+                          env=dict(env, ASAN_OPTIONS="detect_leaks=0"))
+    # the work ran on more than one thread (the trace's thread starts)
+    assert "clone" in trace.read_text(), trace.read_text()
+    assert all_cpus.stdout == one_cpu.stdout
+    doc = json.loads(all_cpus.stdout)
+    items = doc["certificates"]
+    assert [i["index"] for i in items] == list(range(1, 26))
+    (bad,) = [i for i in items if i["sha256"] is None]
+    assert checks(bad) == {"read": "fail"}
+    got = {i["sha256"]: checks(i)["chain"] for i in items if i["sha256"]}
+    assert got == {h: "pass" if k == "good" else "fail"
+                   for h, k in kinds.items()}
+    why = {"untrusted": "unable to get local issuer", "expired": "expired"}
+    for i in items:
+        kind = kinds.get(i["sha256"])
+        if kind in why:
+            assert why[kind] in i["checks"][0]["detail"], i
+        if kind == "expired":
+            assert checks(i)["validity"] == "fail"
+    assert doc["ok"] is False

@@ -213,10 +213,45 @@ void gmsoft_trace(const struct gmsoft_faults *f, unsigned long index,
 	close(fd);
 }
 
-void gmsoft_sleep_ms(unsigned long ms)
-{
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+/* The call in progress (the module's mutex is held): when it began and how
+ * long it lasts at least. */
+static struct timespec call_start;
+static unsigned long call_budget_ms;
 
-	while (ms && nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+void gmsoft_latency_start(unsigned long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, &call_start);
+	call_budget_ms = ms;
+}
+
+void gmsoft_latency_add(unsigned long ms)
+{
+	call_budget_ms += ms;
+}
+
+static long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t->tv_sec) * 1000L +
+	       (now.tv_nsec - t->tv_nsec) / 1000000L;
+}
+
+void gmsoft_latency_finish(void)
+{
+	struct timespec end = call_start, ts;
+
+	if (!call_budget_ms || ms_since(&call_start) >= (long)call_budget_ms)
+		return;
+	end.tv_sec += (time_t)(call_budget_ms / 1000);
+	end.tv_nsec += (long)(call_budget_ms % 1000) * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	ts = end;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	       EINTR)
+		ts = end;
 }

@@ -82,6 +82,13 @@ CK_RV gmsoft_faults_forced(const struct gmsoft_faults *f, enum gmsoft_fn fn,
  * any. */
 void gmsoft_trace(const struct gmsoft_faults *f, unsigned long index,
 		  enum gmsoft_fn fn, const char *result);
-void gmsoft_sleep_ms(unsigned long ms);
+/* GMSOFT_LATENCY: a call lasts at least its latency from its start, the
+ * token's own work included, as a USB key's call does (the work of the
+ * device is inside its latency). Started by gmsoft_call_begin with the
+ * per-call latency; key generation and signing add theirs; the rest is
+ * slept in gmsoft_call_end. */
+void gmsoft_latency_start(unsigned long ms);
+void gmsoft_latency_add(unsigned long ms);
+void gmsoft_latency_finish(void);
 
 #endif

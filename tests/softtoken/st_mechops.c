@@ -115,7 +115,7 @@ static CK_RV sign_now(struct gmsoft_session *s, const unsigned char *data,
 
 	if (rv != CKR_OK)
 		return rv;
-	gmsoft_sleep_ms(gmsoft_g.faults.latency_sign);
+	gmsoft_latency_add(gmsoft_g.faults.latency_sign);
 	rv = gmsoft_sm2_sign(key.key_pem, data, len, rs);
 	if (rv == CKR_OK)
 		gmsoft_sig_to_blob(rs, blob);
@@ -450,7 +450,7 @@ CK_RV gmsoft_op_generate_key_pair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech,
 	rv = rv ? rv : keygen_container(pt, npub, kt, npriv, name);
 	if (rv != CKR_OK)
 		return rv;
-	gmsoft_sleep_ms(gmsoft_g.faults.latency_keygen);
+	gmsoft_latency_add(gmsoft_g.faults.latency_keygen);
 	rv = gmsoft_sm2_generate(&pem);
 	rv = rv ? rv : gmsoft_sm2_point(pem, point);
 	if (rv == CKR_OK && !name[0])

@@ -69,7 +69,7 @@ int gmsoft_call_begin(enum gmsoft_fn fn, CK_RV *rv)
 	}
 	if (f->remove_at && call_index >= f->remove_at)
 		gmsoft_g.removed = 1;
-	gmsoft_sleep_ms(f->latency_call);
+	gmsoft_latency_start(f->latency_call);
 	*rv = gmsoft_faults_forced(f, fn, nth);
 	if (*rv != CKR_OK)
 		return 1;
@@ -89,6 +89,7 @@ CK_RV gmsoft_call_end(enum gmsoft_fn fn, CK_RV rv)
 	const struct gmsoft_faults *f = &gmsoft_g.faults;
 	char buf[32];
 
+	gmsoft_latency_finish();
 	gmsoft_trace(f, call_index, fn,
 		     gmsoft_fn_is_skf(fn) ? gmsoft_sar_name(rv, buf, sizeof(buf)) :
 					    gmsoft_rv_name(rv, buf, sizeof(buf)));

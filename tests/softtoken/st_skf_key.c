@@ -126,7 +126,7 @@ ULONG gmsoft_skf_gen_ecc_key_pair(HCONTAINER p, ULONG alg,
 	sar = gmsoft_skf_need_user(h);
 	if (sar != SAR_OK)
 		return sar;
-	gmsoft_sleep_ms(gmsoft_g.faults.latency_keygen);
+	gmsoft_latency_add(gmsoft_g.faults.latency_keygen);
 	sar = gmsoft_skf_sar(gmsoft_sm2_generate(&pem));
 	sar = sar ? sar : gmsoft_skf_sar(gmsoft_sm2_point(pem, point));
 	sar = sar ? sar : pair_store_locked(h, pem, 1, alg == SGD_SM2_1);
@@ -204,7 +204,7 @@ ULONG gmsoft_skf_ecc_sign_data(HCONTAINER p, BYTE *data, ULONG len,
 	sar = private_pem(p, 1, &pem);
 	if (sar != SAR_OK)
 		return sar;
-	gmsoft_sleep_ms(gmsoft_g.faults.latency_sign);
+	gmsoft_latency_add(gmsoft_g.faults.latency_sign);
 	sar = gmsoft_skf_sar(gmsoft_sm2_sign(pem, data, len, rs));
 	if (sar == SAR_OK)
 		gmsoft_sig_to_blob(rs, (unsigned char *)sig);
