@@ -24,6 +24,9 @@ typedef struct gm_journal {
 	char path[512];
 	cJSON *doc;
 	char damaged[600];	/* a damaged journal found and moved here */
+	char *written;		/* the text this process last wrote to path
+				 * (owned): the same text is not written
+				 * again, the file holds it already */
 } gm_journal;
 
 /* Opens the journal of code, creating it (and the directories) if new. The
@@ -52,8 +55,9 @@ void gm_journal_finish(gm_journal *j);
 int gm_journal_finished(const cJSON *doc);
 /* Finished, or abandoned: the renewal will not go on. */
 int gm_journal_closed(const cJSON *doc);
-/* Writes the journal; a closed one is then moved to journal/done/ (path
- * follows). */
+/* Writes the journal, unless its text is what this process wrote last
+ * (the file holds it, synced); a closed one is then moved to
+ * journal/done/ (path follows). */
 int gm_journal_write(gm_journal *j, gm_error *err);
 
 /* Walking the journals (state.c): each one that is a plain file of at most

@@ -383,6 +383,8 @@ void gm_journal_close(gm_journal *j)
 		return;
 	cJSON_Delete(j->doc);
 	j->doc = NULL;
+	free(j->written);
+	j->written = NULL;
 }
 
 void gm_journal_set(gm_journal *j, const char *key, const char *value)
@@ -435,16 +437,24 @@ static void move_closed(const char *path, char *out, size_t n)
 
 /* The journal is replaced whole (gm_file_replace), so that a crash leaves
  * either the old or the new journal, and a journal written is one that
- * stays. */
+ * stays. A step that changed no fact writes nothing: the text on disk is
+ * already the one it would write (two fsyncs and a rename saved). */
 int gm_journal_write(gm_journal *j, gm_error *err)
 {
 	char *text = cJSON_Print(j->doc), *line;
 	int r;
 
 	line = gm_xasprintf("%s\n", text ? text : "{}");
-	r = gm_file_replace_text(j->path, N_("journal"), 0600, line, err);
-	free(line);
 	cJSON_free(text);
+	if (j->written && !strcmp(j->written, line)) {
+		free(line);
+		return 0;
+	}
+	r = gm_file_replace_text(j->path, N_("journal"), 0600, line, err);
+	free(j->written);
+	j->written = r == 0 ? line : NULL;
+	if (r)
+		free(line);
 	if (r == 0 && gm_journal_closed(j->doc))
 		move_closed(j->path, j->path, sizeof(j->path));
 	return r;

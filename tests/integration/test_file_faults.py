@@ -194,3 +194,37 @@ def test_failed_move_of_a_closed_journal_costs_nothing(tmp_path, traces):
         assert not temp_files(w.state)
     finally:
         w.close()
+
+
+def test_journal_is_written_only_when_it_changes(tmp_path):
+    """Each journal write costs a temporary file, two fsyncs and a rename;
+    a step that changed no fact writes nothing, since the file holds that
+    text already. Seen with strace: every text written to the journal
+    differs from the one before it, and the renewal still ends with the
+    journal closed."""
+    w = gmtest.World(tmp_path)
+    trace = w.root / "writes.trace"
+    try:
+        cmd = [gmtest.need_tool("strace"), "-f", "-qq", "-y", "-s", "1000000",
+               "-e", "trace=write", "-o", trace,
+               gmtest.need_env("GMRENEW_BIN"), "renew", "--yes",
+               "--pin-file", w.pin_file]
+        env = w.env(ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") +
+                    ":detect_leaks=0")      # LeakSanitizer cannot run traced
+        p = gmtest.run(cmd, check=False, expect=0, env=env)
+        texts = {}
+        for line in trace.read_text(errors="surrogateescape").splitlines():
+            m = re.search(r'write\(\d+<([^>]*/journal/\.[^>]*\.tmp-[^>]*)>, '
+                          r'"(.*)", \d+\) = \d+$', line)
+            if m:
+                texts[m.group(1)] = texts.get(m.group(1), "") + m.group(2)
+        written = list(texts.values())      # in the order of first write
+        assert len(written) >= 4, (written, p.stderr)
+        repeats = [i for i in range(1, len(written))
+                   if written[i] == written[i - 1]]
+        assert not repeats, "journal text written again unchanged: %s" % [
+            written[i][:200] for i in repeats]
+        (path,) = w.journals()
+        assert json.loads(path.read_text()).get("finished"), path
+    finally:
+        w.close()
