@@ -950,6 +950,8 @@ def main():
             verify_part(report, work, a.verify_n, max(3, a.runs // 2))
         if "series" in parts:
             series_part(report, work, 3 if a.smoke else a.series)
+    # when the measurements ended, for the report's first line
+    report["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     if a.json_out:
         pathlib.Path(a.json_out).write_text(json.dumps(report, indent=1,
                                                        default=str))

@@ -560,10 +560,11 @@ def section_other(r):
 def render(r):
     v = r["versions"]
     lines = ["# Performance", "",
-             "Written by `bench/run` on %s; do not edit: run it again "
-             "(`bench/run --smoke`, ctest `bench_smoke`, checks the call "
-             "counts only)." % datetime.datetime.utcnow().strftime(
-                 "%Y-%m-%d %H:%M UTC"), "",
+             "Written by `bench/run` from its run of %s; do not edit: run "
+             "it again (`bench/run --smoke`, ctest `bench_smoke`, checks "
+             "the call counts only)." % r.get(
+                 "finished", datetime.datetime.utcnow().strftime(
+                     "%Y-%m-%d %H:%M UTC")), "",
              "## Machine and versions", ""]
     for k, val in v.items():
         lines.append("- %s: %s" % (k, val))
