@@ -200,7 +200,10 @@ int gm_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, const char *ca_file,
 		    time_t at, gm_error *err);
 /* The same for many certificates: the trust anchors loaded, and the pool of
  * intermediates copied with their ID, once (gm_chain_pool_add); each
- * gm_chain_pool_verify then costs one verification. */
+ * gm_chain_pool_verify then costs one verification. Once the pool is
+ * filled, gm_chain_pool_verify may run on several threads at once: the
+ * pool's certificates are only read then (their extensions are decoded
+ * when they join it, not on first use). */
 typedef struct gm_chain_pool gm_chain_pool;
 int gm_chain_pool_new(const char *ca_file, gm_chain_pool **out,
 		      gm_error *err);

@@ -22,6 +22,7 @@
 #include <openssl/obj_mac.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "crypto_internal.h"
 #include "gmrenew/common.h"
@@ -45,7 +46,21 @@ int gm_crypto_x509_set_sm2_id(X509 *x)
 	return 0;
 }
 
-/* The default ID on every certificate of the store; the anchor count. */
+/* OpenSSL decodes a certificate's extensions (key identifiers, basic
+ * constraints, key usage) into the X509 on their first use, under the
+ * certificate's lock, while other readers of the same certificate look at
+ * them without it: a data race when two chains that share a certificate
+ * are verified at once (ThreadSanitizer saw one on an intermediate).
+ * Decoded when the certificate joins the pool, they are only read later.
+ * 0, or -1 for a certificate whose extensions do not decode (it fails
+ * every chain anyway, with OpenSSL's own error). */
+static int cache_extensions(X509 *x)
+{
+	return X509_check_purpose(x, -1, 0) == 1 ? 0 : -1;
+}
+
+/* The default ID on every certificate of the store, its extensions
+ * decoded; the anchor count. */
 static int store_set_ids(X509_STORE *store)
 {
 	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
@@ -58,8 +73,10 @@ static int store_set_ids(X509_STORE *store)
 			continue;	/* a CRL */
 		if (gm_crypto_x509_set_sm2_id(x) < 0)
 			return -1;
+		(void)cache_extensions(x);
 		n++;
 	}
+	ERR_clear_error();
 	return n;
 }
 
@@ -189,6 +206,8 @@ int gm_chain_pool_add(gm_chain_pool *pool, X509 *untrusted)
 		X509_free(x);
 		return -1;
 	}
+	if (cache_extensions(x))
+		ERR_clear_error();
 	return 0;
 }
 

@@ -329,14 +329,11 @@ def test_ca_bundle_is_the_default_chain_bundle(bench):
     assert checks(item)["chain"] == "pass"
 
 
-def test_many_certificates_same_report_on_one_cpu_and_on_all(bench):
-    """From 16 certificates on, verify decodes them and checks their chains
-    on every CPU at once; the report is still each certificate's own, in
-    the token's order, as one CPU gives it. Planted among 24: chains of
-    another root, an expired one, an unreadable object, and an
-    intermediate on the token that the others' chains go through."""
-    assert len(os.sched_getaffinity(0)) >= 2, \
-        "this test needs a machine with 2 CPUs or more"
+def plant_many(bench):
+    """24 certificates on the token, more than verify checks on one CPU:
+    chains of another root, an expired one, an unreadable object, and an
+    intermediate on the token that the others' chains go through. Returns
+    {sha256: "good" | "untrusted" | "expired"}."""
     m = bench.m
     root, (inter,), first = m.chain("par", 3, SUBJECT, days=300)
     other = m.root("par-other", "CN=Other Root,O=X,C=CN")
@@ -356,6 +353,17 @@ def test_many_certificates_same_report_on_one_cpu_and_on_all(bench):
         kinds[cert.sha256()] = kind
     bench.token.import_raw(0, "ee", "broken", m.garbage("par-bad.der"))
     bench.configure(root)
+    return kinds
+
+
+def test_many_certificates_same_report_on_one_cpu_and_on_all(bench):
+    """From 16 certificates on, verify decodes them and checks their chains
+    on every CPU at once; the report is still each certificate's own, in
+    the token's order, as one CPU gives it (tests/tsan runs the same token
+    under ThreadSanitizer)."""
+    assert len(os.sched_getaffinity(0)) >= 2, \
+        "this test needs a machine with 2 CPUs or more"
+    kinds = plant_many(bench)
     env = bench.env()
     gmrenew = gmtest.need_env("GMRENEW_BIN")
     one_cpu = gmtest.run([gmtest.need_tool("taskset"), "-c", "0", gmrenew,
