@@ -52,11 +52,12 @@ int gm_crypto_x509_set_sm2_id(X509 *x)
  * them without it: a data race when two chains that share a certificate
  * are verified at once (ThreadSanitizer saw one on an intermediate).
  * Decoded when the certificate joins the pool, they are only read later.
- * 0, or -1 for a certificate whose extensions do not decode (it fails
- * every chain anyway, with OpenSSL's own error). */
-static int cache_extensions(X509 *x)
+ * A certificate whose extensions do not decode fails every chain anyway,
+ * with OpenSSL's own error; nothing is left in the error queue here. */
+static void cache_extensions(X509 *x)
 {
-	return X509_check_purpose(x, -1, 0) == 1 ? 0 : -1;
+	if (X509_check_purpose(x, -1, 0) != 1)
+		ERR_clear_error();
 }
 
 /* The default ID on every certificate of the store, its extensions
@@ -73,10 +74,9 @@ static int store_set_ids(X509_STORE *store)
 			continue;	/* a CRL */
 		if (gm_crypto_x509_set_sm2_id(x) < 0)
 			return -1;
-		(void)cache_extensions(x);
+		cache_extensions(x);
 		n++;
 	}
-	ERR_clear_error();
 	return n;
 }
 
@@ -206,8 +206,7 @@ int gm_chain_pool_add(gm_chain_pool *pool, X509 *untrusted)
 		X509_free(x);
 		return -1;
 	}
-	if (cache_extensions(x))
-		ERR_clear_error();
+	cache_extensions(x);
 	return 0;
 }
 

@@ -229,20 +229,13 @@ void gmsoft_latency_add(unsigned long ms)
 	call_budget_ms += ms;
 }
 
-static long ms_since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)(now.tv_sec - t->tv_sec) * 1000L +
-	       (now.tv_nsec - t->tv_nsec) / 1000000L;
-}
-
+/* Sleeps until the call's start plus its budget; at once when its work
+ * took longer already (the time asked for is in the past). */
 void gmsoft_latency_finish(void)
 {
-	struct timespec end = call_start, ts;
+	struct timespec end = call_start;
 
-	if (!call_budget_ms || ms_since(&call_start) >= (long)call_budget_ms)
+	if (!call_budget_ms)
 		return;
 	end.tv_sec += (time_t)(call_budget_ms / 1000);
 	end.tv_nsec += (long)(call_budget_ms % 1000) * 1000000L;
@@ -250,8 +243,7 @@ void gmsoft_latency_finish(void)
 		end.tv_sec++;
 		end.tv_nsec -= 1000000000L;
 	}
-	ts = end;
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL) ==
 	       EINTR)
-		ts = end;
+		;
 }
