@@ -2,10 +2,16 @@
 Tongsuo with NTLS: a whole renewal through the TLCP front, and the
 handshakes gmrenew must refuse (a server certificate from another CA, an
 encryption certificate from another CA, a wrong host name, a plain TLS
-server). Certificates are made here with the system openssl command."""
+server), and that the TLCP front relays whatever the timing. Certificates
+are made here with the system openssl command."""
 import json
+import os
 import re
+import select
+import subprocess
+import time
 
+import gmtest
 from conftest import Pki, use_tlcp
 
 EXIT_USAGE = 2
@@ -28,7 +34,6 @@ def refused(world, what):
 
 
 def test_version_says_tlcp():
-    import gmtest
     p = gmtest.run([gmtest.need_env("GMRENEW_BIN"), "--version"])
     assert re.search(r"^crypto: Tongsuo \d+\.\d+\.\d+", p.stdout, re.M), \
         p.stdout
@@ -72,6 +77,51 @@ def test_only_the_two_ecc_sm2_suites_are_offered(tlcp_world):
         # the renegotiation SCSV is not a suite
         real = [x for x in suites if "SCSV" not in x]
         assert real == ["ECC-SM2-SM4-GCM-SM3", "ECC-SM2-SM4-CBC-SM3"], suites
+
+
+def read_until(proc, marker, seconds):
+    """What proc writes on stdout until marker appears, or seconds pass."""
+    out, deadline = b"", time.monotonic() + seconds
+    fd = proc.stdout.fileno()
+    while marker not in out:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            break
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def test_front_relays_a_client_that_sends_after_the_service_spoke(
+        tlcp_world, pki):
+    """The front is the fixture the TLCP tests stand on: like a real TLCP
+    gateway it must relay a request whatever the timing. The service (TLS
+    1.3) sends its session tickets right after the handshake; a client that
+    sends its request only after they arrived must still get its answer
+    at once, not after the service's idle timeout (a gmrenew descheduled
+    for a moment on a loaded machine is such a client)."""
+    w = tlcp_world
+    client = subprocess.Popen(
+        [gmtest.need_env("GMRENEW_TONGSUO_BIN"), "s_client", "-connect",
+         "127.0.0.1:%d" % w.front.port, "-enable_ntls", "-ntls", "-cipher",
+         "ECC-SM2-SM4-GCM-SM3", "-CAfile", str(pki.ca), "-ign_eof"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
+    try:
+        shook = read_until(client, b"Verify return code", 30)
+        assert b"Verify return code: 0" in shook, shook
+        time.sleep(1)   # the front has long had the service's tickets
+        client.stdin.write(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           b"Connection: close\r\n\r\n")
+        client.stdin.flush()
+        answer = read_until(client, b"\r\n\r\n", 10)
+        assert re.search(rb"HTTP/1\.[01] \d{3} ", answer), \
+            "no answer within 10 s: %r" % answer[-500:]
+    finally:
+        client.kill()
+        client.wait()
 
 
 def test_cbc_suite_when_the_server_offers_only_it(world, pki, fronts):

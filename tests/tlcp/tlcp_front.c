@@ -146,7 +146,11 @@ static int connect_local(int port)
 }
 
 /* Reads what one side has (and what its TLS layer buffered) and writes it
- * to the other; 0 when the side closed. */
+ * to the other; 0 when the side closed. A record with no data for the
+ * other side (the service's TLS 1.3 session tickets) ends the read with
+ * SSL_ERROR_WANT_READ, as the contexts have no SSL_MODE_AUTO_RETRY: with
+ * it, the read would wait for the service's answer to a request still
+ * waiting on the client's side. */
 static int pump(SSL *from, SSL *to)
 {
 	char buf[16384];
@@ -155,7 +159,7 @@ static int pump(SSL *from, SSL *to)
 	do {
 		n = SSL_read(from, buf, sizeof(buf));
 		if (n <= 0)
-			return 0;
+			return SSL_get_error(from, n) == SSL_ERROR_WANT_READ;
 		if (SSL_write(to, buf, n) != n)
 			return 0;
 	} while (SSL_pending(from) > 0);
@@ -258,6 +262,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	front = tlcp_ctx(&o);
 	back = backend_ctx(&o);
+	/* a read returns after any record: relay() goes back to poll */
+	SSL_CTX_clear_mode(front, SSL_MODE_AUTO_RETRY);
+	SSL_CTX_clear_mode(back, SSL_MODE_AUTO_RETRY);
 	lfd = listen_local(&port);
 	write_port(o.port_file, port);
 	for (;;) {
